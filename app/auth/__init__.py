@@ -1,0 +1,1 @@
+"""Identity: bearer tokens to Principals (Authlib/joserfc), and the Casbin authorizer."""

@@ -1,0 +1,145 @@
+"""The ``modelreg`` command: serve, mint development tokens, run migrations, export the schema."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from app.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("modelreg")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "data_dir": Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+        "database_url": getattr(args, "database_url", None),
+        "oidc_issuer": getattr(args, "oidc_issuer", None),
+        "oidc_audience": getattr(args, "oidc_audience", None),
+        "policy_dir": Path(args.policy_dir) if getattr(args, "policy_dir", None) else None,
+    }
+    return load_settings().with_overrides(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.db import migrate
+    from app.logs import configure_logging
+    from app.main import create_app
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.effective_database_url)
+    base = f"http://{settings.host}:{settings.port}"
+    if settings.dev_issuer_enabled:
+        log.warning(
+            "development token issuer enabled: tokens are signed with a key in the data directory. "
+            "Set MODELREG_OIDC_ISSUER for production.",
+            extra={"data_dir": str(settings.data_dir.resolve())},
+        )
+        print(f"\n  GraphiQL:  {base}/graphql\n  Token:     modelreg token --sub you --role data-scientist"
+              f"{' --data-dir ' + str(settings.data_dir) if args.data_dir else ''}\n", file=sys.stderr, flush=True)
+    else:
+        print(f"\n  GraphiQL:  {base}/graphql\n", file=sys.stderr, flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                access_log=False, timeout_graceful_shutdown=10, proxy_headers=True)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from app.auth import dev_issuer
+
+    settings = _settings(args)
+    if not settings.dev_issuer_enabled:
+        print("modelreg: MODELREG_OIDC_ISSUER is set, so the development issuer is off; get a token from "
+              "your identity provider", file=sys.stderr)
+        return 2
+    try:
+        ttl = dev_issuer.parse_ttl(args.ttl)
+    except ValueError as error:
+        print(f"modelreg: --ttl: {error}", file=sys.stderr)
+        return 2
+    print(dev_issuer.mint_token(settings.data_dir, subject=args.sub, roles=args.role or [],
+                                audience=settings.oidc_audience, ttl_seconds=ttl, service=args.service,
+                                roles_claim=settings.roles_claim))
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from app.db import migrate
+
+    settings = _settings(args)
+    if args.db_command == "upgrade":
+        migrate.upgrade(settings.effective_database_url)
+        print(migrate.current(settings.effective_database_url))
+    else:
+        print(migrate.current(settings.effective_database_url))
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from app.graphql.schema import schema
+
+    text = schema.as_str() + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelreg", description="modelreg: an ML model registry server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", help="data directory (MODELREG_DATA_DIR, default ./.modelreg)")
+        p.add_argument("--database-url", help="database URL (MODELREG_DATABASE_URL, default SQLite in the data dir)")
+        p.add_argument("--oidc-issuer", help="OIDC issuer URL (MODELREG_OIDC_ISSUER)")
+        p.add_argument("--oidc-audience", help="accepted token audience (MODELREG_OIDC_AUDIENCE, default modelreg)")
+        p.add_argument("--policy-dir", help="folder with model.conf and policy.csv (MODELREG_POLICY_DIR)")
+
+    serve = sub.add_parser("serve", help="run the server")
+    common(serve)
+    serve.add_argument("--host", help="bind address (MODELREG_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (MODELREG_PORT, default 8000)")
+    serve.set_defaults(run=_serve)
+
+    token = sub.add_parser("token", help="print a token from the local development issuer")
+    common(token)
+    token.add_argument("--sub", required=True, help="subject of the token")
+    token.add_argument("--role", action="append", help="a role (repeat for several)")
+    token.add_argument("--ttl", default="1h", help="lifetime such as 15m, 1h, 7d (default 1h)")
+    token.add_argument("--service", action="store_true", help="a machine identity (CI) instead of a person")
+    token.set_defaults(run=_token)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("db_command", choices=["upgrade", "current"])
+    common(db)
+    db.set_defaults(run=_db)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", help="write to this file instead of standard output")
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"modelreg: configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Persistence: table mappings, repositories that hand out domain objects, the unit of work, migrations."""

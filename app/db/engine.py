@@ -1,0 +1,96 @@
+"""Engines for the configured database, with the driver and connection settings each backend needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def driver_urls(url: str) -> tuple[str, str]:
+    """The (async, sync) SQLAlchemy URLs for a user-given database URL.
+
+    ``sqlite:///file.db`` and ``postgresql://...`` are accepted as people write them; the drivers are ours.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return (
+            parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False),
+            parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False),
+        )
+    if backend in ("postgresql", "postgres"):
+        both = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return both, both
+    raise ValueError(f"unsupported database backend {backend!r}")
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+    """Foreign keys, WAL and a busy timeout on every connection.
+
+    The writer engine starts every transaction with BEGIN IMMEDIATE: it takes the write lock up front, so
+    concurrent writers queue instead of failing with "database is locked" when they upgrade a read lock.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass(frozen=True)
+class Database:
+    """Session factories for reads and for writes (the same engine except on SQLite)."""
+
+    reader: AsyncEngine
+    writer: AsyncEngine
+    read_sessions: async_sessionmaker
+    write_sessions: async_sessionmaker
+    url: str
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
+        async with self.reader.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def create_database(url: str, *, echo: bool = False) -> Database:
+    """Build engines and session factories for ``url``."""
+    async_url, _ = driver_urls(url)
+    if is_sqlite(url):
+        writer = create_async_engine(async_url, echo=echo)
+        reader = create_async_engine(async_url, echo=echo)
+        _configure_sqlite(writer, immediate=True)
+        _configure_sqlite(reader, immediate=False)
+    else:
+        writer = reader = create_async_engine(async_url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return Database(
+        reader=reader,
+        writer=writer,
+        read_sessions=async_sessionmaker(reader, expire_on_commit=False, autoflush=False),
+        write_sessions=async_sessionmaker(writer, expire_on_commit=False, autoflush=False),
+        url=url,
+    )

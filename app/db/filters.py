@@ -1,0 +1,52 @@
+"""Filter building blocks shared by the model and version repositories."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
+
+from app.domain.queries import TagMatch, TextMatch, TimeRange
+
+from .tables import TAG_VALUE_INDEX_PREFIX
+
+# Greater than any character, so [prefix, prefix + TOP) is exactly the strings starting with prefix
+# under the binary collations we use; an index range scan serves it.
+_TOP = "\U0010ffff"
+
+
+def text_conditions(column: ColumnElement, match: TextMatch | None) -> list[ColumnElement[bool]]:
+    if match is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if match.equals is not None:
+        conditions.append(column == match.equals)
+    if match.prefix:
+        conditions.extend([column >= match.prefix, column < match.prefix + _TOP])
+    if match.contains:
+        conditions.append(column.icontains(match.contains, autoescape=True))
+    return conditions
+
+
+def time_conditions(column: ColumnElement, window: TimeRange | None) -> list[ColumnElement[bool]]:
+    if window is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if window.after is not None:
+        conditions.append(column >= window.after)
+    if window.before is not None:
+        conditions.append(column < window.before)
+    return conditions
+
+
+def tag_conditions(tag_table: type, owner_column: ColumnElement, owner_fk: str,
+                   tags: tuple[TagMatch, ...]) -> list[ColumnElement[bool]]:
+    """One EXISTS per wanted tag, written to use the (key, substr(value)) index."""
+    conditions: list[ColumnElement[bool]] = []
+    for tag in tags:
+        where = [getattr(tag_table, owner_fk) == owner_column, tag_table.key == tag.key]
+        if tag.value is not None:
+            # Literal arguments, so the planner matches the expression index.
+            indexed = func.substr(tag_table.value, literal_column("1"), literal_column(str(TAG_VALUE_INDEX_PREFIX)))
+            where.append(indexed == tag.value[:TAG_VALUE_INDEX_PREFIX])
+            where.append(tag_table.value == tag.value)
+        conditions.append(exists(select(1).where(and_(*where))))
+    return conditions

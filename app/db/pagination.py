@@ -1,0 +1,72 @@
+"""Keyset pagination: opaque cursors holding the sort value and id of the last item seen."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+
+from app.domain.errors import BadUserInput
+from app.domain.queries import Direction, Page, PageRequest
+
+
+def encode_cursor(sort_value: Any, row_id: int) -> str:
+    if isinstance(sort_value, datetime):
+        sort_value = {"t": sort_value.isoformat()}
+    raw = json.dumps([sort_value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        sort_value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if isinstance(sort_value, dict):
+            sort_value = datetime.fromisoformat(sort_value["t"])
+        if not isinstance(row_id, int):
+            raise ValueError
+        return sort_value, row_id
+    except (ValueError, TypeError, KeyError, json.JSONDecodeError):
+        raise BadUserInput(
+            "after is not a cursor this server handed out: pass an endCursor from a previous page, "
+            "with the same filter and orderBy",
+            field="after",
+        ) from None
+
+
+def after_condition(sort_key: ColumnElement, id_column: ColumnElement, direction: Direction,
+                    cursor: str) -> ColumnElement[bool]:
+    """Rows strictly after the cursor in (sort_key, id) order."""
+    value, row_id = decode_cursor(cursor)
+    if direction is Direction.ASC:
+        return or_(sort_key > value, and_(sort_key == value, id_column > row_id))
+    return or_(sort_key < value, and_(sort_key == value, id_column < row_id))
+
+
+def ordered(query: Select, sort_key: ColumnElement, id_column: ColumnElement, direction: Direction) -> Select:
+    if direction is Direction.ASC:
+        return query.order_by(sort_key.asc(), id_column.asc())
+    return query.order_by(sort_key.desc(), id_column.desc())
+
+
+async def fetch_page(session: Any, query: Select, *, sort_key: ColumnElement, id_column: ColumnElement,
+                     direction: Direction, page: PageRequest, with_total: bool,
+                     convert: Any) -> Page[Any]:
+    """Run ``query`` (which must select the sort key as its last column) as one page.
+
+    ``convert(row)`` turns each result row into a domain object. Fetches one row more than asked to know
+    whether another page follows.
+    """
+    total = 0
+    if with_total:
+        total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
+    paged = query
+    if page.after:
+        paged = paged.where(after_condition(sort_key, id_column, direction, page.after))
+    paged = ordered(paged, sort_key, id_column, direction).limit(page.first + 1)
+    rows: Sequence[Any] = (await session.execute(paged)).all()
+    items = [(encode_cursor(row[-1], row[0].id), convert(row)) for row in rows[: page.first]]
+    return Page(items=items, has_next_page=len(rows) > page.first, total_count=total)

@@ -1,0 +1,1 @@
+"""Repositories: build SQL, hand out domain entities."""

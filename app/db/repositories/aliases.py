@@ -1,0 +1,75 @@
+"""Model aliases and the history of their moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.entities import ModelAlias, ModelVersion
+
+from ..mapping import to_alias
+from ..tables import AliasChangeRow, AliasRow, ModelRow, VersionRow
+
+
+class SqlAliasRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _select(self):
+        return (
+            select(AliasRow, ModelRow.name, VersionRow.version)
+            .join(ModelRow, ModelRow.id == AliasRow.model_id)
+            .join(VersionRow, VersionRow.id == AliasRow.version_id)
+        )
+
+    async def get(self, model_id: int, alias: str) -> ModelAlias | None:
+        row = (await self._session.execute(
+            self._select().where(AliasRow.model_id == model_id, AliasRow.alias == alias)
+        )).first()
+        return to_alias(*row) if row else None
+
+    async def set(self, version: ModelVersion, alias: str, actor: str, now: datetime) -> ModelAlias:
+        """Point ``alias`` at ``version`` and record the move (a no-op move is not recorded)."""
+        current = await self.get(version.model_id, alias)
+        if current is not None and current.version_id == version.id:
+            return current
+        await self._session.merge(
+            AliasRow(model_id=version.model_id, alias=alias, version_id=version.id, updated_at=now, updated_by=actor)
+        )
+        self._session.add(AliasChangeRow(
+            model_id=version.model_id, alias=alias, from_version=current.version if current else None,
+            to_version=version.version, changed_at=now, changed_by=actor,
+        ))
+        await self._session.flush()
+        return ModelAlias(model_id=version.model_id, model_name=version.model_name, alias=alias,
+                          version=version.version, version_id=version.id, updated_at=now, updated_by=actor)
+
+    async def delete(self, model_id: int, alias: str, actor: str, now: datetime) -> bool:
+        current = await self.get(model_id, alias)
+        if current is None:
+            return False
+        await self._session.execute(delete(AliasRow).where(AliasRow.model_id == model_id, AliasRow.alias == alias))
+        self._session.add(AliasChangeRow(model_id=model_id, alias=alias, from_version=current.version,
+                                         to_version=None, changed_at=now, changed_by=actor))
+        await self._session.flush()
+        return True
+
+    async def for_models(self, model_ids: list[int]) -> dict[int, list[ModelAlias]]:
+        result: dict[int, list[ModelAlias]] = {model_id: [] for model_id in model_ids}
+        rows = await self._session.execute(
+            self._select().where(AliasRow.model_id.in_(model_ids)).order_by(AliasRow.alias)
+        )
+        for row in rows:
+            result[row[0].model_id].append(to_alias(*row))
+        return result
+
+    async def for_versions(self, version_ids: list[int]) -> dict[int, list[ModelAlias]]:
+        result: dict[int, list[ModelAlias]] = {version_id: [] for version_id in version_ids}
+        rows = await self._session.execute(
+            self._select().where(AliasRow.version_id.in_(version_ids)).order_by(AliasRow.alias)
+        )
+        for row in rows:
+            result[row[0].version_id].append(to_alias(*row))
+        return result

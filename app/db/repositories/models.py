@@ -1,0 +1,118 @@
+"""Registered models and their tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.commands import ModelChanges, NewModel
+from app.domain.entities import RegisteredModel
+from app.domain.errors import Conflict
+from app.domain.queries import ModelFilter, ModelOrder, ModelOrderField, Page, PageRequest
+
+from ..filters import tag_conditions, text_conditions, time_conditions
+from ..mapping import to_model
+from ..pagination import fetch_page
+from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
+
+_ORDER_COLUMNS = {
+    ModelOrderField.NAME: ModelRow.name,
+    ModelOrderField.CREATED_AT: ModelRow.created_at,
+    ModelOrderField.UPDATED_AT: ModelRow.updated_at,
+}
+
+
+class SqlModelRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, command: NewModel, owner: str, actor: str, now: datetime) -> RegisteredModel:
+        row = ModelRow(name=command.name, description=command.description, owner=owner, created_at=now,
+                       created_by=actor, updated_at=now, next_version=1)
+        self._session.add(row)
+        try:
+            await self._session.flush()
+        except IntegrityError:
+            raise Conflict(f"registered model {command.name!r} already exists", field="name") from None
+        self._session.add_all(ModelTagRow(model_id=row.id, key=k, value=v) for k, v in command.tags.items())
+        await self._session.flush()
+        return to_model(row)
+
+    async def get_by_name(self, name: str, *, for_update: bool = False) -> RegisteredModel | None:
+        query = select(ModelRow).where(ModelRow.name == name)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).scalar_one_or_none()
+        return to_model(row) if row else None
+
+    async def get_many(self, ids: list[int]) -> dict[int, RegisteredModel]:
+        rows = (await self._session.execute(select(ModelRow).where(ModelRow.id.in_(ids)))).scalars()
+        return {row.id: to_model(row) for row in rows}
+
+    async def update(self, model_id: int, changes: ModelChanges, now: datetime) -> RegisteredModel:
+        values: dict[str, object] = {"updated_at": now}
+        if changes.description is not None:
+            values["description"] = changes.description
+        if changes.owner is not None:
+            values["owner"] = changes.owner
+        await self._session.execute(update(ModelRow).where(ModelRow.id == model_id).values(**values))
+        row = (await self._session.execute(
+            select(ModelRow).where(ModelRow.id == model_id).execution_options(populate_existing=True)
+        )).scalar_one()
+        return to_model(row)
+
+    async def touch(self, model_id: int, now: datetime) -> None:
+        await self._session.execute(update(ModelRow).where(ModelRow.id == model_id).values(updated_at=now))
+
+    async def delete(self, model_id: int) -> None:
+        """Delete the model with its aliases and versions (their tags and metrics cascade)."""
+        await self._session.execute(delete(AliasRow).where(AliasRow.model_id == model_id))
+        await self._session.execute(delete(VersionRow).where(VersionRow.model_id == model_id))
+        await self._session.execute(delete(ModelRow).where(ModelRow.id == model_id))
+
+    async def allocate_version_number(self, model_id: int) -> int:
+        """Take the model's next version number. The row update also serializes concurrent creators."""
+        result = await self._session.execute(
+            update(ModelRow)
+            .where(ModelRow.id == model_id)
+            .values(next_version=ModelRow.next_version + 1)
+            .returning(ModelRow.next_version)
+        )
+        return result.scalar_one() - 1
+
+    async def list(self, filter: ModelFilter, order: ModelOrder, page: PageRequest,
+                   with_total: bool) -> Page[RegisteredModel]:
+        sort_key = _ORDER_COLUMNS[order.field]
+        conditions = [
+            *text_conditions(ModelRow.name, filter.name),
+            *tag_conditions(ModelTagRow, ModelRow.id, "model_id", filter.tags),
+            *time_conditions(ModelRow.created_at, filter.created),
+        ]
+        if filter.owner is not None:
+            conditions.append(ModelRow.owner == filter.owner)
+        if filter.created_by is not None:
+            conditions.append(ModelRow.created_by == filter.created_by)
+        query = select(ModelRow, sort_key).where(*conditions)
+        return await fetch_page(self._session, query, sort_key=sort_key, id_column=ModelRow.id,
+                                direction=order.direction, page=page, with_total=with_total,
+                                convert=lambda row: to_model(row[0]))
+
+    async def tags(self, model_ids: list[int]) -> dict[int, dict[str, str]]:
+        result: dict[int, dict[str, str]] = {model_id: {} for model_id in model_ids}
+        rows = await self._session.execute(select(ModelTagRow).where(ModelTagRow.model_id.in_(model_ids)))
+        for row in rows.scalars():
+            result[row.model_id][row.key] = row.value
+        return result
+
+    async def set_tag(self, model_id: int, key: str, value: str) -> None:
+        await self._session.merge(ModelTagRow(model_id=model_id, key=key, value=value))
+        await self._session.flush()
+
+    async def delete_tag(self, model_id: int, key: str) -> bool:
+        result = await self._session.execute(
+            delete(ModelTagRow).where(ModelTagRow.model_id == model_id, ModelTagRow.key == key)
+        )
+        return result.rowcount > 0

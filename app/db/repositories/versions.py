@@ -1,0 +1,194 @@
+"""Model versions, their tags and metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.commands import NewVersion, VersionChanges
+from app.domain.entities import Metric, ModelVersion, RegisteredModel, Stage, VersionStatus
+from app.domain.queries import (
+    Direction,
+    MetricThreshold,
+    Page,
+    PageRequest,
+    VersionFilter,
+    VersionOrder,
+    VersionOrderField,
+)
+
+from ..filters import tag_conditions, text_conditions, time_conditions
+from ..mapping import to_version
+from ..pagination import fetch_page
+from ..tables import MetricRow, ModelRow, VersionRow, VersionTagRow
+
+# Versions without the metric sort after all others, in either direction.
+_NO_METRIC_LAST = {Direction.ASC: 1e308, Direction.DESC: -1e308}
+
+
+def _metric_condition(threshold: MetricThreshold) -> ColumnElement[bool]:
+    where = [MetricRow.version_id == VersionRow.id, MetricRow.name == threshold.name]
+    if threshold.gt is not None:
+        where.append(MetricRow.value > threshold.gt)
+    if threshold.gte is not None:
+        where.append(MetricRow.value >= threshold.gte)
+    if threshold.lt is not None:
+        where.append(MetricRow.value < threshold.lt)
+    if threshold.lte is not None:
+        where.append(MetricRow.value <= threshold.lte)
+    return exists(select(1).where(and_(*where)))
+
+
+def _sort_key(order: VersionOrder) -> ColumnElement:
+    if order.field is VersionOrderField.METRIC:
+        best = (
+            select(func.max(MetricRow.value))
+            .where(MetricRow.version_id == VersionRow.id, MetricRow.name == order.metric)
+            .scalar_subquery()
+        )
+        return func.coalesce(best, _NO_METRIC_LAST[order.direction])
+    return {
+        VersionOrderField.CREATED_AT: VersionRow.created_at,
+        VersionOrderField.VERSION: VersionRow.version,
+        VersionOrderField.NAME: ModelRow.name,
+    }[order.field]
+
+
+class SqlVersionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _select(self, *extra: ColumnElement) -> object:
+        return select(VersionRow, ModelRow.name, *extra).join(ModelRow, ModelRow.id == VersionRow.model_id)
+
+    async def add(self, model: RegisteredModel, number: int, command: NewVersion, actor: str,
+                  now: datetime) -> ModelVersion:
+        row = VersionRow(
+            model_id=model.id,
+            version=number,
+            status=VersionStatus.READY.value,
+            stage=Stage.NONE.value,
+            description=command.description,
+            flavor=command.flavor,
+            signature=command.signature,
+            run_tracker=command.run.tracker.value if command.run else None,
+            run_id=command.run.run_id if command.run else None,
+            run_uri=command.run.run_uri if command.run else None,
+            code_repository_url=command.code.repository_url if command.code else None,
+            code_commit_sha=command.code.commit_sha if command.code else None,
+            artifact_uri=command.artifact.uri if command.artifact else None,
+            artifact_digest=command.artifact.digest if command.artifact else None,
+            artifact_size=command.artifact.size if command.artifact else None,
+            params=dict(command.params),
+            created_at=now,
+            created_by=actor,
+            updated_at=now,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        self._session.add_all(VersionTagRow(version_id=row.id, key=k, value=v) for k, v in command.tags.items())
+        self._session.add_all(
+            MetricRow(version_id=row.id, name=m.name, value=m.value, dataset=m.dataset, step=m.step)
+            for m in command.metrics
+        )
+        await self._session.flush()
+        return to_version(row, model.name)
+
+    async def get(self, model_id: int, number: int) -> ModelVersion | None:
+        query = self._select().where(VersionRow.model_id == model_id, VersionRow.version == number)
+        row = (await self._session.execute(query)).first()
+        return to_version(row[0], row[1]) if row else None
+
+    async def get_many(self, ids: list[int]) -> dict[int, ModelVersion]:
+        rows = await self._session.execute(self._select().where(VersionRow.id.in_(ids)))
+        return {row[0].id: to_version(row[0], row[1]) for row in rows}
+
+    async def find_by_model_number(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
+        rows = await self._session.execute(self._select().where(tuple_(ModelRow.name, VersionRow.version).in_(keys)))
+        return {(row[1], row[0].version): to_version(row[0], row[1]) for row in rows}
+
+    async def update(self, version_id: int, changes: VersionChanges, now: datetime) -> ModelVersion:
+        values: dict[str, object] = {"updated_at": now}
+        if changes.description is not None:
+            values["description"] = changes.description
+        await self._session.execute(update(VersionRow).where(VersionRow.id == version_id).values(**values))
+        return await self.touch(version_id, now)
+
+    async def touch(self, version_id: int, now: datetime) -> ModelVersion:
+        await self._session.execute(update(VersionRow).where(VersionRow.id == version_id).values(updated_at=now))
+        row = (await self._session.execute(
+            self._select().where(VersionRow.id == version_id).execution_options(populate_existing=True)
+        )).one()
+        return to_version(row[0], row[1])
+
+    async def delete(self, version_id: int) -> None:
+        await self._session.execute(delete(VersionRow).where(VersionRow.id == version_id))
+
+    async def count_in_stage(self, model_id: int, stage: Stage) -> int:
+        query = select(func.count()).where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)
+        return (await self._session.execute(query)).scalar_one()
+
+    async def list(self, filter: VersionFilter, order: VersionOrder, page: PageRequest,
+                   with_total: bool) -> Page[ModelVersion]:
+        sort_key = _sort_key(order)
+        conditions = [
+            *text_conditions(ModelRow.name, filter.model_name),
+            *tag_conditions(VersionTagRow, VersionRow.id, "version_id", filter.tags),
+            *time_conditions(VersionRow.created_at, filter.created),
+            *(_metric_condition(threshold) for threshold in filter.metrics),
+        ]
+        if filter.model_id is not None:
+            conditions.append(VersionRow.model_id == filter.model_id)
+        if filter.stages:
+            conditions.append(VersionRow.stage.in_([stage.value for stage in filter.stages]))
+        if filter.statuses:
+            conditions.append(VersionRow.status.in_([status.value for status in filter.statuses]))
+        if filter.owner is not None:
+            conditions.append(ModelRow.owner == filter.owner)
+        if filter.created_by is not None:
+            conditions.append(VersionRow.created_by == filter.created_by)
+        query = self._select(sort_key).where(*conditions)
+        return await fetch_page(self._session, query, sort_key=sort_key, id_column=VersionRow.id,
+                                direction=order.direction, page=page, with_total=with_total,
+                                convert=lambda row: to_version(row[0], row[1]))
+
+    async def latest(self, model_ids: list[int], stage: Stage | None) -> dict[int, ModelVersion]:
+        newest = select(VersionRow.model_id, func.max(VersionRow.version).label("version")).where(
+            VersionRow.model_id.in_(model_ids)
+        )
+        if stage is not None:
+            newest = newest.where(VersionRow.stage == stage.value)
+        newest = newest.group_by(VersionRow.model_id).subquery()
+        query = self._select().join(
+            newest, and_(VersionRow.model_id == newest.c.model_id, VersionRow.version == newest.c.version)
+        )
+        return {row[0].model_id: to_version(row[0], row[1]) for row in await self._session.execute(query)}
+
+    async def tags(self, version_ids: list[int]) -> dict[int, dict[str, str]]:
+        result: dict[int, dict[str, str]] = {version_id: {} for version_id in version_ids}
+        rows = await self._session.execute(select(VersionTagRow).where(VersionTagRow.version_id.in_(version_ids)))
+        for row in rows.scalars():
+            result[row.version_id][row.key] = row.value
+        return result
+
+    async def metrics(self, version_ids: list[int]) -> dict[int, list[Metric]]:
+        result: dict[int, list[Metric]] = {version_id: [] for version_id in version_ids}
+        query = select(MetricRow).where(MetricRow.version_id.in_(version_ids)).order_by(MetricRow.id)
+        for row in (await self._session.execute(query)).scalars():
+            result[row.version_id].append(Metric(row.name, row.value, row.dataset, row.step))
+        return result
+
+    async def set_tag(self, version_id: int, key: str, value: str) -> None:
+        await self._session.merge(VersionTagRow(version_id=version_id, key=key, value=value))
+        await self._session.flush()
+
+    async def delete_tag(self, version_id: int, key: str) -> bool:
+        result = await self._session.execute(
+            delete(VersionTagRow).where(VersionTagRow.version_id == version_id, VersionTagRow.key == key)
+        )
+        return result.rowcount > 0
+
+
+

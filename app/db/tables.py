@@ -1,0 +1,169 @@
+"""SQLAlchemy table mappings. Rows never leave ``app.db``: repositories convert them to domain entities."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Binary collation on PostgreSQL makes name ordering and prefix ranges behave as on SQLite.
+NameType = String(256).with_variant(String(256, collation="C"), "postgresql")
+# Tag values are indexed by their first characters only, so long values never hit index size limits.
+TAG_VALUE_INDEX_PREFIX = 200
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+IdType = BigInteger().with_variant(Integer, "sqlite")
+
+
+class ModelRow(Base):
+    __tablename__ = "registered_models"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(NameType, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(256), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(256), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The next version number to hand out; bumped in the creating transaction, so numbers have no gaps.
+    next_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ModelTagRow(Base):
+    __tablename__ = "registered_model_tags"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_registered_model_tags_key_value", "key", func.substr(value, 1, TAG_VALUE_INDEX_PREFIX)),
+    )
+
+
+class VersionRow(Base):
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="RESTRICT"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    flavor: Mapped[str | None] = mapped_column(String(100))
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    run_tracker: Mapped[str | None] = mapped_column(String(32))
+    run_id: Mapped[str | None] = mapped_column(String(256), index=True)
+    run_uri: Mapped[str | None] = mapped_column(Text)
+    code_repository_url: Mapped[str | None] = mapped_column(Text)
+    code_commit_sha: Mapped[str | None] = mapped_column(String(64), index=True)
+    artifact_uri: Mapped[str | None] = mapped_column(Text)
+    artifact_digest: Mapped[str | None] = mapped_column(String(80), index=True)
+    artifact_size: Mapped[int | None] = mapped_column(BigInteger)
+    params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(256), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("model_id", "version"),
+        Index("ix_model_versions_model_id_stage_version", "model_id", "stage", "version"),
+    )
+
+
+class VersionTagRow(Base):
+    __tablename__ = "model_version_tags"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_model_version_tags_key_value", "key", func.substr(value, 1, TAG_VALUE_INDEX_PREFIX)),
+    )
+
+
+class MetricRow(Base):
+    __tablename__ = "model_version_metrics"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(250))
+    value: Mapped[float] = mapped_column(Float)
+    dataset: Mapped[str | None] = mapped_column(String(500))
+    step: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_model_version_metrics_name_value", "name", "value"),)
+
+
+class AliasRow(Base):
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # RESTRICT: a version that carries an alias cannot disappear underneath it.
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(256))
+
+
+class AliasChangeRow(Base):
+    """Every move or removal of an alias, so the history of ``@champion`` can be told."""
+
+    __tablename__ = "model_alias_changes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(64))
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int | None] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_by: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (Index("ix_model_alias_changes_model_id_alias_changed_at", "model_id", "alias", "changed_at"),)

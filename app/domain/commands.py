@@ -1,0 +1,100 @@
+"""What a caller asks the registry to do, as plain data validated by ``validate()``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules
+from .entities import ArtifactRef, CodeRef, Metric, RunRef
+from .errors import BadUserInput
+
+
+def _check_metrics(metrics: tuple[Metric, ...]) -> None:
+    if len(metrics) > rules.MAX_ENTRIES:
+        raise BadUserInput(f"metrics: at most {rules.MAX_ENTRIES} values", field="metrics")
+    seen: set[tuple[str, str | None, int | None]] = set()
+    for metric in metrics:
+        rules.check_metric(metric.name, metric.value, metric.step)
+        rules.check_text(metric.dataset, f"metrics[{metric.name}].dataset", 500)
+        key = (metric.name, metric.dataset, metric.step)
+        if key in seen:
+            raise BadUserInput(
+                f"metrics: {metric.name!r} is given twice for dataset {metric.dataset!r} and step {metric.step}",
+                field="metrics",
+            )
+        seen.add(key)
+
+
+@dataclass(frozen=True)
+class NewModel:
+    name: str
+    description: str | None = None
+    owner: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        rules.check_model_name(self.name)
+        rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)
+        rules.check_text(self.owner, "owner", 256)
+        rules.check_tags(self.tags)
+
+
+@dataclass(frozen=True)
+class ModelChanges:
+    """Only the fields that are set change."""
+
+    description: str | None = None
+    owner: str | None = None
+
+    def validate(self) -> None:
+        rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)
+        if self.owner is not None:
+            rules.check_text(self.owner, "owner", 256, required=True)
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    model_name: str
+    description: str | None = None
+    flavor: str | None = None
+    signature: dict[str, Any] | None = None
+    run: RunRef | None = None
+    code: CodeRef | None = None
+    artifact: ArtifactRef | None = None
+    metrics: tuple[Metric, ...] = ()
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    create_model_if_missing: bool = False
+
+    def validate(self) -> None:
+        rules.check_model_name(self.model_name, "name")
+        rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)
+        rules.check_text(self.flavor, "flavor", 100)
+        if self.signature is not None:
+            rules.check_signature(self.signature, len(json.dumps(self.signature)))
+        if self.run is not None:
+            rules.check_text(self.run.run_id, "run.runId", 256, required=True)
+            rules.check_text(self.run.run_uri, "run.runUri", 2000)
+        if self.code is not None:
+            rules.check_text(self.code.repository_url, "code.repositoryUrl", 2000, required=True)
+            rules.check_commit(self.code.commit_sha)
+        if self.artifact is not None:
+            rules.check_text(self.artifact.uri, "artifact.uri", 2000, required=True)
+            rules.check_sha256(self.artifact.digest, "artifact.digest")
+            if self.artifact.size is not None and self.artifact.size < 0:
+                raise BadUserInput("artifact.size must be zero or more", field="artifact.size")
+        _check_metrics(self.metrics)
+        rules.check_params(self.params)
+        rules.check_tags(self.tags)
+
+
+@dataclass(frozen=True)
+class VersionChanges:
+    """Fields of a version that may change after registration. Everything else is immutable."""
+
+    description: str | None = None
+
+    def validate(self) -> None:
+        rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)

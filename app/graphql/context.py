@@ -1,0 +1,89 @@
+"""The per-request context: the caller, the services, and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from app.domain.entities import ModelVersion, Stage
+from app.domain.errors import Unauthenticated
+from app.domain.identity import Principal
+from app.services.aliases import AliasService
+from app.services.models import ModelService
+from app.services.reads import ReadService
+from app.services.versions import VersionService
+from app.services.ports import Authorizer
+
+
+@dataclass(frozen=True)
+class Services:
+    """Use cases, built once at start-up."""
+
+    models: ModelService
+    versions: VersionService
+    aliases: AliasService
+    reads: ReadService
+    authorizer: Authorizer
+
+
+def _batch(fetch, default: Any = None):
+    """A DataLoader load function from a ``fetch(keys) -> {key: value}`` batch read."""
+
+    async def load(keys: list) -> list:
+        found = await fetch(list(dict.fromkeys(keys)))
+        return [found.get(key, default) for key in keys]
+
+    return load
+
+
+class Loaders:
+    """DataLoaders for one request: each nested field costs one statement per page, not one per parent."""
+
+    def __init__(self, reads: ReadService, principal: Principal | None) -> None:
+        def bind(method, default: Any = None) -> DataLoader:
+            return DataLoader(load_fn=_batch(lambda keys: method(principal, keys), default))
+
+        self.model = bind(reads.models_by_id)
+        self.version = bind(reads.versions_by_id)
+        self.model_tags = bind(reads.model_tags, {})
+        self.version_tags = bind(reads.version_tags, {})
+        self.metrics = bind(reads.metrics, [])
+        self.model_aliases = bind(reads.model_aliases, [])
+        self.version_aliases = bind(reads.version_aliases, [])
+        self._reads = reads
+        self._principal = principal
+        self._latest: dict[Stage | None, DataLoader[int, ModelVersion | None]] = {}
+
+    def latest_version(self, stage: Stage | None) -> DataLoader[int, ModelVersion | None]:
+        """Newest version per model, optionally within a stage (one loader per stage asked for)."""
+        if stage not in self._latest:
+            self._latest[stage] = DataLoader(
+                load_fn=_batch(lambda keys: self._reads.latest_versions(self._principal, keys, stage))
+            )
+        return self._latest[stage]
+
+
+@dataclass
+class Context:
+    """What every resolver gets as ``info.context``."""
+
+    services: Services
+    principal_or_none: Principal | None
+    request_id: str
+    loaders: Loaders
+    request: Any = None
+    response: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def principal(self) -> Principal:
+        if self.principal_or_none is None:
+            raise Unauthenticated("send a bearer token in the Authorization header")
+        return self.principal_or_none
+
+
+Info = strawberry.Info[Context, None]
+

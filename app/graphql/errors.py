@@ -1,0 +1,45 @@
+"""The one mapping from exceptions to GraphQL errors with ``extensions.code``."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from app.domain.errors import ErrorCode, RegistryError
+from app.logs import current_request_id, describe_exception
+
+log = logging.getLogger("modelreg.graphql")
+
+
+def _with_code(error: GraphQLError, message: str, extensions: dict) -> GraphQLError:
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, extensions=extensions)
+
+
+def map_error(error: GraphQLError) -> GraphQLError:
+    """Registry errors keep their message and code; GraphQL syntax and validation errors become
+    BAD_USER_INPUT; anything else is masked as INTERNAL with the request id the log line carries."""
+    original = error.original_error
+    if isinstance(original, RegistryError):
+        extensions = {"code": original.code.value}
+        if original.field:
+            extensions["field"] = original.field
+        return _with_code(error, original.message, extensions)
+    if original is None:
+        return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT.value})
+    request_id = current_request_id()
+    log.error("unexpected error in a resolver", extra={"path": error.path, **describe_exception(original)})
+    return _with_code(error, f"internal error; quote request id {request_id} when reporting it",
+                      {"code": ErrorCode.INTERNAL.value, "requestId": request_id})
+
+
+class ErrorMapping(MaskErrors):
+    """MaskErrors with our mapping: every error leaves with a code, none with internals."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda _: True)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return map_error(error)

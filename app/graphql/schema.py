@@ -1,0 +1,57 @@
+"""Assembles the schema from one query and one mutation mixin per aggregate."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from .errors import ErrorMapping
+from .types.aliases import AliasMutations
+from .types.models import ModelMutations, ModelQueries
+from .types.version_mutations import VersionMutations
+from .types.versions import VersionQueries
+from .types.viewer import ViewerQueries
+
+
+@strawberry.type(description="Read the registry.")
+class Query(ViewerQueries, ModelQueries, VersionQueries):
+    pass
+
+
+@strawberry.type(description="Change the registry. Every mutation takes one `input` and returns a payload.")
+class Mutation(ModelMutations, VersionMutations, AliasMutations):
+    pass
+
+
+def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000,
+                 introspection: bool = True, field_suggestions: bool = True) -> strawberry.Schema:
+    """The schema with its protections. Introspection and suggestions can be switched off for production."""
+    extensions = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=1000),
+        lambda: ValidationCache(maxsize=1000),
+        ErrorMapping,
+    ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
+    )
+
+
+# The exported schema (schema.graphql) is printed from this default instance.
+schema = build_schema()

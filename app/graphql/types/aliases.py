@@ -1,0 +1,93 @@
+"""Model aliases: the type and its mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.domain import entities
+
+from ..context import Info
+
+if TYPE_CHECKING:
+    from .versions import ModelVersion
+
+ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
+
+
+@strawberry.type(description="A per-model name (`champion`, `challenger`) pointing at one version.")
+class ModelAlias:
+    entity: strawberry.Private[entities.ModelAlias]
+
+    @strawberry.field(description="The alias name.")
+    def alias(self) -> str:
+        return self.entity.alias
+
+    @strawberry.field(description="Model name.")
+    def name(self) -> str:
+        return self.entity.model_name
+
+    @strawberry.field(description="Number of the version the alias points at.")
+    def version_number(self) -> int:
+        return self.entity.version
+
+    @strawberry.field(description="The URI that follows this alias: `models:/NAME@ALIAS`.")
+    def uri(self) -> str:
+        return f"models:/{self.entity.model_name}@{self.entity.alias}"
+
+    @strawberry.field(description="When the alias was last moved.")
+    def updated_at(self) -> datetime:
+        return self.entity.updated_at
+
+    @strawberry.field(description="Who last moved the alias.")
+    def updated_by(self) -> str:
+        return self.entity.updated_by
+
+    @strawberry.field(description="The version the alias points at.")
+    async def version(self, info: Info) -> ModelVersionRef:
+        from .versions import ModelVersion
+
+        return ModelVersion(entity=await info.context.loaders.version.load(self.entity.version_id))
+
+
+@strawberry.input(description="Point an alias at a version (moving it if it points elsewhere).")
+class SetModelAliasInput:
+    name: str = strawberry.field(description="Model name.")
+    alias: str = strawberry.field(description="Alias: a letter or `_`, then letters, digits, `_` or `-` (max 64).")
+    version: int = strawberry.field(description="Version number to point at.")
+
+
+@strawberry.input(description="The alias to remove.")
+class DeleteModelAliasInput:
+    name: str = strawberry.field(description="Model name.")
+    alias: str = strawberry.field(description="Alias to remove.")
+
+
+@strawberry.type(description="Result of setting an alias.")
+class ModelAliasPayload:
+    model_alias: ModelAlias = strawberry.field(description="The alias as it is now.")
+
+
+@strawberry.type(description="Result of removing an alias.")
+class DeleteModelAliasPayload:
+    name: str = strawberry.field(description="Model name.")
+    alias: str = strawberry.field(description="The alias that was removed.")
+
+
+@strawberry.type(description="Alias mutations.")
+class AliasMutations:
+    @strawberry.mutation(description="Point an alias at a version; the move is recorded. Requires alias:write.")
+    async def set_model_alias(
+        self, info: Info, input: Annotated[SetModelAliasInput, strawberry.argument(description="The alias.")]
+    ) -> ModelAliasPayload:
+        alias = await info.context.services.aliases.set(info.context.principal, input.name, input.alias, input.version)
+        return ModelAliasPayload(model_alias=ModelAlias(entity=alias))
+
+    @strawberry.mutation(description="Remove an alias from a model; the removal is recorded. Requires alias:write.")
+    async def delete_model_alias(
+        self, info: Info, input: Annotated[DeleteModelAliasInput, strawberry.argument(description="The alias.")]
+    ) -> DeleteModelAliasPayload:
+        await info.context.services.aliases.delete(info.context.principal, input.name, input.alias)
+        return DeleteModelAliasPayload(name=input.name, alias=input.alias)

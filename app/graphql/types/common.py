@@ -1,0 +1,103 @@
+"""Enums, scalars and small value types shared by several aggregates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+
+import strawberry
+
+from app.domain import entities, queries
+
+
+@strawberry.enum(description="Lifecycle stage of a model version.")
+class Stage(Enum):
+    NONE = strawberry.enum_value("NONE", description="Registered, not yet in any stage.")
+    STAGING = strawberry.enum_value("STAGING", description="Being validated before production.")
+    PRODUCTION = strawberry.enum_value("PRODUCTION", description="Serving production traffic.")
+    ARCHIVED = strawberry.enum_value("ARCHIVED", description="Retired; kept for the record.")
+
+    def to_domain(self) -> entities.Stage:
+        return entities.Stage(self.value)
+
+
+@strawberry.enum(description="Registration status of a model version.")
+class VersionStatus(Enum):
+    PENDING_REGISTRATION = strawberry.enum_value(
+        "PENDING_REGISTRATION", description="Files are still being verified; not usable yet."
+    )
+    READY = strawberry.enum_value("READY", description="Registered and immutable; usable.")
+    FAILED_REGISTRATION = strawberry.enum_value(
+        "FAILED_REGISTRATION", description="Verification failed; see the version's description of the reason."
+    )
+
+
+@strawberry.enum(description="Experiment tracker that produced a run.")
+class TrackerKind(Enum):
+    MLFLOW = strawberry.enum_value("MLFLOW", description="An MLflow tracking server run.")
+    WANDB = strawberry.enum_value("WANDB", description="A Weights & Biases run.")
+    SAGEMAKER = strawberry.enum_value("SAGEMAKER", description="A SageMaker training job or experiment trial.")
+    OTHER = strawberry.enum_value("OTHER", description="Any other tracker or a plain CI job.")
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest, oldest or alphabetically first first.")
+    DESC = strawberry.enum_value("DESC", description="Largest, newest or alphabetically last first.")
+
+    def to_domain(self) -> queries.Direction:
+        return queries.Direction(self.value)
+
+
+@strawberry.enum(description="Kind of caller.")
+class PrincipalKind(Enum):
+    USER = strawberry.enum_value("USER", description="A person.")
+    SERVICE = strawberry.enum_value("SERVICE", description="A machine identity such as a CI pipeline.")
+
+
+@strawberry.type(description="A key-value label.")
+class Tag:
+    key: str = strawberry.field(description="Tag key.")
+    value: str = strawberry.field(description="Tag value.")
+
+
+def tags_of(mapping: dict[str, str]) -> list[Tag]:
+    return [Tag(key=k, value=v) for k, v in sorted(mapping.items())]
+
+
+@strawberry.input(description="A key-value label to set.")
+class TagInput:
+    key: str = strawberry.field(description="Tag key: 1-250 letters, digits, spaces or `_.-/:`.")
+    value: str = strawberry.field(description="Tag value, at most 5000 characters.")
+
+
+@strawberry.input(description="Text matching; the conditions given are combined with AND.")
+class StringMatch:
+    equals: str | None = strawberry.field(default=None, description="Exactly this text.")
+    prefix: str | None = strawberry.field(default=None, description="Starts with this text (case-sensitive).")
+    contains: str | None = strawberry.field(default=None, description="Contains this text (case-insensitive).")
+
+    def to_domain(self) -> queries.TextMatch:
+        return queries.TextMatch(equals=self.equals, prefix=self.prefix, contains=self.contains)
+
+
+@strawberry.input(description="A tag that must be present, optionally with a given value.")
+class TagMatch:
+    key: str = strawberry.field(description="Tag key that must be present.")
+    value: str | None = strawberry.field(default=None, description="When set, the tag must have exactly this value.")
+
+    def to_domain(self) -> queries.TagMatch:
+        return queries.TagMatch(key=self.key, value=self.value)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Times without an offset are taken as UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def time_range(after: datetime | None, before: datetime | None) -> queries.TimeRange | None:
+    if after is None and before is None:
+        return None
+    return queries.TimeRange(after=_aware(after), before=_aware(before))

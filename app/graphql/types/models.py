@@ -1,0 +1,249 @@
+"""Registered models: the type, its filters, queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.domain import commands, entities, queries
+
+from ..context import Info
+from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
+from .common import OrderDirection, Stage, StringMatch, Tag, TagInput, TagMatch, tags_of, time_range
+
+if TYPE_CHECKING:
+    from .aliases import ModelAlias
+    from .versions import ModelVersion, ModelVersionFilter, ModelVersionOrder
+
+ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
+ModelVersionFilterRef = Annotated["ModelVersionFilter", strawberry.lazy("app.graphql.types.versions")]
+ModelVersionOrderRef = Annotated["ModelVersionOrder", strawberry.lazy("app.graphql.types.versions")]
+ModelAliasRef = Annotated["ModelAlias", strawberry.lazy("app.graphql.types.aliases")]
+
+
+@strawberry.type(description="A named model. Its versions are the immutable registered artifacts.")
+class RegisteredModel(Node):
+    entity: strawberry.Private[entities.RegisteredModel]
+
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("RegisteredModel", self.entity.id)
+
+    @strawberry.field(description="Unique name; `/` separates namespaces (`fraud/scoring`).")
+    def name(self) -> str:
+        return self.entity.name
+
+    @strawberry.field(description="Free-text description (Markdown).")
+    def description(self) -> str | None:
+        return self.entity.description
+
+    @strawberry.field(description="Subject responsible for the model; the creator unless set.")
+    def owner(self) -> str:
+        return self.entity.owner
+
+    @strawberry.field(description="When the model was registered.")
+    def created_at(self) -> datetime:
+        return self.entity.created_at
+
+    @strawberry.field(description="Subject that registered the model.")
+    def created_by(self) -> str:
+        return self.entity.created_by
+
+    @strawberry.field(description="When the model, its tags or its versions last changed.")
+    def updated_at(self) -> datetime:
+        return self.entity.updated_at
+
+    @strawberry.field(description="The `models:/` URI of the model's newest version.")
+    def uri(self) -> str:
+        return f"models:/{self.entity.name}/latest"
+
+    @strawberry.field(description="Tags on the model, sorted by key.")
+    async def tags(self, info: Info) -> list[Tag]:
+        return tags_of(await info.context.loaders.model_tags.load(self.entity.id))
+
+    @strawberry.field(description="Aliases of this model and the versions they point at.")
+    async def aliases(self, info: Info) -> list[ModelAliasRef]:
+        from .aliases import ModelAlias
+
+        return [ModelAlias(entity=a) for a in await info.context.loaders.model_aliases.load(self.entity.id)]
+
+    @strawberry.field(description="The newest version, or the newest in the given stage.")
+    async def latest_version(
+        self,
+        info: Info,
+        stage: Annotated[Stage | None, strawberry.argument(description="Only versions in this stage.")] = None,
+    ) -> ModelVersionRef | None:
+        from .versions import ModelVersion
+
+        loader = info.context.loaders.latest_version(stage.to_domain() if stage else None)
+        found = await loader.load(self.entity.id)
+        return ModelVersion(entity=found) if found else None
+
+    @strawberry.field(description="Versions of this model, newest first unless ordered otherwise.")
+    async def versions(
+        self,
+        info: Info,
+        filter: Annotated[ModelVersionFilterRef | None, strawberry.argument(description="Conditions, combined with AND.")] = None,
+        order_by: Annotated[ModelVersionOrderRef | None, strawberry.argument(description="Sort order.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+    ) -> Connection[ModelVersionRef]:
+        from .versions import list_versions
+
+        return await list_versions(info, filter, order_by, first, after, model_id=self.entity.id)
+
+
+@strawberry.enum(description="Fields registered models can be ordered by.")
+class RegisteredModelOrderField(Enum):
+    NAME = strawberry.enum_value("NAME", description="Model name.")
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Registration time.")
+    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Time of the last change.")
+
+
+@strawberry.input(description="Order of a registered model listing.")
+class RegisteredModelOrder:
+    field: RegisteredModelOrderField = strawberry.field(
+        default=RegisteredModelOrderField.NAME, description="What to order by."
+    )
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
+
+
+@strawberry.input(description="Conditions on registered models, combined with AND.")
+class RegisteredModelFilter:
+    name: StringMatch | None = strawberry.field(default=None, description="Match on the model name.")
+    tags: list[TagMatch] | None = strawberry.field(default=None, description="Tags that must all be present.")
+    owner: str | None = strawberry.field(default=None, description="Owned by this subject.")
+    created_by: str | None = strawberry.field(default=None, description="Registered by this subject.")
+    created_after: datetime | None = strawberry.field(default=None, description="Registered at or after this time.")
+    created_before: datetime | None = strawberry.field(default=None, description="Registered before this time.")
+
+    def to_domain(self) -> queries.ModelFilter:
+        return queries.ModelFilter(
+            name=self.name.to_domain() if self.name else None,
+            tags=tuple(tag.to_domain() for tag in self.tags or ()),
+            owner=self.owner,
+            created_by=self.created_by,
+            created=time_range(self.created_after, self.created_before),
+        )
+
+
+@strawberry.type(description="Registered model queries.")
+class ModelQueries:
+    @strawberry.field(description="A registered model by name, or null when there is none.")
+    async def registered_model(
+        self, info: Info, name: Annotated[str, strawberry.argument(description="Model name.")]
+    ) -> RegisteredModel | None:
+        found = await info.context.services.reads.model(info.context.principal, name)
+        return RegisteredModel(entity=found) if found else None
+
+    @strawberry.field(description="Registered models matching a filter, one page at a time.")
+    async def registered_models(
+        self,
+        info: Info,
+        filter: Annotated[RegisteredModelFilter | None, strawberry.argument(description="Conditions, combined with AND.")] = None,
+        order_by: Annotated[RegisteredModelOrder | None, strawberry.argument(description="Sort order (default: name ascending).")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+    ) -> Connection[RegisteredModel]:
+        order = order_by or RegisteredModelOrder()
+        page = await info.context.services.reads.models(
+            info.context.principal,
+            (filter or RegisteredModelFilter()).to_domain(),
+            queries.ModelOrder(queries.ModelOrderField(order.field.value), order.direction.to_domain()),
+            queries.PageRequest(first=first, after=after),
+            with_total=wants_total(info),
+        )
+        return to_connection(page, lambda m: RegisteredModel(entity=m), after is not None)
+
+
+@strawberry.input(description="A new registered model.")
+class CreateRegisteredModelInput:
+    name: str = strawberry.field(description="Unique name: 1-256 letters, digits, `-_.` and `/` for namespaces.")
+    description: str | None = strawberry.field(default=None, description="Free-text description (Markdown).")
+    owner: str | None = strawberry.field(default=None, description="Owner subject; defaults to the caller.")
+    tags: list[TagInput] | None = strawberry.field(default=None, description="Initial tags.")
+
+
+@strawberry.input(description="Changes to a registered model; fields left out stay as they are.")
+class UpdateRegisteredModelInput:
+    name: str = strawberry.field(description="Name of the model to change.")
+    description: str | None = strawberry.field(default=None, description="New description.")
+    owner: str | None = strawberry.field(default=None, description="New owner subject.")
+
+
+@strawberry.input(description="The registered model to delete.")
+class DeleteRegisteredModelInput:
+    name: str = strawberry.field(description="Name of the model to delete with all its versions.")
+
+
+@strawberry.input(description="A tag to set on a registered model.")
+class SetRegisteredModelTagInput:
+    name: str = strawberry.field(description="Model name.")
+    key: str = strawberry.field(description="Tag key.")
+    value: str = strawberry.field(description="Tag value.")
+
+
+@strawberry.input(description="A tag to remove from a registered model.")
+class DeleteRegisteredModelTagInput:
+    name: str = strawberry.field(description="Model name.")
+    key: str = strawberry.field(description="Tag key to remove.")
+
+
+@strawberry.type(description="Result of a mutation that changed a registered model.")
+class RegisteredModelPayload:
+    registered_model: RegisteredModel = strawberry.field(description="The model as it is now.")
+
+
+@strawberry.type(description="Result of deleting a registered model.")
+class DeleteRegisteredModelPayload:
+    deleted_id: strawberry.ID = strawberry.field(description="Global id the deleted model had.")
+    name: str = strawberry.field(description="Name the deleted model had.")
+
+
+def _tag_map(tags: list[TagInput] | None) -> dict[str, str]:
+    return {tag.key: tag.value for tag in tags or ()}
+
+
+@strawberry.type(description="Registered model mutations.")
+class ModelMutations:
+    @strawberry.mutation(description="Register a new model name. Requires model:write.")
+    async def create_registered_model(
+        self, info: Info, input: Annotated[CreateRegisteredModelInput, strawberry.argument(description="The new model.")]
+    ) -> RegisteredModelPayload:
+        command = commands.NewModel(name=input.name, description=input.description, owner=input.owner,
+                                    tags=_tag_map(input.tags))
+        model = await info.context.services.models.create(info.context.principal, command)
+        return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
+
+    @strawberry.mutation(description="Change a model's description or owner. Requires model:write.")
+    async def update_registered_model(
+        self, info: Info, input: Annotated[UpdateRegisteredModelInput, strawberry.argument(description="The changes.")]
+    ) -> RegisteredModelPayload:
+        changes = commands.ModelChanges(description=input.description, owner=input.owner)
+        model = await info.context.services.models.update(info.context.principal, input.name, changes)
+        return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
+
+    @strawberry.mutation(description="Delete a model and all its versions; refused while a version is in "
+                                     "PRODUCTION. Requires model:delete.")
+    async def delete_registered_model(
+        self, info: Info, input: Annotated[DeleteRegisteredModelInput, strawberry.argument(description="The model.")]
+    ) -> DeleteRegisteredModelPayload:
+        model = await info.context.services.models.delete(info.context.principal, input.name)
+        return DeleteRegisteredModelPayload(deleted_id=to_global_id("RegisteredModel", model.id), name=model.name)
+
+    @strawberry.mutation(description="Set a tag on a model, replacing its value if present. Requires model:write.")
+    async def set_registered_model_tag(
+        self, info: Info, input: Annotated[SetRegisteredModelTagInput, strawberry.argument(description="The tag.")]
+    ) -> RegisteredModelPayload:
+        model = await info.context.services.models.set_tag(info.context.principal, input.name, input.key, input.value)
+        return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
+
+    @strawberry.mutation(description="Remove a tag from a model. Requires model:write.")
+    async def delete_registered_model_tag(
+        self, info: Info, input: Annotated[DeleteRegisteredModelTagInput, strawberry.argument(description="The tag.")]
+    ) -> RegisteredModelPayload:
+        model = await info.context.services.models.delete_tag(info.context.principal, input.name, input.key)
+        return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))

@@ -1,0 +1,174 @@
+"""Model version mutations and their inputs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.domain import commands, entities
+from app.domain.errors import BadUserInput
+
+from ..context import Info
+from ..relay import to_global_id
+from .common import TagInput, TrackerKind
+from .versions import ModelVersion
+
+
+@strawberry.input(description="A measured value to record with a new version.")
+class MetricInput:
+    name: str = strawberry.field(description="Metric name, such as `accuracy`.")
+    value: float = strawberry.field(description="A finite number.")
+    dataset: str | None = strawberry.field(default=None, description="Dataset it was measured on.")
+    step: int | None = strawberry.field(default=None, description="Training step or epoch.")
+
+
+@strawberry.input(description="A hyper-parameter to record with a new version.")
+class ParamInput:
+    name: str = strawberry.field(description="Parameter name.")
+    value: str = strawberry.field(description="Parameter value, as text (at most 6000 characters).")
+
+
+@strawberry.input(description="The experiment run that produced the version.")
+class RunInput:
+    tracker: TrackerKind = strawberry.field(default=TrackerKind.OTHER, description="Tracker that holds the run.")
+    run_id: str = strawberry.field(description="Run id within the tracker.")
+    run_uri: str | None = strawberry.field(default=None, description="Link to the run.")
+
+
+@strawberry.input(description="The source code the version was built from.")
+class CodeInput:
+    repository_url: str = strawberry.field(description="Repository URL.")
+    commit_sha: str = strawberry.field(description="Commit id: 7-64 lowercase hex characters.")
+
+
+@strawberry.input(description="Where the version's files live.")
+class ArtifactInput:
+    uri: str = strawberry.field(description="Location of the files (any URI).")
+    digest: str | None = strawberry.field(default=None, description="`sha256:<hex>` digest of the content.")
+    size: float | None = strawberry.field(default=None, description="Size in bytes.")
+
+
+@strawberry.input(description="A new model version. Everything but description and tags is immutable once registered.")
+class CreateModelVersionInput:
+    name: str = strawberry.field(description="Name of the model to add a version to.")
+    create_model_if_missing: bool = strawberry.field(
+        default=False, description="Register the model too when it does not exist yet."
+    )
+    description: str | None = strawberry.field(default=None, description="Free-text description (Markdown).")
+    flavor: str | None = strawberry.field(default=None, description="Framework or packaging flavor (`sklearn`).")
+    signature: JSON | None = strawberry.field(default=None, description="Input and output schema: `{inputs, outputs}`.")
+    run: RunInput | None = strawberry.field(default=None, description="The run that produced the version.")
+    code: CodeInput | None = strawberry.field(default=None, description="The code it was built from.")
+    artifact: ArtifactInput | None = strawberry.field(default=None, description="Where its files live.")
+    metrics: list[MetricInput] | None = strawberry.field(default=None, description="Measured values.")
+    params: list[ParamInput] | None = strawberry.field(default=None, description="Hyper-parameters.")
+    tags: list[TagInput] | None = strawberry.field(default=None, description="Initial tags.")
+
+    def to_domain(self) -> commands.NewVersion:
+        names = [p.name for p in self.params or ()]
+        if len(names) != len(set(names)):
+            raise BadUserInput("params: each name may be given once", field="params")
+        size = self.artifact.size if self.artifact else None
+        return commands.NewVersion(
+            model_name=self.name,
+            description=self.description,
+            flavor=self.flavor,
+            signature=self.signature,
+            run=entities.RunRef(entities.TrackerKind(self.run.tracker.value), self.run.run_id, self.run.run_uri)
+            if self.run else None,
+            code=entities.CodeRef(self.code.repository_url, self.code.commit_sha) if self.code else None,
+            artifact=entities.ArtifactRef(self.artifact.uri, self.artifact.digest,
+                                          int(size) if size is not None else None) if self.artifact else None,
+            metrics=tuple(entities.Metric(m.name, m.value, m.dataset, m.step) for m in self.metrics or ()),
+            params={p.name: p.value for p in self.params or ()},
+            tags={t.key: t.value for t in self.tags or ()},
+            create_model_if_missing=self.create_model_if_missing,
+        )
+
+
+@strawberry.input(description="Changes to a model version. Only the description can change; its files, metrics, "
+                              "params, signature and references are immutable.")
+class UpdateModelVersionInput:
+    name: str = strawberry.field(description="Model name.")
+    version: int = strawberry.field(description="Version number.")
+    description: str | None = strawberry.field(default=None, description="New description.")
+
+
+@strawberry.input(description="The model version to delete.")
+class DeleteModelVersionInput:
+    name: str = strawberry.field(description="Model name.")
+    version: int = strawberry.field(description="Version number.")
+
+
+@strawberry.input(description="A tag to set on a model version.")
+class SetModelVersionTagInput:
+    name: str = strawberry.field(description="Model name.")
+    version: int = strawberry.field(description="Version number.")
+    key: str = strawberry.field(description="Tag key.")
+    value: str = strawberry.field(description="Tag value.")
+
+
+@strawberry.input(description="A tag to remove from a model version.")
+class DeleteModelVersionTagInput:
+    name: str = strawberry.field(description="Model name.")
+    version: int = strawberry.field(description="Version number.")
+    key: str = strawberry.field(description="Tag key to remove.")
+
+
+@strawberry.type(description="Result of a mutation that changed a model version.")
+class ModelVersionPayload:
+    model_version: ModelVersion = strawberry.field(description="The version as it is now.")
+
+
+@strawberry.type(description="Result of deleting a model version.")
+class DeleteModelVersionPayload:
+    deleted_id: strawberry.ID = strawberry.field(description="Global id the deleted version had.")
+    name: str = strawberry.field(description="Model name.")
+    version: int = strawberry.field(description="Number the deleted version had (never reused).")
+
+
+@strawberry.type(description="Model version mutations.")
+class VersionMutations:
+    @strawberry.mutation(description="Register the next version of a model. Requires version:write (and "
+                                     "model:write with createModelIfMissing).")
+    async def create_model_version(
+        self, info: Info, input: Annotated[CreateModelVersionInput, strawberry.argument(description="The new version.")]
+    ) -> ModelVersionPayload:
+        version = await info.context.services.versions.create(info.context.principal, input.to_domain())
+        return ModelVersionPayload(model_version=ModelVersion(entity=version))
+
+    @strawberry.mutation(description="Change a version's description. Requires version:write.")
+    async def update_model_version(
+        self, info: Info, input: Annotated[UpdateModelVersionInput, strawberry.argument(description="The changes.")]
+    ) -> ModelVersionPayload:
+        changes = commands.VersionChanges(description=input.description)
+        version = await info.context.services.versions.update(info.context.principal, input.name, input.version,
+                                                              changes)
+        return ModelVersionPayload(model_version=ModelVersion(entity=version))
+
+    @strawberry.mutation(description="Delete a version; refused in PRODUCTION or while an alias points at it. "
+                                     "Requires version:delete.")
+    async def delete_model_version(
+        self, info: Info, input: Annotated[DeleteModelVersionInput, strawberry.argument(description="The version.")]
+    ) -> DeleteModelVersionPayload:
+        version = await info.context.services.versions.delete(info.context.principal, input.name, input.version)
+        return DeleteModelVersionPayload(deleted_id=to_global_id("ModelVersion", version.id),
+                                         name=version.model_name, version=version.version)
+
+    @strawberry.mutation(description="Set a tag on a version, replacing its value if present. Requires version:write.")
+    async def set_model_version_tag(
+        self, info: Info, input: Annotated[SetModelVersionTagInput, strawberry.argument(description="The tag.")]
+    ) -> ModelVersionPayload:
+        version = await info.context.services.versions.set_tag(info.context.principal, input.name, input.version,
+                                                               input.key, input.value)
+        return ModelVersionPayload(model_version=ModelVersion(entity=version))
+
+    @strawberry.mutation(description="Remove a tag from a version. Requires version:write.")
+    async def delete_model_version_tag(
+        self, info: Info, input: Annotated[DeleteModelVersionTagInput, strawberry.argument(description="The tag.")]
+    ) -> ModelVersionPayload:
+        version = await info.context.services.versions.delete_tag(info.context.principal, input.name,
+                                                                  input.version, input.key)
+        return ModelVersionPayload(model_version=ModelVersion(entity=version))

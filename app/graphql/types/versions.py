@@ -1,0 +1,282 @@
+"""Model versions: the type, its filters, queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.domain import commands, entities, queries
+
+from ..context import Info
+from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
+from .common import (
+    OrderDirection,
+    Stage,
+    StringMatch,
+    Tag,
+    TagInput,
+    TagMatch,
+    TrackerKind,
+    VersionStatus,
+    tags_of,
+    time_range,
+)
+from .models import RegisteredModel
+
+
+@strawberry.type(description="One measured value of a version.")
+class Metric:
+    name: str = strawberry.field(description="Metric name, such as `accuracy`.")
+    value: float = strawberry.field(description="The value.")
+    dataset: str | None = strawberry.field(description="Dataset it was measured on, when recorded.")
+    step: int | None = strawberry.field(description="Training step or epoch, when recorded.")
+
+
+@strawberry.type(description="A hyper-parameter the version was trained with.")
+class Param:
+    name: str = strawberry.field(description="Parameter name.")
+    value: str = strawberry.field(description="Parameter value, as text.")
+
+
+@strawberry.type(description="The experiment run that produced a version.")
+class RunReference:
+    tracker: TrackerKind = strawberry.field(description="Tracker that holds the run.")
+    run_id: str = strawberry.field(description="Run id within the tracker.")
+    run_uri: str | None = strawberry.field(description="Link to the run, when given.")
+
+
+@strawberry.type(description="The source code a version was built from.")
+class CodeReference:
+    repository_url: str = strawberry.field(description="Repository URL.")
+    commit_sha: str = strawberry.field(description="Commit id.")
+
+
+@strawberry.type(description="Where a version's files live and how to verify them.")
+class ArtifactReference:
+    uri: str = strawberry.field(description="Location of the files.")
+    digest: str | None = strawberry.field(description="`sha256:<hex>` digest of the content, when given.")
+    size: float | None = strawberry.field(description="Size in bytes, when given.")
+
+
+@strawberry.type(description="One immutable registered version of a model.")
+class ModelVersion(Node):
+    entity: strawberry.Private[entities.ModelVersion]
+
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("ModelVersion", self.entity.id)
+
+    @strawberry.field(description="The registered model this version belongs to.")
+    async def model(self, info: Info) -> RegisteredModel:
+        return RegisteredModel(entity=await info.context.loaders.model.load(self.entity.model_id))
+
+    @strawberry.field(description="Name of the model.")
+    def name(self) -> str:
+        return self.entity.model_name
+
+    @strawberry.field(description="Version number within the model: 1, 2, 3...")
+    def version(self) -> int:
+        return self.entity.version
+
+    @strawberry.field(description="The URI that pins exactly this version: `models:/NAME/VERSION`.")
+    def uri(self) -> str:
+        return f"models:/{self.entity.model_name}/{self.entity.version}"
+
+    @strawberry.field(description="Lifecycle stage.")
+    def stage(self) -> Stage:
+        return Stage(self.entity.stage.value)
+
+    @strawberry.field(description="Registration status.")
+    def status(self) -> VersionStatus:
+        return VersionStatus(self.entity.status.value)
+
+    @strawberry.field(description="Free-text description (Markdown).")
+    def description(self) -> str | None:
+        return self.entity.description
+
+    @strawberry.field(description="Framework or packaging flavor, such as `sklearn`, `pytorch` or `onnx`.")
+    def flavor(self) -> str | None:
+        return self.entity.flavor
+
+    @strawberry.field(description="Input and output schema as JSON (`{inputs, outputs}`).")
+    def signature(self) -> JSON | None:
+        return self.entity.signature
+
+    @strawberry.field(description="Hyper-parameters, sorted by name.")
+    def params(self) -> list[Param]:
+        return [Param(name=k, value=v) for k, v in sorted(self.entity.params.items())]
+
+    @strawberry.field(description="The run that produced this version.")
+    def run(self) -> RunReference | None:
+        run = self.entity.run
+        return RunReference(tracker=TrackerKind(run.tracker.value), run_id=run.run_id, run_uri=run.run_uri) if run else None
+
+    @strawberry.field(description="The code this version was built from.")
+    def code(self) -> CodeReference | None:
+        code = self.entity.code
+        return CodeReference(repository_url=code.repository_url, commit_sha=code.commit_sha) if code else None
+
+    @strawberry.field(description="The version's files.")
+    def artifact(self) -> ArtifactReference | None:
+        artifact = self.entity.artifact
+        if artifact is None:
+            return None
+        return ArtifactReference(uri=artifact.uri, digest=artifact.digest, size=artifact.size)
+
+    @strawberry.field(description="When the version was registered.")
+    def created_at(self) -> datetime:
+        return self.entity.created_at
+
+    @strawberry.field(description="Subject that registered the version.")
+    def created_by(self) -> str:
+        return self.entity.created_by
+
+    @strawberry.field(description="When the version's description, tags or stage last changed.")
+    def updated_at(self) -> datetime:
+        return self.entity.updated_at
+
+    @strawberry.field(description="Tags on the version, sorted by key.")
+    async def tags(self, info: Info) -> list[Tag]:
+        return tags_of(await info.context.loaders.version_tags.load(self.entity.id))
+
+    @strawberry.field(description="Measured values, in the order they were registered.")
+    async def metrics(self, info: Info) -> list[Metric]:
+        found = await info.context.loaders.metrics.load(self.entity.id)
+        return [Metric(name=m.name, value=m.value, dataset=m.dataset, step=m.step) for m in found]
+
+    @strawberry.field(description="Aliases pointing at this version, such as `champion`.")
+    async def aliases(self, info: Info) -> list[str]:
+        return [a.alias for a in await info.context.loaders.version_aliases.load(self.entity.id)]
+
+
+@strawberry.enum(description="Fields model versions can be ordered by.")
+class ModelVersionOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Registration time.")
+    NAME = strawberry.enum_value("NAME", description="Model name.")
+    VERSION = strawberry.enum_value("VERSION", description="Version number.")
+    METRIC = strawberry.enum_value(
+        "METRIC", description="A metric's value (set `metric`); the highest value per version counts, versions "
+                              "without it come last."
+    )
+
+
+@strawberry.input(description="Order of a model version listing.")
+class ModelVersionOrder:
+    field: ModelVersionOrderField = strawberry.field(
+        default=ModelVersionOrderField.CREATED_AT, description="What to order by."
+    )
+    direction: OrderDirection = strawberry.field(default=OrderDirection.DESC, description="Sort direction.")
+    metric: str | None = strawberry.field(default=None, description="Metric name when `field` is METRIC.")
+
+    def to_domain(self) -> queries.VersionOrder:
+        return queries.VersionOrder(queries.VersionOrderField(self.field.value), self.direction.to_domain(),
+                                    self.metric)
+
+
+@strawberry.input(description="A bound on a metric; a version matches when one of its values of that name lies "
+                              "within all the bounds given.")
+class MetricThreshold:
+    name: str = strawberry.field(description="Metric name.")
+    gt: float | None = strawberry.field(default=None, description="Greater than.")
+    gte: float | None = strawberry.field(default=None, description="Greater than or equal to.")
+    lt: float | None = strawberry.field(default=None, description="Less than.")
+    lte: float | None = strawberry.field(default=None, description="Less than or equal to.")
+
+
+@strawberry.input(description="Conditions on model versions, combined with AND.")
+class ModelVersionFilter:
+    name: StringMatch | None = strawberry.field(default=None, description="Match on the model name.")
+    tags: list[TagMatch] | None = strawberry.field(default=None, description="Version tags that must all be present.")
+    stage: list[Stage] | None = strawberry.field(default=None, description="In any of these stages.")
+    status: list[VersionStatus] | None = strawberry.field(default=None, description="In any of these statuses.")
+    owner: str | None = strawberry.field(default=None, description="The model is owned by this subject.")
+    created_by: str | None = strawberry.field(default=None, description="Registered by this subject.")
+    created_after: datetime | None = strawberry.field(default=None, description="Registered at or after this time.")
+    created_before: datetime | None = strawberry.field(default=None, description="Registered before this time.")
+    metrics: list[MetricThreshold] | None = strawberry.field(
+        default=None, description="Metric bounds that must all hold, e.g. `[{name: \"accuracy\", gte: 0.9}]`."
+    )
+
+    def to_domain(self, model_id: int | None = None) -> queries.VersionFilter:
+        return queries.VersionFilter(
+            model_name=self.name.to_domain() if self.name else None,
+            model_id=model_id,
+            tags=tuple(tag.to_domain() for tag in self.tags or ()),
+            stages=tuple(stage.to_domain() for stage in self.stage or ()),
+            statuses=tuple(entities.VersionStatus(status.value) for status in self.status or ()),
+            owner=self.owner,
+            created_by=self.created_by,
+            created=time_range(self.created_after, self.created_before),
+            metrics=tuple(queries.MetricThreshold(m.name, m.gt, m.gte, m.lt, m.lte) for m in self.metrics or ()),
+        )
+
+
+async def list_versions(info: Info, filter: ModelVersionFilter | None, order_by: ModelVersionOrder | None,
+                        first: int, after: str | None, model_id: int | None = None) -> Connection[ModelVersion]:
+    page = await info.context.services.reads.versions(
+        info.context.principal,
+        (filter or ModelVersionFilter()).to_domain(model_id),
+        (order_by or ModelVersionOrder()).to_domain(),
+        queries.PageRequest(first=first, after=after),
+        with_total=wants_total(info),
+    )
+    return to_connection(page, lambda v: ModelVersion(entity=v), after is not None)
+
+
+@strawberry.type(description="Model version queries.")
+class VersionQueries:
+    @strawberry.field(description="One version of a model, or null when there is none.")
+    async def model_version(
+        self,
+        info: Info,
+        name: Annotated[str, strawberry.argument(description="Model name.")],
+        version: Annotated[int, strawberry.argument(description="Version number.")],
+    ) -> ModelVersion | None:
+        found = await info.context.services.reads.version(info.context.principal, name, version)
+        return ModelVersion(entity=found) if found else None
+
+    @strawberry.field(description="Model versions across all models matching a filter, one page at a time.")
+    async def model_versions(
+        self,
+        info: Info,
+        filter: Annotated[ModelVersionFilter | None, strawberry.argument(description="Conditions, combined with AND.")] = None,
+        order_by: Annotated[ModelVersionOrder | None, strawberry.argument(description="Sort order (default: newest first).")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+    ) -> Connection[ModelVersion]:
+        return await list_versions(info, filter, order_by, first, after)
+
+    @strawberry.field(description="What a `models:/` URI points at now: `models:/NAME/VERSION`, "
+                                  "`models:/NAME/STAGE`, `models:/NAME/latest` or `models:/NAME@ALIAS`.")
+    async def resolve_model_uri(
+        self, info: Info, uri: Annotated[str, strawberry.argument(description="The model URI.")]
+    ) -> ResolvedModelUri:
+        resolved = await info.context.services.reads.resolve_uri(info.context.principal, uri)
+        return ResolvedModelUri(uri=resolved.uri, alias=resolved.alias, entity=resolved.version)
+
+
+@strawberry.type(description="A `models:/` URI resolved to one version.")
+class ResolvedModelUri:
+    entity: strawberry.Private[entities.ModelVersion]
+    uri: str = strawberry.field(description="The URI as asked.")
+    alias: str | None = strawberry.field(description="The alias followed, for `@ALIAS` URIs.")
+
+    @strawberry.field(description="The version the URI points at now.")
+    def model_version(self) -> ModelVersion:
+        return ModelVersion(entity=self.entity)
+
+    @strawberry.field(description="The URI that pins this exact version, stable from now on.")
+    def pinned_uri(self) -> str:
+        return f"models:/{self.entity.model_name}/{self.entity.version}"
+
+    @strawberry.field(description="Where the version's files live.")
+    def artifact_uri(self) -> str | None:
+        return self.entity.artifact.uri if self.entity.artifact else None
+
+    @strawberry.field(description="Digest of the version's files, so a deployment can verify what it pulls.")
+    def digest(self) -> str | None:
+        return self.entity.artifact.digest if self.entity.artifact else None

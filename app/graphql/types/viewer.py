@@ -1,0 +1,51 @@
+"""The caller (`viewer`) and fetching any object by its global id (`node`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from app.domain.identity import Permission
+
+from ..context import Info
+from ..relay import Node, from_global_id
+from .common import PrincipalKind
+from .models import RegisteredModel
+from .versions import ModelVersion
+
+
+@strawberry.type(description="Who is calling and what they may do, so a frontend can show the right buttons.")
+class Viewer:
+    subject: str = strawberry.field(description="Subject (`sub`) of the caller's token.")
+    kind: PrincipalKind = strawberry.field(description="A person or a machine identity.")
+    roles: list[str] = strawberry.field(description="Registry roles the caller holds.")
+    permissions: list[str] = strawberry.field(description="Permissions (`resource:action`) those roles grant.")
+
+
+@strawberry.type(description="Queries about the caller and global ids.")
+class ViewerQueries:
+    @strawberry.field(description="The authenticated caller. Works with any valid token, even one without roles.")
+    def viewer(self, info: Info) -> Viewer:
+        principal = info.context.principal
+        permissions = info.context.services.authorizer.permissions_of(principal)
+        return Viewer(
+            subject=principal.subject,
+            kind=PrincipalKind(principal.kind.value),
+            roles=sorted(principal.roles),
+            permissions=sorted(p.value for p in permissions if isinstance(p, Permission)),
+        )
+
+    @strawberry.field(description="Any object by its global id, or null when it no longer exists.")
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
+    ) -> Node | None:
+        type_name, key = from_global_id(id)
+        reads, principal = info.context.services.reads, info.context.principal
+        if type_name == "RegisteredModel":
+            model = (await reads.models_by_id(principal, [key])).get(key)
+            return RegisteredModel(entity=model) if model else None
+        if type_name == "ModelVersion":
+            version = (await reads.versions_by_id(principal, [key])).get(key)
+            return ModelVersion(entity=version) if version else None
+        return None

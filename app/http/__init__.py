@@ -1,0 +1,1 @@
+"""Plain HTTP routes and middleware (health, request ids, authentication)."""

@@ -1,0 +1,65 @@
+"""JSON logs, one object per line, each carrying the request id of the request that wrote it."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import traceback
+from datetime import datetime, timezone
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+def set_request_id(request_id: str) -> contextvars.Token:
+    return _request_id.set(request_id)
+
+
+def reset_request_id(token: contextvars.Token) -> None:
+    _request_id.reset(token)
+
+
+def describe_exception(error: BaseException) -> dict[str, str]:
+    """Type, message and innermost location of an error: enough to find it, without a stack dump."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "-"
+    return {"error_type": type(error).__name__, "error": str(error)[:500], "where": where}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": current_request_id(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[1] is not None:
+            entry.update(describe_exception(record.exc_info[1]))
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every logger, uvicorn's included, through the JSON formatter on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    logging.getLogger("casbin").setLevel(logging.WARNING)
+    # Strawberry logs resolver errors with full tracebacks; ours are logged by app.graphql.errors.
+    logging.getLogger("strawberry.execution").disabled = True

@@ -1,0 +1,137 @@
+"""Read use cases: lookups, listings, URI resolution, and the batch reads behind DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage
+from app.domain.errors import BadUserInput, NotFound
+from app.domain.identity import Permission, Principal
+from app.domain.queries import (
+    ModelFilter,
+    ModelOrder,
+    Page,
+    PageRequest,
+    VersionFilter,
+    VersionOrder,
+    VersionOrderField,
+)
+from app.domain.uris import parse_model_uri
+
+from .common import check_page, find_model, find_version
+from .ports import Authorizer, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class ResolvedUri:
+    """What a ``models:/`` URI points at right now."""
+
+    uri: str
+    version: ModelVersion
+    alias: str | None = None
+
+
+class ReadService:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100) -> None:
+        self._uow = uow
+        self._authorizer = authorizer
+        self.max_page_size = max_page_size
+
+    def _require(self, principal: Principal) -> None:
+        self._authorizer.require(principal, Permission.REGISTRY_READ)
+
+    async def model(self, principal: Principal, name: str) -> RegisteredModel | None:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.models.get_by_name(name)
+
+    async def version(self, principal: Principal, name: str, number: int) -> ModelVersion | None:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            model = await uow.models.get_by_name(name)
+            return await uow.versions.get(model.id, number) if model else None
+
+    async def models(self, principal: Principal, filter: ModelFilter, order: ModelOrder, page: PageRequest,
+                     with_total: bool) -> Page[RegisteredModel]:
+        self._require(principal)
+        check_page(page, self.max_page_size)
+        async with self._uow(write=False) as uow:
+            return await uow.models.list(filter, order, page, with_total)
+
+    async def versions(self, principal: Principal, filter: VersionFilter, order: VersionOrder, page: PageRequest,
+                       with_total: bool) -> Page[ModelVersion]:
+        self._require(principal)
+        check_page(page, self.max_page_size)
+        if order.field is VersionOrderField.METRIC and not order.metric:
+            raise BadUserInput("orderBy.metric names the metric to order by when field is METRIC",
+                               field="orderBy.metric")
+        async with self._uow(write=False) as uow:
+            return await uow.versions.list(filter, order, page, with_total)
+
+    async def resolve_uri(self, principal: Principal, uri: str) -> ResolvedUri:
+        """Resolve ``models:/NAME/VERSION``, ``/STAGE``, ``/latest`` or ``@ALIAS`` to one version."""
+        self._require(principal)
+        parsed = parse_model_uri(uri)
+        async with self._uow(write=False) as uow:
+            model = await find_model(uow, parsed.name)
+            if parsed.version is not None:
+                return ResolvedUri(uri, (await find_version(uow, parsed.name, parsed.version))[1])
+            if parsed.alias is not None:
+                alias = await uow.aliases.get(model.id, parsed.alias)
+                if alias is None:
+                    raise NotFound(f"model {parsed.name!r} has no alias {parsed.alias!r}", field="uri")
+                return ResolvedUri(uri, (await find_version(uow, parsed.name, alias.version))[1], alias.alias)
+            latest = (await uow.versions.latest([model.id], parsed.stage)).get(model.id)
+            if latest is None:
+                where = f"in stage {parsed.stage.value}" if parsed.stage else "at all"
+                raise NotFound(f"model {parsed.name!r} has no version {where}", field="uri")
+            return ResolvedUri(uri, latest)
+
+    # Batch reads for DataLoaders: one statement for many parents.
+
+    async def models_by_id(self, principal: Principal, ids: list[int]) -> dict[int, RegisteredModel]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.models.get_many(ids)
+
+    async def versions_by_id(self, principal: Principal, ids: list[int]) -> dict[int, ModelVersion]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.versions.get_many(ids)
+
+    async def versions_by_number(self, principal: Principal,
+                                 keys: list[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.versions.find_by_model_number(keys)
+
+    async def model_tags(self, principal: Principal, ids: list[int]) -> dict[int, dict[str, str]]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.models.tags(ids)
+
+    async def version_tags(self, principal: Principal, ids: list[int]) -> dict[int, dict[str, str]]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.versions.tags(ids)
+
+    async def metrics(self, principal: Principal, ids: list[int]) -> dict[int, list[Metric]]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.versions.metrics(ids)
+
+    async def latest_versions(self, principal: Principal, ids: list[int],
+                              stage: Stage | None) -> dict[int, ModelVersion]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.versions.latest(ids, stage)
+
+    async def model_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.aliases.for_models(ids)
+
+    async def version_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.aliases.for_versions(ids)

@@ -1,0 +1,109 @@
+"""Use cases on model versions."""
+
+from __future__ import annotations
+
+from app.domain.commands import NewModel, NewVersion, VersionChanges
+from app.domain.entities import ModelVersion, Stage
+from app.domain.errors import Conflict, FailedPrecondition, NotFound
+from app.domain.identity import Permission, Principal
+from app.domain.rules import check_tag
+
+from .common import find_model, find_version, utc_now
+from .ports import Authorizer, Clock, UnitOfWorkFactory
+
+
+class VersionService:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now) -> None:
+        self._uow = uow
+        self._authorizer = authorizer
+        self._clock = clock
+
+    async def create(self, principal: Principal, command: NewVersion) -> ModelVersion:
+        """Register the next version of a model, numbered 1, 2, 3... without gaps or duplicates.
+
+        With ``create_model_if_missing`` the model is registered in the same transaction.
+        """
+        self._authorizer.require(principal, Permission.VERSION_WRITE)
+        if command.create_model_if_missing:
+            self._authorizer.require(principal, Permission.MODEL_WRITE)
+        command.validate()
+        try:
+            return await self._create_once(principal, command)
+        except Conflict:
+            # Another client registered the model between our lookup and insert; it exists now.
+            if not command.create_model_if_missing:
+                raise
+            return await self._create_once(principal, command)
+
+    async def _create_once(self, principal: Principal, command: NewVersion) -> ModelVersion:
+        now = self._clock()
+        async with self._uow(write=True) as uow:
+            model = await uow.models.get_by_name(command.model_name)
+            if model is None:
+                if not command.create_model_if_missing:
+                    raise NotFound(
+                        f"registered model {command.model_name!r} does not exist; create it first or pass "
+                        "createModelIfMissing: true",
+                        field="name",
+                    )
+                model = await uow.models.add(NewModel(name=command.model_name), principal.subject,
+                                             principal.subject, now)
+            number = await uow.models.allocate_version_number(model.id)
+            version = await uow.versions.add(model, number, command, principal.subject, now)
+            await uow.models.touch(model.id, now)
+            await uow.commit()
+        return version
+
+    async def update(self, principal: Principal, name: str, number: int, changes: VersionChanges) -> ModelVersion:
+        """Change a version's description; its artifact, metrics, params and references never change."""
+        self._authorizer.require(principal, Permission.VERSION_WRITE)
+        changes.validate()
+        async with self._uow(write=True) as uow:
+            _, version = await find_version(uow, name, number)
+            updated = await uow.versions.update(version.id, changes, self._clock())
+            await uow.commit()
+        return updated
+
+    async def delete(self, principal: Principal, name: str, number: int) -> ModelVersion:
+        """Delete a version that is not in PRODUCTION and carries no alias."""
+        self._authorizer.require(principal, Permission.VERSION_DELETE)
+        async with self._uow(write=True) as uow:
+            model = await find_model(uow, name, for_update=True)
+            version = await uow.versions.get(model.id, number)
+            if version is None:
+                raise NotFound(f"model {name!r} has no version {number}", field="version")
+            if version.stage is Stage.PRODUCTION:
+                raise FailedPrecondition(
+                    f"version {number} of {name!r} is in PRODUCTION; archive it before deleting it"
+                )
+            aliases = (await uow.aliases.for_versions([version.id]))[version.id]
+            if aliases:
+                names = ", ".join(f"@{alias.alias}" for alias in aliases)
+                raise FailedPrecondition(
+                    f"version {number} of {name!r} carries the alias(es) {names}; move or delete them first"
+                )
+            await uow.versions.delete(version.id)
+            await uow.commit()
+        return version
+
+    async def set_tag(self, principal: Principal, name: str, number: int, key: str, value: str) -> ModelVersion:
+        """Set (or overwrite) one tag on a version."""
+        self._authorizer.require(principal, Permission.VERSION_WRITE)
+        check_tag(key, value, "key")
+        async with self._uow(write=True) as uow:
+            _, version = await find_version(uow, name, number)
+            await uow.versions.set_tag(version.id, key, value)
+            updated = await uow.versions.touch(version.id, self._clock())
+            await uow.commit()
+        return updated
+
+    async def delete_tag(self, principal: Principal, name: str, number: int, key: str) -> ModelVersion:
+        """Remove one tag from a version; removing a tag that is not there is NOT_FOUND."""
+        self._authorizer.require(principal, Permission.VERSION_WRITE)
+        async with self._uow(write=True) as uow:
+            _, version = await find_version(uow, name, number)
+            if not await uow.versions.delete_tag(version.id, key):
+                raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
+            updated = await uow.versions.touch(version.id, self._clock())
+            await uow.commit()
+        return updated

@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites: databases, tokens, GraphQL calls, live servers."""

@@ -17,10 +17,15 @@ class Api:
         self.client = client
         self.data_dir = data_dir
         self.audience = audience
+        self._tokens: dict[tuple, str] = {}
 
     def token(self, *roles: str, sub: str = "tester", service: bool = False, ttl: int = 3600) -> str:
-        return dev_issuer.mint_token(self.data_dir, subject=sub, roles=list(roles), audience=self.audience,
-                                     ttl_seconds=ttl, service=service)
+        """A development-issuer token; the same caller gets the same token within a test (signing is slow)."""
+        key = (roles, sub, service, ttl)
+        if key not in self._tokens:
+            self._tokens[key] = dev_issuer.mint_token(self.data_dir, subject=sub, roles=list(roles),
+                                                      audience=self.audience, ttl_seconds=ttl, service=service)
+        return self._tokens[key]
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:

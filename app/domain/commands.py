@@ -73,7 +73,11 @@ class NewVersion:
         rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)
         rules.check_text(self.flavor, "flavor", 100)
         if self.signature is not None:
-            rules.check_signature(self.signature, len(json.dumps(self.signature)))
+            try:
+                encoded = json.dumps(self.signature, allow_nan=False)
+            except ValueError:
+                raise BadUserInput("signature must be JSON without NaN or Infinity", field="signature") from None
+            rules.check_signature(self.signature, len(encoded))
         if self.run is not None:
             rules.check_text(self.run.run_id, "run.runId", 256, required=True)
             rules.check_text(self.run.run_uri, "run.runUri", 2000)
@@ -83,8 +87,9 @@ class NewVersion:
         if self.artifact is not None:
             rules.check_text(self.artifact.uri, "artifact.uri", 2000, required=True)
             rules.check_sha256(self.artifact.digest, "artifact.digest")
-            if self.artifact.size is not None and self.artifact.size < 0:
-                raise BadUserInput("artifact.size must be zero or more", field="artifact.size")
+            if self.artifact.size is not None and not 0 <= self.artifact.size <= rules.ARTIFACT_SIZE_MAX:
+                raise BadUserInput(f"artifact.size must be between 0 and {rules.ARTIFACT_SIZE_MAX}",
+                                   field="artifact.size")
         _check_metrics(self.metrics)
         rules.check_params(self.params)
         rules.check_tags(self.tags)

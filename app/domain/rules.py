@@ -19,6 +19,8 @@ PARAM_VALUE_MAX = 6000
 MAX_ENTRIES = 1000
 SIGNATURE_MAX_BYTES = 256 * 1024
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+VERSION_MAX = 2**31 - 1  # version numbers are 32-bit integers (GraphQL Int and the database column)
+ARTIFACT_SIZE_MAX = 2**63 - 1  # sizes are stored as signed 64-bit integers
 COMMIT_PATTERN = re.compile(r"^[0-9a-f]{7,64}$")
 
 
@@ -26,7 +28,7 @@ def check_model_name(name: str, field: str = "name") -> str:
     """A model name: 1-256 of letters, digits, ``-_.`` and ``/`` for namespaces."""
     if not name or len(name) > MODEL_NAME_MAX:
         raise BadUserInput(f"{field} must be 1-{MODEL_NAME_MAX} characters long", field=field)
-    if not MODEL_NAME_PATTERN.match(name):
+    if not MODEL_NAME_PATTERN.fullmatch(name):
         raise BadUserInput(
             f"{field} {name[:80]!r} may contain only letters, digits, '-', '_', '.' and '/'", field=field
         )
@@ -37,7 +39,7 @@ def check_model_name(name: str, field: str = "name") -> str:
 
 def check_alias(alias: str, field: str = "alias") -> str:
     """An alias: starts with a letter or '_', then letters, digits, '_' or '-', at most 64 characters."""
-    if not ALIAS_PATTERN.match(alias or ""):
+    if not ALIAS_PATTERN.fullmatch(alias or ""):
         raise BadUserInput(
             f"{field} {alias[:80]!r} must start with a letter or '_' and contain only letters, digits, "
             "'_' and '-' (at most 64 characters)",
@@ -61,7 +63,7 @@ def check_text(value: str | None, field: str, limit: int = SHORT_TEXT_MAX, requi
 
 def check_tag(key: str, value: str, field: str = "tags") -> tuple[str, str]:
     """A tag: a key of 1-250 safe characters and a value up to 5000 characters."""
-    if not TAG_KEY_PATTERN.match(key or ""):
+    if not TAG_KEY_PATTERN.fullmatch(key or ""):
         raise BadUserInput(
             f"{field}: key {key[:80]!r} must be 1-250 letters, digits, spaces or '_.-/:'", field=field
         )
@@ -83,7 +85,7 @@ def check_params(params: dict[str, str], field: str = "params") -> dict[str, str
     if len(params) > MAX_ENTRIES:
         raise BadUserInput(f"{field}: at most {MAX_ENTRIES} params", field=field)
     for key, value in params.items():
-        if not TAG_KEY_PATTERN.match(key or ""):
+        if not TAG_KEY_PATTERN.fullmatch(key or ""):
             raise BadUserInput(f"{field}: name {key[:80]!r} must be 1-250 letters, digits or '_.-/:'", field=field)
         check_text(value, f"{field}[{key}]", PARAM_VALUE_MAX)
     return params
@@ -91,7 +93,7 @@ def check_params(params: dict[str, str], field: str = "params") -> dict[str, str
 
 def check_metric(name: str, value: float, step: int | None, field: str = "metrics") -> None:
     """A metric: a named finite number, with an optional non-negative step."""
-    if not TAG_KEY_PATTERN.match(name or ""):
+    if not TAG_KEY_PATTERN.fullmatch(name or ""):
         raise BadUserInput(f"{field}: name {name[:80]!r} must be 1-250 letters, digits or '_.-/:'", field=field)
     if not math.isfinite(value):
         raise BadUserInput(f"{field}[{name}] must be a finite number", field=field)
@@ -104,14 +106,14 @@ def check_sha256(digest: str | None, field: str) -> str | None:
     if digest is None:
         return None
     bare = digest.removeprefix("sha256:")
-    if not SHA256_PATTERN.match(bare):
+    if not SHA256_PATTERN.fullmatch(bare):
         raise BadUserInput(f"{field} must be a sha256 digest: 64 lowercase hex characters", field=field)
     return f"sha256:{bare}"
 
 
 def check_commit(sha: str, field: str = "code.commitSha") -> str:
     """A git commit id: 7-64 lowercase hex characters."""
-    if not COMMIT_PATTERN.match(sha or ""):
+    if not COMMIT_PATTERN.fullmatch(sha or ""):
         raise BadUserInput(f"{field} must be 7-64 lowercase hex characters", field=field)
     return sha
 

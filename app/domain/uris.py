@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .entities import Stage
 from .errors import BadUserInput
-from .rules import check_alias, check_model_name
+from .rules import VERSION_MAX, check_alias, check_model_name
 
 URI_FORMS = "models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS"
+_VERSION_SELECTOR = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts '²' and '１'
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ def parse_model_uri(uri: str) -> ModelUri:
     if not name or not selector:
         raise BadUserInput(f"uri must have one of the forms {URI_FORMS}", field="uri")
     check_model_name(name, "uri")
-    if selector.isdigit():
+    if _VERSION_SELECTOR.fullmatch(selector):
+        if int(selector) > VERSION_MAX:
+            raise BadUserInput(f"uri version {selector[:20]} is larger than {VERSION_MAX}", field="uri")
         return ModelUri(name=name, version=int(selector))
     if selector.lower() == "latest":
         return ModelUri(name=name, latest=True)

@@ -1,23 +1,103 @@
-"""The GraphQL HTTP view: per-request context, GraphQL-over-HTTP media types, and the offline GraphiQL page."""
+"""The GraphQL HTTP view: per-request context, GraphQL-over-HTTP media types, and the offline GraphiQL page.
+
+What this adds to Strawberry's ASGI view (docs/http-api.md describes it for clients):
+
+- Content negotiation on ``Accept``: ``application/graphql-response+json`` when the client ranks it at
+  least as high as ``application/json``; ``application/json`` otherwise (no header, ``*/*``, anything else).
+- With ``application/graphql-response+json``, a request error (syntax, validation, variable coercion: no
+  ``data`` was produced and no error has a ``path``) answers HTTP 400 without a ``data`` entry. With
+  ``application/json`` it stays HTTP 200 with ``"data": null``, as the spec asks of that media type.
+- Requests the view refuses before execution (unparseable JSON, no query, wrong parameter types, ...)
+  answer a GraphQL-shaped body ``{"errors": [{"message", "extensions": {"code"}}]}`` in the negotiated
+  media type instead of Strawberry's plain text. Mutations over GET are refused with 405 and ``Allow: POST``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
+from app.domain.errors import ErrorCode
 from app.logs import current_request_id
 
 from .context import Context, Loaders, Services
+from .errors import map_error
 
 GRAPHIQL_PAGE = Path(__file__).resolve().parent.parent / "web" / "graphiql.html"
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+# Strawberry's terse refusals, said with how to fix them; other reasons are passed on unchanged.
+_HINTS = {
+    "Unsupported content type":
+        "unsupported Content-Type: POST a JSON body with Content-Type: application/json, or use GET with "
+        "query parameters",
+    "Unable to parse request body as JSON":
+        "the request is not valid JSON: send {\"query\": \"...\", \"variables\": {...}} (or, on GET, a JSON "
+        "object in the variables parameter)",
+    "No GraphQL query found in the request":
+        "no GraphQL query found: put the document in the \"query\" field (POST) or the query parameter (GET)",
+}
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type for an ``Accept`` header value.
+
+    ``application/graphql-response+json`` when its q-value is positive and at least that of
+    ``application/json`` (which ``*/*`` and ``application/*`` also stand for); otherwise
+    ``application/json``, the spec's default for legacy clients and for types we cannot produce.
+    """
+    quality = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
+    for item in (accept or "").split(","):
+        media_range, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media_range = media_range.lower()
+        target = GRAPHQL_RESPONSE_JSON if media_range == GRAPHQL_RESPONSE_JSON else (
+            JSON if media_range in (JSON, "application/*", "*/*") else None)
+        if target:
+            quality[target] = max(quality[target], q)
+    preferred = quality[GRAPHQL_RESPONSE_JSON]
+    return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= quality[JSON] else JSON
+
+
+def _is_request_error(response: GraphQLHTTPResponse) -> bool:
+    """No data and no error with a path: the request failed before execution (or variable coercion)."""
+    errors = response.get("errors") or []
+    return response.get("data") is None and bool(errors) and all("path" not in error for error in errors)
+
+
+def _code_for_status(status: int) -> ErrorCode:
+    return {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND}.get(
+        status, ErrorCode.INTERNAL if status >= 500 else ErrorCode.BAD_USER_INPUT)
+
+
+class MethodNotAllowed(HTTPException):
+    """A 405 that names the method to use instead (the ``Allow`` header)."""
+
+    def __init__(self, reason: str, allow: str) -> None:
+        super().__init__(405, reason)
+        self.allow = allow
+
 
 class GraphQLView(GraphQL):
-    """Strawberry's ASGI view with our context and GraphiQL page."""
+    """Strawberry's ASGI view with our context, GraphiQL page and GraphQL-over-HTTP media types."""
 
     def __init__(self, schema: Any, services: Services, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
@@ -36,3 +116,57 @@ class GraphQLView(GraphQL):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry's run, with its refusals (HTTPException) answered as GraphQL errors, not plain text."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            reason = _HINTS.get(error.reason, error.reason)
+            code = _code_for_status(error.status_code).value
+            body = {"errors": [{"message": reason, "extensions": {"code": code}}]}
+            headers = {"Allow": error.allow} if isinstance(error, MethodNotAllowed) else None
+            return Response(self.encode_json(body), status_code=error.status_code, headers=headers,
+                            media_type=negotiate(request.headers.get("accept")))
+
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,
+                             context: Any, root_value: Any, request_data: Any) -> ExecutionResult:
+        """Refuse mutations over GET with 405 (the spec's status) rather than Strawberry's 400."""
+        try:
+            return await super().execute_single(request, request_adapter, sub_response, context, root_value,
+                                                request_data)
+        except HTTPException as error:
+            if request_adapter.method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
+                raise MethodNotAllowed(f"{error.reason}; send them with POST", allow="POST") from error
+            raise
+
+    async def get_sub_response(self, request: Request) -> Response:
+        """The sub-response carries the negotiated media type to ``create_response``."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = negotiate(request.headers.get("accept"))
+        return sub_response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Backstop: an error that escaped the ErrorMapping extension (Strawberry skips extensions for some
+        # early failures) still leaves through the same mapping, so every error has an extensions.code.
+        if result.errors:
+            result.errors = [error if (error.extensions or {}).get("code") else map_error(error)
+                             for error in result.errors]
+        return await super().process_result(request, result)
+
+    def create_response(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+                        sub_response: Response) -> Response:
+        """JSON in the negotiated media type; with graphql-response+json a request error is a 400 without data."""
+        media_type = sub_response.media_type or JSON
+        request_error = (media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict)
+                         and _is_request_error(response_data))
+        if request_error:
+            response_data = {key: value for key, value in response_data.items() if key != "data"}
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
+        if request_error:
+            response.status_code = 400
+        return response
+
+
+__all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLView", "MethodNotAllowed", "negotiate"]

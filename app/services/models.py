@@ -61,6 +61,7 @@ class ModelService:
             model = await find_model(uow, name)
             await uow.models.set_tag(model.id, key, value)
             await uow.models.touch(model.id, self._clock())
+            model = await find_model(uow, name)  # as it is now, with the new updated_at
             await uow.commit()
         return model
 
@@ -72,6 +73,7 @@ class ModelService:
             if not await uow.models.delete_tag(model.id, key):
                 raise NotFound(f"model {name!r} has no tag {key!r}", field="key")
             await uow.models.touch(model.id, self._clock())
+            model = await find_model(uow, name)  # as it is now, with the new updated_at
             await uow.commit()
         return model
 

@@ -40,7 +40,8 @@ def test_ci_registers_a_version_with_a_cli_token(live_server):
     version = response.json()["data"]["createModelVersion"]["modelVersion"]
     assert version == {"uri": "models:/e2e/fraud/1", "createdBy": "ci-fraud", "model": {"owner": "ci-fraud"}}
 
-    log_lines = [json.loads(line) for line in live_server.log().splitlines() if line.startswith("{")]
+    log = live_server.wait_for_log('"request_id": "e2e-req-1", "method"')
+    log_lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     request_lines = [line for line in log_lines if line.get("request_id") == "e2e-req-1"]
     assert request_lines and request_lines[-1]["status"] == 200
     assert token not in live_server.log()

@@ -47,8 +47,18 @@ class LiveServer:
         raise RuntimeError(f"server not ready in {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> str:
+        """The log once it contains ``text`` (the server writes some lines just after responding)."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the server log within {timeout}s:\n{log[-3000:]}")
+            time.sleep(0.05)
+        return log
 
     def stop(self) -> int | None:
         if self.process.poll() is None:

@@ -1,0 +1,205 @@
+/**
+ * modelreg's GraphiQL page: renders GraphiQL from the locally served bundles (/static/vendor/*, built by
+ * scripts/build_web_assets.py) with a fetcher that sends the bearer token from the token bar.
+ *
+ * The token comes from the bar's field or from the URL fragment (#token=...), and is kept in localStorage
+ * so a reload keeps it. Nothing here talks to any host but the one that served the page.
+ */
+(function () {
+  'use strict';
+
+  var TOKEN_KEY = 'modelreg:token';
+  var ENDPOINT = '/graphql';
+  var TOKEN_COMMAND = 'modelreg token --sub you --role data-scientist';
+
+  var DEFAULT_QUERY = [
+    '# Welcome to the modelreg GraphQL API.',
+    '#',
+    '# 1. Paste a token in the bar above. No token? Run',
+    '#      ' + TOKEN_COMMAND,
+    '# 2. Run with the \u25B6 button or Ctrl-Enter.',
+    '# Docs: the book icon on the left. Ctrl-Space completes.',
+    '',
+    '# Who you are, and the first models with their latest',
+    '# version, aliases and tags.',
+    'query Overview {',
+    '  viewer {',
+    '    subject',
+    '    roles',
+    '    permissions',
+    '  }',
+    '  registeredModels(first: 10) {',
+    '    totalCount',
+    '    edges {',
+    '      node {',
+    '        name',
+    '        description',
+    '        latestVersion { version stage uri }',
+    '        aliases { alias versionNumber }',
+    '        tags { key value }',
+    '      }',
+    '    }',
+    '    pageInfo { hasNextPage endCursor }',
+    '  }',
+    '  # What a models:/ URI points at now: NAME/VERSION,',
+    '  # NAME/STAGE, NAME/latest or NAME@ALIAS. Uncomment',
+    '  # (select the lines, Ctrl-/) with one of your models:',
+    '  # resolveModelUri(uri: "models:/demo/churn/latest") {',
+    '  #   pinnedUri',
+    '  #   artifactUri',
+    '  #   digest',
+    '  #   modelVersion { version stage }',
+    '  # }',
+    '}',
+    '',
+    '# Register a version, creating the model if needed:',
+    '# uncomment, put the cursor inside, and run.',
+    '# mutation RegisterVersion {',
+    '#   createModelVersion(input: {',
+    '#     name: "demo/churn"',
+    '#     createModelIfMissing: true',
+    '#     flavor: "sklearn"',
+    '#     artifact: { uri: "s3://my-bucket/churn/model.pkl" }',
+    '#     metrics: [{ name: "accuracy", value: 0.91 }]',
+    '#   }) {',
+    '#     modelVersion { uri version stage }',
+    '#   }',
+    '# }',
+    ''
+  ].join('\n');
+
+  var $ = function (id) { return document.getElementById(id); };
+
+  /** Vendor bundles and stylesheet are present (the scripts set globals; the sheet has rules). */
+  function assetsLoaded() {
+    if (!window.React || !window.ReactDOM || !window.GraphiQL) return false;
+    try {
+      var link = document.querySelector('link[href$="graphiql.min.css"]');
+      return Boolean(link && link.sheet && link.sheet.cssRules.length > 0);
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function showMissingAssets() {
+    $('graphiql').innerHTML =
+      '<div class="notice"><h1>GraphiQL\u2019s files are not built</h1>' +
+      '<p>This server serves GraphiQL from <code>app/web/vendor/</code>, which is empty or incomplete. ' +
+      'In the project folder run:</p><pre>npm ci\npython scripts/build_web_assets.py</pre>' +
+      '<p>then reload this page. The API itself works: POST queries to <code>/graphql</code> ' +
+      'with <code>Authorization: Bearer &lt;token&gt;</code>.</p></div>';
+  }
+
+  /** A token from #token=... wins; it is stored and removed from the address bar and history. */
+  function takeTokenFromFragment() {
+    var params = new URLSearchParams(window.location.hash.replace(/^#/, ''));
+    var token = (params.get('token') || '').trim();
+    if (token) {
+      localStorage.setItem(TOKEN_KEY, token);
+      history.replaceState(null, '', window.location.pathname + window.location.search);
+    }
+  }
+
+  function currentToken() {
+    return (localStorage.getItem(TOKEN_KEY) || '').trim();
+  }
+
+  /** GraphiQL fetcher: POST to /graphql with the token; any reply is shown, JSON or not. */
+  function makeFetcher(token) {
+    return function fetcher(params, options) {
+      var headers = {
+        'Content-Type': 'application/json',
+        Accept: 'application/graphql-response+json, application/json;q=0.9'
+      };
+      if (token) headers.Authorization = 'Bearer ' + token;
+      Object.assign(headers, (options && options.headers) || {});
+      if (!headers.Authorization) {
+        return Promise.resolve({ errors: [{ message:
+          'No token: paste one in the bar at the top. Get one with: ' + TOKEN_COMMAND }] });
+      }
+      return fetch(ENDPOINT, { method: 'POST', headers: headers, body: JSON.stringify(params),
+                               credentials: 'same-origin' })
+        .then(function (response) {
+          return response.text().then(function (text) {
+            try {
+              return JSON.parse(text);
+            } catch (e) {
+              return { errors: [{ message: 'HTTP ' + response.status + ': ' + text.slice(0, 500) }] };
+            }
+          });
+        });
+    };
+  }
+
+  function setStatus(kind, text) {
+    var status = $('token-status');
+    status.className = 'status ' + kind;
+    status.textContent = text;
+  }
+
+  /** Ask the server who the token belongs to, so a bad or expired token shows up at once. */
+  function checkToken(fetcher, token) {
+    if (!token) return setStatus('none', 'No token set');
+    setStatus('checking', 'Checking token\u2026');
+    fetcher({ query: '{ viewer { subject roles } }', operationName: null }).then(function (result) {
+      var viewer = result && result.data && result.data.viewer;
+      if (viewer) {
+        var roles = viewer.roles.length ? viewer.roles.join(', ') : 'no roles';
+        setStatus('ok', 'Signed in as ' + viewer.subject + ' (' + roles + ')');
+      } else {
+        var error = result && result.errors && result.errors[0];
+        setStatus('error', 'Token rejected: ' + (error ? error.message : 'unexpected reply'));
+      }
+    }, function (error) {
+      setStatus('error', 'Server unreachable: ' + error.message);
+    });
+  }
+
+  function start() {
+    takeTokenFromFragment();
+    if (!assetsLoaded()) {
+      setStatus('error', 'GraphiQL assets missing');
+      showMissingAssets();
+      return;
+    }
+    var h = window.React.createElement;
+    var GraphiQL = window.GraphiQL;
+    var root = window.ReactDOM.createRoot($('graphiql'));
+
+    function render() {
+      var token = currentToken();
+      var fetcher = makeFetcher(token); // a new fetcher makes GraphiQL fetch the schema again
+      root.render(h(GraphiQL, {
+        fetcher: fetcher,
+        defaultQuery: DEFAULT_QUERY,
+        defaultEditorToolsVisibility: false,
+        shouldPersistHeaders: false
+      }, h(GraphiQL.Logo, null, 'modelreg')));
+      checkToken(fetcher, token);
+    }
+
+    var input = $('token-input');
+    input.value = currentToken();
+    $('token-form').addEventListener('submit', function (event) {
+      event.preventDefault();
+      var token = input.value.trim().replace(/^Bearer\s+/i, '');
+      if (token) localStorage.setItem(TOKEN_KEY, token);
+      else localStorage.removeItem(TOKEN_KEY);
+      input.value = token;
+      render();
+    });
+    $('token-clear').addEventListener('click', function () {
+      localStorage.removeItem(TOKEN_KEY);
+      input.value = '';
+      render();
+    });
+    window.addEventListener('hashchange', function () {
+      takeTokenFromFragment();
+      input.value = currentToken();
+      render();
+    });
+    render();
+  }
+
+  start();
+})();

@@ -1,0 +1,223 @@
+"""Registry load benchmark: seed a large registry, start a real server, measure GraphQL operations.
+
+Run from the project root (see docs/benchmarks.md)::
+
+    .venv/bin/python -m benchmarks.registry_bench --database sqlite
+    .venv/bin/python -m benchmarks.registry_bench --database postgresql
+    .venv/bin/python -m benchmarks.registry_bench --quick          # smoke run, about 40 seconds
+
+Prints JSON lines on stdout: one describing the seed, then one per scenario and concurrency with
+requests, errors, requests/s, p50 and p99 latency. Progress and error samples go to stderr. Exits 1 if any
+request failed (HTTP error, GraphQL error or an answer that does not hold what it should).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app.auth.dev_issuer import mint_token  # noqa: E402
+from app.db import migrate  # noqa: E402
+from app.db.engine import driver_urls  # noqa: E402
+from benchmarks import scenarios  # noqa: E402
+from benchmarks.seed import seed  # noqa: E402
+from tests.support.live_server import LiveServer  # noqa: E402
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def fresh_database(kind: str, work_dir: Path, postgres_url: str) -> Iterator[str]:
+    """A migrated, empty database: a file in ``work_dir``, or a new PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{work_dir / 'bench.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    name = f"modelreg_bench_{secrets.token_hex(4)}"
+    admin = create_engine(driver_urls(postgres_url)[1], isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class Client:
+    """POSTs GraphQL documents and classifies each answer as good or failed."""
+
+    def __init__(self, base_url: str, token: str, concurrency: int) -> None:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
+                                       limits=limits, timeout=60)
+        self.error_samples: list[str] = []
+
+    async def call(self, scenario: scenarios.Scenario, variables: dict[str, Any]) -> tuple[float, str | None]:
+        """Latency in seconds and None, or latency and what went wrong."""
+        started = time.perf_counter()
+        try:
+            response = await self._http.post("/graphql", json={"query": scenario.document, "variables": variables})
+            elapsed = time.perf_counter() - started
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            return time.perf_counter() - started, f"{type(error).__name__}: {error}"
+        if response.status_code != 200 or body.get("errors"):
+            return elapsed, f"HTTP {response.status_code}: {json.dumps(body.get('errors'))[:300]}"
+        if not body.get("data"):
+            return elapsed, "no data in answer"
+        return elapsed, scenario.check(body["data"])
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, int(-(-fraction * len(sorted_values) // 1)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+async def measure(client: Client, scenario: scenarios.Scenario, concurrency: int, seconds: float,
+                  warmup: float, rng: random.Random) -> dict[str, Any]:
+    """``concurrency`` workers send requests back to back: ``warmup`` seconds unrecorded, then ``seconds``."""
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker(until: float, record: bool) -> None:
+        nonlocal errors
+        while time.perf_counter() < until:
+            latency, problem = await client.call(scenario, scenario.variables(rng))
+            if not record:
+                continue
+            latencies.append(latency)
+            if problem is not None:
+                errors += 1
+                if len(client.error_samples) < 5:
+                    client.error_samples.append(f"{scenario.name}: {problem}")
+
+    if warmup > 0:
+        until = time.perf_counter() + warmup
+        await asyncio.gather(*(worker(until, False) for _ in range(concurrency)))
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(started + seconds, True) for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {"requests": len(latencies), "errors": errors, "requests_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(percentile(ordered, 0.50) * 1000, 2), "p99_ms": round(percentile(ordered, 0.99) * 1000, 2)}
+
+
+async def page_cursors(base_url: str, token: str) -> list[str | None]:
+    """The ``after`` cursor of every 100-model page (None for the first), walked once before timing."""
+    cursors: list[str | None] = [None]
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        while True:
+            body = (await http.post("/graphql", json={"query": scenarios.MODELS_PAGE,
+                                                       "variables": {"after": cursors[-1]}})).json()
+            info = body["data"]["registeredModels"]["pageInfo"]
+            if not info["hasNextPage"]:
+                return cursors
+            cursors.append(info["endCursor"])
+
+
+async def run_scenarios(args: argparse.Namespace, base_url: str, token: str, names: list[str]) -> int:
+    cursors = await page_cursors(base_url, token)
+    rng = random.Random(args.seed)
+    failed = 0
+    wanted = set(args.scenario or [])
+    for scenario in scenarios.build(names, cursors):
+        if wanted and scenario.name not in wanted:
+            continue
+        for concurrency in args.concurrency:
+            client = Client(base_url, token, concurrency)
+            try:
+                result = await measure(client, scenario, concurrency, args.seconds, args.warmup, rng)
+            finally:
+                await client.close()
+            line = {"scenario": scenario.name, "database": args.database, "concurrency": concurrency, **result}
+            print(json.dumps(line), flush=True)
+            for sample in client.error_samples:
+                print(f"error sample: {sample}", file=sys.stderr)
+            failed += result["errors"]
+    return failed
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres-url", default=os.environ.get("MODELREG_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+                        help="server to create a throw-away database on (default: %(default)s, or "
+                             "MODELREG_BENCH_POSTGRES_URL)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 200 models, 2 s per measurement, 0.5 s warm-up")
+    parser.add_argument("--models", type=int, default=None, help="models to seed (default 2000; 200 with --quick)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="measured seconds per scenario and concurrency (default 12; 2 with --quick)")
+    parser.add_argument("--warmup", type=float, default=None,
+                        help="unrecorded seconds before each measurement (default 2; 0.5 with --quick)")
+    parser.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 8],
+                        help="comma-separated worker counts (default 1,8)")
+    parser.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed for data and request mix")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file and server log; print where")
+    args = parser.parse_args(argv)
+    args.models = args.models or (200 if args.quick else 2000)
+    args.seconds = args.seconds or (2.0 if args.quick else 12.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    work_dir = Path(tempfile.mkdtemp(prefix="modelreg-bench-"))
+    with fresh_database(args.database, work_dir, args.postgres_url) as url:
+        print(f"seeding {args.models} models into {args.database}...", file=sys.stderr, flush=True)
+        seeded = seed(url, models=args.models, seed_value=args.seed)
+        print(json.dumps({"seed": "registry", "database": args.database, **seeded.summary()}), flush=True)
+        (work_dir / "data").mkdir()
+        server = LiveServer(work_dir / "data", url)
+        try:
+            token = mint_token(server.data_dir, subject="bench", roles=["mlops"], audience="modelreg",
+                               ttl_seconds=24 * 3600)
+            failed = asyncio.run(run_scenarios(args, server.url, token, seeded.model_names))
+        finally:
+            server.stop()
+    if args.keep:
+        print(f"kept {work_dir}", file=sys.stderr)
+    else:
+        for path in sorted(work_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        work_dir.rmdir()
+    if failed:
+        print(f"FAILED: {failed} request(s) errored; see the error samples above", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

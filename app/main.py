@@ -22,7 +22,7 @@ from app.db.uow import SqlUnitOfWorkFactory
 from app.graphql.context import Services
 from app.graphql.schema import build_schema
 from app.graphql.view import GraphQLView
-from app.http.health import healthz, readyz
+from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import BearerAuthMiddleware, RequestIdMiddleware
 from app.services.aliases import AliasService
 from app.services.models import ModelService
@@ -68,6 +68,8 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
+            Route("/", root),
+            Route("/favicon.ico", favicon),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),

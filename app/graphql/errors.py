@@ -19,15 +19,16 @@ def _with_code(error: GraphQLError, message: str, extensions: dict) -> GraphQLEr
 
 
 def map_error(error: GraphQLError) -> GraphQLError:
-    """Registry errors keep their message and code; GraphQL syntax and validation errors become
-    BAD_USER_INPUT; anything else is masked as INTERNAL with the request id the log line carries."""
+    """Registry errors keep their message and code; request errors (syntax, validation, variable coercion:
+    the ones without a path) become BAD_USER_INPUT; anything else is masked as INTERNAL with the request id
+    the log line carries."""
     original = error.original_error
     if isinstance(original, RegistryError):
         extensions = {"code": original.code.value}
         if original.field:
             extensions["field"] = original.field
         return _with_code(error, original.message, extensions)
-    if original is None:
+    if original is None or error.path is None:
         return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT.value})
     request_id = current_request_id()
     log.error("unexpected error in a resolver", extra={"path": error.path, **describe_exception(original)})

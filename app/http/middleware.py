@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 from typing import Awaitable, Callable
+from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,15 +57,19 @@ class RequestIdMiddleware:
 Authenticate = Callable[[str], Awaitable[Principal]]
 
 
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/favicon.ico"})
+
+
 def _is_public(scope: Scope) -> bool:
-    """Health checks, static files and the GraphiQL page itself need no token."""
+    """Health checks, static files, the root redirect and the GraphiQL page itself need no token."""
     path: str = scope["path"]
-    if path in ("/healthz", "/readyz") or path.startswith("/static/"):
+    if path in PUBLIC_PATHS or path.startswith("/static/"):
         return True
     if path == "/graphql" and scope["method"] == "GET":
         accept = Headers(scope=scope).get("accept", "")
-        return "text/html" in accept and b"query=" not in scope.get("query_string", b"")
-    return path == "/"
+        has_query = "query" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        return "text/html" in accept and not has_query
+    return False
 
 
 def _unauthenticated(message: str, *, token_given: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

@@ -81,6 +81,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_model_versions_run_id'), ['run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_versions_stage'), ['stage'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_versions_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_model_versions_version'), ['version'], unique=False)
 
     op.create_table('registered_model_tags',
     sa.Column('model_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -146,6 +147,7 @@ def downgrade() -> None:
     op.drop_table('model_aliases')
     op.drop_table('registered_model_tags')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_model_versions_version'))
         batch_op.drop_index(batch_op.f('ix_model_versions_status'))
         batch_op.drop_index(batch_op.f('ix_model_versions_stage'))
         batch_op.drop_index(batch_op.f('ix_model_versions_run_id'))

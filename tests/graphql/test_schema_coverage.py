@@ -1,0 +1,263 @@
+"""Every root field of the schema is in OPERATIONS with the permission it requires, every such permission is
+granted to some role by policies/policy.csv, and every field enforces it: run as each role, an allowed call
+succeeds and a denied one fails with exactly one FORBIDDEN error naming the permission.
+
+tests/graphql/test_permissions.py reuses OPERATIONS and ``seed`` to check the issue's table cell by cell.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+from graphql import OperationDefinitionNode, parse, validate
+
+from app.auth.authorizer import CasbinAuthorizer
+from app.config import Settings
+from app.domain.identity import Permission, Principal
+from app.graphql.schema import schema
+from tests.support.client import Api
+
+P = Permission
+
+@dataclass(frozen=True)
+class Operation:
+    document: str
+    permission: Permission | None  # None: any valid token (viewer)
+    variables: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda seeded: {})
+
+
+VIEWER = "query Viewer { viewer { subject kind roles permissions } }"
+NODE = "query Node($id: ID!) { node(id: $id) { id ... on RegisteredModel { name } } }"
+REGISTERED_MODEL = """
+query RegisteredModel {
+  registeredModel(name: "m") { name tags { key value } aliases { alias versionNumber } latestVersion { version } }
+}
+"""
+REGISTERED_MODELS = "query RegisteredModels { registeredModels(first: 10) { totalCount nodes { name } } }"
+MODEL_VERSION = """
+query ModelVersion { modelVersion(name: "m", version: 1) { version tags { key } metrics { name value } aliases } }
+"""
+MODEL_VERSIONS = "query ModelVersions { modelVersions(first: 10) { totalCount nodes { name version } } }"
+RESOLVE_MODEL_URI = 'query ResolveModelUri { resolveModelUri(uri: "models:/m@champion") { pinnedUri alias } }'
+CREATE_REGISTERED_MODEL = """
+mutation CreateRegisteredModel { createRegisteredModel(input: {name: "new-model"}) { registeredModel { name } } }
+"""
+UPDATE_REGISTERED_MODEL = """
+mutation UpdateRegisteredModel {
+  updateRegisteredModel(input: {name: "m", description: "changed"}) { registeredModel { description } }
+}
+"""
+DELETE_REGISTERED_MODEL = "mutation DeleteRegisteredModel { deleteRegisteredModel(input: {name: \"doomed\"}) { name } }"
+SET_REGISTERED_MODEL_TAG = """
+mutation SetRegisteredModelTag {
+  setRegisteredModelTag(input: {name: "m", key: "k", value: "v"}) { registeredModel { name } }
+}
+"""
+DELETE_REGISTERED_MODEL_TAG = """
+mutation DeleteRegisteredModelTag {
+  deleteRegisteredModelTag(input: {name: "m", key: "mt"}) { registeredModel { name } }
+}
+"""
+CREATE_MODEL_VERSION = "mutation CreateModelVersion { createModelVersion(input: {name: \"m\"}) { modelVersion { version } } }"
+UPDATE_MODEL_VERSION = """
+mutation UpdateModelVersion {
+  updateModelVersion(input: {name: "m", version: 1, description: "changed"}) { modelVersion { description } }
+}
+"""
+DELETE_MODEL_VERSION = "mutation DeleteModelVersion { deleteModelVersion(input: {name: \"m\", version: 2}) { version } }"
+SET_MODEL_VERSION_TAG = """
+mutation SetModelVersionTag {
+  setModelVersionTag(input: {name: "m", version: 1, key: "k", value: "v"}) { modelVersion { version } }
+}
+"""
+DELETE_MODEL_VERSION_TAG = """
+mutation DeleteModelVersionTag {
+  deleteModelVersionTag(input: {name: "m", version: 1, key: "vt"}) { modelVersion { version } }
+}
+"""
+SET_MODEL_ALIAS = """
+mutation SetModelAlias {
+  setModelAlias(input: {name: "m", alias: "challenger", version: 2}) { modelAlias { alias versionNumber } }
+}
+"""
+DELETE_MODEL_ALIAS = "mutation DeleteModelAlias { deleteModelAlias(input: {name: \"m\", alias: \"champion\"}) { alias } }"
+
+# Root field -> a document that exercises it and the permission it requires.
+OPERATIONS: dict[str, Operation] = {
+    "viewer": Operation(VIEWER, None),
+    "node": Operation(NODE, P.REGISTRY_READ, lambda seeded: {"id": seeded["model_id"]}),
+    "registeredModel": Operation(REGISTERED_MODEL, P.REGISTRY_READ),
+    "registeredModels": Operation(REGISTERED_MODELS, P.REGISTRY_READ),
+    "modelVersion": Operation(MODEL_VERSION, P.REGISTRY_READ),
+    "modelVersions": Operation(MODEL_VERSIONS, P.REGISTRY_READ),
+    "resolveModelUri": Operation(RESOLVE_MODEL_URI, P.REGISTRY_READ),
+    "createRegisteredModel": Operation(CREATE_REGISTERED_MODEL, P.MODEL_WRITE),
+    "updateRegisteredModel": Operation(UPDATE_REGISTERED_MODEL, P.MODEL_WRITE),
+    "deleteRegisteredModel": Operation(DELETE_REGISTERED_MODEL, P.MODEL_DELETE),
+    "setRegisteredModelTag": Operation(SET_REGISTERED_MODEL_TAG, P.MODEL_WRITE),
+    "deleteRegisteredModelTag": Operation(DELETE_REGISTERED_MODEL_TAG, P.MODEL_WRITE),
+    "createModelVersion": Operation(CREATE_MODEL_VERSION, P.VERSION_WRITE),
+    "updateModelVersion": Operation(UPDATE_MODEL_VERSION, P.VERSION_WRITE),
+    "deleteModelVersion": Operation(DELETE_MODEL_VERSION, P.VERSION_DELETE),
+    "setModelVersionTag": Operation(SET_MODEL_VERSION_TAG, P.VERSION_WRITE),
+    "deleteModelVersionTag": Operation(DELETE_MODEL_VERSION_TAG, P.VERSION_WRITE),
+    "setModelAlias": Operation(SET_MODEL_ALIAS, P.ALIAS_WRITE),
+    "deleteModelAlias": Operation(DELETE_MODEL_ALIAS, P.ALIAS_WRITE),
+}
+
+ROLES = ("data-scientist", "mlops", "approver", "auditor", "nobody")
+
+# Minting a development token costs ~50 ms (the RSA key is read each time); these tests make hundreds of calls,
+# so each (roles, subject) token is minted once per session.
+_tokens: dict[tuple[str, tuple[str, ...], str], str] = {}
+
+
+def token(api: Api, *roles: str, sub: str = "tester") -> str:
+    key = (str(api.data_dir), roles, sub)
+    if key not in _tokens:
+        _tokens[key] = api.token(*roles, sub=sub)
+    return _tokens[key]
+
+
+async def gql(api: Api, document: str, variables: dict[str, Any] | None = None, *roles: str,
+              sub: str = "tester") -> dict[str, Any]:
+    """The response body of ``document`` run as a caller with ``roles`` (default mlops)."""
+    response = await api.post(document, variables, token=token(api, *(roles or ("mlops",)), sub=sub))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def ok(api: Api, document: str, variables: dict[str, Any] | None = None, *roles: str,
+             sub: str = "tester") -> dict[str, Any]:
+    """``data`` of a call that must succeed."""
+    body = await gql(api, document, variables, *roles, sub=sub)
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+async def error(api: Api, document: str, variables: dict[str, Any] | None = None, *roles: str,
+                sub: str = "tester") -> dict[str, Any]:
+    """The one error of a call that must fail."""
+    body = await gql(api, document, variables, *roles, sub=sub)
+    assert body.get("errors") and len(body["errors"]) == 1, body
+    return body["errors"][0]
+
+
+# One request that builds what every operation below needs: model "m" with versions 1 (tagged, measured,
+# aliased @champion) and 2 (no alias), a model tag, and an extra model "doomed" to delete.
+SEED = """
+mutation Seed {
+  v1: createModelVersion(input: {name: "m", createModelIfMissing: true, tags: [{key: "vt", value: "1"}],
+                                 metrics: [{name: "acc", value: 0.9}], params: [{name: "lr", value: "0.1"}]}) {
+    modelVersion { version model { id } }
+  }
+  v2: createModelVersion(input: {name: "m"}) { modelVersion { version } }
+  tag: setRegisteredModelTag(input: {name: "m", key: "mt", value: "1"}) { registeredModel { name } }
+  alias: setModelAlias(input: {name: "m", alias: "champion", version: 1}) { modelAlias { alias } }
+  doomed: createRegisteredModel(input: {name: "doomed"}) { registeredModel { name } }
+}
+"""
+
+
+async def seed(api: Api) -> dict[str, Any]:
+    data = await ok(api, SEED, None, "mlops", sub="seeder")
+    return {"model_id": data["v1"]["modelVersion"]["model"]["id"]}
+
+
+def root_fields() -> dict[str, str]:
+    """Every field of the root types, as name -> root type name."""
+    graphql_schema = schema._schema
+    found: dict[str, str] = {}
+    for root in (graphql_schema.query_type, graphql_schema.mutation_type, graphql_schema.subscription_type):
+        for name in root.fields if root else ():
+            found[name] = root.name
+    return found
+
+
+@functools.cache
+def policy() -> CasbinAuthorizer:
+    return CasbinAuthorizer(Settings().policy_dir)
+
+
+def test_every_root_field_has_an_operation():
+    missing = sorted(set(root_fields()) - set(OPERATIONS))
+    assert not missing, f"root fields without an entry (document and permission) in OPERATIONS: {missing}"
+
+
+def test_no_operation_for_a_field_that_is_gone():
+    stale = sorted(set(OPERATIONS) - set(root_fields()))
+    assert not stale, f"OPERATIONS names fields the schema no longer has: {stale}"
+
+
+def test_every_required_permission_is_granted_by_the_policy():
+    authorizer = policy()
+    ungranted = {
+        name: op.permission.value
+        for name, op in OPERATIONS.items()
+        if op.permission is not None
+        and not any(authorizer.allows(Principal("p", roles=frozenset({role})), op.permission)
+                    for role in authorizer.roles)
+    }
+    assert not ungranted, f"no role in policies/policy.csv holds: {ungranted}"
+
+
+def test_every_permission_guards_some_operation():
+    used = {op.permission for op in OPERATIONS.values()}
+    assert set(Permission) <= used, f"permissions no operation requires: {set(Permission) - used}"
+
+
+def test_only_viewer_needs_no_permission():
+    assert [name for name, op in OPERATIONS.items() if op.permission is None] == ["viewer"]
+
+
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+def test_document_exercises_exactly_its_field(name):
+    document = parse(OPERATIONS[name].document)
+    assert validate(schema._schema, document) == []
+    (operation,) = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    assert [selection.name.value for selection in operation.selection_set.selections] == [name]
+    assert operation.operation.value == root_fields()[name].lower()
+
+
+@pytest.mark.parametrize("name", sorted(n for n, kind in root_fields().items() if kind == "Mutation"))
+def test_mutation_description_states_its_permission(name):
+    description = schema._schema.mutation_type.fields[name].description or ""
+    assert f"Requires {OPERATIONS[name].permission.value}" in description
+
+
+def forbidden_error(body: dict[str, Any], permission: Permission) -> dict[str, Any]:
+    errors = body.get("errors") or []
+    assert len(errors) == 1, body
+    error = errors[0]
+    assert error["extensions"]["code"] == "FORBIDDEN", body
+    assert permission.value in error["message"], error
+    return error
+
+
+async def run_as(api: Api, role: str, name: str) -> dict[str, Any]:
+    """Seed a fresh database, then run the field's document as ``role``; return the response body."""
+    op = OPERATIONS[name]
+    seeded = await seed(api)
+    return await gql(api, op.document, op.variables(seeded), role)
+
+
+def check(body: dict[str, Any], name: str, allowed: bool) -> None:
+    permission = OPERATIONS[name].permission
+    if allowed:
+        assert not body.get("errors"), body
+        assert body["data"][name] is not None, body
+    else:
+        forbidden_error(body, permission)
+        assert (body.get("data") or {}).get(name) is None, body
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+async def test_field_enforces_its_permission(api, name, role):
+    """Allowed exactly when policy.csv grants the role the field's permission."""
+    permission = OPERATIONS[name].permission
+    allowed = permission is None or policy().allows(Principal("p", roles=frozenset({role})), permission)
+    check(await run_as(api, role, name), name, allowed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import traceback
 from datetime import datetime, timezone
@@ -25,11 +26,19 @@ def reset_request_id(token: contextvars.Token) -> None:
     _request_id.reset(token)
 
 
+_SECRETS = re.compile(r"(?i)((?:password|passwd|pwd|secret|token|key|sig)=)[^\s&;'\"]+|(://[^:/@\s]+:)[^@\s]+(@)")
+
+
+def redact(text: str) -> str:
+    """Mask credentials in URLs and ``password=...``-style pairs."""
+    return _SECRETS.sub(lambda m: f"{m.group(1)}***" if m.group(1) else f"{m.group(2)}***{m.group(3)}", text)
+
+
 def describe_exception(error: BaseException) -> dict[str, str]:
-    """Type, message and innermost location of an error: enough to find it, without a stack dump."""
+    """Type, redacted message and innermost location of an error: enough to find it, without a stack dump."""
     frames = traceback.extract_tb(error.__traceback__)
     where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "-"
-    return {"error_type": type(error).__name__, "error": str(error)[:500], "where": where}
+    return {"error_type": type(error).__name__, "error": redact(str(error)[:500]), "where": where}
 
 
 class JsonFormatter(logging.Formatter):

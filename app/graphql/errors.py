@@ -13,6 +13,11 @@ from app.logs import current_request_id, describe_exception
 log = logging.getLogger("modelreg.graphql")
 
 
+# Pathless errors whose cause is one of these come from parsing, validating or coercing the request itself
+# (graphql-core wraps scalar parse failures of variables this way); anything else is ours and is masked.
+_REQUEST_ERRORS = (GraphQLError, ValueError, TypeError)
+
+
 def _with_code(error: GraphQLError, message: str, extensions: dict) -> GraphQLError:
     return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
                         path=error.path, extensions=extensions)
@@ -28,7 +33,7 @@ def map_error(error: GraphQLError) -> GraphQLError:
         if original.field:
             extensions["field"] = original.field
         return _with_code(error, original.message, extensions)
-    if original is None or error.path is None:
+    if original is None or (error.path is None and isinstance(original, _REQUEST_ERRORS)):
         return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT.value})
     request_id = current_request_id()
     log.error("unexpected error in a resolver", extra={"path": error.path, **describe_exception(original)})

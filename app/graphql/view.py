@@ -125,7 +125,8 @@ class GraphQLView(GraphQL):
             reason = _HINTS.get(error.reason, error.reason)
             code = _code_for_status(error.status_code).value
             body = {"errors": [{"message": reason, "extensions": {"code": code}}]}
-            headers = {"Allow": error.allow} if isinstance(error, MethodNotAllowed) else None
+            allow = error.allow if isinstance(error, MethodNotAllowed) else "GET, POST"
+            headers = {"Allow": allow} if error.status_code == 405 else None
             return Response(self.encode_json(body), status_code=error.status_code, headers=headers,
                             media_type=negotiate(request.headers.get("accept")))
 

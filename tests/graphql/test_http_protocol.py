@@ -56,6 +56,12 @@ async def test_mutation_over_get_is_405_with_graphql_response_json_too(api):
     assert only_error(response)["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+async def test_other_methods_are_refused_with_405(api):
+    response = await api.client.request("HEAD", "/graphql", params={"query": TYPENAME}, headers=bearer(api))
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
 async def test_query_over_get_works(api):
     response = await api.client.get("/graphql", params={"query": VIEWER_SUBJECT}, headers=bearer(api))
     assert response.status_code == 200, response.text

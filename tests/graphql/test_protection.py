@@ -41,3 +41,9 @@ async def test_public_paths_need_no_token_and_others_do(api):
                                         headers={"accept": "text/html"})
     assert query_by_get.status_code == 401
     assert (await api.client.get("/graphql", params={"myquery": "1"}, headers={"accept": "text/html"})).status_code == 200
+
+
+async def test_graphiql_page_is_served_with_a_strict_content_security_policy(api):
+    page = await api.client.get("/graphql", headers={"accept": "text/html"})
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]

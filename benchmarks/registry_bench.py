@@ -70,10 +70,10 @@ def fresh_database(kind: str, work_dir: Path, postgres_url: str) -> Iterator[str
 class Client:
     """POSTs GraphQL documents and classifies each answer as good or failed."""
 
-    def __init__(self, base_url: str, token: str, concurrency: int) -> None:
+    def __init__(self, base_url: str, token: str, concurrency: int, timeout: float) -> None:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
-                                       limits=limits, timeout=60)
+                                       limits=limits, timeout=timeout)
         self.error_samples: list[str] = []
 
     async def call(self, scenario: scenarios.Scenario, variables: dict[str, Any]) -> tuple[float, str | None]:
@@ -145,25 +145,42 @@ async def page_cursors(base_url: str, token: str) -> list[str | None]:
             cursors.append(info["endCursor"])
 
 
-async def run_scenarios(args: argparse.Namespace, base_url: str, token: str, names: list[str]) -> int:
-    cursors = await page_cursors(base_url, token)
-    rng = random.Random(args.seed)
+async def run_scenario(args: argparse.Namespace, scenario: scenarios.Scenario, base_url: str, token: str,
+                       rng: random.Random) -> int:
+    """Measure one scenario at each concurrency; print a JSON line each; return the number of errors."""
     failed = 0
+    for concurrency in args.concurrency:
+        client = Client(base_url, token, concurrency, args.timeout)
+        try:
+            result = await measure(client, scenario, concurrency, args.seconds, args.warmup, rng)
+        finally:
+            await client.close()
+        line = {"scenario": scenario.name, "database": args.database, "concurrency": concurrency, **result}
+        print(json.dumps(line), flush=True)
+        for sample in client.error_samples:
+            print(f"error sample: {sample}", file=sys.stderr)
+        failed += result["errors"]
+    return failed
+
+
+def run_scenarios(args: argparse.Namespace, data_dir: Path, url: str, names: list[str]) -> int:
+    """Each scenario gets a fresh server process, so a slow one cannot leave work behind for the next."""
+    rng = random.Random(args.seed)
     wanted = set(args.scenario or [])
+    token = mint_token(data_dir, subject="bench", roles=["mlops"], audience="modelreg", ttl_seconds=24 * 3600)
+    cursors: list[str | None] = []  # filled once a server runs; the page scenario picks from it
+    failed = 0
     for scenario in scenarios.build(names, cursors):
         if wanted and scenario.name not in wanted:
             continue
-        for concurrency in args.concurrency:
-            client = Client(base_url, token, concurrency)
-            try:
-                result = await measure(client, scenario, concurrency, args.seconds, args.warmup, rng)
-            finally:
-                await client.close()
-            line = {"scenario": scenario.name, "database": args.database, "concurrency": concurrency, **result}
-            print(json.dumps(line), flush=True)
-            for sample in client.error_samples:
-                print(f"error sample: {sample}", file=sys.stderr)
-            failed += result["errors"]
+        print(f"{scenario.name}...", file=sys.stderr, flush=True)
+        server = LiveServer(data_dir, url)
+        try:
+            if not cursors:
+                cursors.extend(asyncio.run(page_cursors(server.url, token)))
+            failed += asyncio.run(run_scenario(args, scenario, server.url, token, rng))
+        finally:
+            server.stop()
     return failed
 
 
@@ -182,6 +199,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="unrecorded seconds before each measurement (default 2; 0.5 with --quick)")
     parser.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 8],
                         help="comma-separated worker counts (default 1,8)")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds before a request counts as failed (default %(default)s)")
     parser.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--seed", type=int, default=42, help="random seed for data and request mix")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file and server log; print where")
@@ -200,13 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         seeded = seed(url, models=args.models, seed_value=args.seed)
         print(json.dumps({"seed": "registry", "database": args.database, **seeded.summary()}), flush=True)
         (work_dir / "data").mkdir()
-        server = LiveServer(work_dir / "data", url)
-        try:
-            token = mint_token(server.data_dir, subject="bench", roles=["mlops"], audience="modelreg",
-                               ttl_seconds=24 * 3600)
-            failed = asyncio.run(run_scenarios(args, server.url, token, seeded.model_names))
-        finally:
-            server.stop()
+        failed = run_scenarios(args, work_dir / "data", url, seeded.model_names)
     if args.keep:
         print(f"kept {work_dir}", file=sys.stderr)
     else:

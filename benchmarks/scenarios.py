@@ -126,7 +126,10 @@ def _new_version_input(rng: random.Random, names: list[str]) -> dict[str, Any]:
 
 
 def build(names: list[str], page_cursors: list[str | None]) -> list[Scenario]:
-    """All scenarios, in run order (the only writing one last, so reads see the seeded data only)."""
+    """All scenarios, in run order (the only writing one last, so reads see the seeded data only).
+
+    ``page_cursors`` may be filled in after this call: it is read when variables are picked.
+    """
     return [
         Scenario("get_model_latest_versions", GET_MODEL_WITH_LATEST_VERSIONS,
                  lambda rng: {"name": rng.choice(names)}, _expect_model),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import rules
@@ -93,6 +93,14 @@ class NewVersion:
         _check_metrics(self.metrics)
         rules.check_params(self.params)
         rules.check_tags(self.tags)
+
+    def canonical(self) -> NewVersion:
+        """The command with values in the one form they are stored in (a digest as ``sha256:<hex>``, however it
+        was written). Call after ``validate()``."""
+        if self.artifact is None or self.artifact.digest is None:
+            return self
+        digest = rules.check_sha256(self.artifact.digest, "artifact.digest")
+        return replace(self, artifact=replace(self.artifact, digest=digest))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class VersionService:
         if command.create_model_if_missing:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
         command.validate()
+        command = command.canonical()
         try:
             return await self._create_once(principal, command)
         except Conflict:

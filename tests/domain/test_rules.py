@@ -321,3 +321,12 @@ def test_new_version_valid():
 )
 def test_new_version_refused(changes, field):
     assert refused(full_version(**changes).validate).field == field
+
+
+def test_canonical_version_writes_the_digest_one_way():
+    bare = full_version(artifact=ArtifactRef("s3://x", SHA, 1))
+    prefixed = full_version(artifact=ArtifactRef("s3://x", f"sha256:{SHA}", 1))
+    assert bare.canonical() == prefixed.canonical() == prefixed
+    assert bare.canonical().artifact.digest == f"sha256:{SHA}"
+    assert NewVersion("m").canonical() == NewVersion("m")
+    assert full_version(artifact=ArtifactRef("s3://x")).canonical().artifact == ArtifactRef("s3://x")

@@ -155,7 +155,9 @@ mutation DeleteRegisteredModelTag {
   deleteRegisteredModelTag(input: {name: "m", key: "mt"}) { registeredModel { name } }
 }
 """
-CREATE_MODEL_VERSION = 'mutation CreateModelVersion { createModelVersion(input: {name: "m"}) { modelVersion { version } } }'
+CREATE_MODEL_VERSION = """
+mutation CreateModelVersion { createModelVersion(input: {name: "m"}) { modelVersion { version } } }
+"""
 UPDATE_MODEL_VERSION = """
 mutation UpdateModelVersion {
   updateModelVersion(input: {name: "m", version: 1, description: "changed"}) { modelVersion { description } }

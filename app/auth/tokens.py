@@ -6,9 +6,10 @@ import logging
 from typing import Any
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
+from authlib.oauth2.claims import JWTClaims
 from authlib.oauth2.rfc9068.claims import JWTAccessTokenClaims
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidClaimError, JoseError
 from joserfc.jwk import KeySet
 
 from app.domain.errors import Unauthenticated
@@ -21,6 +22,21 @@ log = logging.getLogger("modelreg.auth")
 ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256")
 MAX_TOKEN_BYTES = 16 * 1024
 LEEWAY_SECONDS = 60
+MAX_SUBJECT_LENGTH = 256  # subjects are stored as creators and owners
+
+
+ACCEPTED_TYPES = {"at+jwt", "application/at+jwt", "jwt"}
+
+
+class _AccessTokenClaims(JWTAccessTokenClaims):
+    """RFC 9068 claims that also accept ``typ: JWT``, which Entra ID, Okta and others put on access tokens.
+    ID tokens are still refused by the audience check (their audience is a client, not this API)."""
+
+    def validate(self, **kwargs: Any) -> None:
+        typ = self.header.get("typ")
+        if typ is not None and str(typ).lower() not in ACCEPTED_TYPES:
+            raise InvalidClaimError("typ")
+        JWTClaims.validate(self, **kwargs)
 
 
 class _AccessTokenValidator(JWTBearerTokenValidator):
@@ -38,7 +54,7 @@ class _AccessTokenValidator(JWTBearerTokenValidator):
             "sub": {"essential": True},
         }
         decoded = jwt.decode(token, key=keys, algorithms=list(ALLOWED_ALGORITHMS))
-        claims = JWTAccessTokenClaims(decoded.claims, decoded.header, options)
+        claims = _AccessTokenClaims(decoded.claims, decoded.header, options)
         claims.validate(leeway=LEEWAY_SECONDS)
         return claims
 
@@ -89,6 +105,8 @@ class TokenAuthenticator:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("the bearer token has no subject")
+        if len(subject) > MAX_SUBJECT_LENGTH:
+            raise Unauthenticated(f"the bearer token's subject is longer than {MAX_SUBJECT_LENGTH} characters")
         client_id = claims.get("client_id") or claims.get("azp")
         kind = PrincipalKind.SERVICE if client_id == subject else PrincipalKind.USER
         roles = self._roles_for(claim_values(claims, self._roles_claim))

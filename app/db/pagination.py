@@ -20,16 +20,31 @@ def encode_cursor(sort_value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[Any, int]:
+_MAX_ID = 2**63 - 1
+
+
+def _check_sort_value(value: Any, expected: type) -> Any:
+    """The decoded sort value, if it has the type the ordering sorts on (a cursor of another orderBy has not)."""
+    if expected is datetime:
+        return datetime.fromisoformat(value["t"])
+    if expected is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_ID:
+        return value
+    if expected is str and isinstance(value, str):
+        return value
+    raise ValueError("sort value of another type")
+
+
+def decode_cursor(cursor: str, expected: type) -> tuple[Any, int]:
+    """The (sort value, id) in a cursor, checked against the type of the ordering's sort key."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         sort_value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if isinstance(sort_value, dict):
-            sort_value = datetime.fromisoformat(sort_value["t"])
-        if not isinstance(row_id, int):
-            raise ValueError
-        return sort_value, row_id
-    except (ValueError, TypeError, KeyError, json.JSONDecodeError):
+        if not isinstance(row_id, int) or isinstance(row_id, bool) or not 0 < row_id <= _MAX_ID:
+            raise ValueError("row id out of range")
+        return _check_sort_value(sort_value, expected), row_id
+    except (ValueError, TypeError, KeyError, IndexError, json.JSONDecodeError):
         raise BadUserInput(
             "after is not a cursor this server handed out: pass an endCursor from a previous page, "
             "with the same filter and orderBy",
@@ -40,7 +55,7 @@ def decode_cursor(cursor: str) -> tuple[Any, int]:
 def after_condition(sort_key: ColumnElement, id_column: ColumnElement, direction: Direction,
                     cursor: str) -> ColumnElement[bool]:
     """Rows strictly after the cursor in (sort_key, id) order."""
-    value, row_id = decode_cursor(cursor)
+    value, row_id = decode_cursor(cursor, sort_key.type.python_type)
     if direction is Direction.ASC:
         return or_(sort_key > value, and_(sort_key == value, id_column > row_id))
     return or_(sort_key < value, and_(sort_key == value, id_column < row_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Generic, TypeVar
 
 import strawberry
@@ -19,10 +20,16 @@ def to_global_id(type_name: str, key: int) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("="))
 
 
+_KEY = re.compile(r"[1-9][0-9]{0,18}")
+
+
 def from_global_id(global_id: str) -> tuple[str, int]:
+    """The (type name, key) inside a global id; anything not made by ``to_global_id`` is BAD_USER_INPUT."""
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, key = raw.partition(":")
+        if not _KEY.fullmatch(key) or int(key) > 2**63 - 1:
+            raise ValueError("key out of range")
         return type_name, int(key)
     except (ValueError, UnicodeDecodeError):
         raise BadUserInput(f"id {global_id[:100]!r} is not an id this server handed out", field="id") from None

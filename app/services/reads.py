@@ -87,6 +87,16 @@ class ReadService:
                 raise NotFound(f"model {parsed.name!r} has no version {where}", field="uri")
             return ResolvedUri(uri, latest)
 
+    async def node(self, principal: Principal, type_name: str, key: int) -> RegisteredModel | ModelVersion | None:
+        """The entity behind a global id's (type, key), or None for an unknown type or a deleted entity."""
+        self._require(principal)
+        async with self._uow(write=False) as uow:
+            if type_name == "RegisteredModel":
+                return (await uow.models.get_many([key])).get(key)
+            if type_name == "ModelVersion":
+                return (await uow.versions.get_many([key])).get(key)
+        return None
+
     # Batch reads for DataLoaders: one statement for many parents.
 
     async def models_by_id(self, principal: Principal, ids: list[int]) -> dict[int, RegisteredModel]:

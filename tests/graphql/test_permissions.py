@@ -128,8 +128,6 @@ async def test_unknown_roles_next_to_a_known_one_are_ignored(api):
     assert viewer["permissions"] == ["registry:read"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug in app/graphql/types/viewer.py ViewerQueries.node: an id of an "
-                                       "unknown type returns null without requiring registry:read")
 async def test_caller_without_a_role_cannot_use_node_either(api):
     assert_forbidden(await gql(api, MODEL_BY_FOREIGN_ID, None, "nobody"), P.REGISTRY_READ)
 

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 
 from app.domain import entities, queries
+from app.domain.errors import BadUserInput
 
 
 @strawberry.enum(description="Lifecycle stage of a model version.")
@@ -69,6 +70,20 @@ def tags_of(mapping: dict[str, str]) -> list[Tag]:
 class TagInput:
     key: str = strawberry.field(description="Tag key: 1-250 letters, digits, spaces or `_.-/:`.")
     value: str = strawberry.field(description="Tag value, at most 5000 characters.")
+
+
+def unique_map(pairs: list[tuple[str, str]], field: str) -> dict[str, str]:
+    """Key-value inputs as a dict, refusing a key given twice (it would silently keep only one value)."""
+    result: dict[str, str] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadUserInput(f"{field}: {key[:80]!r} is given twice; give each key once", field=field)
+        result[key] = value
+    return result
+
+
+def tag_map(tags: list[TagInput] | None) -> dict[str, str]:
+    return unique_map([(tag.key, tag.value) for tag in tags or ()], "tags")
 
 
 @strawberry.input(description="Text matching; the conditions given are combined with AND.")

@@ -12,7 +12,7 @@ from app.domain import commands, entities, queries
 
 from ..context import Info
 from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
-from .common import OrderDirection, Stage, StringMatch, Tag, TagInput, TagMatch, tags_of, time_range
+from .common import OrderDirection, Stage, StringMatch, Tag, TagInput, TagMatch, tag_map, tags_of, time_range
 
 if TYPE_CHECKING:
     from .aliases import ModelAlias
@@ -203,10 +203,6 @@ class DeleteRegisteredModelPayload:
     name: str = strawberry.field(description="Name the deleted model had.")
 
 
-def _tag_map(tags: list[TagInput] | None) -> dict[str, str]:
-    return {tag.key: tag.value for tag in tags or ()}
-
-
 @strawberry.type(description="Registered model mutations.")
 class ModelMutations:
     @strawberry.mutation(description="Register a new model name. Requires model:write.")
@@ -214,7 +210,7 @@ class ModelMutations:
         self, info: Info, input: Annotated[CreateRegisteredModelInput, strawberry.argument(description="The new model.")]
     ) -> RegisteredModelPayload:
         command = commands.NewModel(name=input.name, description=input.description, owner=input.owner,
-                                    tags=_tag_map(input.tags))
+                                    tags=tag_map(input.tags))
         model = await info.context.services.models.create(info.context.principal, command)
         return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
 

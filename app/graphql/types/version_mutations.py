@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import strawberry
@@ -12,7 +13,7 @@ from app.domain.errors import BadUserInput
 
 from ..context import Info
 from ..relay import to_global_id
-from .common import TagInput, TrackerKind
+from .common import TagInput, TrackerKind, tag_map, unique_map
 from .versions import ModelVersion
 
 
@@ -67,10 +68,10 @@ class CreateModelVersionInput:
     tags: list[TagInput] | None = strawberry.field(default=None, description="Initial tags.")
 
     def to_domain(self) -> commands.NewVersion:
-        names = [p.name for p in self.params or ()]
-        if len(names) != len(set(names)):
-            raise BadUserInput("params: each name may be given once", field="params")
+        params = unique_map([(p.name, p.value) for p in self.params or ()], "params")
         size = self.artifact.size if self.artifact else None
+        if size is not None and not (math.isfinite(size) and size == int(size)):
+            raise BadUserInput("artifact.size must be a whole number of bytes", field="artifact.size")
         return commands.NewVersion(
             model_name=self.name,
             description=self.description,
@@ -82,8 +83,8 @@ class CreateModelVersionInput:
             artifact=entities.ArtifactRef(self.artifact.uri, self.artifact.digest,
                                           int(size) if size is not None else None) if self.artifact else None,
             metrics=tuple(entities.Metric(m.name, m.value, m.dataset, m.step) for m in self.metrics or ()),
-            params={p.name: p.value for p in self.params or ()},
-            tags={t.key: t.value for t in self.tags or ()},
+            params=params,
+            tags=tag_map(self.tags),
             create_model_if_missing=self.create_model_if_missing,
         )
 

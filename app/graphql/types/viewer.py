@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from app.domain import entities
 from app.domain.identity import Permission
 
 from ..context import Info
@@ -41,11 +42,9 @@ class ViewerQueries:
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
     ) -> Node | None:
         type_name, key = from_global_id(id)
-        reads, principal = info.context.services.reads, info.context.principal
-        if type_name == "RegisteredModel":
-            model = (await reads.models_by_id(principal, [key])).get(key)
-            return RegisteredModel(entity=model) if model else None
-        if type_name == "ModelVersion":
-            version = (await reads.versions_by_id(principal, [key])).get(key)
-            return ModelVersion(entity=version) if version else None
+        found = await info.context.services.reads.node(info.context.principal, type_name, key)
+        if isinstance(found, entities.RegisteredModel):
+            return RegisteredModel(entity=found)
+        if isinstance(found, entities.ModelVersion):
+            return ModelVersion(entity=found)
         return None

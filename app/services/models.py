@@ -60,8 +60,7 @@ class ModelService:
         async with self._uow(write=True) as uow:
             model = await find_model(uow, name)
             await uow.models.set_tag(model.id, key, value)
-            await uow.models.touch(model.id, self._clock())
-            model = await find_model(uow, name)  # as it is now, with the new updated_at
+            model = await uow.models.touch(model.id, self._clock())
             await uow.commit()
         return model
 
@@ -72,8 +71,7 @@ class ModelService:
             model = await find_model(uow, name)
             if not await uow.models.delete_tag(model.id, key):
                 raise NotFound(f"model {name!r} has no tag {key!r}", field="key")
-            await uow.models.touch(model.id, self._clock())
-            model = await find_model(uow, name)  # as it is now, with the new updated_at
+            model = await uow.models.touch(model.id, self._clock())
             await uow.commit()
         return model
 

@@ -49,9 +49,8 @@ class VersionService:
                     )
                 model = await uow.models.add(NewModel(name=command.model_name), principal.subject,
                                              principal.subject, now)
-            number = await uow.models.allocate_version_number(model.id)
+            number = await uow.models.allocate_version_number(model.id, now)
             version = await uow.versions.add(model, number, command, principal.subject, now)
-            await uow.models.touch(model.id, now)
             await uow.commit()
         return version
 

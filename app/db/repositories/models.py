@@ -59,13 +59,15 @@ class SqlModelRepository:
         if changes.owner is not None:
             values["owner"] = changes.owner
         await self._session.execute(update(ModelRow).where(ModelRow.id == model_id).values(**values))
-        row = (await self._session.execute(
-            select(ModelRow).where(ModelRow.id == model_id).execution_options(populate_existing=True)
-        )).scalar_one()
-        return to_model(row)
+        return await self._reload(model_id)
 
-    async def touch(self, model_id: int, now: datetime) -> None:
+    async def touch(self, model_id: int, now: datetime) -> RegisteredModel:
         await self._session.execute(update(ModelRow).where(ModelRow.id == model_id).values(updated_at=now))
+        return await self._reload(model_id)
+
+    async def _reload(self, model_id: int) -> RegisteredModel:
+        query = select(ModelRow).where(ModelRow.id == model_id).execution_options(populate_existing=True)
+        return to_model((await self._session.execute(query)).scalar_one())
 
     async def delete(self, model_id: int) -> None:
         """Delete the model with its aliases and versions (their tags and metrics cascade)."""
@@ -73,12 +75,13 @@ class SqlModelRepository:
         await self._session.execute(delete(VersionRow).where(VersionRow.model_id == model_id))
         await self._session.execute(delete(ModelRow).where(ModelRow.id == model_id))
 
-    async def allocate_version_number(self, model_id: int) -> int:
-        """Take the model's next version number. The row update also serializes concurrent creators."""
+    async def allocate_version_number(self, model_id: int, now: datetime) -> int:
+        """Take the model's next version number and mark the model updated. The row update also serializes
+        concurrent creators."""
         result = await self._session.execute(
             update(ModelRow)
             .where(ModelRow.id == model_id)
-            .values(next_version=ModelRow.next_version + 1)
+            .values(next_version=ModelRow.next_version + 1, updated_at=now)
             .returning(ModelRow.next_version)
         )
         return result.scalar_one() - 1

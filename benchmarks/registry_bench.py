@@ -84,7 +84,8 @@ class Client:
             elapsed = time.perf_counter() - started
             body = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            return time.perf_counter() - started, f"{type(error).__name__}: {error}"
+            elapsed = time.perf_counter() - started
+            return elapsed, f"{type(error).__name__} after {elapsed:.1f} s {error}".rstrip()
         if response.status_code != 200 or body.get("errors"):
             return elapsed, f"HTTP {response.status_code}: {json.dumps(body.get('errors'))[:300]}"
         if not body.get("data"):
@@ -199,7 +200,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="unrecorded seconds before each measurement (default 2; 0.5 with --quick)")
     parser.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 8],
                         help="comma-separated worker counts (default 1,8)")
-    parser.add_argument("--timeout", type=float, default=30.0,
+    parser.add_argument("--timeout", type=float, default=15.0,
                         help="seconds before a request counts as failed (default %(default)s)")
     parser.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--seed", type=int, default=42, help="random seed for data and request mix")

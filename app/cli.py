@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from app.config import ConfigError, Settings, load_settings
+from app.config import ConfigError, Settings, load_settings, parse_duration
 
 log = logging.getLogger("modelreg")
 
@@ -21,6 +21,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "oidc_issuer": getattr(args, "oidc_issuer", None),
         "oidc_audience": getattr(args, "oidc_audience", None),
         "policy_dir": Path(args.policy_dir) if getattr(args, "policy_dir", None) else None,
+        "artifact_store": getattr(args, "artifact_store", None),
     }
     return load_settings().with_overrides(**overrides)
 
@@ -83,6 +84,51 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _artifacts(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    from datetime import timedelta
+
+    from app.db import migrate
+    from app.db.engine import create_database
+    from app.db.uow import SqlUnitOfWorkFactory
+    from app.services.maintenance import collect_garbage, verify_store
+    from app.storage.factory import build_store
+
+    settings = _settings(args)
+    store = build_store(settings)
+    try:
+        grace = timedelta(seconds=parse_duration(args.grace))
+    except ValueError as error:
+        print(f"modelreg: --grace: {error}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        try:
+            return await operate()
+        finally:
+            await store.close()
+
+    async def operate() -> int:
+        if args.artifacts_command == "verify":
+            report = await verify_store(store)
+            print(json.dumps({"checked": report.checked, "bytes": report.bytes, "mismatches": report.mismatches}))
+            return 1 if report.mismatches else 0
+        migrate.upgrade(settings.effective_database_url)  # as `serve` does: gc needs the current schema
+        database = create_database(settings.effective_database_url)
+        try:
+            report = await collect_garbage(SqlUnitOfWorkFactory(database), store,
+                                           grace=grace, dry_run=args.dry_run)
+        finally:
+            await database.dispose()
+        print(json.dumps({"examined": report.examined, "deleted": report.deleted, "dry_run": args.dry_run,
+                          "kept_referenced": report.kept_referenced, "kept_recent": report.kept_recent,
+                          "expired_uploads": report.expired_uploads}))
+        return 0
+
+    return asyncio.run(run())
+
+
 def _export_schema(args: argparse.Namespace) -> int:
     from app.graphql.schema import schema
 
@@ -123,6 +169,14 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("db_command", choices=["upgrade", "current"])
     common(db)
     db.set_defaults(run=_db)
+
+    artifacts = sub.add_parser("artifacts", help="verify stored files, or delete unreferenced ones")
+    artifacts.add_argument("artifacts_command", choices=["verify", "gc"])
+    common(artifacts)
+    artifacts.add_argument("--artifact-store", help="store URI (MODELREG_ARTIFACT_STORE)")
+    artifacts.add_argument("--grace", default="24h", help="gc: keep unreferenced files younger than this (24h)")
+    artifacts.add_argument("--dry-run", action="store_true", help="gc: report what would be deleted")
+    artifacts.set_defaults(run=_artifacts)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", help="write to this file instead of standard output")

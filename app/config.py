@@ -9,6 +9,19 @@ from typing import Mapping
 from urllib.parse import urlparse
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``90s``, ``15m``, ``1h``, ``7d`` or plain seconds; ValueError otherwise."""
+    text = text.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:], None)
+    number = text[:-1] if unit else text
+    if not number.isascii() or not number.isdigit():
+        raise ValueError(f"{text!r} is not a duration such as 90s, 15m, 1h or 7d")
+    return int(number) * (unit or 1)
+
+
 class ConfigError(ValueError):
     """Invalid configuration; the message names the variable and what is expected."""
 
@@ -28,6 +41,20 @@ class Settings:
     oidc_issuer: str | None = None
     oidc_audience: str = "modelreg"
     roles_claim: str = "roles"
+    # Identity (app/auth/issuers.py validates these; docs/identity.md explains them).
+    oidc_issuers_file: Path | None = None
+    oidc_algorithms: str = "RS256,PS256,ES256"
+    oidc_leeway: int = 60
+    oidc_jwks_ttl: int = 3600
+    oidc_jwks_refresh_interval: int = 30
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    oidc_scopes: str = "openid profile email"
+    oidc_signin_issuer: str | None = None
+    oidc_authorize_params: str = ""
+    session_secret: str | None = field(default=None, repr=False)
+    session_ttl: int = 8 * 3600
+    public_url: str | None = None
     policy_dir: Path = field(default_factory=_default_policy_dir)
     introspection: bool = True
     field_suggestions: bool = True
@@ -36,11 +63,16 @@ class Settings:
     max_tokens: int = 5000
     max_page_size: int = 100
     log_level: str = "INFO"
+    artifact_store: str = ""
+    azure_connection_string: str | None = field(default=None, repr=False)
+    azure_account_url: str | None = None
+    max_upload_size: int = 64 * 1024**3
+    download_redirect: bool = False
 
     @property
     def dev_issuer_enabled(self) -> bool:
         """The local development token issuer runs only when no real OIDC issuer is configured."""
-        return not self.oidc_issuer
+        return not (self.oidc_issuer or self.oidc_issuers_file)
 
     @property
     def effective_database_url(self) -> str:
@@ -53,6 +85,11 @@ class Settings:
     def artifact_dir(self) -> Path:
         """Local folder for artifact files in the embedded default."""
         return self.data_dir / "artifacts"
+
+    @property
+    def effective_artifact_store(self) -> str:
+        """The configured store URI, or the local folder inside the data directory."""
+        return self.artifact_store or self.artifact_dir.resolve().as_uri()
 
     def with_overrides(self, **overrides: object) -> "Settings":
         """A copy with the given (non-None) fields replaced and validated again."""
@@ -72,13 +109,28 @@ class Settings:
                     "MODELREG_DATABASE_URL must start with sqlite:// or postgresql://, "
                     f"got scheme {scheme!r}"
                 )
-        if self.oidc_issuer and urlparse(self.oidc_issuer).scheme not in ("http", "https"):
-            raise ConfigError("MODELREG_OIDC_ISSUER must be an http(s) URL")
+        from app.auth.issuers import IssuerConfigError, check_identity_settings  # late: auth imports config
+
+        try:
+            check_identity_settings(self)
+        except IssuerConfigError as error:
+            raise ConfigError(str(error)) from None
         if not self.roles_claim:
             raise ConfigError("MODELREG_ROLES_CLAIM must not be empty")
         for name in ("model.conf", "policy.csv"):
             if not (self.policy_dir / name).is_file():
                 raise ConfigError(f"MODELREG_POLICY_DIR must contain {name}: not found in {self.policy_dir}")
+        store = urlparse(self.artifact_store)
+        if self.artifact_store and store.scheme not in ("file", "azure"):
+            raise ConfigError("MODELREG_ARTIFACT_STORE must be file:///path or azure://CONTAINER")
+        if store.scheme == "azure":
+            if not store.netloc:
+                raise ConfigError("MODELREG_ARTIFACT_STORE must name the container: azure://CONTAINER")
+            if not (self.azure_connection_string or self.azure_account_url):
+                raise ConfigError("MODELREG_ARTIFACT_STORE is azure://: set MODELREG_AZURE_STORAGE_CONNECTION_STRING "
+                                  "or MODELREG_AZURE_STORAGE_ACCOUNT_URL")
+        if self.max_upload_size <= 0:
+            raise ConfigError("MODELREG_MAX_UPLOAD_SIZE must be a positive number of bytes")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("MODELREG_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
 
@@ -118,6 +170,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_issuer=env.get("MODELREG_OIDC_ISSUER") or None,
         oidc_audience=env.get("MODELREG_OIDC_AUDIENCE") or defaults.oidc_audience,
         roles_claim=env.get("MODELREG_ROLES_CLAIM") or defaults.roles_claim,
+        oidc_issuers_file=Path(env["MODELREG_OIDC_ISSUERS_FILE"]) if env.get("MODELREG_OIDC_ISSUERS_FILE") else None,
+        oidc_algorithms=env.get("MODELREG_OIDC_ALGORITHMS") or defaults.oidc_algorithms,
+        oidc_leeway=_int(env, "MODELREG_OIDC_LEEWAY", defaults.oidc_leeway),
+        oidc_jwks_ttl=_int(env, "MODELREG_OIDC_JWKS_TTL", defaults.oidc_jwks_ttl),
+        oidc_jwks_refresh_interval=_int(env, "MODELREG_OIDC_JWKS_REFRESH_INTERVAL",
+                                        defaults.oidc_jwks_refresh_interval),
+        oidc_client_id=env.get("MODELREG_OIDC_CLIENT_ID") or None,
+        oidc_client_secret=env.get("MODELREG_OIDC_CLIENT_SECRET") or None,
+        oidc_scopes=env.get("MODELREG_OIDC_SCOPES") or defaults.oidc_scopes,
+        oidc_signin_issuer=env.get("MODELREG_OIDC_SIGNIN_ISSUER") or None,
+        oidc_authorize_params=env.get("MODELREG_OIDC_AUTHORIZE_PARAMS", ""),
+        session_secret=env.get("MODELREG_SESSION_SECRET") or None,
+        session_ttl=_int(env, "MODELREG_SESSION_TTL", defaults.session_ttl),
+        public_url=env.get("MODELREG_PUBLIC_URL") or None,
         policy_dir=Path(env["MODELREG_POLICY_DIR"]) if env.get("MODELREG_POLICY_DIR") else defaults.policy_dir,
         introspection=_bool(env, "MODELREG_INTROSPECTION", defaults.introspection),
         field_suggestions=_bool(env, "MODELREG_FIELD_SUGGESTIONS", defaults.field_suggestions),
@@ -126,6 +192,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_tokens=_int(env, "MODELREG_MAX_TOKENS", defaults.max_tokens),
         max_page_size=_int(env, "MODELREG_MAX_PAGE_SIZE", defaults.max_page_size),
         log_level=env.get("MODELREG_LOG_LEVEL") or defaults.log_level,
+        artifact_store=env.get("MODELREG_ARTIFACT_STORE", ""),
+        azure_connection_string=env.get("MODELREG_AZURE_STORAGE_CONNECTION_STRING") or None,
+        azure_account_url=env.get("MODELREG_AZURE_STORAGE_ACCOUNT_URL") or None,
+        max_upload_size=_int(env, "MODELREG_MAX_UPLOAD_SIZE", defaults.max_upload_size),
+        download_redirect=_bool(env, "MODELREG_DOWNLOAD_REDIRECT", defaults.download_redirect),
     )
     settings.validate()
     return settings

@@ -12,9 +12,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app.auth import dev_issuer
+from app.auth import wiring
 from app.auth.authorizer import CasbinAuthorizer
-from app.auth.jwks import OidcKeySource, StaticKeySource
 from app.auth.tokens import TokenAuthenticator
 from app.config import Settings
 from app.db.engine import create_database
@@ -22,11 +21,15 @@ from app.db.uow import SqlUnitOfWorkFactory
 from app.graphql.context import Services
 from app.graphql.schema import build_schema
 from app.graphql.view import GraphQLView
+from app.storage.factory import build_store
+from app.http.artifacts import artifact_routes
 from app.http.health import favicon, healthz, readyz, root
-from app.http.middleware import BearerAuthMiddleware, RequestIdMiddleware
+from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.services.aliases import AliasService
+from app.services.artifacts import ArtifactService
 from app.services.models import ModelService
 from app.services.reads import ReadService
+from app.services.registration import RegistrationVerifier
 from app.services.versions import VersionService
 
 log = logging.getLogger("modelreg")
@@ -34,13 +37,8 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
 def build_authenticator(settings: Settings, authorizer: CasbinAuthorizer) -> TokenAuthenticator:
-    """The real OIDC issuer when configured, otherwise the local development issuer."""
-    if settings.oidc_issuer:
-        issuer, keys = settings.oidc_issuer, OidcKeySource(settings.oidc_issuer)
-    else:
-        issuer, keys = dev_issuer.DEV_ISSUER, StaticKeySource(dev_issuer.public_key_set(settings.data_dir))
-    return TokenAuthenticator(issuer=issuer, audience=settings.oidc_audience, keys=keys,
-                              roles_claim=settings.roles_claim, roles_for=authorizer.roles_for)
+    """The trusted OIDC issuers when configured, otherwise the local development issuer."""
+    return wiring.build_authenticator(settings, authorizer.roles_for)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -48,22 +46,28 @@ def create_app(settings: Settings) -> Starlette:
     database = create_database(settings.effective_database_url)
     authorizer = CasbinAuthorizer(settings.policy_dir)
     uow = SqlUnitOfWorkFactory(database)
+    store = build_store(settings)
+    verifier = RegistrationVerifier(uow, store, settings.max_upload_size)
     services = Services(
         models=ModelService(uow, authorizer),
-        versions=VersionService(uow, authorizer),
+        versions=VersionService(uow, authorizer, store, verifier),
         aliases=AliasService(uow, authorizer),
         reads=ReadService(uow, authorizer, settings.max_page_size),
+        artifacts=ArtifactService(uow, authorizer, store, max_upload_size=settings.max_upload_size),
         authorizer=authorizer,
     )
     schema = build_schema(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                           max_tokens=settings.max_tokens, introspection=settings.introspection,
                           field_suggestions=settings.field_suggestions)
     graphql = GraphQLView(schema, services)
-    authenticator = build_authenticator(settings, authorizer)
+    identity = wiring.build_identity(settings, authorizer.roles_for)  # tokens, session cookie, /auth routes
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await verifier.sweep()  # versions a crash or restart left pending
         yield
+        await verifier.stop()
+        await store.close()
         await database.dispose()
 
     app = Starlette(
@@ -73,15 +77,19 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *artifact_routes(),
+            *identity.routes,
             Mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static"),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(BearerAuthMiddleware, authenticate=authenticator.authenticate),
+            Middleware(AuthMiddleware, authenticate=identity.authenticator.authenticate,
+                       session=identity.session_principal),
         ],
         lifespan=lifespan,
     )
     app.state.database = database
     app.state.services = services
     app.state.settings = settings
+    app.state.verifier = verifier
     return app

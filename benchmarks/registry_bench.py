@@ -2,13 +2,14 @@
 
 Run from the project root (see docs/benchmarks.md)::
 
-    .venv/bin/python -m benchmarks.registry_bench --database sqlite
-    .venv/bin/python -m benchmarks.registry_bench --database postgresql
-    .venv/bin/python -m benchmarks.registry_bench --quick          # smoke run, about 40 seconds
+    .venv/bin/python benchmarks/registry_bench.py --database sqlite
+    .venv/bin/python benchmarks/registry_bench.py --database postgresql
+    .venv/bin/python benchmarks/registry_bench.py --quick          # smoke run, under a minute
 
 Prints JSON lines on stdout: one describing the seed, then one per scenario and concurrency with
-requests, errors, requests/s, p50 and p99 latency. Progress and error samples go to stderr. Exits 1 if any
-request failed (HTTP error, GraphQL error or an answer that does not hold what it should).
+requests, errors, requests/s, p50 and p99 latency (failed requests count in all of them). Progress and
+error samples go to stderr. Exits 1 if any request failed: an HTTP or transport error, a timeout, a GraphQL
+error, or an answer that does not hold what it should.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -100,33 +103,28 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_values:
         return float("nan")
-    rank = max(1, int(-(-fraction * len(sorted_values) // 1)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
+    rank = min(len(sorted_values), max(1, math.ceil(fraction * len(sorted_values))))
+    return sorted_values[rank - 1]
 
 
 async def measure(client: Client, scenario: scenarios.Scenario, concurrency: int, seconds: float,
-                  warmup: float, rng: random.Random) -> dict[str, Any]:
-    """``concurrency`` workers send requests back to back: ``warmup`` seconds unrecorded, then ``seconds``."""
+                  rng: random.Random) -> dict[str, Any]:
+    """``concurrency`` workers send requests back to back for ``seconds``."""
     latencies: list[float] = []
     errors = 0
 
-    async def worker(until: float, record: bool) -> None:
+    async def worker(until: float) -> None:
         nonlocal errors
         while time.perf_counter() < until:
             latency, problem = await client.call(scenario, scenario.variables(rng))
-            if not record:
-                continue
             latencies.append(latency)
             if problem is not None:
                 errors += 1
                 if len(client.error_samples) < 5:
                     client.error_samples.append(f"{scenario.name}: {problem}")
 
-    if warmup > 0:
-        until = time.perf_counter() + warmup
-        await asyncio.gather(*(worker(until, False) for _ in range(concurrency)))
     started = time.perf_counter()
-    await asyncio.gather(*(worker(started + seconds, True) for _ in range(concurrency)))
+    await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
     return {"requests": len(latencies), "errors": errors, "requests_per_s": round(len(latencies) / elapsed, 1),
@@ -151,11 +149,14 @@ async def run_scenario(args: argparse.Namespace, scenario: scenarios.Scenario, b
     """Measure one scenario at each concurrency; print a JSON line each; return the number of errors."""
     failed = 0
     for concurrency in args.concurrency:
-        client = Client(base_url, token, concurrency, args.timeout)
-        try:
-            result = await measure(client, scenario, concurrency, args.seconds, args.warmup, rng)
-        finally:
-            await client.close()
+        # The unrecorded warm-up gets its own connections: the server closes keep-alive connections left idle
+        # (for example behind a slow warm-up request), and reusing one would count as an error.
+        for seconds in ([args.warmup] if args.warmup > 0 else []) + [args.seconds]:
+            client = Client(base_url, token, concurrency, args.timeout)
+            try:
+                result = await measure(client, scenario, concurrency, seconds, rng)
+            finally:
+                await client.close()
         line = {"scenario": scenario.name, "database": args.database, "concurrency": concurrency, **result}
         print(json.dumps(line), flush=True)
         for sample in client.error_samples:
@@ -202,7 +203,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated worker counts (default 1,8)")
     parser.add_argument("--timeout", type=float, default=15.0,
                         help="seconds before a request counts as failed (default %(default)s)")
-    parser.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
+    parser.add_argument("--scenario", action="append", choices=[s.name for s in scenarios.build([], [])],
+                        help="run only this scenario (repeatable)")
     parser.add_argument("--seed", type=int, default=42, help="random seed for data and request mix")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file and server log; print where")
     args = parser.parse_args(argv)
@@ -215,18 +217,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="modelreg-bench-"))
-    with fresh_database(args.database, work_dir, args.postgres_url) as url:
-        print(f"seeding {args.models} models into {args.database}...", file=sys.stderr, flush=True)
-        seeded = seed(url, models=args.models, seed_value=args.seed)
-        print(json.dumps({"seed": "registry", "database": args.database, **seeded.summary()}), flush=True)
-        (work_dir / "data").mkdir()
-        failed = run_scenarios(args, work_dir / "data", url, seeded.model_names)
-    if args.keep:
-        print(f"kept {work_dir}", file=sys.stderr)
-    else:
-        for path in sorted(work_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            path.rmdir() if path.is_dir() else path.unlink()
-        work_dir.rmdir()
+    try:
+        with fresh_database(args.database, work_dir, args.postgres_url) as url:
+            print(f"seeding {args.models} models into {args.database}...", file=sys.stderr, flush=True)
+            seeded = seed(url, models=args.models, seed_value=args.seed)
+            print(json.dumps({"seed": "registry", "database": args.database, **seeded.summary()}), flush=True)
+            (work_dir / "data").mkdir()
+            failed = run_scenarios(args, work_dir / "data", url, seeded.model_names)
+    finally:
+        if args.keep:
+            print(f"kept {work_dir} (SQLite file, server logs)", file=sys.stderr)
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
     if failed:
         print(f"FAILED: {failed} request(s) errored; see the error samples above", file=sys.stderr)
         return 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
@@ -10,13 +12,15 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app
+from tests.support.azurite import Azurite
 from tests.support.client import Api
 from tests.support.databases import backend, fresh_database, wipe
 from tests.support.live_server import LiveServer
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"modelreg database backend: {backend()}"
+    store = os.environ.get("MODELREG_TEST_ARTIFACT_STORE", "local")
+    return f"modelreg database backend: {backend()}; artifact store: {store}"
 
 
 @pytest.fixture(scope="session")
@@ -31,14 +35,32 @@ def database_url(data_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(data_dir: Path, database_url: str) -> Settings:
-    return Settings(data_dir=data_dir, database_url=database_url)
+def artifact_store_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """MODELREG_* variables for the artifact store the suite runs on: the local folder by default, Azure Blob
+    Storage on a session-wide Azurite when MODELREG_TEST_ARTIFACT_STORE=azure (CI's PostgreSQL run)."""
+    if os.environ.get("MODELREG_TEST_ARTIFACT_STORE", "local") != "azure":
+        yield {}
+        return
+    azurite = Azurite(tmp_path_factory.mktemp("azurite"))
+    try:
+        yield {"MODELREG_ARTIFACT_STORE": f"azure://suite-{secrets.token_hex(4)}",
+               "MODELREG_AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    finally:
+        azurite.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, database_url: str, artifact_store_env: dict[str, str]) -> Settings:
+    return Settings(data_dir=data_dir, database_url=database_url,
+                    artifact_store=artifact_store_env.get("MODELREG_ARTIFACT_STORE", ""),
+                    azure_connection_string=artifact_store_env.get("MODELREG_AZURE_STORAGE_CONNECTION_STRING"))
 
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[object]:
     application = create_app(settings)
     yield application
+    await application.state.services.artifacts.store.close()
     await application.state.database.dispose()
 
 
@@ -52,10 +74,10 @@ async def api(app: object, data_dir: Path, database_url: str) -> AsyncIterator[A
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A real uvicorn process with its own data directory and database."""
+def live_server(tmp_path_factory: pytest.TempPathFactory, artifact_store_env: dict[str, str]) -> Iterator[LiveServer]:
+    """A real uvicorn process with its own data directory and database, on the suite's artifact store."""
     server_dir = tmp_path_factory.mktemp("live")
     with fresh_database(server_dir, "live") as url:
-        server = LiveServer(server_dir, url)
+        server = LiveServer(server_dir, url, artifact_store_env)
         yield server
         server.stop()

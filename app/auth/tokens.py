@@ -1,31 +1,48 @@
-"""Bearer token validation with Authlib (RFC 9068 JWT access tokens) into a Principal."""
+"""Bearer token validation with Authlib (RFC 9068 JWT access tokens) into a Principal, for several issuers.
+
+A token is routed by its (unverified) ``iss`` to the one trusted issuer of that name; no other issuer's
+keys are ever tried and an unknown issuer is refused before anything is fetched. Then, in order: size limit,
+header ``alg`` against the issuer's allow-list (so ``none`` and HMAC never reach key lookup), the signature
+with the issuer's JWKS, and the claims ``iss``, ``aud`` (any accepted audience), ``exp``, ``nbf``, ``iat``
+(with leeway) and ``sub``. Every refusal is ``Unauthenticated`` with a message safe to show; the reason is
+kept on the exception for the log, never the token.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 from authlib.oauth2.claims import JWTClaims
+from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 from authlib.oauth2.rfc9068.claims import JWTAccessTokenClaims
-from joserfc import jws, jwt
+from joserfc import jwt
 from joserfc.errors import InvalidClaimError, JoseError
 from joserfc.jwk import KeySet
 
 from app.domain.errors import Unauthenticated
-from app.domain.identity import Principal, PrincipalKind
+from app.domain.identity import Principal
 
-from .jwks import KeySource
+from .claims import claim_values, client_of, kind_of, role_names  # noqa: F401 (claim_values re-exported)
+from .issuers import IssuerConfig
+from .jwks import KeySource, KeysUnavailable
 
-log = logging.getLogger("modelreg.auth")
-
-ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256")
 MAX_TOKEN_BYTES = 16 * 1024
 LEEWAY_SECONDS = 60
 MAX_SUBJECT_LENGTH = 256  # subjects are stored as creators and owners
-
-
 ACCEPTED_TYPES = {"at+jwt", "application/at+jwt", "jwt"}
+
+
+class TokenRefused(Unauthenticated):
+    """Unauthenticated, with a short machine-readable ``reason`` and the issuer's label for the log."""
+
+    def __init__(self, message: str, reason: str, issuer: str = "-") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.issuer = issuer
 
 
 class _AccessTokenClaims(JWTAccessTokenClaims):
@@ -40,74 +57,115 @@ class _AccessTokenClaims(JWTAccessTokenClaims):
 
 
 class _AccessTokenValidator(JWTBearerTokenValidator):
-    """Authlib's RFC 9068 validator with keys handed in per call and only ``sub``, ``exp`` and ``aud``
-    essential, since not every OpenID provider sets ``client_id`` and ``jti``."""
+    """Authlib's RFC 9068 validator with keys handed in per call, several accepted audiences, a leeway, and
+    only ``sub``, ``exp`` and ``aud`` essential, since not every OpenID provider sets ``client_id``/``jti``."""
 
-    def __init__(self, issuer: str, audience: str) -> None:
-        super().__init__(issuer=issuer, resource_server=audience)
+    def __init__(self, config: IssuerConfig, leeway: int) -> None:
+        super().__init__(issuer=config.issuer, resource_server=config.audiences[0])
+        self.audiences = list(config.audiences)
+        self.algorithms = list(config.algorithms)
+        self.leeway = leeway
 
     def decode(self, token: str, keys: KeySet) -> JWTAccessTokenClaims:
         options = {
             "iss": {"essential": True, "validate": self.validate_iss},
-            "aud": {"essential": True, "value": self.resource_server},
+            "aud": {"essential": True, "values": self.audiences},
             "exp": {"essential": True},
             "sub": {"essential": True},
         }
-        decoded = jwt.decode(token, key=keys, algorithms=list(ALLOWED_ALGORITHMS))
+        decoded = jwt.decode(token, key=keys, algorithms=self.algorithms)
         claims = _AccessTokenClaims(decoded.claims, decoded.header, options)
-        claims.validate(leeway=LEEWAY_SECONDS)
+        claims.validate(leeway=self.leeway)
         return claims
 
 
-def claim_values(claims: dict[str, Any], path: str) -> list[str]:
-    """Values at a dotted claim path (``realm_access.roles``); a string is split on spaces (``scope``)."""
-    value: Any = claims
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return []
-        value = value.get(part)
-    if isinstance(value, str):
-        return value.split()
-    if isinstance(value, list):
-        return [item for item in value if isinstance(item, str)]
-    return []
+@dataclass
+class TrustedIssuer:
+    """One configured provider with its key source."""
+
+    config: IssuerConfig
+    keys: KeySource
+
+
+def _segment(part: str) -> dict[str, Any]:
+    """A JOSE header or payload segment, decoded without verification (only to route and pre-check)."""
+    padded = part + "=" * (-len(part) % 4)
+    value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    if not isinstance(value, dict):
+        raise ValueError("not an object")
+    return value
+
+
+_REFUSED = "the bearer token is not valid for this server"
 
 
 class TokenAuthenticator:
-    """Turns a bearer token into a Principal, or raises Unauthenticated with a reason safe to show."""
+    """Turns a bearer token into a Principal, or raises TokenRefused with a message safe to show."""
 
-    def __init__(self, *, issuer: str, audience: str, keys: KeySource, roles_claim: str,
-                 roles_for: Any) -> None:
-        self._validator = _AccessTokenValidator(issuer, audience)
-        self._keys = keys
-        self._roles_claim = roles_claim
+    def __init__(self, issuers: list[TrustedIssuer], *, roles_for: Callable[[list[str]], frozenset[str]],
+                 leeway: int = LEEWAY_SECONDS, max_bytes: int = MAX_TOKEN_BYTES) -> None:
+        self._issuers = {trusted.config.issuer: trusted for trusted in issuers}
+        self._validators = {trusted.config.issuer: _AccessTokenValidator(trusted.config, leeway)
+                            for trusted in issuers}
         self._roles_for = roles_for
+        self._max_bytes = max_bytes
+
+    def issuer(self, issuer: str) -> IssuerConfig | None:
+        trusted = self._issuers.get(issuer)
+        return trusted.config if trusted else None
 
     async def authenticate(self, token: str) -> Principal:
-        if len(token) > MAX_TOKEN_BYTES:
-            raise Unauthenticated("the bearer token is too large")
-        try:
-            header = jws.extract_compact(token.encode()).protected
-        except (JoseError, ValueError, UnicodeError):
-            raise Unauthenticated("the bearer token is not a well-formed JWT") from None
-        keys = await self._keys.keys_for(header.get("kid"))
-        try:
-            claims = self._validator.decode(token, keys)
-        except JoseError as error:
-            reason = getattr(error, "error", type(error).__name__)
-            log.info("token rejected", extra={"reason": reason})
-            if reason == "expired_token":
-                raise Unauthenticated("the bearer token has expired; get a new one") from None
-            raise Unauthenticated("the bearer token is not valid for this server") from None
-        return self._principal(dict(claims))
+        """The caller behind ``token``: its claims checked by Authlib, its roles mapped by the policy."""
+        claims, config = await self.validate(token)
+        return self.principal(claims, config)
 
-    def _principal(self, claims: dict[str, Any]) -> Principal:
+    async def validate(self, token: str) -> tuple[dict[str, Any], IssuerConfig]:
+        """The verified claims of ``token`` and the issuer that signed it."""
+        if len(token) > self._max_bytes:
+            raise TokenRefused("the bearer token is too large", "oversized")
+        parts = token.split(".")
+        try:
+            if len(parts) != 3:
+                raise ValueError("not three segments")
+            header, payload = _segment(parts[0]), _segment(parts[1])
+        except (ValueError, UnicodeError, binascii.Error):
+            raise TokenRefused("the bearer token is not a well-formed JWT", "malformed") from None
+        issuer = payload.get("iss")
+        trusted = self._issuers.get(issuer) if isinstance(issuer, str) else None
+        if trusted is None:
+            raise TokenRefused(_REFUSED, "untrusted_issuer")
+        label = trusted.config.label
+        if header.get("alg") not in trusted.config.algorithms:
+            raise TokenRefused(_REFUSED, "algorithm_not_allowed", label)
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenRefused(_REFUSED, "malformed_kid", label)
+        try:
+            keys = await trusted.keys.keys_for(kid)
+        except KeysUnavailable:
+            raise TokenRefused("the identity provider's signing keys are not available yet; try again shortly",
+                               "keys_unavailable", label) from None
+        try:
+            claims = self._validators[trusted.config.issuer].decode(token, keys)
+        except JoseError as error:
+            reason = getattr(error, "error", None) or type(error).__name__
+            if reason == "expired_token":
+                raise TokenRefused("the bearer token has expired; get a new one", reason, label) from None
+            raise TokenRefused(_REFUSED, reason, label) from None
+        return dict(claims), trusted.config
+
+    def principal(self, claims: dict[str, Any], config: IssuerConfig) -> Principal:
+        """A Principal from verified claims: subject, kind (USER or SERVICE) and registry roles."""
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
-            raise Unauthenticated("the bearer token has no subject")
+            raise TokenRefused("the bearer token has no subject", "missing_sub", config.label)
+        subject = config.subject_prefix + subject
         if len(subject) > MAX_SUBJECT_LENGTH:
-            raise Unauthenticated(f"the bearer token's subject is longer than {MAX_SUBJECT_LENGTH} characters")
-        client_id = claims.get("client_id") or claims.get("azp")
-        kind = PrincipalKind.SERVICE if client_id == subject else PrincipalKind.USER
-        roles = self._roles_for(claim_values(claims, self._roles_claim))
-        return Principal(subject=subject, kind=kind, roles=roles, claims=claims)
+            raise TokenRefused(f"the bearer token's subject is longer than {MAX_SUBJECT_LENGTH} characters",
+                               "subject_too_long", config.label)
+        kind = kind_of(claims, forced=config.kind, service_when=config.service_when)
+        names = role_names(claims, config.role_sources)
+        client = client_of(claims)
+        if kind.value == "SERVICE" and client:
+            names.append(f"client:{client}")  # service principals: "g, client:<client id>, <role>"
+        return Principal(subject=subject, kind=kind, roles=self._roles_for(names), claims=claims)

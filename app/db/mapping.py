@@ -47,6 +47,7 @@ def to_version(row: VersionRow, model_name: str) -> ModelVersion:
         created_at=row.created_at,
         created_by=row.created_by,
         updated_at=row.updated_at,
+        status_message=row.status_message,
     )
 
 

@@ -111,6 +111,8 @@ class VersionRow(Base):
     artifact_digest: Mapped[str | None] = mapped_column(String(80), index=True)
     artifact_size: Mapped[int | None] = mapped_column(BigInteger)
     params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Why registration failed, or what it waits for while PENDING_REGISTRATION.
+    status_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_by: Mapped[str] = mapped_column(String(256), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -171,3 +173,42 @@ class AliasChangeRow(Base):
     changed_by: Mapped[str] = mapped_column(String(256))
 
     __table_args__ = (Index("ix_model_alias_changes_model_id_alias_changed_at", "model_id", "alias", "changed_at"),)
+
+
+class VersionFileRow(Base):
+    """One file of a version's manifest. ``upload_id`` is set while its staged bytes await verification."""
+
+    __tablename__ = "model_version_files"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(80), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(255))
+    upload_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class UploadRow(Base):
+    """A staged upload handed out to a client; used by at most one version."""
+
+    __tablename__ = "artifact_uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+
+
+class DownloadRow(Base):
+    """A download of a PRODUCTION version's file, kept for the audit trail."""
+
+    __tablename__ = "artifact_downloads"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str | None] = mapped_column(String(1024))
+    subject: Mapped[str] = mapped_column(String(256))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    downloaded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))

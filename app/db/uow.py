@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .engine import Database
 from .repositories.aliases import SqlAliasRepository
+from .repositories.artifacts import SqlArtifactRepository
 from .repositories.models import SqlModelRepository
 from .repositories.versions import SqlVersionRepository
 
@@ -24,6 +25,7 @@ class SqlUnitOfWork:
         self.models = SqlModelRepository(self._session)
         self.versions = SqlVersionRepository(self._session)
         self.aliases = SqlAliasRepository(self._session)
+        self.artifacts = SqlArtifactRepository(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import rules
+from .artifacts import check_path, check_unique_paths, media_type_for
 from .entities import ArtifactRef, CodeRef, Metric, RunRef
 from .errors import BadUserInput
 
@@ -55,6 +56,40 @@ class ModelChanges:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file of a new version: by the digest of stored content, or by a staged upload with its declared
+    digest and size (verified in the background)."""
+
+    path: str
+    digest: str | None = None
+    upload_id: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+
+    def validate(self) -> None:
+        check_path(self.path)
+        media_type_for(self.path, self.media_type)
+        if self.upload_id is None:
+            if self.digest is None:
+                raise BadUserInput(f"files[{self.path}]: give the digest of uploaded content, or an uploadId",
+                                   field="files.digest")
+            rules.check_sha256(self.digest, "files.digest")
+            return
+        rules.check_text(self.upload_id, "files.uploadId", 64, required=True)
+        if self.digest is None or self.size is None:
+            raise BadUserInput(f"files[{self.path}]: a staged upload needs its expected digest and size",
+                               field="files.digest")
+        rules.check_sha256(self.digest, "files.digest")
+        if not 0 <= self.size <= rules.ARTIFACT_SIZE_MAX:
+            raise BadUserInput(f"files[{self.path}].size must be between 0 and {rules.ARTIFACT_SIZE_MAX}",
+                               field="files.size")
+
+    def canonical(self) -> FileRef:
+        return replace(self, digest=rules.check_sha256(self.digest, "files.digest"),
+                       media_type=media_type_for(self.path, self.media_type))
+
+
+@dataclass(frozen=True)
 class NewVersion:
     model_name: str
     description: str | None = None
@@ -67,9 +102,17 @@ class NewVersion:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     create_model_if_missing: bool = False
+    files: tuple[FileRef, ...] = ()
 
     def validate(self) -> None:
         rules.check_model_name(self.model_name, "name")
+        if self.files:
+            if self.artifact is not None:
+                raise BadUserInput("give either files (stored by the registry) or artifact (a reference), not both",
+                                   field="files")
+            for file in self.files:
+                file.validate()
+            check_unique_paths([file.path for file in self.files])
         rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)
         rules.check_text(self.flavor, "flavor", 100)
         if self.signature is not None:
@@ -97,10 +140,11 @@ class NewVersion:
     def canonical(self) -> NewVersion:
         """The command with values in the one form they are stored in (a digest as ``sha256:<hex>``, however it
         was written). Call after ``validate()``."""
+        files = tuple(file.canonical() for file in self.files)
         if self.artifact is None or self.artifact.digest is None:
-            return self
+            return replace(self, files=files)
         digest = rules.check_sha256(self.artifact.digest, "artifact.digest")
-        return replace(self, artifact=replace(self.artifact, digest=digest))
+        return replace(self, artifact=replace(self.artifact, digest=digest), files=files)
 
 
 @dataclass(frozen=True)

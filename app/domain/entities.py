@@ -103,6 +103,7 @@ class ModelVersion:
     created_at: datetime
     created_by: str
     updated_at: datetime
+    status_message: str | None = None
 
 
 @dataclass(frozen=True)

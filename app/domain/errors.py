@@ -50,3 +50,7 @@ class Conflict(RegistryError):
 
 class FailedPrecondition(RegistryError):
     code = ErrorCode.FAILED_PRECONDITION
+
+
+class TooLarge(BadUserInput):
+    """A body or file over a configured size limit (HTTP 413)."""

@@ -21,6 +21,8 @@ class Permission(str, Enum):
     VERSION_WRITE = "version:write"
     VERSION_DELETE = "version:delete"
     ALIAS_WRITE = "alias:write"
+    ARTIFACT_READ = "artifact:read"
+    ARTIFACT_WRITE = "artifact:write"
 
     @property
     def resource(self) -> str:

@@ -12,6 +12,7 @@ from app.domain.entities import ModelVersion, Stage
 from app.domain.errors import Unauthenticated
 from app.domain.identity import Principal
 from app.services.aliases import AliasService
+from app.services.artifacts import ArtifactService
 from app.services.models import ModelService
 from app.services.reads import ReadService
 from app.services.versions import VersionService
@@ -26,6 +27,7 @@ class Services:
     versions: VersionService
     aliases: AliasService
     reads: ReadService
+    artifacts: ArtifactService
     authorizer: Authorizer
 
 
@@ -42,7 +44,7 @@ def _batch(fetch, default: Any = None):
 class Loaders:
     """DataLoaders for one request: each nested field costs one statement per page, not one per parent."""
 
-    def __init__(self, reads: ReadService, principal: Principal | None) -> None:
+    def __init__(self, reads: ReadService, artifacts: ArtifactService, principal: Principal | None) -> None:
         def bind(method, default: Any = None) -> DataLoader:
             return DataLoader(load_fn=_batch(lambda keys: method(principal, keys), default))
 
@@ -53,6 +55,7 @@ class Loaders:
         self.metrics = bind(reads.metrics, [])
         self.model_aliases = bind(reads.model_aliases, [])
         self.version_aliases = bind(reads.version_aliases, [])
+        self.files = bind(artifacts.files_of, [])
         self._reads = reads
         self._principal = principal
         self._latest: dict[Stage | None, DataLoader[int, ModelVersion | None]] = {}

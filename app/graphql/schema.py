@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from .errors import ErrorMapping
 from .types.aliases import AliasMutations
+from .types.artifacts import ArtifactMutations
 from .types.models import ModelMutations, ModelQueries
 from .types.version_mutations import VersionMutations
 from .types.versions import VersionQueries
@@ -28,7 +29,7 @@ class Query(ViewerQueries, ModelQueries, VersionQueries):
 
 
 @strawberry.type(description="Change the registry. Every mutation takes one `input` and returns a payload.")
-class Mutation(ModelMutations, VersionMutations, AliasMutations):
+class Mutation(ModelMutations, VersionMutations, AliasMutations, ArtifactMutations):
     pass
 
 

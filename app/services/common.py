@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from app.domain.entities import ModelVersion, RegisteredModel
 from app.domain.errors import BadUserInput, NotFound
 from app.domain.queries import PageRequest
+from app.domain.uris import ModelUri
 
 from .ports import UnitOfWork
 
@@ -34,3 +35,20 @@ def check_page(page: PageRequest, max_page_size: int) -> PageRequest:
     if not 0 <= page.first <= max_page_size:
         raise BadUserInput(f"first must be between 0 and {max_page_size}", field="first")
     return page
+
+
+async def version_at_uri(uow: UnitOfWork, parsed: ModelUri) -> ModelVersion:
+    """The version a parsed ``models:/`` URI points at now; NOT_FOUND says which part is missing."""
+    model = await find_model(uow, parsed.name)
+    if parsed.version is not None:
+        return (await find_version(uow, parsed.name, parsed.version))[1]
+    if parsed.alias is not None:
+        alias = await uow.aliases.get(model.id, parsed.alias)
+        if alias is None:
+            raise NotFound(f"model {parsed.name!r} has no alias {parsed.alias!r}", field="uri")
+        return (await find_version(uow, parsed.name, alias.version))[1]
+    latest = (await uow.versions.latest([model.id], parsed.stage)).get(model.id)
+    if latest is None:
+        where = f"in stage {parsed.stage.value}" if parsed.stage else "at all"
+        raise NotFound(f"model {parsed.name!r} has no version {where}", field="uri")
+    return latest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage
-from app.domain.errors import BadUserInput, NotFound
+from app.domain.errors import BadUserInput
 from app.domain.identity import Permission, Principal
 from app.domain.queries import (
     ModelFilter,
@@ -18,7 +18,7 @@ from app.domain.queries import (
 )
 from app.domain.uris import parse_model_uri
 
-from .common import check_page, find_model, find_version
+from .common import check_page, version_at_uri
 from .ports import Authorizer, UnitOfWorkFactory
 
 
@@ -73,19 +73,7 @@ class ReadService:
         self._require(principal)
         parsed = parse_model_uri(uri)
         async with self._uow(write=False) as uow:
-            model = await find_model(uow, parsed.name)
-            if parsed.version is not None:
-                return ResolvedUri(uri, (await find_version(uow, parsed.name, parsed.version))[1])
-            if parsed.alias is not None:
-                alias = await uow.aliases.get(model.id, parsed.alias)
-                if alias is None:
-                    raise NotFound(f"model {parsed.name!r} has no alias {parsed.alias!r}", field="uri")
-                return ResolvedUri(uri, (await find_version(uow, parsed.name, alias.version))[1], alias.alias)
-            latest = (await uow.versions.latest([model.id], parsed.stage)).get(model.id)
-            if latest is None:
-                where = f"in stage {parsed.stage.value}" if parsed.stage else "at all"
-                raise NotFound(f"model {parsed.name!r} has no version {where}", field="uri")
-            return ResolvedUri(uri, latest)
+            return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
 
     async def node(self, principal: Principal, type_name: str, key: int) -> RegisteredModel | ModelVersion | None:
         """The entity behind a global id's (type, key), or None for an unknown type or a deleted entity."""

@@ -3,40 +3,55 @@
 from __future__ import annotations
 
 from app.domain.commands import NewModel, NewVersion, VersionChanges
-from app.domain.entities import ModelVersion, Stage
+from app.domain.artifacts import ArtifactFile, StagedFile
+from app.domain.entities import ModelVersion, Stage, VersionStatus
 from app.domain.errors import Conflict, FailedPrecondition, NotFound
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
 from .common import find_model, find_version, utc_now
 from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .registration import RegistrationVerifier
+from .storage_port import ArtifactStore
+from .version_files import staged_files, stored_files, with_manifest
 
 
 class VersionService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, store: ArtifactStore,
+                 verifier: RegistrationVerifier, clock: Clock = utc_now) -> None:
         self._uow = uow
         self._authorizer = authorizer
+        self._store = store
+        self._verifier = verifier
         self._clock = clock
 
     async def create(self, principal: Principal, command: NewVersion) -> ModelVersion:
         """Register the next version of a model, numbered 1, 2, 3... without gaps or duplicates.
 
-        With ``create_model_if_missing`` the model is registered in the same transaction.
+        With ``create_model_if_missing`` the model is registered in the same transaction. Files named by
+        digest must be stored already; files named by staged upload leave the version PENDING_REGISTRATION
+        until the background verification settles it.
         """
         self._authorizer.require(principal, Permission.VERSION_WRITE)
         if command.create_model_if_missing:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
         command.validate()
         command = command.canonical()
+        stored = await stored_files(self._store, command.files)
+        staged = staged_files(command.files)
         try:
-            return await self._create_once(principal, command)
+            version = await self._create_once(principal, command, stored, staged)
         except Conflict:
             # Another client registered the model between our lookup and insert; it exists now.
             if not command.create_model_if_missing:
                 raise
-            return await self._create_once(principal, command)
+            version = await self._create_once(principal, command, stored, staged)
+        if staged:
+            self._verifier.schedule(version.id)
+        return version
 
-    async def _create_once(self, principal: Principal, command: NewVersion) -> ModelVersion:
+    async def _create_once(self, principal: Principal, command: NewVersion, stored: list[ArtifactFile],
+                           staged: list[StagedFile]) -> ModelVersion:
         now = self._clock()
         async with self._uow(write=True) as uow:
             model = await uow.models.get_by_name(command.model_name)
@@ -49,8 +64,20 @@ class VersionService:
                     )
                 model = await uow.models.add(NewModel(name=command.model_name), principal.subject,
                                              principal.subject, now)
+            upload_ids = [file.upload_id for file in staged]
+            if staged:
+                usable = await uow.artifacts.unused_uploads(upload_ids, now, for_update=True)
+                unusable = [file.path for file in staged if file.upload_id not in usable]
+                if unusable:
+                    raise FailedPrecondition(f"the uploads of {', '.join(unusable[:20])} are unknown, expired or "
+                                             "used by another version; create new ones with createArtifactUpload")
             number = await uow.models.allocate_version_number(model.id, now)
-            version = await uow.versions.add(model, number, command, principal.subject, now)
+            files = [*stored, *staged]
+            status = VersionStatus.PENDING_REGISTRATION if staged else VersionStatus.READY
+            version = await uow.versions.add(model, number, with_manifest(command, number, files),
+                                             principal.subject, now, files=files, status=status)
+            if staged:
+                await uow.artifacts.use_uploads(upload_ids, version.id)
             await uow.commit()
         return version
 

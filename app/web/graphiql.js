@@ -1,6 +1,8 @@
 /**
  * modelreg's GraphiQL page: renders GraphiQL from the locally served bundles (/static/vendor/*, built by
- * scripts/build_web_assets.py) with a fetcher that sends the bearer token from the token bar.
+ * scripts/build_web_assets.py) with a fetcher that sends the bearer token from the token bar, or, with no
+ * token set, the browser session of "Sign in" (the HttpOnly cookie, with the X-Requested-With header the
+ * server requires of cookie-authenticated requests). /auth/session says whether sign-in is available.
  *
  * The token comes from the bar's field or from the URL fragment (#token=...), and is kept in localStorage
  * so a reload keeps it. Nothing here talks to any host but the one that served the page.
@@ -11,6 +13,7 @@
   var TOKEN_KEY = 'modelreg:token';
   var ENDPOINT = '/graphql';
   var TOKEN_COMMAND = 'modelreg token --sub you --role data-scientist';
+  var SESSION = { signInEnabled: false, signedIn: false };
 
   var DEFAULT_QUERY = [
     '# Welcome to the modelreg GraphQL API.',
@@ -112,10 +115,12 @@
         Accept: 'application/graphql-response+json, application/json;q=0.9'
       };
       if (token) headers.Authorization = 'Bearer ' + token;
+      else headers['X-Requested-With'] = 'modelreg-graphiql';
       Object.assign(headers, (options && options.headers) || {});
-      if (!headers.Authorization) {
-        return Promise.resolve({ errors: [{ message:
-          'No token: paste one in the bar at the top. Get one with: ' + TOKEN_COMMAND }] });
+      if (!headers.Authorization && !SESSION.signedIn) {
+        return Promise.resolve({ errors: [{ message: SESSION.signInEnabled
+          ? 'Not signed in: use "Sign in" at the top, or paste a token in the bar.'
+          : 'No token: paste one in the bar at the top. Get one with: ' + TOKEN_COMMAND }] });
       }
       return fetch(ENDPOINT, { method: 'POST', headers: headers, body: JSON.stringify(params),
                                credentials: 'same-origin' })
@@ -139,13 +144,13 @@
 
   /** Ask the server who the token belongs to, so a bad or expired token shows up at once. */
   function checkToken(fetcher, token) {
-    if (!token) return setStatus('none', 'No token set');
+    if (!token && !SESSION.signedIn) return setStatus('none', 'No token set');
     setStatus('checking', 'Checking token\u2026');
     fetcher({ query: '{ viewer { subject roles } }', operationName: null }).then(function (result) {
       var viewer = result && result.data && result.data.viewer;
       if (viewer) {
         var roles = viewer.roles.length ? viewer.roles.join(', ') : 'no roles';
-        setStatus('ok', 'Signed in as ' + viewer.subject + ' (' + roles + ')');
+        setStatus('ok', 'Signed in as ' + viewer.subject + ' (' + roles + ')' + (token ? '' : ' \u00b7 browser session'));
       } else {
         var error = result && result.errors && result.errors[0];
         setStatus('error', 'Token rejected: ' + (error ? error.message : 'unexpected reply'));
@@ -153,6 +158,22 @@
     }, function (error) {
       setStatus('error', 'Server unreachable: ' + error.message);
     });
+  }
+
+  /** Show "Sign in" or "Sign out" when the server offers browser sign-in. */
+  function showSessionLink() {
+    var link = $('session-link');
+    if (!SESSION.signInEnabled) return;
+    link.textContent = SESSION.signedIn ? 'Sign out' : 'Sign in';
+    link.href = (SESSION.signedIn ? '/auth/logout' : '/auth/login') + '?next=/graphql';
+    link.hidden = false;
+  }
+
+  /** Ask the server whether browser sign-in is available and whether this browser is signed in. */
+  function loadSession() {
+    return fetch('/auth/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (response) { return response.ok ? response.json() : SESSION; })
+      .then(function (session) { SESSION = session; showSessionLink(); }, function () {});
   }
 
   function start() {
@@ -198,7 +219,7 @@
       input.value = currentToken();
       render();
     });
-    render();
+    loadSession().then(render);
   }
 
   start();

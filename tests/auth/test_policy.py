@@ -17,10 +17,11 @@ ROLES = ("data-scientist", "mlops", "approver", "auditor")
 
 # The table, written out by hand so that a drifting policy.csv fails here.
 MATRIX: dict[str, frozenset[Permission]] = {
-    "data-scientist": frozenset({P.REGISTRY_READ, P.MODEL_WRITE, P.VERSION_WRITE, P.ALIAS_WRITE}),
+    "data-scientist": frozenset({P.REGISTRY_READ, P.MODEL_WRITE, P.VERSION_WRITE, P.ALIAS_WRITE,
+                                 P.ARTIFACT_READ, P.ARTIFACT_WRITE}),
     "mlops": frozenset(Permission),
-    "approver": frozenset({P.REGISTRY_READ}),
-    "auditor": frozenset({P.REGISTRY_READ}),
+    "approver": frozenset({P.REGISTRY_READ, P.ARTIFACT_READ}),
+    "auditor": frozenset({P.REGISTRY_READ, P.ARTIFACT_READ}),
 }
 
 

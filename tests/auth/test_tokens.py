@@ -12,7 +12,9 @@ from joserfc.jwk import OctKey, RSAKey
 from app.auth import dev_issuer
 from app.auth.authorizer import CasbinAuthorizer
 from app.auth.jwks import StaticKeySource
-from app.auth.tokens import TokenAuthenticator
+from app.auth.claims import RoleSource
+from app.auth.issuers import IssuerConfig
+from app.auth.tokens import TokenAuthenticator, TokenRefused, TrustedIssuer
 from app.domain.errors import Unauthenticated
 from app.domain.identity import PrincipalKind
 
@@ -35,10 +37,11 @@ def issuer(tmp_path):
     return sign
 
 
-def authenticator(tmp_path, roles_claim="roles"):
-    return TokenAuthenticator(issuer=dev_issuer.DEV_ISSUER, audience="modelreg",
-                              keys=StaticKeySource(dev_issuer.public_key_set(tmp_path)), roles_claim=roles_claim,
-                              roles_for=CasbinAuthorizer(POLICIES).roles_for)
+def authenticator(tmp_path, roles_claim="roles", audiences=("modelreg",), leeway=60, **options):
+    config = IssuerConfig(issuer=dev_issuer.DEV_ISSUER, audiences=tuple(audiences),
+                          role_sources=tuple(RoleSource.parse(s) for s in roles_claim.split(",")), **options)
+    trusted = TrustedIssuer(config, StaticKeySource(dev_issuer.public_key_set(tmp_path)))
+    return TokenAuthenticator([trusted], roles_for=CasbinAuthorizer(POLICIES).roles_for, leeway=leeway)
 
 
 async def test_valid_token_becomes_a_principal(tmp_path, issuer):
@@ -95,3 +98,68 @@ async def test_token_types_other_than_access_tokens_are_refused(tmp_path, issuer
     with pytest.raises(Unauthenticated):
         await authenticator(tmp_path).authenticate(issuer(header={"typ": "logout+jwt"}))
     assert (await authenticator(tmp_path).authenticate(issuer(header={"typ": "at+jwt"}))).subject == "alice"
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("expired", "expired_token"), ("not yet valid", "invalid_claim"), ("issued in the future", "invalid_claim"),
+    ("wrong issuer", "untrusted_issuer"), ("wrong audience", "invalid_claim"), ("alg none", "algorithm_not_allowed"),
+    ("hs256", "algorithm_not_allowed"), ("unknown kid", "invalid_key_id"), ("no subject", "missing_claim"),
+])
+async def test_refusals_carry_a_reason_for_the_log(tmp_path, issuer, case, reason):
+    now = int(time.time())
+    token = {
+        "expired": lambda: issuer({"exp": now - 120}),
+        "not yet valid": lambda: issuer({"nbf": now + 120}),
+        "issued in the future": lambda: issuer({"iat": now + 120}),
+        "wrong issuer": lambda: issuer({"iss": "https://evil.example"}),
+        "wrong audience": lambda: issuer({"aud": ["other", "another"]}),
+        "alg none": lambda: _unsigned(issuer()),
+        "hs256": lambda: issuer(header={"alg": "HS256"}, signing_key=OctKey.import_key(b"k" * 32)),
+        "unknown kid": lambda: issuer(header={"kid": "nope"}, signing_key=RSAKey.generate_key(2048)),
+        "no subject": lambda: issuer(drop=("sub",)),
+    }[case]()
+    with pytest.raises(TokenRefused) as refused:
+        await authenticator(tmp_path).authenticate(token)
+    assert refused.value.reason == reason
+
+
+async def test_leeway_tolerates_small_clock_skew_only(tmp_path, issuer):
+    now = int(time.time())
+    skewed = issuer({"exp": now - 30, "nbf": now + 30, "iat": now + 30})
+    assert (await authenticator(tmp_path).authenticate(skewed)).subject == "alice"
+    with pytest.raises(TokenRefused):
+        await authenticator(tmp_path, leeway=10).authenticate(skewed)
+
+
+async def test_any_of_several_audiences_is_accepted(tmp_path, issuer):
+    several = authenticator(tmp_path, audiences=("api://modelreg", "modelreg"))
+    assert (await several.authenticate(issuer({"aud": "api://modelreg"}))).subject == "alice"
+    assert (await several.authenticate(issuer({"aud": ["other", "modelreg"]}))).subject == "alice"
+    with pytest.raises(TokenRefused):
+        await several.authenticate(issuer({"aud": "other"}))
+
+
+async def test_algorithm_allow_list_is_per_issuer(tmp_path, issuer):
+    with pytest.raises(TokenRefused) as refused:
+        await authenticator(tmp_path, algorithms=("ES256",)).authenticate(issuer())
+    assert refused.value.reason == "algorithm_not_allowed"
+
+
+async def test_subject_prefix_and_forced_kind(tmp_path, issuer):
+    principal = await authenticator(tmp_path, subject_prefix="gh:", kind="service").authenticate(issuer())
+    assert (principal.subject, principal.kind) == ("gh:alice", PrincipalKind.SERVICE)
+
+
+async def test_service_principal_gets_its_client_name_for_grouping_rules(tmp_path, issuer):
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "model.conf").write_text((POLICIES / "model.conf").read_text())
+    (policies / "policy.csv").write_text((POLICIES / "policy.csv").read_text() + "\ng, client:ci-churn, mlops\n")
+    config = IssuerConfig(issuer=dev_issuer.DEV_ISSUER, audiences=("modelreg",), role_sources=(RoleSource.parse("roles"),))
+    auth = TokenAuthenticator([TrustedIssuer(config, StaticKeySource(dev_issuer.public_key_set(tmp_path)))],
+                              roles_for=CasbinAuthorizer(policies).roles_for)
+    service = await auth.authenticate(issuer({"sub": "ci-churn", "client_id": "ci-churn", "roles": []}))
+    assert (service.kind, service.roles) == (PrincipalKind.SERVICE, frozenset({"mlops"}))
+    # A person signing in through that client is not the client: no client: name for users.
+    person = await auth.authenticate(issuer({"sub": "mallory", "azp": "ci-churn", "roles": []}))
+    assert (person.kind, person.roles) == (PrincipalKind.USER, frozenset())

@@ -191,7 +191,25 @@ CASES: dict[str, list[Bad]] = {
         Bad("unknown tag", DELETE_MODEL_TAG, model(key="nope"), NOT_FOUND, "'nope'"),
         Bad("unknown model", DELETE_MODEL_TAG, {"input": {"name": "nope", "key": "mt"}}, NOT_FOUND),
     ],
+    "createArtifactUpload": [
+        Bad("input left out", "mutation { createArtifactUpload { uploadId } }", None, BAD, "input"),
+        Bad("unknown field", "mutation { createArtifactUpload(input: {size: 3}) { uploadId } }", None, BAD, "size"),
+    ],
     "createModelVersion": [
+        Bad("files and artifact both", CREATE_VERSION, version(artifact={"uri": "s3://x"}, files=[
+            {"path": "a", "digest": "sha256:" + "a" * 64}]), BAD, "not both"),
+        Bad("file without digest or upload", CREATE_VERSION, version(files=[{"path": "a"}]), BAD, "uploadId"),
+        Bad("file digest malformed", CREATE_VERSION, version(files=[{"path": "a", "digest": "md5:abc"}]), BAD),
+        Bad("file path escapes", CREATE_VERSION, version(files=[{"path": "../a", "digest": "sha256:" + "a" * 64}]),
+            BAD, "'..'"),
+        Bad("file listed twice", CREATE_VERSION, version(files=[{"path": "a", "digest": "sha256:" + "a" * 64}] * 2),
+            BAD, "twice"),
+        Bad("file media type malformed", CREATE_VERSION, version(files=[
+            {"path": "a", "digest": "sha256:" + "a" * 64, "mediaType": "not a type"}]), BAD, "media type"),
+        Bad("file size fractional", CREATE_VERSION, version(files=[
+            {"path": "a", "uploadId": "u", "digest": "sha256:" + "a" * 64, "size": 1.5}]), BAD, "whole number"),
+        Bad("file not uploaded", CREATE_VERSION, version(files=[{"path": "a", "digest": "sha256:" + "a" * 64}]),
+            "FAILED_PRECONDITION", "were not uploaded"),
         Bad("unknown model", CREATE_VERSION, {"input": {"name": "nope"}}, NOT_FOUND, "createModelIfMissing"),
         *[Bad(f"new model named {name!r}", CREATE_VERSION, {"input": {"name": name, "createModelIfMissing": True}},
               BAD, "name") for name in ["", "n" * 257, "a/../b", "/leading", "has space"]],

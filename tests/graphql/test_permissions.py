@@ -38,6 +38,9 @@ TABLE: dict[str, tuple[frozenset[Permission], frozenset[str]]] = {
         frozenset({P.MODEL_WRITE, P.VERSION_WRITE}), frozenset({"data-scientist", "mlops"})),
     "set/delete alias": (frozenset({P.ALIAS_WRITE}), frozenset({"data-scientist", "mlops"})),
     "delete version or model": (frozenset({P.MODEL_DELETE, P.VERSION_DELETE}), frozenset({"mlops"})),
+    "upload artifact files": (frozenset({P.ARTIFACT_WRITE}), frozenset({"data-scientist", "mlops"})),
+    "download artifact files": (frozenset({P.ARTIFACT_READ}),
+                                frozenset({"data-scientist", "mlops", "approver", "auditor"})),
 }
 
 
@@ -125,7 +128,7 @@ async def test_several_roles_hold_the_union(api):
 async def test_unknown_roles_next_to_a_known_one_are_ignored(api):
     viewer = (await ok(api, VIEWER, None, "auditor", "superuser", "offline_access"))["viewer"]
     assert viewer["roles"] == ["auditor"]
-    assert viewer["permissions"] == ["registry:read"]
+    assert viewer["permissions"] == permissions_of("auditor")
 
 
 async def test_caller_without_a_role_cannot_use_node_either(api):

@@ -180,6 +180,12 @@ mutation SetModelAlias {
 }
 """
 DELETE_MODEL_ALIAS = 'mutation DeleteModelAlias { deleteModelAlias(input: {name: "m", alias: "champion"}) { alias } }'
+CREATE_ARTIFACT_UPLOAD = "mutation CreateArtifactUpload { createArtifactUpload(input: {}) { uploadId direct } }"
+
+# Permissions that guard plain HTTP endpoints rather than GraphQL fields, with the test that covers them.
+HTTP_ONLY: dict[Permission, str] = {
+    P.ARTIFACT_READ: "GET /api/artifacts/files and /archive: tests/artifacts/test_http_permissions.py",
+}
 
 OPERATIONS: dict[str, Operation] = {
     "viewer": Operation(VIEWER, None),
@@ -201,6 +207,7 @@ OPERATIONS: dict[str, Operation] = {
     "deleteModelVersionTag": Operation(DELETE_MODEL_VERSION_TAG, P.VERSION_WRITE),
     "setModelAlias": Operation(SET_MODEL_ALIAS, P.ALIAS_WRITE),
     "deleteModelAlias": Operation(DELETE_MODEL_ALIAS, P.ALIAS_WRITE),
+    "createArtifactUpload": Operation(CREATE_ARTIFACT_UPLOAD, P.ARTIFACT_WRITE),
 }
 
 
@@ -261,7 +268,7 @@ def test_every_required_permission_is_granted_by_the_policy():
 
 
 def test_every_permission_guards_some_operation():
-    unused = set(Permission) - {op.permission for op in OPERATIONS.values()}
+    unused = set(Permission) - {op.permission for op in OPERATIONS.values()} - set(HTTP_ONLY)
     assert not unused, f"permissions no operation requires: {unused}"
 
 

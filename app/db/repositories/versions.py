@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.artifacts import ArtifactFile, StagedFile
 from app.domain.commands import NewVersion, VersionChanges
 from app.domain.entities import Metric, ModelVersion, RegisteredModel, Stage, VersionStatus
 from app.domain.queries import (
@@ -22,7 +24,7 @@ from app.domain.queries import (
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_version
 from ..pagination import fetch_page
-from ..tables import MetricRow, ModelRow, VersionRow, VersionTagRow
+from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionTagRow
 
 # Versions without the metric sort after all others, in either direction.
 _NO_METRIC_LAST = {Direction.ASC: 1e308, Direction.DESC: -1e308}
@@ -63,12 +65,15 @@ class SqlVersionRepository:
     def _select(self, *extra: ColumnElement) -> object:
         return select(VersionRow, ModelRow.name, *extra).join(ModelRow, ModelRow.id == VersionRow.model_id)
 
-    async def add(self, model: RegisteredModel, number: int, command: NewVersion, actor: str,
-                  now: datetime) -> ModelVersion:
+    async def add(self, model: RegisteredModel, number: int, command: NewVersion, actor: str, now: datetime,
+                  files: Sequence[ArtifactFile | StagedFile] = (),
+                  status: VersionStatus = VersionStatus.READY) -> ModelVersion:
         row = VersionRow(
             model_id=model.id,
             version=number,
-            status=VersionStatus.READY.value,
+            status=status.value,
+            status_message="waiting for staged uploads to be verified" if status is VersionStatus.PENDING_REGISTRATION
+            else None,
             stage=Stage.NONE.value,
             description=command.description,
             flavor=command.flavor,
@@ -92,6 +97,11 @@ class SqlVersionRepository:
         self._session.add_all(
             MetricRow(version_id=row.id, name=m.name, value=m.value, dataset=m.dataset, step=m.step)
             for m in command.metrics
+        )
+        self._session.add_all(
+            VersionFileRow(version_id=row.id, path=f.path, digest=f.digest, size=f.size, media_type=f.media_type,
+                           upload_id=getattr(f, "upload_id", None))
+            for f in files
         )
         await self._session.flush()
         return to_version(row, model.name)
@@ -179,6 +189,36 @@ class SqlVersionRepository:
         for row in (await self._session.execute(query)).scalars():
             result[row.version_id].append(Metric(row.name, row.value, row.dataset, row.step))
         return result
+
+    async def files(self, version_ids: list[int]) -> dict[int, list[ArtifactFile]]:
+        result: dict[int, list[ArtifactFile]] = {version_id: [] for version_id in version_ids}
+        query = select(VersionFileRow).where(VersionFileRow.version_id.in_(version_ids)).order_by(VersionFileRow.path)
+        for row in (await self._session.execute(query)).scalars():
+            result[row.version_id].append(ArtifactFile(row.path, row.digest, row.size, row.media_type))
+        return result
+
+    async def staged_files(self, version_id: int) -> list[StagedFile]:
+        query = select(VersionFileRow).where(VersionFileRow.version_id == version_id,
+                                             VersionFileRow.upload_id.is_not(None))
+        return [StagedFile(row.path, row.upload_id, row.digest, row.size, row.media_type)
+                for row in (await self._session.execute(query)).scalars()]
+
+    async def finish_registration(self, version_id: int, status: VersionStatus, message: str | None,
+                                  now: datetime) -> None:
+        """Settle a PENDING_REGISTRATION version (only once); its files no longer point at staged uploads."""
+        await self._session.execute(update(VersionRow).where(
+            VersionRow.id == version_id, VersionRow.status == VersionStatus.PENDING_REGISTRATION.value
+        ).values(status=status.value, status_message=message, updated_at=now))
+        await self._session.execute(update(VersionFileRow).where(VersionFileRow.version_id == version_id)
+                                    .values(upload_id=None))
+
+    async def pending_registrations(self) -> list[int]:
+        query = select(VersionRow.id).where(VersionRow.status == VersionStatus.PENDING_REGISTRATION.value)
+        return list((await self._session.execute(query)).scalars())
+
+    async def referenced_digests(self, digests: list[str]) -> set[str]:
+        query = select(VersionFileRow.digest).where(VersionFileRow.digest.in_(digests)).distinct()
+        return set((await self._session.execute(query)).scalars())
 
     async def set_tag(self, version_id: int, key: str, value: str) -> None:
         await self._session.merge(VersionTagRow(version_id=version_id, key=key, value=value))

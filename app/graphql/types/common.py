@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from enum import Enum
 
@@ -70,6 +71,15 @@ def tags_of(mapping: dict[str, str]) -> list[Tag]:
 class TagInput:
     key: str = strawberry.field(description="Tag key: 1-250 letters, digits, spaces or `_.-/:`.")
     value: str = strawberry.field(description="Tag value, at most 5000 characters.")
+
+
+def whole_bytes(value: float | None, field: str) -> int | None:
+    """A byte count given as a GraphQL Float (Int is 32-bit): finite and whole, else BAD_USER_INPUT."""
+    if value is None:
+        return None
+    if not (math.isfinite(value) and value == int(value)):
+        raise BadUserInput(f"{field} must be a whole number of bytes", field=field)
+    return int(value)
 
 
 def unique_map(pairs: list[tuple[str, str]], field: str) -> dict[str, str]:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from app.domain import commands, entities
-from app.domain.errors import BadUserInput
 
 from ..context import Info
 from ..relay import to_global_id
-from .common import TagInput, TrackerKind, tag_map, unique_map
+from .artifacts import ArtifactFileInput
+from .common import TagInput, TrackerKind, tag_map, unique_map, whole_bytes
 from .versions import ModelVersion
 
 
@@ -66,12 +65,13 @@ class CreateModelVersionInput:
     metrics: list[MetricInput] | None = strawberry.field(default=None, description="Measured values.")
     params: list[ParamInput] | None = strawberry.field(default=None, description="Hyper-parameters.")
     tags: list[TagInput] | None = strawberry.field(default=None, description="Initial tags.")
+    files: list[ArtifactFileInput] | None = strawberry.field(
+        default=None, description="The version's files, stored by the registry (instead of `artifact`)."
+    )
 
     def to_domain(self) -> commands.NewVersion:
         params = unique_map([(p.name, p.value) for p in self.params or ()], "params")
-        size = self.artifact.size if self.artifact else None
-        if size is not None and not (math.isfinite(size) and size == int(size)):
-            raise BadUserInput("artifact.size must be a whole number of bytes", field="artifact.size")
+        size = whole_bytes(self.artifact.size, "artifact.size") if self.artifact else None
         return commands.NewVersion(
             model_name=self.name,
             description=self.description,
@@ -80,12 +80,12 @@ class CreateModelVersionInput:
             run=entities.RunRef(entities.TrackerKind(self.run.tracker.value), self.run.run_id, self.run.run_uri)
             if self.run else None,
             code=entities.CodeRef(self.code.repository_url, self.code.commit_sha) if self.code else None,
-            artifact=entities.ArtifactRef(self.artifact.uri, self.artifact.digest,
-                                          int(size) if size is not None else None) if self.artifact else None,
+            artifact=entities.ArtifactRef(self.artifact.uri, self.artifact.digest, size) if self.artifact else None,
             metrics=tuple(entities.Metric(m.name, m.value, m.dataset, m.step) for m in self.metrics or ()),
             params=params,
             tags=tag_map(self.tags),
             create_model_if_missing=self.create_model_if_missing,
+            files=tuple(file.to_domain() for file in self.files or ()),
         )
 
 

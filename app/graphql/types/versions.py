@@ -25,6 +25,7 @@ from .common import (
     tags_of,
     time_range,
 )
+from .artifacts import ArtifactReference
 from .models import RegisteredModel
 
 
@@ -53,13 +54,6 @@ class RunReference:
 class CodeReference:
     repository_url: str = strawberry.field(description="Repository URL.")
     commit_sha: str = strawberry.field(description="Commit id.")
-
-
-@strawberry.type(description="Where a version's files live and how to verify them.")
-class ArtifactReference:
-    uri: str = strawberry.field(description="Location of the files.")
-    digest: str | None = strawberry.field(description="`sha256:<hex>` digest of the content, when given.")
-    size: float | None = strawberry.field(description="Size in bytes, when given.")
 
 
 @strawberry.type(description="One immutable registered version of a model.")
@@ -94,6 +88,10 @@ class ModelVersion(Node):
     def status(self) -> VersionStatus:
         return VersionStatus(self.entity.status.value)
 
+    @strawberry.field(description="Why registration failed, or what a pending registration waits for.")
+    def status_message(self) -> str | None:
+        return self.entity.status_message
+
     @strawberry.field(description="Free-text description (Markdown).")
     def description(self) -> str | None:
         return self.entity.description
@@ -125,7 +123,7 @@ class ModelVersion(Node):
         artifact = self.entity.artifact
         if artifact is None:
             return None
-        return ArtifactReference(uri=artifact.uri, digest=artifact.digest, size=artifact.size)
+        return ArtifactReference(version=self.entity, uri=artifact.uri, digest=artifact.digest, size=artifact.size)
 
     @strawberry.field(description="When the version was registered.")
     def created_at(self) -> datetime:

@@ -23,6 +23,21 @@ class Viewer:
     roles: list[str] = strawberry.field(description="Registry roles the caller holds.")
     permissions: list[str] = strawberry.field(description="Permissions (`resource:action`) those roles grant.")
 
+    @strawberry.field(description="Whether the caller may do `action` on `resource` (for example `can(action: "
+                                  "\"write\", resource: \"model\")`), decided by the policy; false for pairs the "
+                                  "registry does not know. A frontend uses it to show or hide a button.")
+    def can(
+        self,
+        info: Info,
+        action: Annotated[str, strawberry.argument(description="An action: read, write, delete.")],
+        resource: Annotated[str, strawberry.argument(description="A resource: registry, model, version, alias, artifact.")],
+    ) -> bool:
+        try:
+            permission = Permission(f"{resource}:{action}")
+        except ValueError:
+            return False
+        return info.context.services.authorizer.allows(info.context.principal, permission)
+
 
 @strawberry.type(description="Queries about the caller and global ids.")
 class ViewerQueries:

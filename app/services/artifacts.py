@@ -1,0 +1,105 @@
+"""Use cases on artifact bytes: uploads (direct or staged) and downloads."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import AsyncIterable, AsyncIterator
+
+from app.domain.artifacts import ArtifactFile, Upload
+from app.domain.entities import ModelVersion, Stage
+from app.domain.errors import FailedPrecondition, NotFound
+from app.domain.identity import Permission, Principal
+from app.domain.uris import parse_model_uri
+
+from .common import version_at_uri, utc_now
+from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .storage_port import ArtifactStore, BlobInfo
+
+UPLOAD_TTL = timedelta(hours=2)
+SIGNED_URL_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class VersionFiles:
+    """A version's manifest, looked up for download."""
+
+    version: ModelVersion
+    files: list[ArtifactFile]
+
+
+class ArtifactService:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, store: ArtifactStore, *,
+                 max_upload_size: int, clock: Clock = utc_now) -> None:
+        self._uow = uow
+        self._authorizer = authorizer
+        self.store = store
+        self.max_upload_size = max_upload_size
+        self._clock = clock
+
+    async def upload(self, principal: Principal, chunks: AsyncIterable[bytes],
+                     expected_digest: str | None) -> BlobInfo:
+        """Store content (hashed while written); content already stored is not written again."""
+        self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+        return await self.store.write(chunks, max_size=self.max_upload_size, expected_digest=expected_digest)
+
+    async def create_upload(self, principal: Principal, upload_endpoint: str) -> Upload:
+        """A staged upload: straight to the storage backend with a short-lived signed URL where it has them,
+        else through ``upload_endpoint`` of the registry."""
+        self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+        upload_id = secrets.token_hex(16)
+        now = self._clock()
+        direct_url = await self.store.upload_url(upload_id, ttl_seconds=int(UPLOAD_TTL.total_seconds()))
+        async with self._uow(write=True) as uow:
+            await uow.artifacts.add_upload(upload_id, principal.subject, now, now + UPLOAD_TTL)
+            await uow.commit()
+        return Upload(id=upload_id, url=direct_url or upload_endpoint.format(upload_id=upload_id),
+                      direct=direct_url is not None, expires_at=now + UPLOAD_TTL, created_by=principal.subject)
+
+    async def receive_upload(self, principal: Principal, upload_id: str, chunks: AsyncIterable[bytes]) -> int:
+        """The body of a staged upload sent through the registry; returns its size."""
+        self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+        async with self._uow(write=False) as uow:
+            usable = await uow.artifacts.unused_uploads([upload_id], self._clock())
+        if upload_id not in usable:
+            raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a version")
+        return await self.store.write_staged(upload_id, chunks, max_size=self.max_upload_size)
+
+    async def version_files(self, principal: Principal, uri: str, *, path: str | None,
+                            request_id: str | None = None) -> VersionFiles:
+        """The files of the version a ``models:/`` URI names (one file when ``path`` is given). Downloads of a
+        PRODUCTION version's files are recorded for the audit trail."""
+        self._authorizer.require(principal, Permission.ARTIFACT_READ)
+        parsed = parse_model_uri(uri)
+        async with self._uow(write=True) as uow:
+            version = await version_at_uri(uow, parsed)
+            files = (await uow.versions.files([version.id]))[version.id]
+            if path is not None:
+                files = [file for file in files if file.path == path]
+                if not files:
+                    raise NotFound(f"version {version.version} of {version.model_name!r} has no file {path!r}",
+                                   field="path")
+            elif not files:
+                raise NotFound(f"version {version.version} of {version.model_name!r} has no stored files",
+                               field="uri")
+            if version.stage is Stage.PRODUCTION:
+                await uow.artifacts.record_download(version.id, path, principal.subject, principal.kind.value,
+                                                    self._clock(), request_id)
+                await uow.commit()
+        return VersionFiles(version, files)
+
+    def read(self, file: ArtifactFile, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes of a file found by ``version_files`` (which authorized the caller)."""
+        return self.store.read(file.digest, start, end)
+
+    async def signed_url(self, file: ArtifactFile) -> str | None:
+        """A short-lived read-only URL straight to the storage backend, when it has them."""
+        return await self.store.read_url(file.digest, ttl_seconds=SIGNED_URL_TTL_SECONDS,
+                                         filename=file.path.rsplit("/", 1)[-1], media_type=file.media_type)
+
+    async def files_of(self, principal: Principal, version_ids: list[int]) -> dict[int, list[ArtifactFile]]:
+        """Manifests of many versions at once (for DataLoaders)."""
+        self._authorizer.require(principal, Permission.REGISTRY_READ)
+        async with self._uow(write=False) as uow:
+            return await uow.versions.files(version_ids)

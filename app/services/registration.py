@@ -1,0 +1,81 @@
+"""Background verification of versions whose files arrived as staged uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.domain.entities import VersionStatus
+from app.domain.errors import RegistryError
+
+from .common import utc_now
+from .ports import Clock, UnitOfWorkFactory
+from .storage_port import ArtifactStore
+
+log = logging.getLogger("modelreg.registration")
+
+
+class RegistrationVerifier:
+    """Hashes each staged file of a PENDING_REGISTRATION version as it streams, moves it to its content address,
+    then marks the version READY, or FAILED_REGISTRATION with the reason. Runs after the creating transaction
+    commits, and again at start-up for versions a crash left pending (verification is idempotent)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, store: ArtifactStore, max_size: int, clock: Clock = utc_now) -> None:
+        self._uow = uow
+        self._store = store
+        self._max_size = max_size
+        self._clock = clock
+        self._tasks: dict[int, asyncio.Task] = {}
+
+    def schedule(self, version_id: int) -> None:
+        """Verify in the background (once per version at a time in this process)."""
+        if version_id not in self._tasks:
+            task = asyncio.create_task(self.verify(version_id))
+            self._tasks[version_id] = task
+            task.add_done_callback(lambda _: self._tasks.pop(version_id, None))
+
+    async def sweep(self) -> None:
+        """Schedule every version still pending, e.g. after a restart."""
+        async with self._uow(write=False) as uow:
+            pending = await uow.versions.pending_registrations()
+        for version_id in pending:
+            self.schedule(version_id)
+
+    async def wait(self) -> None:
+        """Wait for the verifications in flight (tests use it)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Cancel verifications in flight at shutdown; the next start's sweep resumes them."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def verify(self, version_id: int) -> VersionStatus:
+        async with self._uow(write=False) as uow:
+            staged = await uow.versions.staged_files(version_id)
+        problems: list[str] = []
+        for file in staged:
+            try:
+                stored = await self._store.promote(file.upload_id, max_size=self._max_size)
+            except RegistryError as error:
+                # Promoted already by an earlier or concurrent run (another replica, before a crash)?
+                stored = await self._store.stat(file.digest)
+                if stored is None:
+                    problems.append(f"{file.path}: {error.message}")
+                    continue
+            except Exception as error:  # storage outage: leave it pending for the next sweep
+                log.warning("verification interrupted", extra={"version_id": version_id,
+                                                               "error_type": type(error).__name__})
+                return VersionStatus.PENDING_REGISTRATION
+            if stored.digest != file.digest or stored.size != file.size:
+                problems.append(f"{file.path}: uploaded content has digest {stored.digest} and size {stored.size}, "
+                                f"not the declared {file.digest} and {file.size}")
+        status = VersionStatus.FAILED_REGISTRATION if problems else VersionStatus.READY
+        message = "; ".join(problems)[:4000] if problems else None
+        async with self._uow(write=True) as uow:
+            await uow.versions.finish_registration(version_id, status, message, self._clock())
+            await uow.commit()
+        log.info("registration verified", extra={"version_id": version_id, "status": status.value})
+        return status

@@ -1,0 +1,52 @@
+"""Turning the files named by a new version into its manifest."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from app.domain.artifacts import ArtifactFile, StagedFile, manifest_digest
+from app.domain.commands import FileRef, NewVersion
+from app.domain.entities import ArtifactRef
+from app.domain.errors import BadUserInput, FailedPrecondition
+
+from .storage_port import ArtifactStore
+
+STAT_CONCURRENCY = 16
+
+
+async def stored_files(store: ArtifactStore, refs: tuple[FileRef, ...]) -> list[ArtifactFile]:
+    """The files given by digest, with sizes from the store; FAILED_PRECONDITION names every missing one."""
+    by_digest = [ref for ref in refs if ref.upload_id is None]
+    limit = asyncio.Semaphore(STAT_CONCURRENCY)
+
+    async def stat(ref: FileRef):
+        async with limit:
+            return ref, await store.stat(ref.digest)
+
+    found = await asyncio.gather(*(stat(ref) for ref in by_digest))
+    missing = [ref.path for ref, info in found if info is None]
+    if missing:
+        shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+        raise FailedPrecondition(f"these files were not uploaded (no content with their digest is stored): {shown}; "
+                                 "upload them to /api/artifacts/blobs first")
+    return [ArtifactFile(ref.path, ref.digest, info.size, ref.media_type) for ref, info in found]
+
+
+def staged_files(refs: tuple[FileRef, ...]) -> list[StagedFile]:
+    """The files given by staged upload, each upload used once."""
+    staged = [StagedFile(r.path, r.upload_id, r.digest, r.size, r.media_type) for r in refs if r.upload_id]
+    ids = [file.upload_id for file in staged]
+    if len(ids) != len(set(ids)):
+        raise BadUserInput("files: each uploadId may be used by one file only", field="files.uploadId")
+    return staged
+
+
+def with_manifest(command: NewVersion, number: int, files: list[ArtifactFile | StagedFile]) -> NewVersion:
+    """The command whose artifact reference points at the registry's own copy: the version's URI, the
+    manifest digest and the total size."""
+    if not files:
+        return command
+    reference = ArtifactRef(uri=f"models:/{command.model_name}/{number}", digest=manifest_digest(files),
+                            size=sum(file.size for file in files))
+    return replace(command, artifact=reference)

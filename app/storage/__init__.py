@@ -1,0 +1,1 @@
+"""Artifact bytes behind the ArtifactStore interface: a local folder or Azure Blob Storage."""

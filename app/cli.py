@@ -55,6 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     from app.auth import dev_issuer
+    from app.auth.issuers import split_list
 
     settings = _settings(args)
     if not settings.dev_issuer_enabled:
@@ -66,9 +67,9 @@ def _token(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"modelreg: --ttl: {error}", file=sys.stderr)
         return 2
+    audience = split_list(settings.oidc_audience)[0]  # the first accepted audience
     print(dev_issuer.mint_token(settings.data_dir, subject=args.sub, roles=args.role or [],
-                                audience=settings.oidc_audience, ttl_seconds=ttl, service=args.service,
-                                roles_claim=settings.roles_claim))
+                                audience=audience, ttl_seconds=ttl, service=args.service))
     return 0
 
 

@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 DEV_ISSUER = "urn:modelreg:dev-issuer"
 KEY_FILE = "dev-issuer-key.json"
+ROLES_CLAIM = "roles"
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -69,7 +70,7 @@ def parse_ttl(text: str) -> int:
 
 
 def mint_token(data_dir: Path, *, subject: str, roles: list[str], audience: str, ttl_seconds: int = 3600,
-               service: bool = False, roles_claim: str = "roles", now: int | None = None) -> str:
+               service: bool = False, now: int | None = None) -> str:
     """A signed RFC 9068 access token from the development issuer."""
     key = load_or_create_key(data_dir)
     issued = int(time.time()) if now is None else now
@@ -82,7 +83,7 @@ def mint_token(data_dir: Path, *, subject: str, roles: list[str], audience: str,
         "exp": issued + ttl_seconds,
         "jti": secrets.token_hex(12),
         "client_id": subject if service else "modelreg-cli",
-        roles_claim: roles,
+        ROLES_CLAIM: roles,
     }
     header = {"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}
     return jwt.encode(header, claims, key)

@@ -28,9 +28,9 @@ def build_authenticator(settings: Settings, roles_for: Callable[[list[str]], fro
                                                        refresh_interval=settings.oidc_jwks_refresh_interval))
                    for config in configs]
     else:
+        # Our own issuer: its tokens always carry a plain `roles` claim (MODELREG_ROLES_CLAIM is for real providers).
         config = IssuerConfig(issuer=dev_issuer.DEV_ISSUER, audiences=split_list(settings.oidc_audience),
-                              role_sources=tuple(RoleSource.parse(s) for s in split_list(settings.roles_claim)),
-                              name="dev-issuer")
+                              role_sources=(RoleSource.parse(dev_issuer.ROLES_CLAIM),), name="dev-issuer")
         trusted = [TrustedIssuer(config, StaticKeySource(dev_issuer.public_key_set(settings.data_dir)))]
     return TokenAuthenticator(trusted, roles_for=roles_for, leeway=settings.oidc_leeway)
 

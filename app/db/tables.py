@@ -139,13 +139,18 @@ class MetricRow(Base):
     __tablename__ = "model_version_metrics"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(250))
     value: Mapped[float] = mapped_column(Float)
     dataset: Mapped[str | None] = mapped_column(String(500))
     step: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_model_version_metrics_name_value", "name", "value"),)
+    __table_args__ = (
+        Index("ix_model_version_metrics_name_value", "name", "value"),
+        # Per-version lookups (threshold filters and metric ordering are correlated on version_id): without it
+        # SQLite walks the (name, value) index once per version.
+        Index("ix_model_version_metrics_version_id_name_value", "version_id", "name", "value"),
+    )
 
 
 class AliasRow(Base):

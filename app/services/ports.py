@@ -96,6 +96,9 @@ class Authorizer(Protocol):
     def require(self, principal: Principal, permission: Permission) -> None:
         """Raise ``Forbidden`` naming the permission unless the principal holds it."""
 
+    def allows(self, principal: Principal, permission: Permission) -> bool:
+        """Whether the principal holds the permission (for showing, never for deciding an operation)."""
+
     def permissions_of(self, principal: Principal) -> frozenset[Permission]: ...
 
     def roles_for(self, claim_values: list[str]) -> frozenset[str]:

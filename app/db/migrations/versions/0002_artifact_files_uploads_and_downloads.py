@@ -1,4 +1,4 @@
-"""artifact files, uploads and downloads
+"""artifact files, uploads and downloads; per-version metric index
 
 Revision ID: 0002
 Revises: 0001
@@ -58,9 +58,19 @@ def upgrade() -> None:
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('status_message', sa.Text(), nullable=True))
 
+    # Metric filters and ordering look metrics up per version; this index serves them on every backend.
+    with op.batch_alter_table('model_version_metrics', schema=None) as batch_op:
+        batch_op.drop_index('ix_model_version_metrics_version_id')
+        batch_op.create_index('ix_model_version_metrics_version_id_name_value', ['version_id', 'name', 'value'],
+                              unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('model_version_metrics', schema=None) as batch_op:
+        batch_op.drop_index('ix_model_version_metrics_version_id_name_value')
+        batch_op.create_index('ix_model_version_metrics_version_id', ['version_id'], unique=False)
+
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.drop_column('status_message')
 

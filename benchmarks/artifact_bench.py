@@ -90,32 +90,31 @@ class RssSampler:
         return round((self.peak - self.start) / MIB, 1)
 
 
-def transfer(method: str, url: str, token: str, upload: Path | None, output: Path) -> tuple[int, float]:
-    """(HTTP status, seconds) of one request, streaming the body from ``upload`` or into ``output``."""
+def transfer(method: str, url: str, token: str, upload: Path | None) -> tuple[int, int, float]:
+    """(HTTP status, bytes received, seconds) of one request, streaming the body from ``upload``; what comes
+    back is counted and dropped, so the client's disk is not part of the measure."""
     started = time.perf_counter()
     if shutil.which("curl"):
-        command = ["curl", "-s", "-o", str(output), "-w", "%{http_code}", "-H", f"Authorization: Bearer {token}",
-                   "-H", "Expect:", "-X", method, url]
+        command = ["curl", "-s", "-o", os.devnull, "-w", "%{http_code} %{size_download}",
+                   "-H", f"Authorization: Bearer {token}", "-H", "Expect:", "-X", method, url]
         if upload is not None:
             command[1:1] = ["-T", str(upload)]
-        status = int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    else:
-        with open(upload, "rb") if upload else open(os.devnull, "rb") as body, \
-                httpx.stream(method, url, content=body if upload else None, timeout=600,
-                             headers={"Authorization": f"Bearer {token}"}) as response, open(output, "wb") as sink:
-            for chunk in response.iter_bytes(MIB):
-                sink.write(chunk)
-            status = response.status_code
-    return status, time.perf_counter() - started
+        status, received = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
+        return int(status), int(received), time.perf_counter() - started
+    received = 0
+    with open(upload, "rb") if upload else open(os.devnull, "rb") as body, \
+            httpx.stream(method, url, content=body if upload else None, timeout=600,
+                         headers={"Authorization": f"Bearer {token}"}) as response:
+        for chunk in response.iter_bytes(MIB):
+            received += len(chunk)
+    return response.status_code, received, time.perf_counter() - started
 
 
-def run_store(name: str, server: LiveServer, data: Path, digest: str, size_mib: int, raw: float,
-              work: Path) -> bool:
+def run_store(name: str, server: LiveServer, data: Path, digest: str, size_mib: int, raw: float) -> bool:
     token = mint_token(server.data_dir, subject="bench", roles=["mlops"], audience="modelreg")
     ok = True
     with RssSampler(server.process.pid) as memory:
-        status, seconds = transfer("PUT", f"{server.url}/api/artifacts/blobs?digest={digest}", token, data,
-                                   work / "upload.json")
+        status, _, seconds = transfer("PUT", f"{server.url}/api/artifacts/blobs?digest={digest}", token, data)
     ok &= status == 201
     rate = size_mib / seconds
     print(json.dumps({"store": name, "operation": "upload", "size_mib": size_mib, "status": status,
@@ -127,14 +126,13 @@ def run_store(name: str, server: LiveServer, data: Path, digest: str, size_mib: 
                             "files": [{"path": "weights.bin", "digest": digest}]}}}, timeout=60).json()
     ok &= "errors" not in registered
     with RssSampler(server.process.pid) as memory:
-        status, seconds = transfer("GET", f"{server.url}/api/artifacts/files?uri=models:/bench/big/1&path=weights.bin",
-                                   token, None, work / "download.bin")
-    ok &= status == 200 and (work / "download.bin").stat().st_size == size_mib * MIB
+        status, received, seconds = transfer(
+            "GET", f"{server.url}/api/artifacts/files?uri=models:/bench/big/1&path=weights.bin", token, None)
+    ok &= status == 200 and received == size_mib * MIB
     rate = size_mib / seconds
     print(json.dumps({"store": name, "operation": "download", "size_mib": size_mib, "status": status,
                       "mib_per_s": round(rate), "ratio_to_raw": round(rate / raw, 2),
                       "server_rss_growth_mib": memory.growth_mib}), flush=True)
-    (work / "download.bin").unlink()
     return ok
 
 
@@ -162,7 +160,7 @@ def main() -> int:
                        "MODELREG_AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
             server = LiveServer(server_dir, f"sqlite:///{server_dir / 'bench.db'}", env)
             try:
-                ok &= run_store(name, server, data, digest, args.size_mib, raw, work)
+                ok &= run_store(name, server, data, digest, args.size_mib, raw)
             finally:
                 server.stop()
                 if azurite:

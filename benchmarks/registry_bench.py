@@ -20,14 +20,12 @@ import json
 import math
 import os
 import random
-import secrets
 import shutil
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -35,39 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.auth.dev_issuer import mint_token  # noqa: E402
-from app.db import migrate  # noqa: E402
-from app.db.engine import driver_urls  # noqa: E402
 from benchmarks import scenarios  # noqa: E402
 from benchmarks.seed import seed  # noqa: E402
+from tests.support.databases import fresh_database  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def fresh_database(kind: str, work_dir: Path, postgres_url: str) -> Iterator[str]:
-    """A migrated, empty database: a file in ``work_dir``, or a new PostgreSQL database dropped afterwards."""
-    if kind == "sqlite":
-        url = f"sqlite:///{work_dir / 'bench.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    name = f"modelreg_bench_{secrets.token_hex(4)}"
-    admin = create_engine(driver_urls(postgres_url)[1], isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class Client:
@@ -218,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="modelreg-bench-"))
     try:
-        with fresh_database(args.database, work_dir, args.postgres_url) as url:
+        with fresh_database(work_dir, "bench", args.postgres_url if args.database == "postgresql" else "") as url:
             print(f"seeding {args.models} models into {args.database}...", file=sys.stderr, flush=True)
             seeded = seed(url, models=args.models, seed_value=args.seed)
             print(json.dumps({"seed": "registry", "database": args.database, **seeded.summary()}), flush=True)

@@ -26,7 +26,7 @@ from joserfc.jwk import KeySet
 from app.domain.errors import Unauthenticated
 from app.domain.identity import Principal
 
-from .claims import claim_values, client_of, kind_of, role_names  # noqa: F401 (claim_values re-exported)
+from .claims import client_of, kind_of, role_names
 from .issuers import IssuerConfig
 from .jwks import KeySource, KeysUnavailable
 

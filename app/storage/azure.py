@@ -27,7 +27,7 @@ from .azure_blocks import BlockWriter
 from .azure_sas import READ, UPLOAD, Signer, attachment
 from .digests import check_upload_id, consume, hex_of
 
-BLOCK_SIZE = 8 * 1024 * 1024
+BLOCK_SIZE = 4 * 1024 * 1024
 MAX_BLOCKS = 50_000  # committed blocks per blob allowed by the service
 READ_CHUNK = 4 * 1024 * 1024
 COPY_SAS_SECONDS = 3600

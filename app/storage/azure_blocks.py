@@ -11,7 +11,7 @@ from typing import AsyncIterable, AsyncIterator
 from azure.storage.blob import BlobBlock
 from azure.storage.blob.aio import BlobClient
 
-IN_FLIGHT = 3  # block uploads under way per writer: memory stays near (IN_FLIGHT + 1) x block size
+IN_FLIGHT = 2  # block uploads under way per writer: memory stays near (IN_FLIGHT + 1) x block size
 
 
 class BlockWriter:

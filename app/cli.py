@@ -1,4 +1,5 @@
-"""The ``modelreg`` command: serve, mint development tokens, run migrations, export the schema."""
+"""The ``modelreg`` command: serve, mint development tokens, run migrations, check artifacts, verify the audit
+log, export the schema."""
 
 from __future__ import annotations
 
@@ -132,6 +133,37 @@ def _artifacts(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _audit(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import time
+
+    from app.db import migrate
+    from app.db.engine import create_database
+    from app.db.uow import SqlUnitOfWorkFactory
+    from app.services.audit_log import verify_chain
+
+    settings = _settings(args)
+    migrate.upgrade(settings.effective_database_url)  # as `serve` does
+
+    async def run() -> int:
+        database = create_database(settings.effective_database_url)
+        started = time.perf_counter()
+        try:
+            report = await verify_chain(SqlUnitOfWorkFactory(database))
+        finally:
+            await database.dispose()
+        print(json.dumps({"ok": report.ok, "checked": report.checked, "first_broken_seq": report.first_broken_seq,
+                          "problem": report.problem, "head_seq": report.head_seq, "head_hash": report.head_hash,
+                          "seconds": round(time.perf_counter() - started, 3)}))
+        if not report.ok:
+            print(f"modelreg: audit chain broken at event {report.first_broken_seq}: {report.problem}",
+                  file=sys.stderr)
+        return 0 if report.ok else 1
+
+    return asyncio.run(run())
+
+
 def _export_schema(args: argparse.Namespace) -> int:
     from app.graphql.schema import schema
 
@@ -180,6 +212,11 @@ def _parser() -> argparse.ArgumentParser:
     artifacts.add_argument("--grace", default="24h", help="gc: keep unreferenced files younger than this (24h)")
     artifacts.add_argument("--dry-run", action="store_true", help="gc: report what would be deleted")
     artifacts.set_defaults(run=_artifacts)
+
+    audit = sub.add_parser("audit", help="verify the audit log's hash chain (exit 1 at the first broken event)")
+    audit.add_argument("audit_command", choices=["verify"])
+    common(audit)
+    audit.set_defaults(run=_audit)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", help="write to this file instead of standard output")

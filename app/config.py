@@ -56,6 +56,7 @@ class Settings:
     session_ttl: int = 8 * 3600
     public_url: str | None = None
     policy_dir: Path = field(default_factory=_default_policy_dir)
+    promotion_policy: Path | None = None
     introspection: bool = True
     field_suggestions: bool = True
     max_query_depth: int = 12
@@ -80,6 +81,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'modelreg.db').resolve()}"
+
+    @property
+    def promotion_policy_path(self) -> Path:
+        """MODELREG_PROMOTION_POLICY, else promotion.yaml in the policy folder, else the shipped one."""
+        if self.promotion_policy is not None:
+            return self.promotion_policy
+        beside = self.policy_dir / "promotion.yaml"
+        return beside if beside.is_file() else _default_policy_dir() / "promotion.yaml"
 
     @property
     def artifact_dir(self) -> Path:
@@ -120,6 +129,12 @@ class Settings:
         for name in ("model.conf", "policy.csv"):
             if not (self.policy_dir / name).is_file():
                 raise ConfigError(f"MODELREG_POLICY_DIR must contain {name}: not found in {self.policy_dir}")
+        from app.promotion import PolicyError, load_promotion_policy  # late: keeps config free of YAML at import
+
+        try:
+            load_promotion_policy(self.promotion_policy_path)
+        except PolicyError as error:
+            raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
         store = urlparse(self.artifact_store)
         if self.artifact_store and store.scheme not in ("file", "azure"):
             raise ConfigError("MODELREG_ARTIFACT_STORE must be file:///path or azure://CONTAINER")
@@ -185,6 +200,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_ttl=_int(env, "MODELREG_SESSION_TTL", defaults.session_ttl),
         public_url=env.get("MODELREG_PUBLIC_URL") or None,
         policy_dir=Path(env["MODELREG_POLICY_DIR"]) if env.get("MODELREG_POLICY_DIR") else defaults.policy_dir,
+        promotion_policy=Path(env["MODELREG_PROMOTION_POLICY"]) if env.get("MODELREG_PROMOTION_POLICY") else None,
         introspection=_bool(env, "MODELREG_INTROSPECTION", defaults.introspection),
         field_suggestions=_bool(env, "MODELREG_FIELD_SUGGESTIONS", defaults.field_suggestions),
         max_query_depth=_int(env, "MODELREG_MAX_QUERY_DEPTH", defaults.max_query_depth),

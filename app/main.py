@@ -24,13 +24,21 @@ from app.graphql.schema import build_schema
 from app.graphql.view import GraphQLView
 from app.storage.factory import build_store
 from app.http.artifacts import artifact_routes
+from app.http.audit import audit_routes
 from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.services.aliases import AliasService
+from app.config import ConfigError
+from app.promotion import PolicyError, load_promotion_policy
 from app.services.artifacts import ArtifactService
+from app.services.audit import AuditTrail
+from app.services.audit_log import AuditLogService
+from app.services.documents import DocumentService
+from app.services.governance_reads import GovernanceReads
 from app.services.models import ModelService
 from app.services.reads import ReadService
 from app.services.registration import RegistrationVerifier
+from app.services.transitions import TransitionService
 from app.services.versions import VersionService
 
 log = logging.getLogger("modelreg")
@@ -44,18 +52,27 @@ def build_authenticator(settings: Settings, authorizer: CasbinAuthorizer) -> Tok
 
 def create_app(settings: Settings) -> Starlette:
     """The ASGI application for ``settings``. Migrations are applied by the caller (``modelreg serve``)."""
+    try:
+        promotion = load_promotion_policy(settings.promotion_policy_path)
+    except PolicyError as error:
+        raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
     database = create_database(settings.effective_database_url)
     authorizer = CasbinAuthorizer(settings.policy_dir)
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)
     verifier = RegistrationVerifier(uow, store, settings.max_upload_size)
+    trail = AuditTrail(uow)  # every service records into the same hash-chained audit log
     services = Services(
-        models=ModelService(uow, authorizer),
-        versions=VersionService(uow, authorizer, store, verifier),
-        aliases=AliasService(uow, authorizer),
-        reads=ReadService(uow, authorizer, settings.max_page_size),
-        artifacts=ArtifactService(uow, authorizer, store, max_upload_size=settings.max_upload_size),
+        models=ModelService(uow, authorizer, trail=trail),
+        versions=VersionService(uow, authorizer, store, verifier, trail=trail),
+        aliases=AliasService(uow, authorizer, trail=trail, policy=promotion),
+        reads=ReadService(uow, authorizer, settings.max_page_size, trail=trail),
+        artifacts=ArtifactService(uow, authorizer, store, max_upload_size=settings.max_upload_size, trail=trail),
         authorizer=authorizer,
+        transitions=TransitionService(uow, authorizer, promotion, trail=trail),
+        documents=DocumentService(uow, authorizer, store, trail=trail),
+        governance=GovernanceReads(uow, authorizer, settings.max_page_size, trail=trail),
+        audit_log=AuditLogService(uow, authorizer, settings.max_page_size, trail=trail),
     )
     schema = build_schema(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                           max_tokens=settings.max_tokens, introspection=settings.introspection,
@@ -82,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *artifact_routes(),
+            *audit_routes(),
             *identity.routes,
             Mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static"),
         ],

@@ -8,6 +8,8 @@ from app.domain.entities import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
+    RegulatoryStatus,
+    RiskTier,
     RunRef,
     Stage,
     TrackerKind,
@@ -26,6 +28,9 @@ def to_model(row: ModelRow) -> RegisteredModel:
         created_at=row.created_at,
         created_by=row.created_by,
         updated_at=row.updated_at,
+        use_case=row.use_case,
+        risk_tier=RiskTier(row.risk_tier) if row.risk_tier else None,
+        regulatory_status=RegulatoryStatus(row.regulatory_status) if row.regulatory_status else None,
     )
 
 

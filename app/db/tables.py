@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -77,6 +78,10 @@ class ModelRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # The next version number to hand out; bumped in the creating transaction, so numbers have no gaps.
     next_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Business metadata (docs/governance.md).
+    use_case: Mapped[str | None] = mapped_column(Text)
+    risk_tier: Mapped[str | None] = mapped_column(String(16), index=True)
+    regulatory_status: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class ModelTagRow(Base):
@@ -120,6 +125,9 @@ class VersionRow(Base):
     __table_args__ = (
         UniqueConstraint("model_id", "version"),
         Index("ix_model_versions_model_id_stage_version", "model_id", "stage", "version"),
+        # The last line of defence behind the model row lock: at most one PRODUCTION version per model.
+        Index("uq_model_versions_one_production", "model_id", unique=True,
+              sqlite_where=text("stage = 'PRODUCTION'"), postgresql_where=text("stage = 'PRODUCTION'")),
     )
 
 
@@ -217,3 +225,6 @@ class DownloadRow(Base):
     subject_kind: Mapped[str] = mapped_column(String(16))
     downloaded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+from . import governance_tables  # noqa: E402,F401  (the governance and audit tables share this metadata)

@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from .engine import Database, is_sqlite
 from .repositories.aliases import SqlAliasRepository
 from .repositories.artifacts import SqlArtifactRepository
+from .repositories.audit import SqlAuditRepository
+from .repositories.documents import SqlDocumentRepository
 from .repositories.models import SqlModelRepository
+from .repositories.transitions import SqlTransitionRepository
 from .repositories.versions import SqlVersionRepository
 
 
@@ -30,6 +33,9 @@ class SqlUnitOfWork:
         self.versions = SqlVersionRepository(self._session)
         self.aliases = SqlAliasRepository(self._session)
         self.artifacts = SqlArtifactRepository(self._session)
+        self.transitions = SqlTransitionRepository(self._session)
+        self.documents = SqlDocumentRepository(self._session)
+        self.audit = SqlAuditRepository(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

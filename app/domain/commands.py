@@ -8,7 +8,7 @@ from typing import Any
 
 from . import rules
 from .artifacts import check_path, check_unique_paths, media_type_for
-from .entities import ArtifactRef, CodeRef, Metric, RunRef
+from .entities import ArtifactRef, CodeRef, Metric, RegulatoryStatus, RiskTier, RunRef
 from .errors import BadUserInput
 
 
@@ -34,11 +34,15 @@ class NewModel:
     description: str | None = None
     owner: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    use_case: str | None = None
+    risk_tier: RiskTier | None = None
+    regulatory_status: RegulatoryStatus | None = None
 
     def validate(self) -> None:
         rules.check_model_name(self.name)
         rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)
         rules.check_text(self.owner, "owner", 256)
+        rules.check_text(self.use_case, "useCase", rules.SHORT_TEXT_MAX)
         rules.check_tags(self.tags)
 
 
@@ -48,11 +52,15 @@ class ModelChanges:
 
     description: str | None = None
     owner: str | None = None
+    use_case: str | None = None
+    risk_tier: RiskTier | None = None
+    regulatory_status: RegulatoryStatus | None = None
 
     def validate(self) -> None:
         rules.check_text(self.description, "description", rules.DESCRIPTION_MAX)
         if self.owner is not None:
             rules.check_text(self.owner, "owner", 256, required=True)
+        rules.check_text(self.use_case, "useCase", rules.SHORT_TEXT_MAX)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,25 @@ class TrackerKind(str, Enum):
     OTHER = "OTHER"
 
 
+class RiskTier(str, Enum):
+    """How much harm a model's failure could do (business metadata)."""
+
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+class RegulatoryStatus(str, Enum):
+    """Where a model stands with regulation (business metadata)."""
+
+    NOT_ASSESSED = "NOT_ASSESSED"
+    NOT_REGULATED = "NOT_REGULATED"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    APPROVED = "APPROVED"
+    RESTRICTED = "RESTRICTED"
+
+
 @dataclass(frozen=True)
 class Metric:
     """One measured value of a version; several per name are allowed (per dataset or step)."""
@@ -81,6 +100,9 @@ class RegisteredModel:
     created_at: datetime
     created_by: str
     updated_at: datetime
+    use_case: str | None = None
+    risk_tier: RiskTier | None = None
+    regulatory_status: RegulatoryStatus | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,13 @@ class Permission(str, Enum):
     ALIAS_WRITE = "alias:write"
     ARTIFACT_READ = "artifact:read"
     ARTIFACT_WRITE = "artifact:write"
+    TRANSITION_REQUEST = "transition:request"
+    TRANSITION_APPROVE = "transition:approve"  # approve or reject (separation of duties checked in the service)
+    TRANSITION_CANCEL = "transition:cancel"  # one's own requests
+    TRANSITION_CANCEL_ANY = "transition:cancel-any"  # anyone's requests (checked after transition:cancel)
+    PRODUCTION_ROLLBACK = "production:rollback"
+    DOCUMENT_WRITE = "document:write"
+    AUDIT_READ = "audit:read"
 
     @property
     def resource(self) -> str:
@@ -31,6 +38,15 @@ class Permission(str, Enum):
     @property
     def action(self) -> str:
         return self.value.split(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Where a call came from, for the audit log: set by the HTTP layer, absent for the CLI and background work."""
+
+    request_id: str | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,3 +60,4 @@ class Principal:
     kind: PrincipalKind = PrincipalKind.USER
     roles: frozenset[str] = frozenset()
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    request: RequestInfo | None = field(default=None, compare=False, hash=False)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Generic, TypeVar
 
-from .entities import Stage, VersionStatus
+from .entities import RegulatoryStatus, RiskTier, Stage, VersionStatus
 
 T = TypeVar("T")
 
@@ -71,6 +71,9 @@ class ModelFilter:
     owner: str | None = None
     created_by: str | None = None
     created: TimeRange | None = None
+    use_case: TextMatch | None = None
+    risk_tiers: tuple[RiskTier, ...] = ()
+    regulatory_statuses: tuple[RegulatoryStatus, ...] = ()
 
 
 @dataclass(frozen=True)

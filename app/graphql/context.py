@@ -13,8 +13,12 @@ from app.domain.errors import Unauthenticated
 from app.domain.identity import Principal
 from app.services.aliases import AliasService
 from app.services.artifacts import ArtifactService
+from app.services.audit_log import AuditLogService
+from app.services.documents import DocumentService
+from app.services.governance_reads import GovernanceReads
 from app.services.models import ModelService
 from app.services.reads import ReadService
+from app.services.transitions import TransitionService
 from app.services.versions import VersionService
 from app.services.ports import Authorizer
 
@@ -29,6 +33,10 @@ class Services:
     reads: ReadService
     artifacts: ArtifactService
     authorizer: Authorizer
+    transitions: TransitionService
+    documents: DocumentService
+    governance: GovernanceReads
+    audit_log: AuditLogService
 
 
 def _batch(fetch, default: Any = None):
@@ -44,11 +52,13 @@ def _batch(fetch, default: Any = None):
 class Loaders:
     """DataLoaders for one request: each nested field costs one statement per page, not one per parent."""
 
-    def __init__(self, reads: ReadService, artifacts: ArtifactService, principal: Principal | None) -> None:
+    def __init__(self, reads: ReadService, artifacts: ArtifactService, principal: Principal | None,
+                 governance: GovernanceReads | None = None) -> None:
         def bind(method, default: Any = None) -> DataLoader:
             return DataLoader(load_fn=_batch(lambda keys: method(principal, keys), default))
 
         self.model = bind(reads.models_by_id)
+        self.version_by_number = bind(reads.versions_by_number)
         self.version = bind(reads.versions_by_id)
         self.model_tags = bind(reads.model_tags, {})
         self.version_tags = bind(reads.version_tags, {})
@@ -56,6 +66,11 @@ class Loaders:
         self.model_aliases = bind(reads.model_aliases, [])
         self.version_aliases = bind(reads.version_aliases, [])
         self.files = bind(artifacts.files_of, [])
+        if governance is not None:
+            self.transition_request = bind(governance.requests_by_id)
+            self.approvals = bind(governance.approvals, [])
+            self.stage_history = bind(governance.stage_history, [])
+            self.documents = bind(governance.documents, [])
         self._reads = reads
         self._principal = principal
         self._latest: dict[Stage | None, DataLoader[int, ModelVersion | None]] = {}

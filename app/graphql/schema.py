@@ -17,6 +17,10 @@ from strawberry.schema.config import StrawberryConfig
 from .errors import ErrorMapping
 from .types.aliases import AliasMutations
 from .types.artifacts import ArtifactMutations
+from .types.audit import AuditQueries
+from .types.documents import DocumentMutations
+from .types.governance import GovernanceQueries
+from .types.governance_mutations import GovernanceMutations
 from .types.models import ModelMutations, ModelQueries
 from .types.version_mutations import VersionMutations
 from .types.versions import VersionQueries
@@ -24,12 +28,13 @@ from .types.viewer import ViewerQueries
 
 
 @strawberry.type(description="Read the registry.")
-class Query(ViewerQueries, ModelQueries, VersionQueries):
+class Query(ViewerQueries, ModelQueries, VersionQueries, GovernanceQueries, AuditQueries):
     pass
 
 
 @strawberry.type(description="Change the registry. Every mutation takes one `input` and returns a payload.")
-class Mutation(ModelMutations, VersionMutations, AliasMutations, ArtifactMutations):
+class Mutation(ModelMutations, VersionMutations, AliasMutations, ArtifactMutations, GovernanceMutations,
+               DocumentMutations):
     pass
 
 

@@ -115,7 +115,7 @@ class GraphQLView(GraphQL):
             services=self.services,
             principal_or_none=principal,
             request_id=current_request_id(),
-            loaders=Loaders(self.services.reads, self.services.artifacts, principal),
+            loaders=Loaders(self.services.reads, self.services.artifacts, principal, self.services.governance),
             request=request,
             response=response,
         )

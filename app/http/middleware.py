@@ -8,6 +8,7 @@ import logging
 import re
 import secrets
 import time
+from dataclasses import replace
 from typing import Awaitable, Callable
 from urllib.parse import parse_qs
 
@@ -15,8 +16,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.errors import Unauthenticated
-from app.domain.identity import Principal
-from app.logs import reset_request_id, set_request_id
+from app.domain.identity import Principal, RequestInfo
+from app.logs import current_request_id, reset_request_id, set_request_id
 
 log = logging.getLogger("modelreg.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -105,6 +106,17 @@ def _cookie(headers: Headers, name: str) -> str | None:
     return None
 
 
+def with_request_info(scope: Scope, principal: Principal | None) -> Principal | None:
+    """The principal carrying where the call came from (request id, client address, user agent), so services can
+    write them into the audit log without knowing about HTTP."""
+    if principal is None:
+        return None
+    client = scope.get("client") or (None, 0)
+    info = RequestInfo(request_id=current_request_id(), client_address=client[0],
+                       user_agent=Headers(scope=scope).get("user-agent"))
+    return replace(principal, request=info)
+
+
 def _error(status: int, code: str, message: str, *, challenge: str | None = None
            ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
@@ -170,14 +182,14 @@ class AuthMiddleware:
                     "Content-Type: application/json); cross-site requests are refused")))
                 return
             if principal is not None or public:
-                scope["state"]["principal"] = principal
+                scope["state"]["principal"] = with_request_info(scope, principal)
                 await self.app(scope, receive, send)
                 return
         scheme, _, token = authorization.partition(" ")
         try:
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("send a bearer token: Authorization: Bearer <JWT>, or sign in at /auth/login")
-            scope["state"]["principal"] = await self.authenticate(token.strip())
+            scope["state"]["principal"] = with_request_info(scope, await self.authenticate(token.strip()))
         except Unauthenticated as error:
             self._log_failure(scope, getattr(error, "reason", "no_credentials" if not token else "invalid"),
                               getattr(error, "issuer", "-"))

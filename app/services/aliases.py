@@ -2,37 +2,64 @@
 
 from __future__ import annotations
 
+from app.domain.audit import AuditTarget
 from app.domain.entities import ModelAlias
-from app.domain.errors import NotFound
+from app.domain.errors import FailedPrecondition, NotFound
 from app.domain.identity import Permission, Principal
+from app.domain.promotion import PromotionPolicy
 from app.domain.rules import check_alias
 
+from .audit import AuditTrail
 from .common import find_model, find_version, utc_now
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 
 
+def alias_target(name: str, alias: str, model_id: int | None = None) -> AuditTarget:
+    return AuditTarget("ModelAlias", str(model_id) if model_id is not None else None, f"{name}@{alias}")
+
+
 class AliasService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now,
+                 trail: AuditTrail | None = None, policy: PromotionPolicy | None = None) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._clock = clock
+        self._trail = trail or AuditTrail(uow, clock)
+        self._policy = policy or PromotionPolicy()
+
+    def _refuse_protected(self, alias: str) -> None:
+        if self._policy.is_protected(alias):
+            raise FailedPrecondition(
+                f"alias {alias!r} is protected by the promotion policy: move it with requestAliasTransition, "
+                "which needs the approvals a move to PRODUCTION needs", field="alias")
 
     async def set(self, principal: Principal, name: str, alias: str, number: int) -> ModelAlias:
-        """Point ``alias`` at a version of the model, moving it if it pointed elsewhere. The move is recorded."""
-        self._authorizer.require(principal, Permission.ALIAS_WRITE)
-        check_alias(alias)
-        async with self._uow(write=True) as uow:
-            _, version = await find_version(uow, name, number)
-            result = await uow.aliases.set(version, alias, principal.subject, self._clock())
-            await uow.commit()
+        """Point ``alias`` at a version of the model, moving it if it pointed elsewhere. The move is recorded.
+        Protected aliases move only through an approved transition request."""
+        async with self._trail.attempt(principal, "alias.set", alias_target(name, alias)) as attempt:
+            self._authorizer.require(principal, Permission.ALIAS_WRITE)
+            check_alias(alias)
+            self._refuse_protected(alias)
+            async with self._uow(write=True) as uow:
+                model, version = await find_version(uow, name, number)
+                current = await uow.aliases.get(model.id, alias)
+                result = await uow.aliases.set(version, alias, principal.subject, self._clock())
+                await attempt.ok(uow, before={"version": current.version if current else None},
+                                 after={"version": number}, target=alias_target(name, alias, model.id))
+                await uow.commit()
         return result
 
     async def delete(self, principal: Principal, name: str, alias: str) -> str:
-        """Remove an alias from a model. The removal is recorded."""
-        self._authorizer.require(principal, Permission.ALIAS_WRITE)
-        async with self._uow(write=True) as uow:
-            model = await find_model(uow, name)
-            if not await uow.aliases.delete(model.id, alias, principal.subject, self._clock()):
-                raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
-            await uow.commit()
+        """Remove an alias from a model. The removal is recorded. Protected aliases cannot be removed."""
+        async with self._trail.attempt(principal, "alias.delete", alias_target(name, alias)) as attempt:
+            self._authorizer.require(principal, Permission.ALIAS_WRITE)
+            self._refuse_protected(alias)
+            async with self._uow(write=True) as uow:
+                model = await find_model(uow, name)
+                current = await uow.aliases.get(model.id, alias)
+                if not await uow.aliases.delete(model.id, alias, principal.subject, self._clock()):
+                    raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
+                await attempt.ok(uow, before={"version": current.version if current else None},
+                                 after={"version": None}, target=alias_target(name, alias, model.id))
+                await uow.commit()
         return alias

@@ -8,16 +8,19 @@ from datetime import timedelta
 from typing import AsyncIterable, AsyncIterator
 
 from app.domain.artifacts import ArtifactFile, Upload
+from app.domain.audit import AuditTarget
 from app.domain.entities import ModelVersion, Stage
 from app.domain.errors import FailedPrecondition, NotFound
 from app.domain.identity import Permission, Principal
 from app.domain.uris import parse_model_uri
 
+from .audit import AuditTrail
 from .common import version_at_uri, utc_now
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 from .storage_port import ArtifactStore, BlobInfo
 
 UPLOAD_TTL = timedelta(hours=2)
+BLOB = AuditTarget("ArtifactBlob")
 SIGNED_URL_TTL_SECONDS = 300
 
 
@@ -31,46 +34,65 @@ class VersionFiles:
 
 class ArtifactService:
     def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, store: ArtifactStore, *,
-                 max_upload_size: int, clock: Clock = utc_now) -> None:
+                 max_upload_size: int, clock: Clock = utc_now, trail: AuditTrail | None = None) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.store = store
         self.max_upload_size = max_upload_size
         self._clock = clock
+        self._trail = trail or AuditTrail(uow, clock)
 
     async def upload(self, principal: Principal, chunks: AsyncIterable[bytes],
                      expected_digest: str | None) -> BlobInfo:
         """Store content (hashed while written); content already stored is not written again."""
-        self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
-        return await self.store.write(chunks, max_size=self.max_upload_size, expected_digest=expected_digest)
+        async with self._trail.attempt(principal, "artifact.upload", BLOB) as attempt:
+            self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+            info = await self.store.write(chunks, max_size=self.max_upload_size, expected_digest=expected_digest)
+            async with self._uow(write=True) as uow:
+                await attempt.ok(uow, after={"digest": info.digest, "size": info.size},
+                                 target=AuditTarget("ArtifactBlob", info.digest))
+                await uow.commit()
+        return info
 
     async def create_upload(self, principal: Principal, upload_endpoint: str) -> Upload:
         """A staged upload: straight to the storage backend with a short-lived signed URL where it has them,
         else through ``upload_endpoint`` of the registry."""
-        self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
-        upload_id = secrets.token_hex(16)
-        now = self._clock()
-        direct_url = await self.store.upload_url(upload_id, ttl_seconds=int(UPLOAD_TTL.total_seconds()))
-        async with self._uow(write=True) as uow:
-            await uow.artifacts.add_upload(upload_id, principal.subject, now, now + UPLOAD_TTL)
-            await uow.commit()
+        async with self._trail.attempt(principal, "artifact.upload.create", AuditTarget("ArtifactUpload")) as attempt:
+            self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+            upload_id = secrets.token_hex(16)
+            now = self._clock()
+            direct_url = await self.store.upload_url(upload_id, ttl_seconds=int(UPLOAD_TTL.total_seconds()))
+            async with self._uow(write=True) as uow:
+                await uow.artifacts.add_upload(upload_id, principal.subject, now, now + UPLOAD_TTL)
+                await attempt.ok(uow, after={"uploadId": upload_id, "expiresAt": now + UPLOAD_TTL,
+                                             "direct": direct_url is not None},
+                                 target=AuditTarget("ArtifactUpload", upload_id))
+                await uow.commit()
         return Upload(id=upload_id, url=direct_url or upload_endpoint.format(upload_id=upload_id),
                       direct=direct_url is not None, expires_at=now + UPLOAD_TTL, created_by=principal.subject)
 
     async def receive_upload(self, principal: Principal, upload_id: str, chunks: AsyncIterable[bytes]) -> int:
         """The body of a staged upload sent through the registry; returns its size."""
-        self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
-        async with self._uow(write=False) as uow:
-            usable = await uow.artifacts.unused_uploads([upload_id], self._clock())
-        if upload_id not in usable:
-            raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a version")
-        return await self.store.write_staged(upload_id, chunks, max_size=self.max_upload_size)
+        target = AuditTarget("ArtifactUpload", upload_id)
+        async with self._trail.attempt(principal, "artifact.upload.receive", target) as attempt:
+            self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+            async with self._uow(write=False) as uow:
+                usable = await uow.artifacts.unused_uploads([upload_id], self._clock())
+            if upload_id not in usable:
+                raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a "
+                                         "version")
+            size = await self.store.write_staged(upload_id, chunks, max_size=self.max_upload_size)
+            async with self._uow(write=True) as uow:
+                await attempt.ok(uow, after={"size": size})
+                await uow.commit()
+        return size
 
     async def version_files(self, principal: Principal, uri: str, *, path: str | None,
                             request_id: str | None = None) -> VersionFiles:
         """The files of the version a ``models:/`` URI names (one file when ``path`` is given). Downloads of a
         PRODUCTION version's files are recorded for the audit trail."""
-        self._authorizer.require(principal, Permission.ARTIFACT_READ)
+        await self._trail.require(self._authorizer, principal, Permission.ARTIFACT_READ, "artifact.download",
+                                  AuditTarget("ModelVersion", name=uri[:256]))
         parsed = parse_model_uri(uri)
         async with self._uow(write=True) as uow:
             version = await version_at_uri(uow, parsed)
@@ -100,6 +122,6 @@ class ArtifactService:
 
     async def files_of(self, principal: Principal, version_ids: list[int]) -> dict[int, list[ArtifactFile]]:
         """Manifests of many versions at once (for DataLoaders)."""
-        self._authorizer.require(principal, Permission.REGISTRY_READ)
+        await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read")
         async with self._uow(write=False) as uow:
             return await uow.versions.files(version_ids)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage
 from app.domain.errors import BadUserInput
+from app.domain.governance import TransitionRequest
 from app.domain.identity import Permission, Principal
 from app.domain.queries import (
     ModelFilter,
@@ -18,6 +19,7 @@ from app.domain.queries import (
 )
 from app.domain.uris import parse_model_uri
 
+from .audit import AuditTrail
 from .common import check_page, version_at_uri
 from .ports import Authorizer, UnitOfWorkFactory
 
@@ -32,35 +34,37 @@ class ResolvedUri:
 
 
 class ReadService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100,
+                 trail: AuditTrail | None = None) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.max_page_size = max_page_size
+        self._trail = trail or AuditTrail(uow)
 
-    def _require(self, principal: Principal) -> None:
-        self._authorizer.require(principal, Permission.REGISTRY_READ)
+    async def _require(self, principal: Principal) -> None:
+        await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read")
 
     async def model(self, principal: Principal, name: str) -> RegisteredModel | None:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.models.get_by_name(name)
 
     async def version(self, principal: Principal, name: str, number: int) -> ModelVersion | None:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             model = await uow.models.get_by_name(name)
             return await uow.versions.get(model.id, number) if model else None
 
     async def models(self, principal: Principal, filter: ModelFilter, order: ModelOrder, page: PageRequest,
                      with_total: bool) -> Page[RegisteredModel]:
-        self._require(principal)
+        await self._require(principal)
         check_page(page, self.max_page_size)
         async with self._uow(write=False) as uow:
             return await uow.models.list(filter, order, page, with_total)
 
     async def versions(self, principal: Principal, filter: VersionFilter, order: VersionOrder, page: PageRequest,
                        with_total: bool) -> Page[ModelVersion]:
-        self._require(principal)
+        await self._require(principal)
         check_page(page, self.max_page_size)
         if order.field is VersionOrderField.METRIC and not order.metric:
             raise BadUserInput("orderBy.metric names the metric to order by when field is METRIC",
@@ -70,66 +74,69 @@ class ReadService:
 
     async def resolve_uri(self, principal: Principal, uri: str) -> ResolvedUri:
         """Resolve ``models:/NAME/VERSION``, ``/STAGE``, ``/latest`` or ``@ALIAS`` to one version."""
-        self._require(principal)
+        await self._require(principal)
         parsed = parse_model_uri(uri)
         async with self._uow(write=False) as uow:
             return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
 
-    async def node(self, principal: Principal, type_name: str, key: int) -> RegisteredModel | ModelVersion | None:
+    async def node(self, principal: Principal, type_name: str,
+                   key: int) -> RegisteredModel | ModelVersion | TransitionRequest | None:
         """The entity behind a global id's (type, key), or None for an unknown type or a deleted entity."""
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             if type_name == "RegisteredModel":
                 return (await uow.models.get_many([key])).get(key)
             if type_name == "ModelVersion":
                 return (await uow.versions.get_many([key])).get(key)
+            if type_name == "TransitionRequest":
+                return (await uow.transitions.get_many([key])).get(key)
         return None
 
     # Batch reads for DataLoaders: one statement for many parents.
 
     async def models_by_id(self, principal: Principal, ids: list[int]) -> dict[int, RegisteredModel]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.models.get_many(ids)
 
     async def versions_by_id(self, principal: Principal, ids: list[int]) -> dict[int, ModelVersion]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.versions.get_many(ids)
 
     async def versions_by_number(self, principal: Principal,
                                  keys: list[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.versions.find_by_model_number(keys)
 
     async def model_tags(self, principal: Principal, ids: list[int]) -> dict[int, dict[str, str]]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.models.tags(ids)
 
     async def version_tags(self, principal: Principal, ids: list[int]) -> dict[int, dict[str, str]]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.versions.tags(ids)
 
     async def metrics(self, principal: Principal, ids: list[int]) -> dict[int, list[Metric]]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.versions.metrics(ids)
 
     async def latest_versions(self, principal: Principal, ids: list[int],
                               stage: Stage | None) -> dict[int, ModelVersion]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.versions.latest(ids, stage)
 
     async def model_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.aliases.for_models(ids)
 
     async def version_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
-        self._require(principal)
+        await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.aliases.for_versions(ids)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from app.domain.audit import AuditTarget, version_target
 from app.domain.entities import VersionStatus
 from app.domain.errors import RegistryError
 
+from .audit import SYSTEM, AuditTrail
 from .common import utc_now
 from .ports import Clock, UnitOfWorkFactory
 from .storage_port import ArtifactStore
@@ -25,6 +27,7 @@ class RegistrationVerifier:
         self._store = store
         self._max_size = max_size
         self._clock = clock
+        self._trail = AuditTrail(uow, clock)
         self._tasks: dict[int, asyncio.Task] = {}
 
     def schedule(self, version_id: int) -> None:
@@ -75,7 +78,12 @@ class RegistrationVerifier:
         status = VersionStatus.FAILED_REGISTRATION if problems else VersionStatus.READY
         message = "; ".join(problems)[:4000] if problems else None
         async with self._uow(write=True) as uow:
-            await uow.versions.finish_registration(version_id, status, message, self._clock())
+            if await uow.versions.finish_registration(version_id, status, message, self._clock()):
+                version = (await uow.versions.get_many([version_id])).get(version_id)
+                target = version_target(version.model_name, version.version, version_id) if version \
+                    else AuditTarget("ModelVersion", str(version_id))
+                await uow.audit.append(self._trail.draft(SYSTEM, "version.registration.finish", target,
+                                                         after={"status": status, "statusMessage": message}))
             await uow.commit()
         log.info("registration verified", extra={"version_id": version_id, "status": status.value})
         return status

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from app.domain.audit import version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
 from app.domain.artifacts import ArtifactFile, StagedFile
 from app.domain.entities import ModelVersion, Stage, VersionStatus
@@ -9,6 +12,7 @@ from app.domain.errors import Conflict, FailedPrecondition, NotFound
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
+from .audit import AuditTrail, Attempt, version_state
 from .common import find_model, find_version, utc_now
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 from .registration import RegistrationVerifier
@@ -18,12 +22,13 @@ from .version_files import staged_files, stored_files, with_manifest
 
 class VersionService:
     def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, store: ArtifactStore,
-                 verifier: RegistrationVerifier, clock: Clock = utc_now) -> None:
+                 verifier: RegistrationVerifier, clock: Clock = utc_now, trail: AuditTrail | None = None) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._store = store
         self._verifier = verifier
         self._clock = clock
+        self._trail = trail or AuditTrail(uow, clock)
 
     async def create(self, principal: Principal, command: NewVersion) -> ModelVersion:
         """Register the next version of a model, numbered 1, 2, 3... without gaps or duplicates.
@@ -32,26 +37,28 @@ class VersionService:
         digest must be stored already; files named by staged upload leave the version PENDING_REGISTRATION
         until the background verification settles it.
         """
-        self._authorizer.require(principal, Permission.VERSION_WRITE)
-        if command.create_model_if_missing:
-            self._authorizer.require(principal, Permission.MODEL_WRITE)
-        command.validate()
-        command = command.canonical()
-        stored = await stored_files(self._store, command.files)
-        staged = staged_files(command.files)
-        try:
-            version = await self._create_once(principal, command, stored, staged)
-        except Conflict:
-            # Another client registered the model between our lookup and insert; it exists now.
-            if not command.create_model_if_missing:
-                raise
-            version = await self._create_once(principal, command, stored, staged)
+        target = version_target(command.model_name, None)
+        async with self._trail.attempt(principal, "version.create", target) as attempt:
+            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            if command.create_model_if_missing:
+                self._authorizer.require(principal, Permission.MODEL_WRITE)
+            command.validate()
+            command = command.canonical()
+            stored = await stored_files(self._store, command.files)
+            staged = staged_files(command.files)
+            try:
+                version = await self._create_once(attempt, principal, command, stored, staged)
+            except Conflict:
+                # Another client registered the model between our lookup and insert; it exists now.
+                if not command.create_model_if_missing:
+                    raise
+                version = await self._create_once(attempt, principal, command, stored, staged)
         if staged:
             self._verifier.schedule(version.id)
         return version
 
-    async def _create_once(self, principal: Principal, command: NewVersion, stored: list[ArtifactFile],
-                           staged: list[StagedFile]) -> ModelVersion:
+    async def _create_once(self, attempt: Attempt, principal: Principal, command: NewVersion,
+                           stored: list[ArtifactFile], staged: list[StagedFile]) -> ModelVersion:
         now = self._clock()
         async with self._uow(write=True) as uow:
             model = await uow.models.get_by_name(command.model_name)
@@ -78,59 +85,79 @@ class VersionService:
                                              principal.subject, now, files=files, status=status)
             if staged:
                 await uow.artifacts.use_uploads(upload_ids, version.id)
+            created_model = model.created_at == now and command.create_model_if_missing
+            await attempt.ok(uow, after={**version_state(version), "metrics": [asdict(m) for m in command.metrics],
+                                         "params": command.params, "tags": command.tags,
+                                         "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
+                                         "modelCreated": created_model},
+                             target=version_target(model.name, number, version.id))
             await uow.commit()
         return version
 
     async def update(self, principal: Principal, name: str, number: int, changes: VersionChanges) -> ModelVersion:
         """Change a version's description; its artifact, metrics, params and references never change."""
-        self._authorizer.require(principal, Permission.VERSION_WRITE)
-        changes.validate()
-        async with self._uow(write=True) as uow:
-            _, version = await find_version(uow, name, number)
-            updated = await uow.versions.update(version.id, changes, self._clock())
-            await uow.commit()
+        async with self._trail.attempt(principal, "version.update", version_target(name, number)) as attempt:
+            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            changes.validate()
+            async with self._uow(write=True) as uow:
+                _, version = await find_version(uow, name, number)
+                updated = await uow.versions.update(version.id, changes, self._clock())
+                await attempt.ok(uow, before={"description": version.description},
+                                 after={"description": updated.description},
+                                 target=version_target(name, number, version.id))
+                await uow.commit()
         return updated
 
     async def delete(self, principal: Principal, name: str, number: int) -> ModelVersion:
         """Delete a version that is not in PRODUCTION and carries no alias."""
-        self._authorizer.require(principal, Permission.VERSION_DELETE)
-        async with self._uow(write=True) as uow:
-            model = await find_model(uow, name, for_update=True)
-            version = await uow.versions.get(model.id, number)
-            if version is None:
-                raise NotFound(f"model {name!r} has no version {number}", field="version")
-            if version.stage is Stage.PRODUCTION:
-                raise FailedPrecondition(
-                    f"version {number} of {name!r} is in PRODUCTION; archive it before deleting it"
-                )
-            aliases = (await uow.aliases.for_versions([version.id]))[version.id]
-            if aliases:
-                names = ", ".join(f"@{alias.alias}" for alias in aliases)
-                raise FailedPrecondition(
-                    f"version {number} of {name!r} carries the alias(es) {names}; move or delete them first"
-                )
-            await uow.versions.delete(version.id)
-            await uow.commit()
+        async with self._trail.attempt(principal, "version.delete", version_target(name, number)) as attempt:
+            self._authorizer.require(principal, Permission.VERSION_DELETE)
+            async with self._uow(write=True) as uow:
+                model = await find_model(uow, name, for_update=True)
+                version = await uow.versions.get(model.id, number)
+                if version is None:
+                    raise NotFound(f"model {name!r} has no version {number}", field="version")
+                if version.stage is Stage.PRODUCTION:
+                    raise FailedPrecondition(
+                        f"version {number} of {name!r} is in PRODUCTION; archive it before deleting it"
+                    )
+                aliases = (await uow.aliases.for_versions([version.id]))[version.id]
+                if aliases:
+                    names = ", ".join(f"@{alias.alias}" for alias in aliases)
+                    raise FailedPrecondition(
+                        f"version {number} of {name!r} carries the alias(es) {names}; move or delete them first"
+                    )
+                await uow.versions.delete(version.id)
+                await attempt.ok(uow, before=version_state(version), target=version_target(name, number, version.id))
+                await uow.commit()
         return version
 
     async def set_tag(self, principal: Principal, name: str, number: int, key: str, value: str) -> ModelVersion:
         """Set (or overwrite) one tag on a version."""
-        self._authorizer.require(principal, Permission.VERSION_WRITE)
-        check_tag(key, value, "key")
-        async with self._uow(write=True) as uow:
-            _, version = await find_version(uow, name, number)
-            await uow.versions.set_tag(version.id, key, value)
-            updated = await uow.versions.touch(version.id, self._clock())
-            await uow.commit()
+        async with self._trail.attempt(principal, "version.tag.set", version_target(name, number)) as attempt:
+            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            check_tag(key, value, "key")
+            async with self._uow(write=True) as uow:
+                _, version = await find_version(uow, name, number)
+                old = (await uow.versions.tags([version.id]))[version.id].get(key)
+                await uow.versions.set_tag(version.id, key, value)
+                updated = await uow.versions.touch(version.id, self._clock())
+                await attempt.ok(uow, before={"tags": {key: old}}, after={"tags": {key: value}},
+                                 target=version_target(name, number, version.id))
+                await uow.commit()
         return updated
 
     async def delete_tag(self, principal: Principal, name: str, number: int, key: str) -> ModelVersion:
         """Remove one tag from a version; removing a tag that is not there is NOT_FOUND."""
-        self._authorizer.require(principal, Permission.VERSION_WRITE)
-        async with self._uow(write=True) as uow:
-            _, version = await find_version(uow, name, number)
-            if not await uow.versions.delete_tag(version.id, key):
-                raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
-            updated = await uow.versions.touch(version.id, self._clock())
-            await uow.commit()
+        async with self._trail.attempt(principal, "version.tag.delete", version_target(name, number)) as attempt:
+            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            async with self._uow(write=True) as uow:
+                _, version = await find_version(uow, name, number)
+                old = (await uow.versions.tags([version.id]))[version.id].get(key)
+                if not await uow.versions.delete_tag(version.id, key):
+                    raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
+                updated = await uow.versions.touch(version.id, self._clock())
+                await attempt.ok(uow, before={"tags": {key: old}}, after={"tags": {key: None}},
+                                 target=version_target(name, number, version.id))
+                await uow.commit()
         return updated

@@ -40,18 +40,18 @@ def alias_history(database_url):
 
 async def test_alias_is_set_moved_and_deleted_with_history(api, database_url):
     await seed(api)
-    data = await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "champion", "version": 1}}, sub="alice")
+    data = await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 1}}, sub="alice")
     assert data["setModelAlias"]["modelAlias"] == {
-        "alias": "champion", "name": "m", "versionNumber": 1, "uri": "models:/m@champion", "updatedBy": "alice",
-        "version": {"version": 1, "aliases": ["champion"]}}
-    await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "champion", "version": 2}}, sub="bob")
-    await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "champion", "version": 2}}, sub="bob")  # no-op
+        "alias": "stable", "name": "m", "versionNumber": 1, "uri": "models:/m@stable", "updatedBy": "alice",
+        "version": {"version": 1, "aliases": ["stable"]}}
+    await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 2}}, sub="bob")
+    await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 2}}, sub="bob")  # no-op
     await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "challenger", "version": 3}})
     assert (await api.ok(MODEL_ALIASES))["registeredModel"]["aliases"] == [
-        {"alias": "challenger", "versionNumber": 3}, {"alias": "champion", "versionNumber": 2}]
+        {"alias": "challenger", "versionNumber": 3}, {"alias": "stable", "versionNumber": 2}]
     await api.ok(DELETE_ALIAS, {"input": {"name": "m", "alias": "challenger"}})
     assert alias_history(database_url) == [
-        ("champion", None, 1, "alice"), ("champion", 1, 2, "bob"), ("challenger", None, 3, "tester"),
+        ("stable", None, 1, "alice"), ("stable", 1, 2, "bob"), ("challenger", None, 3, "tester"),
         ("challenger", 3, None, "tester")]
     error = await api.error(DELETE_ALIAS, {"input": {"name": "m", "alias": "challenger"}})
     assert error["extensions"]["code"] == "NOT_FOUND"
@@ -59,13 +59,13 @@ async def test_alias_is_set_moved_and_deleted_with_history(api, database_url):
 
 async def test_alias_to_unknown_version_is_not_found(api):
     await seed(api, 1)
-    error = await api.error(SET_ALIAS, {"input": {"name": "m", "alias": "champion", "version": 7}})
+    error = await api.error(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 7}})
     assert error["extensions"]["code"] == "NOT_FOUND"
 
 
 async def test_resolve_each_uri_form(api, database_url):
     await seed(api)
-    await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "champion", "version": 2}})
+    await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 2}})
     engine = sync_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE model_versions SET stage = 'STAGING' WHERE version = 1"))
@@ -79,8 +79,8 @@ async def test_resolve_each_uri_form(api, database_url):
     staging = await resolve("models:/m/Staging")
     assert (staging["pinnedUri"], staging["digest"], staging["artifactUri"]) == (
         "models:/m/1", "sha256:" + "1" * 64, "file:///m/1")
-    champion = await resolve("models:/m@champion")
-    assert (champion["alias"], champion["pinnedUri"]) == ("champion", "models:/m/2")
+    stable = await resolve("models:/m@stable")
+    assert (stable["alias"], stable["pinnedUri"]) == ("stable", "models:/m/2")
 
 
 async def test_unresolvable_uris_say_why(api):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -123,9 +123,10 @@ def raw_json(value: Any) -> str:
 class Bad:
     label: str
     document: str
-    variables: dict[str, Any] | None
+    variables: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]] | None  # or built from the seed's ids
     code: str
     says: str | None = None  # a fragment the message must contain
+    role: str = "mlops"
 
 
 def version(**fields: Any) -> dict[str, Any]:
@@ -138,6 +139,133 @@ def model(**fields: Any) -> dict[str, Any]:
 
 BAD_NAMES = ["", "n" * 257, "has space", "tab\there", "new\nline", "trailing\n", "a/../b", "..", "../up",
              "/leading", "trailing/", "a//b", "ünïcode", "at@sign", "colon:x", "back\\slash"]
+
+REQUEST_STAGE = """
+mutation RequestStage($input: RequestStageTransitionInput!) {
+  requestStageTransition(input: $input) { transitionRequest { status } }
+}
+"""
+REQUEST_ALIAS = """
+mutation RequestAlias($input: RequestAliasTransitionInput!) {
+  requestAliasTransition(input: $input) { transitionRequest { status } }
+}
+"""
+APPROVE = """
+mutation Approve($input: ApproveTransitionRequestInput!) {
+  approveTransitionRequest(input: $input) { transitionRequest { status } }
+}
+"""
+REJECT = """
+mutation Reject($input: RejectTransitionRequestInput!) {
+  rejectTransitionRequest(input: $input) { transitionRequest { status } }
+}
+"""
+CANCEL = """
+mutation Cancel($input: CancelTransitionRequestInput!) {
+  cancelTransitionRequest(input: $input) { transitionRequest { status } }
+}
+"""
+ROLLBACK = """
+mutation Rollback($input: RollbackProductionInput!) { rollbackProduction(input: $input) { restored { version } } }
+"""
+ATTACH = "mutation Attach($input: AttachDocumentInput!) { attachDocument(input: $input) { document { revision } } }"
+AUDIT_EVENTS = "query AuditEvents($first: Int!, $after: String) { auditEvents(first: $first, after: $after) { totalCount } }"
+UNKNOWN_REQUEST = b64("TransitionRequest:999999")
+A_MODEL_ID = b64("RegisteredModel:1")
+
+
+def stage(**fields: Any) -> dict[str, Any]:
+    return {"input": {"name": "m", "version": 2, "toStage": "ARCHIVED", **fields}}
+
+
+def request_id(key: str, **fields: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda seeded: {"input": {"id": seeded[key], **fields}}
+
+
+def document(**fields: Any) -> dict[str, Any]:
+    return {"input": {"name": "m", "version": 1, "kind": "OTHER", "title": "Notes", "markdown": "x", **fields}}
+
+
+GOVERNANCE_CASES: dict[str, list[Bad]] = {
+    "requestStageTransition": [
+        Bad("unknown model", REQUEST_STAGE, stage(name="nope"), NOT_FOUND, "'nope'"),
+        Bad("unknown version", REQUEST_STAGE, stage(version=9), NOT_FOUND, "no version 9"),
+        Bad("to NONE", REQUEST_STAGE, stage(toStage="NONE"), BAD, "toStage"),
+        Bad("unknown stage", REQUEST_STAGE, stage(toStage="LIVE"), BAD),
+        Bad("stage left out", REQUEST_STAGE, {"input": {"name": "m", "version": 2}}, BAD),
+        Bad("comment over 5000", REQUEST_STAGE, stage(comment="c" * 5001), BAD, "5000"),
+        Bad("move the machine refuses", REQUEST_STAGE, stage(version=1, toStage="PRODUCTION"), "FAILED_PRECONDITION",
+            "allowed from ARCHIVED: ARCHIVED -> STAGING"),
+        Bad("to the stage it is in", REQUEST_STAGE, stage(version=3, toStage="PRODUCTION"), "FAILED_PRECONDITION",
+            "cannot move to PRODUCTION"),
+        Bad("production taken, archiving refused", REQUEST_STAGE,
+            stage(toStage="PRODUCTION", archiveExistingProduction=False), "FAILED_PRECONDITION",
+            "archiveExistingProduction"),
+        Bad("same move still open", REQUEST_STAGE, stage(toStage="PRODUCTION"), CONFLICT, "still open"),
+    ],
+    "requestAliasTransition": [
+        Bad("alias not protected", REQUEST_ALIAS, {"input": {"name": "m", "version": 2, "alias": "stable"}}, BAD,
+            "not protected"),
+        Bad("alias malformed", REQUEST_ALIAS, {"input": {"name": "m", "version": 2, "alias": "1st"}}, BAD, "alias"),
+        Bad("gates fail", REQUEST_ALIAS, {"input": {"name": "m", "version": 4, "alias": "champion"}},
+            "FAILED_PRECONDITION", "document MODEL_CARD: no MODEL_CARD document is attached"),
+        Bad("same move still open", REQUEST_ALIAS, {"input": {"name": "m", "version": 1, "alias": "champion"}},
+            CONFLICT),
+        Bad("unknown version", REQUEST_ALIAS, {"input": {"name": "m", "version": 9, "alias": "champion"}},
+            NOT_FOUND),
+    ],
+    "approveTransitionRequest": [
+        Bad("id garbage", APPROVE, {"input": {"id": "garbage"}}, BAD, "id", role="approver"),
+        Bad("id of a model", APPROVE, {"input": {"id": A_MODEL_ID}}, BAD, "transition request", role="approver"),
+        Bad("unknown request", APPROVE, {"input": {"id": UNKNOWN_REQUEST}}, NOT_FOUND, role="approver"),
+        Bad("comment over 5000", APPROVE, request_id("approve_id", comment="c" * 5001), BAD, "5000",
+            role="approver"),
+        Bad("already applied", APPROVE, request_id("applied_id"), "FAILED_PRECONDITION", "APPLIED",
+            role="approver"),
+        Bad("id left out", APPROVE, {"input": {}}, BAD, role="approver"),
+    ],
+    "rejectTransitionRequest": [
+        Bad("empty comment", REJECT, request_id("reject_id", comment=""), BAD, "comment is required",
+            role="approver"),
+        Bad("comment left out", REJECT, request_id("reject_id"), BAD, role="approver"),
+        Bad("unknown request", REJECT, {"input": {"id": UNKNOWN_REQUEST, "comment": "no"}}, NOT_FOUND,
+            role="approver"),
+        Bad("already applied", REJECT, request_id("applied_id", comment="no"), "FAILED_PRECONDITION", "APPLIED",
+            role="approver"),
+    ],
+    "cancelTransitionRequest": [
+        Bad("id garbage", CANCEL, {"input": {"id": "!!!"}}, BAD, "id"),
+        Bad("unknown request", CANCEL, {"input": {"id": UNKNOWN_REQUEST}}, NOT_FOUND),
+        Bad("already applied", CANCEL, request_id("applied_id"), "FAILED_PRECONDITION", "APPLIED"),
+        Bad("comment over 5000", CANCEL, request_id("cancel_id", comment="c" * 5001), BAD, "5000"),
+    ],
+    "rollbackProduction": [
+        Bad("unknown model", ROLLBACK, {"input": {"name": "nope", "reason": "x"}}, NOT_FOUND),
+        Bad("empty reason", ROLLBACK, {"input": {"name": "m", "reason": ""}}, BAD, "reason is required"),
+        Bad("reason over 5000", ROLLBACK, {"input": {"name": "m", "reason": "r" * 5001}}, BAD, "5000"),
+        Bad("reason left out", ROLLBACK, {"input": {"name": "m"}}, BAD),
+        Bad("nothing in production", ROLLBACK, {"input": {"name": "doomed", "reason": "x"}}, "FAILED_PRECONDITION",
+            "no version in PRODUCTION"),
+    ],
+    "attachDocument": [
+        Bad("unknown model", ATTACH, document(name="nope"), NOT_FOUND),
+        Bad("unknown version", ATTACH, document(version=9), NOT_FOUND),
+        Bad("empty title", ATTACH, document(title=" "), BAD, "title"),
+        Bad("title over 200", ATTACH, document(title="t" * 201), BAD, "title"),
+        Bad("markdown and digest", ATTACH, document(artifactDigest=f"sha256:{SHA}"), BAD, "not both"),
+        Bad("neither markdown nor digest", ATTACH, document(markdown=None), BAD, "either"),
+        Bad("empty markdown", ATTACH, document(markdown=""), BAD, "markdown"),
+        Bad("markdown over 1000000", ATTACH, document(markdown="m" * 1_000_001), BAD, "markdown"),
+        Bad("digest malformed", ATTACH, document(markdown=None, artifactDigest="md5:abc"), BAD, "artifactDigest"),
+        Bad("digest not uploaded", ATTACH, document(markdown=None, artifactDigest=f"sha256:{SHA}"),
+            "FAILED_PRECONDITION", "upload it"),
+        Bad("unknown kind", ATTACH, document(kind="MEMO"), BAD),
+    ],
+    "auditEvents": [
+        Bad("page size 101", AUDIT_EVENTS, {"first": 101}, BAD, "100", role="auditor"),
+        Bad("garbage cursor", AUDIT_EVENTS, {"first": 5, "after": "garbage"}, BAD, "cursor", role="auditor"),
+    ],
+}
 
 CASES: dict[str, list[Bad]] = {
     "createRegisteredModel": [
@@ -165,6 +293,9 @@ CASES: dict[str, list[Bad]] = {
         Bad("existing model", CREATE_MODEL, {"input": {"name": "m"}}, CONFLICT, "already exists"),
         Bad("existing model, other details", CREATE_MODEL, {"input": {"name": "doomed", "description": "x"}},
             CONFLICT),
+        Bad("use case over 1000", CREATE_MODEL, {"input": {"name": "x", "useCase": "u" * 1001}}, BAD, "useCase"),
+        Bad("unknown risk tier", CREATE_MODEL, {"input": {"name": "x", "riskTier": "EXTREME"}}, BAD),
+        Bad("unknown regulatory status", CREATE_MODEL, {"input": {"name": "x", "regulatoryStatus": "FINE"}}, BAD),
     ],
     "updateRegisteredModel": [
         Bad("unknown model", UPDATE_MODEL, {"input": {"name": "nope", "description": "x"}}, NOT_FOUND, "'nope'"),
@@ -172,6 +303,8 @@ CASES: dict[str, list[Bad]] = {
         Bad("empty owner", UPDATE_MODEL, model(owner=""), BAD, "owner"),
         Bad("owner over 256", UPDATE_MODEL, model(owner="o" * 257), BAD, "owner"),
         Bad("rename", UPDATE_MODEL, model(newName="n"), BAD, "newName"),
+        Bad("use case over 1000", UPDATE_MODEL, model(useCase="u" * 1001), BAD, "useCase"),
+        Bad("risk tier lowercase", UPDATE_MODEL, model(riskTier="high"), BAD),
         Bad("name left out", UPDATE_MODEL, {"input": {"description": "x"}}, BAD),
     ],
     "deleteRegisteredModel": [
@@ -262,7 +395,7 @@ CASES: dict[str, list[Bad]] = {
         Bad("version number given", CREATE_VERSION, version(version=7), BAD, "version"),
     ],
     "updateModelVersion": [
-        Bad("unknown version", UPDATE_VERSION, version(version=3, description="x"), NOT_FOUND, "no version 3"),
+        Bad("unknown version", UPDATE_VERSION, version(version=9, description="x"), NOT_FOUND, "no version 9"),
         Bad("unknown model", UPDATE_VERSION, {"input": {"name": "nope", "version": 1}}, NOT_FOUND),
         Bad("description over 20000", UPDATE_VERSION, version(version=1, description="d" * 20001), BAD, "20000"),
         Bad("version left out", UPDATE_VERSION_WITHOUT_NUMBER, None, BAD, "version"),
@@ -270,12 +403,12 @@ CASES: dict[str, list[Bad]] = {
         Bad("version over 32 bits", UPDATE_VERSION, version(version=2**31), BAD),
     ],
     "deleteModelVersion": [
-        Bad("unknown version", DELETE_VERSION, version(version=3), NOT_FOUND),
+        Bad("unknown version", DELETE_VERSION, version(version=9), NOT_FOUND),
         Bad("unknown model", DELETE_VERSION, {"input": {"name": "nope", "version": 1}}, NOT_FOUND),
         Bad("version null", DELETE_VERSION, version(version=None), BAD),
     ],
     "setModelVersionTag": [
-        Bad("unknown version", SET_VERSION_TAG, version(version=3, key="k", value="v"), NOT_FOUND),
+        Bad("unknown version", SET_VERSION_TAG, version(version=9, key="k", value="v"), NOT_FOUND),
         Bad("unknown model", SET_VERSION_TAG, {"input": {"name": "nope", "version": 1, "key": "k", "value": "v"}},
             NOT_FOUND),
         Bad("bad key", SET_VERSION_TAG, version(version=1, key="a=b", value="v"), BAD),
@@ -283,21 +416,22 @@ CASES: dict[str, list[Bad]] = {
     ],
     "deleteModelVersionTag": [
         Bad("unknown tag", DELETE_VERSION_TAG, version(version=1, key="nope"), NOT_FOUND),
-        Bad("unknown version", DELETE_VERSION_TAG, version(version=3, key="vt"), NOT_FOUND),
+        Bad("unknown version", DELETE_VERSION_TAG, version(version=9, key="vt"), NOT_FOUND),
     ],
     "setModelAlias": [
         *[Bad(f"alias {alias!r}", SET_ALIAS, version(alias=alias, version=2), BAD, "alias")
           for alias in ["", "1st", "-x", "has space", "a" * 65, "a@b", "a/b", "a.b", "champion\n"]],
         *[Bad(f"reserved alias {alias!r}", SET_ALIAS, version(alias=alias, version=2), BAD, "reserved")
           for alias in ["latest", "Latest", "production", "STAGING", "None", "archived"]],
-        Bad("unknown version", SET_ALIAS, version(alias="champion", version=3), NOT_FOUND),
+        Bad("unknown version", SET_ALIAS, version(alias="stable", version=9), NOT_FOUND),
         Bad("unknown model", SET_ALIAS, {"input": {"name": "nope", "alias": "a", "version": 1}}, NOT_FOUND),
         Bad("version left out", SET_ALIAS_WITHOUT_VERSION, None, BAD),
     ],
     "deleteModelAlias": [
         Bad("unknown alias", DELETE_ALIAS, version(alias="nope"), NOT_FOUND, "'nope'"),
-        Bad("unknown model", DELETE_ALIAS, {"input": {"name": "nope", "alias": "champion"}}, NOT_FOUND),
+        Bad("unknown model", DELETE_ALIAS, {"input": {"name": "nope", "alias": "stable"}}, NOT_FOUND),
     ],
+    **GOVERNANCE_CASES,
     "registeredModels": [
         Bad("page size 101", LIST_MODELS, {"first": 101}, BAD, "100"),
         Bad("negative page size", LIST_MODELS, {"first": -1}, BAD),
@@ -326,9 +460,9 @@ CASES: dict[str, list[Bad]] = {
                       "models:/a/../b/1", "models:/m/2147483648", "models:/m/99999999999999999999", "models:/m/²",
                       "models:/m/１", "models:/" + "m" * 600 + "/1"]],
         Bad("unknown model", RESOLVE, {"uri": "models:/nope/1"}, NOT_FOUND),
-        Bad("unknown version", RESOLVE, {"uri": "models:/m/3"}, NOT_FOUND),
+        Bad("unknown version", RESOLVE, {"uri": "models:/m/9"}, NOT_FOUND),
         Bad("unknown alias", RESOLVE, {"uri": "models:/m@nope"}, NOT_FOUND),
-        Bad("empty stage", RESOLVE, {"uri": "models:/m/Production"}, NOT_FOUND, "PRODUCTION"),
+        Bad("empty stage", RESOLVE, {"uri": "models:/doomed/Production"}, NOT_FOUND, "PRODUCTION"),
     ],
     "modelVersion": [
         Bad("version over 32 bits", GET_VERSION, {"version": 2**31}, BAD),
@@ -336,10 +470,11 @@ CASES: dict[str, list[Bad]] = {
 }
 
 
-async def call(api, case: Bad) -> dict[str, Any]:
-    body = raw_json({"query": case.document, "variables": case.variables or {}})
+async def call(api, case: Bad, seeded: dict[str, Any] | None = None) -> dict[str, Any]:
+    variables = case.variables(seeded) if callable(case.variables) else case.variables
+    body = raw_json({"query": case.document, "variables": variables or {}})
     response = await api.client.post("/graphql", content=body, headers={
-        "content-type": "application/json", "authorization": f"Bearer {token(api, 'mlops')}"})
+        "content-type": "application/json", "authorization": f"Bearer {token(api, case.role)}"})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -358,11 +493,11 @@ def problem_with(case: Bad, body: dict[str, Any]) -> str | None:
 
 @pytest.mark.parametrize("field", list(CASES))
 async def test_bad_input_is_refused_and_writes_nothing(api, field):
-    await seed(api)
+    seeded = await seed(api)
     before = await snapshot(api)
     problems = []
     for case in CASES[field]:
-        problem = problem_with(case, await call(api, case))
+        problem = problem_with(case, await call(api, case, seeded))
         after = await snapshot(api)
         if problem is None and after != before:
             problem = f"{case.label}: refused, but the stored data changed"

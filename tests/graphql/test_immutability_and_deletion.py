@@ -148,17 +148,17 @@ async def test_update_without_a_description_changes_nothing_but_the_time(api):
 
 async def test_version_with_an_alias_is_not_deleted(api):
     await register(api)
-    await ok(api, SET_ALIAS, {"alias": "champion", "version": 1})
+    await ok(api, SET_ALIAS, {"alias": "stable", "version": 1})
     await ok(api, SET_ALIAS, {"alias": "shadow", "version": 1})
     before = await snapshot(api)
     refused = await error(api, DELETE_VERSION, {"version": 1})
     assert refused["extensions"]["code"] == "FAILED_PRECONDITION"
-    assert "@champion" in refused["message"] and "@shadow" in refused["message"]
+    assert "@stable" in refused["message"] and "@shadow" in refused["message"]
     assert await snapshot(api) == before
 
-    await ok(api, DELETE_ALIAS, {"alias": "champion"})
+    await ok(api, DELETE_ALIAS, {"alias": "stable"})
     refused = await error(api, DELETE_VERSION, {"version": 1})
-    assert "@shadow" in refused["message"] and "@champion" not in refused["message"]
+    assert "@shadow" in refused["message"] and "@stable" not in refused["message"]
     await ok(api, DELETE_ALIAS, {"alias": "shadow"})
     await ok(api, DELETE_VERSION, {"version": 1})
     assert version_of(await snapshot(api), 1) is None
@@ -207,7 +207,7 @@ async def test_a_version_delete_refused_after_the_lookup_changes_nothing(api):
 
 async def test_model_with_a_version_in_production_is_not_deleted(api, database_url):
     await register(api)
-    await ok(api, SET_ALIAS, {"alias": "champion", "version": 1})
+    await ok(api, SET_ALIAS, {"alias": "stable", "version": 1})
     set_stage(database_url, 1, "PRODUCTION")
     before = await snapshot(api)
     refused = await error(api, DELETE_MODEL, {"name": "m"})
@@ -221,7 +221,7 @@ async def test_model_with_a_version_in_production_is_not_deleted(api, database_u
 
 async def test_deleting_a_model_takes_its_versions_aliases_and_tags(api):
     ids = await register(api)
-    await ok(api, SET_ALIAS, {"alias": "champion", "version": 1})
+    await ok(api, SET_ALIAS, {"alias": "stable", "version": 1})
     await ok(api, "mutation { createRegisteredModel(input: {name: \"other\"}) { registeredModel { id } } }")
     other_before = [m for m in (await snapshot(api))["registeredModels"]["nodes"] if m["name"] == "other"]
 
@@ -231,7 +231,7 @@ async def test_deleting_a_model_takes_its_versions_aliases_and_tags(api):
     assert after["registeredModels"]["nodes"] == other_before
     for global_id in ids.values():
         assert (await ok(api, NODE, {"id": global_id}))["node"] is None
-    assert (await error(api, RESOLVE, {"uri": "models:/m@champion"}))["extensions"]["code"] == "NOT_FOUND"
+    assert (await error(api, RESOLVE, {"uri": "models:/m@stable"}))["extensions"]["code"] == "NOT_FOUND"
     versions = await ok(api, 'query { modelVersions(filter: {name: {equals: "m"}}) { totalCount } }')
     assert versions["modelVersions"]["totalCount"] == 0
 

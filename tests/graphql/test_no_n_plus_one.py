@@ -48,7 +48,7 @@ async def test_page_of_100_models_costs_the_same_statements_as_5(api, app):
                 "tags": [{"key": "k", "value": "v"}], "metrics": [{"name": "accuracy", "value": 0.9}],
                 "params": [{"name": "lr", "value": "0.1"}],
             }})
-        await api.ok(SET_ALIAS, {"input": {"name": f"n1/model-{i:03d}", "alias": "champion", "version": 1}})
+        await api.ok(SET_ALIAS, {"input": {"name": f"n1/model-{i:03d}", "alias": "stable", "version": 1}})
 
     counts = {}
     for size in (5, 100):

@@ -41,6 +41,14 @@ TABLE: dict[str, tuple[frozenset[Permission], frozenset[str]]] = {
     "upload artifact files": (frozenset({P.ARTIFACT_WRITE}), frozenset({"data-scientist", "mlops"})),
     "download artifact files": (frozenset({P.ARTIFACT_READ}),
                                 frozenset({"data-scientist", "mlops", "approver", "auditor"})),
+    "request a transition": (frozenset({P.TRANSITION_REQUEST}), frozenset({"data-scientist", "mlops"})),
+    "approve or reject": (frozenset({P.TRANSITION_APPROVE}), frozenset({"approver"})),
+    "cancel a request (own only without cancel-any)": (frozenset({P.TRANSITION_CANCEL}),
+                                                       frozenset({"data-scientist", "mlops"})),
+    "cancel anyone's request": (frozenset({P.TRANSITION_CANCEL_ANY}), frozenset({"mlops"})),
+    "rollback production": (frozenset({P.PRODUCTION_ROLLBACK}), frozenset({"mlops"})),
+    "attach documents": (frozenset({P.DOCUMENT_WRITE}), frozenset({"data-scientist", "mlops"})),
+    "read audit log, integrity, export": (frozenset({P.AUDIT_READ}), frozenset({"auditor"})),
 }
 
 
@@ -120,7 +128,7 @@ async def test_forbidden_message_says_what_is_missing_and_what_the_caller_has(ap
 async def test_several_roles_hold_the_union(api):
     viewer = (await ok(api, VIEWER, None, "approver", "data-scientist"))["viewer"]
     assert viewer["roles"] == ["approver", "data-scientist"]
-    assert viewer["permissions"] == permissions_of("data-scientist")
+    assert viewer["permissions"] == sorted({*permissions_of("approver"), *permissions_of("data-scientist")})
     await ok(api, CREATE_MODEL, {"name": "m"}, "approver", "data-scientist")
     assert_forbidden(await gql(api, DELETE_MODEL, {"name": "m"}, "approver", "data-scientist"), P.MODEL_DELETE)
 

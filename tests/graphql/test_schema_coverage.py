@@ -63,8 +63,11 @@ async def error(api: Api, document: str, variables: dict[str, Any] | None = None
     return body["errors"][0]
 
 
-# Data. One request builds what every operation needs: model "m" with versions 1 (tagged, measured, aliased
-# @champion) and 2 (no alias), a model tag, and a model "doomed" to delete.
+# Data. Three requests build what every operation needs. Model "m": version 1 (tagged, measured, aliased @stable,
+# once in PRODUCTION, now ARCHIVED), version 2 (STAGING, with an open request to PRODUCTION), version 3 (in
+# PRODUCTION), version 4 (registered, no document); each of 1-3 has a model card. Open requests: version 2 to
+# PRODUCTION and version 1 to @champion (both by "seeder"), version 3 to @champion (by "tester", a data scientist).
+# A model "doomed" to delete.
 
 SEED = """
 mutation Seed {
@@ -75,9 +78,38 @@ mutation Seed {
     modelVersion { version model { id } }
   }
   v2: createModelVersion(input: {name: "m"}) { modelVersion { version } }
+  v3: createModelVersion(input: {name: "m"}) { modelVersion { version } }
+  v4: createModelVersion(input: {name: "m"}) { modelVersion { version } }
   tag: setRegisteredModelTag(input: {name: "m", key: "mt", value: "1"}) { registeredModel { name } }
-  alias: setModelAlias(input: {name: "m", alias: "champion", version: 1}) { modelAlias { alias } }
+  alias: setModelAlias(input: {name: "m", alias: "stable", version: 1}) { modelAlias { alias } }
   doomed: createRegisteredModel(input: {name: "doomed"}) { registeredModel { name } }
+  card1: attachDocument(input: {name: "m", version: 1, kind: MODEL_CARD, title: "Card", markdown: "# m"}) {
+    document { revision }
+  }
+  card2: attachDocument(input: {name: "m", version: 2, kind: MODEL_CARD, title: "Card", markdown: "# m"}) {
+    document { revision }
+  }
+  card3: attachDocument(input: {name: "m", version: 3, kind: MODEL_CARD, title: "Card", markdown: "# m"}) {
+    document { revision }
+  }
+  s1: requestStageTransition(input: {name: "m", version: 1, toStage: STAGING}) { transitionRequest { status } }
+  p1: requestStageTransition(input: {name: "m", version: 1, toStage: PRODUCTION}) { transitionRequest { id } }
+  s3: requestStageTransition(input: {name: "m", version: 3, toStage: STAGING}) { transitionRequest { status } }
+  p3: requestStageTransition(input: {name: "m", version: 3, toStage: PRODUCTION}) { transitionRequest { id } }
+  s2: requestStageTransition(input: {name: "m", version: 2, toStage: STAGING}) { transitionRequest { status } }
+  p2: requestStageTransition(input: {name: "m", version: 2, toStage: PRODUCTION}) { transitionRequest { id } }
+  c1: requestAliasTransition(input: {name: "m", version: 1, alias: "champion"}) { transitionRequest { id } }
+}
+"""
+SEED_APPROVALS = """
+mutation SeedApprovals($p1: ID!, $p3: ID!) {
+  a1: approveTransitionRequest(input: {id: $p1}) { transitionRequest { status } }
+  a3: approveTransitionRequest(input: {id: $p3}) { transitionRequest { status } }
+}
+"""
+SEED_OWN_REQUEST = """
+mutation SeedOwnRequest {
+  requestAliasTransition(input: {name: "m", version: 3, alias: "champion"}) { transitionRequest { id } }
 }
 """
 
@@ -87,7 +119,7 @@ query Snapshot {
   registeredModels(first: 100) {
     totalCount
     nodes {
-      id name description owner createdAt updatedAt
+      id name description owner createdAt updatedAt useCase riskTier regulatoryStatus
       tags { key value }
       aliases { alias versionNumber updatedAt updatedBy }
       versions(first: 100) {
@@ -96,9 +128,15 @@ query Snapshot {
           id version stage status description flavor signature createdAt updatedAt
           tags { key value } metrics { name value dataset step } params { name value } aliases
           run { tracker runId runUri } code { repositoryUrl commitSha } artifact { uri digest size }
+          documents { kind title revision markdown artifactDigest createdBy }
+          stageHistory { fromStage toStage changedAt changedBy reason }
         }
       }
     }
+  }
+  transitionRequests(first: 100) {
+    totalCount
+    nodes { id status resolvedBy resolutionComment gateResults { gate passed } approvals { approver decision } }
   }
 }
 """
@@ -106,7 +144,12 @@ query Snapshot {
 
 async def seed(api: Api) -> dict[str, Any]:
     data = await ok(api, SEED, None, "mlops", sub="seeder")
-    return {"model_id": data["v1"]["modelVersion"]["model"]["id"]}
+    approvals = {"p1": data["p1"]["transitionRequest"]["id"], "p3": data["p3"]["transitionRequest"]["id"]}
+    await ok(api, SEED_APPROVALS, approvals, "approver", sub="seed-approver")
+    own = await ok(api, SEED_OWN_REQUEST, None, "data-scientist", sub="tester")
+    return {"model_id": data["v1"]["modelVersion"]["model"]["id"], "applied_id": approvals["p1"],
+            "approve_id": data["p2"]["transitionRequest"]["id"], "reject_id": data["c1"]["transitionRequest"]["id"],
+            "cancel_id": own["requestAliasTransition"]["transitionRequest"]["id"]}
 
 
 async def snapshot(api: Api) -> dict[str, Any]:
@@ -135,7 +178,7 @@ MODEL_VERSION = """
 query ModelVersion { modelVersion(name: "m", version: 1) { version tags { key } metrics { name value } aliases } }
 """
 MODEL_VERSIONS = "query ModelVersions { modelVersions(first: 10) { totalCount nodes { name version } } }"
-RESOLVE_MODEL_URI = 'query ResolveModelUri { resolveModelUri(uri: "models:/m@champion") { pinnedUri alias } }'
+RESOLVE_MODEL_URI = 'query ResolveModelUri { resolveModelUri(uri: "models:/m@stable") { pinnedUri alias } }'
 CREATE_REGISTERED_MODEL = """
 mutation CreateRegisteredModel { createRegisteredModel(input: {name: "new-model"}) { registeredModel { name } } }
 """
@@ -179,12 +222,56 @@ mutation SetModelAlias {
   setModelAlias(input: {name: "m", alias: "challenger", version: 2}) { modelAlias { alias versionNumber } }
 }
 """
-DELETE_MODEL_ALIAS = 'mutation DeleteModelAlias { deleteModelAlias(input: {name: "m", alias: "champion"}) { alias } }'
+DELETE_MODEL_ALIAS = 'mutation DeleteModelAlias { deleteModelAlias(input: {name: "m", alias: "stable"}) { alias } }'
 CREATE_ARTIFACT_UPLOAD = "mutation CreateArtifactUpload { createArtifactUpload(input: {}) { uploadId direct } }"
+TRANSITION_REQUESTS = """
+query TransitionRequests { transitionRequests(first: 10) { totalCount nodes { id status approvals { approver } } } }
+"""
+AUDIT_EVENTS = "query AuditEvents { auditEvents(first: 5) { totalCount nodes { sequence action outcome hash } } }"
+AUDIT_INTEGRITY = "query AuditIntegrity { auditIntegrity { ok checkedEvents firstBrokenSequence } }"
+REQUEST_STAGE_TRANSITION = """
+mutation RequestStageTransition {
+  requestStageTransition(input: {name: "m", version: 2, toStage: ARCHIVED}) { transitionRequest { status } }
+}
+"""
+REQUEST_ALIAS_TRANSITION = """
+mutation RequestAliasTransition {
+  requestAliasTransition(input: {name: "m", version: 2, alias: "champion"}) { transitionRequest { status } }
+}
+"""
+APPROVE_TRANSITION_REQUEST = """
+mutation ApproveTransitionRequest($id: ID!) {
+  approveTransitionRequest(input: {id: $id, comment: "fine"}) { transitionRequest { status } }
+}
+"""
+REJECT_TRANSITION_REQUEST = """
+mutation RejectTransitionRequest($id: ID!) {
+  rejectTransitionRequest(input: {id: $id, comment: "not yet"}) { transitionRequest { status } }
+}
+"""
+CANCEL_TRANSITION_REQUEST = """
+mutation CancelTransitionRequest($id: ID!) {
+  cancelTransitionRequest(input: {id: $id}) { transitionRequest { status } }
+}
+"""
+ROLLBACK_PRODUCTION = """
+mutation RollbackProduction {
+  rollbackProduction(input: {name: "m", reason: "incident 42"}) { restored { version } archived { version } }
+}
+"""
+ATTACH_DOCUMENT = """
+mutation AttachDocument {
+  attachDocument(input: {name: "m", version: 1, kind: BIAS_AUDIT, title: "Audit", markdown: "fair"}) {
+    document { revision }
+  }
+}
+"""
 
-# Permissions that guard plain HTTP endpoints rather than GraphQL fields, with the test that covers them.
+# Permissions that guard plain HTTP endpoints, or that a use case checks after its main one, rather than
+# GraphQL fields on their own, with the test that covers them.
 HTTP_ONLY: dict[Permission, str] = {
     P.ARTIFACT_READ: "GET /api/artifacts/files and /archive: tests/artifacts/test_http_permissions.py",
+    P.TRANSITION_CANCEL_ANY: "cancelling another's request: tests/governance/test_transitions.py",
 }
 
 OPERATIONS: dict[str, Operation] = {
@@ -208,6 +295,19 @@ OPERATIONS: dict[str, Operation] = {
     "setModelAlias": Operation(SET_MODEL_ALIAS, P.ALIAS_WRITE),
     "deleteModelAlias": Operation(DELETE_MODEL_ALIAS, P.ALIAS_WRITE),
     "createArtifactUpload": Operation(CREATE_ARTIFACT_UPLOAD, P.ARTIFACT_WRITE),
+    "transitionRequests": Operation(TRANSITION_REQUESTS, P.REGISTRY_READ),
+    "auditEvents": Operation(AUDIT_EVENTS, P.AUDIT_READ),
+    "auditIntegrity": Operation(AUDIT_INTEGRITY, P.AUDIT_READ),
+    "requestStageTransition": Operation(REQUEST_STAGE_TRANSITION, P.TRANSITION_REQUEST),
+    "requestAliasTransition": Operation(REQUEST_ALIAS_TRANSITION, P.TRANSITION_REQUEST),
+    "approveTransitionRequest": Operation(APPROVE_TRANSITION_REQUEST, P.TRANSITION_APPROVE,
+                                          lambda seeded: {"id": seeded["approve_id"]}),
+    "rejectTransitionRequest": Operation(REJECT_TRANSITION_REQUEST, P.TRANSITION_APPROVE,
+                                         lambda seeded: {"id": seeded["reject_id"]}),
+    "cancelTransitionRequest": Operation(CANCEL_TRANSITION_REQUEST, P.TRANSITION_CANCEL,
+                                         lambda seeded: {"id": seeded["cancel_id"]}),
+    "rollbackProduction": Operation(ROLLBACK_PRODUCTION, P.PRODUCTION_ROLLBACK),
+    "attachDocument": Operation(ATTACH_DOCUMENT, P.DOCUMENT_WRITE),
 }
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.entities import ModelAlias, ModelVersion
+from app.domain.governance import VersionAt
 
 from ..mapping import to_alias
 from ..tables import AliasChangeRow, AliasRow, ModelRow, VersionRow
@@ -73,3 +74,14 @@ class SqlAliasRepository:
         for row in rows:
             result[row[0].version_id].append(to_alias(*row))
         return result
+
+    async def at(self, model_id: int, alias: str, moment: datetime) -> VersionAt | None:
+        """The version the alias pointed at, at ``moment`` (None when it was not set), from the move history."""
+        query = (select(AliasChangeRow)
+                 .where(AliasChangeRow.model_id == model_id, AliasChangeRow.alias == alias,
+                        AliasChangeRow.changed_at <= moment)
+                 .order_by(AliasChangeRow.changed_at.desc(), AliasChangeRow.id.desc()).limit(1))
+        row = (await self._session.execute(query)).scalar_one_or_none()
+        if row is None or row.to_version is None:
+            return None
+        return VersionAt(version=row.to_version, since=row.changed_at, by=row.changed_by)

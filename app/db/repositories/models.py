@@ -31,7 +31,9 @@ class SqlModelRepository:
 
     async def add(self, command: NewModel, owner: str, actor: str, now: datetime) -> RegisteredModel:
         row = ModelRow(name=command.name, description=command.description, owner=owner, created_at=now,
-                       created_by=actor, updated_at=now, next_version=1)
+                       created_by=actor, updated_at=now, next_version=1, use_case=command.use_case,
+                       risk_tier=command.risk_tier.value if command.risk_tier else None,
+                       regulatory_status=command.regulatory_status.value if command.regulatory_status else None)
         self._session.add(row)
         try:
             await self._session.flush()
@@ -58,6 +60,12 @@ class SqlModelRepository:
             values["description"] = changes.description
         if changes.owner is not None:
             values["owner"] = changes.owner
+        if changes.use_case is not None:
+            values["use_case"] = changes.use_case
+        if changes.risk_tier is not None:
+            values["risk_tier"] = changes.risk_tier.value
+        if changes.regulatory_status is not None:
+            values["regulatory_status"] = changes.regulatory_status.value
         await self._session.execute(update(ModelRow).where(ModelRow.id == model_id).values(**values))
         return await self._reload(model_id)
 
@@ -93,7 +101,12 @@ class SqlModelRepository:
             *text_conditions(ModelRow.name, filter.name),
             *tag_conditions(ModelTagRow, ModelRow.id, "model_id", filter.tags),
             *time_conditions(ModelRow.created_at, filter.created),
+            *text_conditions(ModelRow.use_case, filter.use_case),
         ]
+        if filter.risk_tiers:
+            conditions.append(ModelRow.risk_tier.in_([tier.value for tier in filter.risk_tiers]))
+        if filter.regulatory_statuses:
+            conditions.append(ModelRow.regulatory_status.in_([s.value for s in filter.regulatory_statuses]))
         if filter.owner is not None:
             conditions.append(ModelRow.owner == filter.owner)
         if filter.created_by is not None:

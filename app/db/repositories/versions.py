@@ -24,6 +24,7 @@ from app.domain.queries import (
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_version
 from ..pagination import fetch_page
+from ..governance_tables import DocumentRow
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionTagRow
 
 # Versions without the metric sort after all others, in either direction.
@@ -204,21 +205,34 @@ class SqlVersionRepository:
                 for row in (await self._session.execute(query)).scalars()]
 
     async def finish_registration(self, version_id: int, status: VersionStatus, message: str | None,
-                                  now: datetime) -> None:
-        """Settle a PENDING_REGISTRATION version (only once); its files no longer point at staged uploads."""
-        await self._session.execute(update(VersionRow).where(
+                                  now: datetime) -> bool:
+        """Settle a PENDING_REGISTRATION version (only once: False when it was settled already); its files no
+        longer point at staged uploads."""
+        settled = await self._session.execute(update(VersionRow).where(
             VersionRow.id == version_id, VersionRow.status == VersionStatus.PENDING_REGISTRATION.value
         ).values(status=status.value, status_message=message, updated_at=now))
         await self._session.execute(update(VersionFileRow).where(VersionFileRow.version_id == version_id)
                                     .values(upload_id=None))
+        return settled.rowcount > 0
 
     async def pending_registrations(self) -> list[int]:
         query = select(VersionRow.id).where(VersionRow.status == VersionStatus.PENDING_REGISTRATION.value)
         return list((await self._session.execute(query)).scalars())
 
     async def referenced_digests(self, digests: list[str]) -> set[str]:
-        query = select(VersionFileRow.digest).where(VersionFileRow.digest.in_(digests)).distinct()
+        """Digests a version's files or an attached document refer to (garbage collection keeps them)."""
+        query = select(VersionFileRow.digest).where(VersionFileRow.digest.in_(digests)).union(
+            select(DocumentRow.artifact_digest).where(DocumentRow.artifact_digest.in_(digests)))
         return set((await self._session.execute(query)).scalars())
+
+    async def set_stage(self, version_id: int, stage: Stage, now: datetime) -> ModelVersion:
+        await self._session.execute(update(VersionRow).where(VersionRow.id == version_id)
+                                    .values(stage=stage.value, updated_at=now))
+        return await self.touch(version_id, now)
+
+    async def in_stage(self, model_id: int, stage: Stage) -> list[ModelVersion]:
+        query = self._select().where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)
+        return [to_version(row[0], row[1]) for row in await self._session.execute(query.order_by(VersionRow.version))]
 
     async def set_tag(self, version_id: int, key: str, value: str) -> None:
         await self._session.merge(VersionTagRow(version_id=version_id, key=key, value=value))

@@ -42,6 +42,29 @@ class TrackerKind(Enum):
     OTHER = strawberry.enum_value("OTHER", description="Any other tracker or a plain CI job.")
 
 
+@strawberry.enum(description="How much harm a model's failure could do (business metadata).")
+class RiskTier(Enum):
+    LOW = strawberry.enum_value("LOW", description="Little harm: internal tooling, easily corrected.")
+    MEDIUM = strawberry.enum_value("MEDIUM", description="Noticeable harm to customers or revenue.")
+    HIGH = strawberry.enum_value("HIGH", description="Serious harm; decisions about people or money.")
+    CRITICAL = strawberry.enum_value("CRITICAL", description="Safety-relevant or legally high-risk use.")
+
+    def to_domain(self) -> entities.RiskTier:
+        return entities.RiskTier(self.value)
+
+
+@strawberry.enum(description="Where a model stands with regulation (business metadata).")
+class RegulatoryStatus(Enum):
+    NOT_ASSESSED = strawberry.enum_value("NOT_ASSESSED", description="Nobody has assessed it yet.")
+    NOT_REGULATED = strawberry.enum_value("NOT_REGULATED", description="Assessed: no regulation applies.")
+    UNDER_REVIEW = strawberry.enum_value("UNDER_REVIEW", description="A regulatory review is in progress.")
+    APPROVED = strawberry.enum_value("APPROVED", description="Approved by the regulator or compliance.")
+    RESTRICTED = strawberry.enum_value("RESTRICTED", description="Allowed only under stated restrictions.")
+
+    def to_domain(self) -> entities.RegulatoryStatus:
+        return entities.RegulatoryStatus(self.value)
+
+
 @strawberry.enum(description="Sort direction.")
 class OrderDirection(Enum):
     ASC = strawberry.enum_value("ASC", description="Smallest, oldest or alphabetically first first.")

@@ -12,7 +12,20 @@ from app.domain import commands, entities, queries
 
 from ..context import Info
 from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
-from .common import OrderDirection, Stage, StringMatch, Tag, TagInput, TagMatch, tag_map, tags_of, time_range
+from .common import (
+    OrderDirection,
+    RegulatoryStatus,
+    RiskTier,
+    Stage,
+    StringMatch,
+    Tag,
+    TagInput,
+    TagMatch,
+    tag_map,
+    tags_of,
+    time_range,
+)
+from .governance import ModelHistoryFields
 
 if TYPE_CHECKING:
     from .aliases import ModelAlias
@@ -25,7 +38,7 @@ ModelAliasRef = Annotated["ModelAlias", strawberry.lazy("app.graphql.types.alias
 
 
 @strawberry.type(description="A named model. Its versions are the immutable registered artifacts.")
-class RegisteredModel(Node):
+class RegisteredModel(ModelHistoryFields, Node):
     entity: strawberry.Private[entities.RegisteredModel]
 
     @strawberry.field(description="Globally unique opaque id.")
@@ -43,6 +56,19 @@ class RegisteredModel(Node):
     @strawberry.field(description="Subject responsible for the model; the creator unless set.")
     def owner(self) -> str:
         return self.entity.owner
+
+    @strawberry.field(description="What the model is used for (business metadata).")
+    def use_case(self) -> str | None:
+        return self.entity.use_case
+
+    @strawberry.field(description="Risk tier (business metadata); null until set.")
+    def risk_tier(self) -> RiskTier | None:
+        return RiskTier(self.entity.risk_tier.value) if self.entity.risk_tier else None
+
+    @strawberry.field(description="Regulatory status (business metadata); null until set.")
+    def regulatory_status(self) -> RegulatoryStatus | None:
+        status = self.entity.regulatory_status
+        return RegulatoryStatus(status.value) if status else None
 
     @strawberry.field(description="When the model was registered.")
     def created_at(self) -> datetime:
@@ -119,6 +145,10 @@ class RegisteredModelFilter:
     created_by: str | None = strawberry.field(default=None, description="Registered by this subject.")
     created_after: datetime | None = strawberry.field(default=None, description="Registered at or after this time.")
     created_before: datetime | None = strawberry.field(default=None, description="Registered before this time.")
+    use_case: StringMatch | None = strawberry.field(default=None, description="Match on the use case.")
+    risk_tier: list[RiskTier] | None = strawberry.field(default=None, description="In any of these risk tiers.")
+    regulatory_status: list[RegulatoryStatus] | None = strawberry.field(
+        default=None, description="In any of these regulatory statuses.")
 
     def to_domain(self) -> queries.ModelFilter:
         return queries.ModelFilter(
@@ -127,6 +157,9 @@ class RegisteredModelFilter:
             owner=self.owner,
             created_by=self.created_by,
             created=time_range(self.created_after, self.created_before),
+            use_case=self.use_case.to_domain() if self.use_case else None,
+            risk_tiers=tuple(tier.to_domain() for tier in self.risk_tier or ()),
+            regulatory_statuses=tuple(status.to_domain() for status in self.regulatory_status or ()),
         )
 
 
@@ -165,6 +198,9 @@ class CreateRegisteredModelInput:
     description: str | None = strawberry.field(default=None, description="Free-text description (Markdown).")
     owner: str | None = strawberry.field(default=None, description="Owner subject; defaults to the caller.")
     tags: list[TagInput] | None = strawberry.field(default=None, description="Initial tags.")
+    use_case: str | None = strawberry.field(default=None, description="What the model is used for.")
+    risk_tier: RiskTier | None = strawberry.field(default=None, description="Risk tier.")
+    regulatory_status: RegulatoryStatus | None = strawberry.field(default=None, description="Regulatory status.")
 
 
 @strawberry.input(description="Changes to a registered model; fields left out stay as they are.")
@@ -172,6 +208,9 @@ class UpdateRegisteredModelInput:
     name: str = strawberry.field(description="Name of the model to change.")
     description: str | None = strawberry.field(default=None, description="New description.")
     owner: str | None = strawberry.field(default=None, description="New owner subject.")
+    use_case: str | None = strawberry.field(default=None, description="New use case.")
+    risk_tier: RiskTier | None = strawberry.field(default=None, description="New risk tier.")
+    regulatory_status: RegulatoryStatus | None = strawberry.field(default=None, description="New regulatory status.")
 
 
 @strawberry.input(description="The registered model to delete.")
@@ -210,15 +249,22 @@ class ModelMutations:
         self, info: Info, input: Annotated[CreateRegisteredModelInput, strawberry.argument(description="The new model.")]
     ) -> RegisteredModelPayload:
         command = commands.NewModel(name=input.name, description=input.description, owner=input.owner,
-                                    tags=tag_map(input.tags))
+                                    tags=tag_map(input.tags), use_case=input.use_case,
+                                    risk_tier=input.risk_tier.to_domain() if input.risk_tier else None,
+                                    regulatory_status=input.regulatory_status.to_domain()
+                                    if input.regulatory_status else None)
         model = await info.context.services.models.create(info.context.principal, command)
         return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
 
-    @strawberry.mutation(description="Change a model's description or owner. Requires model:write.")
+    @strawberry.mutation(description="Change a model's description, owner or business metadata. Requires "
+                                     "model:write.")
     async def update_registered_model(
         self, info: Info, input: Annotated[UpdateRegisteredModelInput, strawberry.argument(description="The changes.")]
     ) -> RegisteredModelPayload:
-        changes = commands.ModelChanges(description=input.description, owner=input.owner)
+        changes = commands.ModelChanges(description=input.description, owner=input.owner, use_case=input.use_case,
+                                        risk_tier=input.risk_tier.to_domain() if input.risk_tier else None,
+                                        regulatory_status=input.regulatory_status.to_domain()
+                                        if input.regulatory_status else None)
         model = await info.context.services.models.update(info.context.principal, input.name, changes)
         return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from app.domain import commands, entities, queries
+from app.domain import entities, queries
 
 from ..context import Info
 from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
@@ -18,7 +18,6 @@ from .common import (
     Stage,
     StringMatch,
     Tag,
-    TagInput,
     TagMatch,
     TrackerKind,
     VersionStatus,
@@ -27,6 +26,7 @@ from .common import (
 )
 from .artifacts import ArtifactReference
 from .models import RegisteredModel
+from .governance import VersionGovernanceFields
 
 
 @strawberry.type(description="One measured value of a version.")
@@ -57,7 +57,7 @@ class CodeReference:
 
 
 @strawberry.type(description="One immutable registered version of a model.")
-class ModelVersion(Node):
+class ModelVersion(VersionGovernanceFields, Node):
     entity: strawberry.Private[entities.ModelVersion]
 
     @strawberry.field(description="Globally unique opaque id.")

@@ -6,12 +6,13 @@ from typing import Annotated
 
 import strawberry
 
-from app.domain import entities
+from app.domain import entities, governance
 from app.domain.identity import Permission
 
 from ..context import Info
 from ..relay import Node, from_global_id
 from .common import PrincipalKind
+from .governance import TransitionRequest
 from .models import RegisteredModel
 from .versions import ModelVersion
 
@@ -30,7 +31,8 @@ class Viewer:
         self,
         info: Info,
         action: Annotated[str, strawberry.argument(description="An action: read, write, delete.")],
-        resource: Annotated[str, strawberry.argument(description="A resource: registry, model, version, alias, artifact.")],
+        resource: Annotated[str, strawberry.argument(description="A resource: registry, model, version, alias, "
+                                                                "artifact, transition, production, document, audit.")],
     ) -> bool:
         try:
             permission = Permission(f"{resource}:{action}")
@@ -62,4 +64,6 @@ class ViewerQueries:
             return RegisteredModel(entity=found)
         if isinstance(found, entities.ModelVersion):
             return ModelVersion(entity=found)
+        if isinstance(found, governance.TransitionRequest):
+            return TransitionRequest(entity=found)
         return None

@@ -1,0 +1,103 @@
+"""The audit log: appending to the hash chain, and reading it back for auditors and verification."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent, AuditFilter, AuditTarget, canonical_json, chain
+from app.domain.queries import Direction, Page, PageRequest
+
+from ..governance_tables import AuditEventRow
+from ..pagination import fetch_page
+
+# pg_advisory_xact_lock key serialising appends to the chain ("modelreg" as a 64-bit number).
+CHAIN_LOCK_KEY = int.from_bytes(b"modelreg", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _json_text(value) -> str | None:
+    return None if value is None else canonical_json(value)
+
+
+def _event(row: AuditEventRow) -> AuditEvent:
+    draft = AuditDraft(
+        occurred_at=row.occurred_at, actor_subject=row.actor_subject, actor_kind=row.actor_kind,
+        actor_roles=tuple(json.loads(row.actor_roles)), action=row.action,
+        target=AuditTarget(row.target_type, row.target_id, row.target_name, row.target_version),
+        outcome=row.outcome, before=json.loads(row.before) if row.before is not None else None,
+        after=json.loads(row.after) if row.after is not None else None, detail=row.detail,
+        request_id=row.request_id, client_address=row.client_address, user_agent=row.user_agent)
+    return AuditEvent(seq=row.seq, draft=draft, prev_hash=row.prev_hash, hash=row.hash)
+
+
+class SqlAuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def append(self, draft: AuditDraft) -> AuditEvent:
+        """Add an event at the head of the chain, in the caller's transaction.
+
+        Appends are serialised so each reads the true head: on PostgreSQL by a transaction-level advisory lock
+        (held until commit), on SQLite by the write lock every writing transaction takes with BEGIN IMMEDIATE.
+        Call it last in a transaction, so the lock is held briefly.
+        """
+        if self._session.bind.dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        head = (await self._session.execute(
+            select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1))).first()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        event = chain(seq, draft, prev_hash)
+        target = draft.target
+        self._session.add(AuditEventRow(
+            seq=seq, occurred_at=draft.occurred_at, actor_subject=draft.actor_subject, actor_kind=draft.actor_kind,
+            actor_roles=canonical_json(list(draft.actor_roles)), action=draft.action, target_type=target.type,
+            target_id=target.id, target_name=target.name, target_version=target.version,
+            before=_json_text(draft.before), after=_json_text(draft.after), outcome=draft.outcome,
+            detail=draft.detail, request_id=draft.request_id, client_address=draft.client_address,
+            user_agent=draft.user_agent, prev_hash=prev_hash, hash=event.hash))
+        await self._session.flush()
+        return event
+
+    async def list(self, filter: AuditFilter, page: PageRequest, with_total: bool,
+                   direction: Direction = Direction.DESC) -> Page[AuditEvent]:
+        conditions = []
+        if filter.actor is not None:
+            conditions.append(AuditEventRow.actor_subject == filter.actor)
+        if filter.action is not None:
+            if filter.action.endswith("*"):
+                conditions.append(AuditEventRow.action.startswith(filter.action[:-1], autoescape=True))
+            else:
+                conditions.append(AuditEventRow.action == filter.action)
+        if filter.target_type is not None:
+            conditions.append(AuditEventRow.target_type == filter.target_type)
+        if filter.target is not None:
+            conditions.append(or_(AuditEventRow.target_name == filter.target, AuditEventRow.target_id == filter.target))
+        if filter.outcome is not None:
+            conditions.append(AuditEventRow.outcome == filter.outcome)
+        if filter.occurred_from is not None:
+            conditions.append(AuditEventRow.occurred_at >= filter.occurred_from)
+        if filter.occurred_to is not None:
+            conditions.append(AuditEventRow.occurred_at < filter.occurred_to)
+        query = select(AuditEventRow, AuditEventRow.seq).where(*conditions)
+        return await fetch_page(self._session, query, sort_key=AuditEventRow.seq, id_column=AuditEventRow.seq,
+                                direction=direction, page=page, with_total=with_total,
+                                convert=lambda row: _event(row[0]))
+
+    async def chunk(self, after_seq: int, limit: int, *, until_seq: int | None = None,
+                    occurred_from=None, occurred_to=None) -> list[AuditEvent]:
+        """Up to ``limit`` events after ``after_seq`` in sequence order (for verification and export)."""
+        query = select(AuditEventRow).where(AuditEventRow.seq > after_seq)
+        if until_seq is not None:
+            query = query.where(AuditEventRow.seq <= until_seq)
+        if occurred_from is not None:
+            query = query.where(AuditEventRow.occurred_at >= occurred_from)
+        if occurred_to is not None:
+            query = query.where(AuditEventRow.occurred_at < occurred_to)
+        rows = (await self._session.execute(query.order_by(AuditEventRow.seq).limit(limit))).scalars()
+        return [_event(row) for row in rows]
+
+    async def head(self) -> int:
+        """The highest sequence number (0 for an empty log)."""
+        return (await self._session.execute(select(func.coalesce(func.max(AuditEventRow.seq), 0)))).scalar_one()

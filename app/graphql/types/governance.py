@@ -1,0 +1,302 @@
+"""Governed promotion: transition requests, approvals, gate results, stage history and time travel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.domain import governance
+from app.domain.errors import BadUserInput
+from app.domain.queries import PageRequest
+
+from ..context import Info
+from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, from_global_id, to_connection, to_global_id, wants_total
+from .common import Stage, _aware
+from .documents import Document, DocumentKind
+
+if TYPE_CHECKING:
+    from .versions import ModelVersion
+
+ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
+
+
+@strawberry.enum(description="Where a transition request stands.")
+class TransitionStatus(Enum):
+    PENDING = strawberry.enum_value("PENDING", description="Waiting for approvals.")
+    APPROVED = strawberry.enum_value(
+        "APPROVED", description="Approvals complete, but a check failed when it was to apply (see gateResults); "
+                                "approving again retries.")
+    REJECTED = strawberry.enum_value("REJECTED", description="An approver rejected it.")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="Withdrawn before it applied.")
+    APPLIED = strawberry.enum_value("APPLIED", description="The move happened.")
+
+
+@strawberry.enum(description="What a transition request moves.")
+class TransitionKind(Enum):
+    STAGE = strawberry.enum_value("STAGE", description="The version to another stage.")
+    ALIAS = strawberry.enum_value("ALIAS", description="A protected alias (such as `champion`) to the version.")
+
+
+@strawberry.enum(description="An approver's decision.")
+class Decision(Enum):
+    APPROVE = strawberry.enum_value("APPROVE", description="Approved.")
+    REJECT = strawberry.enum_value("REJECT", description="Rejected.")
+
+
+@strawberry.type(description="One gate of the promotion policy checked against the version.")
+class GateResult:
+    gate: str = strawberry.field(description="The gate, such as `version READY`, `metric accuracy >= 0.9` or "
+                                             "`document MODEL_CARD`.")
+    passed: bool = strawberry.field(description="Whether the version passed it.")
+    detail: str = strawberry.field(description="What was found.")
+
+
+@strawberry.type(description="One approver's decision on a transition request.")
+class Approval:
+    approver: str = strawberry.field(description="Subject of the approver.")
+    decision: Decision = strawberry.field(description="Approve or reject.")
+    comment: str | None = strawberry.field(description="What the approver said.")
+    decided_at: datetime = strawberry.field(description="When.")
+
+
+@strawberry.type(description="A request to move a version to a stage, or a protected alias to a version, under the "
+                             "promotion policy's approvals and gates.")
+class TransitionRequest(Node):
+    entity: strawberry.Private[governance.TransitionRequest]
+
+    @strawberry.field(description="Globally unique opaque id; pass it to approve, reject or cancel.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("TransitionRequest", self.entity.id)
+
+    @strawberry.field(description="Stage move or protected alias move.")
+    def kind(self) -> TransitionKind:
+        return TransitionKind(self.entity.kind.value)
+
+    @strawberry.field(description="Model name.")
+    def name(self) -> str:
+        return self.entity.model_name
+
+    @strawberry.field(description="Version number the request is about.")
+    def version(self) -> int:
+        return self.entity.version
+
+    @strawberry.field(description="The version the request is about.")
+    async def model_version(self, info: Info) -> ModelVersionRef | None:
+        from .versions import ModelVersion
+
+        found = await info.context.loaders.version.load(self.entity.version_id)
+        return ModelVersion(entity=found) if found else None
+
+    @strawberry.field(description="The version's stage when the request was made.")
+    def from_stage(self) -> Stage:
+        return Stage(self.entity.from_stage.value)
+
+    @strawberry.field(description="The stage asked for (stage moves).")
+    def to_stage(self) -> Stage | None:
+        return Stage(self.entity.to_stage.value) if self.entity.to_stage else None
+
+    @strawberry.field(description="The protected alias to move (alias moves).")
+    def alias(self) -> str | None:
+        return self.entity.alias
+
+    @strawberry.field(description="Where the request stands.")
+    def status(self) -> TransitionStatus:
+        return TransitionStatus(self.entity.status.value)
+
+    @strawberry.field(description="Subject that made the request.")
+    def requested_by(self) -> str:
+        return self.entity.requested_by
+
+    @strawberry.field(description="When the request was made.")
+    def requested_at(self) -> datetime:
+        return self.entity.requested_at
+
+    @strawberry.field(description="The requester's comment.")
+    def comment(self) -> str | None:
+        return self.entity.comment
+
+    @strawberry.field(description="Approvals the promotion policy requires for this move.")
+    def required_approvals(self) -> int:
+        return self.entity.required_approvals
+
+    @strawberry.field(description="Whether the version in PRODUCTION is archived when this one replaces it.")
+    def archive_existing_production(self) -> bool:
+        return self.entity.archive_existing_production
+
+    @strawberry.field(description="Every decision so far, oldest first.")
+    async def approvals(self, info: Info) -> list[Approval]:
+        found = await info.context.loaders.approvals.load(self.entity.id)
+        return [Approval(approver=a.approver, decision=Decision(a.decision.value), comment=a.comment,
+                         decided_at=a.decided_at) for a in found]
+
+    @strawberry.field(description="The gates as last checked: when requested, then when it applied or failed to.")
+    def gate_results(self) -> list[GateResult]:
+        return [GateResult(gate=g.gate, passed=g.passed, detail=g.detail) for g in self.entity.gate_results]
+
+    @strawberry.field(description="When it was applied, rejected or cancelled.")
+    def resolved_at(self) -> datetime | None:
+        return self.entity.resolved_at
+
+    @strawberry.field(description="Who applied (the last approver), rejected or cancelled it.")
+    def resolved_by(self) -> str | None:
+        return self.entity.resolved_by
+
+    @strawberry.field(description="The rejection's or cancellation's comment.")
+    def resolution_comment(self) -> str | None:
+        return self.entity.resolution_comment
+
+
+def request_key(global_id: str) -> int:
+    """The database key in a TransitionRequest's global id; another type's id is BAD_USER_INPUT."""
+    type_name, key = from_global_id(global_id)
+    if type_name != "TransitionRequest":
+        raise BadUserInput(f"id {global_id[:100]!r} is not the id of a transition request", field="id")
+    return key
+
+
+@strawberry.type(description="One stage move of a version.")
+class StageChange:
+    entity: strawberry.Private[governance.StageChange]
+
+    @strawberry.field(description="Version number.")
+    def version(self) -> int:
+        return self.entity.version
+
+    @strawberry.field(description="Stage before the move.")
+    def from_stage(self) -> Stage:
+        return Stage(self.entity.from_stage.value)
+
+    @strawberry.field(description="Stage after the move.")
+    def to_stage(self) -> Stage:
+        return Stage(self.entity.to_stage.value)
+
+    @strawberry.field(description="When it moved.")
+    def changed_at(self) -> datetime:
+        return self.entity.changed_at
+
+    @strawberry.field(description="Who moved it: the approver who completed the request, the requester when no "
+                                  "approval was needed, or whoever rolled back.")
+    def changed_by(self) -> str:
+        return self.entity.changed_by
+
+    @strawberry.field(description="Why, for moves that were not a plain request (rollback, replaced in production).")
+    def reason(self) -> str | None:
+        return self.entity.reason
+
+    @strawberry.field(description="The transition request that caused it, if any.")
+    def request_id(self) -> strawberry.ID | None:
+        return to_global_id("TransitionRequest", self.entity.request_id) if self.entity.request_id else None
+
+
+@strawberry.type(description="A version that held a stage or an alias at a point in time.")
+class VersionAtTime:
+    entity: strawberry.Private[governance.VersionAt]
+    model_name: strawberry.Private[str]
+
+    @strawberry.field(description="Version number (the version itself may have been deleted since).")
+    def version(self) -> int:
+        return self.entity.version
+
+    @strawberry.field(description="Since when it held the stage or alias.")
+    def since(self) -> datetime:
+        return self.entity.since
+
+    @strawberry.field(description="Who put it there.")
+    def by(self) -> str:
+        return self.entity.by
+
+    @strawberry.field(description="The version, or null when it has been deleted since.")
+    async def model_version(self, info: Info) -> ModelVersionRef | None:
+        from .versions import ModelVersion
+
+        found = await info.context.loaders.version_by_number.load((self.model_name, self.entity.version))
+        return ModelVersion(entity=found) if found else None
+
+
+@strawberry.type(description="Time travel on a model's stages and aliases.")
+class ModelHistoryFields:
+    @strawberry.field(description="The versions that were in `stage` (default PRODUCTION) at `time`, from the stage "
+                                  "history: what was serving at that moment?")
+    async def stage_at(
+        self, info: Info,
+        time: Annotated[datetime, strawberry.argument(description="The moment asked about (UTC unless an offset "
+                                                                  "is given).")],
+        stage: Annotated[Stage, strawberry.argument(description="STAGING, PRODUCTION or ARCHIVED.")] = Stage.PRODUCTION,
+    ) -> list[VersionAtTime]:
+        found = await info.context.services.governance.stage_at(info.context.principal, self.entity.id,
+                                                                stage.to_domain(), _aware(time))
+        return [VersionAtTime(entity=item, model_name=self.entity.name) for item in found]
+
+    @strawberry.field(description="The version `alias` pointed at, at `time`, or null when it was not set then.")
+    async def alias_at(
+        self, info: Info,
+        alias: Annotated[str, strawberry.argument(description="The alias, such as `champion`.")],
+        time: Annotated[datetime, strawberry.argument(description="The moment asked about.")],
+    ) -> VersionAtTime | None:
+        found = await info.context.services.governance.alias_at(info.context.principal, self.entity.id, alias,
+                                                                _aware(time))
+        return VersionAtTime(entity=found, model_name=self.entity.name) if found else None
+
+
+@strawberry.input(description="Conditions on transition requests, combined with AND.")
+class TransitionRequestFilter:
+    name: str | None = strawberry.field(default=None, description="Requests about this model.")
+    version: int | None = strawberry.field(default=None, description="Requests about this version number.")
+    status: list[TransitionStatus] | None = strawberry.field(default=None, description="In any of these statuses.")
+    requested_by: str | None = strawberry.field(default=None, description="Made by this subject.")
+    to_stage: Stage | None = strawberry.field(default=None, description="Asking for this stage.")
+    alias: str | None = strawberry.field(default=None, description="Asking for this protected alias.")
+
+    def to_domain(self, version_id: int | None = None) -> governance.TransitionFilter:
+        return governance.TransitionFilter(
+            model_name=self.name, version=self.version, version_id=version_id,
+            statuses=tuple(governance.TransitionStatus(s.value) for s in self.status or ()),
+            requested_by=self.requested_by, to_stage=self.to_stage.to_domain() if self.to_stage else None,
+            alias=self.alias)
+
+
+async def list_requests(info: Info, filter: TransitionRequestFilter | None, first: int, after: str | None,
+                        version_id: int | None = None) -> Connection[TransitionRequest]:
+    page = await info.context.services.governance.requests(
+        info.context.principal, (filter or TransitionRequestFilter()).to_domain(version_id),
+        PageRequest(first=first, after=after), with_total=wants_total(info))
+    return to_connection(page, lambda r: TransitionRequest(entity=r), after is not None)
+
+
+@strawberry.type(description="A version's requests, stage history and documents.")
+class VersionGovernanceFields:
+    @strawberry.field(description="Transition requests about this version, newest first.")
+    async def transition_requests(
+        self, info: Info,
+        filter: Annotated[TransitionRequestFilter | None, strawberry.argument(description="Conditions.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+    ) -> Connection[TransitionRequest]:
+        return await list_requests(info, filter, first, after, version_id=self.entity.id)
+
+    @strawberry.field(description="Every stage move of this version, newest first.")
+    async def stage_history(self, info: Info) -> list[StageChange]:
+        return [StageChange(entity=c) for c in await info.context.loaders.stage_history.load(self.entity.id)]
+
+    @strawberry.field(description="Documents attached to this version (every revision), oldest first.")
+    async def documents(
+        self, info: Info,
+        kind: Annotated[DocumentKind | None, strawberry.argument(description="Only documents of this kind.")] = None,
+    ) -> list[Document]:
+        found = await info.context.loaders.documents.load(self.entity.id)
+        return [Document(entity=d) for d in found if kind is None or d.kind.value == kind.value]
+
+
+@strawberry.type(description="Transition request queries.")
+class GovernanceQueries:
+    @strawberry.field(description="Transition requests across all models, newest first.")
+    async def transition_requests(
+        self, info: Info,
+        filter: Annotated[TransitionRequestFilter | None, strawberry.argument(description="Conditions.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+    ) -> Connection[TransitionRequest]:
+        return await list_requests(info, filter, first, after)

@@ -1,0 +1,87 @@
+"""Reading governance data: transition requests, approvals, stage history, documents, and time travel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.domain.entities import Stage
+from app.domain.errors import BadUserInput
+from app.domain.governance import (
+    Approval,
+    Document,
+    StageChange,
+    TransitionFilter,
+    TransitionRequest,
+    VersionAt,
+)
+from app.domain.identity import Permission, Principal
+from app.domain.queries import Page, PageRequest
+from app.domain.rules import check_alias
+
+from .audit import AuditTrail
+from .common import check_page
+from .ports import Authorizer, UnitOfWorkFactory
+
+
+class GovernanceReads:
+    """Everything here is readable by every role (registry:read); denials are recorded."""
+
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100,
+                 trail: AuditTrail | None = None) -> None:
+        self._uow = uow
+        self._authorizer = authorizer
+        self.max_page_size = max_page_size
+        self._trail = trail or AuditTrail(uow)
+
+    async def _require(self, principal: Principal) -> None:
+        await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read")
+
+    async def requests(self, principal: Principal, filter: TransitionFilter, page: PageRequest,
+                       with_total: bool) -> Page[TransitionRequest]:
+        """Transition requests, newest first."""
+        await self._require(principal)
+        check_page(page, self.max_page_size)
+        async with self._uow(write=False) as uow:
+            return await uow.transitions.list(filter, page, with_total)
+
+    async def stage_at(self, principal: Principal, model_id: int, stage: Stage, moment: datetime) -> list[VersionAt]:
+        """The versions that were in ``stage`` at ``moment`` (from the stage history), by version number."""
+        await self._require(principal)
+        if stage is Stage.NONE:
+            raise BadUserInput("stageAt answers for STAGING, PRODUCTION or ARCHIVED", field="stage")
+        async with self._uow(write=False) as uow:
+            changes = await uow.transitions.model_history(model_id, until=moment)
+        last: dict[int, StageChange] = {}
+        for change in changes:
+            last[change.version] = change
+        return [VersionAt(number, change.changed_at, change.changed_by)
+                for number, change in sorted(last.items()) if change.to_stage is stage]
+
+    async def alias_at(self, principal: Principal, model_id: int, alias: str, moment: datetime) -> VersionAt | None:
+        """The version ``alias`` pointed at, at ``moment`` (None when it was not set then)."""
+        await self._require(principal)
+        check_alias(alias)
+        async with self._uow(write=False) as uow:
+            return await uow.aliases.at(model_id, alias, moment)
+
+    # Batch reads for DataLoaders.
+
+    async def requests_by_id(self, principal: Principal, ids: list[int]) -> dict[int, TransitionRequest]:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.transitions.get_many(ids)
+
+    async def approvals(self, principal: Principal, request_ids: list[int]) -> dict[int, list[Approval]]:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.transitions.decisions(request_ids)
+
+    async def stage_history(self, principal: Principal, version_ids: list[int]) -> dict[int, list[StageChange]]:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.transitions.stage_history(version_ids)
+
+    async def documents(self, principal: Principal, version_ids: list[int]) -> dict[int, list[Document]]:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.documents.for_versions(version_ids)

@@ -46,8 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
             "Set MODELREG_OIDC_ISSUER for production.",
             extra={"data_dir": str(settings.data_dir.resolve())},
         )
-        print(f"\n  GraphiQL:  {base}/graphql\n  Token:     modelreg token --sub you --role data-scientist"
-              f"{' --data-dir ' + str(settings.data_dir) if args.data_dir else ''}\n", file=sys.stderr, flush=True)
+        data_dir = f" --data-dir {settings.data_dir}" if args.data_dir else ""
+        print(f"\n  GraphiQL:  {base}/graphql\n  Token:     modelreg token --sub you --role data-scientist{data_dir}"
+              f"\n             (from a source checkout: ./dev modelreg token ...)\n", file=sys.stderr, flush=True)
     else:
         print(f"\n  GraphiQL:  {base}/graphql\n", file=sys.stderr, flush=True)
     raise_request_body_buffer()

@@ -14,27 +14,16 @@ from app.domain.governance import (
     TransitionRequest,
     VersionAt,
 )
-from app.domain.identity import Permission, Principal
+from app.domain.identity import Principal
 from app.domain.queries import Page, PageRequest
 from app.domain.rules import check_alias
 
-from .audit import AuditTrail
 from .common import check_page
-from .ports import Authorizer, UnitOfWorkFactory
+from .reads import RegistryReader
 
 
-class GovernanceReads:
+class GovernanceReads(RegistryReader):
     """Everything here is readable by every role (registry:read); denials are recorded."""
-
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100,
-                 trail: AuditTrail | None = None) -> None:
-        self._uow = uow
-        self._authorizer = authorizer
-        self.max_page_size = max_page_size
-        self._trail = trail or AuditTrail(uow)
-
-    async def _require(self, principal: Principal) -> None:
-        await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read")
 
     async def requests(self, principal: Principal, filter: TransitionFilter, page: PageRequest,
                        with_total: bool) -> Page[TransitionRequest]:

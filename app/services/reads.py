@@ -33,7 +33,9 @@ class ResolvedUri:
     alias: str | None = None
 
 
-class ReadService:
+class RegistryReader:
+    """Base of the read services: everything they answer needs registry:read, and a denial is audited."""
+
     def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100,
                  trail: AuditTrail | None = None) -> None:
         self._uow = uow
@@ -43,6 +45,9 @@ class ReadService:
 
     async def _require(self, principal: Principal) -> None:
         await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read")
+
+
+class ReadService(RegistryReader):
 
     async def model(self, principal: Principal, name: str) -> RegisteredModel | None:
         await self._require(principal)

@@ -18,9 +18,9 @@ class BlockWriter:
     """Cuts a stream into blocks of one blob and stages them, a few at once. ``sink`` runs in consume's worker
     thread and waits there (never on the event loop) when IN_FLIGHT uploads are pending.
 
-    A failed upload is not raised from ``sink``: consume would stop its worker while the receiving side may be
-    blocked on the full queue, and hang. ``sink`` records it and drops further data; ``guard`` (wrapped around the
-    incoming stream) raises it before the next chunk, and ``finish`` raises it too."""
+    A failed block upload is recorded rather than raised from ``sink``, so the pending uploads are still awaited
+    before the caller cleans up; ``guard`` (wrapped around the incoming stream) raises it before the next chunk,
+    and ``finish`` raises it too."""
 
     def __init__(self, blob: BlobClient, block_size: int, loop: asyncio.AbstractEventLoop) -> None:
         self._blob, self._block_size, self._loop = blob, block_size, loop

@@ -27,6 +27,7 @@ from app.http.artifacts import artifact_routes
 from app.http.audit import audit_routes
 from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
+from app.http.pages import lineage_page
 from app.services.aliases import AliasService
 from app.config import ConfigError
 from app.promotion import PolicyError, load_promotion_policy
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/lineage", lineage_page),
             *artifact_routes(),
             *audit_routes(),
             *identity.routes,

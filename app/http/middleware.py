@@ -63,7 +63,7 @@ class RequestIdMiddleware:
 Authenticate = Callable[[str], Awaitable[Principal]]
 SessionPrincipal = Callable[[str | None], "Principal | None"]
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/favicon.ico", "/lineage"})
 SESSION_COOKIE = "modelreg_session"
 # Content types a cross-site form or no-cors fetch can send without a CORS preflight (Fetch standard).
 SIMPLE_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
@@ -73,7 +73,8 @@ QUERY_TOKEN_PARAMS = ("access_token", "id_token")
 
 
 def _is_public(scope: Scope) -> bool:
-    """Health checks, static files, the root redirect, /auth/* and the GraphiQL page itself need no token."""
+    """Health checks, static files, the root redirect, /auth/*, the GraphiQL page and the lineage explorer page
+    (static HTML whose queries carry the token) need no token."""
     path: str = scope["path"]
     if path in PUBLIC_PATHS or path.startswith(("/static/", "/auth/")):
         return True

@@ -36,6 +36,8 @@ from app.services.audit import AuditTrail
 from app.services.audit_log import AuditLogService
 from app.services.documents import DocumentService
 from app.services.governance_reads import GovernanceReads
+from app.services.lineage import LineageService
+from app.services.lineage_reads import LineageReads
 from app.services.models import ModelService
 from app.services.reads import ReadService
 from app.services.registration import RegistrationVerifier
@@ -74,6 +76,8 @@ def create_app(settings: Settings) -> Starlette:
         documents=DocumentService(uow, authorizer, store, trail=trail),
         governance=GovernanceReads(uow, authorizer, settings.max_page_size, trail=trail),
         audit_log=AuditLogService(uow, authorizer, settings.max_page_size, trail=trail),
+        lineage=LineageService(uow, authorizer, trail=trail),
+        lineage_reads=LineageReads(uow, authorizer, settings.max_page_size, trail=trail),
     )
     schema = build_schema(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                           max_tokens=settings.max_tokens, introspection=settings.introspection,

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Copy the browser assets modelreg serves itself (GraphiQL, React) from node_modules into app/web/vendor/.
+"""Copy the browser assets modelreg serves itself (GraphiQL, React, Cytoscape) from node_modules to app/web/vendor/.
 
-The GraphiQL page (app/web/graphiql.html) loads only /static/vendor/* so it works offline. This script puts
-those files there, with the license texts of everything the bundles contain:
+The GraphiQL page (app/web/graphiql.html) and the lineage explorer (app/web/lineage.html) load only
+/static/vendor/* so they work offline. This script puts those files there, with the license texts of
+everything the bundles contain:
 
     npm ci && python scripts/build_web_assets.py
 
@@ -28,10 +29,11 @@ ASSETS = [
     ("graphiql", "graphiql.min.css", "graphiql.min.css"),
     ("react", "umd/react.production.min.js", "react.production.min.js"),
     ("react-dom", "umd/react-dom.production.min.js", "react-dom.production.min.js"),
+    ("cytoscape", "dist/cytoscape.min.js", "cytoscape.min.js"),
 ]
 # Packages whose code ends up in the served files; graphiql's bundle also carries its dependency tree and
-# graphql (a peer dependency it bundles).
-BUNDLED_ROOTS = ["react", "react-dom", "graphiql", "graphql"]
+# graphql (a peer dependency it bundles). cytoscape (the lineage explorer's graph) has no dependencies.
+BUNDLED_ROOTS = ["react", "react-dom", "graphiql", "graphql", "cytoscape"]
 LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|notice)(\.(md|txt|markdown))?$", re.IGNORECASE)
 
 
@@ -96,8 +98,8 @@ def planned_files() -> dict[str, bytes]:
         "Licenses of the code in the files of this directory (copied from node_modules by "
         "scripts/build_web_assets.py).\n\n" + "\n\n".join(notices)
     ).encode("utf-8")
-    files["versions.json"] = (json.dumps({k: versions[k] for k in ("graphiql", "react", "react-dom", "graphql")},
-                                         indent=2) + "\n").encode("utf-8")
+    pinned = ("graphiql", "react", "react-dom", "graphql", "cytoscape")
+    files["versions.json"] = (json.dumps({k: versions[k] for k in pinned}, indent=2) + "\n").encode("utf-8")
     return files
 
 

@@ -69,11 +69,11 @@ def ordered(query: Select, sort_key: ColumnElement, id_column: ColumnElement, di
 
 async def fetch_page(session: Any, query: Select, *, sort_key: ColumnElement, id_column: ColumnElement,
                      direction: Direction, page: PageRequest, with_total: bool,
-                     convert: Any) -> Page[Any]:
+                     convert: Any, row_id: Any = None) -> Page[Any]:
     """Run ``query`` (which must select the sort key as its last column) as one page.
 
     ``convert(row)`` turns each result row into a domain object. Fetches one row more than asked to know
-    whether another page follows.
+    whether another page follows. ``row_id(row)`` gives the id for the cursor (default: ``row[0].id``).
     """
     total = 0
     if with_total:
@@ -83,5 +83,6 @@ async def fetch_page(session: Any, query: Select, *, sort_key: ColumnElement, id
         paged = paged.where(after_condition(sort_key, id_column, direction, page.after))
     paged = ordered(paged, sort_key, id_column, direction).limit(page.first + 1)
     rows: Sequence[Any] = (await session.execute(paged)).all()
-    items = [(encode_cursor(row[-1], row[0].id), convert(row)) for row in rows[: page.first]]
+    identify = row_id or (lambda row: row[0].id)
+    items = [(encode_cursor(row[-1], identify(row)), convert(row)) for row in rows[: page.first]]
     return Page(items=items, has_next_page=len(rows) > page.first, total_count=total)

@@ -227,4 +227,4 @@ class DownloadRow(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 
-from . import governance_tables  # noqa: E402,F401  (the governance and audit tables share this metadata)
+from . import governance_tables, lineage_tables  # noqa: E402,F401  (they share this metadata)

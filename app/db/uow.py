@@ -12,6 +12,8 @@ from .repositories.aliases import SqlAliasRepository
 from .repositories.artifacts import SqlArtifactRepository
 from .repositories.audit import SqlAuditRepository
 from .repositories.documents import SqlDocumentRepository
+from .repositories.lineage import SqlLineageRepository
+from .repositories.lineage_walks import SqlLineageWalks
 from .repositories.models import SqlModelRepository
 from .repositories.transitions import SqlTransitionRepository
 from .repositories.versions import SqlVersionRepository
@@ -36,6 +38,8 @@ class SqlUnitOfWork:
         self.transitions = SqlTransitionRepository(self._session)
         self.documents = SqlDocumentRepository(self._session)
         self.audit = SqlAuditRepository(self._session)
+        self.lineage = SqlLineageRepository(self._session)
+        self.walks = SqlLineageWalks(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 from . import rules
 from .artifacts import check_path, check_unique_paths, media_type_for
-from .entities import ArtifactRef, CodeRef, Metric, RegulatoryStatus, RiskTier, RunRef
+from .entities import ArtifactRef, Metric, RegulatoryStatus, RiskTier
 from .errors import BadUserInput
+from .lineage import DATASET_USES
+from .lineage_commands import MAX_LINKS, DatasetUse, NewCodeCommit, NewRun, ParentRef, check_relation
 
 
 def _check_metrics(metrics: tuple[Metric, ...]) -> None:
@@ -26,6 +28,26 @@ def _check_metrics(metrics: tuple[Metric, ...]) -> None:
                 field="metrics",
             )
         seen.add(key)
+
+
+def _check_links(datasets: tuple[DatasetUse, ...], parents: tuple[ParentRef, ...]) -> None:
+    """The lineage given with a new version: datasets by id or registered inline, parents by id or URI."""
+    if len(datasets) > MAX_LINKS or len(parents) > MAX_LINKS:
+        raise BadUserInput(f"at most {MAX_LINKS} datasets and {MAX_LINKS} parents per version", field="datasets")
+    for i, use in enumerate(datasets):
+        if use.kind not in DATASET_USES:
+            raise BadUserInput(f"datasets[{i}].kind must be one of {', '.join(k.value for k in DATASET_USES)}",
+                               field="datasets.kind")
+        if (use.dataset_id is None) == (use.dataset is None):
+            raise BadUserInput(f"datasets[{i}]: give either the id of a registered dataset or the dataset to "
+                               "register, not both or neither", field="datasets")
+        if use.dataset is not None:
+            use.dataset.validate(f"datasets[{i}].dataset.")
+    for i, parent in enumerate(parents):
+        if (parent.version_id is None) == (parent.uri is None):
+            raise BadUserInput(f"parents[{i}]: give either the id or the models:/NAME/VERSION uri of the parent "
+                               "version, not both or neither", field="parents")
+        check_relation(parent.relation, f"parents[{i}].relation")
 
 
 @dataclass(frozen=True)
@@ -103,14 +125,16 @@ class NewVersion:
     description: str | None = None
     flavor: str | None = None
     signature: dict[str, Any] | None = None
-    run: RunRef | None = None
-    code: CodeRef | None = None
+    run: NewRun | None = None
+    code: NewCodeCommit | None = None
     artifact: ArtifactRef | None = None
     metrics: tuple[Metric, ...] = ()
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     create_model_if_missing: bool = False
     files: tuple[FileRef, ...] = ()
+    datasets: tuple[DatasetUse, ...] = ()
+    parents: tuple[ParentRef, ...] = ()
 
     def validate(self) -> None:
         rules.check_model_name(self.model_name, "name")
@@ -130,11 +154,10 @@ class NewVersion:
                 raise BadUserInput("signature must be JSON without NaN or Infinity", field="signature") from None
             rules.check_signature(self.signature, len(encoded))
         if self.run is not None:
-            rules.check_text(self.run.run_id, "run.runId", 256, required=True)
-            rules.check_text(self.run.run_uri, "run.runUri", 2000)
+            self.run.validate("run.")
         if self.code is not None:
-            rules.check_text(self.code.repository_url, "code.repositoryUrl", 2000, required=True)
-            rules.check_commit(self.code.commit_sha)
+            self.code.validate("code.")
+        _check_links(self.datasets, self.parents)
         if self.artifact is not None:
             rules.check_text(self.artifact.uri, "artifact.uri", 2000, required=True)
             rules.check_sha256(self.artifact.digest, "artifact.digest")
@@ -148,11 +171,15 @@ class NewVersion:
     def canonical(self) -> NewVersion:
         """The command with values in the one form they are stored in (a digest as ``sha256:<hex>``, however it
         was written). Call after ``validate()``."""
-        files = tuple(file.canonical() for file in self.files)
+        canonical = replace(
+            self, files=tuple(file.canonical() for file in self.files),
+            run=self.run.validate("run.") if self.run else None,
+            datasets=tuple(replace(use, dataset=use.dataset.validate(f"datasets[{i}].dataset."))
+                           if use.dataset else use for i, use in enumerate(self.datasets)))
         if self.artifact is None or self.artifact.digest is None:
-            return replace(self, files=files)
+            return canonical
         digest = rules.check_sha256(self.artifact.digest, "artifact.digest")
-        return replace(self, artifact=replace(self.artifact, digest=digest), files=files)
+        return replace(canonical, artifact=replace(self.artifact, digest=digest))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Permission(str, Enum):
     PRODUCTION_ROLLBACK = "production:rollback"
     DOCUMENT_WRITE = "document:write"
     AUDIT_READ = "audit:read"
+    LINEAGE_WRITE = "lineage:write"  # registering datasets, runs, commits, external nodes and edges
 
     @property
     def resource(self) -> str:

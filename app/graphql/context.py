@@ -16,6 +16,8 @@ from app.services.artifacts import ArtifactService
 from app.services.audit_log import AuditLogService
 from app.services.documents import DocumentService
 from app.services.governance_reads import GovernanceReads
+from app.services.lineage import LineageService
+from app.services.lineage_reads import LineageReads
 from app.services.models import ModelService
 from app.services.reads import ReadService
 from app.services.transitions import TransitionService
@@ -37,6 +39,8 @@ class Services:
     documents: DocumentService
     governance: GovernanceReads
     audit_log: AuditLogService
+    lineage: LineageService
+    lineage_reads: LineageReads
 
 
 def _batch(fetch, default: Any = None):
@@ -53,7 +57,7 @@ class Loaders:
     """DataLoaders for one request: each nested field costs one statement per page, not one per parent."""
 
     def __init__(self, reads: ReadService, artifacts: ArtifactService, principal: Principal | None,
-                 governance: GovernanceReads | None = None) -> None:
+                 governance: GovernanceReads | None = None, lineage: LineageReads | None = None) -> None:
         def bind(method, default: Any = None) -> DataLoader:
             return DataLoader(load_fn=_batch(lambda keys: method(principal, keys), default))
 
@@ -71,6 +75,13 @@ class Loaders:
             self.approvals = bind(governance.approvals, [])
             self.stage_history = bind(governance.stage_history, [])
             self.documents = bind(governance.documents, [])
+        if lineage is not None:
+            async def reproducibility(versions: list[ModelVersion]) -> list:
+                found = await lineage.reproducibility(principal, list({v.id: v for v in versions}.values()))
+                return [found[v.id] for v in versions]
+
+            # Keyed by version entity (the record needs its artifact), cached by version id.
+            self.reproducibility = DataLoader(load_fn=reproducibility, cache_key_fn=lambda version: version.id)
         self._reads = reads
         self._principal = principal
         self._latest: dict[Stage | None, DataLoader[int, ModelVersion | None]] = {}

@@ -21,6 +21,8 @@ from .types.audit import AuditQueries
 from .types.documents import DocumentMutations
 from .types.governance import GovernanceQueries
 from .types.governance_mutations import GovernanceMutations
+from .types.lineage import LineageQueries
+from .types.lineage_mutations import LineageMutations
 from .types.models import ModelMutations, ModelQueries
 from .types.version_mutations import VersionMutations
 from .types.versions import VersionQueries
@@ -28,13 +30,13 @@ from .types.viewer import ViewerQueries
 
 
 @strawberry.type(description="Read the registry.")
-class Query(ViewerQueries, ModelQueries, VersionQueries, GovernanceQueries, AuditQueries):
+class Query(ViewerQueries, ModelQueries, VersionQueries, GovernanceQueries, AuditQueries, LineageQueries):
     pass
 
 
 @strawberry.type(description="Change the registry. Every mutation takes one `input` and returns a payload.")
 class Mutation(ModelMutations, VersionMutations, AliasMutations, ArtifactMutations, GovernanceMutations,
-               DocumentMutations):
+               DocumentMutations, LineageMutations):
     pass
 
 

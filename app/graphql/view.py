@@ -115,7 +115,8 @@ class GraphQLView(GraphQL):
             services=self.services,
             principal_or_none=principal,
             request_id=current_request_id(),
-            loaders=Loaders(self.services.reads, self.services.artifacts, principal, self.services.governance),
+            loaders=Loaders(self.services.reads, self.services.artifacts, principal, self.services.governance,
+                            self.services.lineage_reads),
             request=request,
             response=response,
         )

@@ -11,6 +11,7 @@ from app.domain.rules import check_tag
 
 from .audit import AuditTrail, model_state
 from .common import find_model, utc_now
+from .lineage_links import refuse_if_parent
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 
 
@@ -60,6 +61,7 @@ class ModelService:
                     raise FailedPrecondition(
                         f"model {name!r} has a version in PRODUCTION; archive it before deleting the model"
                     )
+                await refuse_if_parent(uow, model_id=model.id)
                 await uow.models.delete(model.id)
                 await attempt.ok(uow, before=model_state(model), target=model_target(name, model.id))
                 await uow.commit()

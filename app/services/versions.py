@@ -14,6 +14,7 @@ from app.domain.rules import check_tag
 
 from .audit import AuditTrail, Attempt, version_state
 from .common import find_model, find_version, utc_now
+from .lineage_links import link_new_version, refuse_if_parent
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 from .registration import RegistrationVerifier
 from .storage_port import ArtifactStore
@@ -42,6 +43,8 @@ class VersionService:
             self._authorizer.require(principal, Permission.VERSION_WRITE)
             if command.create_model_if_missing:
                 self._authorizer.require(principal, Permission.MODEL_WRITE)
+            if command.run or command.code or command.datasets or command.parents:
+                self._authorizer.require(principal, Permission.LINEAGE_WRITE)
             command.validate()
             command = command.canonical()
             stored = await stored_files(self._store, command.files)
@@ -85,11 +88,12 @@ class VersionService:
                                              principal.subject, now, files=files, status=status)
             if staged:
                 await uow.artifacts.use_uploads(upload_ids, version.id)
+            lineage = await link_new_version(uow, version, command, principal.subject, now)
             created_model = model.created_at == now and command.create_model_if_missing
             await attempt.ok(uow, after={**version_state(version), "metrics": [asdict(m) for m in command.metrics],
                                          "params": command.params, "tags": command.tags,
                                          "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
-                                         "modelCreated": created_model},
+                                         "modelCreated": created_model, "lineage": lineage},
                              target=version_target(model.name, number, version.id))
             await uow.commit()
         return version
@@ -121,6 +125,7 @@ class VersionService:
                     raise FailedPrecondition(
                         f"version {number} of {name!r} is in PRODUCTION; archive it before deleting it"
                     )
+                await refuse_if_parent(uow, version)
                 aliases = (await uow.aliases.for_versions([version.id]))[version.id]
                 if aliases:
                     names = ", ".join(f"@{alias.alias}" for alias in aliases)

@@ -12,7 +12,8 @@ from app.domain import commands, entities
 from ..context import Info
 from ..relay import to_global_id
 from .artifacts import ArtifactFileInput
-from .common import TagInput, TrackerKind, tag_map, unique_map, whole_bytes
+from .common import TagInput, tag_map, unique_map, whole_bytes
+from .lineage_inputs import ParentVersionInput, RegisterCodeCommitInput, RegisterRunInput, VersionDatasetInput
 from .versions import ModelVersion
 
 
@@ -28,19 +29,6 @@ class MetricInput:
 class ParamInput:
     name: str = strawberry.field(description="Parameter name.")
     value: str = strawberry.field(description="Parameter value, as text (at most 6000 characters).")
-
-
-@strawberry.input(description="The experiment run that produced the version.")
-class RunInput:
-    tracker: TrackerKind = strawberry.field(default=TrackerKind.OTHER, description="Tracker that holds the run.")
-    run_id: str = strawberry.field(description="Run id within the tracker.")
-    run_uri: str | None = strawberry.field(default=None, description="Link to the run.")
-
-
-@strawberry.input(description="The source code the version was built from.")
-class CodeInput:
-    repository_url: str = strawberry.field(description="Repository URL.")
-    commit_sha: str = strawberry.field(description="Commit id: 7-64 lowercase hex characters.")
 
 
 @strawberry.input(description="Where the version's files live.")
@@ -59,8 +47,11 @@ class CreateModelVersionInput:
     description: str | None = strawberry.field(default=None, description="Free-text description (Markdown).")
     flavor: str | None = strawberry.field(default=None, description="Framework or packaging flavor (`sklearn`).")
     signature: JSON | None = strawberry.field(default=None, description="Input and output schema: `{inputs, outputs}`.")
-    run: RunInput | None = strawberry.field(default=None, description="The run that produced the version.")
-    code: CodeInput | None = strawberry.field(default=None, description="The code it was built from.")
+    run: RegisterRunInput | None = strawberry.field(
+        default=None, description="The run that produced the version: linked as a Run node (registered unless it is "
+                                  "already) with a PRODUCED edge.")
+    code: RegisterCodeCommitInput | None = strawberry.field(
+        default=None, description="The code it was built from: linked as a CodeCommit node with a BUILT_FROM edge.")
     artifact: ArtifactInput | None = strawberry.field(default=None, description="Where its files live.")
     metrics: list[MetricInput] | None = strawberry.field(default=None, description="Measured values.")
     params: list[ParamInput] | None = strawberry.field(default=None, description="Hyper-parameters.")
@@ -68,6 +59,10 @@ class CreateModelVersionInput:
     files: list[ArtifactFileInput] | None = strawberry.field(
         default=None, description="The version's files, stored by the registry (instead of `artifact`)."
     )
+    datasets: list[VersionDatasetInput] | None = strawberry.field(
+        default=None, description="Datasets it was trained, validated or evaluated on (at most 100).")
+    parents: list[ParentVersionInput] | None = strawberry.field(
+        default=None, description="Versions it was derived from: fine-tuned, distilled, quantized... (at most 100).")
 
     def to_domain(self) -> commands.NewVersion:
         params = unique_map([(p.name, p.value) for p in self.params or ()], "params")
@@ -77,15 +72,16 @@ class CreateModelVersionInput:
             description=self.description,
             flavor=self.flavor,
             signature=self.signature,
-            run=entities.RunRef(entities.TrackerKind(self.run.tracker.value), self.run.run_id, self.run.run_uri)
-            if self.run else None,
-            code=entities.CodeRef(self.code.repository_url, self.code.commit_sha) if self.code else None,
+            run=self.run.to_domain() if self.run else None,
+            code=self.code.to_domain() if self.code else None,
             artifact=entities.ArtifactRef(self.artifact.uri, self.artifact.digest, size) if self.artifact else None,
             metrics=tuple(entities.Metric(m.name, m.value, m.dataset, m.step) for m in self.metrics or ()),
             params=params,
             tags=tag_map(self.tags),
             create_model_if_missing=self.create_model_if_missing,
             files=tuple(file.to_domain() for file in self.files or ()),
+            datasets=tuple(use.to_domain() for use in self.datasets or ()),
+            parents=tuple(parent.to_domain() for parent in self.parents or ()),
         )
 
 

@@ -27,6 +27,7 @@ from .common import (
 from .artifacts import ArtifactReference
 from .models import RegisteredModel
 from .governance import VersionGovernanceFields
+from .reproducibility import VersionLineageFields
 
 
 @strawberry.type(description="One measured value of a version.")
@@ -57,7 +58,7 @@ class CodeReference:
 
 
 @strawberry.type(description="One immutable registered version of a model.")
-class ModelVersion(VersionGovernanceFields, Node):
+class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
     entity: strawberry.Private[entities.ModelVersion]
 
     @strawberry.field(description="Globally unique opaque id.")

@@ -13,6 +13,7 @@ from ..context import Info
 from ..relay import Node, from_global_id
 from .common import PrincipalKind
 from .governance import TransitionRequest
+from .lineage_nodes import KIND_OF_TYPE_NAME, node_ref, node_type
 from .models import RegisteredModel
 from .versions import ModelVersion
 
@@ -59,6 +60,10 @@ class ViewerQueries:
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
     ) -> Node | None:
         type_name, key = from_global_id(id)
+        if type_name in KIND_OF_TYPE_NAME and type_name != "ModelVersion":
+            ref = node_ref(id)
+            found = (await info.context.services.lineage_reads.nodes(info.context.principal, [ref])).get(ref)
+            return node_type(found) if found else None
         found = await info.context.services.reads.node(info.context.principal, type_name, key)
         if isinstance(found, entities.RegisteredModel):
             return RegisteredModel(entity=found)

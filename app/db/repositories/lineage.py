@@ -1,0 +1,258 @@
+"""Lineage nodes and edges: idempotent registration, lookups by id, and the edges around versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.entities import TrackerKind
+from app.domain.lineage import (
+    CodeCommit,
+    Dataset,
+    EdgeKind,
+    ExternalNode,
+    LineageEdge,
+    NodeKind,
+    NodeRef,
+    Run,
+    RunEnvironment,
+)
+from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewExternalNode, NewRun
+from app.domain.lineage_queries import DatasetFilter, RunFilter
+from app.domain.queries import Direction, Page, PageRequest
+
+from ..filters import text_conditions
+from ..pagination import fetch_page
+from ..tables import VersionRow
+from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
+
+
+def to_dataset(row: DatasetRow, node: LineageNodeRow) -> Dataset:
+    return Dataset(node.id, row.name, row.version, row.uri, row.digest, row.format, row.size, row.row_count,
+                   row.schema, row.source_system, node.created_at, node.created_by)
+
+
+def to_run(row: RunRow, node: LineageNodeRow) -> Run:
+    return Run(node.id, TrackerKind(row.tracker), row.run_id, row.run_uri, row.experiment_name, dict(row.params or {}),
+               dict(row.metrics or {}), row.started_at, row.ended_at,
+               RunEnvironment(row.python_version, row.requirements_digest, row.container_image),
+               node.created_at, node.created_by)
+
+
+def to_commit(row: CodeCommitRow, node: LineageNodeRow) -> CodeCommit:
+    return CodeCommit(node.id, row.repository_url, row.commit_sha, row.branch, node.created_at, node.created_by)
+
+
+def to_external(row: ExternalNodeRow, node: LineageNodeRow) -> ExternalNode:
+    return ExternalNode(node.id, row.name, row.category, row.uri, row.description, row.properties,
+                        node.created_at, node.created_by)
+
+
+# Per node kind: its detail table and the function that makes the entity.
+DETAILS: dict[NodeKind, tuple[Any, Any]] = {
+    NodeKind.DATASET: (DatasetRow, to_dataset),
+    NodeKind.RUN: (RunRow, to_run),
+    NodeKind.CODE_COMMIT: (CodeCommitRow, to_commit),
+    NodeKind.EXTERNAL: (ExternalNodeRow, to_external),
+}
+
+
+class SqlLineageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # Finding nodes by identity
+
+    async def _one(self, kind: NodeKind, *conditions: Any) -> Any:
+        table, convert = DETAILS[kind]
+        query = (select(table, LineageNodeRow).join(LineageNodeRow, LineageNodeRow.id == table.node_id)
+                 .where(*conditions).order_by(table.node_id).limit(1))
+        row = (await self._session.execute(query)).first()
+        return convert(row[0], row[1]) if row else None
+
+    async def find_dataset(self, new: NewDataset) -> Dataset | None:
+        """By name and version; without a version, by digest."""
+        if new.version is not None:
+            return await self._one(NodeKind.DATASET, DatasetRow.name == new.name, DatasetRow.version == new.version)
+        return await self._one(NodeKind.DATASET, DatasetRow.digest == new.digest)
+
+    async def find_run(self, new: NewRun) -> Run | None:
+        return await self._one(NodeKind.RUN, RunRow.tracker == new.tracker.value, RunRow.run_id == new.run_id)
+
+    async def find_commit(self, new: NewCodeCommit) -> CodeCommit | None:
+        return await self._one(NodeKind.CODE_COMMIT, CodeCommitRow.repository_url == new.repository_url,
+                               CodeCommitRow.commit_sha == new.commit_sha)
+
+    async def find_external(self, new: NewExternalNode) -> ExternalNode | None:
+        return await self._one(NodeKind.EXTERNAL, ExternalNodeRow.name == new.name)
+
+    # Adding nodes: None when a concurrent transaction registered the same identity first.
+
+    async def _add(self, kind: NodeKind, actor: str, now: datetime, **values: Any) -> Any:
+        table, convert = DETAILS[kind]
+        try:
+            async with self._session.begin_nested():
+                node = LineageNodeRow(kind=kind.value, created_at=now, created_by=actor)
+                self._session.add(node)
+                await self._session.flush()
+                row = table(node_id=node.id, **values)
+                self._session.add(row)
+                await self._session.flush()
+        except IntegrityError:
+            return None
+        return convert(row, node)
+
+    async def add_dataset(self, new: NewDataset, actor: str, now: datetime) -> Dataset | None:
+        return await self._add(NodeKind.DATASET, actor, now, name=new.name, version=new.version, uri=new.uri,
+                               digest=new.digest, format=new.format, size=new.size, row_count=new.row_count,
+                               schema=new.schema, source_system=new.source_system)
+
+    async def add_run(self, new: NewRun, actor: str, now: datetime) -> Run | None:
+        env = new.environment
+        return await self._add(NodeKind.RUN, actor, now, tracker=new.tracker.value, run_id=new.run_id,
+                               run_uri=new.run_uri, experiment_name=new.experiment_name, params=new.params,
+                               metrics=new.metrics, started_at=new.started_at, ended_at=new.ended_at,
+                               python_version=env.python_version, requirements_digest=env.requirements_digest,
+                               container_image=env.container_image)
+
+    async def add_commit(self, new: NewCodeCommit, actor: str, now: datetime) -> CodeCommit | None:
+        return await self._add(NodeKind.CODE_COMMIT, actor, now, repository_url=new.repository_url,
+                               commit_sha=new.commit_sha, branch=new.branch)
+
+    async def add_external(self, new: NewExternalNode, actor: str, now: datetime) -> ExternalNode | None:
+        return await self._add(NodeKind.EXTERNAL, actor, now, name=new.name, category=new.category, uri=new.uri,
+                               description=new.description, properties=new.properties)
+
+    # Nodes by id
+
+    async def entities(self, kind: NodeKind, node_ids: list[int]) -> dict[int, Any]:
+        """Datasets, runs, commits or external nodes by node id (not versions: the version repository has them)."""
+        if not node_ids:
+            return {}
+        table, convert = DETAILS[kind]
+        query = (select(table, LineageNodeRow).join(LineageNodeRow, LineageNodeRow.id == table.node_id)
+                 .where(table.node_id.in_(node_ids)))
+        return {row[0].node_id: convert(row[0], row[1]) for row in (await self._session.execute(query)).all()}
+
+    async def node_id(self, ref: NodeRef) -> int | None:
+        """The lineage node of an entity: None for a version never linked, or an id of another kind."""
+        if ref.kind is NodeKind.MODEL_VERSION:
+            query = select(LineageNodeRow.id).where(LineageNodeRow.version_id == ref.key)
+        else:
+            query = select(LineageNodeRow.id).where(LineageNodeRow.id == ref.key, LineageNodeRow.kind == ref.kind.value)
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def version_node(self, version_id: int, actor: str, now: datetime) -> int:
+        """The node of a version, created on its first link (the caller holds the write transaction)."""
+        found = await self.node_id(NodeRef(NodeKind.MODEL_VERSION, version_id))
+        if found is not None:
+            return found
+        node = LineageNodeRow(kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now,
+                              created_by=actor)
+        self._session.add(node)
+        await self._session.flush()
+        return node.id
+
+    async def refs(self, node_ids: list[int]) -> dict[int, NodeRef]:
+        rows = await self._session.execute(select(LineageNodeRow.id, LineageNodeRow.kind, LineageNodeRow.version_id)
+                                           .where(LineageNodeRow.id.in_(node_ids)))
+        return {row.id: ref_of(row.id, row.kind, row.version_id) for row in rows}
+
+    # Edges
+
+    async def add_edge(self, kind: EdgeKind, source_id: int, target_id: int, relation: str | None, actor: str,
+                       now: datetime) -> bool:
+        """Add the edge unless it exists; whether it was added."""
+        if await self._edge_exists(kind, source_id, target_id):
+            return False
+        try:
+            async with self._session.begin_nested():
+                self._session.add(LineageEdgeRow(source_id=source_id, target_id=target_id, kind=kind.value,
+                                                 relation=relation, created_at=now, created_by=actor))
+                await self._session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def _edge_exists(self, kind: EdgeKind, source_id: int, target_id: int) -> bool:
+        query = select(LineageEdgeRow.id).where(LineageEdgeRow.source_id == source_id, LineageEdgeRow.kind == kind.value,
+                                                LineageEdgeRow.target_id == target_id)
+        return (await self._session.execute(query)).first() is not None
+
+    async def edge(self, kind: EdgeKind, source_id: int, target_id: int) -> LineageEdge:
+        query = (select(LineageEdgeRow).where(LineageEdgeRow.source_id == source_id, LineageEdgeRow.kind == kind.value,
+                                              LineageEdgeRow.target_id == target_id))
+        row = (await self._session.execute(query)).scalar_one()
+        refs = await self.refs([source_id, target_id])
+        return LineageEdge(kind, refs[source_id], refs[target_id], row.relation, row.created_at, row.created_by)
+
+    async def sources(self, target_ids: list[int], kinds: list[EdgeKind]) -> list[tuple[int, EdgeKind, int, str | None]]:
+        """(target, kind, source, relation) of the edges of these kinds into these nodes, oldest first."""
+        if not target_ids:
+            return []
+        query = (select(LineageEdgeRow.target_id, LineageEdgeRow.kind, LineageEdgeRow.source_id, LineageEdgeRow.relation)
+                 .where(LineageEdgeRow.target_id.in_(target_ids), LineageEdgeRow.kind.in_([k.value for k in kinds]))
+                 .order_by(LineageEdgeRow.id))
+        return [(row[0], EdgeKind(row[1]), row[2], row[3]) for row in (await self._session.execute(query)).all()]
+
+    async def version_nodes(self, version_ids: list[int]) -> dict[int, int]:
+        """version id -> node id, for the versions that have lineage."""
+        if not version_ids:
+            return {}
+        rows = await self._session.execute(select(LineageNodeRow.version_id, LineageNodeRow.id)
+                                           .where(LineageNodeRow.version_id.in_(version_ids)))
+        return {row[0]: row[1] for row in rows}
+
+    async def derived_children(self, version_ids: list[int] | None = None, *,
+                               model_id: int | None = None) -> list[tuple[int, int]]:
+        """(parent version id, child version id) of DERIVED_FROM edges from these versions, or from any version
+        of a model."""
+        parent = LineageNodeRow.__table__.alias("parent")
+        child = LineageNodeRow.__table__.alias("child")
+        query = (select(parent.c.version_id, child.c.version_id)
+                 .select_from(LineageEdgeRow)
+                 .join(parent, parent.c.id == LineageEdgeRow.source_id)
+                 .join(child, child.c.id == LineageEdgeRow.target_id)
+                 .where(LineageEdgeRow.kind == EdgeKind.DERIVED_FROM.value))
+        if version_ids is not None:
+            query = query.where(parent.c.version_id.in_(version_ids))
+        if model_id is not None:
+            query = query.join(VersionRow, VersionRow.id == parent.c.version_id).where(VersionRow.model_id == model_id)
+        return [(row[0], row[1]) for row in (await self._session.execute(query)).all()]
+
+    # Listing
+
+    async def list_datasets(self, filter: DatasetFilter, page: PageRequest, with_total: bool) -> Page[Dataset]:
+        """Datasets by name, then version, newest registration last; a page with keyset cursors on node id."""
+        conditions = text_conditions(DatasetRow.name, filter.name)
+        for column, value in ((DatasetRow.version, filter.version), (DatasetRow.digest, filter.digest),
+                              (DatasetRow.source_system, filter.source_system), (DatasetRow.format, filter.format)):
+            if value is not None:
+                conditions.append(column == value)
+        query = (select(DatasetRow, LineageNodeRow, DatasetRow.node_id)
+                 .join(LineageNodeRow, LineageNodeRow.id == DatasetRow.node_id).where(*conditions))
+        return await fetch_page(self._session, query, sort_key=DatasetRow.node_id, id_column=DatasetRow.node_id,
+                                direction=Direction.ASC, page=page, with_total=with_total,
+                                convert=lambda row: to_dataset(row[0], row[1]), row_id=lambda row: row[0].node_id)
+
+    async def list_runs(self, filter: RunFilter, page: PageRequest, with_total: bool) -> Page[Run]:
+        conditions = text_conditions(RunRow.experiment_name, filter.experiment_name)
+        if filter.tracker is not None:
+            conditions.append(RunRow.tracker == filter.tracker.value)
+        if filter.run_id is not None:
+            conditions.append(RunRow.run_id == filter.run_id)
+        query = (select(RunRow, LineageNodeRow, RunRow.node_id)
+                 .join(LineageNodeRow, LineageNodeRow.id == RunRow.node_id).where(*conditions))
+        return await fetch_page(self._session, query, sort_key=RunRow.node_id, id_column=RunRow.node_id,
+                                direction=Direction.ASC, page=page, with_total=with_total,
+                                convert=lambda row: to_run(row[0], row[1]), row_id=lambda row: row[0].node_id)
+
+
+def ref_of(node_id: int, kind: str, version_id: int | None) -> NodeRef:
+    """How the API names a node: versions by their version id, everything else by node id."""
+    node_kind = NodeKind(kind)
+    return NodeRef(node_kind, version_id if node_kind is NodeKind.MODEL_VERSION else node_id)

@@ -1,0 +1,143 @@
+"""Graph walks as single recursive SQL statements (``WITH RECURSIVE``, the same text on SQLite and PostgreSQL).
+
+Every walk is cycle-safe: bounded walks keep (node, depth) pairs with ``UNION``, so a cycle stops at the
+depth bound; unbounded walks keep each node once, so they stop when nothing new is reached.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.entities import ModelVersion, Stage
+from app.domain.lineage import EdgeKind, WalkDirection
+from app.domain.lineage_queries import EdgeRow, Walk, WalkRow
+from app.domain.queries import Page, PageRequest, Direction
+
+from ..lineage_tables import LineageEdgeRow, LineageNodeRow
+from ..mapping import to_version
+from ..pagination import fetch_page
+from ..tables import ModelRow, UTCDateTime, VersionRow
+from .lineage import ref_of
+
+# One recursive member per direction: from the nodes reached so far, one more hop along edges of the kinds.
+_STEP = {
+    WalkDirection.DOWNSTREAM: ("down", "e.source_id", "e.target_id"),
+    WalkDirection.UPSTREAM: ("up", "e.target_id", "e.source_id"),
+}
+
+
+def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
+    ctes = []
+    cut_checks = []
+    for direction in directions:
+        name, near, far = _STEP[direction]
+        ctes.append(
+            f"{name}(node_id, depth) AS ("
+            f" SELECT CAST(:root AS BIGINT), 0"
+            f" UNION"
+            f" SELECT {far}, w.depth + 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
+            f" WHERE w.depth < :depth{kind_filter})")
+        # The depth bound cut the walk when a node at the bound has a neighbour the walk never reached.
+        cut_checks.append(
+            f"EXISTS (SELECT 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
+            f" WHERE w.depth = :depth{kind_filter}"
+            f" AND NOT EXISTS (SELECT 1 FROM {name} r WHERE r.node_id = {far}))")
+    reached = " UNION ALL ".join(f"SELECT node_id, depth FROM {_STEP[d][0]}" for d in directions)
+    return (
+        "WITH RECURSIVE " + ", ".join(ctes) + ","
+        f" reached(node_id, depth) AS (SELECT node_id, MIN(depth) FROM ({reached}) AS r GROUP BY node_id),"
+        " picked(node_id, depth, kind, version_id) AS ("
+        "  SELECT r.node_id, r.depth, n.kind, n.version_id FROM reached r JOIN lineage_nodes n ON n.id = r.node_id"
+        "  ORDER BY r.depth, r.node_id LIMIT :limit)"
+        " SELECT 'n' AS row_type, node_id AS a, depth AS b, version_id AS c, kind, NULL AS relation,"
+        "  NULL AS created_at, NULL AS created_by FROM picked"
+        " UNION ALL"
+        " SELECT 'e', e.source_id, e.target_id, e.id, e.kind, e.relation, e.created_at, e.created_by"
+        " FROM lineage_edges e JOIN picked s ON s.node_id = e.source_id JOIN picked t ON t.node_id = e.target_id"
+        f" WHERE 1 = 1{kind_filter}"
+        " UNION ALL"
+        f" SELECT 'c', NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE {' OR '.join(cut_checks)}"
+    )
+
+
+class SqlLineageWalks:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def walk(self, root_id: int, direction: WalkDirection, depth: int, kinds: tuple[EdgeKind, ...],
+                   max_nodes: int) -> Walk:
+        """Nodes within ``depth`` hops of the root (nearest first, at most ``max_nodes``), the edges among them,
+        and whether a bound cut the walk. One statement."""
+        directions = [WalkDirection.UPSTREAM, WalkDirection.DOWNSTREAM] if direction is WalkDirection.BOTH \
+            else [direction]
+        every_kind = set(kinds) == set(EdgeKind)
+        statement = text(_walk_sql(directions, "" if every_kind else " AND e.kind IN :kinds"))
+        params = {"root": root_id, "depth": depth, "limit": max_nodes + 1}
+        if not every_kind:
+            statement = statement.bindparams(bindparam("kinds", expanding=True))
+            params["kinds"] = [kind.value for kind in kinds]
+        statement = statement.columns(created_at=UTCDateTime)
+        nodes: list[WalkRow] = []
+        edges: list[EdgeRow] = []
+        cut = False
+        for row in (await self._session.execute(statement, params)).all():
+            if row.row_type == "n":
+                nodes.append(WalkRow(row.a, ref_of(row.a, row.kind, row.c), row.b))
+            elif row.row_type == "e":
+                edges.append(EdgeRow(EdgeKind(row.kind), row.a, row.b, row.relation, row.created_at, row.created_by))
+            else:
+                cut = True
+        nodes.sort(key=lambda node: (node.depth, node.node_id))
+        if len(nodes) > max_nodes:
+            dropped = {node.node_id for node in nodes[max_nodes:]}
+            nodes = nodes[:max_nodes]
+            edges = [e for e in edges if e.source_id not in dropped and e.target_id not in dropped]
+            cut = True
+        return Walk(nodes, edges, cut)
+
+    async def path(self, from_id: int, to_id: int) -> list[int] | None:
+        """A downstream path from one node to another (both included), or None: the cycle an edge ``to -> from``
+        would close. One statement when there is no path (the usual case); a second one finds the path."""
+        reach = text(
+            "WITH RECURSIVE down(node_id) AS ("
+            " SELECT CAST(:start AS BIGINT)"
+            " UNION"
+            " SELECT e.target_id FROM down d JOIN lineage_edges e ON e.source_id = d.node_id)"
+            " SELECT 1 FROM down WHERE node_id = :goal")
+        params = {"start": from_id, "goal": to_id}
+        if from_id != to_id and (await self._session.execute(reach, params)).first() is None:
+            return None
+        steps = text(
+            "WITH RECURSIVE down(node_id, parent_id) AS ("
+            " SELECT CAST(:start AS BIGINT), CAST(NULL AS BIGINT)"
+            " UNION"
+            " SELECT e.target_id, e.source_id FROM down d JOIN lineage_edges e ON e.source_id = d.node_id)"
+            " SELECT node_id, parent_id FROM down WHERE parent_id IS NOT NULL")
+        parents: dict[int, int] = {}
+        for node_id, parent_id in (await self._session.execute(steps, params)).all():
+            parents.setdefault(node_id, parent_id)
+        path = [to_id]
+        while path[-1] != from_id and len(path) <= len(parents):
+            path.append(parents[path[-1]])
+        return path[::-1]
+
+    async def downstream_versions(self, root_id: int, stage: Stage | None, page: PageRequest,
+                                  with_total: bool) -> Page[ModelVersion]:
+        """Versions downstream of a node along any edge but DEPLOYED_AS, however far: a page by version id."""
+        down = select(LineageNodeRow.id.label("node_id")).where(LineageNodeRow.id == root_id) \
+            .cte("down", recursive=True)
+        down = down.union(
+            select(LineageEdgeRow.target_id)
+            .join(down, LineageEdgeRow.source_id == down.c.node_id)
+            .where(LineageEdgeRow.kind != EdgeKind.DEPLOYED_AS.value))
+        query = (select(VersionRow, ModelRow.name, VersionRow.id)
+                 .join(ModelRow, ModelRow.id == VersionRow.model_id)
+                 .join(LineageNodeRow, LineageNodeRow.version_id == VersionRow.id)
+                 .join(down, down.c.node_id == LineageNodeRow.id)
+                 .where(LineageNodeRow.id != root_id))
+        if stage is not None:
+            query = query.where(VersionRow.stage == stage.value)
+        return await fetch_page(self._session, query, sort_key=VersionRow.id, id_column=VersionRow.id,
+                                direction=Direction.ASC, page=page, with_total=with_total,
+                                convert=lambda row: to_version(row[0], row[1]))

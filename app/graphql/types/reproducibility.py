@@ -1,0 +1,70 @@
+"""``ModelVersion.reproducibility``: what produced a version, and what a full reproduction still lacks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.domain import lineage_views
+
+from ..context import Info
+from .lineage_nodes import CodeCommit, Dataset, LineageEdgeKind, Run, RunEnvironment
+
+if TYPE_CHECKING:
+    from .versions import ModelVersion
+
+ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
+
+
+@strawberry.type(description="A dataset a version used.")
+class DatasetUse:
+    dataset: Dataset = strawberry.field(description="The dataset, with its digest when known.")
+    kind: LineageEdgeKind = strawberry.field(description="How it was used: TRAINED_ON, VALIDATED_ON or EVALUATED_ON.")
+    through_run: bool = strawberry.field(description="True when linked to the producing run rather than the version.")
+
+
+@strawberry.type(description="A version this one was derived from.")
+class ParentVersion:
+    model_version: ModelVersionRef = strawberry.field(description="The parent version.")
+    relation: str | None = strawberry.field(description="How: `fine-tuned`, `distilled`, `quantized`...")
+
+
+@strawberry.type(description="Everything needed to reproduce a version, and what is missing for it.")
+class Reproducibility:
+    run: Run | None = strawberry.field(description="The run that produced the version.")
+    code_commit: CodeCommit | None = strawberry.field(description="The code it was built from (the version's own "
+                                                                  "link, else its run's).")
+    datasets: list[DatasetUse] = strawberry.field(description="Datasets of the version and of its run.")
+    parents: list[ParentVersion] = strawberry.field(description="Versions it was derived from.")
+    environment: RunEnvironment | None = strawberry.field(description="The run's environment.")
+    missing: list[str] = strawberry.field(
+        description="What a full reproduction lacks, such as `run`, `code commit`, `training dataset`, "
+                    "`digest of dataset NAME VERSION`, `python version`, `requirements digest`, `container image`, "
+                    "`artifact digest`. Empty when complete.")
+    complete: bool = strawberry.field(description="True when nothing is missing.")
+
+    @classmethod
+    def of(cls, record: lineage_views.Reproducibility) -> Reproducibility:
+        from .versions import ModelVersion
+
+        run = Run.of(record.run) if record.run else None
+        return cls(
+            run=run,
+            code_commit=CodeCommit.of(record.commit) if record.commit else None,
+            datasets=[DatasetUse(dataset=Dataset.of(link.dataset), kind=LineageEdgeKind(link.kind.value),
+                                 through_run=link.through_run) for link in record.datasets],
+            parents=[ParentVersion(model_version=ModelVersion(entity=version), relation=relation)
+                     for version, relation in record.parents],
+            environment=run.environment if run else None,
+            missing=record.missing,
+            complete=record.complete,
+        )
+
+
+@strawberry.type(description="A version's lineage fields.")
+class VersionLineageFields:
+    @strawberry.field(description="What produced this version (run, code, datasets with digests, environment, "
+                                  "parents) and what a full reproduction still lacks.")
+    async def reproducibility(self, info: Info) -> Reproducibility:
+        return Reproducibility.of(await info.context.loaders.reproducibility.load(self.entity))  # type: ignore[attr-defined]

@@ -1,0 +1,76 @@
+"""Lineage use cases that write: registering datasets, runs, code commits and external nodes, adding edges."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from app.domain.audit import AuditTarget
+from app.domain.identity import Permission, Principal
+from app.domain.lineage import CodeCommit, Dataset, ExternalNode, LineageEdge, Run, label_of
+from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun
+
+from .audit import AuditTrail
+from .common import utc_now
+from .lineage_links import link, register
+from .ports import Authorizer, Clock, UnitOfWorkFactory
+
+_TYPES = {NewDataset: "Dataset", NewRun: "Run", NewCodeCommit: "CodeCommit", NewExternalNode: "ExternalNode"}
+_ACTIONS = {NewDataset: "dataset.register", NewRun: "run.register", NewCodeCommit: "code_commit.register",
+            NewExternalNode: "external_node.register"}
+
+
+def _identity(new: Any) -> str:
+    if isinstance(new, NewDataset):
+        return f"{new.name} {new.version or new.digest}"
+    if isinstance(new, NewRun):
+        return f"{new.tracker.value} run {new.run_id}"
+    if isinstance(new, NewCodeCommit):
+        return f"{new.repository_url}@{new.commit_sha}"
+    return new.name
+
+
+class LineageService:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now,
+                 trail: AuditTrail | None = None) -> None:
+        self._uow = uow
+        self._authorizer = authorizer
+        self._clock = clock
+        self._trail = trail or AuditTrail(uow, clock)
+
+    async def register(self, principal: Principal,
+                       new: NewDataset | NewRun | NewCodeCommit | NewExternalNode
+                       ) -> tuple[Dataset | Run | CodeCommit | ExternalNode, bool]:
+        """Register a node, or return the one already registered under the same identity (``created`` False).
+        The same identity with a different value in a field both give is CONFLICT: nodes never change."""
+        kind = type(new)
+        target = AuditTarget(_TYPES[kind], None, _identity(new)[:256])
+        async with self._trail.attempt(principal, _ACTIONS[kind], target) as attempt:
+            self._authorizer.require(principal, Permission.LINEAGE_WRITE)
+            new = new.validate()
+            async with self._uow(write=True) as uow:
+                node, created = await register(uow, new, principal.subject, self._clock())
+                # A repeated registration changes nothing, and is recorded as such.
+                await attempt.ok(uow, after={**asdict(new), "created": created},
+                                 target=AuditTarget(_TYPES[kind], str(node.id), label_of(node)[:256]))
+                await uow.commit()
+        return node, created
+
+    async def add_edge(self, principal: Principal, edge: NewEdge) -> tuple[LineageEdge, bool]:
+        """Link two nodes (upstream -> downstream); adding an existing edge returns it (``created`` False)."""
+        target = AuditTarget("LineageEdge", None, edge.kind.value)
+        async with self._trail.attempt(principal, "lineage.edge.add", target) as attempt:
+            self._authorizer.require(principal, Permission.LINEAGE_WRITE)
+            edge.validate()
+            now = self._clock()
+            async with self._uow(write=True) as uow:
+                source_id, target_id, created = await link(uow, edge, principal.subject, now)
+                found = await uow.lineage.edge(edge.kind, source_id, target_id)
+                await attempt.ok(uow, after={"kind": edge.kind.value, "relation": found.relation, "created": created,
+                                             "upstream": _ref(found.upstream), "downstream": _ref(found.downstream)})
+                await uow.commit()
+        return found, created
+
+
+def _ref(ref: Any) -> dict[str, Any]:
+    return {"kind": ref.kind.value, "id": ref.key}

@@ -1,0 +1,185 @@
+"""Registering lineage nodes and edges inside a caller's write transaction.
+
+Shared by the lineage use cases and by ``createModelVersion``, which links a new version's run, code,
+datasets and parents in the same transaction as the version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+from app.domain.commands import NewVersion
+from app.domain.entities import ModelVersion
+from app.domain.errors import Conflict, FailedPrecondition, NotFound
+from app.domain.lineage import (
+    EdgeKind,
+    NodeKind,
+    NodeRef,
+    check_not_frozen,
+    label_of,
+)
+from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun
+from app.domain.uris import parse_model_uri
+
+from .common import version_at_uri
+from .ports import UnitOfWork
+
+# Fields compared when an identity is registered again (identity fields always match).
+_COMPARED = {
+    NewDataset: ("name", "uri", "digest", "format", "size", "row_count", "schema", "source_system"),
+    NewRun: ("run_uri", "experiment_name", "params", "metrics", "started_at", "ended_at"),
+    NewCodeCommit: ("branch",),
+    NewExternalNode: ("category", "uri", "description", "properties"),
+}
+_NAMES = {NewDataset: "dataset", NewRun: "run", NewCodeCommit: "code commit", NewExternalNode: "external node"}
+
+
+def _differences(new: Any, existing: Any) -> list[str]:
+    """Fields set on both sides with different values (camelCase, as the API names them). A dataset found by its
+    digest alone is that content under whatever name it was registered with."""
+    names = [name for name in _COMPARED[type(new)]
+             if not (isinstance(new, NewDataset) and new.version is None and name == "name")]
+    pairs = [(name, getattr(new, name), getattr(existing, name)) for name in names]
+    if isinstance(new, NewRun):
+        pairs += [(f"environment.{f.name}", getattr(new.environment, f.name), getattr(existing.environment, f.name))
+                  for f in fields(new.environment)]
+    camel = lambda name: name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])  # noqa: E731
+    return [".".join(camel(part) for part in name.split(".")) for name, mine, theirs in pairs
+            if mine not in (None, {}) and theirs not in (None, {}) and mine != theirs]
+
+
+async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tuple[Any, bool]:
+    """The node for ``new`` (a validated NewDataset, NewRun, NewCodeCommit or NewExternalNode) and whether it was
+    created now. Registering an identity again returns the existing node, unless a field differs: CONFLICT."""
+    find: Callable[[Any], Awaitable[Any]]
+    find, add = {
+        NewDataset: (uow.lineage.find_dataset, uow.lineage.add_dataset),
+        NewRun: (uow.lineage.find_run, uow.lineage.add_run),
+        NewCodeCommit: (uow.lineage.find_commit, uow.lineage.add_commit),
+        NewExternalNode: (uow.lineage.find_external, uow.lineage.add_external),
+    }[type(new)]
+    existing = await find(new)
+    if existing is None:
+        added = await add(new, actor, now)
+        if added is not None:
+            return added, True
+        existing = await find(new)  # a concurrent transaction registered it first
+    differing = _differences(new, existing)
+    if differing:
+        raise Conflict(f"{_NAMES[type(new)]} {label_of(existing)!r} is already registered with another "
+                       f"{', '.join(differing)}; registered nodes never change (register a new version of it)",
+                       field=differing[0])
+    return existing, False
+
+
+async def node_of(uow: UnitOfWork, ref: NodeRef, actor: str, now: datetime) -> tuple[int, ModelVersion | None]:
+    """The node id behind a reference (a version gets its node on first link) and the version, if it is one."""
+    if ref.kind is NodeKind.MODEL_VERSION:
+        version = (await uow.versions.get_many([ref.key])).get(ref.key)
+        if version is None:
+            raise NotFound("no model version has this id", field="id")
+        return await uow.lineage.version_node(version.id, actor, now), version
+    node_id = await uow.lineage.node_id(ref)
+    if node_id is None:
+        raise NotFound(f"no {ref.kind.value} node has this id", field="id")
+    return node_id, None
+
+
+async def describe(uow: UnitOfWork, node_ids: list[int]) -> list[str]:
+    """Labels of nodes, in order (for messages such as a refused cycle)."""
+    refs = await uow.lineage.refs(node_ids)
+    labels: dict[NodeRef, str] = {}
+    for kind in NodeKind:
+        keys = [ref.key for ref in refs.values() if ref.kind is kind]
+        if not keys:
+            continue
+        found = await (uow.versions.get_many(keys) if kind is NodeKind.MODEL_VERSION
+                       else uow.lineage.entities(kind, keys))
+        labels.update({NodeRef(kind, key): label_of(entity) for key, entity in found.items()})
+    return [labels.get(refs.get(node_id), f"node {node_id}") for node_id in node_ids]
+
+
+async def link(uow: UnitOfWork, edge: NewEdge, actor: str, now: datetime, *,
+               new_downstream: bool = False) -> tuple[int, int, bool]:
+    """Add a validated edge unless it exists: (upstream node, downstream node, whether it was added).
+
+    Refuses edges that rewrite a READY version's definition, a second producing run, and cycles.
+    ``new_downstream`` skips the checks a version being created right now cannot fail.
+    """
+    source_id, _ = await node_of(uow, edge.upstream, actor, now)
+    target_id, version = await node_of(uow, edge.downstream, actor, now)
+    if version is not None and not new_downstream:
+        check_not_frozen(edge.kind, version)
+    if edge.kind is EdgeKind.PRODUCED and version is not None:
+        producers = {source for _, _, source, _ in await uow.lineage.sources([target_id], [EdgeKind.PRODUCED])}
+        if producers - {source_id}:
+            raise FailedPrecondition(f"{label_of(version)} already has a producing run; a version is produced by "
+                                     "one run", field="upstreamId")
+    if not new_downstream:
+        cycle = await uow.walks.path(target_id, source_id)
+        if cycle:
+            labels = await describe(uow, [*cycle, target_id])
+            raise FailedPrecondition(f"this {edge.kind.value} edge would close a cycle: {' -> '.join(labels)}",
+                                     field="upstreamId")
+    added = await uow.lineage.add_edge(edge.kind, source_id, target_id, edge.relation, actor, now)
+    return source_id, target_id, added
+
+
+async def link_new_version(uow: UnitOfWork, version: ModelVersion, command: NewVersion, actor: str,
+                           now: datetime) -> dict[str, Any]:
+    """Link a version being created to its run, code, datasets and parents; what was linked, for the audit log."""
+    me = NodeRef(NodeKind.MODEL_VERSION, version.id)
+    linked: dict[str, Any] = {}
+    if command.run is not None:
+        run, _ = await register(uow, command.run, actor, now)
+        await link(uow, NewEdge(EdgeKind.PRODUCED, NodeRef(NodeKind.RUN, run.id), me), actor, now, new_downstream=True)
+        linked["run"] = run.id
+    if command.code is not None:
+        commit, _ = await register(uow, command.code, actor, now)
+        await link(uow, NewEdge(EdgeKind.BUILT_FROM, NodeRef(NodeKind.CODE_COMMIT, commit.id), me), actor, now,
+                   new_downstream=True)
+        linked["codeCommit"] = commit.id
+    datasets = []
+    for use in command.datasets:
+        dataset_id = use.dataset_id
+        if use.dataset is not None:
+            dataset_id = (await register(uow, use.dataset, actor, now))[0].id
+        await link(uow, NewEdge(use.kind, NodeRef(NodeKind.DATASET, dataset_id), me), actor, now, new_downstream=True)
+        datasets.append({"dataset": dataset_id, "kind": use.kind.value})
+    parents = []
+    for parent in command.parents:
+        if parent.uri is not None:
+            parent_version = await version_at_uri(uow, parse_model_uri(parent.uri))
+        else:
+            parent_version = (await uow.versions.get_many([parent.version_id])).get(parent.version_id)
+            if parent_version is None:
+                raise NotFound("parents: no model version has this id", field="parents.id")
+        edge = NewEdge(EdgeKind.DERIVED_FROM, NodeRef(NodeKind.MODEL_VERSION, parent_version.id), me, parent.relation)
+        await link(uow, edge, actor, now, new_downstream=True)
+        parents.append({"version": parent_version.id, "uri": label_of(parent_version), "relation": parent.relation})
+    if datasets:
+        linked["datasets"] = datasets
+    if parents:
+        linked["parents"] = parents
+    return linked
+
+
+async def refuse_if_parent(uow: UnitOfWork, version: ModelVersion | None = None, *,
+                           model_id: int | None = None) -> None:
+    """Deleting a version (or a whole model) other versions were derived from would cut their lineage:
+    FAILED_PRECONDITION naming the children (a model's own versions do not count)."""
+    if version is not None:
+        children = await uow.lineage.derived_children([version.id])
+    else:
+        children = await uow.lineage.derived_children(model_id=model_id)
+    if not children:
+        return
+    found = await uow.versions.get_many(list({child for _, child in children} | {parent for parent, _ in children}))
+    children = [(parent, child) for parent, child in children if found[child].model_id != model_id]
+    if not children:
+        return
+    names = ", ".join(f"{label_of(found[child])} (from {label_of(found[parent])})" for parent, child in children[:10])
+    raise FailedPrecondition(f"other versions were derived from this one: {names}; delete them first, their lineage "
+                             "would lose its parent")

@@ -522,9 +522,10 @@
   }
 
   function showTruncated() {
+    var depth = graph.query ? graph.query.depth : DEFAULT_DEPTH;
     showNotice(graph.truncated
-      ? 'Truncated: the graph has more nodes than shown (at most ' + MAX_NODES + ' per query, nearest first, ' +
-        'up to the depth asked). Click a node to expand it, or explore from it.'
+      ? 'Truncated: the lineage goes on beyond what is shown (more than ' + depth + ' hop(s) away, or past ' +
+        MAX_NODES + ' nodes, nearest first). Click a node to expand it one hop, or raise the depth.'
       : '');
   }
 

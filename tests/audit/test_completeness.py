@@ -31,6 +31,11 @@ ACTIONS = {
     "cancelTransitionRequest": "transition.cancel",
     "rollbackProduction": "production.rollback",
     "attachDocument": "document.attach",
+    "registerDataset": "dataset.register",
+    "registerRun": "run.register",
+    "registerCodeCommit": "code_commit.register",
+    "registerExternalNode": "external_node.register",
+    "addLineageEdge": "lineage.edge.add",
 }
 MUTATIONS = sorted(name for name, kind in root_fields().items() if kind == "Mutation")
 EVENTS = """

@@ -19,7 +19,7 @@ ROLES = ("data-scientist", "mlops", "approver", "auditor")
 MATRIX: dict[str, frozenset[Permission]] = {
     "data-scientist": frozenset({P.REGISTRY_READ, P.MODEL_WRITE, P.VERSION_WRITE, P.ALIAS_WRITE,
                                  P.ARTIFACT_READ, P.ARTIFACT_WRITE, P.TRANSITION_REQUEST, P.TRANSITION_CANCEL,
-                                 P.DOCUMENT_WRITE}),
+                                 P.DOCUMENT_WRITE, P.LINEAGE_WRITE}),
     "mlops": frozenset(Permission) - {P.TRANSITION_APPROVE, P.AUDIT_READ},
     "approver": frozenset({P.REGISTRY_READ, P.ARTIFACT_READ, P.TRANSITION_APPROVE}),
     "auditor": frozenset({P.REGISTRY_READ, P.ARTIFACT_READ, P.AUDIT_READ}),

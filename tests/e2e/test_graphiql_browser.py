@@ -105,6 +105,35 @@ def test_default_query_shows_the_registered_model(live_server: LiveServer, tmp_p
     assert screenshot.stat().st_size > 10_000
 
 
+def quickstart_mutation() -> str:
+    """The README's quickstart mutation, as a reader would paste it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quickstart", 1)[1]
+    return section.split("```graphql\n", 1)[1].split("```", 1)[0]
+
+
+def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveServer, tmp_path_factory):
+    require_browser_tools()
+    token = dev_issuer.mint_token(live_server.data_dir, subject="alice", roles=["data-scientist"],
+                                  audience="modelreg")
+    response = httpx.post(f"{live_server.url}/graphql", headers={"Authorization": f"Bearer {token}"},
+                          json={"query": quickstart_mutation()})
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+
+    screenshot = tmp_path_factory.mktemp("graphiql-screens") / "graphiql-lineage-query.png"
+    report = drive(live_server.url, token, screenshot, "--operation", "Lineage", "--expect", "resolveModelUri")
+
+    result = json.loads(report["resultText"])
+    assert "errors" not in result, result
+    version = result["data"]["resolveModelUri"]["modelVersion"]
+    graph = version["lineage"]
+    assert sorted(node["kind"] for node in graph["nodes"]) == ["CODE_COMMIT", "DATASET", "MODEL_VERSION", "RUN"]
+    assert {edge["kind"] for edge in graph["edges"]} == {"PRODUCED", "BUILT_FROM", "TRAINED_ON"}
+    assert graph["mermaid"].startswith("flowchart LR")
+    assert "run" not in version["reproducibility"]["missing"]
+    assert_offline(report)
+
+
 def test_page_explains_missing_assets(live_server: LiveServer, tmp_path_factory):
     require_browser_tools()
     screenshot = tmp_path_factory.mktemp("graphiql-screens") / "graphiql-missing-assets.png"

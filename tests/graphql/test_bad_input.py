@@ -267,6 +267,94 @@ GOVERNANCE_CASES: dict[str, list[Bad]] = {
     ],
 }
 
+REGISTER_DATASET = """
+mutation RegisterDataset($input: RegisterDatasetInput!) { registerDataset(input: $input) { dataset { id } } }
+"""
+REGISTER_RUN = "mutation RegisterRun($input: RegisterRunInput!) { registerRun(input: $input) { run { id } } }"
+REGISTER_COMMIT = """
+mutation RegisterCommit($input: RegisterCodeCommitInput!) { registerCodeCommit(input: $input) { codeCommit { id } } }
+"""
+REGISTER_EXTERNAL = """
+mutation RegisterExternal($input: RegisterExternalNodeInput!) {
+  registerExternalNode(input: $input) { externalNode { id } }
+}
+"""
+ADD_EDGE = "mutation AddEdge($input: AddLineageEdgeInput!) { addLineageEdge(input: $input) { edge { kind } } }"
+LINEAGE = """
+query Lineage($id: ID!, $depth: Int!, $max: Int!) { lineage(id: $id, depth: $depth, maxNodes: $max) { truncated } }
+"""
+IMPACTED = "query Impacted($id: ID!, $first: Int!) { impactedModelVersions(nodeId: $id, first: $first) { totalCount } }"
+UNKNOWN_DATASET = b64("Dataset:999999")
+
+
+def edge(kind: str, up: str, down: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An addLineageEdge input between seeded nodes (named by their seed keys) or literal ids."""
+    return lambda seeded: {"input": {"kind": kind, "upstreamId": seeded.get(up, up),
+                                     "downstreamId": seeded.get(down, down)}}
+
+
+LINEAGE_CASES: dict[str, list[Bad]] = {
+    "registerDataset": [
+        Bad("no version and no digest", REGISTER_DATASET, {"input": {"name": "d"}}, BAD, "version or digest"),
+        Bad("empty name", REGISTER_DATASET, {"input": {"name": "", "version": "1"}}, BAD, "name"),
+        Bad("bad digest", REGISTER_DATASET, {"input": {"name": "d", "digest": "md5:abc"}}, BAD, "sha256"),
+        Bad("negative size", REGISTER_DATASET, {"input": {"name": "d", "version": "1", "size": -1}}, BAD, "size"),
+        Bad("fractional row count", REGISTER_DATASET, {"input": {"name": "d", "version": "1", "rowCount": 1.5}}, BAD),
+        Bad("schema over 256 KiB", REGISTER_DATASET,
+            {"input": {"name": "d", "version": "1", "schema": {"c": "x" * 300_000}}}, BAD, "256 KiB"),
+        Bad("uri over 2000", REGISTER_DATASET, {"input": {"name": "d", "version": "1", "uri": "u" * 2001}}, BAD),
+        Bad("same identity, other uri", REGISTER_DATASET,
+            {"input": {"name": "seed-data", "version": "1", "uri": "s3://elsewhere"}}, CONFLICT, "uri"),
+    ],
+    "registerRun": [
+        Bad("empty run id", REGISTER_RUN, {"input": {"runId": ""}}, BAD, "runId"),
+        Bad("unknown tracker", REGISTER_RUN, {"input": {"runId": "r", "tracker": "COMET"}}, BAD),
+        Bad("ends before it starts", REGISTER_RUN, {"input": {"runId": "r", "startedAt": "2026-01-02T00:00:00Z",
+                                                              "endedAt": "2026-01-01T00:00:00Z"}}, BAD, "endedAt"),
+        Bad("infinite metric", REGISTER_RUN, {"input": {"runId": "r", "metrics": [{"name": "m", "value": INFINITE}]}},
+            BAD),
+        Bad("param given twice", REGISTER_RUN, {"input": {"runId": "r", "params": [{"name": "p", "value": "1"},
+                                                                                  {"name": "p", "value": "2"}]}}, BAD),
+        Bad("bad requirements digest", REGISTER_RUN,
+            {"input": {"runId": "r", "environment": {"requirementsDigest": "nope"}}}, BAD, "requirementsDigest"),
+        Bad("same identity, other uri", REGISTER_RUN,
+            {"input": {"tracker": "MLFLOW", "runId": "seed-run", "runUri": "https://x"}}, CONFLICT, "runUri"),
+    ],
+    "registerCodeCommit": [
+        Bad("commit not hex", REGISTER_COMMIT, {"input": {"repositoryUrl": "https://g/r", "commitSha": "main"}}, BAD,
+            "commitSha"),
+        Bad("no repository", REGISTER_COMMIT, {"input": {"repositoryUrl": "", "commitSha": "abcdef1"}}, BAD),
+    ],
+    "registerExternalNode": [
+        Bad("empty name", REGISTER_EXTERNAL, {"input": {"name": ""}}, BAD, "name"),
+        Bad("category over 100", REGISTER_EXTERNAL, {"input": {"name": "x", "category": "c" * 101}}, BAD),
+    ],
+    "addLineageEdge": [
+        Bad("unknown dataset", ADD_EDGE, edge("EVALUATED_ON", UNKNOWN_DATASET, "version_id"), NOT_FOUND),
+        Bad("id of a model", ADD_EDGE, edge("EVALUATED_ON", "dataset_id", "model_id"), BAD, "RegisteredModel"),
+        Bad("garbage id", ADD_EDGE, edge("EVALUATED_ON", "garbage", "version_id"), BAD, "id"),
+        Bad("wrong kinds of nodes", ADD_EDGE, edge("DERIVED_FROM", "dataset_id", "version_id"), BAD, "DERIVED_FROM"),
+        Bad("onto itself", ADD_EDGE, edge("DERIVED_FROM", "version_id", "version_id"), BAD, "itself"),
+        Bad("training data of a READY version", ADD_EDGE, edge("TRAINED_ON", "dataset_id", "version_id"),
+            "FAILED_PRECONDITION", "READY"),
+        Bad("unknown kind", ADD_EDGE, edge("COPIED_FROM", "dataset_id", "version_id"), BAD),
+        Bad("relation over 200", ADD_EDGE,
+            lambda seeded: {"input": {"kind": "EVALUATED_ON", "upstreamId": seeded["dataset_id"],
+                                      "downstreamId": seeded["version_id"], "relation": "r" * 201}}, BAD, "relation"),
+    ],
+    "lineage": [
+        Bad("depth 0", LINEAGE, lambda seeded: {"id": seeded["version_id"], "depth": 0, "max": 10}, BAD, "depth"),
+        Bad("depth 51", LINEAGE, lambda seeded: {"id": seeded["version_id"], "depth": 51, "max": 10}, BAD, "50"),
+        Bad("2001 nodes", LINEAGE, lambda seeded: {"id": seeded["version_id"], "depth": 3, "max": 2001}, BAD, "2000"),
+        Bad("unknown dataset", LINEAGE, {"id": UNKNOWN_DATASET, "depth": 3, "max": 10}, NOT_FOUND),
+        Bad("id of a model", LINEAGE, lambda seeded: {"id": seeded["model_id"], "depth": 3, "max": 10}, BAD),
+    ],
+    "impactedModelVersions": [
+        Bad("page size 101", IMPACTED, lambda seeded: {"id": seeded["dataset_id"], "first": 101}, BAD, "100"),
+        Bad("unknown dataset", IMPACTED, {"id": UNKNOWN_DATASET, "first": 10}, NOT_FOUND),
+    ],
+}
+
 CASES: dict[str, list[Bad]] = {
     "createRegisteredModel": [
         *[Bad(f"name {name!r}", CREATE_MODEL, {"input": {"name": name}}, BAD, "name") for name in BAD_NAMES],
@@ -329,6 +417,26 @@ CASES: dict[str, list[Bad]] = {
         Bad("unknown field", "mutation { createArtifactUpload(input: {size: 3}) { uploadId } }", None, BAD, "size"),
     ],
     "createModelVersion": [
+        Bad("dataset by id and inline", CREATE_VERSION,
+            lambda seeded: version(datasets=[{"id": seeded["dataset_id"], "dataset": {"name": "d", "version": "1"}}]),
+            BAD, "not both"),
+        Bad("dataset used as PRODUCED", CREATE_VERSION,
+            lambda seeded: version(datasets=[{"id": seeded["dataset_id"], "kind": "PRODUCED"}]), BAD, "datasets[0].kind"),
+        Bad("dataset id of a version", CREATE_VERSION, lambda seeded: version(datasets=[{"id": seeded["version_id"]}]),
+            BAD, "Dataset"),
+        Bad("unknown dataset", CREATE_VERSION, version(datasets=[{"id": UNKNOWN_DATASET}]), NOT_FOUND),
+        Bad("inline dataset without version or digest", CREATE_VERSION, version(datasets=[{"dataset": {"name": "d"}}]),
+            BAD, "datasets[0].dataset.version"),
+        Bad("inline dataset conflicting", CREATE_VERSION,
+            version(datasets=[{"dataset": {"name": "seed-data", "version": "1", "uri": "s3://other"}}]), CONFLICT, "uri"),
+        Bad("parent by id and uri", CREATE_VERSION,
+            lambda seeded: version(parents=[{"id": seeded["version_id"], "uri": "models:/m/1"}]), BAD, "not both"),
+        Bad("unknown parent uri", CREATE_VERSION, version(parents=[{"uri": "models:/m/99"}]), NOT_FOUND),
+        Bad("parent uri malformed", CREATE_VERSION, version(parents=[{"uri": "m/1"}]), BAD, "uri"),
+        Bad("101 parents", CREATE_VERSION, version(parents=[{"uri": "models:/m/1"}] * 101), BAD, "100"),
+        Bad("run with empty id", CREATE_VERSION, version(run={"runId": ""}), BAD, "run.runId"),
+        Bad("code with bad commit", CREATE_VERSION, version(code={"repositoryUrl": "https://g", "commitSha": "HEAD"}),
+            BAD, "code.commitSha"),
         Bad("files and artifact both", CREATE_VERSION, version(artifact={"uri": "s3://x"}, files=[
             {"path": "a", "digest": "sha256:" + "a" * 64}]), BAD, "not both"),
         Bad("file without digest or upload", CREATE_VERSION, version(files=[{"path": "a"}]), BAD, "uploadId"),
@@ -432,6 +540,7 @@ CASES: dict[str, list[Bad]] = {
         Bad("unknown model", DELETE_ALIAS, {"input": {"name": "nope", "alias": "stable"}}, NOT_FOUND),
     ],
     **GOVERNANCE_CASES,
+    **LINEAGE_CASES,
     "registeredModels": [
         Bad("page size 101", LIST_MODELS, {"first": 101}, BAD, "100"),
         Bad("negative page size", LIST_MODELS, {"first": -1}, BAD),

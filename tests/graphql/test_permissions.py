@@ -48,6 +48,8 @@ TABLE: dict[str, tuple[frozenset[Permission], frozenset[str]]] = {
     "cancel anyone's request": (frozenset({P.TRANSITION_CANCEL_ANY}), frozenset({"mlops"})),
     "rollback production": (frozenset({P.PRODUCTION_ROLLBACK}), frozenset({"mlops"})),
     "attach documents": (frozenset({P.DOCUMENT_WRITE}), frozenset({"data-scientist", "mlops"})),
+    "register datasets, runs, commits, external nodes; add lineage edges": (
+        frozenset({P.LINEAGE_WRITE}), frozenset({"data-scientist", "mlops"})),
     "read audit log, integrity, export": (frozenset({P.AUDIT_READ}), frozenset({"auditor"})),
 }
 

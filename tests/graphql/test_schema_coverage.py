@@ -74,8 +74,10 @@ mutation Seed {
   v1: createModelVersion(input: {name: "m", createModelIfMissing: true, description: "first",
                                  tags: [{key: "vt", value: "1"}], metrics: [{name: "acc", value: 0.9}],
                                  params: [{name: "lr", value: "0.1"}],
-                                 artifact: {uri: "s3://bucket/m/1", size: 10}}) {
-    modelVersion { version model { id } }
+                                 artifact: {uri: "s3://bucket/m/1", size: 10},
+                                 run: {tracker: MLFLOW, runId: "seed-run", runUri: "https://mlflow.example/seed"},
+                                 datasets: [{dataset: {name: "seed-data", version: "1", uri: "s3://seed"}}]}) {
+    modelVersion { id version model { id } reproducibility { datasets { dataset { id } } } }
   }
   v2: createModelVersion(input: {name: "m"}) { modelVersion { version } }
   v3: createModelVersion(input: {name: "m"}) { modelVersion { version } }
@@ -130,6 +132,7 @@ query Snapshot {
           run { tracker runId runUri } code { repositoryUrl commitSha } artifact { uri digest size }
           documents { kind title revision markdown artifactDigest createdBy }
           stageHistory { fromStage toStage changedAt changedBy reason }
+          reproducibility { missing datasets { kind dataset { name } } parents { relation } }
         }
       }
     }
@@ -138,6 +141,8 @@ query Snapshot {
     totalCount
     nodes { id status resolvedBy resolutionComment gateResults { gate passed } approvals { approver decision } }
   }
+  datasets(first: 100) { totalCount nodes { id name version digest } }
+  runs(first: 100) { totalCount nodes { id runId } }
 }
 """
 
@@ -147,7 +152,9 @@ async def seed(api: Api) -> dict[str, Any]:
     approvals = {"p1": data["p1"]["transitionRequest"]["id"], "p3": data["p3"]["transitionRequest"]["id"]}
     await ok(api, SEED_APPROVALS, approvals, "approver", sub="seed-approver")
     own = await ok(api, SEED_OWN_REQUEST, None, "data-scientist", sub="tester")
-    return {"model_id": data["v1"]["modelVersion"]["model"]["id"], "applied_id": approvals["p1"],
+    v1 = data["v1"]["modelVersion"]
+    return {"model_id": v1["model"]["id"], "version_id": v1["id"],
+            "dataset_id": v1["reproducibility"]["datasets"][0]["dataset"]["id"], "applied_id": approvals["p1"],
             "approve_id": data["p2"]["transitionRequest"]["id"], "reject_id": data["c1"]["transitionRequest"]["id"],
             "cancel_id": own["requestAliasTransition"]["transitionRequest"]["id"]}
 
@@ -266,6 +273,33 @@ mutation AttachDocument {
   }
 }
 """
+LINEAGE = """
+query Lineage($id: ID!) { lineage(id: $id, direction: BOTH, depth: 2) { truncated nodes { id kind } edges { kind } } }
+"""
+IMPACTED_MODEL_VERSIONS = """
+query ImpactedModelVersions($id: ID!) { impactedModelVersions(nodeId: $id) { totalCount nodes { uri } } }
+"""
+DATASET = 'query Dataset { dataset(name: "seed-data", version: "1") { id digest } }'
+DATASETS = "query Datasets { datasets(first: 10) { totalCount nodes { name } } }"
+RUN = 'query Run { run(tracker: MLFLOW, runId: "seed-run") { id environment { pythonVersion } } }'
+RUNS = "query Runs { runs(first: 10) { totalCount nodes { runId } } }"
+REGISTER_DATASET = """
+mutation RegisterDataset { registerDataset(input: {name: "new-data", version: "2"}) { created dataset { id } } }
+"""
+REGISTER_RUN = 'mutation RegisterRun { registerRun(input: {runId: "new-run"}) { created run { id } } }'
+REGISTER_CODE_COMMIT = """
+mutation RegisterCodeCommit {
+  registerCodeCommit(input: {repositoryUrl: "https://git.example/r", commitSha: "abcdef1"}) { codeCommit { id } }
+}
+"""
+REGISTER_EXTERNAL_NODE = """
+mutation RegisterExternalNode { registerExternalNode(input: {name: "feature-store"}) { externalNode { id } } }
+"""
+ADD_LINEAGE_EDGE = """
+mutation AddLineageEdge($up: ID!, $down: ID!) {
+  addLineageEdge(input: {kind: EVALUATED_ON, upstreamId: $up, downstreamId: $down}) { created edge { kind } }
+}
+"""
 
 # Permissions that guard plain HTTP endpoints, or that a use case checks after its main one, rather than
 # GraphQL fields on their own, with the test that covers them.
@@ -308,6 +342,19 @@ OPERATIONS: dict[str, Operation] = {
                                          lambda seeded: {"id": seeded["cancel_id"]}),
     "rollbackProduction": Operation(ROLLBACK_PRODUCTION, P.PRODUCTION_ROLLBACK),
     "attachDocument": Operation(ATTACH_DOCUMENT, P.DOCUMENT_WRITE),
+    "lineage": Operation(LINEAGE, P.REGISTRY_READ, lambda seeded: {"id": seeded["version_id"]}),
+    "impactedModelVersions": Operation(IMPACTED_MODEL_VERSIONS, P.REGISTRY_READ,
+                                       lambda seeded: {"id": seeded["dataset_id"]}),
+    "dataset": Operation(DATASET, P.REGISTRY_READ),
+    "datasets": Operation(DATASETS, P.REGISTRY_READ),
+    "run": Operation(RUN, P.REGISTRY_READ),
+    "runs": Operation(RUNS, P.REGISTRY_READ),
+    "registerDataset": Operation(REGISTER_DATASET, P.LINEAGE_WRITE),
+    "registerRun": Operation(REGISTER_RUN, P.LINEAGE_WRITE),
+    "registerCodeCommit": Operation(REGISTER_CODE_COMMIT, P.LINEAGE_WRITE),
+    "registerExternalNode": Operation(REGISTER_EXTERNAL_NODE, P.LINEAGE_WRITE),
+    "addLineageEdge": Operation(ADD_LINEAGE_EDGE, P.LINEAGE_WRITE,
+                                lambda seeded: {"up": seeded["dataset_id"], "down": seeded["version_id"]}),
 }
 
 

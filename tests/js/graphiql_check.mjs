@@ -21,11 +21,14 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 function parseArgs(argv) {
   const [baseUrl, token, screenshot, ...rest] = argv;
   if (!baseUrl || !token || !screenshot) {
-    console.error('usage: graphiql_check.mjs BASE_URL TOKEN SCREENSHOT [--expect TEXT] [--block-vendor]');
+    console.error('usage: graphiql_check.mjs BASE_URL TOKEN SCREENSHOT [--expect TEXT] [--operation NAME] ' +
+                  '[--block-vendor]');
     process.exit(2);
   }
   const expectAt = rest.indexOf('--expect');
+  const operationAt = rest.indexOf('--operation');
   return { baseUrl, token, screenshot, expect: expectAt >= 0 ? rest[expectAt + 1] : null,
+           operation: operationAt >= 0 ? rest[operationAt + 1] : 'Overview',
            blockVendor: rest.includes('--block-vendor') };
 }
 
@@ -43,8 +46,10 @@ async function runDefaultQuery(page, args, report) {
   await page.locator('#token-status.ok').waitFor({ timeout: STEP_TIMEOUT_MS });
   report.tokenStatus = await page.locator('#token-status').innerText();
   report.steps.push('token accepted');
+  // The default document holds several operations: the run button opens a menu of them.
   await page.click('.graphiql-execute-button');
-  report.steps.push('run clicked');
+  await page.getByRole('menuitem', { name: args.operation, exact: true }).click({ timeout: STEP_TIMEOUT_MS });
+  report.steps.push(`ran ${args.operation}`);
   await page.waitForFunction((text) => {
     const pane = document.querySelector('.graphiql-response .result-window');
     return pane && pane.innerText.includes(text);

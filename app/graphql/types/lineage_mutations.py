@@ -57,24 +57,26 @@ class AddLineageEdgePayload:
 @strawberry.type(description="Lineage mutations.")
 class LineageMutations:
     @strawberry.mutation(description="Register a dataset, or get the one registered under the same name and version "
-                                     "(or digest). Differing fields are CONFLICT: datasets never change.")
+                                     "(or digest). Differing fields are CONFLICT: datasets never change. Requires "
+                                     "lineage:write.")
     async def register_dataset(self, info: Info, input: RegisterDatasetInput) -> RegisterDatasetPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterDatasetPayload(dataset=Dataset.of(found), created=created)
 
     @strawberry.mutation(description="Register an experiment run, or get the one registered under the same tracker "
-                                     "and run id. Differing fields are CONFLICT.")
+                                     "and run id. Differing fields are CONFLICT. Requires lineage:write.")
     async def register_run(self, info: Info, input: RegisterRunInput) -> RegisterRunPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterRunPayload(run=Run.of(found), created=created)
 
     @strawberry.mutation(description="Register a code commit, or get the one registered under the same repository "
-                                     "and commit.")
+                                     "and commit. Requires lineage:write.")
     async def register_code_commit(self, info: Info, input: RegisterCodeCommitInput) -> RegisterCodeCommitPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterCodeCommitPayload(code_commit=CodeCommit.of(found), created=created)
 
-    @strawberry.mutation(description="Register an external node, or get the one registered under the same name.")
+    @strawberry.mutation(description="Register an external node, or get the one registered under the same name. "
+                                     "Requires lineage:write.")
     async def register_external_node(self, info: Info,
                                      input: RegisterExternalNodeInput) -> RegisterExternalNodePayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
@@ -82,7 +84,8 @@ class LineageMutations:
 
     @strawberry.mutation(description="Link two nodes. Refused: edges between the wrong kinds of nodes, cycles (named "
                                      "in the message), and TRAINED_ON, VALIDATED_ON, PRODUCED or BUILT_FROM edges into "
-                                     "a READY version (its defining lineage is given with createModelVersion).")
+                                     "a READY version (its defining lineage is given with createModelVersion). Requires "
+                                     "lineage:write.")
     async def add_lineage_edge(self, info: Info, input: AddLineageEdgeInput) -> AddLineageEdgePayload:
         edge, created = await info.context.services.lineage.add_edge(info.context.principal, input.to_domain())
         return AddLineageEdgePayload(edge=LineageEdge.of(edge), created=created)

@@ -6,15 +6,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from app.domain import lineage_views
+from app.domain import lineage, lineage_views
 
 from ..context import Info
-from .lineage_nodes import CodeCommit, Dataset, LineageEdgeKind, Run, RunEnvironment
+from .lineage_nodes import CodeCommit, Dataset, LineageDirection, LineageEdgeKind, Run, RunEnvironment
 
 if TYPE_CHECKING:
+    from .lineage import LineageGraph
     from .versions import ModelVersion
 
 ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
+LineageGraphRef = Annotated["LineageGraph", strawberry.lazy("app.graphql.types.lineage")]
 
 
 @strawberry.type(description="A dataset a version used.")
@@ -64,6 +66,25 @@ class Reproducibility:
 
 @strawberry.type(description="A version's lineage fields.")
 class VersionLineageFields:
+    @strawberry.field(description="The lineage graph around this version: what produced it (UPSTREAM, the default), "
+                                  "what was made from it (DOWNSTREAM) or both. Same as `lineage(id:)` at the root.")
+    async def lineage(
+        self, info: Info,
+        direction: Annotated[LineageDirection, strawberry.argument(description="Which way to walk.")]
+        = LineageDirection.UPSTREAM,
+        depth: Annotated[int, strawberry.argument(description="Most hops (1-50).")] = lineage.DEFAULT_DEPTH,
+        edge_kinds: Annotated[list[LineageEdgeKind] | None, strawberry.argument(
+            description="Follow only these kinds of edges (default: all).")] = None,
+        max_nodes: Annotated[int, strawberry.argument(description="Most nodes (1-2000), nearest first.")]
+        = lineage.DEFAULT_MAX_NODES,
+    ) -> LineageGraphRef:
+        from .lineage import LineageGraph
+
+        request = lineage.WalkRequest(lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, self.entity.id),  # type: ignore[attr-defined]
+                                      lineage.WalkDirection(direction.value), depth,
+                                      tuple(kind.to_domain() for kind in edge_kinds or ()), max_nodes)
+        return LineageGraph(graph=await info.context.services.lineage_reads.lineage(info.context.principal, request))
+
     @strawberry.field(description="What produced this version (run, code, datasets with digests, environment, "
                                   "parents) and what a full reproduction still lacks.")
     async def reproducibility(self, info: Info) -> Reproducibility:

@@ -128,8 +128,9 @@ class DeleteModelVersionPayload:
 
 @strawberry.type(description="Model version mutations.")
 class VersionMutations:
-    @strawberry.mutation(description="Register the next version of a model. Requires version:write (and "
-                                     "model:write with createModelIfMissing).")
+    @strawberry.mutation(description="Register the next version of a model, linked to its run, code, datasets and "
+                                     "parents in the same transaction. Requires version:write (and model:write with "
+                                     "createModelIfMissing, lineage:write with run, code, datasets or parents).")
     async def create_model_version(
         self, info: Info, input: Annotated[CreateModelVersionInput, strawberry.argument(description="The new version.")]
     ) -> ModelVersionPayload:

@@ -318,6 +318,13 @@ query ImpactedProduction($nodeId: ID!) {
 """
 
 
+SCENARIO_NAMES = [
+    *(f"lineage_upstream_version_depth_{depth}" for depth in (3, 10, 25)),
+    *(f"lineage_downstream_dataset_depth_{depth}" for depth in (3, 10, 25)),
+    "lineage_both_run_depth_10", "impacted_model_versions", "impacted_model_versions_production",
+]
+
+
 @dataclass(frozen=True)
 class Root:
     global_id: str
@@ -444,6 +451,7 @@ def build_scenarios(graph: Graph, roots: int, seed_value: int) -> list[Scenario]
             traversal=lambda uow, node_id, stage=stage: uow.walks.downstream_versions(
                 node_id, stage, PageRequest(100), True),
             facts={"first": 100, "stage": stage.value if stage else None}, sizes=_impacted_sizes))
+    assert [s.name for s in scenarios] == SCENARIO_NAMES
     return scenarios
 
 
@@ -463,8 +471,7 @@ class StatementRecorder:
 
     def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         began = self._started.pop(id(cursor), None)
-        elapsed = time.perf_counter() - began if began is not None else float("nan")
-        self.statements.append((statement, elapsed))
+        self.statements.append((statement, time.perf_counter() - began if began is not None else 0.0))
 
     @contextmanager
     def recording(self) -> Iterator[list[tuple[str, float]]]:
@@ -489,17 +496,17 @@ def _is_traversal(statement: str) -> bool:
     return statement.lstrip().upper().startswith("WITH RECURSIVE")
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (None when there are no values)."""
     if not values:
-        return float("nan")
+        return None
     ordered = sorted(values)
     rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
     return ordered[rank - 1]
 
 
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 2)
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
 
 
 async def run_scenario(client: httpx.AsyncClient, recorder: StatementRecorder, uow: SqlUnitOfWorkFactory,
@@ -536,7 +543,6 @@ async def run_scenario(client: httpx.AsyncClient, recorder: StatementRecorder, u
     traversal_sql_ms: list[float] = []
     for _ in range(repeat):
         for root in scenario.roots:
-            gc.collect(0)
             with recorder.recording() as statements:
                 elapsed, data, problem = await post(root)
             latencies.append(elapsed)
@@ -575,7 +581,7 @@ async def run_scenario(client: httpx.AsyncClient, recorder: StatementRecorder, u
         "scenario": scenario.name, "database": database, **scenario.facts,
         "roots": len(scenario.roots), "requests": len(latencies), "errors": failures,
         "p50_ms": _ms(percentile(latencies, 0.50)), "p95_ms": _ms(percentile(latencies, 0.95)),
-        "max_ms": _ms(max(latencies)),
+        "max_ms": _ms(max(latencies, default=None)),
     }
     if scenario.document is LINEAGE:
         result.update({"mean_nodes": mean(node_counts), "max_nodes_returned": max(node_counts, default=None),
@@ -660,7 +666,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="times each root is asked (default %(default)s)")
     parser.add_argument("--roots", type=int, default=20, help="different roots per scenario (default %(default)s)")
     parser.add_argument("--seed", type=int, default=42, help="random seed for the graph and the roots")
-    parser.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
+    parser.add_argument("--scenario", action="append", choices=SCENARIO_NAMES,
+                        help="run only this scenario (repeatable)")
     parser.add_argument("--no-analyze", action="store_true",
                         help="SQLite: skip ANALYZE after seeding (the app itself never runs it)")
     parser.add_argument("--explain", action="store_true",

@@ -3,7 +3,7 @@ which nodes, and the commands that register them (docs/lineage.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Union

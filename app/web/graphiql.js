@@ -2,18 +2,18 @@
  * modelreg's GraphiQL page: renders GraphiQL from the locally served bundles (/static/vendor/*, built by
  * scripts/build_web_assets.py) with a fetcher that sends the bearer token from the token bar, or, with no
  * token set, the browser session of "Sign in" (the HttpOnly cookie, with the X-Requested-With header the
- * server requires of cookie-authenticated requests). /auth/session says whether sign-in is available.
+ * server requires of cookie-authenticated requests).
  *
- * The token comes from the bar's field or from the URL fragment (#token=...), and is kept in localStorage
- * so a reload keeps it. Nothing here talks to any host but the one that served the page.
+ * The token bar itself (the token from the field or #token=..., kept in localStorage; the status; the
+ * "Sign in" link) is token-bar.js's window.ModelregTokenBar, loaded first. Nothing here talks to any host
+ * but the one that served the page.
  */
 (function () {
   'use strict';
 
-  var TOKEN_KEY = 'modelreg:token';
+  var bar = window.ModelregTokenBar;
   var ENDPOINT = '/graphql';
   var TOKEN_COMMAND = 'modelreg token --sub you --role data-scientist';
-  var SESSION = { signInEnabled: false, signedIn: false };
 
   var DEFAULT_QUERY = [
     '# Welcome to the modelreg GraphQL API.',
@@ -120,20 +120,6 @@
       'with <code>Authorization: Bearer &lt;token&gt;</code>.</p></div>';
   }
 
-  /** A token from #token=... wins; it is stored and removed from the address bar and history. */
-  function takeTokenFromFragment() {
-    var params = new URLSearchParams(window.location.hash.replace(/^#/, ''));
-    var token = (params.get('token') || '').trim();
-    if (token) {
-      localStorage.setItem(TOKEN_KEY, token);
-      history.replaceState(null, '', window.location.pathname + window.location.search);
-    }
-  }
-
-  function currentToken() {
-    return (localStorage.getItem(TOKEN_KEY) || '').trim();
-  }
-
   /** GraphiQL fetcher: POST to /graphql with the token; any reply is shown, JSON or not. */
   function makeFetcher(token) {
     return function fetcher(params, options) {
@@ -141,11 +127,9 @@
         'Content-Type': 'application/json',
         Accept: 'application/graphql-response+json, application/json;q=0.9'
       };
-      if (token) headers.Authorization = 'Bearer ' + token;
-      else headers['X-Requested-With'] = 'modelreg-graphiql';
-      Object.assign(headers, (options && options.headers) || {});
-      if (!headers.Authorization && !SESSION.signedIn) {
-        return Promise.resolve({ errors: [{ message: SESSION.signInEnabled
+      Object.assign(headers, bar.authHeaders(token, 'modelreg-graphiql'), (options && options.headers) || {});
+      if (!headers.Authorization && !bar.session().signedIn) {
+        return Promise.resolve({ errors: [{ message: bar.session().signInEnabled
           ? 'Not signed in: use "Sign in" at the top, or paste a token in the bar.'
           : 'No token: paste one in the bar at the top. Get one with: ' + TOKEN_COMMAND }] });
       }
@@ -163,50 +147,27 @@
     };
   }
 
-  function setStatus(kind, text) {
-    var status = $('token-status');
-    status.className = 'status ' + kind;
-    status.textContent = text;
-  }
-
   /** Ask the server who the token belongs to, so a bad or expired token shows up at once. */
   function checkToken(fetcher, token) {
-    if (!token && !SESSION.signedIn) return setStatus('none', 'No token set');
-    setStatus('checking', 'Checking token\u2026');
+    if (!token && !bar.session().signedIn) return bar.setStatus('none', 'No token set');
+    bar.setStatus('checking', 'Checking token\u2026');
     fetcher({ query: '{ viewer { subject roles } }', operationName: null }).then(function (result) {
       var viewer = result && result.data && result.data.viewer;
       if (viewer) {
-        var roles = viewer.roles.length ? viewer.roles.join(', ') : 'no roles';
-        setStatus('ok', 'Signed in as ' + viewer.subject + ' (' + roles + ')' + (token ? '' : ' \u00b7 browser session'));
+        bar.showViewer(viewer, token);
       } else {
         var error = result && result.errors && result.errors[0];
-        setStatus('error', 'Token rejected: ' + (error ? error.message : 'unexpected reply'));
+        bar.setStatus('error', 'Token rejected: ' + (error ? error.message : 'unexpected reply'));
       }
     }, function (error) {
-      setStatus('error', 'Server unreachable: ' + error.message);
+      bar.setStatus('error', 'Server unreachable: ' + error.message);
     });
   }
 
-  /** Show "Sign in" or "Sign out" when the server offers browser sign-in. */
-  function showSessionLink() {
-    var link = $('session-link');
-    if (!SESSION.signInEnabled) return;
-    link.textContent = SESSION.signedIn ? 'Sign out' : 'Sign in';
-    link.href = (SESSION.signedIn ? '/auth/logout' : '/auth/login') + '?next=/graphql';
-    link.hidden = false;
-  }
-
-  /** Ask the server whether browser sign-in is available and whether this browser is signed in. */
-  function loadSession() {
-    return fetch('/auth/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(function (response) { return response.ok ? response.json() : SESSION; })
-      .then(function (session) { SESSION = session; showSessionLink(); }, function () {});
-  }
-
   function start() {
-    takeTokenFromFragment();
+    bar.takeTokenFromFragment();
     if (!assetsLoaded()) {
-      setStatus('error', 'GraphiQL assets missing');
+      bar.setStatus('error', 'GraphiQL assets missing');
       showMissingAssets();
       return;
     }
@@ -215,7 +176,7 @@
     var root = window.ReactDOM.createRoot($('graphiql'));
 
     function render() {
-      var token = currentToken();
+      var token = bar.currentToken();
       var fetcher = makeFetcher(token); // a new fetcher makes GraphiQL fetch the schema again
       root.render(h(GraphiQL, {
         fetcher: fetcher,
@@ -226,27 +187,8 @@
       checkToken(fetcher, token);
     }
 
-    var input = $('token-input');
-    input.value = currentToken();
-    $('token-form').addEventListener('submit', function (event) {
-      event.preventDefault();
-      var token = input.value.trim().replace(/^Bearer\s+/i, '');
-      if (token) localStorage.setItem(TOKEN_KEY, token);
-      else localStorage.removeItem(TOKEN_KEY);
-      input.value = token;
-      render();
-    });
-    $('token-clear').addEventListener('click', function () {
-      localStorage.removeItem(TOKEN_KEY);
-      input.value = '';
-      render();
-    });
-    window.addEventListener('hashchange', function () {
-      takeTokenFromFragment();
-      input.value = currentToken();
-      render();
-    });
-    loadSession().then(render);
+    bar.bindTokenForm(function () { render(); }); // a new or cleared token: refetch the schema, check it
+    bar.loadSession('/graphql').then(function () { render(); });
   }
 
   start();

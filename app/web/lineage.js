@@ -5,17 +5,18 @@
  * (upstream -> downstream, labelled by kind) with Cytoscape's built-in breadthfirst layout. Clicking a node
  * shows its fields in the side panel and expands it one hop (`lineage(id, BOTH, 1)`), merged into the graph.
  *
- * The bearer token comes from the URL fragment (#token=..., then removed from the address bar), else from
- * localStorage (key modelreg:token, shared with the GraphiQL page), else the browser session cookie of
- * "Sign in" (sent with X-Requested-With, as the server requires of cookie-authenticated requests). The token
- * never goes into a URL and is never logged. Nothing here talks to any host but the one that served the page.
+ * The token bar is token-bar.js's window.ModelregTokenBar, loaded first: the bearer token comes from the URL
+ * fragment (#token=..., then removed from the address bar), else from localStorage (key modelreg:token,
+ * shared with the GraphiQL page), else the browser session cookie of "Sign in" (sent with X-Requested-With,
+ * as the server requires of cookie-authenticated requests). The token never goes into a URL and is never
+ * logged. Nothing here talks to any host but the one that served the page.
  *
  * For tests, window.__lineage describes what is drawn after every render (see publish()).
  */
 (function () {
   'use strict';
 
-  var TOKEN_KEY = 'modelreg:token';
+  var bar = window.ModelregTokenBar;
   var ENDPOINT = '/graphql';
   var TOKEN_COMMAND = 'modelreg token --sub you --role data-scientist';
   var DIRECTIONS = ['UPSTREAM', 'DOWNSTREAM', 'BOTH'];
@@ -81,7 +82,6 @@
 
   var $ = function (id) { return document.getElementById(id); };
 
-  var SESSION = { signInEnabled: false, signedIn: false };
   var cy = null;
   var renders = 0;
   // The graph on screen: what the last "Show" loaded plus every expansion since.
@@ -94,56 +94,23 @@
 
   // ---------------------------------------------------------------------------------------------- token
 
-  /** A token from #token=... wins; it is stored and removed from the address bar and history. */
-  function takeTokenFromFragment() {
-    var params = new URLSearchParams(window.location.hash.replace(/^#/, ''));
-    var token = (params.get('token') || '').trim();
-    if (token) {
-      localStorage.setItem(TOKEN_KEY, token);
-      history.replaceState(null, '', window.location.pathname + window.location.search);
-    }
-  }
-
-  function currentToken() {
-    return (localStorage.getItem(TOKEN_KEY) || '').trim();
-  }
-
-  function setStatus(kind, text) {
-    var status = $('token-status');
-    status.className = 'status ' + kind;
-    status.textContent = text;
-  }
-
-  /** Ask the server whether browser sign-in is available and whether this browser is signed in. */
-  function loadSession() {
-    return fetch('/auth/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(function (response) { return response.ok ? response.json() : SESSION; })
-      .then(function (session) { SESSION = session || SESSION; showSessionLink(); }, function () {});
-  }
-
-  function showSessionLink() {
-    var link = $('session-link');
-    if (!SESSION.signInEnabled) return;
-    var next = encodeURIComponent(window.location.pathname + window.location.search);
-    link.textContent = SESSION.signedIn ? 'Sign out' : 'Sign in';
-    link.href = (SESSION.signedIn ? '/auth/logout' : '/auth/login') + '?next=' + next;
-    link.hidden = false;
+  /** Where "Sign in" / "Sign out" comes back to: this page with its current query (URL-encoded). */
+  function hereForNext() {
+    return encodeURIComponent(window.location.pathname + window.location.search);
   }
 
   /** Ask the server who the token belongs to, so a bad or expired token shows up at once. */
   function checkToken() {
-    var token = currentToken();
-    if (!token && !SESSION.signedIn) {
-      setStatus('none', SESSION.signInEnabled ? 'Not signed in' : 'No token set');
+    var token = bar.currentToken();
+    if (!token && !bar.session().signedIn) {
+      bar.setStatus('none', bar.session().signInEnabled ? 'Not signed in' : 'No token set');
       return;
     }
-    setStatus('checking', 'Checking token\u2026');
+    bar.setStatus('checking', 'Checking token\u2026');
     graphql(VIEWER_QUERY, {}).then(function (data) {
-      var viewer = data.viewer;
-      var roles = viewer.roles.length ? viewer.roles.join(', ') : 'no roles';
-      setStatus('ok', 'Signed in as ' + viewer.subject + ' (' + roles + ')' + (token ? '' : ' \u00b7 browser session'));
+      bar.showViewer(data.viewer, token);
     }, function (failure) {
-      setStatus('error', (token ? 'Token rejected: ' : 'Session rejected: ') + failure.message);
+      bar.setStatus('error', (token ? 'Token rejected: ' : 'Session rejected: ') + failure.message);
     });
   }
 
@@ -157,13 +124,11 @@
 
   /** POST a query; resolve with `data`, reject with a Failure (GraphQL error code, message, HTTP status). */
   function graphql(query, variables) {
-    var token = currentToken();
     var headers = {
       'Content-Type': 'application/json',
       Accept: 'application/graphql-response+json, application/json;q=0.9'
     };
-    if (token) headers.Authorization = 'Bearer ' + token;
-    else headers['X-Requested-With'] = 'XMLHttpRequest';
+    Object.assign(headers, bar.authHeaders(bar.currentToken(), 'XMLHttpRequest'));
     return fetch(ENDPOINT, { method: 'POST', headers: headers, credentials: 'same-origin', cache: 'no-store',
                              body: JSON.stringify({ query: query, variables: variables }) })
       .then(function (response) {
@@ -206,7 +171,7 @@
     box.appendChild(document.createTextNode(' ' + (context ? context + ': ' : '') + failure.message));
     if (failure.status === 401 || failure.code === 'UNAUTHENTICATED') {
       box.appendChild(document.createTextNode(
-        '\nPaste a valid token in the bar at the top' + (SESSION.signInEnabled ? ' or sign in' : '') +
+        '\nPaste a valid token in the bar at the top' + (bar.session().signInEnabled ? ' or sign in' : '') +
         '. Get one with: ' + TOKEN_COMMAND));
     }
     box.hidden = false;
@@ -248,7 +213,7 @@
   function writeQueryToUrl(query) {
     var params = new URLSearchParams({ id: query.id, direction: query.direction, depth: String(query.depth) });
     history.replaceState(null, '', window.location.pathname + '?' + params.toString());
-    showSessionLink();
+    bar.showSessionLink(hereForNext());
   }
 
   function fillForm(query) {
@@ -698,7 +663,7 @@
   // --------------------------------------------------------------------------------------------- start
 
   function start() {
-    takeTokenFromFragment();
+    bar.takeTokenFromFragment();
     buildLegend();
     var query = readQueryFromUrl();
     fillForm(query);
@@ -710,27 +675,10 @@
       return;
     }
 
-    var input = $('token-input');
-    input.value = currentToken();
-    $('token-form').addEventListener('submit', function (event) {
-      event.preventDefault();
-      var token = input.value.trim().replace(/^Bearer\s+/i, '');
-      if (token) localStorage.setItem(TOKEN_KEY, token);
-      else localStorage.removeItem(TOKEN_KEY);
-      input.value = token;
+    // A new token is checked and, unless it was only cleared, the graph is loaded again with it.
+    bar.bindTokenForm(function (how) {
       checkToken();
-      if (graph.query) load(graph.query);
-    });
-    $('token-clear').addEventListener('click', function () {
-      localStorage.removeItem(TOKEN_KEY);
-      input.value = '';
-      checkToken();
-    });
-    window.addEventListener('hashchange', function () {
-      takeTokenFromFragment();
-      input.value = currentToken();
-      checkToken();
-      if (graph.query) load(graph.query);
+      if (how !== 'clear' && graph.query) load(graph.query);
     });
     $('lineage-form').addEventListener('submit', function (event) {
       event.preventDefault();
@@ -742,7 +690,7 @@
 
     ensureCy();
     publish();
-    loadSession().then(function () {
+    bar.loadSession(hereForNext()).then(function () {
       checkToken();
       return load(query);
     });

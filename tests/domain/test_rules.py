@@ -8,7 +8,9 @@ import pytest
 
 from app.domain import rules
 from app.domain.commands import ModelChanges, NewModel, NewVersion, VersionChanges
-from app.domain.entities import ArtifactRef, CodeRef, Metric, RunRef, Stage, TrackerKind
+from app.domain.entities import ArtifactRef, Metric, Stage, TrackerKind
+from app.domain.lineage_commands import NewCodeCommit as CodeRef
+from app.domain.lineage_commands import NewRun as RunRef
 from app.domain.errors import BadUserInput, ErrorCode
 from app.domain.uris import ModelUri, parse_model_uri
 

@@ -7,68 +7,24 @@ Needs `npm ci` and `python scripts/build_web_assets.py`; anything missing is a f
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from app.auth import dev_issuer
+from tests.support.browser import ROOT, drive, require_browser_tools
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-DRIVER = ROOT / "tests" / "js" / "graphiql_check.mjs"
-VENDOR = ROOT / "app" / "web" / "vendor"
-CHROMIUM = os.environ.get("MODELREG_CHROMIUM", "/usr/bin/chromium")
-DRIVER_TIMEOUT_S = 120
 
 REGISTER_VERSION = """
 mutation RegisterVersion($input: CreateModelVersionInput!) {
   createModelVersion(input: $input) { modelVersion { uri } }
 }
 """
-
-
-def require_browser_tools() -> None:
-    """Fail (not skip) with what to do when Node, Chromium, playwright-core or the built assets are missing."""
-    problems = []
-    if not shutil.which("node"):
-        problems.append("`node` is not on PATH (install Node.js 20)")
-    if not Path(CHROMIUM).is_file():
-        problems.append(f"{CHROMIUM} is missing (apt-get install chromium, or set MODELREG_CHROMIUM)")
-    if not (ROOT / "node_modules" / "playwright-core").is_dir():
-        problems.append("node_modules/playwright-core is missing (run `npm ci`)")
-    if not (VENDOR / "graphiql.min.js").is_file():
-        problems.append("app/web/vendor/ is not built (run `python scripts/build_web_assets.py`)")
-    if problems:
-        pytest.fail("GraphiQL browser test cannot run:\n  " + "\n  ".join(problems), pytrace=False)
-
-
-def drive(base_url: str, token: str, screenshot: Path, *extra: str) -> dict[str, Any]:
-    """Run the Node driver and return its JSON report; fail with its output when it breaks."""
-    command = ["node", str(DRIVER), base_url, token, str(screenshot), *extra]
-    try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=DRIVER_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as timeout:
-        pytest.fail(f"browser driver timed out after {DRIVER_TIMEOUT_S}s\nstdout:\n{timeout.stdout}\n"
-                    f"stderr:\n{timeout.stderr}\nscreenshot: {screenshot}")
-    print(f"GraphiQL screenshot: {screenshot}")
-    try:
-        report = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"browser driver exited {done.returncode} without a report\nstdout:\n{done.stdout}\n"
-                    f"stderr:\n{done.stderr}")
-    assert report["ok"] and done.returncode == 0, (
-        f"browser check failed at step after {report['steps']}: {report.get('error')}\n"
-        f"screenshot: {screenshot}\nstderr:\n{done.stderr}")
-    return report
 
 
 def assert_offline(report: dict[str, Any]) -> None:
@@ -80,7 +36,7 @@ def assert_offline(report: dict[str, Any]) -> None:
 
 
 def test_default_query_shows_the_registered_model(live_server: LiveServer, tmp_path_factory):
-    require_browser_tools()
+    require_browser_tools("graphiql.min.js")
     token = dev_issuer.mint_token(live_server.data_dir, subject="alice", roles=["data-scientist"],
                                   audience="modelreg")
     # Sorts before other tests' models, so it is on the default query's first page (ordered by name).
@@ -91,7 +47,7 @@ def test_default_query_shows_the_registered_model(live_server: LiveServer, tmp_p
     assert response.status_code == 200 and "errors" not in response.json(), response.text
 
     screenshot = tmp_path_factory.mktemp("graphiql-screens") / "graphiql-default-query.png"
-    report = drive(live_server.url, token, screenshot, "--expect", name)
+    report = drive("graphiql_check.mjs", live_server.url, token, screenshot, "--expect", name)
 
     assert report["pageStatus"] == 200
     assert report["tokenStatus"] == "Signed in as alice (data-scientist)"
@@ -113,7 +69,7 @@ def quickstart_mutation() -> str:
 
 
 def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveServer, tmp_path_factory):
-    require_browser_tools()
+    require_browser_tools("graphiql.min.js")
     token = dev_issuer.mint_token(live_server.data_dir, subject="alice", roles=["data-scientist"],
                                   audience="modelreg")
     response = httpx.post(f"{live_server.url}/graphql", headers={"Authorization": f"Bearer {token}"},
@@ -121,7 +77,7 @@ def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveSer
     assert response.status_code == 200 and "errors" not in response.json(), response.text
 
     screenshot = tmp_path_factory.mktemp("graphiql-screens") / "graphiql-lineage-query.png"
-    report = drive(live_server.url, token, screenshot, "--operation", "Lineage", "--expect", "resolveModelUri")
+    report = drive("graphiql_check.mjs", live_server.url, token, screenshot, "--operation", "Lineage", "--expect", "resolveModelUri")
 
     result = json.loads(report["resultText"])
     assert "errors" not in result, result
@@ -135,9 +91,9 @@ def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveSer
 
 
 def test_page_explains_missing_assets(live_server: LiveServer, tmp_path_factory):
-    require_browser_tools()
+    require_browser_tools("graphiql.min.js")
     screenshot = tmp_path_factory.mktemp("graphiql-screens") / "graphiql-missing-assets.png"
-    report = drive(live_server.url, "unused", screenshot, "--block-vendor")
+    report = drive("graphiql_check.mjs", live_server.url, "unused", screenshot, "--block-vendor")
 
     assert "not built" in report["noticeText"]
     assert "python scripts/build_web_assets.py" in report["noticeText"]

@@ -6,28 +6,19 @@ Needs `npm ci` and `python scripts/build_web_assets.py`; anything missing is a f
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import shutil
-import subprocess
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from app.auth import dev_issuer
+from tests.support.browser import drive, require_browser_tools
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-DRIVER = ROOT / "tests" / "js" / "lineage_check.mjs"
-VENDOR = ROOT / "app" / "web" / "vendor"
-CHROMIUM = os.environ.get("MODELREG_CHROMIUM", "/usr/bin/chromium")
-DRIVER_TIMEOUT_S = 120
 COMMIT_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 REGISTER_VERSION = """
@@ -35,44 +26,6 @@ mutation RegisterVersion($input: CreateModelVersionInput!) {
   createModelVersion(input: $input) { modelVersion { id uri } }
 }
 """
-
-
-def require_browser_tools() -> None:
-    """Fail (not skip) with what to do when Node, Chromium, playwright-core or the built assets are missing."""
-    problems = []
-    if not shutil.which("node"):
-        problems.append("`node` is not on PATH (install Node.js 20)")
-    if not Path(CHROMIUM).is_file():
-        problems.append(f"{CHROMIUM} is missing (apt-get install chromium, or set MODELREG_CHROMIUM)")
-    if not (ROOT / "node_modules" / "playwright-core").is_dir():
-        problems.append("node_modules/playwright-core is missing (run `npm ci`)")
-    if not (VENDOR / "cytoscape.min.js").is_file():
-        problems.append("app/web/vendor/cytoscape.min.js is not built "
-                        "(run `npm ci` and `python scripts/build_web_assets.py`)")
-    if problems:
-        pytest.fail("lineage browser test cannot run:\n  " + "\n  ".join(problems), pytrace=False)
-
-
-def drive(base_url: str, token: str, screenshot: Path, *extra: str) -> dict[str, Any]:
-    """Run the Node driver and return its JSON report; fail with its output when it breaks."""
-    command = ["node", str(DRIVER), base_url, token, str(screenshot), *extra]
-    try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=DRIVER_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as timeout:
-        pytest.fail(f"browser driver timed out after {DRIVER_TIMEOUT_S}s\nstdout:\n{timeout.stdout}\n"
-                    f"stderr:\n{timeout.stderr}\nscreenshot: {screenshot}")
-    print(f"lineage screenshot: {screenshot}")
-    try:
-        report = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"browser driver exited {done.returncode} without a report\nstdout:\n{done.stdout}\n"
-                    f"stderr:\n{done.stderr}")
-    assert report["ok"] and done.returncode == 0, (
-        f"browser check failed at step after {report['steps']}: {report.get('error')}\n"
-        f"page errors: {report['pageErrors']}\nconsole errors: {report['consoleErrors']}\n"
-        f"screenshot: {screenshot}\nstderr:\n{done.stderr}")
-    return report
 
 
 def assert_local_only(report: dict[str, Any]) -> None:
@@ -91,7 +44,7 @@ def register(base_url: str, token: str, variables: dict[str, Any]) -> dict[str, 
 
 
 def test_upstream_graph_of_a_fine_tuned_version(live_server: LiveServer, tmp_path_factory):
-    require_browser_tools()
+    require_browser_tools("cytoscape.min.js")
     token = dev_issuer.mint_token(live_server.data_dir, subject="alice", roles=["data-scientist"],
                                   audience="modelreg")
     # The live server is shared by the session: unique names keep other tests' lineage out of this graph.
@@ -108,7 +61,7 @@ def test_upstream_graph_of_a_fine_tuned_version(live_server: LiveServer, tmp_pat
     })
 
     screenshot = tmp_path_factory.mktemp("lineage-screens") / "lineage-upstream.png"
-    report = drive(live_server.url, token, screenshot, "--id", child["id"], "--direction", "UPSTREAM",
+    report = drive("lineage_check.mjs", live_server.url, token, screenshot, "--id", child["id"], "--direction", "UPSTREAM",
                    "--depth", "3", "--expect-nodes", "5", "--click-kind", "DATASET")
 
     assert report["pageStatus"] == 200
@@ -154,9 +107,9 @@ def test_upstream_graph_of_a_fine_tuned_version(live_server: LiveServer, tmp_pat
 
 
 def test_bad_token_shows_unauthenticated(live_server: LiveServer, tmp_path_factory):
-    require_browser_tools()
+    require_browser_tools("cytoscape.min.js")
     screenshot = tmp_path_factory.mktemp("lineage-screens") / "lineage-bad-token.png"
-    report = drive(live_server.url, "not-a-valid-jwt", screenshot, "--id", "TW9kZWxWZXJzaW9uOjE=",
+    report = drive("lineage_check.mjs", live_server.url, "not-a-valid-jwt", screenshot, "--id", "TW9kZWxWZXJzaW9uOjE=",
                    "--expect-error")
 
     assert report["pageStatus"] == 200
@@ -172,9 +125,9 @@ def test_bad_token_shows_unauthenticated(live_server: LiveServer, tmp_path_facto
 
 
 def test_page_explains_missing_assets(live_server: LiveServer, tmp_path_factory):
-    require_browser_tools()
+    require_browser_tools("cytoscape.min.js")
     screenshot = tmp_path_factory.mktemp("lineage-screens") / "lineage-missing-assets.png"
-    report = drive(live_server.url, "unused", screenshot, "--id", "unused", "--block-vendor")
+    report = drive("lineage_check.mjs", live_server.url, "unused", screenshot, "--id", "unused", "--block-vendor")
 
     assert report["errorCode"] == "ASSETS_MISSING"
     assert "python scripts/build_web_assets.py" in report["errorText"]

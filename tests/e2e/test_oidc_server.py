@@ -23,7 +23,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from app.config import Settings
-from tests.e2e.test_graphiql_browser import ROOT, require_browser_tools
+from tests.support.browser import ROOT, require_browser_tools
 from tests.support.databases import fresh_database
 from tests.support.live_server import LiveServer
 from tests.support.oidc import OidcProvider, ProviderUnavailable, issuers_file, policy_dir, provider
@@ -278,7 +278,7 @@ def test_hostile_tokens_are_refused_without_a_trace(server, idp):
 
 
 def test_graphiql_sign_in_in_a_real_browser(server, tmp_path_factory):
-    require_browser_tools()
+    require_browser_tools("graphiql.min.js")
     screenshot = tmp_path_factory.mktemp("oidc-screens") / "graphiql-signed-in.png"
     done = subprocess.run(["node", str(ROOT / "tests" / "js" / "oidc_signin_check.mjs"), server.url, "alice",
                            str(screenshot)], cwd=ROOT, capture_output=True, text=True, timeout=120,

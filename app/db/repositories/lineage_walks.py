@@ -6,7 +6,7 @@ depth bound; unbounded walks keep each node once, so they stop when nothing new 
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, case, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.entities import ModelVersion, Stage
@@ -32,12 +32,15 @@ def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
     cut_checks = []
     for direction in directions:
         name, near, far = _STEP[direction]
+        # Edges of other kinds yield a NULL node (dropped by the join with lineage_nodes) rather than being filtered
+        # in WHERE: with statistics, SQLite turns a filtered index lookup into a full-table Bloom filter per run.
+        step = f"CASE WHEN 1 = 1{kind_filter} THEN {far} END" if kind_filter else far
         ctes.append(
             f"{name}(node_id, depth) AS ("
             f" SELECT CAST(:root AS BIGINT), 0"
             f" UNION"
-            f" SELECT {far}, w.depth + 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
-            f" WHERE w.depth < :depth{kind_filter})")
+            f" SELECT {step}, w.depth + 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
+            f" WHERE w.depth < :depth AND w.node_id IS NOT NULL)")
         # The depth bound cut the walk when a node at the bound has a neighbour the walk never reached.
         cut_checks.append(
             f"EXISTS (SELECT 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
@@ -124,18 +127,22 @@ class SqlLineageWalks:
 
     async def downstream_versions(self, root_id: int, stage: Stage | None, page: PageRequest,
                                   with_total: bool) -> Page[ModelVersion]:
-        """Versions downstream of a node along any edge but DEPLOYED_AS, however far: a page by version id."""
-        down = select(LineageNodeRow.id.label("node_id")).where(LineageNodeRow.id == root_id) \
-            .cte("down", recursive=True)
+        """Versions downstream of a node along any edge but DEPLOYED_AS, however far: a page by version id.
+
+        DEPLOYED_AS targets are reached but flagged ``stop`` and never walked past, instead of filtering the edges
+        in the recursive step (which SQLite, given statistics, plans as a full-table Bloom filter per run)."""
+        down = select(LineageNodeRow.id.label("node_id"), literal(0).label("stop")) \
+            .where(LineageNodeRow.id == root_id).cte("down", recursive=True)
         down = down.union(
-            select(LineageEdgeRow.target_id)
+            select(LineageEdgeRow.target_id,
+                   case((LineageEdgeRow.kind == EdgeKind.DEPLOYED_AS.value, 1), else_=0))
             .join(down, LineageEdgeRow.source_id == down.c.node_id)
-            .where(LineageEdgeRow.kind != EdgeKind.DEPLOYED_AS.value))
+            .where(down.c.stop == 0))
         query = (select(VersionRow, ModelRow.name, VersionRow.id)
                  .join(ModelRow, ModelRow.id == VersionRow.model_id)
                  .join(LineageNodeRow, LineageNodeRow.version_id == VersionRow.id)
                  .join(down, down.c.node_id == LineageNodeRow.id)
-                 .where(LineageNodeRow.id != root_id))
+                 .where(down.c.node_id != root_id, down.c.stop == 0))
         if stage is not None:
             query = query.where(VersionRow.stage == stage.value)
         return await fetch_page(self._session, query, sort_key=VersionRow.id, id_column=VersionRow.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.domain import lineage_commands
@@ -54,31 +56,37 @@ class AddLineageEdgePayload:
     created: bool = strawberry.field(description="False when the edge existed already.")
 
 
+_DatasetArg = Annotated[RegisterDatasetInput, strawberry.argument(description="The dataset.")]
+_RunArg = Annotated[RegisterRunInput, strawberry.argument(description="The run.")]
+_CommitArg = Annotated[RegisterCodeCommitInput, strawberry.argument(description="The commit.")]
+_ExternalArg = Annotated[RegisterExternalNodeInput, strawberry.argument(description="The external node.")]
+_EdgeArg = Annotated[AddLineageEdgeInput, strawberry.argument(description="The edge.")]
+
+
 @strawberry.type(description="Lineage mutations.")
 class LineageMutations:
     @strawberry.mutation(description="Register a dataset, or get the one registered under the same name and version "
                                      "(or digest). Differing fields are CONFLICT: datasets never change. Requires "
                                      "lineage:write.")
-    async def register_dataset(self, info: Info, input: RegisterDatasetInput) -> RegisterDatasetPayload:
+    async def register_dataset(self, info: Info, input: _DatasetArg) -> RegisterDatasetPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterDatasetPayload(dataset=Dataset.of(found), created=created)
 
     @strawberry.mutation(description="Register an experiment run, or get the one registered under the same tracker "
                                      "and run id. Differing fields are CONFLICT. Requires lineage:write.")
-    async def register_run(self, info: Info, input: RegisterRunInput) -> RegisterRunPayload:
+    async def register_run(self, info: Info, input: _RunArg) -> RegisterRunPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterRunPayload(run=Run.of(found), created=created)
 
     @strawberry.mutation(description="Register a code commit, or get the one registered under the same repository "
                                      "and commit. Requires lineage:write.")
-    async def register_code_commit(self, info: Info, input: RegisterCodeCommitInput) -> RegisterCodeCommitPayload:
+    async def register_code_commit(self, info: Info, input: _CommitArg) -> RegisterCodeCommitPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterCodeCommitPayload(code_commit=CodeCommit.of(found), created=created)
 
     @strawberry.mutation(description="Register an external node, or get the one registered under the same name. "
                                      "Requires lineage:write.")
-    async def register_external_node(self, info: Info,
-                                     input: RegisterExternalNodeInput) -> RegisterExternalNodePayload:
+    async def register_external_node(self, info: Info, input: _ExternalArg) -> RegisterExternalNodePayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterExternalNodePayload(external_node=ExternalNode.of(found), created=created)
 
@@ -86,6 +94,6 @@ class LineageMutations:
                                      "in the message), and TRAINED_ON, VALIDATED_ON, PRODUCED or BUILT_FROM edges into "
                                      "a READY version (its defining lineage is given with createModelVersion). Requires "
                                      "lineage:write.")
-    async def add_lineage_edge(self, info: Info, input: AddLineageEdgeInput) -> AddLineageEdgePayload:
+    async def add_lineage_edge(self, info: Info, input: _EdgeArg) -> AddLineageEdgePayload:
         edge, created = await info.context.services.lineage.add_edge(info.context.principal, input.to_domain())
         return AddLineageEdgePayload(edge=LineageEdge.of(edge), created=created)

@@ -35,6 +35,7 @@ from app.services.artifacts import ArtifactService
 from app.services.audit import AuditTrail
 from app.services.audit_log import AuditLogService
 from app.services.documents import DocumentService
+from app.services.events import EventOutbox
 from app.services.governance_reads import GovernanceReads
 from app.services.lineage import LineageService
 from app.services.lineage_reads import LineageReads
@@ -63,8 +64,9 @@ def create_app(settings: Settings) -> Starlette:
     authorizer = CasbinAuthorizer(settings.policy_dir)
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)
-    verifier = RegistrationVerifier(uow, store, settings.max_upload_size)
-    trail = AuditTrail(uow)  # every service records into the same hash-chained audit log
+    # Every service records into the same hash-chained audit log; each change also becomes outbox events.
+    trail = AuditTrail(uow, outbox=EventOutbox())
+    verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail=trail)
     services = Services(
         models=ModelService(uow, authorizer, trail=trail),
         versions=VersionService(uow, authorizer, store, verifier, trail=trail),

@@ -12,6 +12,7 @@ from .repositories.aliases import SqlAliasRepository
 from .repositories.artifacts import SqlArtifactRepository
 from .repositories.audit import SqlAuditRepository
 from .repositories.documents import SqlDocumentRepository
+from .repositories.events import SqlEventRepository, SqlWebhookRepository
 from .repositories.lineage import SqlLineageRepository
 from .repositories.lineage_walks import SqlLineageWalks
 from .repositories.models import SqlModelRepository
@@ -40,6 +41,8 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(self._session)
         self.lineage = SqlLineageRepository(self._session)
         self.walks = SqlLineageWalks(self._session)
+        self.events = SqlEventRepository(self._session)
+        self.webhooks = SqlWebhookRepository(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

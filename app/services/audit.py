@@ -19,6 +19,7 @@ from app.domain.errors import ErrorCode, Forbidden, RegistryError
 from app.domain.identity import Permission, Principal, PrincipalKind, RequestInfo
 
 from .common import utc_now
+from .events import EventOutbox
 from .ports import Authorizer, Clock, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("modelreg.audit")
@@ -32,9 +33,16 @@ def _clip(text: str | None, limit: int) -> str | None:
 
 
 class AuditTrail:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock = utc_now) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock = utc_now, outbox: EventOutbox | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._outbox = outbox
+
+    async def record(self, uow: UnitOfWork, draft: AuditDraft) -> None:
+        """Append a change to the audit log and, through the outbox, its domain events (same transaction)."""
+        await uow.audit.append(draft)
+        if self._outbox is not None:
+            await self._outbox.publish(uow, draft)
 
     def draft(self, principal: Principal, action: str, target: AuditTarget, *, outcome: str = OUTCOME_OK,
               before: Any = None, after: Any = None, detail: str | None = None) -> AuditDraft:
@@ -93,8 +101,8 @@ class Attempt:
         """Write the success event in the use case's transaction; call it right before ``commit()``."""
         if target is not None:
             self.target = target
-        await uow.audit.append(self._trail.draft(self.principal, self.action, self.target, before=before,
-                                                 after=after))
+        await self._trail.record(uow, self._trail.draft(self.principal, self.action, self.target, before=before,
+                                                        after=after))
         self._recorded = True
 
     async def __aexit__(self, exc_type: type[BaseException] | None, error: BaseException | None,

@@ -22,12 +22,13 @@ class RegistrationVerifier:
     then marks the version READY, or FAILED_REGISTRATION with the reason. Runs after the creating transaction
     commits, and again at start-up for versions a crash left pending (verification is idempotent)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, store: ArtifactStore, max_size: int, clock: Clock = utc_now) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, store: ArtifactStore, max_size: int, clock: Clock = utc_now,
+                 trail: AuditTrail | None = None) -> None:
         self._uow = uow
         self._store = store
         self._max_size = max_size
         self._clock = clock
-        self._trail = AuditTrail(uow, clock)
+        self._trail = trail or AuditTrail(uow, clock)
         self._tasks: dict[int, asyncio.Task] = {}
 
     def schedule(self, version_id: int) -> None:
@@ -82,8 +83,8 @@ class RegistrationVerifier:
                 version = (await uow.versions.get_many([version_id])).get(version_id)
                 target = version_target(version.model_name, version.version, version_id) if version \
                     else AuditTarget("ModelVersion", str(version_id))
-                await uow.audit.append(self._trail.draft(SYSTEM, "version.registration.finish", target,
-                                                         after={"status": status, "statusMessage": message}))
+                await self._trail.record(uow, self._trail.draft(SYSTEM, "version.registration.finish", target,
+                                                                after={"status": status, "statusMessage": message}))
             await uow.commit()
         log.info("registration verified", extra={"version_id": version_id, "status": status.value})
         return status

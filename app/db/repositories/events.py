@@ -1,0 +1,169 @@
+"""The event outbox, webhooks and deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.errors import NotFound
+from app.domain.events import DomainEvent
+from app.domain.queries import Direction, Page, PageRequest
+from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
+
+from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
+from ..pagination import fetch_page
+
+
+def to_event(row: EventRow) -> DomainEvent:
+    return DomainEvent(row.id, row.type, row.occurred_at, row.actor_subject, row.actor_kind, row.model_name,
+                       row.version, dict(row.payload or {}), row.seq)
+
+
+def to_webhook(row: WebhookRow) -> Webhook:
+    return Webhook(row.id, row.url, frozenset(row.event_types or ()), row.model_name_pattern, row.secret_hint,
+                   row.description, row.active, row.created_at, row.created_by, row.updated_at)
+
+
+def to_delivery(row: WebhookDeliveryRow, event: EventRow) -> Delivery:
+    status = DeliveryStatus(row.status)
+    return Delivery(row.id, row.webhook_id, event.id, event.type, status, row.attempts, row.created_at,
+                    row.next_attempt_at if status is DeliveryStatus.PENDING else None, row.last_attempt_at,
+                    row.last_status_code, row.last_latency_ms, row.last_error, row.delivered_at)
+
+
+class SqlEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, event: DomainEvent) -> DomainEvent:
+        row = EventRow(id=event.id, type=event.type, occurred_at=event.occurred_at, actor_subject=event.actor_subject,
+                       actor_kind=event.actor_kind, model_name=event.model_name, version=event.version,
+                       payload=event.payload)
+        self._session.add(row)
+        await self._session.flush()
+        return to_event(row)
+
+    async def after(self, seq: int, limit: int) -> list[DomainEvent]:
+        """Events after a position in the outbox, oldest first."""
+        rows = await self._session.execute(select(EventRow).where(EventRow.seq > seq).order_by(EventRow.seq)
+                                           .limit(limit))
+        return [to_event(row) for row in rows.scalars()]
+
+    async def head(self) -> int:
+        return (await self._session.execute(select(func.coalesce(func.max(EventRow.seq), 0)))).scalar_one()
+
+
+class SqlWebhookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, new: NewWebhook, sealed_secret: str, actor: str, now: datetime) -> Webhook:
+        row = WebhookRow(url=new.url, event_types=sorted(new.event_types), model_name_pattern=new.model_name_pattern,
+                         secret_sealed=sealed_secret, secret_hint=new.secret[-4:], description=new.description,
+                         active=new.active, created_at=now, created_by=actor, updated_at=now)
+        self._session.add(row)
+        await self._session.flush()
+        return to_webhook(row)
+
+    async def _row(self, webhook_id: int) -> WebhookRow:
+        row = await self._session.get(WebhookRow, webhook_id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"no webhook has id {webhook_id}", field="id")
+        return row
+
+    async def get(self, webhook_id: int) -> Webhook:
+        return to_webhook(await self._row(webhook_id))
+
+    async def update(self, webhook_id: int, changes: WebhookChanges, sealed_secret: str | None,
+                     now: datetime) -> Webhook:
+        row = await self._row(webhook_id)
+        for name in ("url", "description", "active"):
+            if getattr(changes, name) is not None:
+                setattr(row, name, getattr(changes, name))
+        if changes.event_types is not None:
+            row.event_types = sorted(changes.event_types)
+        if changes.model_name_pattern is not None:
+            row.model_name_pattern = changes.model_name_pattern or None
+        if sealed_secret is not None:
+            row.secret_sealed, row.secret_hint = sealed_secret, changes.secret[-4:]
+        row.updated_at = now
+        await self._session.flush()
+        return to_webhook(row)
+
+    async def delete(self, webhook_id: int) -> Webhook:
+        webhook = to_webhook(await self._row(webhook_id))
+        await self._session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
+        await self._session.execute(delete(WebhookRow).where(WebhookRow.id == webhook_id))
+        return webhook
+
+    async def list(self) -> list[Webhook]:
+        rows = await self._session.execute(select(WebhookRow).order_by(WebhookRow.id))
+        return [to_webhook(row) for row in rows.scalars()]
+
+    async def sealed_secret(self, webhook_id: int) -> str:
+        return (await self._row(webhook_id)).secret_sealed
+
+    async def add_deliveries(self, event_seq: int, webhook_ids: list[int], now: datetime) -> list[int]:
+        rows = [WebhookDeliveryRow(webhook_id=webhook_id, event_seq=event_seq, status=DeliveryStatus.PENDING.value,
+                                   attempts=0, next_attempt_at=now, created_at=now) for webhook_id in webhook_ids]
+        self._session.add_all(rows)
+        await self._session.flush()
+        return [row.id for row in rows]
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[tuple[int, int, DomainEvent]]:
+        """Take up to ``limit`` due deliveries for this dispatcher until ``lease_until``: (delivery id, webhook id,
+        event). Rows another dispatcher holds are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has
+        one writer at a time)."""
+        due = (select(WebhookDeliveryRow.id)
+               .where(WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
+                      WebhookDeliveryRow.next_attempt_at <= now,
+                      or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now))
+               .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+               .limit(limit).with_for_update(skip_locked=True))
+        ids = list((await self._session.execute(due)).scalars())
+        if not ids:
+            return []
+        await self._session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(ids))
+                                    .values(lease_until=lease_until))
+        rows = await self._session.execute(
+            select(WebhookDeliveryRow.id, WebhookDeliveryRow.webhook_id, EventRow)
+            .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq).where(WebhookDeliveryRow.id.in_(ids))
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id))
+        return [(row[0], row[1], to_event(row[2])) for row in rows]
+
+    async def record_attempt(self, delivery_id: int, *, status: DeliveryStatus, now: datetime,
+                             status_code: int | None, latency_ms: int | None, error: str | None,
+                             next_attempt_at: datetime | None) -> None:
+        values: dict[str, Any] = {"status": status.value, "attempts": WebhookDeliveryRow.attempts + 1,
+                                  "last_attempt_at": now, "last_status_code": status_code,
+                                  "last_latency_ms": latency_ms, "last_error": error, "lease_until": None}
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        if status is DeliveryStatus.DELIVERED:
+            values["delivered_at"] = now
+        await self._session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
+                                    .values(**values))
+
+    async def attempt_state(self, delivery_id: int) -> tuple[int, datetime]:
+        """(attempts so far, when the delivery was created)."""
+        row = (await self._session.execute(select(WebhookDeliveryRow.attempts, WebhookDeliveryRow.created_at)
+                                           .where(WebhookDeliveryRow.id == delivery_id))).one()
+        return row[0], row[1]
+
+    async def deliveries(self, webhook_id: int, status: DeliveryStatus | None, page: PageRequest,
+                         with_total: bool) -> Page[Delivery]:
+        """A webhook's deliveries, newest first."""
+        query = (select(WebhookDeliveryRow, EventRow, WebhookDeliveryRow.id)
+                 .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
+                 .where(WebhookDeliveryRow.webhook_id == webhook_id))
+        if status is not None:
+            query = query.where(WebhookDeliveryRow.status == status.value)
+        return await fetch_page(self._session, query, sort_key=WebhookDeliveryRow.id,
+                                id_column=WebhookDeliveryRow.id, direction=Direction.DESC, page=page,
+                                with_total=with_total, convert=lambda row: to_delivery(row[0], row[1]))
+
+    async def event_seq(self, event_id: str) -> int | None:
+        return (await self._session.execute(select(EventRow.seq).where(EventRow.id == event_id))).scalar_one_or_none()

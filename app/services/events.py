@@ -1,0 +1,55 @@
+"""The event outbox: every audited change also becomes domain events, in the same transaction, fanned out to
+the webhooks that want them (one PENDING delivery each). Dispatchers deliver them from the database, so a crash
+after the commit loses nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.domain.audit import OUTCOME_OK, AuditDraft
+from app.domain.events import DomainEvent, event_types_for
+
+from .ports import UnitOfWork
+
+
+async def _version_state(uow: UnitOfWork, name: str | None, number: int | None) -> dict[str, Any]:
+    """The version's stage, status, aliases and manifest digest right after the change (empty when it is gone)."""
+    if name is None or number is None:
+        return {}
+    version = (await uow.versions.find_by_model_number([(name, number)])).get((name, number))
+    if version is None:
+        return {}
+    aliases = (await uow.aliases.for_versions([version.id]))[version.id]
+    return {"uri": f"models:/{name}/{number}", "stage": version.stage.value, "status": version.status.value,
+            "aliases": sorted(alias.alias for alias in aliases),
+            "manifestDigest": version.artifact.digest if version.artifact else None}
+
+
+class EventOutbox:
+    """Turns successful audit drafts into outbox events and their webhook deliveries."""
+
+    async def publish(self, uow: UnitOfWork, draft: AuditDraft) -> list[DomainEvent]:
+        if draft.outcome != OUTCOME_OK:
+            return []
+        types = event_types_for(draft.action, draft.after)
+        if not types:
+            return []
+        target = draft.target
+        model_name = target.name if target.type in ("RegisteredModel", "ModelVersion", "TransitionRequest") else None
+        state = await _version_state(uow, model_name, target.version)
+        written = []
+        webhooks = [webhook for webhook in await uow.webhooks.list() if webhook.active]
+        for event_type in types:
+            event = await uow.events.add(DomainEvent(
+                id=str(uuid.uuid4()), type=event_type, occurred_at=draft.occurred_at,
+                actor_subject=draft.actor_subject, actor_kind=draft.actor_kind, model_name=model_name,
+                version=target.version,
+                payload={"modelName": model_name, "version": target.version, **state, "action": draft.action,
+                         "target": {"type": target.type, "id": target.id, "name": target.name},
+                         "change": {"before": draft.before, "after": draft.after}}))
+            wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]
+            if wanted:
+                await uow.webhooks.add_deliveries(event.seq, wanted, draft.occurred_at)
+            written.append(event)
+        return written

@@ -1,5 +1,5 @@
-"""The ``modelreg`` command: serve, mint development tokens, run migrations, check artifacts, verify the audit
-log, export the schema."""
+"""The ``modelreg`` command: serve, deliver webhooks (worker), mint development tokens, run migrations, check
+artifacts, verify the audit log, export the schema."""
 
 from __future__ import annotations
 
@@ -165,6 +165,20 @@ def _audit(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app.db import migrate
+    from app.logs import configure_logging
+    from app.webhooks.wiring import run_worker
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    migrate.upgrade(settings.effective_database_url)
+    asyncio.run(run_worker(settings))
+    return 0
+
+
 def _export_schema(args: argparse.Namespace) -> int:
     from app.graphql.schema import schema
 
@@ -218,6 +232,11 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("audit_command", choices=["verify"])
     common(audit)
     audit.set_defaults(run=_audit)
+
+    worker = sub.add_parser("worker", help="deliver webhooks without serving HTTP (beside replicas run with "
+                                           "MODELREG_DISPATCHER=false, or as extra delivery capacity)")
+    common(worker)
+    worker.set_defaults(run=_worker)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", help="write to this file instead of standard output")

@@ -69,6 +69,12 @@ class Settings:
     azure_account_url: str | None = None
     max_upload_size: int = 64 * 1024**3
     download_redirect: bool = False
+    # Webhooks (docs/events.md).
+    secret_key: str | None = field(default=None, repr=False)
+    webhook_timeout: int = 10
+    webhook_retry_period: int = 24 * 3600
+    webhook_allow_private: bool = False
+    dispatcher: bool = True
 
     @property
     def dev_issuer_enabled(self) -> bool:
@@ -146,6 +152,12 @@ class Settings:
                                   "or MODELREG_AZURE_STORAGE_ACCOUNT_URL")
         if self.max_upload_size <= 0:
             raise ConfigError("MODELREG_MAX_UPLOAD_SIZE must be a positive number of bytes")
+        if not 1 <= self.webhook_timeout <= 120:
+            raise ConfigError("MODELREG_WEBHOOK_TIMEOUT must be 1-120 seconds")
+        if not 60 <= self.webhook_retry_period <= 30 * 86400:
+            raise ConfigError("MODELREG_WEBHOOK_RETRY_PERIOD must be 60 seconds to 30 days (in seconds)")
+        if self.secret_key is not None and len(self.secret_key) < 32:
+            raise ConfigError("MODELREG_SECRET_KEY must be at least 32 characters (use a random one)")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("MODELREG_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
 
@@ -213,6 +225,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         azure_account_url=env.get("MODELREG_AZURE_STORAGE_ACCOUNT_URL") or None,
         max_upload_size=_int(env, "MODELREG_MAX_UPLOAD_SIZE", defaults.max_upload_size),
         download_redirect=_bool(env, "MODELREG_DOWNLOAD_REDIRECT", defaults.download_redirect),
+        secret_key=env.get("MODELREG_SECRET_KEY") or None,
+        webhook_timeout=_int(env, "MODELREG_WEBHOOK_TIMEOUT", defaults.webhook_timeout),
+        webhook_retry_period=_int(env, "MODELREG_WEBHOOK_RETRY_PERIOD", defaults.webhook_retry_period),
+        webhook_allow_private=_bool(env, "MODELREG_WEBHOOK_ALLOW_PRIVATE", defaults.webhook_allow_private),
+        dispatcher=_bool(env, "MODELREG_DISPATCHER", defaults.dispatcher),
     )
     settings.validate()
     return settings

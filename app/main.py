@@ -44,6 +44,8 @@ from app.services.reads import ReadService
 from app.services.registration import RegistrationVerifier
 from app.services.transitions import TransitionService
 from app.services.versions import VersionService
+from app.services.webhooks import WebhookService
+from app.webhooks.wiring import build_webhooks
 
 log = logging.getLogger("modelreg")
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
     # Every service records into the same hash-chained audit log; each change also becomes outbox events.
     trail = AuditTrail(uow, outbox=EventOutbox())
     verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail=trail)
+    webhooks = build_webhooks(settings, uow)
     services = Services(
         models=ModelService(uow, authorizer, trail=trail),
         versions=VersionService(uow, authorizer, store, verifier, trail=trail),
@@ -80,6 +83,8 @@ def create_app(settings: Settings) -> Starlette:
         audit_log=AuditLogService(uow, authorizer, settings.max_page_size, trail=trail),
         lineage=LineageService(uow, authorizer, trail=trail),
         lineage_reads=LineageReads(uow, authorizer, settings.max_page_size, trail=trail),
+        webhooks=WebhookService(uow, authorizer, webhooks.secrets, trail=trail, max_page_size=settings.max_page_size,
+                                on_new_delivery=webhooks.dispatcher.wake),
     )
     schema = build_schema(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                           max_tokens=settings.max_tokens, introspection=settings.introspection,
@@ -90,11 +95,15 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await verifier.sweep()  # versions a crash or restart left pending
+        if settings.dispatcher:  # MODELREG_DISPATCHER=false leaves webhook delivery to `modelreg worker`
+            webhooks.dispatcher.start()
         # Start-up objects live for the whole process: keep them out of the collector's full passes, which
         # otherwise show up as latency spikes of tens of milliseconds.
         gc.freeze()
         yield
         await verifier.stop()
+        await webhooks.dispatcher.stop()
+        await webhooks.sender.close()
         await store.close()
         await database.dispose()
 
@@ -122,4 +131,6 @@ def create_app(settings: Settings) -> Starlette:
     app.state.services = services
     app.state.settings = settings
     app.state.verifier = verifier
+    app.state.uow = uow
+    app.state.webhooks = webhooks
     return app

@@ -51,7 +51,8 @@ def artifact_store_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path, database_url: str, artifact_store_env: dict[str, str]) -> Settings:
-    return Settings(data_dir=data_dir, database_url=database_url,
+    # Webhook receivers in the tests listen on loopback, which production refuses.
+    return Settings(data_dir=data_dir, database_url=database_url, webhook_allow_private=True,
                     artifact_store=artifact_store_env.get("MODELREG_ARTIFACT_STORE", ""),
                     azure_connection_string=artifact_store_env.get("MODELREG_AZURE_STORAGE_CONNECTION_STRING"))
 

@@ -31,6 +31,7 @@ class Permission(str, Enum):
     DOCUMENT_WRITE = "document:write"
     AUDIT_READ = "audit:read"
     LINEAGE_WRITE = "lineage:write"  # registering datasets, runs, commits, external nodes and edges
+    WEBHOOK_MANAGE = "webhook:manage"  # creating, changing, reading webhooks and their deliveries
 
     @property
     def resource(self) -> str:

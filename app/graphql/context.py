@@ -22,6 +22,7 @@ from app.services.models import ModelService
 from app.services.reads import ReadService
 from app.services.transitions import TransitionService
 from app.services.versions import VersionService
+from app.services.webhooks import WebhookService
 from app.services.ports import Authorizer
 
 
@@ -41,6 +42,7 @@ class Services:
     audit_log: AuditLogService
     lineage: LineageService
     lineage_reads: LineageReads
+    webhooks: WebhookService
 
 
 def _batch(fetch, default: Any = None):

@@ -27,16 +27,19 @@ from .types.models import ModelMutations, ModelQueries
 from .types.version_mutations import VersionMutations
 from .types.versions import VersionQueries
 from .types.viewer import ViewerQueries
+from .types.webhook_mutations import WebhookMutations
+from .types.webhooks import WebhookQueries
 
 
 @strawberry.type(description="Read the registry.")
-class Query(ViewerQueries, ModelQueries, VersionQueries, GovernanceQueries, AuditQueries, LineageQueries):
+class Query(ViewerQueries, ModelQueries, VersionQueries, GovernanceQueries, AuditQueries, LineageQueries,
+            WebhookQueries):
     pass
 
 
 @strawberry.type(description="Change the registry. Every mutation takes one `input` and returns a payload.")
 class Mutation(ModelMutations, VersionMutations, AliasMutations, ArtifactMutations, GovernanceMutations,
-               DocumentMutations, LineageMutations):
+               DocumentMutations, LineageMutations, WebhookMutations):
     pass
 
 

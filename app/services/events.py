@@ -26,6 +26,17 @@ async def _version_state(uow: UnitOfWork, name: str | None, number: int | None) 
             "manifestDigest": version.artifact.digest if version.artifact else None}
 
 
+def _subject(draft: AuditDraft) -> tuple[str | None, int | None]:
+    """The model and version a change is about (an alias move: the version it points at now, or pointed at)."""
+    target = draft.target
+    if target.type == "ModelAlias" and target.name:
+        versions = [state.get("version") for state in (draft.after, draft.before) if isinstance(state, dict)]
+        return target.name.rsplit("@", 1)[0], next((v for v in versions if v is not None), None)
+    if target.type in ("RegisteredModel", "ModelVersion", "TransitionRequest"):
+        return target.name, target.version
+    return None, None
+
+
 class EventOutbox:
     """Turns successful audit drafts into outbox events and their webhook deliveries."""
 
@@ -36,16 +47,16 @@ class EventOutbox:
         if not types:
             return []
         target = draft.target
-        model_name = target.name if target.type in ("RegisteredModel", "ModelVersion", "TransitionRequest") else None
-        state = await _version_state(uow, model_name, target.version)
+        model_name, version = _subject(draft)
+        state = await _version_state(uow, model_name, version)
         written = []
         webhooks = [webhook for webhook in await uow.webhooks.list() if webhook.active]
         for event_type in types:
             event = await uow.events.add(DomainEvent(
                 id=str(uuid.uuid4()), type=event_type, occurred_at=draft.occurred_at,
                 actor_subject=draft.actor_subject, actor_kind=draft.actor_kind, model_name=model_name,
-                version=target.version,
-                payload={"modelName": model_name, "version": target.version, **state, "action": draft.action,
+                version=version,
+                payload={"modelName": model_name, "version": version, **state, "action": draft.action,
                          "target": {"type": target.type, "id": target.id, "name": target.name},
                          "change": {"before": draft.before, "after": draft.after}}))
             wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]

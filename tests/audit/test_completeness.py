@@ -36,6 +36,11 @@ ACTIONS = {
     "registerCodeCommit": "code_commit.register",
     "registerExternalNode": "external_node.register",
     "addLineageEdge": "lineage.edge.add",
+    "createWebhook": "webhook.create",
+    "updateWebhook": "webhook.update",
+    "deleteWebhook": "webhook.delete",
+    "pingWebhook": "webhook.ping",
+    "redeliverWebhookEvent": "webhook.redeliver",
 }
 MUTATIONS = sorted(name for name, kind in root_fields().items() if kind == "Mutation")
 EVENTS = """

@@ -355,6 +355,50 @@ LINEAGE_CASES: dict[str, list[Bad]] = {
     ],
 }
 
+CREATE_WEBHOOK = "mutation CreateWebhook($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }"
+UPDATE_WEBHOOK = "mutation UpdateWebhook($input: UpdateWebhookInput!) { updateWebhook(input: $input) { webhook { id } } }"
+DELETE_WEBHOOK = "mutation DeleteWebhook($input: WebhookRefInput!) { deleteWebhook(input: $input) { deletedId } }"
+PING_WEBHOOK = "mutation Ping($input: WebhookRefInput!) { pingWebhook(input: $input) { delivery { id } } }"
+REDELIVER = """
+mutation Redeliver($input: RedeliverWebhookEventInput!) { redeliverWebhookEvent(input: $input) { delivery { id } } }
+"""
+UNKNOWN_WEBHOOK = b64("Webhook:999999")
+HOOK_SECRET = "0123456789abcdef"
+
+
+def hook(**fields: Any) -> dict[str, Any]:
+    return {"input": {"url": "https://hooks.example.com/x", "secret": HOOK_SECRET, **fields}}
+
+
+WEBHOOK_CASES: dict[str, list[Bad]] = {
+    "createWebhook": [
+        *[Bad(f"url {url!r}", CREATE_WEBHOOK, hook(url=url), BAD, "url")
+          for url in ["", "ftp://hooks.example.com/x", "hooks.example.com/x", "http://", "file:///etc/passwd",
+                      "https://user:pass@hooks.example.com/x", "https://x/" + "p" * 2000]],
+        Bad("short secret", CREATE_WEBHOOK, hook(secret="short"), BAD, "secret"),
+        Bad("unknown event type", CREATE_WEBHOOK, hook(events=["version.exploded"]), BAD, "version.exploded"),
+        Bad("pattern over 256", CREATE_WEBHOOK, hook(modelNamePattern="p" * 257), BAD, "modelNamePattern"),
+        Bad("secret left out", CREATE_WEBHOOK, {"input": {"url": "https://hooks.example.com/x"}}, BAD),
+    ],
+    "updateWebhook": [
+        Bad("unknown webhook", UPDATE_WEBHOOK, {"input": {"id": UNKNOWN_WEBHOOK, "active": False}}, NOT_FOUND),
+        Bad("id of a model", UPDATE_WEBHOOK, lambda seeded: {"input": {"id": seeded["model_id"]}}, BAD, "Webhook"),
+        Bad("bad url", UPDATE_WEBHOOK, lambda seeded: {"input": {"id": seeded["webhook_id"], "url": "gopher://x"}},
+            BAD, "url"),
+        Bad("short secret", UPDATE_WEBHOOK, lambda seeded: {"input": {"id": seeded["webhook_id"], "secret": "s"}},
+            BAD, "secret"),
+    ],
+    "deleteWebhook": [Bad("unknown webhook", DELETE_WEBHOOK, {"input": {"id": UNKNOWN_WEBHOOK}}, NOT_FOUND)],
+    "pingWebhook": [Bad("unknown webhook", PING_WEBHOOK, {"input": {"id": UNKNOWN_WEBHOOK}}, NOT_FOUND),
+                    Bad("garbage id", PING_WEBHOOK, {"input": {"id": "garbage"}}, BAD, "id")],
+    "redeliverWebhookEvent": [
+        Bad("unknown event", REDELIVER, lambda seeded: {"input": {"webhookId": seeded["webhook_id"],
+                                                                  "eventId": "no-such-event"}}, NOT_FOUND, "event"),
+        Bad("unknown webhook", REDELIVER, lambda seeded: {"input": {"webhookId": UNKNOWN_WEBHOOK,
+                                                                    "eventId": seeded["event_id"]}}, NOT_FOUND),
+    ],
+}
+
 CASES: dict[str, list[Bad]] = {
     "createRegisteredModel": [
         *[Bad(f"name {name!r}", CREATE_MODEL, {"input": {"name": name}}, BAD, "name") for name in BAD_NAMES],
@@ -541,6 +585,7 @@ CASES: dict[str, list[Bad]] = {
     ],
     **GOVERNANCE_CASES,
     **LINEAGE_CASES,
+    **WEBHOOK_CASES,
     "registeredModels": [
         Bad("page size 101", LIST_MODELS, {"first": 101}, BAD, "100"),
         Bad("negative page size", LIST_MODELS, {"first": -1}, BAD),

@@ -50,6 +50,7 @@ TABLE: dict[str, tuple[frozenset[Permission], frozenset[str]]] = {
     "attach documents": (frozenset({P.DOCUMENT_WRITE}), frozenset({"data-scientist", "mlops"})),
     "register datasets, runs, commits, external nodes; add lineage edges": (
         frozenset({P.LINEAGE_WRITE}), frozenset({"data-scientist", "mlops"})),
+    "manage webhooks, read their deliveries": (frozenset({P.WEBHOOK_MANAGE}), frozenset({"mlops"})),
     "read audit log, integrity, export": (frozenset({P.AUDIT_READ}), frozenset({"auditor"})),
 }
 

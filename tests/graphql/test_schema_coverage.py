@@ -71,6 +71,9 @@ async def error(api: Api, document: str, variables: dict[str, Any] | None = None
 
 SEED = """
 mutation Seed {
+  hook: createWebhook(input: {url: "https://hooks.example.com/registry", secret: "seed-secret-0123456789"}) {
+    webhook { id }
+  }
   v1: createModelVersion(input: {name: "m", createModelIfMissing: true, description: "first",
                                  tags: [{key: "vt", value: "1"}], metrics: [{name: "acc", value: 0.9}],
                                  params: [{name: "lr", value: "0.1"}],
@@ -153,14 +156,29 @@ async def seed(api: Api) -> dict[str, Any]:
     await ok(api, SEED_APPROVALS, approvals, "approver", sub="seed-approver")
     own = await ok(api, SEED_OWN_REQUEST, None, "data-scientist", sub="tester")
     v1 = data["v1"]["modelVersion"]
-    return {"model_id": v1["model"]["id"], "version_id": v1["id"],
+    hook = data["hook"]["webhook"]["id"]
+    event = (await ok(api, "query($id: ID!) { webhook(id: $id) { deliveries(first: 1) { nodes { eventId } } } }",
+                      {"id": hook}, "mlops"))["webhook"]["deliveries"]["nodes"][0]["eventId"]
+    return {"model_id": v1["model"]["id"], "version_id": v1["id"], "webhook_id": hook, "event_id": event,
             "dataset_id": v1["reproducibility"]["datasets"][0]["dataset"]["id"], "applied_id": approvals["p1"],
             "approve_id": data["p2"]["transitionRequest"]["id"], "reject_id": data["c1"]["transitionRequest"]["id"],
             "cancel_id": own["requestAliasTransition"]["transitionRequest"]["id"]}
 
 
+WEBHOOKS_SNAPSHOT = """
+query WebhooksSnapshot {
+  webhooks(first: 100) {
+    totalCount
+    nodes { id url events modelNamePattern secretHint active updatedAt
+            deliveries(first: 100) { totalCount nodes { id eventId status attempts } } }
+  }
+}
+"""
+
+
 async def snapshot(api: Api) -> dict[str, Any]:
-    return await ok(api, SNAPSHOT, None, "auditor")
+    """Everything, as an auditor sees it, and the webhooks (which only mlops may read)."""
+    return {**await ok(api, SNAPSHOT, None, "auditor"), **await ok(api, WEBHOOKS_SNAPSHOT, None, "mlops")}
 
 
 # The table: root field -> a document that exercises it on the seed data and the permission it requires.
@@ -300,6 +318,25 @@ mutation AddLineageEdge($up: ID!, $down: ID!) {
   addLineageEdge(input: {kind: EVALUATED_ON, upstreamId: $up, downstreamId: $down}) { created edge { kind } }
 }
 """
+WEBHOOKS = "query Webhooks { webhooks(first: 10) { totalCount nodes { url secretHint } } }"
+WEBHOOK = "query Webhook($id: ID!) { webhook(id: $id) { url deliveries(first: 5) { nodes { status } } } }"
+CREATE_WEBHOOK = """
+mutation CreateWebhook {
+  createWebhook(input: {url: "https://ci.example.com/hook", secret: "another-secret-0123", events: ["version.ready"]}) {
+    webhook { id }
+  }
+}
+"""
+UPDATE_WEBHOOK = """
+mutation UpdateWebhook($id: ID!) { updateWebhook(input: {id: $id, active: false}) { webhook { active } } }
+"""
+DELETE_WEBHOOK = "mutation DeleteWebhook($id: ID!) { deleteWebhook(input: {id: $id}) { deletedId } }"
+PING_WEBHOOK = "mutation PingWebhook($id: ID!) { pingWebhook(input: {id: $id}) { delivery { status } } }"
+REDELIVER_WEBHOOK_EVENT = """
+mutation RedeliverWebhookEvent($id: ID!, $event: String!) {
+  redeliverWebhookEvent(input: {webhookId: $id, eventId: $event}) { delivery { status } }
+}
+"""
 
 # Permissions that guard plain HTTP endpoints, or that a use case checks after its main one, rather than
 # GraphQL fields on their own, with the test that covers them.
@@ -355,6 +392,14 @@ OPERATIONS: dict[str, Operation] = {
     "registerExternalNode": Operation(REGISTER_EXTERNAL_NODE, P.LINEAGE_WRITE),
     "addLineageEdge": Operation(ADD_LINEAGE_EDGE, P.LINEAGE_WRITE,
                                 lambda seeded: {"up": seeded["dataset_id"], "down": seeded["version_id"]}),
+    "webhooks": Operation(WEBHOOKS, P.WEBHOOK_MANAGE),
+    "webhook": Operation(WEBHOOK, P.WEBHOOK_MANAGE, lambda seeded: {"id": seeded["webhook_id"]}),
+    "createWebhook": Operation(CREATE_WEBHOOK, P.WEBHOOK_MANAGE),
+    "updateWebhook": Operation(UPDATE_WEBHOOK, P.WEBHOOK_MANAGE, lambda seeded: {"id": seeded["webhook_id"]}),
+    "pingWebhook": Operation(PING_WEBHOOK, P.WEBHOOK_MANAGE, lambda seeded: {"id": seeded["webhook_id"]}),
+    "redeliverWebhookEvent": Operation(REDELIVER_WEBHOOK_EVENT, P.WEBHOOK_MANAGE,
+                                       lambda seeded: {"id": seeded["webhook_id"], "event": seeded["event_id"]}),
+    "deleteWebhook": Operation(DELETE_WEBHOOK, P.WEBHOOK_MANAGE, lambda seeded: {"id": seeded["webhook_id"]}),
 }
 
 

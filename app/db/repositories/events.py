@@ -103,8 +103,10 @@ class SqlWebhookRepository:
         rows = await self._session.execute(select(WebhookRow).order_by(WebhookRow.id))
         return [to_webhook(row) for row in rows.scalars()]
 
-    async def sealed_secret(self, webhook_id: int) -> str:
-        return (await self._row(webhook_id)).secret_sealed
+    async def target(self, webhook_id: int) -> tuple[str, str]:
+        """(url, sealed secret) to send a delivery to."""
+        row = await self._row(webhook_id)
+        return row.url, row.secret_sealed
 
     async def add_deliveries(self, event_seq: int, webhook_ids: list[int], now: datetime) -> list[int]:
         rows = [WebhookDeliveryRow(webhook_id=webhook_id, event_seq=event_seq, status=DeliveryStatus.PENDING.value,
@@ -113,16 +115,19 @@ class SqlWebhookRepository:
         await self._session.flush()
         return [row.id for row in rows]
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[tuple[int, int, DomainEvent]]:
-        """Take up to ``limit`` due deliveries for this dispatcher until ``lease_until``: (delivery id, webhook id,
-        event). Rows another dispatcher holds are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has
-        one writer at a time)."""
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int,
+                        exclude_webhooks: list[int] = ()) -> list[tuple[int, int, DomainEvent]]:
+        """Take up to ``limit`` due deliveries of active webhooks (but those in ``exclude_webhooks``) until
+        ``lease_until``: (delivery id, webhook id, event). Rows another dispatcher holds are skipped (``FOR UPDATE
+        SKIP LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
         due = (select(WebhookDeliveryRow.id)
+               .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
                .where(WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
                       WebhookDeliveryRow.next_attempt_at <= now,
-                      or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now))
+                      or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now),
+                      WebhookRow.active.is_(True), WebhookDeliveryRow.webhook_id.not_in(list(exclude_webhooks)))
                .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
-               .limit(limit).with_for_update(skip_locked=True))
+               .limit(limit).with_for_update(of=WebhookDeliveryRow, skip_locked=True))
         ids = list((await self._session.execute(due)).scalars())
         if not ids:
             return []
@@ -164,6 +169,18 @@ class SqlWebhookRepository:
         return await fetch_page(self._session, query, sort_key=WebhookDeliveryRow.id,
                                 id_column=WebhookDeliveryRow.id, direction=Direction.DESC, page=page,
                                 with_total=with_total, convert=lambda row: to_delivery(row[0], row[1]))
+
+    async def delivery(self, delivery_id: int) -> Delivery:
+        row = (await self._session.execute(
+            select(WebhookDeliveryRow, EventRow).join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
+            .where(WebhookDeliveryRow.id == delivery_id).execution_options(populate_existing=True))).one()
+        return to_delivery(row[0], row[1])
+
+    async def page(self, page: PageRequest, with_total: bool) -> Page[Webhook]:
+        query = select(WebhookRow, WebhookRow.id)
+        return await fetch_page(self._session, query, sort_key=WebhookRow.id, id_column=WebhookRow.id,
+                                direction=Direction.ASC, page=page, with_total=with_total,
+                                convert=lambda row: to_webhook(row[0]))
 
     async def event_seq(self, event_id: str) -> int | None:
         return (await self._session.execute(select(EventRow.seq).where(EventRow.id == event_id))).scalar_one_or_none()

@@ -1,0 +1,55 @@
+"""Builds the webhook dispatcher from settings, for ``modelreg serve`` and ``modelreg worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.config import Settings
+from app.domain.webhooks import RetryPolicy
+from app.services.dispatch import Dispatcher
+from app.services.ports import UnitOfWorkFactory
+
+from .secrets import SealedSecrets, secret_key
+from .sender import HttpWebhookSender
+
+log = logging.getLogger("modelreg.webhooks")
+
+
+@dataclass
+class WebhookParts:
+    secrets: SealedSecrets
+    sender: HttpWebhookSender
+    dispatcher: Dispatcher
+
+
+def build_webhooks(settings: Settings, uow: UnitOfWorkFactory) -> WebhookParts:
+    secrets = SealedSecrets(secret_key(settings))
+    sender = HttpWebhookSender(settings.webhook_timeout, allow_private=settings.webhook_allow_private)
+    policy = RetryPolicy(period=timedelta(seconds=settings.webhook_retry_period))
+    return WebhookParts(secrets, sender, Dispatcher(uow, sender, secrets, policy, timeout=settings.webhook_timeout))
+
+
+async def run_worker(settings: Settings) -> None:
+    """Deliver webhooks until SIGTERM or SIGINT, without serving HTTP (``modelreg worker``)."""
+    from app.db.engine import create_database
+    from app.db.uow import SqlUnitOfWorkFactory
+
+    database = create_database(settings.effective_database_url)
+    parts = build_webhooks(settings, SqlUnitOfWorkFactory(database))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    parts.dispatcher.start()
+    log.info("webhook worker started")
+    try:
+        await stop.wait()
+    finally:
+        await parts.dispatcher.stop()
+        await parts.sender.close()
+        await database.dispose()
+        log.info("webhook worker stopped")

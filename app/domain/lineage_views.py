@@ -69,7 +69,7 @@ def _node_name(ref: NodeRef) -> str:
 
 def _mermaid_text(label: str) -> str:
     # Mermaid reads entity codes inside quoted labels; quotes and markup characters go in as codes.
-    return re.sub(r'["<>#&]', lambda m: f"#{ord(m.group())};", label)
+    return re.sub(r'["<>#&]', lambda m: f"#{ord(m.group())};", " ".join(label.splitlines()))
 
 
 def to_mermaid(graph: LineageGraph) -> str:
@@ -90,7 +90,8 @@ def to_mermaid(graph: LineageGraph) -> str:
 
 
 def _dot_text(label: str) -> str:
-    return '"' + label.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    escaped = label.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "\\n".join(escaped.splitlines()) + '"'
 
 
 def to_dot(graph: LineageGraph) -> str:

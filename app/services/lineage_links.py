@@ -11,16 +11,17 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from app.domain.commands import NewVersion
-from app.domain.entities import ModelVersion
+from app.domain.entities import ModelVersion, VersionStatus
 from app.domain.errors import Conflict, FailedPrecondition, NotFound
 from app.domain.lineage import (
+    DEFINING_KINDS,
     EdgeKind,
     NodeKind,
     NodeRef,
     check_not_frozen,
     label_of,
 )
-from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun
+from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun, ParentRef
 from app.domain.uris import parse_model_uri
 
 from .common import version_at_uri
@@ -66,6 +67,9 @@ async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tupl
         if added is not None:
             return added, True
         existing = await find(new)  # a concurrent transaction registered it first
+        if existing is None:
+            raise Conflict(f"this {_NAMES[type(new)]} collides with another registration made at the same time; "
+                           "try again")
     differing = _differences(new, existing)
     if differing:
         raise Conflict(f"{_NAMES[type(new)]} {label_of(existing)!r} is already registered with another "
@@ -87,34 +91,49 @@ async def node_of(uow: UnitOfWork, ref: NodeRef, actor: str, now: datetime) -> t
     return node_id, None
 
 
+async def entities_of(uow: UnitOfWork, refs: list[NodeRef]) -> dict[NodeRef, Any]:
+    """The entity behind each reference: one statement per kind present (versions included)."""
+    found: dict[NodeRef, Any] = {}
+    for kind in NodeKind:
+        keys = [ref.key for ref in refs if ref.kind is kind]
+        if keys:
+            batch = await (uow.versions.get_many(keys) if kind is NodeKind.MODEL_VERSION
+                           else uow.lineage.entities(kind, keys))
+            found.update({NodeRef(kind, key): entity for key, entity in batch.items()})
+    return found
+
+
 async def describe(uow: UnitOfWork, node_ids: list[int]) -> list[str]:
     """Labels of nodes, in order (for messages such as a refused cycle)."""
     refs = await uow.lineage.refs(node_ids)
-    labels: dict[NodeRef, str] = {}
-    for kind in NodeKind:
-        keys = [ref.key for ref in refs.values() if ref.kind is kind]
-        if not keys:
-            continue
-        found = await (uow.versions.get_many(keys) if kind is NodeKind.MODEL_VERSION
-                       else uow.lineage.entities(kind, keys))
-        labels.update({NodeRef(kind, key): label_of(entity) for key, entity in found.items()})
-    return [labels.get(refs.get(node_id), f"node {node_id}") for node_id in node_ids]
+    found = await entities_of(uow, list(refs.values()))
+    return [label_of(found[refs[node_id]]) if refs.get(node_id) in found else f"node {node_id}"
+            for node_id in node_ids]
 
 
 async def link(uow: UnitOfWork, edge: NewEdge, actor: str, now: datetime, *,
                new_downstream: bool = False) -> tuple[int, int, bool]:
-    """Add a validated edge unless it exists: (upstream node, downstream node, whether it was added).
+    """Add an edge unless it exists: (upstream node, downstream node, whether it was added).
 
-    Refuses edges that rewrite a READY version's definition, a second producing run, and cycles.
+    The same edge again is returned as it is (with another ``relation``: CONFLICT). Refused: edges that rewrite
+    what defines a READY version (also through the run that produced it), a second producing run, and cycles.
     ``new_downstream`` skips the checks a version being created right now cannot fail.
     """
+    edge.validate()
+    if not new_downstream:
+        await uow.lineage.lock_graph()  # checks and insert as one step, whoever links concurrently
     source_id, _ = await node_of(uow, edge.upstream, actor, now)
     target_id, version = await node_of(uow, edge.downstream, actor, now)
-    if version is not None and not new_downstream:
-        check_not_frozen(edge.kind, version)
+    existing = await uow.lineage.existing_edge(edge.kind, source_id, target_id)
+    if existing is not None:
+        if edge.relation is not None and existing.relation != edge.relation:
+            raise Conflict(f"this {edge.kind.value} edge exists with relation {existing.relation!r}; edges never "
+                           "change", field="relation")
+        return source_id, target_id, False
+    if not new_downstream:
+        await _check_not_frozen(uow, edge, target_id, version)
     if edge.kind is EdgeKind.PRODUCED and version is not None:
-        producers = {source for _, _, source, _ in await uow.lineage.sources([target_id], [EdgeKind.PRODUCED])}
-        if producers - {source_id}:
+        if await uow.lineage.sources([target_id], [EdgeKind.PRODUCED]):
             raise FailedPrecondition(f"{label_of(version)} already has a producing run; a version is produced by "
                                      "one run", field="upstreamId")
     if not new_downstream:
@@ -127,9 +146,39 @@ async def link(uow: UnitOfWork, edge: NewEdge, actor: str, now: datetime, *,
     return source_id, target_id, added
 
 
-async def link_new_version(uow: UnitOfWork, version: ModelVersion, command: NewVersion, actor: str,
-                           now: datetime) -> dict[str, Any]:
-    """Link a version being created to its run, code, datasets and parents; what was linked, for the audit log."""
+async def _check_not_frozen(uow: UnitOfWork, edge: NewEdge, target_id: int, version: ModelVersion | None) -> None:
+    """A READY version's definition is fixed: no defining edge into it, nor into the run that produced it."""
+    if version is not None:
+        check_not_frozen(edge.kind, version)
+        return
+    if edge.downstream.kind is not NodeKind.RUN or edge.kind not in DEFINING_KINDS:
+        return
+    produced = await uow.lineage.produced_versions(target_id)
+    ready = [found for found in (await uow.versions.get_many(produced)).values()
+             if found.status is VersionStatus.READY]
+    if ready:
+        check_not_frozen(edge.kind, ready[0])
+
+
+async def resolve_parents(uow: UnitOfWork, parents: tuple[ParentRef, ...]) -> list[tuple[ModelVersion, str | None]]:
+    """The parent versions of a version about to be created, resolved before it exists (so that
+    ``models:/NAME/latest`` of its own model means the newest version before it)."""
+    resolved = []
+    for parent in parents:
+        if parent.uri is not None:
+            found = await version_at_uri(uow, parse_model_uri(parent.uri))
+        else:
+            found = (await uow.versions.get_many([parent.version_id])).get(parent.version_id)
+            if found is None:
+                raise NotFound("parents: no model version has this id", field="parents.id")
+        resolved.append((found, parent.relation))
+    return resolved
+
+
+async def link_new_version(uow: UnitOfWork, version: ModelVersion, command: NewVersion,
+                           parents: list[tuple[ModelVersion, str | None]], actor: str, now: datetime) -> dict[str, Any]:
+    """Link a version being created to its run, code, datasets and (resolved) parents; what was linked, for the
+    audit log."""
     me = NodeRef(NodeKind.MODEL_VERSION, version.id)
     linked: dict[str, Any] = {}
     if command.run is not None:
@@ -141,28 +190,23 @@ async def link_new_version(uow: UnitOfWork, version: ModelVersion, command: NewV
         await link(uow, NewEdge(EdgeKind.BUILT_FROM, NodeRef(NodeKind.CODE_COMMIT, commit.id), me), actor, now,
                    new_downstream=True)
         linked["codeCommit"] = commit.id
+    # Inline datasets are registered in one order, whatever the caller's, so concurrent creates cannot deadlock.
+    inline = sorted({use.dataset for use in command.datasets if use.dataset is not None},
+                    key=lambda new: (new.name, new.version or "", new.digest or ""))
+    registered = {new: (await register(uow, new, actor, now))[0].id for new in inline}
     datasets = []
     for use in command.datasets:
-        dataset_id = use.dataset_id
-        if use.dataset is not None:
-            dataset_id = (await register(uow, use.dataset, actor, now))[0].id
+        dataset_id = registered[use.dataset] if use.dataset is not None else use.dataset_id
         await link(uow, NewEdge(use.kind, NodeRef(NodeKind.DATASET, dataset_id), me), actor, now, new_downstream=True)
         datasets.append({"dataset": dataset_id, "kind": use.kind.value})
-    parents = []
-    for parent in command.parents:
-        if parent.uri is not None:
-            parent_version = await version_at_uri(uow, parse_model_uri(parent.uri))
-        else:
-            parent_version = (await uow.versions.get_many([parent.version_id])).get(parent.version_id)
-            if parent_version is None:
-                raise NotFound("parents: no model version has this id", field="parents.id")
-        edge = NewEdge(EdgeKind.DERIVED_FROM, NodeRef(NodeKind.MODEL_VERSION, parent_version.id), me, parent.relation)
+    for parent, relation in parents:
+        edge = NewEdge(EdgeKind.DERIVED_FROM, NodeRef(NodeKind.MODEL_VERSION, parent.id), me, relation)
         await link(uow, edge, actor, now, new_downstream=True)
-        parents.append({"version": parent_version.id, "uri": label_of(parent_version), "relation": parent.relation})
     if datasets:
         linked["datasets"] = datasets
     if parents:
-        linked["parents"] = parents
+        linked["parents"] = [{"version": parent.id, "uri": label_of(parent), "relation": relation}
+                             for parent, relation in parents]
     return linked
 
 

@@ -22,20 +22,8 @@ from app.domain.lineage_views import DatasetLink, Reproducibility, missing_for_r
 from app.domain.queries import Page, PageRequest
 
 from .common import check_page
-from .ports import UnitOfWork
+from .lineage_links import entities_of
 from .reads import RegistryReader
-
-
-async def _entities(uow: UnitOfWork, refs: list[NodeRef]) -> dict[NodeRef, Any]:
-    """The entity behind each reference: one statement per kind present."""
-    found: dict[NodeRef, Any] = {}
-    for kind in NodeKind:
-        keys = [ref.key for ref in refs if ref.kind is kind]
-        if keys:
-            batch = await (uow.versions.get_many(keys) if kind is NodeKind.MODEL_VERSION
-                           else uow.lineage.entities(kind, keys))
-            found.update({NodeRef(kind, key): entity for key, entity in batch.items()})
-    return found
 
 
 class LineageReads(RegistryReader):
@@ -46,12 +34,12 @@ class LineageReads(RegistryReader):
         async with self._uow(write=False) as uow:
             root_id = await uow.lineage.node_id(request.root)
             if root_id is None:
-                root = (await _entities(uow, [request.root])).get(request.root)
+                root = (await entities_of(uow, [request.root])).get(request.root)
                 if root is None:
                     raise NotFound(f"no {request.root.kind.value} has this id", field="id")
                 return LineageGraph(request.root, [GraphNode(request.root, 0, root)], [], False)
             walk = await uow.walks.walk(root_id, request.direction, request.depth, request.kinds, request.max_nodes)
-            entities = await _entities(uow, [row.ref for row in walk.nodes])
+            entities = await entities_of(uow, [row.ref for row in walk.nodes])
         refs = {row.node_id: row.ref for row in walk.nodes}
         nodes = [GraphNode(row.ref, row.depth, entities[row.ref]) for row in walk.nodes if row.ref in entities]
         edges = [LineageEdge(edge.kind, refs[edge.source_id], refs[edge.target_id], edge.relation, edge.created_at,
@@ -66,7 +54,7 @@ class LineageReads(RegistryReader):
         async with self._uow(write=False) as uow:
             root_id = await uow.lineage.node_id(ref)
             if root_id is None:
-                if not await _entities(uow, [ref]):
+                if not await entities_of(uow, [ref]):
                     raise NotFound(f"no {ref.kind.value} has this id", field="nodeId")
                 return Page()
             return await uow.walks.downstream_versions(root_id, stage, page, with_total)
@@ -79,24 +67,33 @@ class LineageReads(RegistryReader):
             nodes = await uow.lineage.version_nodes([v.id for v in versions])
             into_versions = await uow.lineage.sources(list(nodes.values()), [*DATASET_USES, EdgeKind.PRODUCED,
                                                                              EdgeKind.BUILT_FROM, EdgeKind.DERIVED_FROM])
-            run_of = {target: source for target, kind, source, _ in into_versions if kind is EdgeKind.PRODUCED}
+            first_refs = await uow.lineage.refs(list({source for _, _, source, _ in into_versions}))
+            # External nodes may stand where datasets, runs and commits do; the record lists only the latter.
+            run_of = {target: source for target, kind, source, _ in into_versions
+                      if kind is EdgeKind.PRODUCED and first_refs[source].kind is NodeKind.RUN}
             into_runs = await uow.lineage.sources(list(set(run_of.values())), [*DATASET_USES, EdgeKind.BUILT_FROM])
-            refs = await uow.lineage.refs(list({source for _, _, source, _ in [*into_versions, *into_runs]}))
-            entities = await _entities(uow, list(refs.values()))
-        entity = lambda node_id: entities.get(refs.get(node_id))  # noqa: E731
+            refs = {**first_refs, **await uow.lineage.refs(list({source for _, _, source, _ in into_runs}))}
+            entities = await entities_of(uow, list(refs.values()))
+
+        def entity(node_id: int, kind: NodeKind) -> Any:
+            ref = refs.get(node_id)
+            return entities.get(ref) if ref is not None and ref.kind is kind else None
+
         result = {}
         for version in versions:
             node_id = nodes.get(version.id)
             mine = [edge for edge in into_versions if edge[0] == node_id]
             run_node = run_of.get(node_id)
             runs = [edge for edge in into_runs if edge[0] == run_node]
-            run = entity(run_node) if run_node else None
-            commits = [entity(source) for _, kind, source, _ in [*mine, *runs] if kind is EdgeKind.BUILT_FROM]
-            datasets = [DatasetLink(entity(source), kind, edge_set is runs)
-                        for edge_set in (mine, runs) for _, kind, source, _ in edge_set if kind in DATASET_USES]
-            parents = [(entity(source), relation) for _, kind, source, relation in mine
+            run = entity(run_node, NodeKind.RUN) if run_node else None
+            commits = [entity(source, NodeKind.CODE_COMMIT) for _, kind, source, _ in [*mine, *runs]
+                       if kind is EdgeKind.BUILT_FROM]
+            datasets = [DatasetLink(entity(source, NodeKind.DATASET), kind, edge_set is runs)
+                        for edge_set in (mine, runs) for _, kind, source, _ in edge_set
+                        if kind in DATASET_USES and entity(source, NodeKind.DATASET) is not None]
+            parents = [(entity(source, NodeKind.MODEL_VERSION), relation) for _, kind, source, relation in mine
                        if kind is EdgeKind.DERIVED_FROM]
-            commit = commits[0] if commits else None
+            commit = next((found for found in commits if found is not None), None)
             result[version.id] = Reproducibility(run, commit, datasets, parents,
                                                  missing_for_reproduction(version, run, commit, datasets))
         return result
@@ -105,7 +102,7 @@ class LineageReads(RegistryReader):
         """Datasets, runs, commits, external nodes or versions by reference (for ``node(id:)`` and lookups)."""
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            return await _entities(uow, refs)
+            return await entities_of(uow, refs)
 
     async def datasets(self, principal: Principal, filter: DatasetFilter, page: PageRequest,
                        with_total: bool) -> Page:

@@ -14,7 +14,7 @@ from app.domain.rules import check_tag
 
 from .audit import AuditTrail, Attempt, version_state
 from .common import find_model, find_version, utc_now
-from .lineage_links import link_new_version, refuse_if_parent
+from .lineage_links import link_new_version, refuse_if_parent, resolve_parents
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 from .registration import RegistrationVerifier
 from .storage_port import ArtifactStore
@@ -81,6 +81,7 @@ class VersionService:
                 if unusable:
                     raise FailedPrecondition(f"the uploads of {', '.join(unusable[:20])} are unknown, expired or "
                                              "used by another version; create new ones with createArtifactUpload")
+            parents = await resolve_parents(uow, command.parents)
             number = await uow.models.allocate_version_number(model.id, now)
             files = [*stored, *staged]
             status = VersionStatus.PENDING_REGISTRATION if staged else VersionStatus.READY
@@ -88,7 +89,7 @@ class VersionService:
                                              principal.subject, now, files=files, status=status)
             if staged:
                 await uow.artifacts.use_uploads(upload_ids, version.id)
-            lineage = await link_new_version(uow, version, command, principal.subject, now)
+            lineage = await link_new_version(uow, version, command, parents, principal.subject, now)
             created_model = model.created_at == now and command.create_model_if_missing
             await attempt.ok(uow, after={**version_state(version), "metrics": [asdict(m) for m in command.metrics],
                                          "params": command.params, "tags": command.tags,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,9 @@ from ..filters import text_conditions
 from ..pagination import fetch_page
 from ..tables import VersionRow
 from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
+
+
+GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
 
 
 def to_dataset(row: DatasetRow, node: LineageNodeRow) -> Dataset:
@@ -147,15 +150,28 @@ class SqlLineageRepository:
         return (await self._session.execute(query)).scalar_one_or_none()
 
     async def version_node(self, version_id: int, actor: str, now: datetime) -> int:
-        """The node of a version, created on its first link (the caller holds the write transaction)."""
-        found = await self.node_id(NodeRef(NodeKind.MODEL_VERSION, version_id))
+        """The node of a version, created on its first link (by this transaction or a concurrent one)."""
+        ref = NodeRef(NodeKind.MODEL_VERSION, version_id)
+        found = await self.node_id(ref)
         if found is not None:
             return found
-        node = LineageNodeRow(kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now,
-                              created_by=actor)
-        self._session.add(node)
-        await self._session.flush()
-        return node.id
+        try:
+            async with self._session.begin_nested():
+                node = LineageNodeRow(kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now,
+                                      created_by=actor)
+                self._session.add(node)
+                await self._session.flush()
+                return node.id
+        except IntegrityError:
+            found = await self.node_id(ref)
+            if found is None:
+                raise
+            return found
+
+    async def lock_graph(self) -> None:
+        """Serialise edge checks and inserts among concurrent transactions (PostgreSQL; SQLite has one writer)."""
+        if self._session.bind.dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GRAPH_LOCK_KEY})
 
     async def refs(self, node_ids: list[int]) -> dict[int, NodeRef]:
         rows = await self._session.execute(select(LineageNodeRow.id, LineageNodeRow.kind, LineageNodeRow.version_id)
@@ -177,6 +193,18 @@ class SqlLineageRepository:
         except IntegrityError:
             return False
         return True
+
+    async def existing_edge(self, kind: EdgeKind, source_id: int, target_id: int) -> LineageEdgeRow | None:
+        query = select(LineageEdgeRow).where(LineageEdgeRow.source_id == source_id, LineageEdgeRow.kind == kind.value,
+                                             LineageEdgeRow.target_id == target_id)
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def produced_versions(self, run_node_id: int) -> list[int]:
+        """Ids of the versions a run PRODUCED."""
+        query = (select(LineageNodeRow.version_id).join(LineageEdgeRow, LineageEdgeRow.target_id == LineageNodeRow.id)
+                 .where(LineageEdgeRow.source_id == run_node_id, LineageEdgeRow.kind == EdgeKind.PRODUCED.value,
+                        LineageNodeRow.version_id.is_not(None)))
+        return list((await self._session.execute(query)).scalars())
 
     async def _edge_exists(self, kind: EdgeKind, source_id: int, target_id: int) -> bool:
         query = select(LineageEdgeRow.id).where(LineageEdgeRow.source_id == source_id, LineageEdgeRow.kind == kind.value,

@@ -1,7 +1,8 @@
-"""Graph walks as single recursive SQL statements (``WITH RECURSIVE``, the same text on SQLite and PostgreSQL).
+"""Graph walks as recursive SQL statements (``WITH RECURSIVE``, the same text on SQLite and PostgreSQL).
 
 Every walk is cycle-safe: bounded walks keep (node, depth) pairs with ``UNION``, so a cycle stops at the
-depth bound; unbounded walks keep each node once, so they stop when nothing new is reached.
+depth bound; unbounded walks keep distinct rows with ``UNION``, so they stop when nothing new is reached (the
+graph itself has no cycles: ``addLineageEdge`` refuses them).
 """
 
 from __future__ import annotations
@@ -29,30 +30,26 @@ _STEP = {
 
 def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
     ctes = []
-    cut_checks = []
     for direction in directions:
         name, near, far = _STEP[direction]
         # Edges of other kinds yield a NULL node (dropped by the join with lineage_nodes) rather than being filtered
         # in WHERE: with statistics, SQLite turns a filtered index lookup into a full-table Bloom filter per run.
         step = f"CASE WHEN 1 = 1{kind_filter} THEN {far} END" if kind_filter else far
+        # One hop past the bound: a node first reached there proves the bound cut the walk (it is not returned).
         ctes.append(
             f"{name}(node_id, depth) AS ("
             f" SELECT CAST(:root AS BIGINT), 0"
             f" UNION"
             f" SELECT {step}, w.depth + 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
-            f" WHERE w.depth < :depth AND w.node_id IS NOT NULL)")
-        # The depth bound cut the walk when a node at the bound has a neighbour the walk never reached.
-        cut_checks.append(
-            f"EXISTS (SELECT 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
-            f" WHERE w.depth = :depth{kind_filter}"
-            f" AND NOT EXISTS (SELECT 1 FROM {name} r WHERE r.node_id = {far}))")
+            f" WHERE w.depth <= :depth AND w.node_id IS NOT NULL)")
     reached = " UNION ALL ".join(f"SELECT node_id, depth FROM {_STEP[d][0]}" for d in directions)
     return (
         "WITH RECURSIVE " + ", ".join(ctes) + ","
-        f" reached(node_id, depth) AS (SELECT node_id, MIN(depth) FROM ({reached}) AS r GROUP BY node_id),"
+        f" reached(node_id, depth) AS (SELECT node_id, MIN(depth) FROM ({reached}) AS r"
+        "  WHERE node_id IS NOT NULL GROUP BY node_id),"
         " picked(node_id, depth, kind, version_id) AS ("
         "  SELECT r.node_id, r.depth, n.kind, n.version_id FROM reached r JOIN lineage_nodes n ON n.id = r.node_id"
-        "  ORDER BY r.depth, r.node_id LIMIT :limit)"
+        "  WHERE r.depth <= :depth ORDER BY r.depth, r.node_id LIMIT :limit)"
         " SELECT 'n' AS row_type, node_id AS a, depth AS b, version_id AS c, kind, NULL AS relation,"
         "  NULL AS created_at, NULL AS created_by FROM picked"
         " UNION ALL"
@@ -60,7 +57,7 @@ def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
         " FROM lineage_edges e JOIN picked s ON s.node_id = e.source_id JOIN picked t ON t.node_id = e.target_id"
         f" WHERE 1 = 1{kind_filter}"
         " UNION ALL"
-        f" SELECT 'c', NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE {' OR '.join(cut_checks)}"
+        " SELECT 'c', NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM reached WHERE depth > :depth)"
     )
 
 
@@ -107,7 +104,7 @@ class SqlLineageWalks:
             " SELECT CAST(:start AS BIGINT)"
             " UNION"
             " SELECT e.target_id FROM down d JOIN lineage_edges e ON e.source_id = d.node_id)"
-            " SELECT 1 FROM down WHERE node_id = :goal")
+            " SELECT 1 FROM down WHERE node_id = :goal LIMIT 1")
         params = {"start": from_id, "goal": to_id}
         if from_id != to_id and (await self._session.execute(reach, params)).first() is None:
             return None

@@ -24,6 +24,7 @@ from .lineage_nodes import (
     LineageEdgeKind,
     LineageNodeKind,
     Run,
+    count_walk,
     node_ref,
     node_type,
     ref_id,
@@ -140,6 +141,7 @@ class LineageQueries:
         max_nodes: Annotated[int, strawberry.argument(description="Most nodes to return (1-2000), nearest first.")]
         = lineage.DEFAULT_MAX_NODES,
     ) -> LineageGraph:
+        count_walk(info.context)
         request = lineage.WalkRequest(node_ref(id), lineage.WalkDirection(direction.value), depth,
                                       tuple(kind.to_domain() for kind in edge_kinds or ()), max_nodes)
         return LineageGraph(graph=await info.context.services.lineage_reads.lineage(info.context.principal, request))

@@ -180,3 +180,15 @@ def node_ref(global_id: str, field: str = "id") -> lineage.NodeRef:
 
 def ref_id(ref: lineage.NodeRef) -> strawberry.ID:
     return to_global_id(_TYPE_NAMES[ref.kind], ref.key)
+
+
+MAX_WALKS_PER_REQUEST = 5
+
+
+def count_walk(context) -> None:
+    """Each lineage walk costs a recursive query: a request may ask for a few (nested ones multiply)."""
+    walks = context.extra.get("lineage_walks", 0) + 1
+    context.extra["lineage_walks"] = walks
+    if walks > MAX_WALKS_PER_REQUEST:
+        raise BadUserInput(f"at most {MAX_WALKS_PER_REQUEST} lineage walks per request; ask for the others in "
+                           "separate requests", field="lineage")

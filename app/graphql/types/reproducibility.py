@@ -9,7 +9,7 @@ import strawberry
 from app.domain import lineage, lineage_views
 
 from ..context import Info
-from .lineage_nodes import CodeCommit, Dataset, LineageDirection, LineageEdgeKind, Run, RunEnvironment
+from .lineage_nodes import CodeCommit, Dataset, LineageDirection, LineageEdgeKind, Run, RunEnvironment, count_walk
 
 if TYPE_CHECKING:
     from .lineage import LineageGraph
@@ -80,6 +80,7 @@ class VersionLineageFields:
     ) -> LineageGraphRef:
         from .lineage import LineageGraph
 
+        count_walk(info.context)
         request = lineage.WalkRequest(lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, self.entity.id),  # type: ignore[attr-defined]
                                       lineage.WalkDirection(direction.value), depth,
                                       tuple(kind.to_domain() for kind in edge_kinds or ()), max_nodes)

@@ -62,7 +62,7 @@ class Dispatcher:
         self._secrets = secrets
         self._policy = policy
         self._clock = clock
-        self._lease = timedelta(seconds=timeout * 2 + 30)
+        self._lease = timedelta(seconds=timeout * 2 + 5)  # longer than any send: a live claim never expires
         self._concurrency = concurrency
         self._per_webhook = per_webhook
         self._poll_interval = poll_interval

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -75,6 +76,11 @@ class Settings:
     webhook_retry_period: int = 24 * 3600
     webhook_allow_private: bool = False
     dispatcher: bool = True
+    # Subscriptions: the outbox is read at least this often (seconds), should a wake-up be lost.
+    events_poll_interval: int = 2
+    # Deployment environments, and those that serve only versions in PRODUCTION (docs/deployments.md).
+    environments: str = "staging,production"
+    production_environments: str = "production"
 
     @property
     def dev_issuer_enabled(self) -> bool:
@@ -152,6 +158,16 @@ class Settings:
                                   "or MODELREG_AZURE_STORAGE_ACCOUNT_URL")
         if self.max_upload_size <= 0:
             raise ConfigError("MODELREG_MAX_UPLOAD_SIZE must be a positive number of bytes")
+        names = [name.strip() for name in self.environments.split(",") if name.strip()]
+        if not names or any(not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", name) for name in names):
+            raise ConfigError("MODELREG_ENVIRONMENTS must be a comma-separated list of lowercase names "
+                              "(letters, digits, '-')")
+        unknown = {n.strip() for n in self.production_environments.split(",") if n.strip()} - set(names)
+        if unknown:
+            raise ConfigError(f"MODELREG_PRODUCTION_ENVIRONMENTS names environments not in MODELREG_ENVIRONMENTS: "
+                              f"{sorted(unknown)}")
+        if not 1 <= self.events_poll_interval <= 300:
+            raise ConfigError("MODELREG_EVENTS_POLL_INTERVAL must be 1-300 seconds")
         if not 1 <= self.webhook_timeout <= 120:
             raise ConfigError("MODELREG_WEBHOOK_TIMEOUT must be 1-120 seconds")
         if not 60 <= self.webhook_retry_period <= 30 * 86400:
@@ -230,6 +246,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_retry_period=_int(env, "MODELREG_WEBHOOK_RETRY_PERIOD", defaults.webhook_retry_period),
         webhook_allow_private=_bool(env, "MODELREG_WEBHOOK_ALLOW_PRIVATE", defaults.webhook_allow_private),
         dispatcher=_bool(env, "MODELREG_DISPATCHER", defaults.dispatcher),
+        events_poll_interval=_int(env, "MODELREG_EVENTS_POLL_INTERVAL", defaults.events_poll_interval),
+        environments=env.get("MODELREG_ENVIRONMENTS") or defaults.environments,
+        production_environments=env.get("MODELREG_PRODUCTION_ENVIRONMENTS", defaults.production_environments),
     )
     settings.validate()
     return settings

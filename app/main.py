@@ -10,14 +10,15 @@ from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from app.auth import wiring
 from app.auth.authorizer import CasbinAuthorizer
 from app.auth.tokens import TokenAuthenticator
 from app.config import Settings
-from app.db.engine import create_database
+from app.db.engine import create_database, is_sqlite
+from app.db.repositories.events import PostgresEventListener
 from app.db.uow import SqlUnitOfWorkFactory
 from app.graphql.context import Services
 from app.graphql.schema import build_schema
@@ -28,13 +29,17 @@ from app.http.audit import audit_routes
 from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.http.pages import lineage_page
+from app.http.serving import serving_routes
 from app.services.aliases import AliasService
 from app.config import ConfigError
 from app.promotion import PolicyError, load_promotion_policy
 from app.services.artifacts import ArtifactService
 from app.services.audit import AuditTrail
 from app.services.audit_log import AuditLogService
+from app.domain.deployments import Environment
+from app.services.deployments import DeploymentReads, DeploymentService
 from app.services.documents import DocumentService
+from app.services.event_feed import EventFeed, EventSubscriptions
 from app.services.events import EventOutbox
 from app.services.governance_reads import GovernanceReads
 from app.services.lineage import LineageService
@@ -66,10 +71,16 @@ def create_app(settings: Settings) -> Starlette:
     authorizer = CasbinAuthorizer(settings.policy_dir)
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)
+    # Subscriptions follow the outbox, woken after local commits and, on PostgreSQL, by other replicas' NOTIFY.
+    feed = EventFeed(uow, None if is_sqlite(database.url) else PostgresEventListener(database.url),
+                     poll_interval=settings.events_poll_interval)
     # Every service records into the same hash-chained audit log; each change also becomes outbox events.
-    trail = AuditTrail(uow, outbox=EventOutbox())
+    trail = AuditTrail(uow, outbox=EventOutbox(on_commit=feed.wake))
     verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail=trail)
     webhooks = build_webhooks(settings, uow)
+    production = {name.strip() for name in settings.production_environments.split(",") if name.strip()}
+    environments = [Environment(name.strip(), name.strip() in production)
+                    for name in settings.environments.split(",") if name.strip()]
     services = Services(
         models=ModelService(uow, authorizer, trail=trail),
         versions=VersionService(uow, authorizer, store, verifier, trail=trail),
@@ -83,25 +94,31 @@ def create_app(settings: Settings) -> Starlette:
         audit_log=AuditLogService(uow, authorizer, settings.max_page_size, trail=trail),
         lineage=LineageService(uow, authorizer, trail=trail),
         lineage_reads=LineageReads(uow, authorizer, settings.max_page_size, trail=trail),
+        deployments=DeploymentService(uow, authorizer, environments, trail=trail),
+        deployment_reads=DeploymentReads(uow, authorizer, settings.max_page_size, trail=trail),
         webhooks=WebhookService(uow, authorizer, webhooks.secrets, trail=trail, max_page_size=settings.max_page_size,
                                 on_new_delivery=webhooks.dispatcher.wake),
+        events=EventSubscriptions(uow, authorizer, feed, trail=trail),
     )
     schema = build_schema(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                           max_tokens=settings.max_tokens, introspection=settings.introspection,
                           field_suggestions=settings.field_suggestions)
-    graphql = GraphQLView(schema, services)
     identity = wiring.build_identity(settings, authorizer.roles_for)  # tokens, session cookie, /auth routes
+    # Subscriptions (WebSocket) bring their token in connection_init; the view checks it with the same authenticator.
+    graphql = GraphQLView(schema, services, authenticate=identity.authenticator.authenticate)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await verifier.sweep()  # versions a crash or restart left pending
         if settings.dispatcher:  # MODELREG_DISPATCHER=false leaves webhook delivery to `modelreg worker`
             webhooks.dispatcher.start()
+        feed.start()  # subscriptions: the outbox reader and, on PostgreSQL, LISTEN modelreg_events
         # Start-up objects live for the whole process: keep them out of the collector's full passes, which
         # otherwise show up as latency spikes of tens of milliseconds.
         gc.freeze()
         yield
         await verifier.stop()
+        await feed.stop()
         await webhooks.dispatcher.stop()
         await webhooks.sender.close()
         await store.close()
@@ -114,9 +131,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
             Route("/lineage", lineage_page),
             *artifact_routes(),
             *audit_routes(),
+            *serving_routes(),
             *identity.routes,
             Mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static"),
         ],
@@ -133,4 +152,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.verifier = verifier
     app.state.uow = uow
     app.state.webhooks = webhooks
+    app.state.event_feed = feed
     return app

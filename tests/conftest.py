@@ -53,6 +53,7 @@ def artifact_store_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 def settings(data_dir: Path, database_url: str, artifact_store_env: dict[str, str]) -> Settings:
     # Webhook receivers in the tests listen on loopback, which production refuses.
     return Settings(data_dir=data_dir, database_url=database_url, webhook_allow_private=True,
+                    environments="staging,production,qa,dev,sandbox",
                     artifact_store=artifact_store_env.get("MODELREG_ARTIFACT_STORE", ""),
                     azure_connection_string=artifact_store_env.get("MODELREG_AZURE_STORAGE_CONNECTION_STRING"))
 

@@ -227,4 +227,4 @@ class DownloadRow(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 
-from . import event_tables, governance_tables, lineage_tables  # noqa: E402,F401  (they share this metadata)
+from . import deployment_tables, event_tables, governance_tables, lineage_tables  # noqa: E402,F401  (shared metadata)

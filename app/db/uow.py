@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Self
+import logging
+from typing import Callable, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -11,6 +12,7 @@ from .engine import Database, is_sqlite
 from .repositories.aliases import SqlAliasRepository
 from .repositories.artifacts import SqlArtifactRepository
 from .repositories.audit import SqlAuditRepository
+from .repositories.deployments import SqlDeploymentRepository
 from .repositories.documents import SqlDocumentRepository
 from .repositories.events import SqlEventRepository, SqlWebhookRepository
 from .repositories.lineage import SqlLineageRepository
@@ -19,14 +21,21 @@ from .repositories.models import SqlModelRepository
 from .repositories.transitions import SqlTransitionRepository
 from .repositories.versions import SqlVersionRepository
 
+log = logging.getLogger("modelreg.db")
+
 
 class SqlUnitOfWork:
-    """Repositories over one session. Leaving the block without ``commit()`` rolls back."""
+    """Repositories over one session. Leaving the block without ``commit()`` rolls back.
+
+    ``after_commit(callback)`` runs a callback once the transaction has committed (never after a rollback): the
+    event outbox uses it to wake this process's subscriptions (services/event_feed.py).
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], queue: asyncio.Lock | None = None) -> None:
         self._sessions = sessions
         self._queue = queue
         self._session: AsyncSession | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> Self:
         if self._queue is not None:
@@ -43,6 +52,7 @@ class SqlUnitOfWork:
         self.walks = SqlLineageWalks(self._session)
         self.events = SqlEventRepository(self._session)
         self.webhooks = SqlWebhookRepository(self._session)
+        self.deployments = SqlDeploymentRepository(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -52,12 +62,23 @@ class SqlUnitOfWork:
         finally:
             await self._session.close()
             self._session = None
+            self._after_commit = []  # rolled back: nothing happened to tell anyone about
             if self._queue is not None:
                 self._queue.release()
 
     async def commit(self) -> None:
         assert self._session is not None
         await self._session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception as error:  # noqa: BLE001 - the change is committed; a callback must not undo the answer
+                log.error("after-commit callback failed", extra={"error_type": type(error).__name__})
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (quick, synchronous) right after this transaction commits; forgotten on rollback."""
+        self._after_commit.append(callback)
 
 
 class SqlUnitOfWorkFactory:

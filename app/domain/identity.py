@@ -32,6 +32,7 @@ class Permission(str, Enum):
     AUDIT_READ = "audit:read"
     LINEAGE_WRITE = "lineage:write"  # registering datasets, runs, commits, external nodes and edges
     WEBHOOK_MANAGE = "webhook:manage"  # creating, changing, reading webhooks and their deliveries
+    DEPLOYMENT_WRITE = "deployment:write"  # deploying, canaries, shadows, rollbacks of deployments
 
     @property
     def resource(self) -> str:

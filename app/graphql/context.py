@@ -14,7 +14,9 @@ from app.domain.identity import Principal
 from app.services.aliases import AliasService
 from app.services.artifacts import ArtifactService
 from app.services.audit_log import AuditLogService
+from app.services.deployments import DeploymentReads, DeploymentService
 from app.services.documents import DocumentService
+from app.services.event_feed import EventSubscriptions
 from app.services.governance_reads import GovernanceReads
 from app.services.lineage import LineageService
 from app.services.lineage_reads import LineageReads
@@ -43,6 +45,9 @@ class Services:
     lineage: LineageService
     lineage_reads: LineageReads
     webhooks: WebhookService
+    events: EventSubscriptions
+    deployments: DeploymentService
+    deployment_reads: DeploymentReads
 
 
 def _batch(fetch, default: Any = None):
@@ -108,6 +113,8 @@ class Context:
     request: Any = None
     response: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The WebSocket connection_init payload (subscriptions): where the token comes from there.
+    connection_params: dict[str, Any] | None = None
 
     @property
     def principal(self) -> Principal:

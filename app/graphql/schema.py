@@ -18,12 +18,14 @@ from .errors import ErrorMapping
 from .types.aliases import AliasMutations
 from .types.artifacts import ArtifactMutations
 from .types.audit import AuditQueries
+from .types.deployments import DeploymentMutations, DeploymentQueries
 from .types.documents import DocumentMutations
 from .types.governance import GovernanceQueries
 from .types.governance_mutations import GovernanceMutations
 from .types.lineage import LineageQueries
 from .types.lineage_mutations import LineageMutations
 from .types.models import ModelMutations, ModelQueries
+from .types.subscriptions import Subscription
 from .types.version_mutations import VersionMutations
 from .types.versions import VersionQueries
 from .types.viewer import ViewerQueries
@@ -33,13 +35,13 @@ from .types.webhooks import WebhookQueries
 
 @strawberry.type(description="Read the registry.")
 class Query(ViewerQueries, ModelQueries, VersionQueries, GovernanceQueries, AuditQueries, LineageQueries,
-            WebhookQueries):
+            WebhookQueries, DeploymentQueries):
     pass
 
 
 @strawberry.type(description="Change the registry. Every mutation takes one `input` and returns a payload.")
 class Mutation(ModelMutations, VersionMutations, AliasMutations, ArtifactMutations, GovernanceMutations,
-               DocumentMutations, LineageMutations, WebhookMutations):
+               DocumentMutations, LineageMutations, WebhookMutations, DeploymentMutations):
     pass
 
 
@@ -59,6 +61,7 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
     )

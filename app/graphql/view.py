@@ -10,23 +10,32 @@ What this adds to Strawberry's ASGI view (docs/http-api.md describes it for clie
 - Requests the view refuses before execution (unparseable JSON, no query, wrong parameter types, ...)
   answer a GraphQL-shaped body ``{"errors": [{"message", "extensions": {"code"}}]}`` in the negotiated
   media type instead of Strawberry's plain text. Mutations over GET are refused with 405 and ``Allow: POST``.
+
+Subscriptions run over WebSocket at the same path with the graphql-transport-ws protocol only. The HTTP
+middleware leaves WebSockets alone; the token comes in the ``connection_init`` payload and ``on_ws_connect``
+checks it with the same authenticator as bearer headers (refused: close code 4403).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from app.domain.errors import ErrorCode
+from app.domain.errors import ErrorCode, Unauthenticated
+from app.domain.identity import Principal
+from app.http.middleware import with_request_info
 from app.logs import current_request_id
 
 from .context import Context, Loaders, Services
@@ -39,6 +48,8 @@ GRAPHIQL_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 GRAPHIQL_PAGE = Path(__file__).resolve().parent.parent / "web" / "graphiql.html"
+
+log = logging.getLogger("modelreg.http")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -94,6 +105,20 @@ def _code_for_status(status: int) -> ErrorCode:
         status, ErrorCode.INTERNAL if status >= 500 else ErrorCode.BAD_USER_INPUT)
 
 
+def connection_token(params: dict[str, Any]) -> str | None:
+    """The token of a connection_init payload: ``{"Authorization": "Bearer <JWT>"}`` (any case) or
+    ``{"token": "<JWT>"}``; None when there is none."""
+    for key, value in params.items():
+        if not isinstance(value, str):
+            continue
+        if key.lower() == "authorization":
+            scheme, _, token = value.partition(" ")
+            return (token.strip() or None) if scheme.lower() == "bearer" else None
+        if key == "token":
+            return value.strip() or None
+    return None
+
+
 class MethodNotAllowed(HTTPException):
     """A 405 that names the method to use instead (the ``Allow`` header)."""
 
@@ -105,9 +130,16 @@ class MethodNotAllowed(HTTPException):
 class GraphQLView(GraphQL):
     """Strawberry's ASGI view with our context, GraphiQL page and GraphQL-over-HTTP media types."""
 
-    def __init__(self, schema: Any, services: Services, **kwargs: Any) -> None:
+    def __init__(self, schema: Any, services: Services, *,
+                 authenticate: Callable[[str], Awaitable[Principal]] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         super().__init__(schema, **kwargs)
         self.services = services
+        self.authenticate = authenticate  # WebSocket connections: the token of connection_init
+
+    def _loaders(self, principal: Principal | None) -> Loaders:
+        return Loaders(self.services.reads, self.services.artifacts, principal, self.services.governance,
+                       self.services.lineage_reads)
 
     async def get_context(self, request: Request, response: Response | None = None) -> Context:
         principal = request.scope.get("state", {}).get("principal")
@@ -115,11 +147,33 @@ class GraphQLView(GraphQL):
             services=self.services,
             principal_or_none=principal,
             request_id=current_request_id(),
-            loaders=Loaders(self.services.reads, self.services.artifacts, principal, self.services.governance,
-                            self.services.lineage_reads),
+            loaders=self._loaders(principal),
             request=request,
             response=response,
         )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """graphql-transport-ws ``connection_init``: authenticate its token like a bearer header; the caller
+        becomes the context's principal for every operation of the connection. No or a refused token closes the
+        connection with 4403 (Forbidden), logged like a refused HTTP request (never the token)."""
+        scope = context.request.scope
+        token = connection_token(context.connection_params or {})
+        try:
+            if not token or self.authenticate is None:
+                raise Unauthenticated("send the token in the connection_init payload: "
+                                      "{\"Authorization\": \"Bearer <JWT>\"}")
+            principal = await self.authenticate(token)
+        except Unauthenticated as error:
+            client = scope.get("client") or ("-", 0)
+            log.warning("authentication failed", extra={
+                "reason": getattr(error, "reason", "invalid" if token else "no_credentials"),
+                "issuer": getattr(error, "issuer", "-"), "path": scope.get("path"), "method": "WEBSOCKET",
+                "client": client[0]})
+            raise ConnectionRejectionError({"message": error.message}) from None
+        principal = with_request_info(scope, principal)
+        context.principal_or_none = principal
+        context.loaders = self._loaders(principal)
+        return UNSET
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """The offline GraphiQL page; its scripts all come from /static, so a strict CSP holds."""

@@ -9,23 +9,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.domain.errors import BadUserInput, RegistryError, TooLarge, Unauthenticated
-from app.domain.identity import Principal
+from app.domain.errors import BadUserInput, RegistryError, TooLarge
 from app.logs import current_request_id
 from app.services.artifacts import ArtifactService
 
-from .errors import error_response
+from .errors import error_response, principal_of
 from .tar import tar_stream
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-
-
-def _principal(request: Request) -> Principal:
-    principal = request.scope.get("state", {}).get("principal")
-    if principal is None:
-        raise Unauthenticated("send a bearer token: Authorization: Bearer <JWT>")
-    return principal
 
 
 def _service(request: Request) -> ArtifactService:
@@ -68,7 +60,7 @@ def _handles_errors(endpoint):
 async def upload_blob(request: Request) -> Response:
     """PUT or POST raw bytes (chunked allowed); answers ``{digest, size}``. A stated digest must match."""
     service = _service(request)
-    principal = _principal(request)
+    principal = principal_of(request)
     _check_length(request, service.max_upload_size)
     info = await service.upload(principal, request.stream(), _expected_digest(request))
     return JSONResponse({"digest": info.digest, "size": info.size}, status_code=201)
@@ -78,7 +70,7 @@ async def upload_blob(request: Request) -> Response:
 async def upload_staged(request: Request) -> Response:
     """PUT the bytes of a staged upload (for stores without signed upload URLs, or clients that prefer it)."""
     service = _service(request)
-    principal = _principal(request)
+    principal = principal_of(request)
     _check_length(request, service.max_upload_size)
     size = await service.receive_upload(principal, request.path_params["upload_id"], request.stream())
     return JSONResponse({"uploadId": request.path_params["upload_id"], "size": size}, status_code=201)
@@ -120,7 +112,7 @@ async def download_file(request: Request) -> Response:
     if not path:
         raise BadUserInput("give ?path= of the file within the version (see ModelVersion.artifact.files)",
                            field="path")
-    found = await service.version_files(_principal(request), _uri_of(request), path=path,
+    found = await service.version_files(principal_of(request), _uri_of(request), path=path,
                                         request_id=current_request_id())
     file = found.files[0]
     etag = f'"{file.digest}"'
@@ -152,7 +144,7 @@ async def download_file(request: Request) -> Response:
 async def download_archive(request: Request) -> Response:
     """GET a whole version as one uncompressed tar stream, for images that cannot run a client."""
     service = _service(request)
-    found = await service.version_files(_principal(request), _uri_of(request), path=None,
+    found = await service.version_files(principal_of(request), _uri_of(request), path=None,
                                         request_id=current_request_id())
     version = found.version
     name = f"{version.model_name.replace('/', '_')}-{version.version}.tar"

@@ -1,10 +1,13 @@
-"""Registry errors as JSON HTTP responses for the plain HTTP endpoints (GraphQL has its own mapping)."""
+"""Registry errors as JSON HTTP responses for the plain HTTP endpoints (GraphQL has its own mapping), and the
+caller of a request."""
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.domain.errors import ErrorCode, RegistryError, TooLarge
+from app.domain.errors import ErrorCode, RegistryError, TooLarge, Unauthenticated
+from app.domain.identity import Principal
 from app.logs import current_request_id
 
 STATUS = {
@@ -24,3 +27,11 @@ def error_response(error: RegistryError) -> JSONResponse:
     if error.field:
         body["error"]["field"] = error.field
     return JSONResponse(body, status_code=status)
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller the authentication middleware found; UNAUTHENTICATED (401) when there is none."""
+    principal = request.scope.get("state", {}).get("principal")
+    if principal is None:
+        raise Unauthenticated("send a bearer token: Authorization: Bearer <JWT>")
+    return principal

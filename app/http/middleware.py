@@ -143,6 +143,9 @@ class AuthMiddleware:
     ``csrf_safe`` (else 403). A token in the query string is refused everywhere. Failed attempts are logged
     with the reason and the client address, never the token. The principal is left in
     ``scope["state"]["principal"]`` (None on public paths without credentials).
+
+    WebSockets (GraphQL subscriptions) pass through: their token comes in the graphql-transport-ws
+    ``connection_init`` message, checked by the GraphQL view. Only a token in their URL is refused here.
     """
 
     def __init__(self, app: ASGIApp, authenticate: Authenticate, session: SessionPrincipal | None = None) -> None:
@@ -158,9 +161,17 @@ class AuthMiddleware:
     def _log_failure(self, scope: Scope, reason: str, issuer: str = "-") -> None:
         client = scope.get("client") or ("-", 0)
         log.warning("authentication failed", extra={"reason": reason, "issuer": issuer, "path": scope["path"],
-                                                    "method": scope["method"], "client": client[0]})
+                                                    "method": scope.get("method", "WEBSOCKET"),
+                                                    "client": client[0]})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            if any(name in query for name in QUERY_TOKEN_PARAMS):
+                self._log_failure(scope, "token_in_query_string")
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008})  # before accepting: the handshake gets 403
+                return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

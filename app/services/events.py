@@ -5,7 +5,7 @@ after the commit loses nothing."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from app.domain.audit import OUTCOME_OK, AuditDraft
 from app.domain.events import DomainEvent, event_types_for
@@ -29,6 +29,8 @@ async def _version_state(uow: UnitOfWork, name: str | None, number: int | None) 
 def _subject(draft: AuditDraft) -> tuple[str | None, int | None]:
     """The model and version a change is about (an alias move: the version it points at now, or pointed at)."""
     target = draft.target
+    if target.type == "Deployment" and target.name:  # "model@environment"; the entries are in the change
+        return target.name.rsplit("@", 1)[0], None
     if target.type == "ModelAlias" and target.name:
         versions = [state.get("version") for state in (draft.after, draft.before) if isinstance(state, dict)]
         return target.name.rsplit("@", 1)[0], next((v for v in versions if v is not None), None)
@@ -38,7 +40,14 @@ def _subject(draft: AuditDraft) -> tuple[str | None, int | None]:
 
 
 class EventOutbox:
-    """Turns successful audit drafts into outbox events and their webhook deliveries."""
+    """Turns successful audit drafts into outbox events and their webhook deliveries.
+
+    Written events are announced for subscriptions (services/event_feed.py): other processes hear a NOTIFY sent
+    in the same transaction (PostgreSQL), this process calls ``on_commit`` (the feed's ``wake``) after the commit.
+    """
+
+    def __init__(self, on_commit: Callable[[], None] | None = None) -> None:
+        self._on_commit = on_commit
 
     async def publish(self, uow: UnitOfWork, draft: AuditDraft) -> list[DomainEvent]:
         if draft.outcome != OUTCOME_OK:
@@ -63,4 +72,7 @@ class EventOutbox:
             if wanted:
                 await uow.webhooks.add_deliveries(event.seq, wanted, draft.occurred_at)
             written.append(event)
+        await uow.events.notify()
+        if self._on_commit is not None:
+            uow.after_commit(self._on_commit)
         return written

@@ -62,6 +62,10 @@ class ModelService:
                         f"model {name!r} has a version in PRODUCTION; archive it before deleting the model"
                     )
                 await refuse_if_parent(uow, model_id=model.id)
+                deployed = await uow.deployments.of_model(model.id)
+                if deployed:
+                    raise FailedPrecondition(f"model {name!r} has deployments in {', '.join(sorted(deployed))}; "
+                                             "deployed models are kept")
                 await uow.models.delete(model.id)
                 await attempt.ok(uow, before=model_state(model), target=model_target(name, model.id))
                 await uow.commit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol, Self, Sequence
+from typing import Any, Callable, Protocol, Self, Sequence
 
 from app.domain.audit import AuditDraft, AuditEvent, AuditFilter
 from app.domain.commands import ModelChanges, NewModel, NewVersion, VersionChanges
@@ -23,6 +23,7 @@ from app.domain.governance import (
     TransitionStatus,
     VersionAt,
 )
+from app.domain.deployments import Deployment, DeploymentAction, Entry, Revision
 from app.domain.events import DomainEvent
 from app.domain.identity import Permission, Principal
 from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
@@ -167,6 +168,15 @@ class EventRepository(Protocol):
     async def add(self, event: DomainEvent) -> DomainEvent: ...
     async def after(self, seq: int, limit: int) -> list[DomainEvent]: ...
     async def head(self) -> int: ...
+    async def notify(self) -> None:
+        """Tell other processes, at commit, that the outbox grew (PostgreSQL NOTIFY; nothing on SQLite)."""
+
+
+class OutboxListener(Protocol):
+    """Hears that another process added events to the outbox (PostgreSQL LISTEN)."""
+
+    async def listen(self, on_notify: Callable[[], None]) -> None:
+        """Run until cancelled, calling ``on_notify`` per notification and after each (re)connection."""
 
 
 class WebhookRepository(Protocol):
@@ -191,6 +201,15 @@ class WebhookRepository(Protocol):
     async def page(self, page: PageRequest, with_total: bool) -> Page[Webhook]: ...
 
 
+class DeploymentRepository(Protocol):
+    async def get(self, model_id: int, environment: str) -> Deployment | None: ...
+    async def save(self, model_id: int, environment: str, entries: tuple[Entry, ...], action: DeploymentAction,
+                   actor: str, now: datetime) -> None: ...
+    async def history(self, deployment_id: int) -> list[Revision]: ...
+    async def environments_serving(self, version_ids: list[int]) -> dict[int, list[str]]: ...
+    async def of_model(self, model_id: int) -> list[str]: ...
+
+
 class SecretBox(Protocol):
     """Seals secrets the registry must read back later (webhook signing secrets)."""
 
@@ -212,10 +231,13 @@ class UnitOfWork(Protocol):
     walks: LineageWalks
     events: EventRepository
     webhooks: WebhookRepository
+    deployments: DeploymentRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...
     async def commit(self) -> None: ...
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` right after the commit (not at all on rollback)."""
 
 
 class UnitOfWorkFactory(Protocol):

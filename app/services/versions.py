@@ -127,6 +127,10 @@ class VersionService:
                         f"version {number} of {name!r} is in PRODUCTION; archive it before deleting it"
                     )
                 await refuse_if_parent(uow, version)
+                serving = (await uow.deployments.environments_serving([version.id])).get(version.id)
+                if serving:
+                    raise FailedPrecondition(f"version {number} of {name!r} is deployed in {', '.join(sorted(serving))}; "
+                                             "deploy another version there first")
                 aliases = (await uow.aliases.for_versions([version.id]))[version.id]
                 if aliases:
                     names = ", ".join(f"@{alias.alias}" for alias in aliases)

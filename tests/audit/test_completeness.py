@@ -41,6 +41,14 @@ ACTIONS = {
     "deleteWebhook": "webhook.delete",
     "pingWebhook": "webhook.ping",
     "redeliverWebhookEvent": "webhook.redeliver",
+    "deploy": "deployment.deploy",
+    "startCanary": "deployment.start_canary",
+    "setCanaryTraffic": "deployment.set_canary_traffic",
+    "abortCanary": "deployment.abort_canary",
+    "promoteCanary": "deployment.promote_canary",
+    "addShadow": "deployment.add_shadow",
+    "removeShadow": "deployment.remove_shadow",
+    "rollbackDeployment": "deployment.rollback",
 }
 MUTATIONS = sorted(name for name, kind in root_fields().items() if kind == "Mutation")
 EVENTS = """

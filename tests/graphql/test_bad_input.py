@@ -335,7 +335,7 @@ LINEAGE_CASES: dict[str, list[Bad]] = {
         Bad("garbage id", ADD_EDGE, edge("EVALUATED_ON", "garbage", "version_id"), BAD, "id"),
         Bad("wrong kinds of nodes", ADD_EDGE, edge("DERIVED_FROM", "dataset_id", "version_id"), BAD, "DERIVED_FROM"),
         Bad("onto itself", ADD_EDGE, edge("DERIVED_FROM", "version_id", "version_id"), BAD, "itself"),
-        Bad("training data of a READY version", ADD_EDGE, edge("TRAINED_ON", "dataset_id", "version_id"),
+        Bad("validation data of a READY version", ADD_EDGE, edge("VALIDATED_ON", "dataset_id", "version_id"),
             "FAILED_PRECONDITION", "READY"),
         Bad("unknown kind", ADD_EDGE, edge("COPIED_FROM", "dataset_id", "version_id"), BAD),
         Bad("relation over 200", ADD_EDGE,
@@ -397,6 +397,55 @@ WEBHOOK_CASES: dict[str, list[Bad]] = {
         Bad("unknown webhook", REDELIVER, lambda seeded: {"input": {"webhookId": UNKNOWN_WEBHOOK,
                                                                     "eventId": seeded["event_id"]}}, NOT_FOUND),
     ],
+}
+
+DEPLOY = "mutation Deploy($input: DeployInput!) { deploy(input: $input) { deployment { revision } } }"
+START_CANARY = "mutation Canary($input: StartCanaryInput!) { startCanary(input: $input) { deployment { revision } } }"
+SET_CANARY = "mutation Set($input: SetCanaryTrafficInput!) { setCanaryTraffic(input: $input) { deployment { revision } } }"
+ABORT_CANARY = "mutation Abort($input: DeploymentRefInput!) { abortCanary(input: $input) { deployment { revision } } }"
+PROMOTE_CANARY = "mutation Promote($input: DeploymentRefInput!) { promoteCanary(input: $input) { deployment { revision } } }"
+ADD_SHADOW = "mutation AddShadow($input: DeployInput!) { addShadow(input: $input) { deployment { revision } } }"
+REMOVE_SHADOW = "mutation RemoveShadow($input: DeployInput!) { removeShadow(input: $input) { deployment { revision } } }"
+ROLLBACK_DEPLOYMENT = """
+mutation RollbackDeployment($input: DeploymentRefInput!) { rollbackDeployment(input: $input) { deployment { revision } } }
+"""
+
+
+def target(environment: str, **fields: Any) -> dict[str, Any]:
+    return {"input": {"name": "m", "environment": environment, **fields}}
+
+
+DEPLOYMENT_CASES: dict[str, list[Bad]] = {
+    "deploy": [
+        Bad("unknown environment", DEPLOY, target("moon", version=3), BAD, "MODELREG_ENVIRONMENTS"),
+        Bad("unknown model", DEPLOY, {"input": {"name": "nope", "environment": "dev", "version": 1}}, NOT_FOUND),
+        Bad("unknown version", DEPLOY, target("dev", version=9), NOT_FOUND),
+        Bad("production takes PRODUCTION only", DEPLOY, target("production", version=4), "FAILED_PRECONDITION",
+            "PRODUCTION"),
+        Bad("what is served already", DEPLOY, target("dev", version=3), "FAILED_PRECONDITION", "already"),
+    ],
+    "startCanary": [
+        Bad("percent 0", START_CANARY, target("dev", version=4, percent=0), BAD, "1-99"),
+        Bad("percent 100", START_CANARY, target("dev", version=4, percent=100), BAD, "1-99"),
+        Bad("a canary runs already", START_CANARY, target("staging", version=1, percent=5), "FAILED_PRECONDITION",
+            "canary is running"),
+        Bad("nothing deployed", START_CANARY, target("sandbox", version=4, percent=5), "FAILED_PRECONDITION",
+            "deploy a version"),
+    ],
+    "setCanaryTraffic": [
+        Bad("no canary", SET_CANARY, target("dev", percent=20), "FAILED_PRECONDITION", "no canary"),
+        Bad("percent 101", SET_CANARY, target("staging", percent=101), BAD),
+    ],
+    "abortCanary": [Bad("no canary", ABORT_CANARY, target("dev"), "FAILED_PRECONDITION", "no canary")],
+    "promoteCanary": [Bad("no canary", PROMOTE_CANARY, target("dev"), "FAILED_PRECONDITION", "no canary"),
+                      Bad("never deployed", PROMOTE_CANARY, target("sandbox"), "FAILED_PRECONDITION")],
+    "addShadow": [Bad("in the deployment already", ADD_SHADOW, target("staging", version=4), "FAILED_PRECONDITION",
+                      "already")],
+    "removeShadow": [Bad("not a shadow", REMOVE_SHADOW, target("staging", version=3), "FAILED_PRECONDITION",
+                         "not a shadow")],
+    "rollbackDeployment": [Bad("nothing before", ROLLBACK_DEPLOYMENT, target("dev"), "FAILED_PRECONDITION",
+                               "no earlier"),
+                           Bad("never deployed", ROLLBACK_DEPLOYMENT, target("sandbox"), "FAILED_PRECONDITION")],
 }
 
 CASES: dict[str, list[Bad]] = {
@@ -586,6 +635,7 @@ CASES: dict[str, list[Bad]] = {
     **GOVERNANCE_CASES,
     **LINEAGE_CASES,
     **WEBHOOK_CASES,
+    **DEPLOYMENT_CASES,
     "registeredModels": [
         Bad("page size 101", LIST_MODELS, {"first": 101}, BAD, "100"),
         Bad("negative page size", LIST_MODELS, {"first": -1}, BAD),

@@ -51,6 +51,7 @@ TABLE: dict[str, tuple[frozenset[Permission], frozenset[str]]] = {
     "register datasets, runs, commits, external nodes; add lineage edges": (
         frozenset({P.LINEAGE_WRITE}), frozenset({"data-scientist", "mlops"})),
     "manage webhooks, read their deliveries": (frozenset({P.WEBHOOK_MANAGE}), frozenset({"mlops"})),
+    "deploy, canaries, shadows, rollbacks": (frozenset({P.DEPLOYMENT_WRITE}), frozenset({"mlops"})),
     "read audit log, integrity, export": (frozenset({P.AUDIT_READ}), frozenset({"auditor"})),
 }
 

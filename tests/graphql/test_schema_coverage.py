@@ -104,6 +104,12 @@ mutation Seed {
   s2: requestStageTransition(input: {name: "m", version: 2, toStage: STAGING}) { transitionRequest { status } }
   p2: requestStageTransition(input: {name: "m", version: 2, toStage: PRODUCTION}) { transitionRequest { id } }
   c1: requestAliasTransition(input: {name: "m", version: 1, alias: "champion"}) { transitionRequest { id } }
+  d1: deploy(input: {name: "m", environment: "staging", version: 3}) { deployment { revision } }
+  d2: startCanary(input: {name: "m", environment: "staging", version: 4, percent: 10}) { deployment { revision } }
+  d3: addShadow(input: {name: "m", environment: "staging", version: 1}) { deployment { revision } }
+  d4: deploy(input: {name: "m", environment: "qa", version: 3}) { deployment { revision } }
+  d5: startCanary(input: {name: "m", environment: "qa", version: 4, percent: 10}) { deployment { revision } }
+  d6: deploy(input: {name: "m", environment: "dev", version: 3}) { deployment { revision } }
 }
 """
 SEED_APPROVALS = """
@@ -145,6 +151,10 @@ query Snapshot {
     nodes { id status resolvedBy resolutionComment gateResults { gate passed } approvals { approver decision } }
   }
   datasets(first: 100) { totalCount nodes { id name version digest } }
+  staging: deployment(name: "m", environment: "staging") { revision entries { version role trafficPercent } }
+  qa: deployment(name: "m", environment: "qa") { revision entries { version role trafficPercent } }
+  dev: deployment(name: "m", environment: "dev") { revision entries { version role trafficPercent } }
+  sandbox: deployment(name: "m", environment: "sandbox") { revision }
   runs(first: 100) { totalCount nodes { id runId } }
 }
 """
@@ -337,6 +347,28 @@ mutation RedeliverWebhookEvent($id: ID!, $event: String!) {
   redeliverWebhookEvent(input: {webhookId: $id, eventId: $event}) { delivery { status } }
 }
 """
+DEPLOYMENT = """
+query Deployment { deployment(name: "m", environment: "staging") { revision entries { version role trafficPercent }
+  history { revision action } } }
+"""
+DEPLOY = 'mutation Deploy { deploy(input: {name: "m", environment: "sandbox", version: 4}) { deployment { revision } } }'
+START_CANARY = """
+mutation StartCanary { startCanary(input: {name: "m", environment: "dev", version: 4, percent: 5}) {
+  deployment { revision } } }
+"""
+SET_CANARY_TRAFFIC = """
+mutation SetCanaryTraffic { setCanaryTraffic(input: {name: "m", environment: "staging", percent: 30}) {
+  deployment { revision } } }
+"""
+ABORT_CANARY = 'mutation AbortCanary { abortCanary(input: {name: "m", environment: "staging"}) { deployment { revision } } }'
+PROMOTE_CANARY = 'mutation PromoteCanary { promoteCanary(input: {name: "m", environment: "qa"}) { deployment { revision } } }'
+ADD_SHADOW = 'mutation AddShadow { addShadow(input: {name: "m", environment: "qa", version: 1}) { deployment { revision } } }'
+REMOVE_SHADOW = """
+mutation RemoveShadow { removeShadow(input: {name: "m", environment: "staging", version: 1}) { deployment { revision } } }
+"""
+ROLLBACK_DEPLOYMENT = """
+mutation RollbackDeployment { rollbackDeployment(input: {name: "m", environment: "staging"}) { deployment { revision } } }
+"""
 
 # Permissions that guard plain HTTP endpoints, or that a use case checks after its main one, rather than
 # GraphQL fields on their own, with the test that covers them.
@@ -400,6 +432,15 @@ OPERATIONS: dict[str, Operation] = {
     "redeliverWebhookEvent": Operation(REDELIVER_WEBHOOK_EVENT, P.WEBHOOK_MANAGE,
                                        lambda seeded: {"id": seeded["webhook_id"], "event": seeded["event_id"]}),
     "deleteWebhook": Operation(DELETE_WEBHOOK, P.WEBHOOK_MANAGE, lambda seeded: {"id": seeded["webhook_id"]}),
+    "deployment": Operation(DEPLOYMENT, P.REGISTRY_READ),
+    "deploy": Operation(DEPLOY, P.DEPLOYMENT_WRITE),
+    "startCanary": Operation(START_CANARY, P.DEPLOYMENT_WRITE),
+    "setCanaryTraffic": Operation(SET_CANARY_TRAFFIC, P.DEPLOYMENT_WRITE),
+    "abortCanary": Operation(ABORT_CANARY, P.DEPLOYMENT_WRITE),
+    "promoteCanary": Operation(PROMOTE_CANARY, P.DEPLOYMENT_WRITE),
+    "addShadow": Operation(ADD_SHADOW, P.DEPLOYMENT_WRITE),
+    "removeShadow": Operation(REMOVE_SHADOW, P.DEPLOYMENT_WRITE),
+    "rollbackDeployment": Operation(ROLLBACK_DEPLOYMENT, P.DEPLOYMENT_WRITE),
 }
 
 

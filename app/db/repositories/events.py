@@ -1,11 +1,16 @@
-"""The event outbox, webhooks and deliveries."""
+"""The event outbox, webhooks and deliveries; and, on PostgreSQL, the LISTEN/NOTIFY channel that tells other
+processes the outbox grew."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import delete, func, or_, select, update
+import psycopg
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import NotFound
@@ -15,6 +20,13 @@ from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, W
 
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
 from ..pagination import fetch_page
+from .audit import CHAIN_LOCK_KEY
+
+log = logging.getLogger("modelreg.events")
+
+# NOTIFY channel: a notification (empty payload) means "the outbox grew", sent in the transaction of the events
+# and so delivered by PostgreSQL at commit, to every process that LISTENs (services/event_feed.py).
+EVENTS_CHANNEL = "modelreg_events"
 
 
 def to_event(row: EventRow) -> DomainEvent:
@@ -39,6 +51,15 @@ class SqlEventRepository:
         self._session = session
 
     async def add(self, event: DomainEvent) -> DomainEvent:
+        """Write an event in the caller's transaction.
+
+        Readers of the outbox (subscriptions) move past every ``seq`` they have seen, so events must become
+        visible in ``seq`` order. On PostgreSQL a sequence hands out numbers before commit, so two writers could
+        commit out of order: every writer takes the audit chain's transaction lock first (audited changes hold it
+        anyway, taken again it is free) and so allocates and commits in turn. SQLite has one writer at a time.
+        """
+        if self._session.bind.dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
         row = EventRow(id=event.id, type=event.type, occurred_at=event.occurred_at, actor_subject=event.actor_subject,
                        actor_kind=event.actor_kind, model_name=event.model_name, version=event.version,
                        payload=event.payload)
@@ -54,6 +75,49 @@ class SqlEventRepository:
 
     async def head(self) -> int:
         return (await self._session.execute(select(func.coalesce(func.max(EventRow.seq), 0)))).scalar_one()
+
+    async def notify(self) -> None:
+        """Tell listening processes that the outbox grew, once this transaction commits (PostgreSQL only;
+        notifications of one transaction are delivered together at commit, duplicates folded into one)."""
+        if self._session.bind.dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": EVENTS_CHANNEL})
+
+
+class PostgresEventListener:
+    """``LISTEN modelreg_events`` on a dedicated connection (outside the pool: it is held for the process's life).
+
+    ``listen(on_notify)`` runs until cancelled: it calls ``on_notify`` for each notification, and once after
+    every (re)connection, since events may have been committed while nobody listened. A lost connection is
+    retried with backoff; the connection is checked every ``health_interval`` seconds, because a silently
+    dropped one would otherwise wait forever. Meanwhile the feed's periodic poll still delivers every event.
+    """
+
+    def __init__(self, database_url: str, *, health_interval: float = 30.0, retry_delay: float = 1.0) -> None:
+        self._conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._health_interval = health_interval
+        self._retry_delay = retry_delay
+
+    async def listen(self, on_notify: Callable[[], None]) -> None:
+        delay = self._retry_delay
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                async with connection:
+                    await connection.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    log.info("listening for outbox notifications", extra={"channel": EVENTS_CHANNEL})
+                    delay = self._retry_delay
+                    on_notify()
+                    while True:
+                        async for _ in connection.notifies(timeout=self._health_interval):
+                            on_notify()
+                        await connection.execute("SELECT 1")  # raises if the connection is gone
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - any failure: reconnect
+                log.warning("outbox listener disconnected; reconnecting",
+                            extra={"error_type": type(error).__name__, "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 class SqlWebhookRepository:

@@ -1,0 +1,205 @@
+"""Live registry events for GraphQL subscriptions (docs/events.md, "Subscriptions").
+
+Events are rows of the outbox (the ``events`` table), written in the transaction of each change
+(services/events.py). ``EventFeed`` follows the outbox for the whole process: one pump reads what is new, once,
+into a bounded buffer whenever it is woken, and at the latest every ``poll_interval`` seconds. The poll is the
+safety net: a lost wake-up delays an event, never loses it.
+
+Wake-ups come from commits in this process (``EventOutbox`` registers ``wake`` with ``UnitOfWork.after_commit``)
+and, on PostgreSQL, from commits of other processes: the outbox sends ``NOTIFY modelreg_events`` in the
+transaction of the events, which an ``OutboxListener`` (``LISTEN``) hears once they are committed.
+
+Each subscriber remembers the last outbox position (``seq``) it has passed and takes the events after it from
+the buffer; one that is behind the buffer (it started from an old position, or it is slower than the buffer is
+long) reads the outbox itself until it catches up. Positions only move forward, and the outbox becomes visible
+in ``seq`` order (``SqlEventRepository.add``), so an event is neither skipped nor sent twice.
+
+``EventSubscriptions`` is the use case: ``registry:read`` through the one authorization path (a denial is
+audited like any denied read), then the feed, until the caller's token expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import AsyncIterator, Callable
+
+from app.domain import rules
+from app.domain.audit import AuditTarget
+from app.domain.errors import BadUserInput, Unauthenticated
+from app.domain.events import ALL_EVENT_TYPES, PING, DomainEvent, EventFilter
+from app.domain.identity import Permission, Principal
+
+from .audit import AuditTrail
+from .ports import Authorizer, OutboxListener, UnitOfWorkFactory
+
+log = logging.getLogger("modelreg.events")
+
+# Never sent to subscribers: a ping names a webhook's URL, which only webhook:manage may read.
+HIDDEN_TYPES = frozenset({PING})
+SUBSCRIBABLE_TYPES = ALL_EVENT_TYPES - HIDDEN_TYPES
+
+
+class EventFeed:
+    """The outbox, followed for every subscriber of this process with one reader.
+
+    ``start()`` (in the running loop) starts the pump and the listener; ``stop()`` ends them. Without a running
+    pump, subscribers read the outbox themselves, woken by ``wake()`` or the poll: slower, never wrong.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, listener: OutboxListener | None = None, *,
+                 poll_interval: float = 2.0, batch_size: int = 100, buffer_size: int = 1000) -> None:
+        self._uow = uow
+        self._listener = listener
+        self.poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._buffer_size = buffer_size
+        self._buffer: deque[DomainEvent] = deque()
+        self._read_to: int | None = None  # the pump has read every event up to here (None: not running)
+        self._buffer_from = 0  # the buffer holds every event in (buffer_from, read_to]
+        self._wakeup = asyncio.Event()  # the outbox may have grown
+        self._advanced = asyncio.Event()  # replaced each time the pump moves on; the old one is set
+        self._tasks: list[asyncio.Task] = []
+
+    def wake(self) -> None:
+        """The outbox may have grown (after a commit here, or a notification from elsewhere). Cheap; idempotent."""
+        self._wakeup.set()
+        if not self._tasks:
+            self._announce()
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._tasks.append(asyncio.create_task(self._pump(), name="event-feed"))
+        if self._listener is not None:
+            self._tasks.append(asyncio.create_task(self._listener.listen(self.wake), name="event-feed-listener"))
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._read_to = None
+        self._buffer.clear()
+        self._announce()
+
+    async def head(self) -> int:
+        """The newest position in the outbox (0 when it is empty)."""
+        async with self._uow(write=False) as uow:
+            return await uow.events.head()
+
+    # The pump.
+
+    def _announce(self) -> None:
+        advanced, self._advanced = self._advanced, asyncio.Event()
+        advanced.set()
+
+    async def _pump(self) -> None:
+        while True:
+            self._wakeup.clear()  # before reading: a wake-up during the read means read again
+            try:
+                await self._read_new()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the database may be away for a while; keep trying
+                log.warning("could not read the event outbox", extra={"error_type": type(error).__name__})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+
+    async def _read_new(self) -> None:
+        if self._read_to is None:
+            head = await self.head()
+            self._read_to = self._buffer_from = head
+            self._announce()
+        while True:
+            async with self._uow(write=False) as uow:
+                batch = await uow.events.after(self._read_to, self._batch_size)
+            if not batch:
+                return
+            self._buffer.extend(batch)
+            while len(self._buffer) > self._buffer_size:
+                self._buffer_from = self._buffer.popleft().seq
+            self._read_to = batch[-1].seq
+            self._announce()
+            if len(batch) < self._batch_size:
+                return
+
+    # Subscribers.
+
+    async def follow(self, position: int, wanted: Callable[[DomainEvent], bool], *,
+                     until: float | None = None) -> AsyncIterator[DomainEvent]:
+        """Every event after outbox ``position`` that ``wanted`` accepts, as it comes, oldest first; the
+        iterator ends at ``until`` (a ``time.time()`` value), if given."""
+        while until is None or time.time() < until:
+            advanced = self._advanced  # taken before looking, so an advance while we look is not missed
+            read_to = self._read_to
+            from_outbox = read_to is None or position < self._buffer_from
+            if from_outbox:
+                async with self._uow(write=False) as uow:
+                    events = await uow.events.after(position, self._batch_size)
+            else:
+                events = [event for event in self._buffer if event.seq > position] if position < read_to else []
+            if events:
+                position = events[-1].seq
+            elif not from_outbox:
+                position = max(position, read_to)
+            for event in events:
+                if event.type not in HIDDEN_TYPES and wanted(event):
+                    yield event
+            if not events or (from_outbox and len(events) < self._batch_size):
+                timeout = self.poll_interval if until is None else max(0.0, min(self.poll_interval,
+                                                                                until - time.time()))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(advanced.wait(), timeout)
+
+
+def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter:
+    """A subscriber's filter from its arguments: known types (empty: all) and a model name or glob."""
+    wanted = frozenset(types or ())
+    unknown = sorted(wanted - SUBSCRIBABLE_TYPES)
+    if unknown:
+        raise BadUserInput(f"unknown event types {unknown}; known: {', '.join(sorted(SUBSCRIBABLE_TYPES))}",
+                           field="filter.types")
+    pattern = rules.check_text(model_name, "filter.modelName", rules.MODEL_NAME_MAX) or None
+    return EventFilter(types=wanted, model_name_pattern=pattern)
+
+
+def _expiry(principal: Principal) -> float | None:
+    """When the caller's token expires (its ``exp``), if it says."""
+    exp = principal.claims.get("exp")
+    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+
+
+class EventSubscriptions:
+    """Subscribing to registry events: needs registry:read, like every read."""
+
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, feed: EventFeed,
+                 trail: AuditTrail | None = None) -> None:
+        self._uow = uow
+        self._authorizer = authorizer
+        self.feed = feed
+        self._trail = trail or AuditTrail(uow)
+
+    async def subscribe(self, principal: Principal, *, types: list[str] | None = None,
+                        model_name: str | None = None, after: int | None = None) -> AsyncIterator[DomainEvent]:
+        """Authorize and check the arguments now (so a refusal is the subscription's first and only answer),
+        then the events after outbox position ``after`` (default: from now on) of ``types`` (default: all) about
+        models named ``model_name`` (a name or a glob; default: any). The stream ends with UNAUTHENTICATED when
+        the caller's token expires: the client subscribes again with a fresh token."""
+        await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read",
+                                  AuditTarget("EventSubscription", name=model_name))
+        wanted = event_filter(types, model_name)
+        if after is not None and not 0 <= after < 2**63:
+            raise BadUserInput("after is an event sequence number, 0 or more", field="after")
+        position = await self.feed.head() if after is None else after
+        return self._stream(position, wanted, _expiry(principal))
+
+    async def _stream(self, position: int, filter: EventFilter, until: float | None) -> AsyncIterator[DomainEvent]:
+        async for event in self.feed.follow(position, filter.matches, until=until):
+            yield event
+        raise Unauthenticated("the token has expired: subscribe again with a new one")

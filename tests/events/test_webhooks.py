@@ -236,3 +236,29 @@ async def test_events_are_written_with_the_change_only(api: Api, app):
                                          "transition.applied", "alias.moved"]
     assert written[-1].payload["aliases"] == ["stable"] and written[-1].payload["stage"] == "STAGING"
     assert all(e.model_name == "ev/a" and e.version == 1 for e in written)
+
+
+async def test_two_dispatchers_share_the_outbox_without_sending_twice(api: Api, app, receiver: Receiver):
+    from app.db.uow import SqlUnitOfWorkFactory
+
+    hook = await webhook(api, receiver.url(), events=["model.created"])
+    for i in range(40):
+        await api.ok(f'mutation {{ createRegisteredModel(input: {{name: "shared/{i}"}}) {{ registeredModel {{ name }} }} }}')
+    first = dispatcher_for(app, timeout=5, period_s=120)
+    # A second replica: its own unit-of-work factory (and, on PostgreSQL, its own row locks and SKIP LOCKED).
+    second = Dispatcher(SqlUnitOfWorkFactory(app.state.database), HttpWebhookSender(5, allow_private=True),
+                        app.state.webhooks.secrets, RetryPolicy(first_delay=timedelta(milliseconds=50)), timeout=5)
+    second._per_webhook = first._per_webhook = 40
+    deadline = time.monotonic() + 60
+    while len({got.headers["modelreg-delivery-id"] for got in receiver.received}) < 40:
+        assert time.monotonic() < deadline, (f"only {len(receiver.received)} of 40 delivered", [(d["status"], d["attempts"], d["lastError"]) for d in await deliveries(api, hook) if d["status"] != "DELIVERED"])
+        await asyncio.gather(first.dispatch_due(), second.dispatch_due())
+        await asyncio.gather(first.idle(), second.idle())
+    await rounds(first, 2)
+    await rounds(second, 2)
+    log = await deliveries(api, hook)
+    assert len(log) == 40 and all(d["status"] == "DELIVERED" for d in log)
+    # A delivery is sent again only after a failed attempt (never by both dispatchers at once): each arrived at
+    # most as often as it was attempted.
+    sent = [got.headers["modelreg-delivery-id"] for got in receiver.received]
+    assert len(set(sent)) == 40 and len(sent) <= sum(d["attempts"] for d in log)

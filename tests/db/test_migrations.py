@@ -26,3 +26,29 @@ def test_migrations_match_the_mappings_and_downgrade_cleanly(tmp_path):
         migrate.upgrade(url)
         assert "(head)" in migrate.current(url)
         engine.dispose()
+
+
+def test_lineage_migration_turns_run_and_code_references_into_nodes(tmp_path):
+    """Versions registered before revision 0004 keep their run and commit as lineage (one node per run)."""
+    from sqlalchemy import text
+
+    with fresh_database(tmp_path, "backfill") as url:
+        command.downgrade(migrate.alembic_config(url), "0003")
+        engine = migrate.sync_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO registered_models (id, name, owner, created_at, created_by, updated_at, next_version) "
+                "VALUES (1, 'old/model', 'o', '2026-01-01 00:00:00', 'o', '2026-01-01 00:00:00', 3)"))
+            for number in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO model_versions (id, model_id, version, status, stage, run_tracker, run_id, "
+                    "code_repository_url, code_commit_sha, params, created_at, created_by, updated_at) VALUES "
+                    f"({number}, 1, {number}, 'READY', 'NONE', 'MLFLOW', 'shared-run', 'https://git/x', "
+                    f"'abcdef{number}', '{{}}', '2026-01-01 00:00:00', 'o', '2026-01-01 00:00:00')"))
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            kinds = dict(connection.execute(text("SELECT kind, COUNT(*) FROM lineage_nodes GROUP BY kind")).all())
+            edges = dict(connection.execute(text("SELECT kind, COUNT(*) FROM lineage_edges GROUP BY kind")).all())
+        engine.dispose()
+        assert kinds == {"MODEL_VERSION": 2, "RUN": 1, "CODE_COMMIT": 2}
+        assert edges == {"PRODUCED": 2, "BUILT_FROM": 2}

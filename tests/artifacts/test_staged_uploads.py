@@ -82,3 +82,16 @@ async def test_staged_file_needs_declared_digest_and_size(api):
 async def test_only_artifact_writers_may_create_uploads(api):
     error = await api.error(CREATE_UPLOAD, None, "auditor")
     assert error["extensions"]["code"] == "FORBIDDEN" and "artifact:write" in error["message"]
+
+
+async def test_verification_outcomes_are_events(api, app):
+    good, bad = await staged(api, DATA), await staged(api, DATA)
+    await create(api, [{"path": "a.bin", "uploadId": good, "digest": sha(DATA), "size": len(DATA)}])
+    await create(api, [{"path": "b.bin", "uploadId": bad, "digest": sha(b"other"), "size": len(DATA)}])
+    await app.state.verifier.wait()
+    async with app.state.uow(write=False) as uow:
+        events = [(e.type, e.version) for e in await uow.events.after(0, 1000) if e.model_name == "big"]
+    # A pending version is created without `version.ready`; verification adds READY or FAILED.
+    assert ("version.created", 1) in events and ("version.created", 2) in events
+    assert ("version.ready", 1) in events and ("version.failed", 2) in events
+    assert ("version.ready", 2) not in events

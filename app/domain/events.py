@@ -55,6 +55,8 @@ def event_types_for(action: str, after: Any) -> list[str]:
     if action == "version.registration.finish":
         return [READY if state.get("status") == "READY" else FAILED]
     types = [EVENT_TYPES[action]] if action in EVENT_TYPES else []
+    if action == "version.create" and state.get("modelCreated"):  # createModelIfMissing made the model too
+        types.insert(0, "model.created")
     if action == "version.create" and state.get("status") == "READY":
         types.append(READY)
     if action in ("transition.request", "transition.approve") and state.get("status") == "APPLIED":

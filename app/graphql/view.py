@@ -13,18 +13,26 @@ What this adds to Strawberry's ASGI view (docs/http-api.md describes it for clie
 
 Subscriptions run over WebSocket at the same path with the graphql-transport-ws protocol only. The HTTP
 middleware leaves WebSockets alone; the token comes in the ``connection_init`` payload and ``on_ws_connect``
-checks it with the same authenticator as bearer headers (refused: close code 4403).
+checks it with the same authenticator as bearer headers (refused: close code 4403). The connection is closed
+(4403) when that token expires, so no operation on it outlives its token. Subscription documents over HTTP are
+answered 400.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
@@ -119,6 +127,37 @@ def connection_token(params: dict[str, Any]) -> str | None:
     return None
 
 
+def is_subscription(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation to run is a subscription (cheap unless the document says "subscription")."""
+    if not isinstance(query, str) or "subscription" not in query:
+        return False
+    try:
+        document = parse(query, no_location=True, max_tokens=20_000)  # the real limit is checked later
+    except GraphQLError:
+        return False  # Strawberry reports it
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
+
+
+_EXPIRY_TIMER = "modelreg.token_expiry"
+_closing: set[asyncio.Task] = set()  # strong references: the loop keeps only weak ones
+
+
+def _close_when_expired(websocket: WebSocket) -> None:
+    task = asyncio.get_running_loop().create_task(_close_expired(websocket))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+async def _close_expired(websocket: WebSocket) -> None:
+    """Close a connection whose token has expired (4403, as for a refused token); the client reconnects with a
+    fresh one (subscriptions resume with ``after:``)."""
+    if websocket.client_state == WebSocketState.CONNECTED and websocket.application_state == WebSocketState.CONNECTED:
+        log.info("closing a WebSocket: its token expired")
+        with contextlib.suppress(Exception):  # it may be closing already
+            await websocket.close(code=4403, reason="the token has expired")
+
+
 class MethodNotAllowed(HTTPException):
     """A 405 that names the method to use instead (the ``Allow`` header)."""
 
@@ -133,6 +172,7 @@ class GraphQLView(GraphQL):
     def __init__(self, schema: Any, services: Services, *,
                  authenticate: Callable[[str], Awaitable[Principal]] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        kwargs.setdefault("connection_init_wait_timeout", timedelta(seconds=10))  # unauthenticated sockets: briefly
         super().__init__(schema, **kwargs)
         self.services = services
         self.authenticate = authenticate  # WebSocket connections: the token of connection_init
@@ -172,7 +212,13 @@ class GraphQLView(GraphQL):
             raise ConnectionRejectionError({"message": error.message}) from None
         principal = with_request_info(scope, principal)
         context.principal_or_none = principal
+        context.connection_params = {}  # the token has done its job; keep it out of the long-lived context
         context.loaders = self._loaders(principal)
+        expires = principal.claims.get("exp")
+        if isinstance(expires, (int, float)) and not isinstance(expires, bool):
+            timer = asyncio.get_running_loop().call_later(max(0.0, expires - time.time()), _close_when_expired,
+                                                          context.request)
+            scope.setdefault("state", {})[_EXPIRY_TIMER] = timer  # cancelled when the connection ends (run)
         return UNSET
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -191,10 +237,18 @@ class GraphQLView(GraphQL):
             headers = {"Allow": allow} if error.status_code == 405 else None
             return Response(self.encode_json(body), status_code=error.status_code, headers=headers,
                             media_type=negotiate(request.headers.get("accept")))
+        finally:
+            timer = request.scope.get("state", {}).pop(_EXPIRY_TIMER, None)  # a WebSocket connection is over
+            if timer is not None:
+                timer.cancel()
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,
                              context: Any, root_value: Any, request_data: Any) -> ExecutionResult:
-        """Refuse mutations over GET with 405 (the spec's status) rather than Strawberry's 400."""
+        """Refuse mutations over GET with 405 (the spec's status) rather than Strawberry's 400, and subscriptions
+        over HTTP with 400 (they need a WebSocket; Strawberry would run them as queries and fail)."""
+        if is_subscription(request_data.query, request_data.operation_name):
+            raise HTTPException(400, "subscriptions run over WebSocket at /graphql with the graphql-transport-ws "
+                                     "protocol, not over HTTP")
         try:
             return await super().execute_single(request, request_adapter, sub_response, context, root_value,
                                                 request_data)

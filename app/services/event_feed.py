@@ -15,7 +15,8 @@ long) reads the outbox itself until it catches up. Positions only move forward, 
 in ``seq`` order (``SqlEventRepository.add``), so an event is neither skipped nor sent twice.
 
 ``EventSubscriptions`` is the use case: ``registry:read`` through the one authorization path (a denial is
-audited like any denied read), then the feed, until the caller's token expires.
+audited like any denied read), then the feed. (A WebSocket connection, and so its subscriptions, is closed when
+the token it was opened with expires: graphql/view.py.)
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from typing import AsyncIterator, Callable
 
 from app.domain import rules
 from app.domain.audit import AuditTarget
-from app.domain.errors import BadUserInput, Unauthenticated
+from app.domain.errors import BadUserInput
 from app.domain.events import ALL_EVENT_TYPES, PING, DomainEvent, EventFilter
 from app.domain.identity import Permission, Principal
 
@@ -131,11 +131,9 @@ class EventFeed:
 
     # Subscribers.
 
-    async def follow(self, position: int, wanted: Callable[[DomainEvent], bool], *,
-                     until: float | None = None) -> AsyncIterator[DomainEvent]:
-        """Every event after outbox ``position`` that ``wanted`` accepts, as it comes, oldest first; the
-        iterator ends at ``until`` (a ``time.time()`` value), if given."""
-        while until is None or time.time() < until:
+    async def follow(self, position: int, wanted: Callable[[DomainEvent], bool]) -> AsyncIterator[DomainEvent]:
+        """Every event after outbox ``position`` that ``wanted`` accepts, as it comes, oldest first, endlessly."""
+        while True:
             advanced = self._advanced  # taken before looking, so an advance while we look is not missed
             read_to = self._read_to
             from_outbox = read_to is None or position < self._buffer_from
@@ -152,10 +150,8 @@ class EventFeed:
                 if event.type not in HIDDEN_TYPES and wanted(event):
                     yield event
             if not events or (from_outbox and len(events) < self._batch_size):
-                timeout = self.poll_interval if until is None else max(0.0, min(self.poll_interval,
-                                                                                until - time.time()))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(advanced.wait(), timeout)
+                with contextlib.suppress(TimeoutError):  # the timeout matters only while no pump runs
+                    await asyncio.wait_for(advanced.wait(), self.poll_interval)
 
 
 def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter:
@@ -167,12 +163,6 @@ def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter
                            field="filter.types")
     pattern = rules.check_text(model_name, "filter.modelName", rules.MODEL_NAME_MAX) or None
     return EventFilter(types=wanted, model_name_pattern=pattern)
-
-
-def _expiry(principal: Principal) -> float | None:
-    """When the caller's token expires (its ``exp``), if it says."""
-    exp = principal.claims.get("exp")
-    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
 
 
 class EventSubscriptions:
@@ -189,17 +179,11 @@ class EventSubscriptions:
                         model_name: str | None = None, after: int | None = None) -> AsyncIterator[DomainEvent]:
         """Authorize and check the arguments now (so a refusal is the subscription's first and only answer),
         then the events after outbox position ``after`` (default: from now on) of ``types`` (default: all) about
-        models named ``model_name`` (a name or a glob; default: any). The stream ends with UNAUTHENTICATED when
-        the caller's token expires: the client subscribes again with a fresh token."""
+        models named ``model_name`` (a name or a glob; default: any)."""
         await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read",
                                   AuditTarget("EventSubscription", name=model_name))
         wanted = event_filter(types, model_name)
         if after is not None and not 0 <= after < 2**63:
             raise BadUserInput("after is an event sequence number, 0 or more", field="after")
         position = await self.feed.head() if after is None else after
-        return self._stream(position, wanted, _expiry(principal))
-
-    async def _stream(self, position: int, filter: EventFilter, until: float | None) -> AsyncIterator[DomainEvent]:
-        async for event in self.feed.follow(position, filter.matches, until=until):
-            yield event
-        raise Unauthenticated("the token has expired: subscribe again with a new one")
+        return self.feed.follow(position, wanted.matches)

@@ -8,8 +8,11 @@ import time
 from typing import Iterator
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from app.auth import dev_issuer
+from app.db.engine import driver_urls
+from app.db.repositories.events import LISTENER_APPLICATION_NAME
 from tests.support.databases import backend, fresh_database
 from tests.support.live_server import LiveServer
 from tests.support.subscriptions import CREATE_MODEL, CREATE_VERSION, Subscriber, gql
@@ -25,23 +28,29 @@ PROMPT_S = 3  # far below the poll interval
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory: pytest.TempPathFactory,
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, str]]:
+    data_dir = tmp_path_factory.mktemp("replicas")
+    with fresh_database(data_dir, "replicas") as url:
+        yield data_dir, url
+
+
+@pytest.fixture(scope="module")
+def replicas(database: tuple[object, str],
              artifact_store_env: dict[str, str]) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two servers on one fresh database (and one data directory: the same development token issuer)."""
-    data_dir = tmp_path_factory.mktemp("replicas")
+    data_dir, url = database
     env = {**artifact_store_env, "MODELREG_EVENTS_POLL_INTERVAL": str(POLL_INTERVAL_S), "MODELREG_DISPATCHER": "false"}
-    with fresh_database(data_dir, "replicas") as url:
-        a = LiveServer(data_dir, url, env)
-        try:
-            b = LiveServer(data_dir, url, env)
-        except BaseException:
-            a.stop()
-            raise
-        try:
-            yield a, b
-        finally:
-            a.stop()
-            b.stop()
+    a = LiveServer(data_dir, url, env)
+    try:
+        b = LiveServer(data_dir, url, env)
+    except BaseException:
+        a.stop()
+        raise
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
 
 
 async def _made_on_one_seen_on_the_other(made_on: LiveServer, seen_on: LiveServer, prefix: str) -> None:
@@ -77,3 +86,24 @@ async def test_an_event_made_on_one_replica_reaches_a_subscriber_of_the_other_at
     await _made_on_one_seen_on_the_other(made_on=a, seen_on=b, prefix="a-to-b")
     for server in (a, b):
         assert "listening for outbox notifications" in server.log()
+
+
+async def test_a_replica_whose_listening_connection_dies_reconnects_and_hears_again(replicas, database):
+    a, b = replicas
+    engine = create_engine(driver_urls(database[1])[1], isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            killed = connection.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name AND datname = current_database()"),
+                {"name": LISTENER_APPLICATION_NAME}).scalar_one()
+    finally:
+        engine.dispose()
+    assert killed == 2  # one per replica
+    for server in (a, b):
+        deadline = time.monotonic() + 15
+        while server.log().count("listening for outbox notifications") < 2:
+            assert time.monotonic() < deadline, f"no reconnection:\n{server.log()[-3000:]}"
+            time.sleep(0.1)
+        assert "outbox listener disconnected; reconnecting" in server.log()
+    await _made_on_one_seen_on_the_other(made_on=b, seen_on=a, prefix="after-reconnect")

@@ -16,3 +16,8 @@ def test_applied_transitions_and_ready_versions_add_an_event():
     assert event_types_for("version.create", {"status": "PENDING_REGISTRATION"}) == ["version.created"]
     assert event_types_for("version.registration.finish", {"status": "FAILED_REGISTRATION"}) == ["version.failed"]
     assert event_types_for("artifact.upload.create", {}) == []
+
+
+def test_a_version_that_creates_its_model_also_makes_model_created():
+    assert event_types_for("version.create", {"status": "READY", "modelCreated": True}) == [
+        "model.created", "version.created", "version.ready"]

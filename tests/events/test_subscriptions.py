@@ -12,6 +12,7 @@ import asyncio
 import time
 from typing import Iterator
 
+import httpx
 import pytest
 
 from app.auth import dev_issuer
@@ -65,13 +66,13 @@ async def test_a_subscriber_gets_the_events_it_asked_for_in_order_and_no_others(
                             (SET_MODEL_TAG, "t1-fraud/a"), (CREATE_VERSION, "t1-fraud/b")]:
             await gql(server.url, writer, query, {"name": name})
 
-        got = [await by_type.event() for _ in range(3)]
-        # (createModelIfMissing makes t1-fraud/b without a model.created: the version event says modelCreated)
+        got = [await by_type.event() for _ in range(4)]
+        # createModelIfMissing makes t1-fraud/b: a model.created comes before its version.created
         assert [(e["type"], e["modelName"], e["version"]) for e in got] == [
             ("model.created", "t1-fraud/a", None), ("version.created", "t1-fraud/a", 1),
-            ("version.created", "t1-fraud/b", 1)]
+            ("model.created", "t1-fraud/b", 1), ("version.created", "t1-fraud/b", 1)]
         sequences = [e["sequence"] for e in got]
-        assert sequences == sorted(sequences) and len(set(sequences)) == 3
+        assert sequences == sorted(sequences) and len(set(sequences)) == 4
         created = got[1]
         assert created["actor"] == {"subject": "alice", "kind": "USER"}
         assert created["data"]["action"] == "version.create"
@@ -191,14 +192,15 @@ async def test_webhook_pings_are_not_sent_to_subscribers(server):
         assert "webhook.ping" not in {e["type"] for e in seen}
 
 
-async def test_the_subscription_ends_when_the_token_expires(server):
+async def test_the_connection_closes_when_its_token_expires(server):
+    """Nothing done over the connection (subscriptions, but queries and mutations too) outlives its token."""
     async with await Subscriber.connect(server.url, token(server, "data-scientist", ttl=2)) as sub:
         await sub.events({"modelName": "t6/*"})
-        message = await sub.receive(timeout=10)
-        assert message["type"] == "next", message
-        (error,) = message["payload"]["errors"]
-        assert error["extensions"]["code"] == "UNAUTHENTICATED" and "expired" in error["message"], error
-        assert await sub.receive() == {"id": "1", "type": "complete"}
+        started = time.monotonic()
+        with pytest.raises(Refused) as refused:
+            await sub.receive(timeout=10)
+        assert (refused.value.code, refused.value.reason) == (4403, "the token has expired")
+        assert time.monotonic() - started < 5
 
 
 async def test_completing_a_subscription_stops_it_and_others_go_on(server):
@@ -212,6 +214,15 @@ async def test_completing_a_subscription_stops_it_and_others_go_on(server):
         await gql(server.url, writer, UPDATE_MODEL, {"name": "t7/a"})
         await gql(server.url, writer, CREATE_MODEL, {"name": "t7/b"})
         assert (await sub.event(id="b"))["modelName"] == "t7/b"
+
+
+async def test_a_subscription_over_http_is_refused_with_a_pointer_to_websockets(server):
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(f"{server.url}/graphql", json={"query": "subscription { events { id } }"},
+                                     headers={"Authorization": f"Bearer {token(server, 'mlops')}"})
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "WebSocket" in error["message"], error
 
 
 # The feed in process: one reader for every subscriber, a bounded buffer, and subscribers that catch up from

@@ -232,7 +232,7 @@ async def test_events_are_written_with_the_change_only(api: Api, app):
     await api.ok('mutation { setModelAlias(input: {name: "ev/a", alias: "stable", version: 1}) '
                  "{ modelAlias { alias } } }")
     written = (await events())[before:]
-    assert [e.type for e in written] == ["version.created", "version.ready", "transition.requested",
+    assert [e.type for e in written] == ["model.created", "version.created", "version.ready", "transition.requested",
                                          "transition.applied", "alias.moved"]
     assert written[-1].payload["aliases"] == ["stable"] and written[-1].payload["stage"] == "STAGING"
     assert all(e.model_name == "ev/a" and e.version == 1 for e in written)

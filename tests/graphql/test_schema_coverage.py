@@ -377,6 +377,12 @@ HTTP_ONLY: dict[Permission, str] = {
     P.TRANSITION_CANCEL_ANY: "cancelling another's request: tests/governance/test_transitions.py",
 }
 
+# Subscription fields run over WebSocket, not HTTP POST, so the walk below cannot call them: each names the
+# permission it requires and the test that checks it (as a caller with and without it, and the audited denial).
+SUBSCRIPTIONS: dict[str, tuple[Permission, str]] = {
+    "events": (P.REGISTRY_READ, "tests/events/test_subscriptions.py (graphql-transport-ws against a live server)"),
+}
+
 OPERATIONS: dict[str, Operation] = {
     "viewer": Operation(VIEWER, None),
     "node": Operation(NODE, P.REGISTRY_READ, lambda seeded: {"id": seeded["model_id"]}),
@@ -485,13 +491,21 @@ def assert_outcome(body: dict[str, Any], name: str, allowed: bool) -> None:
 
 
 def test_every_root_field_has_an_operation():
-    missing = sorted(set(root_fields()) - set(OPERATIONS))
+    missing = sorted(set(root_fields()) - set(OPERATIONS) - set(SUBSCRIPTIONS))
     assert not missing, f"root fields without an entry (document and permission) in OPERATIONS: {missing}"
 
 
 def test_no_operation_for_a_field_that_is_gone():
     stale = sorted(set(OPERATIONS) - set(root_fields()))
     assert not stale, f"OPERATIONS names fields the schema no longer has: {stale}"
+    not_subscriptions = sorted(name for name in SUBSCRIPTIONS if root_fields().get(name) != "Subscription")
+    assert not not_subscriptions, f"SUBSCRIPTIONS names fields that are not subscriptions: {not_subscriptions}"
+
+
+@pytest.mark.parametrize("name", sorted(SUBSCRIPTIONS))
+def test_subscription_description_states_its_permission(name):
+    description = schema._schema.subscription_type.fields[name].description or ""
+    assert f"Requires {SUBSCRIPTIONS[name][0].value}" in description
 
 
 def test_every_required_permission_is_granted_by_the_policy():

@@ -27,6 +27,7 @@ log = logging.getLogger("modelreg.events")
 # NOTIFY channel: a notification (empty payload) means "the outbox grew", sent in the transaction of the events
 # and so delivered by PostgreSQL at commit, to every process that LISTENs (services/event_feed.py).
 EVENTS_CHANNEL = "modelreg_events"
+LISTENER_APPLICATION_NAME = "modelreg-event-listener"  # how the listening connection shows in pg_stat_activity
 
 
 def to_event(row: EventRow) -> DomainEvent:
@@ -101,7 +102,8 @@ class PostgresEventListener:
         delay = self._retry_delay
         while True:
             try:
-                connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True,
+                                                                   application_name=LISTENER_APPLICATION_NAME)
                 async with connection:
                     await connection.execute(f"LISTEN {EVENTS_CHANNEL}")
                     log.info("listening for outbox notifications", extra={"channel": EVENTS_CHANNEL})

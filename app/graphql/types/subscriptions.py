@@ -89,8 +89,8 @@ async def _as_graphql(stream: AsyncIterator[events.DomainEvent]) -> AsyncGenerat
                              "\"Bearer <JWT>\"}`).")
 class Subscription:
     @strawberry.subscription(description="Registry events as they are committed, on every server replica, oldest "
-                                         "first. Ends with UNAUTHENTICATED when the token expires. "
-                                         "Requires registry:read.")
+                                         "first. The connection closes (4403) when its token expires: reconnect "
+                                         "and resume with `after`. Requires registry:read.")
     async def events(self, info: Info, filter: _FILTER = None, after: _AFTER = None) -> AsyncGenerator[Event, None]:
         if after is not None and not float(after).is_integer():
             raise BadUserInput("after is an event sequence number: a whole number", field="after")

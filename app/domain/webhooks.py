@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from . import rules
 from .errors import BadUserInput
-from .events import ALL_EVENT_TYPES, EventFilter
+from .events import ALL_EVENT_TYPES, DomainEvent, EventFilter
 
 SECRET_MIN = 16
 SECRET_MAX = 256
@@ -61,6 +61,17 @@ class Delivery:
     last_latency_ms: int | None
     last_error: str | None
     delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery a dispatcher holds for sending, with what it needs to decide about a retry."""
+
+    delivery_id: int
+    webhook_id: int
+    event: DomainEvent
+    attempts: int
+    created_at: datetime
 
 
 def check_url(url: str) -> str:

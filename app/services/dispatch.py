@@ -18,6 +18,7 @@ from typing import Protocol
 from app.domain.events import DomainEvent
 from app.domain.webhooks import (
     DELIVERY_ID_HEADER,
+    Claim,
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
@@ -90,13 +91,13 @@ class Dispatcher:
 
     async def run(self) -> None:
         while True:
+            self._wake.clear()
             try:
                 claimed = await self.dispatch_due()
             except Exception as error:  # noqa: BLE001 - a database hiccup must not end the dispatcher
                 log.warning("dispatch failed, retrying", extra={"error_type": type(error).__name__})
                 claimed = 0
-            if not claimed:
-                self._wake.clear()
+            if not claimed:  # nothing due, or no room: a finished send or a new delivery wakes us early
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 except TimeoutError:
@@ -105,40 +106,44 @@ class Dispatcher:
     async def dispatch_due(self) -> int:
         """Claim what there is room for and start sending it; the number of deliveries claimed."""
         free = self._concurrency - len(self._inflight)
-        busy = [hook for hook, sending in Counter(self._inflight.values()).items() if sending >= self._per_webhook]
         if free <= 0:
-            await asyncio.wait(list(self._inflight), return_when=asyncio.FIRST_COMPLETED)
             return 0
+        sending = Counter(self._inflight.values())
+        room = {hook: self._per_webhook - count for hook, count in sending.items()}
         now = self._clock()
         async with self._uow(write=True) as uow:
-            claimed = await uow.webhooks.claim_due(now, now + self._lease, free, exclude_webhooks=busy)
-            targets = {hook: await uow.webhooks.target(hook) for hook in {webhook for _, webhook, _ in claimed}}
+            claims = await uow.webhooks.claim_due(now, now + self._lease, free, room, self._per_webhook)
+            targets = {hook: await uow.webhooks.target(hook) for hook in {claim.webhook_id for claim in claims}}
             await uow.commit()
-        for delivery_id, webhook_id, event in claimed:
-            task = asyncio.create_task(self._deliver(delivery_id, targets[webhook_id], event))
-            self._inflight[task] = webhook_id
-            task.add_done_callback(self._inflight.pop)
-        return len(claimed)
+        for claim in claims:
+            task = asyncio.create_task(self._deliver(claim, targets[claim.webhook_id]))
+            self._inflight[task] = claim.webhook_id
+            task.add_done_callback(self._finished)
+        return len(claims)
 
-    async def _deliver(self, delivery_id: int, target: tuple[str, str], event: DomainEvent) -> None:
+    def _finished(self, task: asyncio.Task) -> None:
+        self._inflight.pop(task, None)
+        self._wake.set()  # a slot is free
+
+    async def _deliver(self, claim: Claim, target: tuple[str, str]) -> None:
         url, sealed = target
+        event = claim.event
         body = delivery_body(event)
         headers = {"Content-Type": "application/json", EVENT_ID_HEADER: event.id, EVENT_TYPE_HEADER: event.type,
-                   DELIVERY_ID_HEADER: str(delivery_id),
+                   DELIVERY_ID_HEADER: str(claim.delivery_id),
                    SIGNATURE_HEADER: sign(self._secrets.open(sealed), int(time.time()), body)}
         result = await self._sender.send(url, body, headers)
         now = self._clock()
+        if result.ok:
+            status, next_at = DeliveryStatus.DELIVERED, None
+        else:
+            next_at = self._policy.next_attempt(claim.attempts + 1, claim.created_at, now)
+            status = DeliveryStatus.PENDING if next_at else DeliveryStatus.DEAD
         async with self._uow(write=True) as uow:
-            attempts, created_at = await uow.webhooks.attempt_state(delivery_id)
-            if result.ok:
-                status, next_at = DeliveryStatus.DELIVERED, None
-            else:
-                next_at = self._policy.next_attempt(attempts + 1, created_at, now)
-                status = DeliveryStatus.PENDING if next_at else DeliveryStatus.DEAD
-            await uow.webhooks.record_attempt(delivery_id, status=status, now=now, status_code=result.status_code,
-                                              latency_ms=result.latency_ms, error=result.error,
-                                              next_attempt_at=next_at)
+            await uow.webhooks.record_attempt(claim.delivery_id, status=status, now=now,
+                                              status_code=result.status_code, latency_ms=result.latency_ms,
+                                              error=result.error, next_attempt_at=next_at)
             await uow.commit()
-        log.info("webhook delivery", extra={"delivery_id": delivery_id, "event_type": event.type,
+        log.info("webhook delivery", extra={"delivery_id": claim.delivery_id, "event_type": event.type,
                                             "status": status.value, "status_code": result.status_code,
                                             "latency_ms": result.latency_ms})

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.errors import NotFound
 from app.domain.events import DomainEvent
 from app.domain.queries import Direction, Page, PageRequest
-from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
+from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
 
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
 from ..pagination import fetch_page
@@ -182,28 +182,40 @@ class SqlWebhookRepository:
         return [row.id for row in rows]
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int,
-                        exclude_webhooks: list[int] = ()) -> list[tuple[int, int, DomainEvent]]:
-        """Take up to ``limit`` due deliveries of active webhooks (but those in ``exclude_webhooks``) until
-        ``lease_until``: (delivery id, webhook id, event). Rows another dispatcher holds are skipped (``FOR UPDATE
-        SKIP LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
-        due = (select(WebhookDeliveryRow.id)
-               .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
-               .where(WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
-                      WebhookDeliveryRow.next_attempt_at <= now,
-                      or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now),
-                      WebhookRow.active.is_(True), WebhookDeliveryRow.webhook_id.not_in(list(exclude_webhooks)))
+                        room: dict[int, int], per_webhook: int) -> list[Claim]:
+        """Take up to ``limit`` due deliveries of active webhooks until ``lease_until``, at most ``room[webhook]``
+        (else ``per_webhook``) for each webhook. Rows another dispatcher holds are skipped (``FOR UPDATE SKIP
+        LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
+        rank = func.row_number().over(partition_by=WebhookDeliveryRow.webhook_id,
+                                      order_by=(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id))
+        candidates = (select(WebhookDeliveryRow.id, rank.label("rank"))
+                      .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
+                      .where(WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
+                             WebhookDeliveryRow.next_attempt_at <= now,
+                             or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now),
+                             WebhookRow.active.is_(True),
+                             WebhookDeliveryRow.webhook_id.not_in([hook for hook, free in room.items() if free <= 0]))
+                      .subquery())
+        due = (select(WebhookDeliveryRow.id, WebhookDeliveryRow.webhook_id)
+               .where(WebhookDeliveryRow.id.in_(select(candidates.c.id).where(candidates.c.rank <= per_webhook)))
                .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
-               .limit(limit).with_for_update(of=WebhookDeliveryRow, skip_locked=True))
-        ids = list((await self._session.execute(due)).scalars())
+               .limit(limit * 2).with_for_update(skip_locked=True))
+        taken: dict[int, int] = {}
+        ids = []
+        for delivery_id, webhook_id in (await self._session.execute(due)).all():
+            if len(ids) < limit and taken.get(webhook_id, 0) < room.get(webhook_id, per_webhook):
+                taken[webhook_id] = taken.get(webhook_id, 0) + 1
+                ids.append(delivery_id)
         if not ids:
             return []
         await self._session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(ids))
                                     .values(lease_until=lease_until))
         rows = await self._session.execute(
-            select(WebhookDeliveryRow.id, WebhookDeliveryRow.webhook_id, EventRow)
+            select(WebhookDeliveryRow, EventRow)
             .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq).where(WebhookDeliveryRow.id.in_(ids))
             .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id))
-        return [(row[0], row[1], to_event(row[2])) for row in rows]
+        return [Claim(row[0].id, row[0].webhook_id, to_event(row[1]), row[0].attempts, row[0].created_at)
+                for row in rows]
 
     async def record_attempt(self, delivery_id: int, *, status: DeliveryStatus, now: datetime,
                              status_code: int | None, latency_ms: int | None, error: str | None,
@@ -217,12 +229,6 @@ class SqlWebhookRepository:
             values["delivered_at"] = now
         await self._session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
                                     .values(**values))
-
-    async def attempt_state(self, delivery_id: int) -> tuple[int, datetime]:
-        """(attempts so far, when the delivery was created)."""
-        row = (await self._session.execute(select(WebhookDeliveryRow.attempts, WebhookDeliveryRow.created_at)
-                                           .where(WebhookDeliveryRow.id == delivery_id))).one()
-        return row[0], row[1]
 
     async def deliveries(self, webhook_id: int, status: DeliveryStatus | None, page: PageRequest,
                          with_total: bool) -> Page[Delivery]:

@@ -96,3 +96,38 @@ def test_a_delivery_cut_off_by_a_crash_is_sent_again(tmp_path_factory):
                 second.stop()
     finally:
         receiver.stop()
+
+
+def test_modelreg_worker_delivers_for_replicas_without_a_dispatcher(tmp_path_factory):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    receiver = Receiver()
+    server_dir = tmp_path_factory.mktemp("worker")
+    env = {"MODELREG_WEBHOOK_ALLOW_PRIVATE": "true", "MODELREG_WEBHOOK_TIMEOUT": "2"}
+    try:
+        with fresh_database(server_dir, "worker") as url:
+            api = LiveServer(server_dir, url, {**env, "MODELREG_DISPATCHER": "false"})
+            worker = None
+            try:
+                token = dev_issuer.mint_token(server_dir, subject="ci", roles=["mlops"], audience="modelreg")
+                register(api, token, receiver.url(), "worker/a")
+                time.sleep(1.0)
+                assert receiver.received == []  # the API replica does not deliver
+                worker_env = {k: v for k, v in os.environ.items() if not k.startswith("MODELREG_")}
+                worker_env.update({"MODELREG_DATA_DIR": str(server_dir), "MODELREG_DATABASE_URL": url, **env})
+                worker = subprocess.Popen([sys.executable, "-m", "app", "worker"], env=worker_env,
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+                receiver.wait_for(1, timeout=20)
+                assert json.loads(receiver.received[0].body)["modelName"] == "worker/a"
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(15) == 0  # stops cleanly on SIGTERM
+            finally:
+                if worker is not None and worker.poll() is None:
+                    worker.kill()
+                api.stop()
+    finally:
+        receiver.stop()

@@ -182,9 +182,7 @@ class SqlLineageRepository:
 
     async def add_edge(self, kind: EdgeKind, source_id: int, target_id: int, relation: str | None, actor: str,
                        now: datetime) -> bool:
-        """Add the edge unless it exists; whether it was added."""
-        if await self._edge_exists(kind, source_id, target_id):
-            return False
+        """Add the edge; False when it exists (callers look first: this catches a concurrent insert)."""
         try:
             async with self._session.begin_nested():
                 self._session.add(LineageEdgeRow(source_id=source_id, target_id=target_id, kind=kind.value,
@@ -206,15 +204,8 @@ class SqlLineageRepository:
                         LineageNodeRow.version_id.is_not(None)))
         return list((await self._session.execute(query)).scalars())
 
-    async def _edge_exists(self, kind: EdgeKind, source_id: int, target_id: int) -> bool:
-        query = select(LineageEdgeRow.id).where(LineageEdgeRow.source_id == source_id, LineageEdgeRow.kind == kind.value,
-                                                LineageEdgeRow.target_id == target_id)
-        return (await self._session.execute(query)).first() is not None
-
     async def edge(self, kind: EdgeKind, source_id: int, target_id: int) -> LineageEdge:
-        query = (select(LineageEdgeRow).where(LineageEdgeRow.source_id == source_id, LineageEdgeRow.kind == kind.value,
-                                              LineageEdgeRow.target_id == target_id))
-        row = (await self._session.execute(query)).scalar_one()
+        row = await self.existing_edge(kind, source_id, target_id)
         refs = await self.refs([source_id, target_id])
         return LineageEdge(kind, refs[source_id], refs[target_id], row.relation, row.created_at, row.created_by)
 

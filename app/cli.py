@@ -31,7 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.db import migrate
-    from app.http.tuning import raise_request_body_buffer
+    from app.http.tuning import raise_request_body_buffer, reuse_freed_buffers
     from app.logs import configure_logging
     from app.main import create_app
 
@@ -52,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         print(f"\n  GraphiQL:  {base}/graphql\n", file=sys.stderr, flush=True)
     raise_request_body_buffer()
+    reuse_freed_buffers()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
                 access_log=False, timeout_graceful_shutdown=10, proxy_headers=True)
     return 0

@@ -14,6 +14,7 @@ from app.domain.errors import FailedPrecondition
 from app.services.storage_port import BlobInfo
 
 from .digests import check_upload_id, consume, hex_of
+from .writeback import WriteBehindFile
 
 READ_CHUNK = 4 * 1024 * 1024
 _HEX_NAME = re.compile(r"[0-9a-f]{64}")
@@ -47,9 +48,10 @@ class LocalArtifactStore:
         temporary = self._tmp / secrets.token_hex(16)
         try:
             with open(temporary, "xb") as handle:
-                digest, size = await consume(chunks, handle.write, max_size=max_size,
+                sink = WriteBehindFile(handle)
+                digest, size = await consume(chunks, sink.write, max_size=max_size,
                                              expected_digest=expected_digest)
-                await asyncio.to_thread(os.fsync, handle.fileno())
+                await asyncio.to_thread(sink.sync)
             await asyncio.to_thread(self._publish, temporary, digest)
         finally:
             temporary.unlink(missing_ok=True)
@@ -126,8 +128,9 @@ class LocalArtifactStore:
         temporary = self._tmp / secrets.token_hex(16)
         try:
             with open(temporary, "xb") as handle:
-                _, size = await consume(chunks, handle.write, max_size=max_size, expected_digest=None)
-                await asyncio.to_thread(os.fsync, handle.fileno())
+                sink = WriteBehindFile(handle)
+                _, size = await consume(chunks, sink.write, max_size=max_size, expected_digest=None)
+                await asyncio.to_thread(sink.sync)
             os.replace(temporary, target)
         finally:
             temporary.unlink(missing_ok=True)

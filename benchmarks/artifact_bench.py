@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.auth.dev_issuer import mint_token  # noqa: E402
+from app.storage.local import LocalArtifactStore  # noqa: E402
 from app.storage.writeback import WriteBehindFile  # noqa: E402
 from tests.support.azurite import Azurite  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
@@ -146,8 +147,7 @@ def forget_local_blob(server: LiveServer, digest: str) -> None:
     machine never used before; on the development VM (virtio balloon and memory devices) that made the kernel's
     socket receive path three times as costly from the second try on, a cost of the VM's memory, not of the
     server."""
-    hex_digest = digest.removeprefix("sha256:")
-    (server.data_dir / "artifacts" / "blobs" / "sha256" / hex_digest[:2] / hex_digest).unlink()
+    LocalArtifactStore(server.data_dir / "artifacts").path_of(digest).unlink()
 
 
 class Tries:

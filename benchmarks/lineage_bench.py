@@ -41,7 +41,6 @@ import asyncio
 import gc
 import hashlib
 import json
-import math
 import os
 import random
 import shutil
@@ -74,6 +73,7 @@ from app.db.lineage_tables import (  # noqa: E402
 )
 from app.db.repositories.lineage_walks import _walk_sql  # noqa: E402
 from app.db.tables import ModelRow, VersionRow  # noqa: E402
+from benchmarks.stats import ms, percentile  # noqa: E402
 from app.db.uow import SqlUnitOfWorkFactory  # noqa: E402
 from app.domain.entities import Stage  # noqa: E402
 from app.domain.lineage import EdgeKind, NodeKind, NodeRef, WalkDirection  # noqa: E402
@@ -496,19 +496,6 @@ def _is_traversal(statement: str) -> bool:
     return statement.lstrip().upper().startswith("WITH RECURSIVE")
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (None when there are no values)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1]
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
-
-
 async def run_scenario(client: httpx.AsyncClient, recorder: StatementRecorder, uow: SqlUnitOfWorkFactory,
                        scenario: Scenario, repeat: int, database: str) -> tuple[dict[str, Any], int]:
     failures = 0
@@ -580,8 +567,8 @@ async def run_scenario(client: httpx.AsyncClient, recorder: StatementRecorder, u
     result = {
         "scenario": scenario.name, "database": database, **scenario.facts,
         "roots": len(scenario.roots), "requests": len(latencies), "errors": failures,
-        "p50_ms": _ms(percentile(latencies, 0.50)), "p95_ms": _ms(percentile(latencies, 0.95)),
-        "max_ms": _ms(max(latencies, default=None)),
+        "p50_ms": ms(percentile(latencies, 0.50)), "p95_ms": ms(percentile(latencies, 0.95)),
+        "max_ms": ms(max(latencies, default=None)),
     }
     if scenario.document is LINEAGE:
         result.update({"mean_nodes": mean(node_counts), "max_nodes_returned": max(node_counts, default=None),
@@ -592,9 +579,9 @@ async def run_scenario(client: httpx.AsyncClient, recorder: StatementRecorder, u
         "statements_per_request": mean(statements_all), "queries_per_request": mean(queries),
         "queries_per_request_max": max(queries, default=None),
         "traversal_statements_per_request": mean(traversals),
-        "sql_ms_p50": _ms(percentile(sql_ms, 0.5)), "traversal_sql_ms_p50": _ms(percentile(traversal_sql_ms, 0.5)),
-        "uow_traversal_ms_p50": _ms(percentile(walk_seconds, 0.5)),
-        "uow_traversal_ms_p95": _ms(percentile(walk_seconds, 0.95)),
+        "sql_ms_p50": ms(percentile(sql_ms, 0.5)), "traversal_sql_ms_p50": ms(percentile(traversal_sql_ms, 0.5)),
+        "uow_traversal_ms_p50": ms(percentile(walk_seconds, 0.5)),
+        "uow_traversal_ms_p95": ms(percentile(walk_seconds, 0.95)),
         "uow_traversal_statements": max(walk_statements, default=None),
     })
     return result, failures

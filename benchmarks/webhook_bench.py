@@ -74,6 +74,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.stats import ms, percentile  # noqa: E402
+
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "whsec-bench-0123456789abcdef"
 SECRET_ENV = "WEBHOOK_BENCH_SECRET"
@@ -263,21 +265,9 @@ mutation($in: CreateModelVersionInput!) { createModelVersion(input: $in) { model
 """
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (None when there are no values)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered), max(1, math.ceil(fraction * len(ordered)))) - 1]
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
-
-
 def summary(seconds: list[float]) -> dict[str, Any]:
-    return {"requests": len(seconds), "p50_ms": _ms(percentile(seconds, 0.5)),
-            "p95_ms": _ms(percentile(seconds, 0.95)), "max_ms": _ms(max(seconds, default=None))}
+    return {"requests": len(seconds), "p50_ms": ms(percentile(seconds, 0.5)),
+            "p95_ms": ms(percentile(seconds, 0.95)), "max_ms": ms(max(seconds, default=None))}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -519,7 +509,7 @@ async def throughput(bench: Bench, receiver: Any, events: int, deadline_s: float
         "idle_100ms_slices_percent": round(100 * (1 - len(busy_slices) / slices), 1),
         "deliveries_per_second_min_median_max": [min(per_second), sorted(per_second)[len(per_second) // 2],
                                                  max(per_second)],
-        "send_latency_ms_p50_p95": [_ms(percentile(latencies, 0.5)), _ms(percentile(latencies, 0.95))],
+        "send_latency_ms_p50_p95": [ms(percentile(latencies, 0.5)), ms(percentile(latencies, 0.95))],
         "cpu": cpu.result,
         "problems": problems,
     }
@@ -618,8 +608,8 @@ async def latency(bench: Bench, receiver: Any, retrying: int, requests: int, set
         result[name] = {
             "baseline": base, "retrying": load,
             "ratio_p50": _ratio(load["p50_ms"], base["p50_ms"]), "ratio_p95": _ratio(load["p95_ms"], base["p95_ms"]),
-            "baseline_p50_ms_before_after": [_ms(percentile(samples[name]["before"], 0.5)),
-                                             _ms(percentile(samples[name]["after"], 0.5))],
+            "baseline_p50_ms_before_after": [ms(percentile(samples[name]["before"], 0.5)),
+                                             ms(percentile(samples[name]["after"], 0.5))],
         }
     result["cpu_during_window"] = cpu.result
     problems = []

@@ -34,6 +34,10 @@ def register(server: LiveServer, token: str, url: str, model: str) -> None:
                         "{ modelVersion { uri } } }", {"in": {"name": model, "createModelIfMissing": True}})
 
 
+# Loopback receivers allowed; a short timeout so a dead process's lease (2 x timeout + 5 s) runs out soon.
+SERVER_ENV = {"MODELREG_WEBHOOK_ALLOW_PRIVATE": "true", "MODELREG_WEBHOOK_TIMEOUT": "2"}
+
+
 def kill(server: LiveServer) -> None:
     server.process.kill()
     server.process.wait(10)
@@ -43,18 +47,17 @@ def kill(server: LiveServer) -> None:
 def test_an_event_committed_before_a_crash_is_delivered_once_after_restart(tmp_path_factory):
     receiver = Receiver()
     server_dir = tmp_path_factory.mktemp("crash")
-    env = {"MODELREG_WEBHOOK_ALLOW_PRIVATE": "true", "MODELREG_WEBHOOK_TIMEOUT": "2"}
     try:
         with fresh_database(server_dir, "crash") as url:
             # No dispatcher in the first process: the event is committed, nothing is sent, then the process dies.
-            first = LiveServer(server_dir, url, {**env, "MODELREG_DISPATCHER": "false"})
+            first = LiveServer(server_dir, url, {**SERVER_ENV, "MODELREG_DISPATCHER": "false"})
             token = dev_issuer.mint_token(server_dir, subject="ci", roles=["mlops"], audience="modelreg")
             try:
                 register(first, token, receiver.url(), "crash/a")
             finally:
                 kill(first)
             assert receiver.received == []
-            second = LiveServer(server_dir, url, env)
+            second = LiveServer(server_dir, url, SERVER_ENV)
             try:
                 receiver.wait_for(1, timeout=15)
                 time.sleep(1.5)  # time for a duplicate to show up, were there one
@@ -78,17 +81,16 @@ def test_a_delivery_cut_off_by_a_crash_is_sent_again(tmp_path_factory):
 
     receiver = Receiver(answer=slow_first)
     server_dir = tmp_path_factory.mktemp("crash-mid")
-    env = {"MODELREG_WEBHOOK_ALLOW_PRIVATE": "true", "MODELREG_WEBHOOK_TIMEOUT": "2"}
     try:
         with fresh_database(server_dir, "crashmid") as url:
-            first = LiveServer(server_dir, url, env)
+            first = LiveServer(server_dir, url, SERVER_ENV)
             token = dev_issuer.mint_token(server_dir, subject="ci", roles=["mlops"], audience="modelreg")
             try:
                 register(first, token, receiver.url(), "crash/b")
                 receiver.wait_for(1, timeout=15)
             finally:
                 kill(first)
-            second = LiveServer(server_dir, url, env)
+            second = LiveServer(server_dir, url, SERVER_ENV)
             try:
                 receiver.wait_for(2, timeout=30)  # after the dead process's lease (2 x timeout + 5 s) ran out
                 assert len({got.headers["modelreg-event-id"] for got in receiver.received}) == 1
@@ -106,10 +108,9 @@ def test_modelreg_worker_delivers_for_replicas_without_a_dispatcher(tmp_path_fac
 
     receiver = Receiver()
     server_dir = tmp_path_factory.mktemp("worker")
-    env = {"MODELREG_WEBHOOK_ALLOW_PRIVATE": "true", "MODELREG_WEBHOOK_TIMEOUT": "2"}
     try:
         with fresh_database(server_dir, "worker") as url:
-            api = LiveServer(server_dir, url, {**env, "MODELREG_DISPATCHER": "false"})
+            api = LiveServer(server_dir, url, {**SERVER_ENV, "MODELREG_DISPATCHER": "false"})
             worker = None
             try:
                 token = dev_issuer.mint_token(server_dir, subject="ci", roles=["mlops"], audience="modelreg")
@@ -117,7 +118,7 @@ def test_modelreg_worker_delivers_for_replicas_without_a_dispatcher(tmp_path_fac
                 time.sleep(1.0)
                 assert receiver.received == []  # the API replica does not deliver
                 worker_env = {k: v for k, v in os.environ.items() if not k.startswith("MODELREG_")}
-                worker_env.update({"MODELREG_DATA_DIR": str(server_dir), "MODELREG_DATABASE_URL": url, **env})
+                worker_env.update({"MODELREG_DATA_DIR": str(server_dir), "MODELREG_DATABASE_URL": url, **SERVER_ENV})
                 worker = subprocess.Popen([sys.executable, "-m", "app", "worker"], env=worker_env,
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL)

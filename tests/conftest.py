@@ -72,7 +72,7 @@ async def api(app: object, data_dir: Path, database_url: str) -> AsyncIterator[A
     wipe(database_url)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Api(client, data_dir)
+        yield Api(client, data_dir, database_url=database_url)
 
 
 @pytest.fixture(scope="session")

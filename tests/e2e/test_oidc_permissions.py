@@ -1,9 +1,10 @@
-"""The core issue's permission matrix again, with real access tokens from the OpenID provider (client
-credentials, RFC 9068 JWTs, one client per role), and claims-to-roles mapping for groups, service principals
-and GitHub Actions-style CI tokens from a second trusted issuer.
+"""Real access tokens from the OpenID provider (client credentials, RFC 9068 JWTs, one client per role) carry
+each role through to the authorizer, and claims map onto roles for groups, service principals and GitHub
+Actions-style CI tokens from a second trusted issuer.
 
-The matrix tests are the ones of tests/graphql (imported, not copied); only the ``api`` fixture differs: an
-application configured with the provider as issuer, whose callers' tokens come from the provider.
+The full permission matrix (field x role) runs once, in tests/graphql/test_schema_coverage.py, with development
+tokens: how a role reaches the authorizer does not change what it may do. Here a handful of its operations run as
+each role with the provider's tokens, through an application configured with the provider as issuer.
 """
 
 from __future__ import annotations
@@ -17,8 +18,17 @@ import pytest
 from app.config import Settings
 from app.domain.identity import Permission
 from app.main import create_app
-from tests.graphql.test_permissions import permissions_of, test_cell  # noqa: F401 (re-run here)
-from tests.graphql.test_schema_coverage import assert_forbidden, test_field_enforces_its_permission  # noqa: F401
+from tests.graphql.test_permissions import permissions_of
+from tests.graphql.test_schema_coverage import (
+    OPERATIONS,
+    ROLES,
+    assert_forbidden,
+    assert_outcome,
+    gql,
+    holds,
+    seed,
+    stored,
+)
 from tests.support.client import Api
 from tests.support.databases import wipe
 from tests.support.oidc import OidcProvider, ProviderUnavailable, issuers_file, policy_dir, provider
@@ -44,8 +54,8 @@ mutation CreateModel($name: String!) { createRegisteredModel(input: {name: $name
 class OidcApi(Api):
     """An Api whose callers hold real client-credentials tokens: roles R -> the provider's client svc-R."""
 
-    def __init__(self, client: httpx.AsyncClient, data_dir: Path, idp: OidcProvider) -> None:
-        super().__init__(client, data_dir)
+    def __init__(self, client: httpx.AsyncClient, data_dir: Path, idp: OidcProvider, database_url: str) -> None:
+        super().__init__(client, data_dir, database_url=database_url)
         self.idp = idp
 
     def token(self, *roles: str, sub: str = "tester", service: bool = False, ttl: int = 3600) -> str:
@@ -79,7 +89,27 @@ async def api(oidc_app: object, database_url: str, tmp_path_factory, idp: OidcPr
     wipe(database_url)
     transport = httpx.ASGITransport(app=oidc_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield OidcApi(client, tmp_path_factory.getbasetemp() / "oidc-tokens", idp)
+        yield OidcApi(client, tmp_path_factory.getbasetemp() / "oidc-tokens", idp, database_url)
+
+
+# A read, the writes of each role and the reads only auditors hold: every role is allowed some and refused others.
+TOKEN_PATH_OPERATIONS = ("registeredModels", "createModelVersion", "deleteRegisteredModel",
+                         "approveTransitionRequest", "deploy", "auditEvents")
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_real_tokens_carry_each_role_to_the_authorizer(api, role):
+    """Each operation as the role, on fresh seed data: allowed ones succeed, refused ones are FORBIDDEN naming the
+    permission and write nothing."""
+    assert {holds(role, OPERATIONS[name].permission) for name in TOKEN_PATH_OPERATIONS} == (
+        {True, False} if role != "nobody" else {False})
+    for name in TOKEN_PATH_OPERATIONS:
+        op, allowed = OPERATIONS[name], holds(role, OPERATIONS[name].permission)
+        seeded = await seed(api)
+        before = stored(api)
+        assert_outcome(await gql(api, op.document, op.variables(seeded), role), name, allowed)
+        if not allowed:
+            assert stored(api) == before, f"a denied {name} changed the data"
 
 
 async def body(api: OidcApi, document: str, token: str, variables: dict | None = None) -> dict:

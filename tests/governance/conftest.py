@@ -23,7 +23,7 @@ async def api_with_promotion(settings: Settings, api: Api, tmp_path: Path, polic
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
                                      base_url="http://testserver") as client:
-            yield Api(client, api.data_dir)
+            yield Api(client, api.data_dir, database_url=api.database_url)
     finally:
         await application.state.database.dispose()
 

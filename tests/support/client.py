@@ -13,9 +13,11 @@ from app.auth import dev_issuer
 class Api:
     """GraphQL over an httpx client (in-process ASGI or a real server), with tokens minted per role."""
 
-    def __init__(self, client: httpx.AsyncClient, data_dir: Path, audience: str = "modelreg") -> None:
+    def __init__(self, client: httpx.AsyncClient, data_dir: Path, audience: str = "modelreg",
+                 database_url: str = "") -> None:
         self.client = client
         self.data_dir = data_dir
+        self.database_url = database_url  # the database the application behind ``client`` uses
         self.audience = audience
         self._tokens: dict[tuple, str] = {}
 

@@ -5,13 +5,15 @@ With PostgreSQL, each test session creates a fresh database of its own and drops
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from app.db import migrate
@@ -45,18 +47,72 @@ def fresh_database(tmp_dir: Path, label: str = "t", server_url: str | None = Non
         migrate.upgrade(url)
         yield url
     finally:
+        if url in _engines:
+            _engines.pop(url).dispose()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+_engines: dict[str, Engine] = {}
+
+
+def sync_engine(url: str) -> Engine:
+    """One synchronous engine per database URL for the whole session (creating one costs ~10 ms)."""
+    if url not in _engines:
+        _engines[url] = create_engine(driver_urls(url)[1])
+    return _engines[url]
+
+
+def _clear(connection: Connection) -> None:
+    """Delete every row, children first. On PostgreSQL the audit log's append-only triggers are bypassed for this
+    transaction (replica mode skips ordinary triggers; the suite connects as a superuser)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+    for table in reversed(Base.metadata.sorted_tables):
+        connection.execute(table.delete())
+
+
 def wipe(url: str) -> None:
-    """Delete every row, children first, keeping the schema. On PostgreSQL the audit log's append-only triggers
-    are bypassed for this session (replica mode skips ordinary triggers; the suite connects as a superuser)."""
-    engine = create_engine(driver_urls(url)[1])
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    engine.dispose()
+    """Delete every row, keeping the schema."""
+    with sync_engine(url).begin() as connection:
+        _clear(connection)
+
+
+@dataclass(frozen=True)
+class DatabaseImage:
+    """Every row of every table, parents first: what a seeded database holds, restorable in one transaction."""
+
+    rows: dict[str, list[dict[str, Any]]]
+
+
+def capture(url: str) -> DatabaseImage:
+    """The rows of every table as they are now."""
+    with sync_engine(url).connect() as connection:
+        return DatabaseImage({table.name: [dict(row) for row in connection.execute(select(table)).mappings()]
+                              for table in Base.metadata.sorted_tables})
+
+
+def restore(url: str, image: DatabaseImage) -> None:
+    """Replace everything with ``image``, keeping primary keys, so ids handed out by the original writes hold."""
+    with sync_engine(url).begin() as connection:
+        _clear(connection)
+        for table in Base.metadata.sorted_tables:
+            if image.rows[table.name]:
+                connection.execute(table.insert(), image.rows[table.name])
+
+
+# Tables that a refused call writes to by design: denials are audited (tests/audit/test_completeness.py).
+AUDIT_TABLES = frozenset({"audit_events"})
+
+
+def fingerprint(url: str, *, ignore: frozenset[str] = AUDIT_TABLES) -> dict[str, str]:
+    """A digest of each table's rows (all columns, any order): equal fingerprints mean nothing was written."""
+    digests = {}
+    with sync_engine(url).connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name in ignore:
+                continue
+            rows = sorted(repr(tuple(row)) for row in connection.execute(select(table)))
+            digests[table.name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return digests

@@ -47,14 +47,25 @@ def _serve(args: argparse.Namespace) -> int:
             extra={"data_dir": str(settings.data_dir.resolve())},
         )
         data_dir = f" --data-dir {settings.data_dir}" if args.data_dir else ""
-        print(f"\n  GraphiQL:  {base}/graphql\n  Token:     modelreg token --sub you --role data-scientist{data_dir}"
-              f"\n             (from a source checkout: ./dev modelreg token ...)\n", file=sys.stderr, flush=True)
+        print(
+            f"\n  GraphiQL:  {base}/graphql\n  Token:     modelreg token --sub you --role data-scientist{data_dir}"
+            f"\n             (from a source checkout: ./dev modelreg token ...)\n",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
         print(f"\n  GraphiQL:  {base}/graphql\n", file=sys.stderr, flush=True)
     raise_request_body_buffer()
     reuse_freed_buffers()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=10, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+    )
     return 0
 
 
@@ -64,8 +75,11 @@ def _token(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if not settings.dev_issuer_enabled:
-        print("modelreg: MODELREG_OIDC_ISSUER is set, so the development issuer is off; get a token from "
-              "your identity provider", file=sys.stderr)
+        print(
+            "modelreg: MODELREG_OIDC_ISSUER is set, so the development issuer is off; get a token from "
+            "your identity provider",
+            file=sys.stderr,
+        )
         return 2
     try:
         ttl = dev_issuer.parse_ttl(args.ttl)
@@ -73,8 +87,16 @@ def _token(args: argparse.Namespace) -> int:
         print(f"modelreg: --ttl: {error}", file=sys.stderr)
         return 2
     audience = split_list(settings.oidc_audience)[0]  # the first accepted audience
-    print(dev_issuer.mint_token(settings.data_dir, subject=args.sub, roles=args.role or [],
-                                audience=audience, ttl_seconds=ttl, service=args.service))
+    print(
+        dev_issuer.mint_token(
+            settings.data_dir,
+            subject=args.sub,
+            roles=args.role or [],
+            audience=audience,
+            ttl_seconds=ttl,
+            service=args.service,
+        )
+    )
     return 0
 
 
@@ -123,13 +145,21 @@ def _artifacts(args: argparse.Namespace) -> int:
         migrate.upgrade(settings.effective_database_url)  # as `serve` does: gc needs the current schema
         database = create_database(settings.effective_database_url)
         try:
-            report = await collect_garbage(SqlUnitOfWorkFactory(database), store,
-                                           grace=grace, dry_run=args.dry_run)
+            report = await collect_garbage(SqlUnitOfWorkFactory(database), store, grace=grace, dry_run=args.dry_run)
         finally:
             await database.dispose()
-        print(json.dumps({"examined": report.examined, "deleted": report.deleted, "dry_run": args.dry_run,
-                          "kept_referenced": report.kept_referenced, "kept_recent": report.kept_recent,
-                          "expired_uploads": report.expired_uploads}))
+        print(
+            json.dumps(
+                {
+                    "examined": report.examined,
+                    "deleted": report.deleted,
+                    "dry_run": args.dry_run,
+                    "kept_referenced": report.kept_referenced,
+                    "kept_recent": report.kept_recent,
+                    "expired_uploads": report.expired_uploads,
+                }
+            )
+        )
         return 0
 
     return asyncio.run(run())
@@ -155,12 +185,21 @@ def _audit(args: argparse.Namespace) -> int:
             report = await verify_chain(SqlUnitOfWorkFactory(database))
         finally:
             await database.dispose()
-        print(json.dumps({"ok": report.ok, "checked": report.checked, "first_broken_seq": report.first_broken_seq,
-                          "problem": report.problem, "head_seq": report.head_seq, "head_hash": report.head_hash,
-                          "seconds": round(time.perf_counter() - started, 3)}))
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "checked": report.checked,
+                    "first_broken_seq": report.first_broken_seq,
+                    "problem": report.problem,
+                    "head_seq": report.head_seq,
+                    "head_hash": report.head_hash,
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            )
+        )
         if not report.ok:
-            print(f"modelreg: audit chain broken at event {report.first_broken_seq}: {report.problem}",
-                  file=sys.stderr)
+            print(f"modelreg: audit chain broken at event {report.first_broken_seq}: {report.problem}", file=sys.stderr)
         return 0 if report.ok else 1
 
     return asyncio.run(run())
@@ -234,8 +273,11 @@ def _parser() -> argparse.ArgumentParser:
     common(audit)
     audit.set_defaults(run=_audit)
 
-    worker = sub.add_parser("worker", help="deliver webhooks without serving HTTP (beside replicas run with "
-                                           "MODELREG_DISPATCHER=false, or as extra delivery capacity)")
+    worker = sub.add_parser(
+        "worker",
+        help="deliver webhooks without serving HTTP (beside replicas run with "
+        "MODELREG_DISPATCHER=false, or as extra delivery capacity)",
+    )
     common(worker)
     worker.set_defaults(run=_worker)
 

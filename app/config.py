@@ -127,8 +127,7 @@ class Settings:
             scheme = urlparse(self.database_url).scheme.split("+")[0]
             if scheme not in ("sqlite", "postgresql", "postgres"):
                 raise ConfigError(
-                    "MODELREG_DATABASE_URL must start with sqlite:// or postgresql://, "
-                    f"got scheme {scheme!r}"
+                    f"MODELREG_DATABASE_URL must start with sqlite:// or postgresql://, got scheme {scheme!r}"
                 )
         from app.auth.issuers import IssuerConfigError, check_identity_settings  # late: auth imports config
 
@@ -154,18 +153,22 @@ class Settings:
             if not store.netloc:
                 raise ConfigError("MODELREG_ARTIFACT_STORE must name the container: azure://CONTAINER")
             if not (self.azure_connection_string or self.azure_account_url):
-                raise ConfigError("MODELREG_ARTIFACT_STORE is azure://: set MODELREG_AZURE_STORAGE_CONNECTION_STRING "
-                                  "or MODELREG_AZURE_STORAGE_ACCOUNT_URL")
+                raise ConfigError(
+                    "MODELREG_ARTIFACT_STORE is azure://: set MODELREG_AZURE_STORAGE_CONNECTION_STRING "
+                    "or MODELREG_AZURE_STORAGE_ACCOUNT_URL"
+                )
         if self.max_upload_size <= 0:
             raise ConfigError("MODELREG_MAX_UPLOAD_SIZE must be a positive number of bytes")
         names = [name.strip() for name in self.environments.split(",") if name.strip()]
         if not names or any(not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", name) for name in names):
-            raise ConfigError("MODELREG_ENVIRONMENTS must be a comma-separated list of lowercase names "
-                              "(letters, digits, '-')")
+            raise ConfigError(
+                "MODELREG_ENVIRONMENTS must be a comma-separated list of lowercase names (letters, digits, '-')"
+            )
         unknown = {n.strip() for n in self.production_environments.split(",") if n.strip()} - set(names)
         if unknown:
-            raise ConfigError(f"MODELREG_PRODUCTION_ENVIRONMENTS names environments not in MODELREG_ENVIRONMENTS: "
-                              f"{sorted(unknown)}")
+            raise ConfigError(
+                f"MODELREG_PRODUCTION_ENVIRONMENTS names environments not in MODELREG_ENVIRONMENTS: {sorted(unknown)}"
+            )
         if not 1 <= self.events_poll_interval <= 300:
             raise ConfigError("MODELREG_EVENTS_POLL_INTERVAL must be 1-300 seconds")
         if not 1 <= self.webhook_timeout <= 120:
@@ -217,8 +220,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_algorithms=env.get("MODELREG_OIDC_ALGORITHMS") or defaults.oidc_algorithms,
         oidc_leeway=_int(env, "MODELREG_OIDC_LEEWAY", defaults.oidc_leeway),
         oidc_jwks_ttl=_int(env, "MODELREG_OIDC_JWKS_TTL", defaults.oidc_jwks_ttl),
-        oidc_jwks_refresh_interval=_int(env, "MODELREG_OIDC_JWKS_REFRESH_INTERVAL",
-                                        defaults.oidc_jwks_refresh_interval),
+        oidc_jwks_refresh_interval=_int(
+            env, "MODELREG_OIDC_JWKS_REFRESH_INTERVAL", defaults.oidc_jwks_refresh_interval
+        ),
         oidc_client_id=env.get("MODELREG_OIDC_CLIENT_ID") or None,
         oidc_client_secret=env.get("MODELREG_OIDC_CLIENT_SECRET") or None,
         oidc_scopes=env.get("MODELREG_OIDC_SCOPES") or defaults.oidc_scopes,

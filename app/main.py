@@ -72,15 +72,21 @@ def create_app(settings: Settings) -> Starlette:
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)
     # Subscriptions follow the outbox, woken after local commits and, on PostgreSQL, by other replicas' NOTIFY.
-    feed = EventFeed(uow, None if is_sqlite(database.url) else PostgresEventListener(database.url),
-                     poll_interval=settings.events_poll_interval)
+    feed = EventFeed(
+        uow,
+        None if is_sqlite(database.url) else PostgresEventListener(database.url),
+        poll_interval=settings.events_poll_interval,
+    )
     # Every service records into the same hash-chained audit log; each change also becomes outbox events.
     trail = AuditTrail(uow, outbox=EventOutbox(on_commit=feed.wake))
     verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail=trail)
     webhooks = build_webhooks(settings, uow)
     production = {name.strip() for name in settings.production_environments.split(",") if name.strip()}
-    environments = [Environment(name.strip(), name.strip() in production)
-                    for name in settings.environments.split(",") if name.strip()]
+    environments = [
+        Environment(name.strip(), name.strip() in production)
+        for name in settings.environments.split(",")
+        if name.strip()
+    ]
     services = Services(
         models=ModelService(uow, authorizer, trail=trail),
         versions=VersionService(uow, authorizer, store, verifier, trail=trail),
@@ -96,13 +102,23 @@ def create_app(settings: Settings) -> Starlette:
         lineage_reads=LineageReads(uow, authorizer, settings.max_page_size, trail=trail),
         deployments=DeploymentService(uow, authorizer, environments, trail=trail),
         deployment_reads=DeploymentReads(uow, authorizer, settings.max_page_size, trail=trail),
-        webhooks=WebhookService(uow, authorizer, webhooks.secrets, trail=trail, max_page_size=settings.max_page_size,
-                                on_new_delivery=webhooks.dispatcher.wake),
+        webhooks=WebhookService(
+            uow,
+            authorizer,
+            webhooks.secrets,
+            trail=trail,
+            max_page_size=settings.max_page_size,
+            on_new_delivery=webhooks.dispatcher.wake,
+        ),
         events=EventSubscriptions(uow, authorizer, feed, trail=trail),
     )
-    schema = build_schema(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
-                          max_tokens=settings.max_tokens, introspection=settings.introspection,
-                          field_suggestions=settings.field_suggestions)
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=settings.introspection,
+        field_suggestions=settings.field_suggestions,
+    )
     identity = wiring.build_identity(settings, authorizer.roles_for)  # tokens, session cookie, /auth routes
     # Subscriptions (WebSocket) bring their token in connection_init; the view checks it with the same authenticator.
     graphql = GraphQLView(schema, services, authenticate=identity.authenticator.authenticate)
@@ -141,8 +157,9 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(AuthMiddleware, authenticate=identity.authenticator.authenticate,
-                       session=identity.session_principal),
+            Middleware(
+                AuthMiddleware, authenticate=identity.authenticator.authenticate, session=identity.session_principal
+            ),
         ],
         lifespan=lifespan,
     )

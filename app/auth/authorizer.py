@@ -32,8 +32,10 @@ class CasbinAuthorizer:
     def require(self, principal: Principal, permission: Permission) -> None:
         """Raise Forbidden, naming the missing permission, unless the principal holds it."""
         if not self.allows(principal, permission):
-            log.warning("permission denied", extra={"subject": principal.subject, "permission": permission.value,
-                                                    "roles": sorted(principal.roles)})
+            log.warning(
+                "permission denied",
+                extra={"subject": principal.subject, "permission": permission.value, "roles": sorted(principal.roles)},
+            )
             roles = ", ".join(sorted(principal.roles)) or "no registry role"
             raise Forbidden(f"missing permission {permission.value} (caller has {roles})")
 

@@ -69,8 +69,16 @@ def parse_ttl(text: str) -> int:
     return seconds
 
 
-def mint_token(data_dir: Path, *, subject: str, roles: list[str], audience: str, ttl_seconds: int = 3600,
-               service: bool = False, now: int | None = None) -> str:
+def mint_token(
+    data_dir: Path,
+    *,
+    subject: str,
+    roles: list[str],
+    audience: str,
+    ttl_seconds: int = 3600,
+    service: bool = False,
+    now: int | None = None,
+) -> str:
     """A signed RFC 9068 access token from the development issuer."""
     key = load_or_create_key(data_dir)
     issued = int(time.time()) if now is None else now

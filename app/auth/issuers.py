@@ -28,8 +28,9 @@ from .claims import RoleSource
 if TYPE_CHECKING:  # pragma: no cover
     from app.config import Settings
 
-ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
-                                   "ES512", "EdDSA"})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 DEFAULT_ALGORITHMS = ("RS256", "PS256", "ES256")
 KINDS = ("auto", "user", "service")
 _FILE_KEYS = {"name", "issuer", "audience", "role_claims", "kind", "service_when", "subject_prefix", "algorithms"}
@@ -68,8 +69,10 @@ def parse_algorithms(values: tuple[str, ...] | list[str], where: str) -> tuple[s
         raise IssuerConfigError(f"{where} must name at least one algorithm such as RS256")
     for value in values:
         if value not in ASYMMETRIC_ALGORITHMS:
-            raise IssuerConfigError(f"{where}: {value!r} is not allowed; use asymmetric algorithms only "
-                                    f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))})")
+            raise IssuerConfigError(
+                f"{where}: {value!r} is not allowed; use asymmetric algorithms only "
+                f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))})"
+            )
     return tuple(dict.fromkeys(values))
 
 
@@ -128,10 +131,16 @@ def _from_file(path: Path, defaults: IssuerConfig) -> list[IssuerConfig]:
         audiences = _strings(entry["audience"], f"{where}.audience") if "audience" in entry else defaults.audiences
         if not audiences:
             raise IssuerConfigError(f"{where}.audience must name at least one audience")
-        sources = (parse_role_sources(_strings(entry["role_claims"], f"{where}.role_claims"),
-                                      f"{where}.role_claims") if "role_claims" in entry else defaults.role_sources)
-        algorithms = (parse_algorithms(_strings(entry["algorithms"], f"{where}.algorithms"), f"{where}.algorithms")
-                      if "algorithms" in entry else defaults.algorithms)
+        sources = (
+            parse_role_sources(_strings(entry["role_claims"], f"{where}.role_claims"), f"{where}.role_claims")
+            if "role_claims" in entry
+            else defaults.role_sources
+        )
+        algorithms = (
+            parse_algorithms(_strings(entry["algorithms"], f"{where}.algorithms"), f"{where}.algorithms")
+            if "algorithms" in entry
+            else defaults.algorithms
+        )
         kind = entry.get("kind", "auto")
         if kind not in KINDS:
             raise IssuerConfigError(f"{where}.kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -139,9 +148,18 @@ def _from_file(path: Path, defaults: IssuerConfig) -> list[IssuerConfig]:
         for key in ("name", "subject_prefix"):
             if not isinstance(entry.get(key, ""), str):
                 raise IssuerConfigError(f"{where}.{key} must be a string")
-        found.append(IssuerConfig(issuer=issuer, audiences=audiences, role_sources=sources, algorithms=algorithms,
-                                  kind=kind, service_when=service_when, subject_prefix=entry.get("subject_prefix", ""),
-                                  name=entry.get("name", "")))
+        found.append(
+            IssuerConfig(
+                issuer=issuer,
+                audiences=audiences,
+                role_sources=sources,
+                algorithms=algorithms,
+                kind=kind,
+                service_when=service_when,
+                subject_prefix=entry.get("subject_prefix", ""),
+                name=entry.get("name", ""),
+            )
+        )
     issuers = [config.issuer for config in found]
     duplicates = sorted({i for i in issuers if issuers.count(i) > 1})
     if duplicates:
@@ -166,8 +184,11 @@ def load_issuers(settings: "Settings") -> list[IssuerConfig]:
         return _from_file(Path(settings.oidc_issuers_file), defaults)
     if settings.oidc_issuer:
         issuer = check_issuer_url(settings.oidc_issuer, "MODELREG_OIDC_ISSUER")
-        return [IssuerConfig(issuer=issuer, audiences=audiences, role_sources=defaults.role_sources,
-                             algorithms=defaults.algorithms)]
+        return [
+            IssuerConfig(
+                issuer=issuer, audiences=audiences, role_sources=defaults.role_sources, algorithms=defaults.algorithms
+            )
+        ]
     return []
 
 
@@ -194,11 +215,15 @@ def check_identity_settings(settings: "Settings") -> None:
     if not issuers:
         raise IssuerConfigError("MODELREG_OIDC_CLIENT_ID needs MODELREG_OIDC_ISSUER or MODELREG_OIDC_ISSUERS_FILE")
     if signin_issuer(settings, issuers) is None:
-        raise IssuerConfigError("MODELREG_OIDC_SIGNIN_ISSUER must be one of the configured issuers: "
-                                + ", ".join(config.issuer for config in issuers))
+        raise IssuerConfigError(
+            "MODELREG_OIDC_SIGNIN_ISSUER must be one of the configured issuers: "
+            + ", ".join(config.issuer for config in issuers)
+        )
     if not settings.session_secret or len(settings.session_secret) < 32:
-        raise IssuerConfigError("MODELREG_SESSION_SECRET must be set to at least 32 random characters for "
-                                "browser sign-in (for example: openssl rand -base64 32)")
+        raise IssuerConfigError(
+            "MODELREG_SESSION_SECRET must be set to at least 32 random characters for "
+            "browser sign-in (for example: openssl rand -base64 32)"
+        )
     if "openid" not in settings.oidc_scopes.split():
         raise IssuerConfigError("MODELREG_OIDC_SCOPES must include openid")
     if settings.session_ttl < 60:
@@ -213,8 +238,9 @@ def check_identity_settings(settings: "Settings") -> None:
         raise IssuerConfigError(f"MODELREG_OIDC_AUTHORIZE_PARAMS: {error}") from None
 
 
-RESERVED_AUTHORIZE_PARAMS = frozenset({"client_id", "redirect_uri", "response_type", "state", "nonce",
-                                       "code_challenge", "code_challenge_method", "scope"})
+RESERVED_AUTHORIZE_PARAMS = frozenset(
+    {"client_id", "redirect_uri", "response_type", "state", "nonce", "code_challenge", "code_challenge_method", "scope"}
+)
 
 
 def authorize_params(settings: "Settings") -> dict[str, str]:

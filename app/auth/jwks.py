@@ -85,8 +85,15 @@ def usable_keys(document: Any) -> KeySet:
 class OidcKeySource(KeySource):
     """Keys of an OIDC issuer found through ``/.well-known/openid-configuration``; see the module doc."""
 
-    def __init__(self, issuer: str, *, ttl: float = 3600, refresh_interval: float = 30, timeout: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        *,
+        ttl: float = 3600,
+        refresh_interval: float = 30,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.issuer = issuer
         self._discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         self._ttl = ttl
@@ -132,10 +139,15 @@ class OidcKeySource(KeySource):
         try:
             keys = await self._fetch()
         except (httpx.HTTPError, _FetchError) as error:
-            log.warning("could not refresh signing keys; keeping the cached ones",
-                        extra={"issuer": self.issuer, "error_type": type(error).__name__,
-                               "error": str(error)[:200] if isinstance(error, _FetchError) else "",
-                               "cached_keys": len(self._keys.keys) if self._keys else 0})
+            log.warning(
+                "could not refresh signing keys; keeping the cached ones",
+                extra={
+                    "issuer": self.issuer,
+                    "error_type": type(error).__name__,
+                    "error": str(error)[:200] if isinstance(error, _FetchError) else "",
+                    "cached_keys": len(self._keys.keys) if self._keys else 0,
+                },
+            )
             return
         self._keys, self._kids = keys, frozenset(key.kid for key in keys.keys)
         self._fetched_at = self._clock()

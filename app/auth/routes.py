@@ -36,25 +36,42 @@ DEFAULT_NEXT = "/graphql"
 
 def safe_next(value: str | None) -> str:
     """A same-site path to return to after sign-in; anything else (absolute URLs, ``//host``) is ignored."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or any(
-            ch in value for ch in "\r\n\\") or len(value) > 500:
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith(("//", "/\\"))
+        or any(ch in value for ch in "\r\n\\")
+        or len(value) > 500
+    ):
         return DEFAULT_NEXT
     return value
 
 
 def _page(status: int, title: str, text: str) -> HTMLResponse:
-    body = (f"<!doctype html><meta charset=utf-8><title>modelreg · {html.escape(title)}</title>"
-            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
-            f'<p><a href="/auth/login">Sign in again</a> · <a href="/graphql">GraphiQL</a></p>')
+    body = (
+        f"<!doctype html><meta charset=utf-8><title>modelreg · {html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+        f'<p><a href="/auth/login">Sign in again</a> · <a href="/graphql">GraphiQL</a></p>'
+    )
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 class BrowserSignIn:
     """The /auth routes for one provider. ``None`` settings-wise means sign-in is off (routes say so)."""
 
-    def __init__(self, *, issuer: IssuerConfig, client_id: str, client_secret: str | None, scopes: str,
-                 authorize_params: dict[str, str], authenticator: TokenAuthenticator, sessions: SessionCodec,
-                 login_sealer: Sealer, public_url: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: IssuerConfig,
+        client_id: str,
+        client_secret: str | None,
+        scopes: str,
+        authorize_params: dict[str, str],
+        authenticator: TokenAuthenticator,
+        sessions: SessionCodec,
+        login_sealer: Sealer,
+        public_url: str | None,
+    ) -> None:
         self._issuer = issuer
         self._authenticator = authenticator
         self._sessions = sessions
@@ -65,9 +82,12 @@ class BrowserSignIn:
         if not client_secret:
             client_kwargs["token_endpoint_auth_method"] = "none"
         self._client = OAuth().register(
-            name="modelreg", client_id=client_id, client_secret=client_secret,
+            name="modelreg",
+            client_id=client_id,
+            client_secret=client_secret,
             server_metadata_url=issuer.issuer.rstrip("/") + "/.well-known/openid-configuration",
-            client_kwargs=client_kwargs)
+            client_kwargs=client_kwargs,
+        )
 
     def _secure(self, request: Request) -> bool:
         return (self._public_url or str(request.base_url)).startswith("https://")
@@ -80,17 +100,24 @@ class BrowserSignIn:
     async def login(self, request: Request) -> Response:
         request.scope["session"] = {}
         try:
-            response = await self._client.authorize_redirect(request, self._callback_url(request),
-                                                             **self._authorize_params)
+            response = await self._client.authorize_redirect(
+                request, self._callback_url(request), **self._authorize_params
+            )
         except (httpx.HTTPError, OAuthError, ValueError, KeyError) as error:
-            log.warning("sign-in could not start", extra={"issuer": self._issuer.label,
-                                                          "error_type": type(error).__name__})
-            return _page(502, "Identity provider unreachable",
-                         "modelreg could not reach the identity provider to start signing in. Try again shortly.")
+            log.warning(
+                "sign-in could not start", extra={"issuer": self._issuer.label, "error_type": type(error).__name__}
+            )
+            return _page(
+                502,
+                "Identity provider unreachable",
+                "modelreg could not reach the identity provider to start signing in. Try again shortly.",
+            )
         state = {**request.session, "next": safe_next(request.query_params.get("next"))}
         sealed = self._login.seal(state, int(time.time()) + LOGIN_TTL)
-        response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, sealed, max_age=LOGIN_TTL,
-                                                            path="/auth", secure=self._secure(request)))
+        response.headers.append(
+            "set-cookie",
+            cookie_header(LOGIN_COOKIE, sealed, max_age=LOGIN_TTL, path="/auth", secure=self._secure(request)),
+        )
         response.headers["cache-control"] = "no-store"
         return response
 
@@ -111,21 +138,38 @@ class BrowserSignIn:
             claims, config = await self._authenticator.validate(str(token.get("access_token") or ""))
             principal = self._authenticator.principal(claims, config)
         except TokenRefused as refused:
-            log.warning("sign-in refused: access token not accepted",
-                        extra={"issuer": refused.issuer, "reason": refused.reason})
-            return _page(403, "Sign-in not accepted",
-                         "The identity provider's access token is not meant for this server (check the audience "
-                         "and scopes configured for modelreg).")
+            log.warning(
+                "sign-in refused: access token not accepted", extra={"issuer": refused.issuer, "reason": refused.reason}
+            )
+            return _page(
+                403,
+                "Sign-in not accepted",
+                "The identity provider's access token is not meant for this server (check the audience "
+                "and scopes configured for modelreg).",
+            )
         expires = self._sessions.expiry(claims.get("exp") if isinstance(claims.get("exp"), int) else None)
-        log.info("signed in", extra={"subject": principal.subject, "kind": principal.kind.value,
-                                     "roles": sorted(principal.roles), "issuer": config.label})
+        log.info(
+            "signed in",
+            extra={
+                "subject": principal.subject,
+                "kind": principal.kind.value,
+                "roles": sorted(principal.roles),
+                "issuer": config.label,
+            },
+        )
         response = RedirectResponse(safe_next(state.get("next")), status_code=303)
         secure = self._secure(request)
-        response.headers.append("set-cookie", cookie_header(
-            SESSION_COOKIE, self._sessions.seal(principal, config.issuer, expires),
-            max_age=expires - int(time.time()), path="/", secure=secure))
-        response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, "", max_age=0, path="/auth",
-                                                            secure=secure))
+        response.headers.append(
+            "set-cookie",
+            cookie_header(
+                SESSION_COOKIE,
+                self._sessions.seal(principal, config.issuer, expires),
+                max_age=expires - int(time.time()),
+                path="/",
+                secure=secure,
+            ),
+        )
+        response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, "", max_age=0, path="/auth", secure=secure))
         response.headers["cache-control"] = "no-store"
         return response
 
@@ -134,9 +178,12 @@ def auth_routes(signin: BrowserSignIn | None) -> list[Route]:
     """/auth/login, /auth/callback, /auth/logout and /auth/session; without sign-in the first two say so."""
 
     async def not_configured(request: Request) -> Response:
-        return _page(404, "Browser sign-in is not configured",
-                     "Set MODELREG_OIDC_CLIENT_ID (and MODELREG_SESSION_SECRET) to sign in with your identity "
-                     "provider, or send a bearer token.")
+        return _page(
+            404,
+            "Browser sign-in is not configured",
+            "Set MODELREG_OIDC_CLIENT_ID (and MODELREG_SESSION_SECRET) to sign in with your identity "
+            "provider, or send a bearer token.",
+        )
 
     async def logout(request: Request) -> Response:
         response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
@@ -147,8 +194,12 @@ def auth_routes(signin: BrowserSignIn | None) -> list[Route]:
 
     async def session(request: Request) -> Response:
         principal = request.scope.get("state", {}).get("principal")
-        body: dict[str, Any] = {"signInEnabled": signin is not None, "loginUrl": "/auth/login",
-                                "logoutUrl": "/auth/logout", "signedIn": principal is not None}
+        body: dict[str, Any] = {
+            "signInEnabled": signin is not None,
+            "loginUrl": "/auth/login",
+            "logoutUrl": "/auth/logout",
+            "signedIn": principal is not None,
+        }
         if principal is not None:
             body.update(subject=principal.subject, kind=principal.kind.value, roles=sorted(principal.roles))
         return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -77,8 +77,10 @@ class SessionCodec:
         return min(cap, int(token_expires_at)) if token_expires_at else cap
 
     def seal(self, principal: Principal, issuer: str, expires_at: int) -> str:
-        return self._sealer.seal({"iss": issuer, "sub": principal.subject, "kind": principal.kind.value,
-                                  "roles": sorted(principal.roles)}, expires_at)
+        return self._sealer.seal(
+            {"iss": issuer, "sub": principal.subject, "kind": principal.kind.value, "roles": sorted(principal.roles)},
+            expires_at,
+        )
 
     def principal(self, value: str | None) -> Principal | None:
         data = self._sealer.unseal(value)
@@ -90,8 +92,9 @@ class SessionCodec:
             subject, issuer = str(data["sub"]), str(data["iss"])
         except (KeyError, ValueError, TypeError):
             return None
-        return Principal(subject=subject, kind=kind, roles=roles,
-                         claims={"iss": issuer, "sub": subject, "modelreg_auth": "session"})
+        return Principal(
+            subject=subject, kind=kind, roles=roles, claims={"iss": issuer, "sub": subject, "modelreg_auth": "session"}
+        )
 
 
 def cookie_header(name: str, value: str, *, max_age: int, path: str, secure: bool) -> str:

@@ -102,11 +102,16 @@ _REFUSED = "the bearer token is not valid for this server"
 class TokenAuthenticator:
     """Turns a bearer token into a Principal, or raises TokenRefused with a message safe to show."""
 
-    def __init__(self, issuers: list[TrustedIssuer], *, roles_for: Callable[[list[str]], frozenset[str]],
-                 leeway: int = LEEWAY_SECONDS, max_bytes: int = MAX_TOKEN_BYTES) -> None:
+    def __init__(
+        self,
+        issuers: list[TrustedIssuer],
+        *,
+        roles_for: Callable[[list[str]], frozenset[str]],
+        leeway: int = LEEWAY_SECONDS,
+        max_bytes: int = MAX_TOKEN_BYTES,
+    ) -> None:
         self._issuers = {trusted.config.issuer: trusted for trusted in issuers}
-        self._validators = {trusted.config.issuer: _AccessTokenValidator(trusted.config, leeway)
-                            for trusted in issuers}
+        self._validators = {trusted.config.issuer: _AccessTokenValidator(trusted.config, leeway) for trusted in issuers}
         self._roles_for = roles_for
         self._max_bytes = max_bytes
 
@@ -143,8 +148,11 @@ class TokenAuthenticator:
         try:
             keys = await trusted.keys.keys_for(kid)
         except KeysUnavailable:
-            raise TokenRefused("the identity provider's signing keys are not available yet; try again shortly",
-                               "keys_unavailable", label) from None
+            raise TokenRefused(
+                "the identity provider's signing keys are not available yet; try again shortly",
+                "keys_unavailable",
+                label,
+            ) from None
         try:
             claims = self._validators[trusted.config.issuer].decode(token, keys)
         except JoseError as error:
@@ -161,8 +169,11 @@ class TokenAuthenticator:
             raise TokenRefused("the bearer token has no subject", "missing_sub", config.label)
         subject = config.subject_prefix + subject
         if len(subject) > MAX_SUBJECT_LENGTH:
-            raise TokenRefused(f"the bearer token's subject is longer than {MAX_SUBJECT_LENGTH} characters",
-                               "subject_too_long", config.label)
+            raise TokenRefused(
+                f"the bearer token's subject is longer than {MAX_SUBJECT_LENGTH} characters",
+                "subject_too_long",
+                config.label,
+            )
         kind = kind_of(claims, forced=config.kind, service_when=config.service_when)
         names = role_names(claims, config.role_sources)
         client = client_of(claims)

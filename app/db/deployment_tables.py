@@ -30,8 +30,9 @@ class DeploymentEntryRow(Base):
     __tablename__ = "deployment_entries"
 
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"), primary_key=True,
-                                            index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
     role: Mapped[str] = mapped_column(String(16))
     traffic_percent: Mapped[int] = mapped_column(Integer)
 

@@ -37,8 +37,9 @@ def time_conditions(column: ColumnElement, window: TimeRange | None) -> list[Col
     return conditions
 
 
-def tag_conditions(tag_table: type, owner_column: ColumnElement, owner_fk: str,
-                   tags: tuple[TagMatch, ...]) -> list[ColumnElement[bool]]:
+def tag_conditions(
+    tag_table: type, owner_column: ColumnElement, owner_fk: str, tags: tuple[TagMatch, ...]
+) -> list[ColumnElement[bool]]:
     """One EXISTS per wanted tag, written to use the (key, substr(value)) index."""
     conditions: list[ColumnElement[bool]] = []
     for tag in tags:

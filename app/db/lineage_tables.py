@@ -46,8 +46,13 @@ class DatasetRow(Base):
     __table_args__ = (
         UniqueConstraint("name", "version"),
         # Datasets without a version are identified by their content.
-        Index("uq_lineage_datasets_unversioned_digest", "digest", unique=True,
-              sqlite_where=text("version IS NULL"), postgresql_where=text("version IS NULL")),
+        Index(
+            "uq_lineage_datasets_unversioned_digest",
+            "digest",
+            unique=True,
+            sqlite_where=text("version IS NULL"),
+            postgresql_where=text("version IS NULL"),
+        ),
     )
 
 

@@ -52,8 +52,9 @@ def decode_cursor(cursor: str, expected: type) -> tuple[Any, int]:
         ) from None
 
 
-def after_condition(sort_key: ColumnElement, id_column: ColumnElement, direction: Direction,
-                    cursor: str) -> ColumnElement[bool]:
+def after_condition(
+    sort_key: ColumnElement, id_column: ColumnElement, direction: Direction, cursor: str
+) -> ColumnElement[bool]:
     """Rows strictly after the cursor in (sort_key, id) order."""
     value, row_id = decode_cursor(cursor, sort_key.type.python_type)
     if direction is Direction.ASC:
@@ -67,9 +68,18 @@ def ordered(query: Select, sort_key: ColumnElement, id_column: ColumnElement, di
     return query.order_by(sort_key.desc(), id_column.desc())
 
 
-async def fetch_page(session: Any, query: Select, *, sort_key: ColumnElement, id_column: ColumnElement,
-                     direction: Direction, page: PageRequest, with_total: bool,
-                     convert: Any, row_id: Any = None) -> Page[Any]:
+async def fetch_page(
+    session: Any,
+    query: Select,
+    *,
+    sort_key: ColumnElement,
+    id_column: ColumnElement,
+    direction: Direction,
+    page: PageRequest,
+    with_total: bool,
+    convert: Any,
+    row_id: Any = None,
+) -> Page[Any]:
     """Run ``query`` (which must select the sort key as its last column) as one page.
 
     ``convert(row)`` turns each result row into a domain object. Fetches one row more than asked to know

@@ -126,8 +126,13 @@ class VersionRow(Base):
         UniqueConstraint("model_id", "version"),
         Index("ix_model_versions_model_id_stage_version", "model_id", "stage", "version"),
         # The last line of defence behind the model row lock: at most one PRODUCTION version per model.
-        Index("uq_model_versions_one_production", "model_id", unique=True,
-              sqlite_where=text("stage = 'PRODUCTION'"), postgresql_where=text("stage = 'PRODUCTION'")),
+        Index(
+            "uq_model_versions_one_production",
+            "model_id",
+            unique=True,
+            sqlite_where=text("stage = 'PRODUCTION'"),
+            postgresql_where=text("stage = 'PRODUCTION'"),
+        ),
     )
 
 
@@ -138,9 +143,7 @@ class VersionTagRow(Base):
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (
-        Index("ix_model_version_tags_key_value", "key", func.substr(value, 1, TAG_VALUE_INDEX_PREFIX)),
-    )
+    __table_args__ = (Index("ix_model_version_tags_key_value", "key", func.substr(value, 1, TAG_VALUE_INDEX_PREFIX)),)
 
 
 class MetricRow(Base):

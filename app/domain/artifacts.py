@@ -56,8 +56,9 @@ def check_path(path: str, field: str = "files.path") -> str:
     if not path or len(path) > MAX_PATH_LENGTH:
         raise BadUserInput(f"{field} must be 1-{MAX_PATH_LENGTH} characters long", field=field)
     if path.startswith("/") or _CONTROL.search(path):
-        raise BadUserInput(f"{field} {path[:80]!r} must be relative, without backslashes or control characters",
-                           field=field)
+        raise BadUserInput(
+            f"{field} {path[:80]!r} must be relative, without backslashes or control characters", field=field
+        )
     for segment in path.split("/"):
         if segment in ("", ".", "..") or len(segment) > MAX_SEGMENT_LENGTH:
             raise BadUserInput(f"{field} {path[:80]!r} has an empty, '.', '..' or over-long segment", field=field)
@@ -68,8 +69,9 @@ def media_type_for(path: str, given: str | None) -> str:
     """The media type given (validated), else a guess from the file name."""
     if given is not None:
         if not _MEDIA_TYPE.fullmatch(given):
-            raise BadUserInput(f"files.mediaType {given[:80]!r} is not a media type such as text/plain",
-                               field="files.mediaType")
+            raise BadUserInput(
+                f"files.mediaType {given[:80]!r} is not a media type such as text/plain", field="files.mediaType"
+            )
         return given
     return mimetypes.guess_type(path, strict=False)[0] or DEFAULT_MEDIA_TYPE
 
@@ -91,7 +93,9 @@ def check_unique_paths(paths: list[str]) -> None:
 def manifest_digest(files: list[ArtifactFile] | list[StagedFile]) -> str:
     """The sha256 of the canonical JSON of the manifest (sorted by path), so a deployment can verify a whole
     version with one value."""
-    entries = [{"path": f.path, "digest": f.digest, "size": f.size, "mediaType": f.media_type}
-               for f in sorted(files, key=lambda f: f.path)]
+    entries = [
+        {"path": f.path, "digest": f.digest, "size": f.size, "mediaType": f.media_type}
+        for f in sorted(files, key=lambda f: f.path)
+    ]
     canonical = json.dumps(entries, separators=(",", ":"), sort_keys=True).encode()
     return "sha256:" + hashlib.sha256(canonical).hexdigest()

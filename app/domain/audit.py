@@ -89,8 +89,12 @@ def event_document(seq: int, draft: AuditDraft, prev_hash: str) -> dict[str, Any
         "occurredAt": utc_text(draft.occurred_at),
         "actor": {"subject": draft.actor_subject, "kind": draft.actor_kind, "roles": list(draft.actor_roles)},
         "action": draft.action,
-        "target": {"type": draft.target.type, "id": draft.target.id, "name": draft.target.name,
-                   "version": draft.target.version},
+        "target": {
+            "type": draft.target.type,
+            "id": draft.target.id,
+            "name": draft.target.name,
+            "version": draft.target.version,
+        },
         "before": draft.before,
         "after": draft.after,
         "outcome": draft.outcome,
@@ -148,9 +152,11 @@ class IntegrityReport:
             self.checked += 1
             problem = None
             if event.seq != self._expected_seq:
-                problem = (f"events {self._expected_seq}..{event.seq - 1} are missing (deleted, or the rows were "
-                           f"renumbered)" if event.seq > self._expected_seq
-                           else f"sequence number {event.seq} is out of order (expected {self._expected_seq})")
+                problem = (
+                    f"events {self._expected_seq}..{event.seq - 1} are missing (deleted, or the rows were renumbered)"
+                    if event.seq > self._expected_seq
+                    else f"sequence number {event.seq} is out of order (expected {self._expected_seq})"
+                )
             elif event.prev_hash != self._prev_hash:
                 problem = "its previous-event hash does not match the hash of the event before it"
             elif event_hash(event.seq, event.draft, event.prev_hash) != event.hash:

@@ -36,17 +36,24 @@ def _check_links(datasets: tuple[DatasetUse, ...], parents: tuple[ParentRef, ...
         raise BadUserInput(f"at most {MAX_LINKS} datasets and {MAX_LINKS} parents per version", field="datasets")
     for i, use in enumerate(datasets):
         if use.kind not in DATASET_USES:
-            raise BadUserInput(f"datasets[{i}].kind must be one of {', '.join(k.value for k in DATASET_USES)}",
-                               field="datasets.kind")
+            raise BadUserInput(
+                f"datasets[{i}].kind must be one of {', '.join(k.value for k in DATASET_USES)}", field="datasets.kind"
+            )
         if (use.dataset_id is None) == (use.dataset is None):
-            raise BadUserInput(f"datasets[{i}]: give either the id of a registered dataset or the dataset to "
-                               "register, not both or neither", field="datasets")
+            raise BadUserInput(
+                f"datasets[{i}]: give either the id of a registered dataset or the dataset to "
+                "register, not both or neither",
+                field="datasets",
+            )
         if use.dataset is not None:
             use.dataset.validate(f"datasets[{i}].dataset.")
     for i, parent in enumerate(parents):
         if (parent.version_id is None) == (parent.uri is None):
-            raise BadUserInput(f"parents[{i}]: give either the id or the models:/NAME/VERSION uri of the parent "
-                               "version, not both or neither", field="parents")
+            raise BadUserInput(
+                f"parents[{i}]: give either the id or the models:/NAME/VERSION uri of the parent "
+                "version, not both or neither",
+                field="parents",
+            )
         check_relation(parent.relation, f"parents[{i}].relation")
 
 
@@ -101,22 +108,28 @@ class FileRef:
         media_type_for(self.path, self.media_type)
         if self.upload_id is None:
             if self.digest is None:
-                raise BadUserInput(f"files[{self.path}]: give the digest of uploaded content, or an uploadId",
-                                   field="files.digest")
+                raise BadUserInput(
+                    f"files[{self.path}]: give the digest of uploaded content, or an uploadId", field="files.digest"
+                )
             rules.check_sha256(self.digest, "files.digest")
             return
         rules.check_text(self.upload_id, "files.uploadId", 64, required=True)
         if self.digest is None or self.size is None:
-            raise BadUserInput(f"files[{self.path}]: a staged upload needs its expected digest and size",
-                               field="files.digest")
+            raise BadUserInput(
+                f"files[{self.path}]: a staged upload needs its expected digest and size", field="files.digest"
+            )
         rules.check_sha256(self.digest, "files.digest")
         if not 0 <= self.size <= rules.ARTIFACT_SIZE_MAX:
-            raise BadUserInput(f"files[{self.path}].size must be between 0 and {rules.ARTIFACT_SIZE_MAX}",
-                               field="files.size")
+            raise BadUserInput(
+                f"files[{self.path}].size must be between 0 and {rules.ARTIFACT_SIZE_MAX}", field="files.size"
+            )
 
     def canonical(self) -> FileRef:
-        return replace(self, digest=rules.check_sha256(self.digest, "files.digest"),
-                       media_type=media_type_for(self.path, self.media_type))
+        return replace(
+            self,
+            digest=rules.check_sha256(self.digest, "files.digest"),
+            media_type=media_type_for(self.path, self.media_type),
+        )
 
 
 @dataclass(frozen=True)
@@ -140,8 +153,9 @@ class NewVersion:
         rules.check_model_name(self.model_name, "name")
         if self.files:
             if self.artifact is not None:
-                raise BadUserInput("give either files (stored by the registry) or artifact (a reference), not both",
-                                   field="files")
+                raise BadUserInput(
+                    "give either files (stored by the registry) or artifact (a reference), not both", field="files"
+                )
             for file in self.files:
                 file.validate()
             check_unique_paths([file.path for file in self.files])
@@ -162,8 +176,9 @@ class NewVersion:
             rules.check_text(self.artifact.uri, "artifact.uri", 2000, required=True)
             rules.check_sha256(self.artifact.digest, "artifact.digest")
             if self.artifact.size is not None and not 0 <= self.artifact.size <= rules.ARTIFACT_SIZE_MAX:
-                raise BadUserInput(f"artifact.size must be between 0 and {rules.ARTIFACT_SIZE_MAX}",
-                                   field="artifact.size")
+                raise BadUserInput(
+                    f"artifact.size must be between 0 and {rules.ARTIFACT_SIZE_MAX}", field="artifact.size"
+                )
         _check_metrics(self.metrics)
         rules.check_params(self.params)
         rules.check_tags(self.tags)
@@ -172,10 +187,14 @@ class NewVersion:
         """The command with values in the one form they are stored in (a digest as ``sha256:<hex>``, however it
         was written). Call after ``validate()``."""
         canonical = replace(
-            self, files=tuple(file.canonical() for file in self.files),
+            self,
+            files=tuple(file.canonical() for file in self.files),
             run=self.run.validate("run.") if self.run else None,
-            datasets=tuple(replace(use, dataset=use.dataset.validate(f"datasets[{i}].dataset."))
-                           if use.dataset else use for i, use in enumerate(self.datasets)))
+            datasets=tuple(
+                replace(use, dataset=use.dataset.validate(f"datasets[{i}].dataset.")) if use.dataset else use
+                for i, use in enumerate(self.datasets)
+            ),
+        )
         if self.artifact is None or self.artifact.digest is None:
             return canonical
         digest = rules.check_sha256(self.artifact.digest, "artifact.digest")

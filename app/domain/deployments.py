@@ -95,15 +95,19 @@ def deploy(entries: tuple[Entry, ...], version_id: int, version: int) -> tuple[E
 def start_canary(entries: tuple[Entry, ...], version_id: int, version: int, percent: int) -> tuple[Entry, ...]:
     primary = _live(entries, DeploymentRole.PRIMARY)
     if primary is None:
-        raise FailedPrecondition("nothing is deployed here yet: deploy a version before starting a canary",
-                                 field="version")
+        raise FailedPrecondition(
+            "nothing is deployed here yet: deploy a version before starting a canary", field="version"
+        )
     if _live(entries, DeploymentRole.CANARY):
         raise FailedPrecondition("a canary is running: promote or abort it first", field="version")
     if primary.version_id == version_id:
         raise FailedPrecondition(f"version {version} is the primary already", field="version")
     percent = check_percent(percent)
-    return (Entry(primary.version_id, primary.version, DeploymentRole.PRIMARY, 100 - percent),
-            Entry(version_id, version, DeploymentRole.CANARY, percent), *_shadows(entries, version_id))
+    return (
+        Entry(primary.version_id, primary.version, DeploymentRole.PRIMARY, 100 - percent),
+        Entry(version_id, version, DeploymentRole.CANARY, percent),
+        *_shadows(entries, version_id),
+    )
 
 
 def set_canary_traffic(entries: tuple[Entry, ...], percent: int) -> tuple[Entry, ...]:
@@ -111,8 +115,11 @@ def set_canary_traffic(entries: tuple[Entry, ...], percent: int) -> tuple[Entry,
     if canary is None or primary is None:
         raise FailedPrecondition("no canary is running here", field="percent")
     percent = check_percent(percent)
-    return (Entry(primary.version_id, primary.version, DeploymentRole.PRIMARY, 100 - percent),
-            Entry(canary.version_id, canary.version, DeploymentRole.CANARY, percent), *_shadows(entries))
+    return (
+        Entry(primary.version_id, primary.version, DeploymentRole.PRIMARY, 100 - percent),
+        Entry(canary.version_id, canary.version, DeploymentRole.CANARY, percent),
+        *_shadows(entries),
+    )
 
 
 def promote_canary(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:

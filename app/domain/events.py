@@ -36,13 +36,31 @@ EVENT_TYPES: dict[str, str] = {
     "code_commit.register": "lineage.changed",
     "external_node.register": "lineage.changed",
     "lineage.edge.add": "lineage.changed",
-    **{f"deployment.{action}": "deployment.changed" for action in (
-        "deploy", "start_canary", "set_canary_traffic", "promote_canary", "abort_canary", "add_shadow",
-        "remove_shadow", "rollback")},
+    **{
+        f"deployment.{action}": "deployment.changed"
+        for action in (
+            "deploy",
+            "start_canary",
+            "set_canary_traffic",
+            "promote_canary",
+            "abort_canary",
+            "add_shadow",
+            "remove_shadow",
+            "rollback",
+        )
+    },
 }
 # Actions that change nothing a subscriber follows (an upload slot is not registry state).
-NO_EVENT_ACTIONS = frozenset({"artifact.upload.create", "webhook.create", "webhook.update", "webhook.delete",
-                              "webhook.redeliver", "webhook.ping"})
+NO_EVENT_ACTIONS = frozenset(
+    {
+        "artifact.upload.create",
+        "webhook.create",
+        "webhook.update",
+        "webhook.delete",
+        "webhook.redeliver",
+        "webhook.ping",
+    }
+)
 READY, FAILED = "version.ready", "version.failed"
 TRANSITION_APPLIED = "transition.applied"
 PING = "webhook.ping"  # sent to one webhook by pingWebhook, whatever its filter

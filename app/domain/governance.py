@@ -25,8 +25,9 @@ def check_move(current: Stage, target: Stage, what: str = "the version") -> None
     """FAILED_PRECONDITION naming the allowed moves unless ``current -> target`` is one."""
     if target not in MOVES[current]:
         allowed = ", ".join(f"{current.value} -> {stage.value}" for stage in MOVES[current])
-        raise FailedPrecondition(f"{what} is in {current.value} and cannot move to {target.value}; "
-                                 f"allowed from {current.value}: {allowed}")
+        raise FailedPrecondition(
+            f"{what} is in {current.value} and cannot move to {target.value}; allowed from {current.value}: {allowed}"
+        )
 
 
 class TransitionKind(str, Enum):

@@ -48,7 +48,10 @@ DATASET_USES = (EdgeKind.TRAINED_ON, EdgeKind.VALIDATED_ON, EdgeKind.EVALUATED_O
 DEFINING_KINDS = frozenset({EdgeKind.TRAINED_ON, EdgeKind.VALIDATED_ON, EdgeKind.PRODUCED, EdgeKind.BUILT_FROM})
 
 _ALLOWED: dict[EdgeKind, tuple[frozenset[NodeKind], frozenset[NodeKind]]] = {
-    **{kind: (frozenset({NodeKind.DATASET}), frozenset({NodeKind.RUN, NodeKind.MODEL_VERSION})) for kind in DATASET_USES},
+    **{
+        kind: (frozenset({NodeKind.DATASET}), frozenset({NodeKind.RUN, NodeKind.MODEL_VERSION}))
+        for kind in DATASET_USES
+    },
     EdgeKind.PRODUCED: (frozenset({NodeKind.RUN}), frozenset({NodeKind.MODEL_VERSION, NodeKind.DATASET})),
     EdgeKind.BUILT_FROM: (frozenset({NodeKind.CODE_COMMIT}), frozenset({NodeKind.RUN, NodeKind.MODEL_VERSION})),
     EdgeKind.DERIVED_FROM: (frozenset({NodeKind.MODEL_VERSION}), frozenset({NodeKind.MODEL_VERSION})),
@@ -70,12 +73,15 @@ def check_edge_endpoints(kind: EdgeKind, upstream: NodeKind, downstream: NodeKin
     kind but DERIVED_FROM)."""
     ups, downs = _ALLOWED[kind]
     external_ok = kind is not EdgeKind.DERIVED_FROM
-    if (upstream in ups or (external_ok and upstream is NodeKind.EXTERNAL)) and \
-            (downstream in downs or (external_ok and downstream is NodeKind.EXTERNAL)):
+    if (upstream in ups or (external_ok and upstream is NodeKind.EXTERNAL)) and (
+        downstream in downs or (external_ok and downstream is NodeKind.EXTERNAL)
+    ):
         return
     expected = f"{' or '.join(sorted(k.value for k in ups))} -> {' or '.join(sorted(k.value for k in downs))}"
-    raise BadUserInput(f"a {kind.value} edge joins {expected} (upstream -> downstream), not "
-                       f"{upstream.value} -> {downstream.value}", field="kind")
+    raise BadUserInput(
+        f"a {kind.value} edge joins {expected} (upstream -> downstream), not {upstream.value} -> {downstream.value}",
+        field="kind",
+    )
 
 
 def check_not_frozen(kind: EdgeKind, downstream: ModelVersion) -> None:
@@ -84,7 +90,9 @@ def check_not_frozen(kind: EdgeKind, downstream: ModelVersion) -> None:
         raise FailedPrecondition(
             f"models:/{downstream.model_name}/{downstream.version} is READY: its {kind.value} lineage was fixed "
             "when it was registered (give it with createModelVersion); only EVALUATED_ON and DERIVED_FROM edges "
-            "can be added later", field="kind")
+            "can be added later",
+            field="kind",
+        )
 
 
 @dataclass(frozen=True)

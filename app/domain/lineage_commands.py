@@ -18,6 +18,7 @@ JSON_MAX_BYTES = 256 * 1024
 RELATION_MAX = 200
 MAX_LINKS = 100  # datasets or parents given with one new version
 
+
 def _check_json(value: Any, field_name: str) -> None:
     if value is None:
         return
@@ -58,16 +59,28 @@ class NewDataset:
         rules.check_text(self.name, f"{prefix}name", NAME_MAX, required=True)
         rules.check_text(self.version, f"{prefix}version", 200)
         if not self.version and not self.digest:
-            raise BadUserInput(f"{prefix}version or {prefix}digest is required: a dataset is identified by name "
-                               "and version, or by the digest of its content", field=f"{prefix}version")
+            raise BadUserInput(
+                f"{prefix}version or {prefix}digest is required: a dataset is identified by name "
+                "and version, or by the digest of its content",
+                field=f"{prefix}version",
+            )
         rules.check_text(self.uri, f"{prefix}uri", URI_MAX)
         rules.check_text(self.format, f"{prefix}format", 100)
         rules.check_text(self.source_system, f"{prefix}sourceSystem", 100)
         _check_count(self.size, f"{prefix}size")
         _check_count(self.row_count, f"{prefix}rowCount")
         _check_json(self.schema, f"{prefix}schema")
-        return NewDataset(self.name, self.version or None, self.uri, rules.check_sha256(self.digest, f"{prefix}digest"),
-                          self.format, self.size, self.row_count, self.schema, self.source_system)
+        return NewDataset(
+            self.name,
+            self.version or None,
+            self.uri,
+            rules.check_sha256(self.digest, f"{prefix}digest"),
+            self.format,
+            self.size,
+            self.row_count,
+            self.schema,
+            self.source_system,
+        )
 
 
 @dataclass(frozen=True)
@@ -99,8 +112,17 @@ class NewRun:
         rules.check_text(env.python_version, f"{prefix}environment.pythonVersion", 50)
         rules.check_text(env.container_image, f"{prefix}environment.containerImage", URI_MAX)
         digest = rules.check_sha256(env.requirements_digest, f"{prefix}environment.requirementsDigest")
-        return NewRun(self.tracker, self.run_id, self.run_uri, self.experiment_name, self.params, self.metrics,
-                      self.started_at, self.ended_at, RunEnvironment(env.python_version, digest, env.container_image))
+        return NewRun(
+            self.tracker,
+            self.run_id,
+            self.run_uri,
+            self.experiment_name,
+            self.params,
+            self.metrics,
+            self.started_at,
+            self.ended_at,
+            RunEnvironment(env.python_version, digest, env.container_image),
+        )
 
 
 @dataclass(frozen=True)
@@ -137,7 +159,6 @@ class NewExternalNode:
         return self
 
 
-
 @dataclass(frozen=True)
 class NewEdge:
     kind: EdgeKind
@@ -168,4 +189,3 @@ class ParentRef:
     version_id: int | None = None
     uri: str | None = None
     relation: str | None = None
-

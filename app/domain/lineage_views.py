@@ -31,8 +31,9 @@ class Reproducibility:
         return not self.missing
 
 
-def missing_for_reproduction(version: ModelVersion, run: Run | None, commit: CodeCommit | None,
-                             datasets: list[DatasetLink]) -> list[str]:
+def missing_for_reproduction(
+    version: ModelVersion, run: Run | None, commit: CodeCommit | None, datasets: list[DatasetLink]
+) -> list[str]:
     """What a full reproduction of the version lacks, in a fixed order."""
     missing = []
     if run is None:
@@ -43,9 +44,11 @@ def missing_for_reproduction(version: ModelVersion, run: Run | None, commit: Cod
         missing.append("training dataset")
     missing += [f"digest of dataset {link.dataset.label}" for link in datasets if link.dataset.digest is None]
     environment = run.environment if run else None
-    for label, value in (("python version", environment and environment.python_version),
-                         ("requirements digest", environment and environment.requirements_digest),
-                         ("container image", environment and environment.container_image)):
+    for label, value in (
+        ("python version", environment and environment.python_version),
+        ("requirements digest", environment and environment.requirements_digest),
+        ("container image", environment and environment.container_image),
+    ):
         if not value:
             missing.append(label)
     if version.artifact is None or version.artifact.digest is None:
@@ -53,14 +56,34 @@ def missing_for_reproduction(version: ModelVersion, run: Run | None, commit: Cod
     return missing
 
 
-_SHORT = {NodeKind.DATASET: "dataset", NodeKind.RUN: "run", NodeKind.CODE_COMMIT: "commit",
-          NodeKind.MODEL_VERSION: "version", NodeKind.EXTERNAL: "external"}
-_MERMAID_SHAPES = {NodeKind.DATASET: ('[("', '")]'), NodeKind.RUN: ('(["', '"])'), NodeKind.CODE_COMMIT: ('{{"', '"}}'),
-                   NodeKind.MODEL_VERSION: ('["', '"]'), NodeKind.EXTERNAL: ('>"', '"]')}
-_DOT_SHAPES = {NodeKind.DATASET: "cylinder", NodeKind.RUN: "ellipse", NodeKind.CODE_COMMIT: "hexagon",
-               NodeKind.MODEL_VERSION: "box", NodeKind.EXTERNAL: "note"}
-COLOURS = {NodeKind.DATASET: "#2563eb", NodeKind.RUN: "#d97706", NodeKind.CODE_COMMIT: "#6b7280",
-           NodeKind.MODEL_VERSION: "#059669", NodeKind.EXTERNAL: "#9333ea"}
+_SHORT = {
+    NodeKind.DATASET: "dataset",
+    NodeKind.RUN: "run",
+    NodeKind.CODE_COMMIT: "commit",
+    NodeKind.MODEL_VERSION: "version",
+    NodeKind.EXTERNAL: "external",
+}
+_MERMAID_SHAPES = {
+    NodeKind.DATASET: ('[("', '")]'),
+    NodeKind.RUN: ('(["', '"])'),
+    NodeKind.CODE_COMMIT: ('{{"', '"}}'),
+    NodeKind.MODEL_VERSION: ('["', '"]'),
+    NodeKind.EXTERNAL: ('>"', '"]'),
+}
+_DOT_SHAPES = {
+    NodeKind.DATASET: "cylinder",
+    NodeKind.RUN: "ellipse",
+    NodeKind.CODE_COMMIT: "hexagon",
+    NodeKind.MODEL_VERSION: "box",
+    NodeKind.EXTERNAL: "note",
+}
+COLOURS = {
+    NodeKind.DATASET: "#2563eb",
+    NodeKind.RUN: "#d97706",
+    NodeKind.CODE_COMMIT: "#6b7280",
+    NodeKind.MODEL_VERSION: "#059669",
+    NodeKind.EXTERNAL: "#9333ea",
+}
 
 
 def _node_name(ref: NodeRef) -> str:
@@ -98,9 +121,11 @@ def to_dot(graph: LineageGraph) -> str:
     """A Graphviz digraph (``dot -Tsvg``), left to right along the data flow."""
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for node in graph.nodes:
-        style = ', penwidth=3' if node.ref == graph.root else ""
-        lines.append(f"  {_node_name(node.ref)} [label={_dot_text(label_of(node.entity))}, "
-                     f"shape={_DOT_SHAPES[node.ref.kind]}, color={_dot_text(COLOURS[node.ref.kind])}{style}];")
+        style = ", penwidth=3" if node.ref == graph.root else ""
+        lines.append(
+            f"  {_node_name(node.ref)} [label={_dot_text(label_of(node.entity))}, "
+            f"shape={_DOT_SHAPES[node.ref.kind]}, color={_dot_text(COLOURS[node.ref.kind])}{style}];"
+        )
     for edge in graph.edges:
         label = edge.kind.value + (f": {edge.relation}" if edge.relation else "")
         lines.append(f"  {_node_name(edge.upstream)} -> {_node_name(edge.downstream)} [label={_dot_text(label)}];")

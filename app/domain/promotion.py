@@ -44,7 +44,9 @@ class MetricGate:
         return f"{self.name}{where}" + (f" {self.op} {self.threshold:g}" if self.op else "")
 
     def check(self, metrics: Iterable[Metric]) -> GateResult:
-        values = [m.value for m in metrics if m.name == self.name and (self.dataset is None or m.dataset == self.dataset)]
+        values = [
+            m.value for m in metrics if m.name == self.name and (self.dataset is None or m.dataset == self.dataset)
+        ]
         label = f"metric {self}"
         if not values:
             where = f" on dataset {self.dataset!r}" if self.dataset else ""
@@ -103,8 +105,9 @@ class PromotionPolicy:
         return alias in self.protected_aliases
 
 
-def evaluate(rule: StageRule, version: ModelVersion, metrics: list[Metric],
-             document_kinds: set[DocumentKind]) -> list[GateResult]:
+def evaluate(
+    rule: StageRule, version: ModelVersion, metrics: list[Metric], document_kinds: set[DocumentKind]
+) -> list[GateResult]:
     """Every gate of ``rule`` checked against the version, passed or not, in policy order."""
     results = []
     if rule.version_ready:
@@ -113,8 +116,11 @@ def evaluate(rule: StageRule, version: ModelVersion, metrics: list[Metric],
     results += [gate.check(metrics) for gate in rule.metrics]
     for kind in rule.documents:
         present = kind in document_kinds
-        results.append(GateResult(f"document {kind.value}", present,
-                                  "attached" if present else f"no {kind.value} document is attached"))
+        results.append(
+            GateResult(
+                f"document {kind.value}", present, "attached" if present else f"no {kind.value} document is attached"
+            )
+        )
     return results
 
 
@@ -133,8 +139,9 @@ def _mapping(value: Any, where: str) -> dict:
 def _metric_gate(text: Any, where: str) -> MetricGate:
     match = _METRIC_GATE.fullmatch(text) if isinstance(text, str) else None
     if not match:
-        raise PolicyError(f"{where}: {text!r} is not a metric gate such as 'accuracy >= 0.9', "
-                          "'auc[holdout] > 0.8' or 'latency_ms'")
+        raise PolicyError(
+            f"{where}: {text!r} is not a metric gate such as 'accuracy >= 0.9', 'auc[holdout] > 0.8' or 'latency_ms'"
+        )
     threshold = float(match["number"]) if match["number"] else None
     if threshold is not None and not math.isfinite(threshold):
         raise PolicyError(f"{where}: {text!r} needs a finite threshold")
@@ -164,8 +171,9 @@ def _rule(data: Any, where: str, base: StageRule) -> StageRule:
         items = gates["metrics"] or []
         if not isinstance(items, list):
             raise PolicyError(f"{where}.gates.metrics must be a list such as ['accuracy >= 0.9']")
-        rule = replace(rule, metrics=tuple(_metric_gate(item, f"{where}.gates.metrics[{i}]")
-                                           for i, item in enumerate(items)))
+        rule = replace(
+            rule, metrics=tuple(_metric_gate(item, f"{where}.gates.metrics[{i}]") for i, item in enumerate(items))
+        )
     if "documents" in gates:
         items = gates["documents"] or []
         kinds = ", ".join(kind.value for kind in DocumentKind)

@@ -64,9 +64,7 @@ def check_text(value: str | None, field: str, limit: int = SHORT_TEXT_MAX, requi
 def check_tag(key: str, value: str, field: str = "tags") -> tuple[str, str]:
     """A tag: a key of 1-250 safe characters and a value up to 5000 characters."""
     if not TAG_KEY_PATTERN.fullmatch(key or ""):
-        raise BadUserInput(
-            f"{field}: key {key[:80]!r} must be 1-250 letters, digits, spaces or '_.-/:'", field=field
-        )
+        raise BadUserInput(f"{field}: key {key[:80]!r} must be 1-250 letters, digits, spaces or '_.-/:'", field=field)
     check_text(value, f"{field}[{key}]", TAG_VALUE_MAX)
     return key, value
 

@@ -31,7 +31,7 @@ def parse_model_uri(uri: str) -> ModelUri:
     """
     if not uri.startswith("models:/") or len(uri) > 600:
         raise BadUserInput(f"uri must have one of the forms {URI_FORMS}", field="uri")
-    rest = uri[len("models:/"):]
+    rest = uri[len("models:/") :]
     if "@" in rest:
         name, _, alias = rest.rpartition("@")
         return ModelUri(name=check_model_name(name, "uri"), alias=check_alias(alias, "uri alias"))

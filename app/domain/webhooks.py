@@ -87,8 +87,9 @@ def check_url(url: str) -> str:
 def check_event_types(types: frozenset[str]) -> frozenset[str]:
     unknown = sorted(types - ALL_EVENT_TYPES)
     if unknown:
-        raise BadUserInput(f"unknown event types {unknown}; known: {', '.join(sorted(ALL_EVENT_TYPES))}",
-                           field="events")
+        raise BadUserInput(
+            f"unknown event types {unknown}; known: {', '.join(sorted(ALL_EVENT_TYPES))}", field="events"
+        )
     return types
 
 
@@ -155,8 +156,9 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(minutes=30)
     period: timedelta = timedelta(hours=24)
 
-    def next_attempt(self, attempts: int, first_attempt_at: datetime, now: datetime,
-                     rng: random.Random | None = None) -> datetime | None:
+    def next_attempt(
+        self, attempts: int, first_attempt_at: datetime, now: datetime, rng: random.Random | None = None
+    ) -> datetime | None:
         """When to try again after ``attempts`` failures, or None when the retry period is over."""
         ceiling = min(self.max_delay.total_seconds(), self.first_delay.total_seconds() * 2 ** max(attempts - 1, 0))
         delay = (rng or random).uniform(ceiling / 2, ceiling)  # "equal jitter": spread, but never hammer

@@ -63,8 +63,14 @@ def _batch(fetch, default: Any = None):
 class Loaders:
     """DataLoaders for one request: each nested field costs one statement per page, not one per parent."""
 
-    def __init__(self, reads: ReadService, artifacts: ArtifactService, principal: Principal | None,
-                 governance: GovernanceReads | None = None, lineage: LineageReads | None = None) -> None:
+    def __init__(
+        self,
+        reads: ReadService,
+        artifacts: ArtifactService,
+        principal: Principal | None,
+        governance: GovernanceReads | None = None,
+        lineage: LineageReads | None = None,
+    ) -> None:
         def bind(method, default: Any = None) -> DataLoader:
             return DataLoader(load_fn=_batch(lambda keys: method(principal, keys), default))
 
@@ -83,6 +89,7 @@ class Loaders:
             self.stage_history = bind(governance.stage_history, [])
             self.documents = bind(governance.documents, [])
         if lineage is not None:
+
             async def reproducibility(versions: list[ModelVersion]) -> list:
                 found = await lineage.reproducibility(principal, list({v.id: v for v in versions}.values()))
                 return [found[v.id] for v in versions]
@@ -124,4 +131,3 @@ class Context:
 
 
 Info = strawberry.Info[Context, None]
-

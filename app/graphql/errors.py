@@ -19,8 +19,14 @@ _REQUEST_ERRORS = (GraphQLError, ValueError, TypeError)
 
 
 def _with_code(error: GraphQLError, message: str, extensions: dict) -> GraphQLError:
-    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                        path=error.path, extensions=extensions)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
 
 
 def map_error(error: GraphQLError) -> GraphQLError:
@@ -37,8 +43,11 @@ def map_error(error: GraphQLError) -> GraphQLError:
         return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT.value})
     request_id = current_request_id()
     log.error("unexpected error in a resolver", extra={"path": error.path, **describe_exception(original)})
-    return _with_code(error, f"internal error; quote request id {request_id} when reporting it",
-                      {"code": ErrorCode.INTERNAL.value, "requestId": request_id})
+    return _with_code(
+        error,
+        f"internal error; quote request id {request_id} when reporting it",
+        {"code": ErrorCode.INTERNAL.value, "requestId": request_id},
+    )
 
 
 class ErrorMapping(MaskErrors):

@@ -34,19 +34,42 @@ from .types.webhooks import WebhookQueries
 
 
 @strawberry.type(description="Read the registry.")
-class Query(ViewerQueries, ModelQueries, VersionQueries, GovernanceQueries, AuditQueries, LineageQueries,
-            WebhookQueries, DeploymentQueries):
+class Query(
+    ViewerQueries,
+    ModelQueries,
+    VersionQueries,
+    GovernanceQueries,
+    AuditQueries,
+    LineageQueries,
+    WebhookQueries,
+    DeploymentQueries,
+):
     pass
 
 
 @strawberry.type(description="Change the registry. Every mutation takes one `input` and returns a payload.")
-class Mutation(ModelMutations, VersionMutations, AliasMutations, ArtifactMutations, GovernanceMutations,
-               DocumentMutations, LineageMutations, WebhookMutations, DeploymentMutations):
+class Mutation(
+    ModelMutations,
+    VersionMutations,
+    AliasMutations,
+    ArtifactMutations,
+    GovernanceMutations,
+    DocumentMutations,
+    LineageMutations,
+    WebhookMutations,
+    DeploymentMutations,
+):
     pass
 
 
-def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000,
-                 introspection: bool = True, field_suggestions: bool = True) -> strawberry.Schema:
+def build_schema(
+    *,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 5000,
+    introspection: bool = True,
+    field_suggestions: bool = True,
+) -> strawberry.Schema:
     """The schema with its protections. Introspection and suggestions can be switched off for production."""
     extensions = [
         lambda: QueryDepthLimiter(max_depth=max_depth),

@@ -64,14 +64,11 @@ JSON = "application/json"
 
 # Strawberry's terse refusals, said with how to fix them; other reasons are passed on unchanged.
 _HINTS = {
-    "Unsupported content type":
-        "unsupported Content-Type: POST a JSON body with Content-Type: application/json, or use GET with "
-        "query parameters",
-    "Unable to parse request body as JSON":
-        "the request is not valid JSON: send {\"query\": \"...\", \"variables\": {...}} (or, on GET, a JSON "
-        "object in the variables parameter)",
-    "No GraphQL query found in the request":
-        "no GraphQL query found: put the document in the \"query\" field (POST) or the query parameter (GET)",
+    "Unsupported content type": "unsupported Content-Type: POST a JSON body with Content-Type: application/json, or use GET with "
+    "query parameters",
+    "Unable to parse request body as JSON": 'the request is not valid JSON: send {"query": "...", "variables": {...}} (or, on GET, a JSON '
+    "object in the variables parameter)",
+    "No GraphQL query found in the request": 'no GraphQL query found: put the document in the "query" field (POST) or the query parameter (GET)',
 }
 
 
@@ -94,8 +91,11 @@ def negotiate(accept: str | None) -> str:
                 except ValueError:
                     q = 0.0
         media_range = media_range.lower()
-        target = GRAPHQL_RESPONSE_JSON if media_range == GRAPHQL_RESPONSE_JSON else (
-            JSON if media_range in (JSON, "application/*", "*/*") else None)
+        target = (
+            GRAPHQL_RESPONSE_JSON
+            if media_range == GRAPHQL_RESPONSE_JSON
+            else (JSON if media_range in (JSON, "application/*", "*/*") else None)
+        )
         if target:
             quality[target] = max(quality[target], q)
     preferred = quality[GRAPHQL_RESPONSE_JSON]
@@ -110,7 +110,8 @@ def _is_request_error(response: GraphQLHTTPResponse) -> bool:
 
 def _code_for_status(status: int) -> ErrorCode:
     return {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND}.get(
-        status, ErrorCode.INTERNAL if status >= 500 else ErrorCode.BAD_USER_INPUT)
+        status, ErrorCode.INTERNAL if status >= 500 else ErrorCode.BAD_USER_INPUT
+    )
 
 
 def connection_token(params: dict[str, Any]) -> str | None:
@@ -169,8 +170,14 @@ class MethodNotAllowed(HTTPException):
 class GraphQLView(GraphQL):
     """Strawberry's ASGI view with our context, GraphiQL page and GraphQL-over-HTTP media types."""
 
-    def __init__(self, schema: Any, services: Services, *,
-                 authenticate: Callable[[str], Awaitable[Principal]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        services: Services,
+        *,
+        authenticate: Callable[[str], Awaitable[Principal]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         kwargs.setdefault("connection_init_wait_timeout", timedelta(seconds=10))  # unauthenticated sockets: briefly
         super().__init__(schema, **kwargs)
@@ -178,8 +185,13 @@ class GraphQLView(GraphQL):
         self.authenticate = authenticate  # WebSocket connections: the token of connection_init
 
     def _loaders(self, principal: Principal | None) -> Loaders:
-        return Loaders(self.services.reads, self.services.artifacts, principal, self.services.governance,
-                       self.services.lineage_reads)
+        return Loaders(
+            self.services.reads,
+            self.services.artifacts,
+            principal,
+            self.services.governance,
+            self.services.lineage_reads,
+        )
 
     async def get_context(self, request: Request, response: Response | None = None) -> Context:
         principal = request.scope.get("state", {}).get("principal")
@@ -200,15 +212,22 @@ class GraphQLView(GraphQL):
         token = connection_token(context.connection_params or {})
         try:
             if not token or self.authenticate is None:
-                raise Unauthenticated("send the token in the connection_init payload: "
-                                      "{\"Authorization\": \"Bearer <JWT>\"}")
+                raise Unauthenticated(
+                    'send the token in the connection_init payload: {"Authorization": "Bearer <JWT>"}'
+                )
             principal = await self.authenticate(token)
         except Unauthenticated as error:
             client = scope.get("client") or ("-", 0)
-            log.warning("authentication failed", extra={
-                "reason": getattr(error, "reason", "invalid" if token else "no_credentials"),
-                "issuer": getattr(error, "issuer", "-"), "path": scope.get("path"), "method": "WEBSOCKET",
-                "client": client[0]})
+            log.warning(
+                "authentication failed",
+                extra={
+                    "reason": getattr(error, "reason", "invalid" if token else "no_credentials"),
+                    "issuer": getattr(error, "issuer", "-"),
+                    "path": scope.get("path"),
+                    "method": "WEBSOCKET",
+                    "client": client[0],
+                },
+            )
             raise ConnectionRejectionError({"message": error.message}) from None
         principal = with_request_info(scope, principal)
         context.principal_or_none = principal
@@ -216,8 +235,9 @@ class GraphQLView(GraphQL):
         context.loaders = self._loaders(principal)
         expires = principal.claims.get("exp")
         if isinstance(expires, (int, float)) and not isinstance(expires, bool):
-            timer = asyncio.get_running_loop().call_later(max(0.0, expires - time.time()), _close_when_expired,
-                                                          context.request)
+            timer = asyncio.get_running_loop().call_later(
+                max(0.0, expires - time.time()), _close_when_expired, context.request
+            )
             scope.setdefault("state", {})[_EXPIRY_TIMER] = timer  # cancelled when the connection ends (run)
         return UNSET
 
@@ -235,23 +255,37 @@ class GraphQLView(GraphQL):
             body = {"errors": [{"message": reason, "extensions": {"code": code}}]}
             allow = error.allow if isinstance(error, MethodNotAllowed) else "GET, POST"
             headers = {"Allow": allow} if error.status_code == 405 else None
-            return Response(self.encode_json(body), status_code=error.status_code, headers=headers,
-                            media_type=negotiate(request.headers.get("accept")))
+            return Response(
+                self.encode_json(body),
+                status_code=error.status_code,
+                headers=headers,
+                media_type=negotiate(request.headers.get("accept")),
+            )
         finally:
             timer = request.scope.get("state", {}).pop(_EXPIRY_TIMER, None)  # a WebSocket connection is over
             if timer is not None:
                 timer.cancel()
 
-    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,
-                             context: Any, root_value: Any, request_data: Any) -> ExecutionResult:
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
         """Refuse mutations over GET with 405 (the spec's status) rather than Strawberry's 400, and subscriptions
         over HTTP with 400 (they need a WebSocket; Strawberry would run them as queries and fail)."""
         if is_subscription(request_data.query, request_data.operation_name):
-            raise HTTPException(400, "subscriptions run over WebSocket at /graphql with the graphql-transport-ws "
-                                     "protocol, not over HTTP")
+            raise HTTPException(
+                400,
+                "subscriptions run over WebSocket at /graphql with the graphql-transport-ws protocol, not over HTTP",
+            )
         try:
-            return await super().execute_single(request, request_adapter, sub_response, context, root_value,
-                                                request_data)
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
         except HTTPException as error:
             if request_adapter.method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
                 raise MethodNotAllowed(f"{error.reason}; send them with POST", allow="POST") from error
@@ -267,16 +301,19 @@ class GraphQLView(GraphQL):
         # Backstop: an error that escaped the ErrorMapping extension (Strawberry skips extensions for some
         # early failures) still leaves through the same mapping, so every error has an extensions.code.
         if result.errors:
-            result.errors = [error if (error.extensions or {}).get("code") else map_error(error)
-                             for error in result.errors]
+            result.errors = [
+                error if (error.extensions or {}).get("code") else map_error(error) for error in result.errors
+            ]
         return await super().process_result(request, result)
 
-    def create_response(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
-                        sub_response: Response) -> Response:
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
         """JSON in the negotiated media type; with graphql-response+json a request error is a 400 without data."""
         media_type = sub_response.media_type or JSON
-        request_error = (media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict)
-                         and _is_request_error(response_data))
+        request_error = (
+            media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and _is_request_error(response_data)
+        )
         if request_error:
             response_data = {key: value for key, value in response_data.items() if key != "data"}
         response = super().create_response(response_data, sub_response)

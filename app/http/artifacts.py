@@ -82,8 +82,9 @@ def _uri_of(request: Request) -> str:
         return params["uri"]
     if "name" in params and "version" in params:
         return f"models:/{params['name']}/{params['version']}"
-    raise BadUserInput("name the version: ?uri=models:/NAME/VERSION (or /STAGE, @ALIAS), or ?name=&version=",
-                       field="uri")
+    raise BadUserInput(
+        "name the version: ?uri=models:/NAME/VERSION (or /STAGE, @ALIAS), or ?name=&version=", field="uri"
+    )
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -110,18 +111,24 @@ async def download_file(request: Request) -> Response:
     service = _service(request)
     path = request.query_params.get("path")
     if not path:
-        raise BadUserInput("give ?path= of the file within the version (see ModelVersion.artifact.files)",
-                           field="path")
-    found = await service.version_files(principal_of(request), _uri_of(request), path=path,
-                                        request_id=current_request_id())
+        raise BadUserInput("give ?path= of the file within the version (see ModelVersion.artifact.files)", field="path")
+    found = await service.version_files(
+        principal_of(request), _uri_of(request), path=path, request_id=current_request_id()
+    )
     file = found.files[0]
     etag = f'"{file.digest}"'
-    headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "private, max-age=31536000, immutable",
-               "Content-Disposition": f'attachment; filename="{file.path.rsplit("/", 1)[-1]}"'}
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "Content-Disposition": f'attachment; filename="{file.path.rsplit("/", 1)[-1]}"',
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    redirect = request.query_params.get("redirect", "").lower() in ("1", "true") or \
-        request.app.state.settings.download_redirect
+    redirect = (
+        request.query_params.get("redirect", "").lower() in ("1", "true")
+        or request.app.state.settings.download_redirect
+    )
     if redirect and (url := await service.signed_url(file)):
         return RedirectResponse(url, status_code=307)
     try:
@@ -136,26 +143,32 @@ async def download_file(request: Request) -> Response:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{file.size}"
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=file.media_type)
-    return StreamingResponse(service.read(file, start, end), status_code=status, headers=headers,
-                             media_type=file.media_type)
+    return StreamingResponse(
+        service.read(file, start, end), status_code=status, headers=headers, media_type=file.media_type
+    )
 
 
 @_handles_errors
 async def download_archive(request: Request) -> Response:
     """GET a whole version as one uncompressed tar stream, for images that cannot run a client."""
     service = _service(request)
-    found = await service.version_files(principal_of(request), _uri_of(request), path=None,
-                                        request_id=current_request_id())
+    found = await service.version_files(
+        principal_of(request), _uri_of(request), path=None, request_id=current_request_id()
+    )
     version = found.version
     name = f"{version.model_name.replace('/', '_')}-{version.version}.tar"
 
     def contents(file) -> AsyncIterator[bytes]:
         return service.read(file)
 
-    return StreamingResponse(tar_stream(found.files, contents, mtime=version.created_at.timestamp()),
-                             media_type="application/x-tar",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                      "ETag": f'"{version.artifact.digest}"' if version.artifact else ""})
+    return StreamingResponse(
+        tar_stream(found.files, contents, mtime=version.created_at.timestamp()),
+        media_type="application/x-tar",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "ETag": f'"{version.artifact.digest}"' if version.artifact else "",
+        },
+    )
 
 
 def artifact_routes() -> list[Route]:

@@ -16,9 +16,27 @@ from app.domain.errors import BadUserInput, RegistryError, Unauthenticated
 
 from .errors import error_response
 
-CSV_COLUMNS = ["seq", "occurredAt", "actorSubject", "actorKind", "actorRoles", "action", "targetType", "targetId",
-               "targetName", "targetVersion", "outcome", "detail", "before", "after", "requestId", "clientAddress",
-               "userAgent", "prevHash", "hash"]
+CSV_COLUMNS = [
+    "seq",
+    "occurredAt",
+    "actorSubject",
+    "actorKind",
+    "actorRoles",
+    "action",
+    "targetType",
+    "targetId",
+    "targetName",
+    "targetVersion",
+    "outcome",
+    "detail",
+    "before",
+    "after",
+    "requestId",
+    "clientAddress",
+    "userAgent",
+    "prevHash",
+    "hash",
+]
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
@@ -41,12 +59,27 @@ def json_line(event: AuditEvent) -> str:
 def csv_row(event: AuditEvent) -> list[object]:
     document = event.document()
     json_or_empty = lambda value: "" if value is None else canonical_json(value)  # noqa: E731
-    return [event.seq, document["occurredAt"], document["actor"]["subject"], document["actor"]["kind"],
-            ";".join(document["actor"]["roles"]), document["action"], document["target"]["type"],
-            document["target"]["id"] or "", document["target"]["name"] or "", document["target"]["version"] or "",
-            document["outcome"], document["detail"] or "", json_or_empty(document["before"]),
-            json_or_empty(document["after"]), document["requestId"] or "", document["clientAddress"] or "",
-            document["userAgent"] or "", event.prev_hash, event.hash]
+    return [
+        event.seq,
+        document["occurredAt"],
+        document["actor"]["subject"],
+        document["actor"]["kind"],
+        ";".join(document["actor"]["roles"]),
+        document["action"],
+        document["target"]["type"],
+        document["target"]["id"] or "",
+        document["target"]["name"] or "",
+        document["target"]["version"] or "",
+        document["outcome"],
+        document["detail"] or "",
+        json_or_empty(document["before"]),
+        json_or_empty(document["after"]),
+        document["requestId"] or "",
+        document["clientAddress"] or "",
+        document["userAgent"] or "",
+        event.prev_hash,
+        event.hash,
+    ]
 
 
 async def _csv(events: AsyncIterator[AuditEvent]) -> AsyncIterator[str]:
@@ -82,8 +115,14 @@ async def export_audit(request: Request) -> Response:
         return error_response(error)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     body = _csv(events) if fmt == "csv" else _jsonl(events)
-    return StreamingResponse(body, media_type=FORMATS[fmt], headers={
-        "Content-Disposition": f'attachment; filename="modelreg-audit-{stamp}.{fmt}"', "Cache-Control": "no-store"})
+    return StreamingResponse(
+        body,
+        media_type=FORMATS[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="modelreg-audit-{stamp}.{fmt}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def audit_routes() -> list[Route]:

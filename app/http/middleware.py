@@ -54,9 +54,16 @@ class RequestIdMiddleware:
             if scope["type"] == "http":
                 principal = scope.get("state", {}).get("principal")
                 caller = {"subject": principal.subject, "kind": principal.kind.value} if principal else {}
-                log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
-                                           "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                                           **caller})
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        **caller,
+                    },
+                )
             reset_request_id(token)
 
 
@@ -113,16 +120,21 @@ def with_request_info(scope: Scope, principal: Principal | None) -> Principal | 
     if principal is None:
         return None
     client = scope.get("client") or (None, 0)
-    info = RequestInfo(request_id=current_request_id(), client_address=client[0],
-                       user_agent=Headers(scope=scope).get("user-agent"))
+    info = RequestInfo(
+        request_id=current_request_id(), client_address=client[0], user_agent=Headers(scope=scope).get("user-agent")
+    )
     return replace(principal, request=info)
 
 
-def _error(status: int, code: str, message: str, *, challenge: str | None = None
-           ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def _error(
+    status: int, code: str, message: str, *, challenge: str | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"cache-control", b"no-store")]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
     if challenge:
         headers.append((b"www-authenticate", challenge.encode()))
     return status, headers, body
@@ -160,9 +172,16 @@ class AuthMiddleware:
 
     def _log_failure(self, scope: Scope, reason: str, issuer: str = "-") -> None:
         client = scope.get("client") or ("-", 0)
-        log.warning("authentication failed", extra={"reason": reason, "issuer": issuer, "path": scope["path"],
-                                                    "method": scope.get("method", "WEBSOCKET"),
-                                                    "client": client[0]})
+        log.warning(
+            "authentication failed",
+            extra={
+                "reason": reason,
+                "issuer": issuer,
+                "path": scope["path"],
+                "method": scope.get("method", "WEBSOCKET"),
+                "client": client[0],
+            },
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -180,8 +199,10 @@ class AuthMiddleware:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if any(name in query for name in QUERY_TOKEN_PARAMS):
             self._log_failure(scope, "token_in_query_string")
-            await self._refuse(send, _unauthenticated(
-                "do not put tokens in the URL: send Authorization: Bearer <JWT>", token_given=True))
+            await self._refuse(
+                send,
+                _unauthenticated("do not put tokens in the URL: send Authorization: Bearer <JWT>", token_given=True),
+            )
             return
         authorization = headers.get("authorization", "")
         public = _is_public(scope)
@@ -189,9 +210,17 @@ class AuthMiddleware:
             principal = self.session(_cookie(headers, SESSION_COOKIE)) if self.session else None
             if principal is not None and not public and not csrf_safe(scope["method"], headers):
                 self._log_failure(scope, "csrf_check_failed")
-                await self._refuse(send, _error(403, "FORBIDDEN", (
-                    "a request signed in by cookie must send the header X-Requested-With (or a JSON body with "
-                    "Content-Type: application/json); cross-site requests are refused")))
+                await self._refuse(
+                    send,
+                    _error(
+                        403,
+                        "FORBIDDEN",
+                        (
+                            "a request signed in by cookie must send the header X-Requested-With (or a JSON body with "
+                            "Content-Type: application/json); cross-site requests are refused"
+                        ),
+                    ),
+                )
                 return
             if principal is not None or public:
                 scope["state"]["principal"] = with_request_info(scope, principal)
@@ -203,8 +232,11 @@ class AuthMiddleware:
                 raise Unauthenticated("send a bearer token: Authorization: Bearer <JWT>, or sign in at /auth/login")
             scope["state"]["principal"] = with_request_info(scope, await self.authenticate(token.strip()))
         except Unauthenticated as error:
-            self._log_failure(scope, getattr(error, "reason", "no_credentials" if not token else "invalid"),
-                              getattr(error, "issuer", "-"))
+            self._log_failure(
+                scope,
+                getattr(error, "reason", "no_credentials" if not token else "invalid"),
+                getattr(error, "issuer", "-"),
+            )
             await self._refuse(send, _unauthenticated(error.message, token_given=bool(token)))
             return
         await self.app(scope, receive, send)

@@ -29,7 +29,8 @@ async def serving(request: Request) -> Response:
     environment, name = request.path_params["environment"], request.path_params["model"]
     try:
         deployment, versions, files = await request.app.state.services.deployment_reads.serving(
-            principal_of(request), name, environment)
+            principal_of(request), name, environment
+        )
     except RegistryError as error:
         return error_response(error)
     base = str(request.base_url).rstrip("/")
@@ -37,17 +38,36 @@ async def serving(request: Request) -> Response:
     for entry in deployment.entries:
         version = versions[entry.version_id]
         uri = f"models:/{name}/{entry.version}"
-        entries.append({
-            "version": entry.version, "uri": uri, "role": entry.role.value, "trafficPercent": entry.traffic_percent,
-            "manifestDigest": version.artifact.digest if version.artifact else None,
-            "artifactUri": version.artifact.uri if version.artifact else None,
-            "files": [{"path": f.path, "digest": f.digest, "size": f.size,
-                       "downloadUrl": f"{base}/api/artifacts/files?{urlencode({'uri': uri, 'path': f.path})}"}
-                      for f in files.get(entry.version_id, [])],
-        })
-    body = json.dumps({"model": name, "environment": environment, "revision": deployment.revision,
-                       "updatedAt": deployment.updated_at.isoformat(), "entries": entries},
-                      separators=(",", ":"), sort_keys=True).encode()
+        entries.append(
+            {
+                "version": entry.version,
+                "uri": uri,
+                "role": entry.role.value,
+                "trafficPercent": entry.traffic_percent,
+                "manifestDigest": version.artifact.digest if version.artifact else None,
+                "artifactUri": version.artifact.uri if version.artifact else None,
+                "files": [
+                    {
+                        "path": f.path,
+                        "digest": f.digest,
+                        "size": f.size,
+                        "downloadUrl": f"{base}/api/artifacts/files?{urlencode({'uri': uri, 'path': f.path})}",
+                    }
+                    for f in files.get(entry.version_id, [])
+                ],
+            }
+        )
+    body = json.dumps(
+        {
+            "model": name,
+            "environment": environment,
+            "revision": deployment.revision,
+            "updatedAt": deployment.updated_at.isoformat(),
+            "entries": entries,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
     etag = '"' + hashlib.sha256(body).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _etag_matches(request.headers.get("if-none-match"), etag):

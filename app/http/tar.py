@@ -10,8 +10,9 @@ from app.domain.artifacts import ArtifactFile
 BLOCK = 512
 
 
-async def tar_stream(files: list[ArtifactFile], contents: Callable[[ArtifactFile], AsyncIterator[bytes]], *,
-                     mtime: float) -> AsyncIterator[bytes]:
+async def tar_stream(
+    files: list[ArtifactFile], contents: Callable[[ArtifactFile], AsyncIterator[bytes]], *, mtime: float
+) -> AsyncIterator[bytes]:
     """POSIX (pax) tar of ``files``, each read through ``contents``; paths are the manifest's."""
     for file in files:
         info = tarfile.TarInfo(file.path)

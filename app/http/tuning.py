@@ -52,8 +52,7 @@ def reuse_freed_buffers() -> bool:
     except (OSError, AttributeError, TypeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    ok = mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES) == 1 and \
-        mallopt(_M_TRIM_THRESHOLD, RETAINED_FREE_BYTES) == 1
+    ok = mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES) == 1 and mallopt(_M_TRIM_THRESHOLD, RETAINED_FREE_BYTES) == 1
     if not ok:
         log.warning("mallopt refused the buffer settings; large uploads will cost more CPU")
     return ok

@@ -19,8 +19,14 @@ def alias_target(name: str, alias: str, model_id: int | None = None) -> AuditTar
 
 
 class AliasService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now,
-                 trail: AuditTrail | None = None, policy: PromotionPolicy | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        authorizer: Authorizer,
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+        policy: PromotionPolicy | None = None,
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._clock = clock
@@ -31,7 +37,9 @@ class AliasService:
         if self._policy.is_protected(alias):
             raise FailedPrecondition(
                 f"alias {alias!r} is protected by the promotion policy: move it with requestAliasTransition, "
-                "which needs the approvals a move to PRODUCTION needs", field="alias")
+                "which needs the approvals a move to PRODUCTION needs",
+                field="alias",
+            )
 
     async def set(self, principal: Principal, name: str, alias: str, number: int) -> ModelAlias:
         """Point ``alias`` at a version of the model, moving it if it pointed elsewhere. The move is recorded.
@@ -44,8 +52,12 @@ class AliasService:
                 model, version = await find_version(uow, name, number)
                 current = await uow.aliases.get(model.id, alias)
                 result = await uow.aliases.set(version, alias, principal.subject, self._clock())
-                await attempt.ok(uow, before={"version": current.version if current else None},
-                                 after={"version": number}, target=alias_target(name, alias, model.id))
+                await attempt.ok(
+                    uow,
+                    before={"version": current.version if current else None},
+                    after={"version": number},
+                    target=alias_target(name, alias, model.id),
+                )
                 await uow.commit()
         return result
 
@@ -59,7 +71,11 @@ class AliasService:
                 current = await uow.aliases.get(model.id, alias)
                 if not await uow.aliases.delete(model.id, alias, principal.subject, self._clock()):
                     raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
-                await attempt.ok(uow, before={"version": current.version if current else None},
-                                 after={"version": None}, target=alias_target(name, alias, model.id))
+                await attempt.ok(
+                    uow,
+                    before={"version": current.version if current else None},
+                    after={"version": None},
+                    target=alias_target(name, alias, model.id),
+                )
                 await uow.commit()
         return alias

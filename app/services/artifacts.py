@@ -33,8 +33,16 @@ class VersionFiles:
 
 
 class ArtifactService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, store: ArtifactStore, *,
-                 max_upload_size: int, clock: Clock = utc_now, trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        authorizer: Authorizer,
+        store: ArtifactStore,
+        *,
+        max_upload_size: int,
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.store = store
@@ -42,15 +50,17 @@ class ArtifactService:
         self._clock = clock
         self._trail = trail or AuditTrail(uow, clock)
 
-    async def upload(self, principal: Principal, chunks: AsyncIterable[bytes],
-                     expected_digest: str | None) -> BlobInfo:
+    async def upload(self, principal: Principal, chunks: AsyncIterable[bytes], expected_digest: str | None) -> BlobInfo:
         """Store content (hashed while written); content already stored is not written again."""
         async with self._trail.attempt(principal, "artifact.upload", BLOB) as attempt:
             self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
             info = await self.store.write(chunks, max_size=self.max_upload_size, expected_digest=expected_digest)
             async with self._uow(write=True) as uow:
-                await attempt.ok(uow, after={"digest": info.digest, "size": info.size},
-                                 target=AuditTarget("ArtifactBlob", info.digest))
+                await attempt.ok(
+                    uow,
+                    after={"digest": info.digest, "size": info.size},
+                    target=AuditTarget("ArtifactBlob", info.digest),
+                )
                 await uow.commit()
         return info
 
@@ -64,12 +74,19 @@ class ArtifactService:
             direct_url = await self.store.upload_url(upload_id, ttl_seconds=int(UPLOAD_TTL.total_seconds()))
             async with self._uow(write=True) as uow:
                 await uow.artifacts.add_upload(upload_id, principal.subject, now, now + UPLOAD_TTL)
-                await attempt.ok(uow, after={"uploadId": upload_id, "expiresAt": now + UPLOAD_TTL,
-                                             "direct": direct_url is not None},
-                                 target=AuditTarget("ArtifactUpload", upload_id))
+                await attempt.ok(
+                    uow,
+                    after={"uploadId": upload_id, "expiresAt": now + UPLOAD_TTL, "direct": direct_url is not None},
+                    target=AuditTarget("ArtifactUpload", upload_id),
+                )
                 await uow.commit()
-        return Upload(id=upload_id, url=direct_url or upload_endpoint.format(upload_id=upload_id),
-                      direct=direct_url is not None, expires_at=now + UPLOAD_TTL, created_by=principal.subject)
+        return Upload(
+            id=upload_id,
+            url=direct_url or upload_endpoint.format(upload_id=upload_id),
+            direct=direct_url is not None,
+            expires_at=now + UPLOAD_TTL,
+            created_by=principal.subject,
+        )
 
     async def receive_upload(self, principal: Principal, upload_id: str, chunks: AsyncIterable[bytes]) -> int:
         """The body of a staged upload sent through the registry; returns its size."""
@@ -79,20 +96,25 @@ class ArtifactService:
             async with self._uow(write=False) as uow:
                 usable = await uow.artifacts.unused_uploads([upload_id], self._clock())
             if upload_id not in usable:
-                raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a "
-                                         "version")
+                raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a version")
             size = await self.store.write_staged(upload_id, chunks, max_size=self.max_upload_size)
             async with self._uow(write=True) as uow:
                 await attempt.ok(uow, after={"size": size})
                 await uow.commit()
         return size
 
-    async def version_files(self, principal: Principal, uri: str, *, path: str | None,
-                            request_id: str | None = None) -> VersionFiles:
+    async def version_files(
+        self, principal: Principal, uri: str, *, path: str | None, request_id: str | None = None
+    ) -> VersionFiles:
         """The files of the version a ``models:/`` URI names (one file when ``path`` is given). Downloads of a
         PRODUCTION version's files are recorded for the audit trail."""
-        await self._trail.require(self._authorizer, principal, Permission.ARTIFACT_READ, "artifact.download",
-                                  AuditTarget("ModelVersion", name=uri[:256]))
+        await self._trail.require(
+            self._authorizer,
+            principal,
+            Permission.ARTIFACT_READ,
+            "artifact.download",
+            AuditTarget("ModelVersion", name=uri[:256]),
+        )
         parsed = parse_model_uri(uri)
         async with self._uow(write=True) as uow:
             version = await version_at_uri(uow, parsed)
@@ -100,14 +122,15 @@ class ArtifactService:
             if path is not None:
                 files = [file for file in files if file.path == path]
                 if not files:
-                    raise NotFound(f"version {version.version} of {version.model_name!r} has no file {path!r}",
-                                   field="path")
+                    raise NotFound(
+                        f"version {version.version} of {version.model_name!r} has no file {path!r}", field="path"
+                    )
             elif not files:
-                raise NotFound(f"version {version.version} of {version.model_name!r} has no stored files",
-                               field="uri")
+                raise NotFound(f"version {version.version} of {version.model_name!r} has no stored files", field="uri")
             if version.stage is Stage.PRODUCTION:
-                await uow.artifacts.record_download(version.id, path, principal.subject, principal.kind.value,
-                                                    self._clock(), request_id)
+                await uow.artifacts.record_download(
+                    version.id, path, principal.subject, principal.kind.value, self._clock(), request_id
+                )
                 await uow.commit()
         return VersionFiles(version, files)
 
@@ -117,8 +140,12 @@ class ArtifactService:
 
     async def signed_url(self, file: ArtifactFile) -> str | None:
         """A short-lived read-only URL straight to the storage backend, when it has them."""
-        return await self.store.read_url(file.digest, ttl_seconds=SIGNED_URL_TTL_SECONDS,
-                                         filename=file.path.rsplit("/", 1)[-1], media_type=file.media_type)
+        return await self.store.read_url(
+            file.digest,
+            ttl_seconds=SIGNED_URL_TTL_SECONDS,
+            filename=file.path.rsplit("/", 1)[-1],
+            media_type=file.media_type,
+        )
 
     async def files_of(self, principal: Principal, version_ids: list[int]) -> dict[int, list[ArtifactFile]]:
         """Manifests of many versions at once (for DataLoaders)."""

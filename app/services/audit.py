@@ -44,23 +44,42 @@ class AuditTrail:
         if self._outbox is not None:
             await self._outbox.publish(uow, draft)
 
-    def draft(self, principal: Principal, action: str, target: AuditTarget, *, outcome: str = OUTCOME_OK,
-              before: Any = None, after: Any = None, detail: str | None = None) -> AuditDraft:
+    def draft(
+        self,
+        principal: Principal,
+        action: str,
+        target: AuditTarget,
+        *,
+        outcome: str = OUTCOME_OK,
+        before: Any = None,
+        after: Any = None,
+        detail: str | None = None,
+    ) -> AuditDraft:
         request = principal.request or RequestInfo()
         # Refused input can be anything: text columns get it clipped to their size and without NUL characters.
         target = AuditTarget(target.type, _clip(target.id, 128), _clip(target.name, 256), target.version)
         return AuditDraft(
-            occurred_at=self._clock(), actor_subject=_clip(principal.subject, 256), actor_kind=principal.kind.value,
-            actor_roles=tuple(sorted(principal.roles)), action=action, target=target, outcome=outcome,
-            before=jsonable(before), after=jsonable(after), detail=_clip(detail, DETAIL_MAX),
-            request_id=_clip(request.request_id, 64), client_address=_clip(request.client_address, 64),
-            user_agent=_clip(request.user_agent, USER_AGENT_MAX))
+            occurred_at=self._clock(),
+            actor_subject=_clip(principal.subject, 256),
+            actor_kind=principal.kind.value,
+            actor_roles=tuple(sorted(principal.roles)),
+            action=action,
+            target=target,
+            outcome=outcome,
+            before=jsonable(before),
+            after=jsonable(after),
+            detail=_clip(detail, DETAIL_MAX),
+            request_id=_clip(request.request_id, 64),
+            client_address=_clip(request.client_address, 64),
+            user_agent=_clip(request.user_agent, USER_AGENT_MAX),
+        )
 
     def attempt(self, principal: Principal, action: str, target: AuditTarget) -> Attempt:
         return Attempt(self, principal, action, target)
 
-    async def record_failure(self, principal: Principal, action: str, target: AuditTarget,
-                             error: BaseException) -> None:
+    async def record_failure(
+        self, principal: Principal, action: str, target: AuditTarget, error: BaseException
+    ) -> None:
         """The failed attempt, in a transaction of its own. A failure to record is logged, never raised over
         the error the caller is about to see."""
         code = error.code.value if isinstance(error, RegistryError) else ErrorCode.INTERNAL.value
@@ -70,11 +89,19 @@ class AuditTrail:
                 await uow.audit.append(self.draft(principal, action, target, outcome=code, detail=detail))
                 await uow.commit()
         except Exception as failure:  # noqa: BLE001 - the original error matters more
-            log.error("could not record a failed attempt in the audit log",
-                      extra={"action": action, "outcome": code, "error_type": type(failure).__name__})
+            log.error(
+                "could not record a failed attempt in the audit log",
+                extra={"action": action, "outcome": code, "error_type": type(failure).__name__},
+            )
 
-    async def require(self, authorizer: Authorizer, principal: Principal, permission: Permission, action: str,
-                      target: AuditTarget | None = None) -> None:
+    async def require(
+        self,
+        authorizer: Authorizer,
+        principal: Principal,
+        permission: Permission,
+        action: str,
+        target: AuditTarget | None = None,
+    ) -> None:
         """``authorizer.require()`` for reads: a denial is recorded, an allowed read is not."""
         try:
             authorizer.require(principal, permission)
@@ -96,17 +123,20 @@ class Attempt:
     async def __aenter__(self) -> Attempt:
         return self
 
-    async def ok(self, uow: UnitOfWork, *, before: Any = None, after: Any = None,
-                 target: AuditTarget | None = None) -> None:
+    async def ok(
+        self, uow: UnitOfWork, *, before: Any = None, after: Any = None, target: AuditTarget | None = None
+    ) -> None:
         """Write the success event in the use case's transaction; call it right before ``commit()``."""
         if target is not None:
             self.target = target
-        await self._trail.record(uow, self._trail.draft(self.principal, self.action, self.target, before=before,
-                                                        after=after))
+        await self._trail.record(
+            uow, self._trail.draft(self.principal, self.action, self.target, before=before, after=after)
+        )
         self._recorded = True
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, error: BaseException | None,
-                        traceback: TracebackType | None) -> bool:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> bool:
         if error is None:
             if not self._recorded:  # a use case that changed nothing still leaves its trace
                 log.warning("audited use case finished without recording", extra={"action": self.action})
@@ -121,9 +151,16 @@ class Attempt:
 
 # What the events record as before and after.
 
+
 def model_state(model: Any, tags: dict[str, str] | None = None) -> dict[str, Any]:
-    state = {"name": model.name, "description": model.description, "owner": model.owner,
-             "useCase": model.use_case, "riskTier": model.risk_tier, "regulatoryStatus": model.regulatory_status}
+    state = {
+        "name": model.name,
+        "description": model.description,
+        "owner": model.owner,
+        "useCase": model.use_case,
+        "riskTier": model.risk_tier,
+        "regulatoryStatus": model.regulatory_status,
+    }
     if tags is not None:
         state["tags"] = tags
     return state
@@ -131,9 +168,15 @@ def model_state(model: Any, tags: dict[str, str] | None = None) -> dict[str, Any
 
 def version_state(version: Any) -> dict[str, Any]:
     artifact = version.artifact
-    return {"version": version.version, "status": version.status, "stage": version.stage,
-            "description": version.description, "flavor": version.flavor,
-            "artifact": {"uri": artifact.uri, "digest": artifact.digest, "size": artifact.size} if artifact else None,
-            "run": {"tracker": version.run.tracker, "runId": version.run.run_id} if version.run else None,
-            "code": {"repositoryUrl": version.code.repository_url, "commitSha": version.code.commit_sha}
-            if version.code else None}
+    return {
+        "version": version.version,
+        "status": version.status,
+        "stage": version.stage,
+        "description": version.description,
+        "flavor": version.flavor,
+        "artifact": {"uri": artifact.uri, "digest": artifact.digest, "size": artifact.size} if artifact else None,
+        "run": {"tracker": version.run.tracker, "runId": version.run.run_id} if version.run else None,
+        "code": {"repositoryUrl": version.code.repository_url, "commitSha": version.code.commit_sha}
+        if version.code
+        else None,
+    }

@@ -33,8 +33,9 @@ async def verify_chain(uow: UnitOfWorkFactory, chunk: int = VERIFY_CHUNK) -> Int
 class AuditLogService:
     """Auditors only (audit:read); a denied attempt is itself recorded."""
 
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100,
-                 trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100, trail: AuditTrail | None = None
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.max_page_size = max_page_size
@@ -43,8 +44,14 @@ class AuditLogService:
     async def _require(self, principal: Principal, action: str) -> None:
         await self._trail.require(self._authorizer, principal, Permission.AUDIT_READ, action, LOG)
 
-    async def events(self, principal: Principal, filter: AuditFilter, page: PageRequest, with_total: bool,
-                     direction: Direction = Direction.DESC) -> Page[AuditEvent]:
+    async def events(
+        self,
+        principal: Principal,
+        filter: AuditFilter,
+        page: PageRequest,
+        with_total: bool,
+        direction: Direction = Direction.DESC,
+    ) -> Page[AuditEvent]:
         await self._require(principal, "audit.read")
         check_page(page, self.max_page_size)
         async with self._uow(write=False) as uow:
@@ -54,8 +61,9 @@ class AuditLogService:
         await self._require(principal, "audit.verify")
         return await verify_chain(self._uow)
 
-    async def export(self, principal: Principal, occurred_from: datetime | None,
-                     occurred_to: datetime | None) -> AsyncIterator[AuditEvent]:
+    async def export(
+        self, principal: Principal, occurred_from: datetime | None, occurred_to: datetime | None
+    ) -> AsyncIterator[AuditEvent]:
         """Authorize now, then stream the events up to the head as it is now, in sequence order, a chunk per
         short read transaction (the log is append-only, so chunks are consistent with each other)."""
         await self._require(principal, "audit.export")
@@ -63,13 +71,15 @@ class AuditLogService:
             head = await uow.audit.head()
         return self._stream(head, occurred_from, occurred_to)
 
-    async def _stream(self, head: int, occurred_from: datetime | None,
-                      occurred_to: datetime | None) -> AsyncIterator[AuditEvent]:
+    async def _stream(
+        self, head: int, occurred_from: datetime | None, occurred_to: datetime | None
+    ) -> AsyncIterator[AuditEvent]:
         after = 0
         while True:
             async with self._uow(write=False) as uow:
-                events = await uow.audit.chunk(after, EXPORT_CHUNK, until_seq=head, occurred_from=occurred_from,
-                                               occurred_to=occurred_to)
+                events = await uow.audit.chunk(
+                    after, EXPORT_CHUNK, until_seq=head, occurred_from=occurred_from, occurred_to=occurred_to
+                )
             for event in events:
                 yield event
             if len(events) < EXPORT_CHUNK:

@@ -34,8 +34,14 @@ class DeploymentService:
     records it in the audit log (so it is also a ``deployment.changed`` event) and links new versions to the
     deployment with DEPLOYED_AS lineage edges, all in one transaction."""
 
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, environments: list[Environment],
-                 clock: Clock = utc_now, trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        authorizer: Authorizer,
+        environments: list[Environment],
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._environments = {environment.name: environment for environment in environments}
@@ -43,50 +49,103 @@ class DeploymentService:
         self._trail = trail or AuditTrail(uow, clock)
 
     async def deploy(self, principal: Principal, name: str, environment: str, number: int) -> Deployment:
-        return await self._change(principal, name, environment, DeploymentAction.DEPLOY, number,
-                                  lambda entries, v: rules.deploy(entries, v.id, v.version))
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.DEPLOY,
+            number,
+            lambda entries, v: rules.deploy(entries, v.id, v.version),
+        )
 
-    async def start_canary(self, principal: Principal, name: str, environment: str, number: int,
-                           percent: int) -> Deployment:
-        return await self._change(principal, name, environment, DeploymentAction.START_CANARY, number,
-                                  lambda entries, v: rules.start_canary(entries, v.id, v.version, percent))
+    async def start_canary(
+        self, principal: Principal, name: str, environment: str, number: int, percent: int
+    ) -> Deployment:
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.START_CANARY,
+            number,
+            lambda entries, v: rules.start_canary(entries, v.id, v.version, percent),
+        )
 
     async def set_canary_traffic(self, principal: Principal, name: str, environment: str, percent: int) -> Deployment:
-        return await self._change(principal, name, environment, DeploymentAction.SET_CANARY_TRAFFIC, None,
-                                  lambda entries, _: rules.set_canary_traffic(entries, percent))
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.SET_CANARY_TRAFFIC,
+            None,
+            lambda entries, _: rules.set_canary_traffic(entries, percent),
+        )
 
     async def promote_canary(self, principal: Principal, name: str, environment: str) -> Deployment:
-        return await self._change(principal, name, environment, DeploymentAction.PROMOTE_CANARY, None,
-                                  lambda entries, _: rules.promote_canary(entries))
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.PROMOTE_CANARY,
+            None,
+            lambda entries, _: rules.promote_canary(entries),
+        )
 
     async def abort_canary(self, principal: Principal, name: str, environment: str) -> Deployment:
-        return await self._change(principal, name, environment, DeploymentAction.ABORT_CANARY, None,
-                                  lambda entries, _: rules.abort_canary(entries))
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.ABORT_CANARY,
+            None,
+            lambda entries, _: rules.abort_canary(entries),
+        )
 
     async def add_shadow(self, principal: Principal, name: str, environment: str, number: int) -> Deployment:
-        return await self._change(principal, name, environment, DeploymentAction.ADD_SHADOW, number,
-                                  lambda entries, v: rules.add_shadow(entries, v.id, v.version))
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.ADD_SHADOW,
+            number,
+            lambda entries, v: rules.add_shadow(entries, v.id, v.version),
+        )
 
     async def remove_shadow(self, principal: Principal, name: str, environment: str, number: int) -> Deployment:
-        return await self._change(principal, name, environment, DeploymentAction.REMOVE_SHADOW, number,
-                                  lambda entries, v: rules.remove_shadow(entries, v.id, v.version))
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.REMOVE_SHADOW,
+            number,
+            lambda entries, v: rules.remove_shadow(entries, v.id, v.version),
+        )
 
     async def rollback(self, principal: Principal, name: str, environment: str) -> Deployment:
         """Back to the entries of the revision before the current one (a new revision, like any change)."""
+
         async def previous(uow: UnitOfWork, current: Deployment | None) -> tuple[Entry, ...]:
             history = await uow.deployments.history(current.id) if current else []
             if len(history) < 2:
                 raise FailedPrecondition(f"{name!r} has no earlier deployment in {environment!r} to roll back to")
             return history[1].entries
 
-        return await self._change(principal, name, environment, DeploymentAction.ROLLBACK, None, None,
-                                  before_change=previous)
+        return await self._change(
+            principal, name, environment, DeploymentAction.ROLLBACK, None, None, before_change=previous
+        )
 
-    async def _change(self, principal: Principal, name: str, environment: str, action: DeploymentAction,
-                      number: int | None, compute: Callable | None, before_change: Callable | None = None
-                      ) -> Deployment:
-        async with self._trail.attempt(principal, f"deployment.{action.value.lower()}",
-                                       _target(name, environment)) as attempt:
+    async def _change(
+        self,
+        principal: Principal,
+        name: str,
+        environment: str,
+        action: DeploymentAction,
+        number: int | None,
+        compute: Callable | None,
+        before_change: Callable | None = None,
+    ) -> Deployment:
+        async with self._trail.attempt(
+            principal, f"deployment.{action.value.lower()}", _target(name, environment)
+        ) as attempt:
             self._authorizer.require(principal, Permission.DEPLOYMENT_WRITE)
             target = self._environment(environment)
             now = self._clock()
@@ -107,48 +166,78 @@ class DeploymentService:
                 await uow.deployments.save(model.id, environment, after, action, principal.subject, now)
                 await self._link(uow, name, environment, entries, after, principal.subject, now)
                 saved = await uow.deployments.get(model.id, environment)
-                await attempt.ok(uow, before={"entries": _state(entries)},
-                                 after={"revision": saved.revision, "action": action.value,
-                                        "entries": _state(saved.entries)},
-                                 target=_target(name, environment, model.id))
+                await attempt.ok(
+                    uow,
+                    before={"entries": _state(entries)},
+                    after={"revision": saved.revision, "action": action.value, "entries": _state(saved.entries)},
+                    target=_target(name, environment, model.id),
+                )
                 await uow.commit()
         return saved
 
     def _environment(self, name: str) -> Environment:
         if name not in self._environments:
-            raise BadUserInput(f"unknown environment {name[:64]!r}; configured: {', '.join(sorted(self._environments))} "
-                               "(MODELREG_ENVIRONMENTS)", field="environment")
+            raise BadUserInput(
+                f"unknown environment {name[:64]!r}; configured: {', '.join(sorted(self._environments))} "
+                "(MODELREG_ENVIRONMENTS)",
+                field="environment",
+            )
         return self._environments[name]
 
     @staticmethod
     def _check_servable(version: ModelVersion, environment: Environment) -> None:
         if version.status is not VersionStatus.READY:
-            raise FailedPrecondition(f"version {version.version} of {version.model_name!r} is "
-                                     f"{version.status.value}, not READY", field="version")
+            raise FailedPrecondition(
+                f"version {version.version} of {version.model_name!r} is {version.status.value}, not READY",
+                field="version",
+            )
         if environment.production and version.stage is not Stage.PRODUCTION:
-            raise FailedPrecondition(f"{environment.name!r} serves only versions in PRODUCTION; version "
-                                     f"{version.version} of {version.model_name!r} is in {version.stage.value}",
-                                     field="version")
+            raise FailedPrecondition(
+                f"{environment.name!r} serves only versions in PRODUCTION; version "
+                f"{version.version} of {version.model_name!r} is in {version.stage.value}",
+                field="version",
+            )
 
-    async def _check_still_servable(self, uow: UnitOfWork, entries: tuple[Entry, ...], environment: Environment,
-                                    name: str) -> None:
+    async def _check_still_servable(
+        self, uow: UnitOfWork, entries: tuple[Entry, ...], environment: Environment, name: str
+    ) -> None:
         found = await uow.versions.get_many([entry.version_id for entry in entries])
         for entry in entries:
             if entry.version_id not in found:
                 raise FailedPrecondition(f"version {entry.version} of {name!r} no longer exists")
             self._check_servable(found[entry.version_id], environment)
 
-    async def _link(self, uow: UnitOfWork, name: str, environment: str, before: tuple[Entry, ...],
-                    after: tuple[Entry, ...], actor: str, now: datetime) -> None:
+    async def _link(
+        self,
+        uow: UnitOfWork,
+        name: str,
+        environment: str,
+        before: tuple[Entry, ...],
+        after: tuple[Entry, ...],
+        actor: str,
+        now: datetime,
+    ) -> None:
         """A DEPLOYED_AS lineage edge from each version that joins the deployment to the deployment's node."""
         joined = {entry.version_id for entry in after} - {entry.version_id for entry in before}
         if not joined:
             return
-        node, _ = await register(uow, NewExternalNode(f"deployment:{environment}/{name}", "deployment",
-                                                      description=f"{name} in {environment}"), actor, now)
+        node, _ = await register(
+            uow,
+            NewExternalNode(f"deployment:{environment}/{name}", "deployment", description=f"{name} in {environment}"),
+            actor,
+            now,
+        )
         for version_id in sorted(joined):
-            await link(uow, NewEdge(EdgeKind.DEPLOYED_AS, NodeRef(NodeKind.MODEL_VERSION, version_id),
-                                    NodeRef(NodeKind.EXTERNAL, node.id)), actor, now)
+            await link(
+                uow,
+                NewEdge(
+                    EdgeKind.DEPLOYED_AS,
+                    NodeRef(NodeKind.MODEL_VERSION, version_id),
+                    NodeRef(NodeKind.EXTERNAL, node.id),
+                ),
+                actor,
+                now,
+            )
 
 
 class DeploymentReads(RegistryReader):
@@ -163,8 +252,9 @@ class DeploymentReads(RegistryReader):
         async with self._uow(write=False) as uow:
             return await uow.deployments.history(deployment_id)
 
-    async def serving(self, principal: Principal, name: str,
-                      environment: str) -> tuple[Deployment, dict[int, ModelVersion], dict[int, list]]:
+    async def serving(
+        self, principal: Principal, name: str, environment: str
+    ) -> tuple[Deployment, dict[int, ModelVersion], dict[int, list]]:
         """What a serving system pulls: the deployment, its versions and their files (one read transaction)."""
         await self._require(principal)
         async with self._uow(write=False) as uow:

@@ -48,16 +48,35 @@ class WebhookSender(Protocol):
 
 def delivery_body(event: DomainEvent) -> bytes:
     """What a receiver gets: the event as JSON (docs/events.md)."""
-    return json.dumps({"id": event.id, "type": event.type, "occurredAt": event.occurred_at.isoformat(),
-                       "actor": {"subject": event.actor_subject, "kind": event.actor_kind},
-                       "modelName": event.model_name, "version": event.version, "data": event.payload},
-                      separators=(",", ":"), sort_keys=True).encode()
+    return json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "occurredAt": event.occurred_at.isoformat(),
+            "actor": {"subject": event.actor_subject, "kind": event.actor_kind},
+            "modelName": event.model_name,
+            "version": event.version,
+            "data": event.payload,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
 
 
 class Dispatcher:
-    def __init__(self, uow: UnitOfWorkFactory, sender: WebhookSender, secrets: SecretBox, policy: RetryPolicy,
-                 *, timeout: float, clock: Clock = utc_now, concurrency: int = 32, per_webhook: int = 4,
-                 poll_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        sender: WebhookSender,
+        secrets: SecretBox,
+        policy: RetryPolicy,
+        *,
+        timeout: float,
+        clock: Clock = utc_now,
+        concurrency: int = 32,
+        per_webhook: int = 4,
+        poll_interval: float = 0.5,
+    ) -> None:
         self._uow = uow
         self._sender = sender
         self._secrets = secrets
@@ -129,9 +148,13 @@ class Dispatcher:
         url, sealed = target
         event = claim.event
         body = delivery_body(event)
-        headers = {"Content-Type": "application/json", EVENT_ID_HEADER: event.id, EVENT_TYPE_HEADER: event.type,
-                   DELIVERY_ID_HEADER: str(claim.delivery_id),
-                   SIGNATURE_HEADER: sign(self._secrets.open(sealed), int(time.time()), body)}
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_ID_HEADER: event.id,
+            EVENT_TYPE_HEADER: event.type,
+            DELIVERY_ID_HEADER: str(claim.delivery_id),
+            SIGNATURE_HEADER: sign(self._secrets.open(sealed), int(time.time()), body),
+        }
         result = await self._sender.send(url, body, headers)
         now = self._clock()
         if result.ok:
@@ -140,10 +163,23 @@ class Dispatcher:
             next_at = self._policy.next_attempt(claim.attempts + 1, claim.created_at, now)
             status = DeliveryStatus.PENDING if next_at else DeliveryStatus.DEAD
         async with self._uow(write=True) as uow:
-            await uow.webhooks.record_attempt(claim.delivery_id, status=status, now=now,
-                                              status_code=result.status_code, latency_ms=result.latency_ms,
-                                              error=result.error, next_attempt_at=next_at)
+            await uow.webhooks.record_attempt(
+                claim.delivery_id,
+                status=status,
+                now=now,
+                status_code=result.status_code,
+                latency_ms=result.latency_ms,
+                error=result.error,
+                next_attempt_at=next_at,
+            )
             await uow.commit()
-        log.info("webhook delivery", extra={"delivery_id": claim.delivery_id, "event_type": event.type,
-                                            "status": status.value, "status_code": result.status_code,
-                                            "latency_ms": result.latency_ms})
+        log.info(
+            "webhook delivery",
+            extra={
+                "delivery_id": claim.delivery_id,
+                "event_type": event.type,
+                "status": status.value,
+                "status_code": result.status_code,
+                "latency_ms": result.latency_ms,
+            },
+        )

@@ -17,8 +17,14 @@ from .storage_port import ArtifactStore
 
 
 class DocumentService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, store: ArtifactStore, clock: Clock = utc_now,
-                 trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        authorizer: Authorizer,
+        store: ArtifactStore,
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._store = store
@@ -32,14 +38,19 @@ class DocumentService:
             self._authorizer.require(principal, Permission.DOCUMENT_WRITE)
             check_text(new.title.strip(), "title", TITLE_MAX, required=True)
             if (new.markdown is None) == (new.artifact_digest is None):
-                raise BadUserInput("give the document either as markdown or as the artifactDigest of uploaded "
-                                   "content, not both or neither", field="markdown")
+                raise BadUserInput(
+                    "give the document either as markdown or as the artifactDigest of uploaded "
+                    "content, not both or neither",
+                    field="markdown",
+                )
             check_text(new.markdown, "markdown", MARKDOWN_MAX, required=new.markdown is not None)
             if new.artifact_digest is not None:
                 digest = check_sha256(new.artifact_digest, "artifactDigest")
                 if await self._store.stat(digest) is None:
-                    raise FailedPrecondition(f"no content with digest {digest} is stored; upload it to "
-                                             "/api/artifacts/blobs first", field="artifactDigest")
+                    raise FailedPrecondition(
+                        f"no content with digest {digest} is stored; upload it to /api/artifacts/blobs first",
+                        field="artifactDigest",
+                    )
                 new = NewDocument(new.kind, new.title, None, digest)
             async with self._uow(write=True) as uow:
                 model = await find_model(uow, name, for_update=True)  # numbers revisions one at a time
@@ -47,11 +58,24 @@ class DocumentService:
                 if version is None:
                     raise NotFound(f"model {name!r} has no version {number}", field="version")
                 document = await uow.documents.add(version.id, new, principal.subject, self._clock())
-                content = ({"artifactDigest": new.artifact_digest} if new.artifact_digest else
-                           {"markdownSha256": hashlib.sha256(new.markdown.encode()).hexdigest(),
-                            "markdownLength": len(new.markdown)})
-                await attempt.ok(uow, after={"id": document.id, "kind": document.kind, "title": document.title,
-                                             "revision": document.revision, **content},
-                                 target=version_target(name, number, version.id))
+                content = (
+                    {"artifactDigest": new.artifact_digest}
+                    if new.artifact_digest
+                    else {
+                        "markdownSha256": hashlib.sha256(new.markdown.encode()).hexdigest(),
+                        "markdownLength": len(new.markdown),
+                    }
+                )
+                await attempt.ok(
+                    uow,
+                    after={
+                        "id": document.id,
+                        "kind": document.kind,
+                        "title": document.title,
+                        "revision": document.revision,
+                        **content,
+                    },
+                    target=version_target(name, number, version.id),
+                )
                 await uow.commit()
         return document

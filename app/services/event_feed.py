@@ -50,8 +50,15 @@ class EventFeed:
     pump, subscribers read the outbox themselves, woken by ``wake()`` or the poll: slower, never wrong.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, listener: OutboxListener | None = None, *,
-                 poll_interval: float = 2.0, batch_size: int = 100, buffer_size: int = 1000) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        listener: OutboxListener | None = None,
+        *,
+        poll_interval: float = 2.0,
+        batch_size: int = 100,
+        buffer_size: int = 1000,
+    ) -> None:
         self._uow = uow
         self._listener = listener
         self.poll_interval = poll_interval
@@ -159,8 +166,9 @@ def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter
     wanted = frozenset(types or ())
     unknown = sorted(wanted - SUBSCRIBABLE_TYPES)
     if unknown:
-        raise BadUserInput(f"unknown event types {unknown}; known: {', '.join(sorted(SUBSCRIBABLE_TYPES))}",
-                           field="filter.types")
+        raise BadUserInput(
+            f"unknown event types {unknown}; known: {', '.join(sorted(SUBSCRIBABLE_TYPES))}", field="filter.types"
+        )
     pattern = rules.check_text(model_name, "filter.modelName", rules.MODEL_NAME_MAX) or None
     return EventFilter(types=wanted, model_name_pattern=pattern)
 
@@ -168,20 +176,32 @@ def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter
 class EventSubscriptions:
     """Subscribing to registry events: needs registry:read, like every read."""
 
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, feed: EventFeed,
-                 trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, authorizer: Authorizer, feed: EventFeed, trail: AuditTrail | None = None
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.feed = feed
         self._trail = trail or AuditTrail(uow)
 
-    async def subscribe(self, principal: Principal, *, types: list[str] | None = None,
-                        model_name: str | None = None, after: int | None = None) -> AsyncIterator[DomainEvent]:
+    async def subscribe(
+        self,
+        principal: Principal,
+        *,
+        types: list[str] | None = None,
+        model_name: str | None = None,
+        after: int | None = None,
+    ) -> AsyncIterator[DomainEvent]:
         """Authorize and check the arguments now (so a refusal is the subscription's first and only answer),
         then the events after outbox position ``after`` (default: from now on) of ``types`` (default: all) about
         models named ``model_name`` (a name or a glob; default: any)."""
-        await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read",
-                                  AuditTarget("EventSubscription", name=model_name))
+        await self._trail.require(
+            self._authorizer,
+            principal,
+            Permission.REGISTRY_READ,
+            "registry.read",
+            AuditTarget("EventSubscription", name=model_name),
+        )
         wanted = event_filter(types, model_name)
         if after is not None and not 0 <= after < 2**63:
             raise BadUserInput("after is an event sequence number, 0 or more", field="after")

@@ -21,9 +21,13 @@ async def _version_state(uow: UnitOfWork, name: str | None, number: int | None) 
     if version is None:
         return {}
     aliases = (await uow.aliases.for_versions([version.id]))[version.id]
-    return {"uri": f"models:/{name}/{number}", "stage": version.stage.value, "status": version.status.value,
-            "aliases": sorted(alias.alias for alias in aliases),
-            "manifestDigest": version.artifact.digest if version.artifact else None}
+    return {
+        "uri": f"models:/{name}/{number}",
+        "stage": version.stage.value,
+        "status": version.status.value,
+        "aliases": sorted(alias.alias for alias in aliases),
+        "manifestDigest": version.artifact.digest if version.artifact else None,
+    }
 
 
 def _subject(draft: AuditDraft) -> tuple[str | None, int | None]:
@@ -61,13 +65,25 @@ class EventOutbox:
         written = []
         webhooks = [webhook for webhook in await uow.webhooks.list() if webhook.active]
         for event_type in types:
-            event = await uow.events.add(DomainEvent(
-                id=str(uuid.uuid4()), type=event_type, occurred_at=draft.occurred_at,
-                actor_subject=draft.actor_subject, actor_kind=draft.actor_kind, model_name=model_name,
-                version=version,
-                payload={"modelName": model_name, "version": version, **state, "action": draft.action,
-                         "target": {"type": target.type, "id": target.id, "name": target.name},
-                         "change": {"before": draft.before, "after": draft.after}}))
+            event = await uow.events.add(
+                DomainEvent(
+                    id=str(uuid.uuid4()),
+                    type=event_type,
+                    occurred_at=draft.occurred_at,
+                    actor_subject=draft.actor_subject,
+                    actor_kind=draft.actor_kind,
+                    model_name=model_name,
+                    version=version,
+                    payload={
+                        "modelName": model_name,
+                        "version": version,
+                        **state,
+                        "action": draft.action,
+                        "target": {"type": target.type, "id": target.id, "name": target.name},
+                        "change": {"before": draft.before, "after": draft.after},
+                    },
+                )
+            )
             wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]
             if wanted:
                 await uow.webhooks.add_deliveries(event.seq, wanted, draft.occurred_at)

@@ -25,8 +25,9 @@ from .reads import RegistryReader
 class GovernanceReads(RegistryReader):
     """Everything here is readable by every role (registry:read); denials are recorded."""
 
-    async def requests(self, principal: Principal, filter: TransitionFilter, page: PageRequest,
-                       with_total: bool) -> Page[TransitionRequest]:
+    async def requests(
+        self, principal: Principal, filter: TransitionFilter, page: PageRequest, with_total: bool
+    ) -> Page[TransitionRequest]:
         """Transition requests, newest first."""
         await self._require(principal)
         check_page(page, self.max_page_size)
@@ -43,8 +44,11 @@ class GovernanceReads(RegistryReader):
         last: dict[int, StageChange] = {}
         for change in changes:
             last[change.version] = change
-        return [VersionAt(number, change.changed_at, change.changed_by)
-                for number, change in sorted(last.items()) if change.to_stage is stage]
+        return [
+            VersionAt(number, change.changed_at, change.changed_by)
+            for number, change in sorted(last.items())
+            if change.to_stage is stage
+        ]
 
     async def alias_at(self, principal: Principal, model_id: int, alias: str, moment: datetime) -> VersionAt | None:
         """The version ``alias`` pointed at, at ``moment`` (None when it was not set then)."""

@@ -16,8 +16,12 @@ from .lineage_links import link, register
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 
 _TYPES = {NewDataset: "Dataset", NewRun: "Run", NewCodeCommit: "CodeCommit", NewExternalNode: "ExternalNode"}
-_ACTIONS = {NewDataset: "dataset.register", NewRun: "run.register", NewCodeCommit: "code_commit.register",
-            NewExternalNode: "external_node.register"}
+_ACTIONS = {
+    NewDataset: "dataset.register",
+    NewRun: "run.register",
+    NewCodeCommit: "code_commit.register",
+    NewExternalNode: "external_node.register",
+}
 
 
 def _identity(new: Any) -> str:
@@ -31,16 +35,17 @@ def _identity(new: Any) -> str:
 
 
 class LineageService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now,
-                 trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now, trail: AuditTrail | None = None
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._clock = clock
         self._trail = trail or AuditTrail(uow, clock)
 
-    async def register(self, principal: Principal,
-                       new: NewDataset | NewRun | NewCodeCommit | NewExternalNode
-                       ) -> tuple[Dataset | Run | CodeCommit | ExternalNode, bool]:
+    async def register(
+        self, principal: Principal, new: NewDataset | NewRun | NewCodeCommit | NewExternalNode
+    ) -> tuple[Dataset | Run | CodeCommit | ExternalNode, bool]:
         """Register a node, or return the one already registered under the same identity (``created`` False).
         The same identity with a different value in a field both give is CONFLICT: nodes never change."""
         kind = type(new)
@@ -51,8 +56,11 @@ class LineageService:
             async with self._uow(write=True) as uow:
                 node, created = await register(uow, new, principal.subject, self._clock())
                 # A repeated registration changes nothing, and is recorded as such.
-                await attempt.ok(uow, after={**asdict(new), "created": created},
-                                 target=AuditTarget(_TYPES[kind], str(node.id), label_of(node)[:256]))
+                await attempt.ok(
+                    uow,
+                    after={**asdict(new), "created": created},
+                    target=AuditTarget(_TYPES[kind], str(node.id), label_of(node)[:256]),
+                )
                 await uow.commit()
         return node, created
 
@@ -66,8 +74,16 @@ class LineageService:
             async with self._uow(write=True) as uow:
                 source_id, target_id, created = await link(uow, edge, principal.subject, now)
                 found = await uow.lineage.edge(edge.kind, source_id, target_id)
-                await attempt.ok(uow, after={"kind": edge.kind.value, "relation": found.relation, "created": created,
-                                             "upstream": _ref(found.upstream), "downstream": _ref(found.downstream)})
+                await attempt.ok(
+                    uow,
+                    after={
+                        "kind": edge.kind.value,
+                        "relation": found.relation,
+                        "created": created,
+                        "upstream": _ref(found.upstream),
+                        "downstream": _ref(found.downstream),
+                    },
+                )
                 await uow.commit()
         return found, created
 

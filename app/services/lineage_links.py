@@ -40,15 +40,23 @@ _NAMES = {NewDataset: "dataset", NewRun: "run", NewCodeCommit: "code commit", Ne
 def _differences(new: Any, existing: Any) -> list[str]:
     """Fields set on both sides with different values (camelCase, as the API names them). A dataset found by its
     digest alone is that content under whatever name it was registered with."""
-    names = [name for name in _COMPARED[type(new)]
-             if not (isinstance(new, NewDataset) and new.version is None and name == "name")]
+    names = [
+        name
+        for name in _COMPARED[type(new)]
+        if not (isinstance(new, NewDataset) and new.version is None and name == "name")
+    ]
     pairs = [(name, getattr(new, name), getattr(existing, name)) for name in names]
     if isinstance(new, NewRun):
-        pairs += [(f"environment.{f.name}", getattr(new.environment, f.name), getattr(existing.environment, f.name))
-                  for f in fields(new.environment)]
+        pairs += [
+            (f"environment.{f.name}", getattr(new.environment, f.name), getattr(existing.environment, f.name))
+            for f in fields(new.environment)
+        ]
     camel = lambda name: name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])  # noqa: E731
-    return [".".join(camel(part) for part in name.split(".")) for name, mine, theirs in pairs
-            if mine not in (None, {}) and theirs not in (None, {}) and mine != theirs]
+    return [
+        ".".join(camel(part) for part in name.split("."))
+        for name, mine, theirs in pairs
+        if mine not in (None, {}) and theirs not in (None, {}) and mine != theirs
+    ]
 
 
 async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tuple[Any, bool]:
@@ -68,13 +76,16 @@ async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tupl
             return added, True
         existing = await find(new)  # a concurrent transaction registered it first
         if existing is None:
-            raise Conflict(f"this {_NAMES[type(new)]} collides with another registration made at the same time; "
-                           "try again")
+            raise Conflict(
+                f"this {_NAMES[type(new)]} collides with another registration made at the same time; try again"
+            )
     differing = _differences(new, existing)
     if differing:
-        raise Conflict(f"{_NAMES[type(new)]} {label_of(existing)!r} is already registered with another "
-                       f"{', '.join(differing)}; registered nodes never change (register a new version of it)",
-                       field=differing[0])
+        raise Conflict(
+            f"{_NAMES[type(new)]} {label_of(existing)!r} is already registered with another "
+            f"{', '.join(differing)}; registered nodes never change (register a new version of it)",
+            field=differing[0],
+        )
     return existing, False
 
 
@@ -97,8 +108,9 @@ async def entities_of(uow: UnitOfWork, refs: list[NodeRef]) -> dict[NodeRef, Any
     for kind in NodeKind:
         keys = [ref.key for ref in refs if ref.kind is kind]
         if keys:
-            batch = await (uow.versions.get_many(keys) if kind is NodeKind.MODEL_VERSION
-                           else uow.lineage.entities(kind, keys))
+            batch = await (
+                uow.versions.get_many(keys) if kind is NodeKind.MODEL_VERSION else uow.lineage.entities(kind, keys)
+            )
             found.update({NodeRef(kind, key): entity for key, entity in batch.items()})
     return found
 
@@ -107,12 +119,12 @@ async def describe(uow: UnitOfWork, node_ids: list[int]) -> list[str]:
     """Labels of nodes, in order (for messages such as a refused cycle)."""
     refs = await uow.lineage.refs(node_ids)
     found = await entities_of(uow, list(refs.values()))
-    return [label_of(found[refs[node_id]]) if refs.get(node_id) in found else f"node {node_id}"
-            for node_id in node_ids]
+    return [label_of(found[refs[node_id]]) if refs.get(node_id) in found else f"node {node_id}" for node_id in node_ids]
 
 
-async def link(uow: UnitOfWork, edge: NewEdge, actor: str, now: datetime, *,
-               new_downstream: bool = False) -> tuple[int, int, bool]:
+async def link(
+    uow: UnitOfWork, edge: NewEdge, actor: str, now: datetime, *, new_downstream: bool = False
+) -> tuple[int, int, bool]:
     """Add an edge unless it exists: (upstream node, downstream node, whether it was added).
 
     The same edge again is returned as it is (with another ``relation``: CONFLICT). Refused: edges that rewrite
@@ -127,21 +139,25 @@ async def link(uow: UnitOfWork, edge: NewEdge, actor: str, now: datetime, *,
     existing = await uow.lineage.existing_edge(edge.kind, source_id, target_id)
     if existing is not None:
         if edge.relation is not None and existing.relation != edge.relation:
-            raise Conflict(f"this {edge.kind.value} edge exists with relation {existing.relation!r}; edges never "
-                           "change", field="relation")
+            raise Conflict(
+                f"this {edge.kind.value} edge exists with relation {existing.relation!r}; edges never change",
+                field="relation",
+            )
         return source_id, target_id, False
     if not new_downstream:
         await _check_not_frozen(uow, edge, target_id, version)
     if edge.kind is EdgeKind.PRODUCED and version is not None:
         if await uow.lineage.sources([target_id], [EdgeKind.PRODUCED]):
-            raise FailedPrecondition(f"{label_of(version)} already has a producing run; a version is produced by "
-                                     "one run", field="upstreamId")
+            raise FailedPrecondition(
+                f"{label_of(version)} already has a producing run; a version is produced by one run", field="upstreamId"
+            )
     if not new_downstream:
         cycle = await uow.walks.path(target_id, source_id)
         if cycle:
             labels = await describe(uow, [*cycle, target_id])
-            raise FailedPrecondition(f"this {edge.kind.value} edge would close a cycle: {' -> '.join(labels)}",
-                                     field="upstreamId")
+            raise FailedPrecondition(
+                f"this {edge.kind.value} edge would close a cycle: {' -> '.join(labels)}", field="upstreamId"
+            )
     added = await uow.lineage.add_edge(edge.kind, source_id, target_id, edge.relation, actor, now)
     return source_id, target_id, added
 
@@ -154,8 +170,7 @@ async def _check_not_frozen(uow: UnitOfWork, edge: NewEdge, target_id: int, vers
     if edge.downstream.kind is not NodeKind.RUN or edge.kind not in DEFINING_KINDS:
         return
     produced = await uow.lineage.produced_versions(target_id)
-    ready = [found for found in (await uow.versions.get_many(produced)).values()
-             if found.status is VersionStatus.READY]
+    ready = [found for found in (await uow.versions.get_many(produced)).values() if found.status is VersionStatus.READY]
     if ready:
         check_not_frozen(edge.kind, ready[0])
 
@@ -175,8 +190,14 @@ async def resolve_parents(uow: UnitOfWork, parents: tuple[ParentRef, ...]) -> li
     return resolved
 
 
-async def link_new_version(uow: UnitOfWork, version: ModelVersion, command: NewVersion,
-                           parents: list[tuple[ModelVersion, str | None]], actor: str, now: datetime) -> dict[str, Any]:
+async def link_new_version(
+    uow: UnitOfWork,
+    version: ModelVersion,
+    command: NewVersion,
+    parents: list[tuple[ModelVersion, str | None]],
+    actor: str,
+    now: datetime,
+) -> dict[str, Any]:
     """Link a version being created to its run, code, datasets and (resolved) parents; what was linked, for the
     audit log."""
     me = NodeRef(NodeKind.MODEL_VERSION, version.id)
@@ -187,12 +208,19 @@ async def link_new_version(uow: UnitOfWork, version: ModelVersion, command: NewV
         linked["run"] = run.id
     if command.code is not None:
         commit, _ = await register(uow, command.code, actor, now)
-        await link(uow, NewEdge(EdgeKind.BUILT_FROM, NodeRef(NodeKind.CODE_COMMIT, commit.id), me), actor, now,
-                   new_downstream=True)
+        await link(
+            uow,
+            NewEdge(EdgeKind.BUILT_FROM, NodeRef(NodeKind.CODE_COMMIT, commit.id), me),
+            actor,
+            now,
+            new_downstream=True,
+        )
         linked["codeCommit"] = commit.id
     # Inline datasets are registered in one order, whatever the caller's, so concurrent creates cannot deadlock.
-    inline = sorted({use.dataset for use in command.datasets if use.dataset is not None},
-                    key=lambda new: (new.name, new.version or "", new.digest or ""))
+    inline = sorted(
+        {use.dataset for use in command.datasets if use.dataset is not None},
+        key=lambda new: (new.name, new.version or "", new.digest or ""),
+    )
     registered = {new: (await register(uow, new, actor, now))[0].id for new in inline}
     datasets = []
     for use in command.datasets:
@@ -205,13 +233,15 @@ async def link_new_version(uow: UnitOfWork, version: ModelVersion, command: NewV
     if datasets:
         linked["datasets"] = datasets
     if parents:
-        linked["parents"] = [{"version": parent.id, "uri": label_of(parent), "relation": relation}
-                             for parent, relation in parents]
+        linked["parents"] = [
+            {"version": parent.id, "uri": label_of(parent), "relation": relation} for parent, relation in parents
+        ]
     return linked
 
 
-async def refuse_if_parent(uow: UnitOfWork, version: ModelVersion | None = None, *,
-                           model_id: int | None = None) -> None:
+async def refuse_if_parent(
+    uow: UnitOfWork, version: ModelVersion | None = None, *, model_id: int | None = None
+) -> None:
     """Deleting a version (or a whole model) other versions were derived from would cut their lineage:
     FAILED_PRECONDITION naming the children (a model's own versions do not count)."""
     if version is not None:
@@ -225,5 +255,6 @@ async def refuse_if_parent(uow: UnitOfWork, version: ModelVersion | None = None,
     if not children:
         return
     names = ", ".join(f"{label_of(found[child])} (from {label_of(found[parent])})" for parent, child in children[:10])
-    raise FailedPrecondition(f"other versions were derived from this one: {names}; delete them first, their lineage "
-                             "would lose its parent")
+    raise FailedPrecondition(
+        f"other versions were derived from this one: {names}; delete them first, their lineage would lose its parent"
+    )

@@ -42,12 +42,17 @@ class LineageReads(RegistryReader):
             entities = await entities_of(uow, [row.ref for row in walk.nodes])
         refs = {row.node_id: row.ref for row in walk.nodes}
         nodes = [GraphNode(row.ref, row.depth, entities[row.ref]) for row in walk.nodes if row.ref in entities]
-        edges = [LineageEdge(edge.kind, refs[edge.source_id], refs[edge.target_id], edge.relation, edge.created_at,
-                             edge.created_by) for edge in walk.edges]
+        edges = [
+            LineageEdge(
+                edge.kind, refs[edge.source_id], refs[edge.target_id], edge.relation, edge.created_at, edge.created_by
+            )
+            for edge in walk.edges
+        ]
         return LineageGraph(request.root, nodes, edges, walk.truncated)
 
-    async def impacted_versions(self, principal: Principal, ref: NodeRef, stage: Stage | None, page: PageRequest,
-                                with_total: bool) -> Page[ModelVersion]:
+    async def impacted_versions(
+        self, principal: Principal, ref: NodeRef, stage: Stage | None, page: PageRequest, with_total: bool
+    ) -> Page[ModelVersion]:
         """Every version downstream of a node, through DERIVED_FROM chains too, optionally in one stage."""
         await self._require(principal)
         check_page(page, self.max_page_size)
@@ -65,12 +70,16 @@ class LineageReads(RegistryReader):
         await self._require(principal)
         async with self._uow(write=False) as uow:
             nodes = await uow.lineage.version_nodes([v.id for v in versions])
-            into_versions = await uow.lineage.sources(list(nodes.values()), [*DATASET_USES, EdgeKind.PRODUCED,
-                                                                             EdgeKind.BUILT_FROM, EdgeKind.DERIVED_FROM])
+            into_versions = await uow.lineage.sources(
+                list(nodes.values()), [*DATASET_USES, EdgeKind.PRODUCED, EdgeKind.BUILT_FROM, EdgeKind.DERIVED_FROM]
+            )
             first_refs = await uow.lineage.refs(list({source for _, _, source, _ in into_versions}))
             # External nodes may stand where datasets, runs and commits do; the record lists only the latter.
-            run_of = {target: source for target, kind, source, _ in into_versions
-                      if kind is EdgeKind.PRODUCED and first_refs[source].kind is NodeKind.RUN}
+            run_of = {
+                target: source
+                for target, kind, source, _ in into_versions
+                if kind is EdgeKind.PRODUCED and first_refs[source].kind is NodeKind.RUN
+            }
             into_runs = await uow.lineage.sources(list(set(run_of.values())), [*DATASET_USES, EdgeKind.BUILT_FROM])
             refs = {**first_refs, **await uow.lineage.refs(list({source for _, _, source, _ in into_runs}))}
             entities = await entities_of(uow, list(refs.values()))
@@ -86,16 +95,26 @@ class LineageReads(RegistryReader):
             run_node = run_of.get(node_id)
             runs = [edge for edge in into_runs if edge[0] == run_node]
             run = entity(run_node, NodeKind.RUN) if run_node else None
-            commits = [entity(source, NodeKind.CODE_COMMIT) for _, kind, source, _ in [*mine, *runs]
-                       if kind is EdgeKind.BUILT_FROM]
-            datasets = [DatasetLink(entity(source, NodeKind.DATASET), kind, edge_set is runs)
-                        for edge_set in (mine, runs) for _, kind, source, _ in edge_set
-                        if kind in DATASET_USES and entity(source, NodeKind.DATASET) is not None]
-            parents = [(entity(source, NodeKind.MODEL_VERSION), relation) for _, kind, source, relation in mine
-                       if kind is EdgeKind.DERIVED_FROM]
+            commits = [
+                entity(source, NodeKind.CODE_COMMIT)
+                for _, kind, source, _ in [*mine, *runs]
+                if kind is EdgeKind.BUILT_FROM
+            ]
+            datasets = [
+                DatasetLink(entity(source, NodeKind.DATASET), kind, edge_set is runs)
+                for edge_set in (mine, runs)
+                for _, kind, source, _ in edge_set
+                if kind in DATASET_USES and entity(source, NodeKind.DATASET) is not None
+            ]
+            parents = [
+                (entity(source, NodeKind.MODEL_VERSION), relation)
+                for _, kind, source, relation in mine
+                if kind is EdgeKind.DERIVED_FROM
+            ]
             commit = next((found for found in commits if found is not None), None)
-            result[version.id] = Reproducibility(run, commit, datasets, parents,
-                                                 missing_for_reproduction(version, run, commit, datasets))
+            result[version.id] = Reproducibility(
+                run, commit, datasets, parents, missing_for_reproduction(version, run, commit, datasets)
+            )
         return result
 
     async def nodes(self, principal: Principal, refs: list[NodeRef]) -> dict[NodeRef, Any]:
@@ -104,8 +123,7 @@ class LineageReads(RegistryReader):
         async with self._uow(write=False) as uow:
             return await entities_of(uow, refs)
 
-    async def datasets(self, principal: Principal, filter: DatasetFilter, page: PageRequest,
-                       with_total: bool) -> Page:
+    async def datasets(self, principal: Principal, filter: DatasetFilter, page: PageRequest, with_total: bool) -> Page:
         await self._require(principal)
         check_page(page, self.max_page_size)
         async with self._uow(write=False) as uow:

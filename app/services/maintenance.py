@@ -44,8 +44,14 @@ async def verify_store(store: ArtifactStore) -> VerifyReport:
     return report
 
 
-async def collect_garbage(uow_factory: UnitOfWorkFactory, store: ArtifactStore, *, grace: timedelta,
-                          dry_run: bool = False, now: datetime | None = None) -> GcReport:
+async def collect_garbage(
+    uow_factory: UnitOfWorkFactory,
+    store: ArtifactStore,
+    *,
+    grace: timedelta,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> GcReport:
     """Delete blobs that no version references and that are older than ``grace`` (so an upload about to be
     registered survives), and staged uploads whose time ran out. A referenced blob is never deleted."""
     now = now or utc_now()
@@ -73,8 +79,9 @@ async def collect_garbage(uow_factory: UnitOfWorkFactory, store: ArtifactStore, 
     return report
 
 
-async def _sweep(uow_factory: UnitOfWorkFactory, store: ArtifactStore, digests: list[str], report: GcReport,
-                 dry_run: bool) -> None:
+async def _sweep(
+    uow_factory: UnitOfWorkFactory, store: ArtifactStore, digests: list[str], report: GcReport, dry_run: bool
+) -> None:
     async with uow_factory(write=False) as uow:
         referenced = await uow.versions.referenced_digests(digests)
     report.kept_referenced += len(referenced)

@@ -16,8 +16,9 @@ from .ports import Authorizer, Clock, UnitOfWorkFactory
 
 
 class ModelService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now,
-                 trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now, trail: AuditTrail | None = None
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._clock = clock
@@ -31,10 +32,12 @@ class ModelService:
             async with self._uow(write=True) as uow:
                 if await uow.models.get_by_name(command.name) is not None:
                     raise Conflict(f"registered model {command.name!r} already exists", field="name")
-                model = await uow.models.add(command, command.owner or principal.subject, principal.subject,
-                                             self._clock())
-                await attempt.ok(uow, after=model_state(model, dict(command.tags)),
-                                 target=model_target(model.name, model.id))
+                model = await uow.models.add(
+                    command, command.owner or principal.subject, principal.subject, self._clock()
+                )
+                await attempt.ok(
+                    uow, after=model_state(model, dict(command.tags)), target=model_target(model.name, model.id)
+                )
                 await uow.commit()
         return model
 
@@ -46,8 +49,9 @@ class ModelService:
             async with self._uow(write=True) as uow:
                 model = await find_model(uow, name)
                 updated = await uow.models.update(model.id, changes, self._clock())
-                await attempt.ok(uow, before=model_state(model), after=model_state(updated),
-                                 target=model_target(name, model.id))
+                await attempt.ok(
+                    uow, before=model_state(model), after=model_state(updated), target=model_target(name, model.id)
+                )
                 await uow.commit()
         return updated
 
@@ -64,8 +68,9 @@ class ModelService:
                 await refuse_if_parent(uow, model_id=model.id)
                 deployed = await uow.deployments.of_model(model.id)
                 if deployed:
-                    raise FailedPrecondition(f"model {name!r} has deployments in {', '.join(sorted(deployed))}; "
-                                             "deployed models are kept")
+                    raise FailedPrecondition(
+                        f"model {name!r} has deployments in {', '.join(sorted(deployed))}; deployed models are kept"
+                    )
                 await uow.models.delete(model.id)
                 await attempt.ok(uow, before=model_state(model), target=model_target(name, model.id))
                 await uow.commit()
@@ -81,8 +86,9 @@ class ModelService:
                 old = (await uow.models.tags([model.id]))[model.id].get(key)
                 await uow.models.set_tag(model.id, key, value)
                 model = await uow.models.touch(model.id, self._clock())
-                await attempt.ok(uow, before={"tags": {key: old}}, after={"tags": {key: value}},
-                                 target=model_target(name, model.id))
+                await attempt.ok(
+                    uow, before={"tags": {key: old}}, after={"tags": {key: value}}, target=model_target(name, model.id)
+                )
                 await uow.commit()
         return model
 
@@ -96,7 +102,8 @@ class ModelService:
                 if not await uow.models.delete_tag(model.id, key):
                     raise NotFound(f"model {name!r} has no tag {key!r}", field="key")
                 model = await uow.models.touch(model.id, self._clock())
-                await attempt.ok(uow, before={"tags": {key: old}}, after={"tags": {key: None}},
-                                 target=model_target(name, model.id))
+                await attempt.ok(
+                    uow, before={"tags": {key: old}}, after={"tags": {key: None}}, target=model_target(name, model.id)
+                )
                 await uow.commit()
         return model

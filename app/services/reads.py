@@ -36,8 +36,9 @@ class ResolvedUri:
 class RegistryReader:
     """Base of the read services: everything they answer needs registry:read, and a denial is audited."""
 
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100,
-                 trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100, trail: AuditTrail | None = None
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.max_page_size = max_page_size
@@ -48,7 +49,6 @@ class RegistryReader:
 
 
 class ReadService(RegistryReader):
-
     async def model(self, principal: Principal, name: str) -> RegisteredModel | None:
         await self._require(principal)
         async with self._uow(write=False) as uow:
@@ -60,20 +60,23 @@ class ReadService(RegistryReader):
             model = await uow.models.get_by_name(name)
             return await uow.versions.get(model.id, number) if model else None
 
-    async def models(self, principal: Principal, filter: ModelFilter, order: ModelOrder, page: PageRequest,
-                     with_total: bool) -> Page[RegisteredModel]:
+    async def models(
+        self, principal: Principal, filter: ModelFilter, order: ModelOrder, page: PageRequest, with_total: bool
+    ) -> Page[RegisteredModel]:
         await self._require(principal)
         check_page(page, self.max_page_size)
         async with self._uow(write=False) as uow:
             return await uow.models.list(filter, order, page, with_total)
 
-    async def versions(self, principal: Principal, filter: VersionFilter, order: VersionOrder, page: PageRequest,
-                       with_total: bool) -> Page[ModelVersion]:
+    async def versions(
+        self, principal: Principal, filter: VersionFilter, order: VersionOrder, page: PageRequest, with_total: bool
+    ) -> Page[ModelVersion]:
         await self._require(principal)
         check_page(page, self.max_page_size)
         if order.field is VersionOrderField.METRIC and not order.metric:
-            raise BadUserInput("orderBy.metric names the metric to order by when field is METRIC",
-                               field="orderBy.metric")
+            raise BadUserInput(
+                "orderBy.metric names the metric to order by when field is METRIC", field="orderBy.metric"
+            )
         async with self._uow(write=False) as uow:
             return await uow.versions.list(filter, order, page, with_total)
 
@@ -84,8 +87,9 @@ class ReadService(RegistryReader):
         async with self._uow(write=False) as uow:
             return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
 
-    async def node(self, principal: Principal, type_name: str,
-                   key: int) -> RegisteredModel | ModelVersion | TransitionRequest | None:
+    async def node(
+        self, principal: Principal, type_name: str, key: int
+    ) -> RegisteredModel | ModelVersion | TransitionRequest | None:
         """The entity behind a global id's (type, key), or None for an unknown type or a deleted entity."""
         await self._require(principal)
         async with self._uow(write=False) as uow:
@@ -109,8 +113,9 @@ class ReadService(RegistryReader):
         async with self._uow(write=False) as uow:
             return await uow.versions.get_many(ids)
 
-    async def versions_by_number(self, principal: Principal,
-                                 keys: list[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
+    async def versions_by_number(
+        self, principal: Principal, keys: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], ModelVersion]:
         await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.versions.find_by_model_number(keys)
@@ -130,8 +135,9 @@ class ReadService(RegistryReader):
         async with self._uow(write=False) as uow:
             return await uow.versions.metrics(ids)
 
-    async def latest_versions(self, principal: Principal, ids: list[int],
-                              stage: Stage | None) -> dict[int, ModelVersion]:
+    async def latest_versions(
+        self, principal: Principal, ids: list[int], stage: Stage | None
+    ) -> dict[int, ModelVersion]:
         await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.versions.latest(ids, stage)

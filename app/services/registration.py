@@ -22,8 +22,14 @@ class RegistrationVerifier:
     then marks the version READY, or FAILED_REGISTRATION with the reason. Runs after the creating transaction
     commits, and again at start-up for versions a crash left pending (verification is idempotent)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, store: ArtifactStore, max_size: int, clock: Clock = utc_now,
-                 trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        store: ArtifactStore,
+        max_size: int,
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+    ) -> None:
         self._uow = uow
         self._store = store
         self._max_size = max_size
@@ -70,21 +76,34 @@ class RegistrationVerifier:
                     problems.append(f"{file.path}: {error.message}")
                     continue
             except Exception as error:  # storage outage: leave it pending for the next sweep
-                log.warning("verification interrupted", extra={"version_id": version_id,
-                                                               "error_type": type(error).__name__})
+                log.warning(
+                    "verification interrupted", extra={"version_id": version_id, "error_type": type(error).__name__}
+                )
                 return VersionStatus.PENDING_REGISTRATION
             if stored.digest != file.digest or stored.size != file.size:
-                problems.append(f"{file.path}: uploaded content has digest {stored.digest} and size {stored.size}, "
-                                f"not the declared {file.digest} and {file.size}")
+                problems.append(
+                    f"{file.path}: uploaded content has digest {stored.digest} and size {stored.size}, "
+                    f"not the declared {file.digest} and {file.size}"
+                )
         status = VersionStatus.FAILED_REGISTRATION if problems else VersionStatus.READY
         message = "; ".join(problems)[:4000] if problems else None
         async with self._uow(write=True) as uow:
             if await uow.versions.finish_registration(version_id, status, message, self._clock()):
                 version = (await uow.versions.get_many([version_id])).get(version_id)
-                target = version_target(version.model_name, version.version, version_id) if version \
+                target = (
+                    version_target(version.model_name, version.version, version_id)
+                    if version
                     else AuditTarget("ModelVersion", str(version_id))
-                await self._trail.record(uow, self._trail.draft(SYSTEM, "version.registration.finish", target,
-                                                                after={"status": status, "statusMessage": message}))
+                )
+                await self._trail.record(
+                    uow,
+                    self._trail.draft(
+                        SYSTEM,
+                        "version.registration.finish",
+                        target,
+                        after={"status": status, "statusMessage": message},
+                    ),
+                )
             await uow.commit()
         log.info("registration verified", extra={"version_id": version_id, "status": status.value})
         return status

@@ -25,8 +25,9 @@ class ArtifactStore(Protocol):
 
     kind: str
 
-    async def write(self, chunks: AsyncIterable[bytes], *, max_size: int,
-                    expected_digest: str | None = None) -> BlobInfo:
+    async def write(
+        self, chunks: AsyncIterable[bytes], *, max_size: int, expected_digest: str | None = None
+    ) -> BlobInfo:
         """Store a stream, hashing while writing. Raises ``TooLarge`` past ``max_size`` and ``BadUserInput``
         when ``expected_digest`` is given and differs; in both cases nothing is kept."""
 

@@ -43,10 +43,17 @@ def request_target(request_id: int, request: TransitionRequest | None = None) ->
 
 
 def request_state(request: TransitionRequest) -> dict[str, Any]:
-    return {"id": request.id, "kind": request.kind, "fromStage": request.from_stage, "toStage": request.to_stage,
-            "alias": request.alias, "status": request.status, "requiredApprovals": request.required_approvals,
-            "archiveExistingProduction": request.archive_existing_production,
-            "gates": [{"gate": g.gate, "passed": g.passed} for g in request.gate_results]}
+    return {
+        "id": request.id,
+        "kind": request.kind,
+        "fromStage": request.from_stage,
+        "toStage": request.to_stage,
+        "alias": request.alias,
+        "status": request.status,
+        "requiredApprovals": request.required_approvals,
+        "archiveExistingProduction": request.archive_existing_production,
+        "gates": [{"gate": g.gate, "passed": g.passed} for g in request.gate_results],
+    }
 
 
 def _comment(comment: str | None, *, required: bool = False, what: str = "comment") -> str | None:
@@ -54,8 +61,14 @@ def _comment(comment: str | None, *, required: bool = False, what: str = "commen
 
 
 class TransitionService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, policy: PromotionPolicy,
-                 clock: Clock = utc_now, trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        authorizer: Authorizer,
+        policy: PromotionPolicy,
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.policy = policy
@@ -80,14 +93,18 @@ class TransitionService:
                 await self._check_move(uow, model, version, new)
                 gates = await self._gates(uow, rule, version)
                 if not all(gate.passed for gate in gates):
-                    raise FailedPrecondition(failed_gates_message(
-                        f"version {number} of {name!r} cannot move to {self._target(new)}", gates))
+                    raise FailedPrecondition(
+                        failed_gates_message(f"version {number} of {name!r} cannot move to {self._target(new)}", gates)
+                    )
                 duplicate = await uow.transitions.open_duplicate(version.id, new)
                 if duplicate is not None:
-                    raise Conflict(f"transition request {duplicate} asks for the same move and is still open; "
-                                   "wait for its decision or cancel it first")
-                request = await uow.transitions.add(model, version, new, rule.required_approvals, gates,
-                                                    principal.subject, now)
+                    raise Conflict(
+                        f"transition request {duplicate} asks for the same move and is still open; "
+                        "wait for its decision or cancel it first"
+                    )
+                request = await uow.transitions.add(
+                    model, version, new, rule.required_approvals, gates, principal.subject, now
+                )
                 if rule.required_approvals == 0:
                     await self._apply(uow, model, version, request, principal.subject, now)
                     await uow.transitions.resolve(request.id, TransitionStatus.APPLIED, by=principal.subject, at=now)
@@ -111,23 +128,33 @@ class TransitionService:
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
                 decided = any(d.approver == principal.subject for d in decisions)
                 if decided and request.status is TransitionStatus.PENDING:
-                    raise Conflict(f"you already decided on transition request {request.id}; each approver counts "
-                                   "once", field="id")
+                    raise Conflict(
+                        f"you already decided on transition request {request.id}; each approver counts once", field="id"
+                    )
                 if not decided:
                     await uow.transitions.add_decision(request.id, principal.subject, Decision.APPROVE, comment, now)
                 approvals = len({d.approver for d in decisions if d.decision is Decision.APPROVE} | {principal.subject})
                 if approvals >= request.required_approvals:
                     applied, gates = await self._try_apply(uow, model, version, request, principal.subject, now)
                     if not applied and request.status is TransitionStatus.APPROVED:
-                        raise FailedPrecondition(failed_gates_message(
-                            f"transition request {request.id} still cannot apply", gates))
+                        raise FailedPrecondition(
+                            failed_gates_message(f"transition request {request.id} still cannot apply", gates)
+                        )
                     status = TransitionStatus.APPLIED if applied else TransitionStatus.APPROVED
-                    await uow.transitions.resolve(request.id, status, gates, by=principal.subject if applied else None,
-                                                  at=now if applied else None)
+                    await uow.transitions.resolve(
+                        request.id,
+                        status,
+                        gates,
+                        by=principal.subject if applied else None,
+                        at=now if applied else None,
+                    )
                 updated = await uow.transitions.get(request.id)
-                await attempt.ok(uow, before={"status": request.status, "approvals": approvals - (not decided)},
-                                 after={**request_state(updated), "approvals": approvals},
-                                 target=request_target(request.id, request))
+                await attempt.ok(
+                    uow,
+                    before={"status": request.status, "approvals": approvals - (not decided)},
+                    after={**request_state(updated), "approvals": approvals},
+                    target=request_target(request.id, request),
+                )
                 await uow.commit()
         return updated
 
@@ -143,14 +170,20 @@ class TransitionService:
                 self._check_open(request, "rejected")
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
                 if any(d.approver == principal.subject for d in decisions):
-                    raise Conflict(f"you already decided on transition request {request.id}; each approver counts "
-                                   "once", field="id")
+                    raise Conflict(
+                        f"you already decided on transition request {request.id}; each approver counts once", field="id"
+                    )
                 await uow.transitions.add_decision(request.id, principal.subject, Decision.REJECT, comment, now)
-                await uow.transitions.resolve(request.id, TransitionStatus.REJECTED, by=principal.subject, at=now,
-                                              comment=comment)
+                await uow.transitions.resolve(
+                    request.id, TransitionStatus.REJECTED, by=principal.subject, at=now, comment=comment
+                )
                 updated = await uow.transitions.get(request.id)
-                await attempt.ok(uow, before={"status": request.status}, after=request_state(updated),
-                                 target=request_target(request.id, request))
+                await attempt.ok(
+                    uow,
+                    before={"status": request.status},
+                    after=request_state(updated),
+                    target=request_target(request.id, request),
+                )
                 await uow.commit()
         return updated
 
@@ -162,16 +195,24 @@ class TransitionService:
             now = self._clock()
             async with self._uow(write=True) as uow:
                 request, _, _ = await self._locked(uow, request_id)
-                if request.requested_by != principal.subject and \
-                        not self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY):
-                    raise Forbidden(f"missing permission {Permission.TRANSITION_CANCEL_ANY.value}: you can cancel only "
-                                    f"your own requests, and request {request.id} was made by {request.requested_by}")
+                if request.requested_by != principal.subject and not self._authorizer.allows(
+                    principal, Permission.TRANSITION_CANCEL_ANY
+                ):
+                    raise Forbidden(
+                        f"missing permission {Permission.TRANSITION_CANCEL_ANY.value}: you can cancel only "
+                        f"your own requests, and request {request.id} was made by {request.requested_by}"
+                    )
                 self._check_open(request, "cancelled")
-                await uow.transitions.resolve(request.id, TransitionStatus.CANCELLED, by=principal.subject, at=now,
-                                              comment=comment)
+                await uow.transitions.resolve(
+                    request.id, TransitionStatus.CANCELLED, by=principal.subject, at=now, comment=comment
+                )
                 updated = await uow.transitions.get(request.id)
-                await attempt.ok(uow, before={"status": request.status}, after=request_state(updated),
-                                 target=request_target(request.id, request))
+                await attempt.ok(
+                    uow,
+                    before={"status": request.status},
+                    after=request_state(updated),
+                    target=request_target(request.id, request),
+                )
                 await uow.commit()
         return updated
 
@@ -195,15 +236,18 @@ class TransitionService:
                             break
                 if previous is None:
                     raise FailedPrecondition(f"model {name!r} has no earlier PRODUCTION version to restore")
-                await self._move(uow, model, current, Stage.ARCHIVED, principal.subject, now,
-                                 f"rolled back: {reason}")
-                restored = await self._move(uow, model, previous, Stage.PRODUCTION, principal.subject, now,
-                                            f"restored by rollback: {reason}")
+                await self._move(uow, model, current, Stage.ARCHIVED, principal.subject, now, f"rolled back: {reason}")
+                restored = await self._move(
+                    uow, model, previous, Stage.PRODUCTION, principal.subject, now, f"restored by rollback: {reason}"
+                )
                 archived = await uow.versions.get(model.id, current.version)
                 await uow.models.touch(model.id, now)
-                await attempt.ok(uow, before={"production": current.version},
-                                 after={"production": previous.version, "archived": current.version, "reason": reason},
-                                 target=model_target(name, model.id))
+                await attempt.ok(
+                    uow,
+                    before={"production": current.version},
+                    after={"production": previous.version, "archived": current.version, "reason": reason},
+                    target=model_target(name, model.id),
+                )
                 await uow.commit()
         return restored, archived
 
@@ -227,8 +271,9 @@ class TransitionService:
     def _target(new: NewTransition) -> str:
         return f"@{new.alias}" if new.kind is TransitionKind.ALIAS else new.to_stage.value
 
-    async def _check_move(self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion,
-                          new: NewTransition | TransitionRequest) -> None:
+    async def _check_move(
+        self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion, new: NewTransition | TransitionRequest
+    ) -> None:
         """FAILED_PRECONDITION unless the move can happen now: the stage machine allows it, a PRODUCTION slot
         is free or may be freed, a protected alias does not already point at the version."""
         what = f"version {version.version} of {model.name!r}"
@@ -243,14 +288,16 @@ class TransitionService:
             if serving:
                 raise FailedPrecondition(
                     f"version {serving[0]} of {model.name!r} is in PRODUCTION; pass archiveExistingProduction: true "
-                    "to archive it when this move applies, or archive it first")
+                    "to archive it when this move applies, or archive it first"
+                )
 
     async def _gates(self, uow: UnitOfWork, rule: StageRule, version: ModelVersion) -> list[GateResult]:
         metrics = (await uow.versions.metrics([version.id]))[version.id]
         return evaluate(rule, version, metrics, await uow.documents.kinds(version.id))
 
-    async def _locked(self, uow: UnitOfWork,
-                      request_id: int) -> tuple[TransitionRequest, RegisteredModel, ModelVersion]:
+    async def _locked(
+        self, uow: UnitOfWork, request_id: int
+    ) -> tuple[TransitionRequest, RegisteredModel, ModelVersion]:
         """The request, its model (row locked) and version, read after the lock."""
         found = await uow.transitions.get(request_id)
         if found is None:
@@ -263,20 +310,32 @@ class TransitionService:
     @staticmethod
     def _check_duties(principal: Principal, request: TransitionRequest, version: ModelVersion) -> None:
         if principal.subject == request.requested_by:
-            raise Forbidden(f"separation of duties: you made transition request {request.id}; another approver "
-                            "must decide it")
+            raise Forbidden(
+                f"separation of duties: you made transition request {request.id}; another approver must decide it"
+            )
         if principal.subject == version.created_by:
-            raise Forbidden(f"separation of duties: you registered version {version.version} of "
-                            f"{version.model_name!r}; another approver must decide request {request.id}")
+            raise Forbidden(
+                f"separation of duties: you registered version {version.version} of "
+                f"{version.model_name!r}; another approver must decide request {request.id}"
+            )
 
     @staticmethod
     def _check_open(request: TransitionRequest, verb: str) -> None:
         if request.status not in OPEN_STATUSES:
-            raise FailedPrecondition(f"transition request {request.id} is {request.status.value}; only PENDING or "
-                                     f"APPROVED requests can be {verb}")
+            raise FailedPrecondition(
+                f"transition request {request.id} is {request.status.value}; only PENDING or "
+                f"APPROVED requests can be {verb}"
+            )
 
-    async def _try_apply(self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion,
-                         request: TransitionRequest, actor: str, now: datetime) -> tuple[bool, list[GateResult]]:
+    async def _try_apply(
+        self,
+        uow: UnitOfWork,
+        model: RegisteredModel,
+        version: ModelVersion,
+        request: TransitionRequest,
+        actor: str,
+        now: datetime,
+    ) -> tuple[bool, list[GateResult]]:
         """Check everything again and apply when it all passes; the checks' results either way."""
         gates = await self._gates(uow, self._rule(model, request), version)
         try:
@@ -288,8 +347,15 @@ class TransitionService:
         await self._apply(uow, model, version, request, actor, now)
         return True, gates
 
-    async def _apply(self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion,
-                     request: TransitionRequest, actor: str, now: datetime) -> None:
+    async def _apply(
+        self,
+        uow: UnitOfWork,
+        model: RegisteredModel,
+        version: ModelVersion,
+        request: TransitionRequest,
+        actor: str,
+        now: datetime,
+    ) -> None:
         if request.kind is TransitionKind.ALIAS:
             await uow.aliases.set(version, request.alias, actor, now)
             await uow.models.touch(model.id, now)
@@ -297,15 +363,41 @@ class TransitionService:
         if request.to_stage is Stage.PRODUCTION:
             for serving in await uow.versions.in_stage(model.id, Stage.PRODUCTION):
                 if serving.id != version.id:
-                    await self._move(uow, model, serving, Stage.ARCHIVED, actor, now,
-                                     f"replaced in PRODUCTION by version {version.version}", request.id)
+                    await self._move(
+                        uow,
+                        model,
+                        serving,
+                        Stage.ARCHIVED,
+                        actor,
+                        now,
+                        f"replaced in PRODUCTION by version {version.version}",
+                        request.id,
+                    )
         await self._move(uow, model, version, request.to_stage, actor, now, None, request.id)
         await uow.models.touch(model.id, now)
 
-    async def _move(self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion, stage: Stage, actor: str,
-                    now: datetime, reason: str | None, request_id: int | None = None) -> ModelVersion:
+    async def _move(
+        self,
+        uow: UnitOfWork,
+        model: RegisteredModel,
+        version: ModelVersion,
+        stage: Stage,
+        actor: str,
+        now: datetime,
+        reason: str | None,
+        request_id: int | None = None,
+    ) -> ModelVersion:
         moved = await uow.versions.set_stage(version.id, stage, now)
-        await uow.transitions.record_stage_change(StageChange(
-            model_id=model.id, version=version.version, from_stage=version.stage, to_stage=stage, changed_at=now,
-            changed_by=actor, reason=reason, request_id=request_id))
+        await uow.transitions.record_stage_change(
+            StageChange(
+                model_id=model.id,
+                version=version.version,
+                from_stage=version.stage,
+                to_stage=stage,
+                changed_at=now,
+                changed_by=actor,
+                reason=reason,
+                request_id=request_id,
+            )
+        )
         return moved

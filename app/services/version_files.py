@@ -28,8 +28,10 @@ async def stored_files(store: ArtifactStore, refs: tuple[FileRef, ...]) -> list[
     missing = [ref.path for ref, info in found if info is None]
     if missing:
         shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
-        raise FailedPrecondition(f"these files were not uploaded (no content with their digest is stored): {shown}; "
-                                 "upload them to /api/artifacts/blobs first")
+        raise FailedPrecondition(
+            f"these files were not uploaded (no content with their digest is stored): {shown}; "
+            "upload them to /api/artifacts/blobs first"
+        )
     return [ArtifactFile(ref.path, ref.digest, info.size, ref.media_type) for ref, info in found]
 
 
@@ -47,6 +49,9 @@ def with_manifest(command: NewVersion, number: int, files: list[ArtifactFile | S
     manifest digest and the total size."""
     if not files:
         return command
-    reference = ArtifactRef(uri=f"models:/{command.model_name}/{number}", digest=manifest_digest(files),
-                            size=sum(file.size for file in files))
+    reference = ArtifactRef(
+        uri=f"models:/{command.model_name}/{number}",
+        digest=manifest_digest(files),
+        size=sum(file.size for file in files),
+    )
     return replace(command, artifact=reference)

@@ -22,8 +22,15 @@ from .version_files import staged_files, stored_files, with_manifest
 
 
 class VersionService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, store: ArtifactStore,
-                 verifier: RegistrationVerifier, clock: Clock = utc_now, trail: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        authorizer: Authorizer,
+        store: ArtifactStore,
+        verifier: RegistrationVerifier,
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._store = store
@@ -60,8 +67,14 @@ class VersionService:
             self._verifier.schedule(version.id)
         return version
 
-    async def _create_once(self, attempt: Attempt, principal: Principal, command: NewVersion,
-                           stored: list[ArtifactFile], staged: list[StagedFile]) -> ModelVersion:
+    async def _create_once(
+        self,
+        attempt: Attempt,
+        principal: Principal,
+        command: NewVersion,
+        stored: list[ArtifactFile],
+        staged: list[StagedFile],
+    ) -> ModelVersion:
         now = self._clock()
         async with self._uow(write=True) as uow:
             model = await uow.models.get_by_name(command.model_name)
@@ -72,30 +85,42 @@ class VersionService:
                         "createModelIfMissing: true",
                         field="name",
                     )
-                model = await uow.models.add(NewModel(name=command.model_name), principal.subject,
-                                             principal.subject, now)
+                model = await uow.models.add(
+                    NewModel(name=command.model_name), principal.subject, principal.subject, now
+                )
             upload_ids = [file.upload_id for file in staged]
             if staged:
                 usable = await uow.artifacts.unused_uploads(upload_ids, now, for_update=True)
                 unusable = [file.path for file in staged if file.upload_id not in usable]
                 if unusable:
-                    raise FailedPrecondition(f"the uploads of {', '.join(unusable[:20])} are unknown, expired or "
-                                             "used by another version; create new ones with createArtifactUpload")
+                    raise FailedPrecondition(
+                        f"the uploads of {', '.join(unusable[:20])} are unknown, expired or "
+                        "used by another version; create new ones with createArtifactUpload"
+                    )
             parents = await resolve_parents(uow, command.parents)
             number = await uow.models.allocate_version_number(model.id, now)
             files = [*stored, *staged]
             status = VersionStatus.PENDING_REGISTRATION if staged else VersionStatus.READY
-            version = await uow.versions.add(model, number, with_manifest(command, number, files),
-                                             principal.subject, now, files=files, status=status)
+            version = await uow.versions.add(
+                model, number, with_manifest(command, number, files), principal.subject, now, files=files, status=status
+            )
             if staged:
                 await uow.artifacts.use_uploads(upload_ids, version.id)
             lineage = await link_new_version(uow, version, command, parents, principal.subject, now)
             created_model = model.created_at == now and command.create_model_if_missing
-            await attempt.ok(uow, after={**version_state(version), "metrics": [asdict(m) for m in command.metrics],
-                                         "params": command.params, "tags": command.tags,
-                                         "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
-                                         "modelCreated": created_model, "lineage": lineage},
-                             target=version_target(model.name, number, version.id))
+            await attempt.ok(
+                uow,
+                after={
+                    **version_state(version),
+                    "metrics": [asdict(m) for m in command.metrics],
+                    "params": command.params,
+                    "tags": command.tags,
+                    "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
+                    "modelCreated": created_model,
+                    "lineage": lineage,
+                },
+                target=version_target(model.name, number, version.id),
+            )
             await uow.commit()
         return version
 
@@ -107,9 +132,12 @@ class VersionService:
             async with self._uow(write=True) as uow:
                 _, version = await find_version(uow, name, number)
                 updated = await uow.versions.update(version.id, changes, self._clock())
-                await attempt.ok(uow, before={"description": version.description},
-                                 after={"description": updated.description},
-                                 target=version_target(name, number, version.id))
+                await attempt.ok(
+                    uow,
+                    before={"description": version.description},
+                    after={"description": updated.description},
+                    target=version_target(name, number, version.id),
+                )
                 await uow.commit()
         return updated
 
@@ -129,8 +157,10 @@ class VersionService:
                 await refuse_if_parent(uow, version)
                 serving = (await uow.deployments.environments_serving([version.id])).get(version.id)
                 if serving:
-                    raise FailedPrecondition(f"version {number} of {name!r} is deployed in {', '.join(sorted(serving))}; "
-                                             "deploy another version there first")
+                    raise FailedPrecondition(
+                        f"version {number} of {name!r} is deployed in {', '.join(sorted(serving))}; "
+                        "deploy another version there first"
+                    )
                 aliases = (await uow.aliases.for_versions([version.id]))[version.id]
                 if aliases:
                     names = ", ".join(f"@{alias.alias}" for alias in aliases)
@@ -152,8 +182,12 @@ class VersionService:
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 await uow.versions.set_tag(version.id, key, value)
                 updated = await uow.versions.touch(version.id, self._clock())
-                await attempt.ok(uow, before={"tags": {key: old}}, after={"tags": {key: value}},
-                                 target=version_target(name, number, version.id))
+                await attempt.ok(
+                    uow,
+                    before={"tags": {key: old}},
+                    after={"tags": {key: value}},
+                    target=version_target(name, number, version.id),
+                )
                 await uow.commit()
         return updated
 
@@ -167,7 +201,11 @@ class VersionService:
                 if not await uow.versions.delete_tag(version.id, key):
                     raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
                 updated = await uow.versions.touch(version.id, self._clock())
-                await attempt.ok(uow, before={"tags": {key: old}}, after={"tags": {key: None}},
-                                 target=version_target(name, number, version.id))
+                await attempt.ok(
+                    uow,
+                    before={"tags": {key: old}},
+                    after={"tags": {key: None}},
+                    target=version_target(name, number, version.id),
+                )
                 await uow.commit()
         return updated

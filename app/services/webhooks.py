@@ -30,9 +30,16 @@ def _state(webhook: Webhook) -> dict:
 
 
 class WebhookService:
-    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, secrets: SecretBox, clock: Clock = utc_now,
-                 trail: AuditTrail | None = None, max_page_size: int = 100,
-                 on_new_delivery: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        authorizer: Authorizer,
+        secrets: SecretBox,
+        clock: Clock = utc_now,
+        trail: AuditTrail | None = None,
+        max_page_size: int = 100,
+        on_new_delivery: Callable[[], None] = lambda: None,
+    ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self._secrets = secrets
@@ -59,8 +66,9 @@ class WebhookService:
             async with self._uow(write=True) as uow:
                 before = await uow.webhooks.get(webhook_id)
                 webhook = await uow.webhooks.update(webhook_id, changes, sealed, self._clock())
-                await attempt.ok(uow, before=_state(before), after=_state(webhook),
-                                 target=_target(webhook.id, webhook.url))
+                await attempt.ok(
+                    uow, before=_state(before), after=_state(webhook), target=_target(webhook.id, webhook.url)
+                )
                 await uow.commit()
         return webhook
 
@@ -81,13 +89,23 @@ class WebhookService:
             now = self._clock()
             async with self._uow(write=True) as uow:
                 webhook = await uow.webhooks.get(webhook_id)
-                event = await uow.events.add(DomainEvent(
-                    str(uuid.uuid4()), PING, now, principal.subject, principal.kind.value, None, None,
-                    {"webhookId": webhook.id, "url": webhook.url}))
+                event = await uow.events.add(
+                    DomainEvent(
+                        str(uuid.uuid4()),
+                        PING,
+                        now,
+                        principal.subject,
+                        principal.kind.value,
+                        None,
+                        None,
+                        {"webhookId": webhook.id, "url": webhook.url},
+                    )
+                )
                 (delivery_id,) = await uow.webhooks.add_deliveries(event.seq, [webhook.id], now)
                 delivery = await uow.webhooks.delivery(delivery_id)
-                await attempt.ok(uow, after={"eventId": event.id, "deliveryId": delivery_id},
-                                 target=_target(webhook.id, webhook.url))
+                await attempt.ok(
+                    uow, after={"eventId": event.id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)
+                )
                 await uow.commit()
         self._on_new_delivery()
         return delivery
@@ -104,8 +122,9 @@ class WebhookService:
                     raise NotFound(f"no event has id {event_id[:64]!r}", field="eventId")
                 (delivery_id,) = await uow.webhooks.add_deliveries(seq, [webhook.id], now)
                 delivery = await uow.webhooks.delivery(delivery_id)
-                await attempt.ok(uow, after={"eventId": event_id, "deliveryId": delivery_id},
-                                 target=_target(webhook.id, webhook.url))
+                await attempt.ok(
+                    uow, after={"eventId": event_id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)
+                )
                 await uow.commit()
         self._on_new_delivery()
         return delivery
@@ -129,8 +148,9 @@ class WebhookService:
             except NotFound:
                 return None
 
-    async def deliveries(self, principal: Principal, webhook_id: int, status: DeliveryStatus | None,
-                         page: PageRequest, with_total: bool) -> Page[Delivery]:
+    async def deliveries(
+        self, principal: Principal, webhook_id: int, status: DeliveryStatus | None, page: PageRequest, with_total: bool
+    ) -> Page[Delivery]:
         await self._require(principal)
         check_page(page, self._max_page_size)
         async with self._uow(write=False) as uow:

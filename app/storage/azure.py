@@ -41,11 +41,20 @@ class AzureArtifactStore:
 
     kind = "azure"
 
-    def __init__(self, *, container: str, connection_string: str | None = None, account_url: str | None = None,
-                 credential: Any = None, block_size: int = BLOCK_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        container: str,
+        connection_string: str | None = None,
+        account_url: str | None = None,
+        credential: Any = None,
+        block_size: int = BLOCK_SIZE,
+    ) -> None:
         if not _CONTAINER.fullmatch(container):
-            raise ValueError(f"{container!r} is not a valid Azure container name: 3 to 63 lowercase letters, digits "
-                             "and single hyphens, starting and ending with a letter or digit")
+            raise ValueError(
+                f"{container!r} is not a valid Azure container name: 3 to 63 lowercase letters, digits "
+                "and single hyphens, starting and ending with a letter or digit"
+            )
         options = {"max_single_get_size": READ_CHUNK, "max_chunk_get_size": READ_CHUNK}
         self._owned_credential = None
         if connection_string:
@@ -67,8 +76,9 @@ class AzureArtifactStore:
         if self._owned_credential is not None:
             await self._owned_credential.close()
 
-    async def write(self, chunks: AsyncIterable[bytes], *, max_size: int,
-                    expected_digest: str | None = None) -> BlobInfo:
+    async def write(
+        self, chunks: AsyncIterable[bytes], *, max_size: int, expected_digest: str | None = None
+    ) -> BlobInfo:
         await self._ready()
         if expected_digest is not None:
             target = self._blob(_name_of(expected_digest))
@@ -123,15 +133,21 @@ class AzureArtifactStore:
         try:
             async for item in self._container.list_blobs(name_starts_with="sha256/", include=["copy"]):
                 if _BLOB_NAME.fullmatch(item.name) and item.copy.status in (None, "success"):
-                    yield BlobInfo(digest="sha256:" + item.name.rsplit("/", 1)[-1], size=item.size,
-                                   modified=item.last_modified)
+                    yield BlobInfo(
+                        digest="sha256:" + item.name.rsplit("/", 1)[-1], size=item.size, modified=item.last_modified
+                    )
         except ResourceNotFoundError:  # no container yet: nothing stored
             return
 
     async def read_url(self, digest: str, *, ttl_seconds: int, filename: str, media_type: str) -> str | None:
         blob = self._blob(_name_of(digest))
-        token = await self._signer.token(blob.blob_name, permission=READ, ttl_seconds=ttl_seconds,
-                                         content_disposition=attachment(filename), content_type=media_type)
+        token = await self._signer.token(
+            blob.blob_name,
+            permission=READ,
+            ttl_seconds=ttl_seconds,
+            content_disposition=attachment(filename),
+            content_type=media_type,
+        )
         return None if token is None else f"{blob.url}?{token}"
 
     async def upload_url(self, upload_id: str, *, ttl_seconds: int) -> str | None:
@@ -187,14 +203,16 @@ class AzureArtifactStore:
                         await self._container.create_container()
                 self._container_ready = True
 
-    async def _stage(self, blob: BlobClient, chunks: AsyncIterable[bytes], max_size: int,
-                     expected_digest: str | None) -> tuple[str, int, list[BlobBlock]]:
+    async def _stage(
+        self, blob: BlobClient, chunks: AsyncIterable[bytes], max_size: int, expected_digest: str | None
+    ) -> tuple[str, int, list[BlobBlock]]:
         """Stage the stream as uncommitted blocks of ``blob`` while hashing it; nothing is visible until a commit."""
         block_size = max(self._block_size, -(-max_size // MAX_BLOCKS))
         writer = BlockWriter(blob, block_size, asyncio.get_running_loop())
         try:
-            digest, size = await consume(writer.guard(chunks), writer.sink, max_size=max_size,
-                                         expected_digest=expected_digest)
+            digest, size = await consume(
+                writer.guard(chunks), writer.sink, max_size=max_size, expected_digest=expected_digest
+            )
             blocks = await writer.finish()
         except BaseException:
             await writer.abort()
@@ -209,8 +227,9 @@ class AzureArtifactStore:
             if await self._settled(blob) is None:
                 raise
 
-    async def _place(self, source: BlobClient, digest: str, *, source_etag: str | None = None,
-                     upload_id: str | None = None) -> None:
+    async def _place(
+        self, source: BlobClient, digest: str, *, source_etag: str | None = None, upload_id: str | None = None
+    ) -> None:
         """Copy ``source`` (server-side, within the account) to the content address ``digest`` unless stored."""
         target = self._blob(_name_of(digest))
         if await self.stat(digest) is not None:
@@ -277,6 +296,7 @@ def _default_credential() -> Any:
     try:
         from azure.identity.aio import DefaultAzureCredential
     except ImportError as error:
-        raise RuntimeError("MODELREG_AZURE_STORAGE_ACCOUNT_URL needs azure-identity: "
-                           "pip install 'modelreg[azure-identity]'") from error
+        raise RuntimeError(
+            "MODELREG_AZURE_STORAGE_ACCOUNT_URL needs azure-identity: pip install 'modelreg[azure-identity]'"
+        ) from error
     return DefaultAzureCredential()

@@ -47,8 +47,8 @@ class BlockWriter:
         self._buffer += batch
         try:
             while len(self._buffer) >= self._block_size:
-                data = bytes(self._buffer[:self._block_size])
-                del self._buffer[:self._block_size]
+                data = bytes(self._buffer[: self._block_size])
+                del self._buffer[: self._block_size]
                 self._pending.append(asyncio.run_coroutine_threadsafe(self._put(data), self._loop))
                 while len(self._pending) > IN_FLIGHT:
                     self._pending.popleft().result()

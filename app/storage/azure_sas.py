@@ -40,8 +40,15 @@ class Signer:
     def can_sign(self) -> bool:
         return self._account_key is not None or self._delegation
 
-    async def token(self, blob_name: str, *, permission: BlobSasPermissions, ttl_seconds: int,
-                    content_disposition: str | None = None, content_type: str | None = None) -> str | None:
+    async def token(
+        self,
+        blob_name: str,
+        *,
+        permission: BlobSasPermissions,
+        ttl_seconds: int,
+        content_disposition: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
         """A SAS query string (without ``?``) valid for ``ttl_seconds``, or None when this credential cannot sign.
 
         ``content_disposition`` and ``content_type`` override the response headers of reads made with it."""
@@ -49,19 +56,31 @@ class Signer:
             return None
         now = datetime.now(timezone.utc)
         expiry = now + timedelta(seconds=ttl_seconds)
-        signing = {"account_key": self._account_key} if self._account_key else {
-            "user_delegation_key": await self._delegation_key(now, expiry)}
-        return generate_blob_sas(self._service.account_name, self._container, blob_name, permission=permission,
-                                 start=now - CLOCK_SKEW, expiry=expiry,
-                                 protocol="https" if self._https_only else None,
-                                 content_disposition=content_disposition, content_type=content_type, **signing)
+        signing = (
+            {"account_key": self._account_key}
+            if self._account_key
+            else {"user_delegation_key": await self._delegation_key(now, expiry)}
+        )
+        return generate_blob_sas(
+            self._service.account_name,
+            self._container,
+            blob_name,
+            permission=permission,
+            start=now - CLOCK_SKEW,
+            expiry=expiry,
+            protocol="https" if self._https_only else None,
+            content_disposition=content_disposition,
+            content_type=content_type,
+            **signing,
+        )
 
     async def _delegation_key(self, now: datetime, expiry: datetime) -> UserDelegationKey:
         """A user delegation key valid until at least ``expiry`` (fetched again when the cached one is too old)."""
         async with self._key_lock:
             if self._key is None or self._key_expiry < expiry:
-                key_expiry = min(max(now + DELEGATION_KEY_LIFETIME, expiry + CLOCK_SKEW),
-                                 now + MAX_DELEGATION_KEY_LIFETIME)
+                key_expiry = min(
+                    max(now + DELEGATION_KEY_LIFETIME, expiry + CLOCK_SKEW), now + MAX_DELEGATION_KEY_LIFETIME
+                )
                 if key_expiry < expiry:
                     raise ValueError("a user-delegation SAS cannot outlive 7 days; ask for a shorter time to live")
                 self._key = await self._service.get_user_delegation_key(now - CLOCK_SKEW, key_expiry)

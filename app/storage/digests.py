@@ -28,11 +28,12 @@ def hex_of(digest: str) -> str:
     """The hex part of a ``sha256:<hex>`` digest (validated, so it is safe in paths and blob names)."""
     if not _DIGEST.fullmatch(digest):
         raise BadUserInput(f"{digest[:80]!r} is not a digest of the form sha256:<64 hex>", field="digest")
-    return digest[len("sha256:"):]
+    return digest[len("sha256:") :]
 
 
-async def consume(chunks: AsyncIterable[bytes], sink: Callable[[bytes], None], *, max_size: int,
-                  expected_digest: str | None) -> tuple[str, int]:
+async def consume(
+    chunks: AsyncIterable[bytes], sink: Callable[[bytes], None], *, max_size: int, expected_digest: str | None
+) -> tuple[str, int]:
     """Feed ``chunks`` to ``sink`` in a worker thread while hashing them; returns (digest, size).
 
     Receiving overlaps with hashing and writing through a small bounded queue, so memory stays at about
@@ -71,8 +72,9 @@ async def consume(chunks: AsyncIterable[bytes], sink: Callable[[bytes], None], *
     await _stop(queue, worker, raise_errors=True)
     digest = "sha256:" + hasher.hexdigest()
     if expected_digest is not None and digest != expected_digest:
-        raise BadUserInput(f"the content's digest is {digest}, not the expected {expected_digest}; nothing was kept",
-                           field="digest")
+        raise BadUserInput(
+            f"the content's digest is {digest}, not the expected {expected_digest}; nothing was kept", field="digest"
+        )
     return digest, size
 
 

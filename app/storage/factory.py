@@ -17,7 +17,9 @@ def build_store(settings: Settings) -> ArtifactStore:
     if location.scheme == "azure":
         from .azure import AzureArtifactStore  # imported only when used: it pulls in the Azure SDK
 
-        return AzureArtifactStore(container=location.netloc,
-                                  connection_string=settings.azure_connection_string,
-                                  account_url=settings.azure_account_url)
+        return AzureArtifactStore(
+            container=location.netloc,
+            connection_string=settings.azure_connection_string,
+            account_url=settings.azure_account_url,
+        )
     return LocalArtifactStore(Path(unquote(location.path)))

@@ -37,8 +37,9 @@ class LocalArtifactStore:
         hex_digest = hex_of(digest)
         return self._blobs / hex_digest[:2] / hex_digest
 
-    async def write(self, chunks: AsyncIterable[bytes], *, max_size: int,
-                    expected_digest: str | None = None) -> BlobInfo:
+    async def write(
+        self, chunks: AsyncIterable[bytes], *, max_size: int, expected_digest: str | None = None
+    ) -> BlobInfo:
         if expected_digest is not None:
             hex_of(expected_digest)
             existing = await self.stat(expected_digest)
@@ -49,8 +50,7 @@ class LocalArtifactStore:
         try:
             with open(temporary, "xb") as handle:
                 sink = WriteBehindFile(handle)
-                digest, size = await consume(chunks, sink.write, max_size=max_size,
-                                             expected_digest=expected_digest)
+                digest, size = await consume(chunks, sink.write, max_size=max_size, expected_digest=expected_digest)
                 await asyncio.to_thread(sink.sync)
             await asyncio.to_thread(self._publish, temporary, digest)
         finally:
@@ -111,8 +111,11 @@ class LocalArtifactStore:
                 if not _HEX_NAME.fullmatch(path.name):
                     continue  # not ours (an editor's backup, a stray copy): never reported as a blob
                 info = path.stat()
-                yield BlobInfo(digest=f"sha256:{path.name}", size=info.st_size,
-                               modified=datetime.fromtimestamp(info.st_mtime, timezone.utc))
+                yield BlobInfo(
+                    digest=f"sha256:{path.name}",
+                    size=info.st_size,
+                    modified=datetime.fromtimestamp(info.st_mtime, timezone.utc),
+                )
 
     async def read_url(self, digest: str, *, ttl_seconds: int, filename: str, media_type: str) -> str | None:
         return None

@@ -37,9 +37,12 @@ class HttpWebhookSender:
     def __init__(self, timeout: float, allow_private: bool = False) -> None:
         self._timeout = timeout
         self._allow_private = allow_private
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False,
-                                         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                                         headers={"User-Agent": "modelreg-webhooks/1"})
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            headers={"User-Agent": "modelreg-webhooks/1"},
+        )
 
     async def _refusal(self, url: str) -> str | None:
         host = urlsplit(url).hostname or ""
@@ -51,8 +54,10 @@ class HttpWebhookSender:
             return f"cannot resolve {host}: {error.strerror or error}"
         private = sorted({info[4][0] for info in infos if not _is_public(info[4][0])})
         if private:
-            return (f"refused: {host} resolves to the non-public address {private[0]} (set "
-                    "MODELREG_WEBHOOK_ALLOW_PRIVATE=true to allow private targets)")
+            return (
+                f"refused: {host} resolves to the non-public address {private[0]} (set "
+                "MODELREG_WEBHOOK_ALLOW_PRIVATE=true to allow private targets)"
+            )
         return None
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:

@@ -26,9 +26,9 @@ class SqlAliasRepository:
         )
 
     async def get(self, model_id: int, alias: str) -> ModelAlias | None:
-        row = (await self._session.execute(
-            self._select().where(AliasRow.model_id == model_id, AliasRow.alias == alias)
-        )).first()
+        row = (
+            await self._session.execute(self._select().where(AliasRow.model_id == model_id, AliasRow.alias == alias))
+        ).first()
         return to_alias(*row) if row else None
 
     async def set(self, version: ModelVersion, alias: str, actor: str, now: datetime) -> ModelAlias:
@@ -39,21 +39,42 @@ class SqlAliasRepository:
         await self._session.merge(
             AliasRow(model_id=version.model_id, alias=alias, version_id=version.id, updated_at=now, updated_by=actor)
         )
-        self._session.add(AliasChangeRow(
-            model_id=version.model_id, alias=alias, from_version=current.version if current else None,
-            to_version=version.version, changed_at=now, changed_by=actor,
-        ))
+        self._session.add(
+            AliasChangeRow(
+                model_id=version.model_id,
+                alias=alias,
+                from_version=current.version if current else None,
+                to_version=version.version,
+                changed_at=now,
+                changed_by=actor,
+            )
+        )
         await self._session.flush()
-        return ModelAlias(model_id=version.model_id, model_name=version.model_name, alias=alias,
-                          version=version.version, version_id=version.id, updated_at=now, updated_by=actor)
+        return ModelAlias(
+            model_id=version.model_id,
+            model_name=version.model_name,
+            alias=alias,
+            version=version.version,
+            version_id=version.id,
+            updated_at=now,
+            updated_by=actor,
+        )
 
     async def delete(self, model_id: int, alias: str, actor: str, now: datetime) -> bool:
         current = await self.get(model_id, alias)
         if current is None:
             return False
         await self._session.execute(delete(AliasRow).where(AliasRow.model_id == model_id, AliasRow.alias == alias))
-        self._session.add(AliasChangeRow(model_id=model_id, alias=alias, from_version=current.version,
-                                         to_version=None, changed_at=now, changed_by=actor))
+        self._session.add(
+            AliasChangeRow(
+                model_id=model_id,
+                alias=alias,
+                from_version=current.version,
+                to_version=None,
+                changed_at=now,
+                changed_by=actor,
+            )
+        )
         await self._session.flush()
         return True
 
@@ -77,10 +98,14 @@ class SqlAliasRepository:
 
     async def at(self, model_id: int, alias: str, moment: datetime) -> VersionAt | None:
         """The version the alias pointed at, at ``moment`` (None when it was not set), from the move history."""
-        query = (select(AliasChangeRow)
-                 .where(AliasChangeRow.model_id == model_id, AliasChangeRow.alias == alias,
-                        AliasChangeRow.changed_at <= moment)
-                 .order_by(AliasChangeRow.changed_at.desc(), AliasChangeRow.id.desc()).limit(1))
+        query = (
+            select(AliasChangeRow)
+            .where(
+                AliasChangeRow.model_id == model_id, AliasChangeRow.alias == alias, AliasChangeRow.changed_at <= moment
+            )
+            .order_by(AliasChangeRow.changed_at.desc(), AliasChangeRow.id.desc())
+            .limit(1)
+        )
         row = (await self._session.execute(query)).scalar_one_or_none()
         if row is None or row.to_version is None:
             return None

@@ -21,15 +21,15 @@ class SqlArtifactRepository:
 
     async def unused_uploads(self, upload_ids: list[str], now: datetime, *, for_update: bool = False) -> set[str]:
         """Of the given ids, those that exist, have not expired and no version uses yet."""
-        query = select(UploadRow.id).where(UploadRow.id.in_(upload_ids), UploadRow.version_id.is_(None),
-                                           UploadRow.expires_at > now)
+        query = select(UploadRow.id).where(
+            UploadRow.id.in_(upload_ids), UploadRow.version_id.is_(None), UploadRow.expires_at > now
+        )
         if for_update:
             query = query.with_for_update()
         return set((await self._session.execute(query)).scalars())
 
     async def use_uploads(self, upload_ids: list[str], version_id: int) -> None:
-        await self._session.execute(update(UploadRow).where(UploadRow.id.in_(upload_ids))
-                                    .values(version_id=version_id))
+        await self._session.execute(update(UploadRow).where(UploadRow.id.in_(upload_ids)).values(version_id=version_id))
 
     async def expired_uploads(self, now: datetime) -> list[str]:
         query = select(UploadRow.id).where(UploadRow.expires_at <= now, UploadRow.version_id.is_(None))
@@ -38,15 +38,25 @@ class SqlArtifactRepository:
     async def forget_uploads(self, upload_ids: list[str]) -> None:
         await self._session.execute(delete(UploadRow).where(UploadRow.id.in_(upload_ids)))
 
-    async def record_download(self, version_id: int, path: str | None, subject: str, subject_kind: str,
-                              now: datetime, request_id: str | None) -> None:
-        self._session.add(DownloadRow(version_id=version_id, path=path, subject=subject, subject_kind=subject_kind,
-                                      downloaded_at=now, request_id=request_id))
+    async def record_download(
+        self, version_id: int, path: str | None, subject: str, subject_kind: str, now: datetime, request_id: str | None
+    ) -> None:
+        self._session.add(
+            DownloadRow(
+                version_id=version_id,
+                path=path,
+                subject=subject,
+                subject_kind=subject_kind,
+                downloaded_at=now,
+                request_id=request_id,
+            )
+        )
         await self._session.flush()
 
     async def downloads(self, version_id: int) -> list[tuple[str | None, str, datetime]]:
-        query = (select(DownloadRow.path, DownloadRow.subject, DownloadRow.downloaded_at)
-                 .where(DownloadRow.version_id == version_id).order_by(DownloadRow.id))
+        query = (
+            select(DownloadRow.path, DownloadRow.subject, DownloadRow.downloaded_at)
+            .where(DownloadRow.version_id == version_id)
+            .order_by(DownloadRow.id)
+        )
         return [tuple(row) for row in await self._session.execute(query)]
-
-

@@ -23,12 +23,20 @@ def _json_text(value) -> str | None:
 
 def _event(row: AuditEventRow | Row) -> AuditEvent:
     draft = AuditDraft(
-        occurred_at=row.occurred_at, actor_subject=row.actor_subject, actor_kind=row.actor_kind,
-        actor_roles=tuple(json.loads(row.actor_roles)), action=row.action,
+        occurred_at=row.occurred_at,
+        actor_subject=row.actor_subject,
+        actor_kind=row.actor_kind,
+        actor_roles=tuple(json.loads(row.actor_roles)),
+        action=row.action,
         target=AuditTarget(row.target_type, row.target_id, row.target_name, row.target_version),
-        outcome=row.outcome, before=json.loads(row.before) if row.before is not None else None,
-        after=json.loads(row.after) if row.after is not None else None, detail=row.detail,
-        request_id=row.request_id, client_address=row.client_address, user_agent=row.user_agent)
+        outcome=row.outcome,
+        before=json.loads(row.before) if row.before is not None else None,
+        after=json.loads(row.after) if row.after is not None else None,
+        detail=row.detail,
+        request_id=row.request_id,
+        client_address=row.client_address,
+        user_agent=row.user_agent,
+    )
     return AuditEvent(seq=row.seq, draft=draft, prev_hash=row.prev_hash, hash=row.hash)
 
 
@@ -45,23 +53,43 @@ class SqlAuditRepository:
         """
         if self._session.bind.dialect.name == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-        head = (await self._session.execute(
-            select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1))).first()
+        head = (
+            await self._session.execute(
+                select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1)
+            )
+        ).first()
         seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
         event = chain(seq, draft, prev_hash)
         target = draft.target
-        self._session.add(AuditEventRow(
-            seq=seq, occurred_at=draft.occurred_at, actor_subject=draft.actor_subject, actor_kind=draft.actor_kind,
-            actor_roles=canonical_json(list(draft.actor_roles)), action=draft.action, target_type=target.type,
-            target_id=target.id, target_name=target.name, target_version=target.version,
-            before=_json_text(draft.before), after=_json_text(draft.after), outcome=draft.outcome,
-            detail=draft.detail, request_id=draft.request_id, client_address=draft.client_address,
-            user_agent=draft.user_agent, prev_hash=prev_hash, hash=event.hash))
+        self._session.add(
+            AuditEventRow(
+                seq=seq,
+                occurred_at=draft.occurred_at,
+                actor_subject=draft.actor_subject,
+                actor_kind=draft.actor_kind,
+                actor_roles=canonical_json(list(draft.actor_roles)),
+                action=draft.action,
+                target_type=target.type,
+                target_id=target.id,
+                target_name=target.name,
+                target_version=target.version,
+                before=_json_text(draft.before),
+                after=_json_text(draft.after),
+                outcome=draft.outcome,
+                detail=draft.detail,
+                request_id=draft.request_id,
+                client_address=draft.client_address,
+                user_agent=draft.user_agent,
+                prev_hash=prev_hash,
+                hash=event.hash,
+            )
+        )
         await self._session.flush()
         return event
 
-    async def list(self, filter: AuditFilter, page: PageRequest, with_total: bool,
-                   direction: Direction = Direction.DESC) -> Page[AuditEvent]:
+    async def list(
+        self, filter: AuditFilter, page: PageRequest, with_total: bool, direction: Direction = Direction.DESC
+    ) -> Page[AuditEvent]:
         conditions = []
         if filter.actor is not None:
             conditions.append(AuditEventRow.actor_subject == filter.actor)
@@ -81,12 +109,20 @@ class SqlAuditRepository:
         if filter.occurred_to is not None:
             conditions.append(AuditEventRow.occurred_at < filter.occurred_to)
         query = select(AuditEventRow, AuditEventRow.seq).where(*conditions)
-        return await fetch_page(self._session, query, sort_key=AuditEventRow.seq, id_column=AuditEventRow.seq,
-                                direction=direction, page=page, with_total=with_total,
-                                convert=lambda row: _event(row[0]))
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=AuditEventRow.seq,
+            id_column=AuditEventRow.seq,
+            direction=direction,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: _event(row[0]),
+        )
 
-    async def chunk(self, after_seq: int, limit: int, *, until_seq: int | None = None,
-                    occurred_from=None, occurred_to=None) -> list[AuditEvent]:
+    async def chunk(
+        self, after_seq: int, limit: int, *, until_seq: int | None = None, occurred_from=None, occurred_to=None
+    ) -> list[AuditEvent]:
         """Up to ``limit`` events after ``after_seq`` in sequence order (for verification and export)."""
         # Plain rows, not ORM objects: verification and export read every event, and this halves the cost.
         query = select(*AuditEventRow.__table__.columns).where(AuditEventRow.seq > after_seq)

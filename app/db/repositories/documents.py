@@ -13,9 +13,17 @@ from ..governance_tables import DocumentRow
 
 
 def _document(row: DocumentRow) -> Document:
-    return Document(id=row.id, version_id=row.version_id, kind=DocumentKind(row.kind), title=row.title,
-                    revision=row.revision, markdown=row.markdown, artifact_digest=row.artifact_digest,
-                    created_at=row.created_at, created_by=row.created_by)
+    return Document(
+        id=row.id,
+        version_id=row.version_id,
+        kind=DocumentKind(row.kind),
+        title=row.title,
+        revision=row.revision,
+        markdown=row.markdown,
+        artifact_digest=row.artifact_digest,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
 
 
 class SqlDocumentRepository:
@@ -25,12 +33,25 @@ class SqlDocumentRepository:
     async def add(self, version_id: int, new: NewDocument, actor: str, now: datetime) -> Document:
         """Attach a document; the same kind and title again becomes the next revision (callers hold the model
         row lock, so revisions are numbered without races)."""
-        latest = (await self._session.execute(select(func.max(DocumentRow.revision)).where(
-            DocumentRow.version_id == version_id, DocumentRow.kind == new.kind.value,
-            DocumentRow.title == new.title))).scalar_one()
-        row = DocumentRow(version_id=version_id, kind=new.kind.value, title=new.title, revision=(latest or 0) + 1,
-                          markdown=new.markdown, artifact_digest=new.artifact_digest, created_at=now,
-                          created_by=actor)
+        latest = (
+            await self._session.execute(
+                select(func.max(DocumentRow.revision)).where(
+                    DocumentRow.version_id == version_id,
+                    DocumentRow.kind == new.kind.value,
+                    DocumentRow.title == new.title,
+                )
+            )
+        ).scalar_one()
+        row = DocumentRow(
+            version_id=version_id,
+            kind=new.kind.value,
+            title=new.title,
+            revision=(latest or 0) + 1,
+            markdown=new.markdown,
+            artifact_digest=new.artifact_digest,
+            created_at=now,
+            created_by=actor,
+        )
         self._session.add(row)
         await self._session.flush()
         return _document(row)

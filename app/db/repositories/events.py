@@ -31,20 +31,51 @@ LISTENER_APPLICATION_NAME = "modelreg-event-listener"  # how the listening conne
 
 
 def to_event(row: EventRow) -> DomainEvent:
-    return DomainEvent(row.id, row.type, row.occurred_at, row.actor_subject, row.actor_kind, row.model_name,
-                       row.version, dict(row.payload or {}), row.seq)
+    return DomainEvent(
+        row.id,
+        row.type,
+        row.occurred_at,
+        row.actor_subject,
+        row.actor_kind,
+        row.model_name,
+        row.version,
+        dict(row.payload or {}),
+        row.seq,
+    )
 
 
 def to_webhook(row: WebhookRow) -> Webhook:
-    return Webhook(row.id, row.url, frozenset(row.event_types or ()), row.model_name_pattern, row.secret_hint,
-                   row.description, row.active, row.created_at, row.created_by, row.updated_at)
+    return Webhook(
+        row.id,
+        row.url,
+        frozenset(row.event_types or ()),
+        row.model_name_pattern,
+        row.secret_hint,
+        row.description,
+        row.active,
+        row.created_at,
+        row.created_by,
+        row.updated_at,
+    )
 
 
 def to_delivery(row: WebhookDeliveryRow, event: EventRow) -> Delivery:
     status = DeliveryStatus(row.status)
-    return Delivery(row.id, row.webhook_id, event.id, event.type, status, row.attempts, row.created_at,
-                    row.next_attempt_at if status is DeliveryStatus.PENDING else None, row.last_attempt_at,
-                    row.last_status_code, row.last_latency_ms, row.last_error, row.delivered_at)
+    return Delivery(
+        row.id,
+        row.webhook_id,
+        event.id,
+        event.type,
+        status,
+        row.attempts,
+        row.created_at,
+        row.next_attempt_at if status is DeliveryStatus.PENDING else None,
+        row.last_attempt_at,
+        row.last_status_code,
+        row.last_latency_ms,
+        row.last_error,
+        row.delivered_at,
+    )
 
 
 class SqlEventRepository:
@@ -61,17 +92,25 @@ class SqlEventRepository:
         """
         if self._session.bind.dialect.name == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-        row = EventRow(id=event.id, type=event.type, occurred_at=event.occurred_at, actor_subject=event.actor_subject,
-                       actor_kind=event.actor_kind, model_name=event.model_name, version=event.version,
-                       payload=event.payload)
+        row = EventRow(
+            id=event.id,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            actor_subject=event.actor_subject,
+            actor_kind=event.actor_kind,
+            model_name=event.model_name,
+            version=event.version,
+            payload=event.payload,
+        )
         self._session.add(row)
         await self._session.flush()
         return to_event(row)
 
     async def after(self, seq: int, limit: int) -> list[DomainEvent]:
         """Events after a position in the outbox, oldest first."""
-        rows = await self._session.execute(select(EventRow).where(EventRow.seq > seq).order_by(EventRow.seq)
-                                           .limit(limit))
+        rows = await self._session.execute(
+            select(EventRow).where(EventRow.seq > seq).order_by(EventRow.seq).limit(limit)
+        )
         return [to_event(row) for row in rows.scalars()]
 
     async def head(self) -> int:
@@ -102,8 +141,9 @@ class PostgresEventListener:
         delay = self._retry_delay
         while True:
             try:
-                connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True,
-                                                                   application_name=LISTENER_APPLICATION_NAME)
+                connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, application_name=LISTENER_APPLICATION_NAME
+                )
                 async with connection:
                     await connection.execute(f"LISTEN {EVENTS_CHANNEL}")
                     log.info("listening for outbox notifications", extra={"channel": EVENTS_CHANNEL})
@@ -116,8 +156,10 @@ class PostgresEventListener:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any failure: reconnect
-                log.warning("outbox listener disconnected; reconnecting",
-                            extra={"error_type": type(error).__name__, "retry_in_s": delay})
+                log.warning(
+                    "outbox listener disconnected; reconnecting",
+                    extra={"error_type": type(error).__name__, "retry_in_s": delay},
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
@@ -127,9 +169,18 @@ class SqlWebhookRepository:
         self._session = session
 
     async def add(self, new: NewWebhook, sealed_secret: str, actor: str, now: datetime) -> Webhook:
-        row = WebhookRow(url=new.url, event_types=sorted(new.event_types), model_name_pattern=new.model_name_pattern,
-                         secret_sealed=sealed_secret, secret_hint=new.secret[-4:], description=new.description,
-                         active=new.active, created_at=now, created_by=actor, updated_at=now)
+        row = WebhookRow(
+            url=new.url,
+            event_types=sorted(new.event_types),
+            model_name_pattern=new.model_name_pattern,
+            secret_sealed=sealed_secret,
+            secret_hint=new.secret[-4:],
+            description=new.description,
+            active=new.active,
+            created_at=now,
+            created_by=actor,
+            updated_at=now,
+        )
         self._session.add(row)
         await self._session.flush()
         return to_webhook(row)
@@ -143,8 +194,9 @@ class SqlWebhookRepository:
     async def get(self, webhook_id: int) -> Webhook:
         return to_webhook(await self._row(webhook_id))
 
-    async def update(self, webhook_id: int, changes: WebhookChanges, sealed_secret: str | None,
-                     now: datetime) -> Webhook:
+    async def update(
+        self, webhook_id: int, changes: WebhookChanges, sealed_secret: str | None, now: datetime
+    ) -> Webhook:
         row = await self._row(webhook_id)
         for name in ("url", "description", "active"):
             if getattr(changes, name) is not None:
@@ -175,31 +227,50 @@ class SqlWebhookRepository:
         return row.url, row.secret_sealed
 
     async def add_deliveries(self, event_seq: int, webhook_ids: list[int], now: datetime) -> list[int]:
-        rows = [WebhookDeliveryRow(webhook_id=webhook_id, event_seq=event_seq, status=DeliveryStatus.PENDING.value,
-                                   attempts=0, next_attempt_at=now, created_at=now) for webhook_id in webhook_ids]
+        rows = [
+            WebhookDeliveryRow(
+                webhook_id=webhook_id,
+                event_seq=event_seq,
+                status=DeliveryStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for webhook_id in webhook_ids
+        ]
         self._session.add_all(rows)
         await self._session.flush()
         return [row.id for row in rows]
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int,
-                        room: dict[int, int], per_webhook: int) -> list[Claim]:
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int, room: dict[int, int], per_webhook: int
+    ) -> list[Claim]:
         """Take up to ``limit`` due deliveries of active webhooks until ``lease_until``, at most ``room[webhook]``
         (else ``per_webhook``) for each webhook. Rows another dispatcher holds are skipped (``FOR UPDATE SKIP
         LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
-        rank = func.row_number().over(partition_by=WebhookDeliveryRow.webhook_id,
-                                      order_by=(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id))
-        candidates = (select(WebhookDeliveryRow.id, rank.label("rank"))
-                      .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
-                      .where(WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
-                             WebhookDeliveryRow.next_attempt_at <= now,
-                             or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now),
-                             WebhookRow.active.is_(True),
-                             WebhookDeliveryRow.webhook_id.not_in([hook for hook, free in room.items() if free <= 0]))
-                      .subquery())
-        due = (select(WebhookDeliveryRow.id, WebhookDeliveryRow.webhook_id)
-               .where(WebhookDeliveryRow.id.in_(select(candidates.c.id).where(candidates.c.rank <= per_webhook)))
-               .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
-               .limit(limit * 2).with_for_update(skip_locked=True))
+        rank = func.row_number().over(
+            partition_by=WebhookDeliveryRow.webhook_id,
+            order_by=(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id),
+        )
+        candidates = (
+            select(WebhookDeliveryRow.id, rank.label("rank"))
+            .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
+            .where(
+                WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
+                WebhookDeliveryRow.next_attempt_at <= now,
+                or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now),
+                WebhookRow.active.is_(True),
+                WebhookDeliveryRow.webhook_id.not_in([hook for hook, free in room.items() if free <= 0]),
+            )
+            .subquery()
+        )
+        due = (
+            select(WebhookDeliveryRow.id, WebhookDeliveryRow.webhook_id)
+            .where(WebhookDeliveryRow.id.in_(select(candidates.c.id).where(candidates.c.rank <= per_webhook)))
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+            .limit(limit * 2)
+            .with_for_update(skip_locked=True)
+        )
         taken: dict[int, int] = {}
         ids = []
         for delivery_id, webhook_id in (await self._session.execute(due)).all():
@@ -208,51 +279,92 @@ class SqlWebhookRepository:
                 ids.append(delivery_id)
         if not ids:
             return []
-        await self._session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(ids))
-                                    .values(lease_until=lease_until))
+        await self._session.execute(
+            update(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(ids)).values(lease_until=lease_until)
+        )
         rows = await self._session.execute(
             select(WebhookDeliveryRow, EventRow)
-            .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq).where(WebhookDeliveryRow.id.in_(ids))
-            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id))
-        return [Claim(row[0].id, row[0].webhook_id, to_event(row[1]), row[0].attempts, row[0].created_at)
-                for row in rows]
+            .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
+            .where(WebhookDeliveryRow.id.in_(ids))
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+        )
+        return [
+            Claim(row[0].id, row[0].webhook_id, to_event(row[1]), row[0].attempts, row[0].created_at) for row in rows
+        ]
 
-    async def record_attempt(self, delivery_id: int, *, status: DeliveryStatus, now: datetime,
-                             status_code: int | None, latency_ms: int | None, error: str | None,
-                             next_attempt_at: datetime | None) -> None:
-        values: dict[str, Any] = {"status": status.value, "attempts": WebhookDeliveryRow.attempts + 1,
-                                  "last_attempt_at": now, "last_status_code": status_code,
-                                  "last_latency_ms": latency_ms, "last_error": error, "lease_until": None}
+    async def record_attempt(
+        self,
+        delivery_id: int,
+        *,
+        status: DeliveryStatus,
+        now: datetime,
+        status_code: int | None,
+        latency_ms: int | None,
+        error: str | None,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status.value,
+            "attempts": WebhookDeliveryRow.attempts + 1,
+            "last_attempt_at": now,
+            "last_status_code": status_code,
+            "last_latency_ms": latency_ms,
+            "last_error": error,
+            "lease_until": None,
+        }
         if next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
         if status is DeliveryStatus.DELIVERED:
             values["delivered_at"] = now
-        await self._session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
-                                    .values(**values))
+        await self._session.execute(
+            update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id).values(**values)
+        )
 
-    async def deliveries(self, webhook_id: int, status: DeliveryStatus | None, page: PageRequest,
-                         with_total: bool) -> Page[Delivery]:
+    async def deliveries(
+        self, webhook_id: int, status: DeliveryStatus | None, page: PageRequest, with_total: bool
+    ) -> Page[Delivery]:
         """A webhook's deliveries, newest first."""
-        query = (select(WebhookDeliveryRow, EventRow, WebhookDeliveryRow.id)
-                 .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
-                 .where(WebhookDeliveryRow.webhook_id == webhook_id))
+        query = (
+            select(WebhookDeliveryRow, EventRow, WebhookDeliveryRow.id)
+            .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
+            .where(WebhookDeliveryRow.webhook_id == webhook_id)
+        )
         if status is not None:
             query = query.where(WebhookDeliveryRow.status == status.value)
-        return await fetch_page(self._session, query, sort_key=WebhookDeliveryRow.id,
-                                id_column=WebhookDeliveryRow.id, direction=Direction.DESC, page=page,
-                                with_total=with_total, convert=lambda row: to_delivery(row[0], row[1]))
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=WebhookDeliveryRow.id,
+            id_column=WebhookDeliveryRow.id,
+            direction=Direction.DESC,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: to_delivery(row[0], row[1]),
+        )
 
     async def delivery(self, delivery_id: int) -> Delivery:
-        row = (await self._session.execute(
-            select(WebhookDeliveryRow, EventRow).join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
-            .where(WebhookDeliveryRow.id == delivery_id).execution_options(populate_existing=True))).one()
+        row = (
+            await self._session.execute(
+                select(WebhookDeliveryRow, EventRow)
+                .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
+                .where(WebhookDeliveryRow.id == delivery_id)
+                .execution_options(populate_existing=True)
+            )
+        ).one()
         return to_delivery(row[0], row[1])
 
     async def page(self, page: PageRequest, with_total: bool) -> Page[Webhook]:
         query = select(WebhookRow, WebhookRow.id)
-        return await fetch_page(self._session, query, sort_key=WebhookRow.id, id_column=WebhookRow.id,
-                                direction=Direction.ASC, page=page, with_total=with_total,
-                                convert=lambda row: to_webhook(row[0]))
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=WebhookRow.id,
+            id_column=WebhookRow.id,
+            direction=Direction.ASC,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: to_webhook(row[0]),
+        )
 
     async def event_seq(self, event_id: str) -> int | None:
         return (await self._session.execute(select(EventRow.seq).where(EventRow.id == event_id))).scalar_one_or_none()

@@ -35,15 +35,37 @@ GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for ed
 
 
 def to_dataset(row: DatasetRow, node: LineageNodeRow) -> Dataset:
-    return Dataset(node.id, row.name, row.version, row.uri, row.digest, row.format, row.size, row.row_count,
-                   row.schema, row.source_system, node.created_at, node.created_by)
+    return Dataset(
+        node.id,
+        row.name,
+        row.version,
+        row.uri,
+        row.digest,
+        row.format,
+        row.size,
+        row.row_count,
+        row.schema,
+        row.source_system,
+        node.created_at,
+        node.created_by,
+    )
 
 
 def to_run(row: RunRow, node: LineageNodeRow) -> Run:
-    return Run(node.id, TrackerKind(row.tracker), row.run_id, row.run_uri, row.experiment_name, dict(row.params or {}),
-               dict(row.metrics or {}), row.started_at, row.ended_at,
-               RunEnvironment(row.python_version, row.requirements_digest, row.container_image),
-               node.created_at, node.created_by)
+    return Run(
+        node.id,
+        TrackerKind(row.tracker),
+        row.run_id,
+        row.run_uri,
+        row.experiment_name,
+        dict(row.params or {}),
+        dict(row.metrics or {}),
+        row.started_at,
+        row.ended_at,
+        RunEnvironment(row.python_version, row.requirements_digest, row.container_image),
+        node.created_at,
+        node.created_by,
+    )
 
 
 def to_commit(row: CodeCommitRow, node: LineageNodeRow) -> CodeCommit:
@@ -51,8 +73,9 @@ def to_commit(row: CodeCommitRow, node: LineageNodeRow) -> CodeCommit:
 
 
 def to_external(row: ExternalNodeRow, node: LineageNodeRow) -> ExternalNode:
-    return ExternalNode(node.id, row.name, row.category, row.uri, row.description, row.properties,
-                        node.created_at, node.created_by)
+    return ExternalNode(
+        node.id, row.name, row.category, row.uri, row.description, row.properties, node.created_at, node.created_by
+    )
 
 
 # Per node kind: its detail table and the function that makes the entity.
@@ -72,8 +95,13 @@ class SqlLineageRepository:
 
     async def _one(self, kind: NodeKind, *conditions: Any) -> Any:
         table, convert = DETAILS[kind]
-        query = (select(table, LineageNodeRow).join(LineageNodeRow, LineageNodeRow.id == table.node_id)
-                 .where(*conditions).order_by(table.node_id).limit(1))
+        query = (
+            select(table, LineageNodeRow)
+            .join(LineageNodeRow, LineageNodeRow.id == table.node_id)
+            .where(*conditions)
+            .order_by(table.node_id)
+            .limit(1)
+        )
         row = (await self._session.execute(query)).first()
         return convert(row[0], row[1]) if row else None
 
@@ -87,8 +115,11 @@ class SqlLineageRepository:
         return await self._one(NodeKind.RUN, RunRow.tracker == new.tracker.value, RunRow.run_id == new.run_id)
 
     async def find_commit(self, new: NewCodeCommit) -> CodeCommit | None:
-        return await self._one(NodeKind.CODE_COMMIT, CodeCommitRow.repository_url == new.repository_url,
-                               CodeCommitRow.commit_sha == new.commit_sha)
+        return await self._one(
+            NodeKind.CODE_COMMIT,
+            CodeCommitRow.repository_url == new.repository_url,
+            CodeCommitRow.commit_sha == new.commit_sha,
+        )
 
     async def find_external(self, new: NewExternalNode) -> ExternalNode | None:
         return await self._one(NodeKind.EXTERNAL, ExternalNodeRow.name == new.name)
@@ -110,25 +141,61 @@ class SqlLineageRepository:
         return convert(row, node)
 
     async def add_dataset(self, new: NewDataset, actor: str, now: datetime) -> Dataset | None:
-        return await self._add(NodeKind.DATASET, actor, now, name=new.name, version=new.version, uri=new.uri,
-                               digest=new.digest, format=new.format, size=new.size, row_count=new.row_count,
-                               schema=new.schema, source_system=new.source_system)
+        return await self._add(
+            NodeKind.DATASET,
+            actor,
+            now,
+            name=new.name,
+            version=new.version,
+            uri=new.uri,
+            digest=new.digest,
+            format=new.format,
+            size=new.size,
+            row_count=new.row_count,
+            schema=new.schema,
+            source_system=new.source_system,
+        )
 
     async def add_run(self, new: NewRun, actor: str, now: datetime) -> Run | None:
         env = new.environment
-        return await self._add(NodeKind.RUN, actor, now, tracker=new.tracker.value, run_id=new.run_id,
-                               run_uri=new.run_uri, experiment_name=new.experiment_name, params=new.params,
-                               metrics=new.metrics, started_at=new.started_at, ended_at=new.ended_at,
-                               python_version=env.python_version, requirements_digest=env.requirements_digest,
-                               container_image=env.container_image)
+        return await self._add(
+            NodeKind.RUN,
+            actor,
+            now,
+            tracker=new.tracker.value,
+            run_id=new.run_id,
+            run_uri=new.run_uri,
+            experiment_name=new.experiment_name,
+            params=new.params,
+            metrics=new.metrics,
+            started_at=new.started_at,
+            ended_at=new.ended_at,
+            python_version=env.python_version,
+            requirements_digest=env.requirements_digest,
+            container_image=env.container_image,
+        )
 
     async def add_commit(self, new: NewCodeCommit, actor: str, now: datetime) -> CodeCommit | None:
-        return await self._add(NodeKind.CODE_COMMIT, actor, now, repository_url=new.repository_url,
-                               commit_sha=new.commit_sha, branch=new.branch)
+        return await self._add(
+            NodeKind.CODE_COMMIT,
+            actor,
+            now,
+            repository_url=new.repository_url,
+            commit_sha=new.commit_sha,
+            branch=new.branch,
+        )
 
     async def add_external(self, new: NewExternalNode, actor: str, now: datetime) -> ExternalNode | None:
-        return await self._add(NodeKind.EXTERNAL, actor, now, name=new.name, category=new.category, uri=new.uri,
-                               description=new.description, properties=new.properties)
+        return await self._add(
+            NodeKind.EXTERNAL,
+            actor,
+            now,
+            name=new.name,
+            category=new.category,
+            uri=new.uri,
+            description=new.description,
+            properties=new.properties,
+        )
 
     # Nodes by id
 
@@ -137,8 +204,11 @@ class SqlLineageRepository:
         if not node_ids:
             return {}
         table, convert = DETAILS[kind]
-        query = (select(table, LineageNodeRow).join(LineageNodeRow, LineageNodeRow.id == table.node_id)
-                 .where(table.node_id.in_(node_ids)))
+        query = (
+            select(table, LineageNodeRow)
+            .join(LineageNodeRow, LineageNodeRow.id == table.node_id)
+            .where(table.node_id.in_(node_ids))
+        )
         return {row[0].node_id: convert(row[0], row[1]) for row in (await self._session.execute(query)).all()}
 
     async def node_id(self, ref: NodeRef) -> int | None:
@@ -157,8 +227,9 @@ class SqlLineageRepository:
             return found
         try:
             async with self._session.begin_nested():
-                node = LineageNodeRow(kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now,
-                                      created_by=actor)
+                node = LineageNodeRow(
+                    kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now, created_by=actor
+                )
                 self._session.add(node)
                 await self._session.flush()
                 return node.id
@@ -174,34 +245,55 @@ class SqlLineageRepository:
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GRAPH_LOCK_KEY})
 
     async def refs(self, node_ids: list[int]) -> dict[int, NodeRef]:
-        rows = await self._session.execute(select(LineageNodeRow.id, LineageNodeRow.kind, LineageNodeRow.version_id)
-                                           .where(LineageNodeRow.id.in_(node_ids)))
+        rows = await self._session.execute(
+            select(LineageNodeRow.id, LineageNodeRow.kind, LineageNodeRow.version_id).where(
+                LineageNodeRow.id.in_(node_ids)
+            )
+        )
         return {row.id: ref_of(row.id, row.kind, row.version_id) for row in rows}
 
     # Edges
 
-    async def add_edge(self, kind: EdgeKind, source_id: int, target_id: int, relation: str | None, actor: str,
-                       now: datetime) -> bool:
+    async def add_edge(
+        self, kind: EdgeKind, source_id: int, target_id: int, relation: str | None, actor: str, now: datetime
+    ) -> bool:
         """Add the edge; False when it exists (callers look first: this catches a concurrent insert)."""
         try:
             async with self._session.begin_nested():
-                self._session.add(LineageEdgeRow(source_id=source_id, target_id=target_id, kind=kind.value,
-                                                 relation=relation, created_at=now, created_by=actor))
+                self._session.add(
+                    LineageEdgeRow(
+                        source_id=source_id,
+                        target_id=target_id,
+                        kind=kind.value,
+                        relation=relation,
+                        created_at=now,
+                        created_by=actor,
+                    )
+                )
                 await self._session.flush()
         except IntegrityError:
             return False
         return True
 
     async def existing_edge(self, kind: EdgeKind, source_id: int, target_id: int) -> LineageEdgeRow | None:
-        query = select(LineageEdgeRow).where(LineageEdgeRow.source_id == source_id, LineageEdgeRow.kind == kind.value,
-                                             LineageEdgeRow.target_id == target_id)
+        query = select(LineageEdgeRow).where(
+            LineageEdgeRow.source_id == source_id,
+            LineageEdgeRow.kind == kind.value,
+            LineageEdgeRow.target_id == target_id,
+        )
         return (await self._session.execute(query)).scalar_one_or_none()
 
     async def produced_versions(self, run_node_id: int) -> list[int]:
         """Ids of the versions a run PRODUCED."""
-        query = (select(LineageNodeRow.version_id).join(LineageEdgeRow, LineageEdgeRow.target_id == LineageNodeRow.id)
-                 .where(LineageEdgeRow.source_id == run_node_id, LineageEdgeRow.kind == EdgeKind.PRODUCED.value,
-                        LineageNodeRow.version_id.is_not(None)))
+        query = (
+            select(LineageNodeRow.version_id)
+            .join(LineageEdgeRow, LineageEdgeRow.target_id == LineageNodeRow.id)
+            .where(
+                LineageEdgeRow.source_id == run_node_id,
+                LineageEdgeRow.kind == EdgeKind.PRODUCED.value,
+                LineageNodeRow.version_id.is_not(None),
+            )
+        )
         return list((await self._session.execute(query)).scalars())
 
     async def edge(self, kind: EdgeKind, source_id: int, target_id: int) -> LineageEdge:
@@ -209,34 +301,42 @@ class SqlLineageRepository:
         refs = await self.refs([source_id, target_id])
         return LineageEdge(kind, refs[source_id], refs[target_id], row.relation, row.created_at, row.created_by)
 
-    async def sources(self, target_ids: list[int], kinds: list[EdgeKind]) -> list[tuple[int, EdgeKind, int, str | None]]:
+    async def sources(
+        self, target_ids: list[int], kinds: list[EdgeKind]
+    ) -> list[tuple[int, EdgeKind, int, str | None]]:
         """(target, kind, source, relation) of the edges of these kinds into these nodes, oldest first."""
         if not target_ids:
             return []
-        query = (select(LineageEdgeRow.target_id, LineageEdgeRow.kind, LineageEdgeRow.source_id, LineageEdgeRow.relation)
-                 .where(LineageEdgeRow.target_id.in_(target_ids), LineageEdgeRow.kind.in_([k.value for k in kinds]))
-                 .order_by(LineageEdgeRow.id))
+        query = (
+            select(LineageEdgeRow.target_id, LineageEdgeRow.kind, LineageEdgeRow.source_id, LineageEdgeRow.relation)
+            .where(LineageEdgeRow.target_id.in_(target_ids), LineageEdgeRow.kind.in_([k.value for k in kinds]))
+            .order_by(LineageEdgeRow.id)
+        )
         return [(row[0], EdgeKind(row[1]), row[2], row[3]) for row in (await self._session.execute(query)).all()]
 
     async def version_nodes(self, version_ids: list[int]) -> dict[int, int]:
         """version id -> node id, for the versions that have lineage."""
         if not version_ids:
             return {}
-        rows = await self._session.execute(select(LineageNodeRow.version_id, LineageNodeRow.id)
-                                           .where(LineageNodeRow.version_id.in_(version_ids)))
+        rows = await self._session.execute(
+            select(LineageNodeRow.version_id, LineageNodeRow.id).where(LineageNodeRow.version_id.in_(version_ids))
+        )
         return {row[0]: row[1] for row in rows}
 
-    async def derived_children(self, version_ids: list[int] | None = None, *,
-                               model_id: int | None = None) -> list[tuple[int, int]]:
+    async def derived_children(
+        self, version_ids: list[int] | None = None, *, model_id: int | None = None
+    ) -> list[tuple[int, int]]:
         """(parent version id, child version id) of DERIVED_FROM edges from these versions, or from any version
         of a model."""
         parent = LineageNodeRow.__table__.alias("parent")
         child = LineageNodeRow.__table__.alias("child")
-        query = (select(parent.c.version_id, child.c.version_id)
-                 .select_from(LineageEdgeRow)
-                 .join(parent, parent.c.id == LineageEdgeRow.source_id)
-                 .join(child, child.c.id == LineageEdgeRow.target_id)
-                 .where(LineageEdgeRow.kind == EdgeKind.DERIVED_FROM.value))
+        query = (
+            select(parent.c.version_id, child.c.version_id)
+            .select_from(LineageEdgeRow)
+            .join(parent, parent.c.id == LineageEdgeRow.source_id)
+            .join(child, child.c.id == LineageEdgeRow.target_id)
+            .where(LineageEdgeRow.kind == EdgeKind.DERIVED_FROM.value)
+        )
         if version_ids is not None:
             query = query.where(parent.c.version_id.in_(version_ids))
         if model_id is not None:
@@ -248,15 +348,30 @@ class SqlLineageRepository:
     async def list_datasets(self, filter: DatasetFilter, page: PageRequest, with_total: bool) -> Page[Dataset]:
         """Datasets by name, then version, newest registration last; a page with keyset cursors on node id."""
         conditions = text_conditions(DatasetRow.name, filter.name)
-        for column, value in ((DatasetRow.version, filter.version), (DatasetRow.digest, filter.digest),
-                              (DatasetRow.source_system, filter.source_system), (DatasetRow.format, filter.format)):
+        for column, value in (
+            (DatasetRow.version, filter.version),
+            (DatasetRow.digest, filter.digest),
+            (DatasetRow.source_system, filter.source_system),
+            (DatasetRow.format, filter.format),
+        ):
             if value is not None:
                 conditions.append(column == value)
-        query = (select(DatasetRow, LineageNodeRow, DatasetRow.node_id)
-                 .join(LineageNodeRow, LineageNodeRow.id == DatasetRow.node_id).where(*conditions))
-        return await fetch_page(self._session, query, sort_key=DatasetRow.node_id, id_column=DatasetRow.node_id,
-                                direction=Direction.ASC, page=page, with_total=with_total,
-                                convert=lambda row: to_dataset(row[0], row[1]), row_id=lambda row: row[0].node_id)
+        query = (
+            select(DatasetRow, LineageNodeRow, DatasetRow.node_id)
+            .join(LineageNodeRow, LineageNodeRow.id == DatasetRow.node_id)
+            .where(*conditions)
+        )
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=DatasetRow.node_id,
+            id_column=DatasetRow.node_id,
+            direction=Direction.ASC,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: to_dataset(row[0], row[1]),
+            row_id=lambda row: row[0].node_id,
+        )
 
     async def list_runs(self, filter: RunFilter, page: PageRequest, with_total: bool) -> Page[Run]:
         conditions = text_conditions(RunRow.experiment_name, filter.experiment_name)
@@ -264,11 +379,22 @@ class SqlLineageRepository:
             conditions.append(RunRow.tracker == filter.tracker.value)
         if filter.run_id is not None:
             conditions.append(RunRow.run_id == filter.run_id)
-        query = (select(RunRow, LineageNodeRow, RunRow.node_id)
-                 .join(LineageNodeRow, LineageNodeRow.id == RunRow.node_id).where(*conditions))
-        return await fetch_page(self._session, query, sort_key=RunRow.node_id, id_column=RunRow.node_id,
-                                direction=Direction.ASC, page=page, with_total=with_total,
-                                convert=lambda row: to_run(row[0], row[1]), row_id=lambda row: row[0].node_id)
+        query = (
+            select(RunRow, LineageNodeRow, RunRow.node_id)
+            .join(LineageNodeRow, LineageNodeRow.id == RunRow.node_id)
+            .where(*conditions)
+        )
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=RunRow.node_id,
+            id_column=RunRow.node_id,
+            direction=Direction.ASC,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: to_run(row[0], row[1]),
+            row_id=lambda row: row[0].node_id,
+        )
 
 
 def ref_of(node_id: int, kind: str, version_id: int | None) -> NodeRef:

@@ -41,7 +41,8 @@ def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
             f" SELECT CAST(:root AS BIGINT), 0"
             f" UNION"
             f" SELECT {step}, w.depth + 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
-            f" WHERE w.depth <= :depth AND w.node_id IS NOT NULL)")
+            f" WHERE w.depth <= :depth AND w.node_id IS NOT NULL)"
+        )
     reached = " UNION ALL ".join(f"SELECT node_id, depth FROM {_STEP[d][0]}" for d in directions)
     return (
         "WITH RECURSIVE " + ", ".join(ctes) + ","
@@ -65,12 +66,14 @@ class SqlLineageWalks:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def walk(self, root_id: int, direction: WalkDirection, depth: int, kinds: tuple[EdgeKind, ...],
-                   max_nodes: int) -> Walk:
+    async def walk(
+        self, root_id: int, direction: WalkDirection, depth: int, kinds: tuple[EdgeKind, ...], max_nodes: int
+    ) -> Walk:
         """Nodes within ``depth`` hops of the root (nearest first, at most ``max_nodes``), the edges among them,
         and whether a bound cut the walk. One statement."""
-        directions = [WalkDirection.UPSTREAM, WalkDirection.DOWNSTREAM] if direction is WalkDirection.BOTH \
-            else [direction]
+        directions = (
+            [WalkDirection.UPSTREAM, WalkDirection.DOWNSTREAM] if direction is WalkDirection.BOTH else [direction]
+        )
         every_kind = set(kinds) == set(EdgeKind)
         statement = text(_walk_sql(directions, "" if every_kind else " AND e.kind IN :kinds"))
         params = {"root": root_id, "depth": depth, "limit": max_nodes + 1}
@@ -104,7 +107,8 @@ class SqlLineageWalks:
             " SELECT CAST(:start AS BIGINT)"
             " UNION"
             " SELECT e.target_id FROM down d JOIN lineage_edges e ON e.source_id = d.node_id)"
-            " SELECT 1 FROM down WHERE node_id = :goal LIMIT 1")
+            " SELECT 1 FROM down WHERE node_id = :goal LIMIT 1"
+        )
         params = {"start": from_id, "goal": to_id}
         if from_id != to_id and (await self._session.execute(reach, params)).first() is None:
             return None
@@ -113,7 +117,8 @@ class SqlLineageWalks:
             " SELECT CAST(:start AS BIGINT), CAST(NULL AS BIGINT)"
             " UNION"
             " SELECT e.target_id, e.source_id FROM down d JOIN lineage_edges e ON e.source_id = d.node_id)"
-            " SELECT node_id, parent_id FROM down WHERE parent_id IS NOT NULL")
+            " SELECT node_id, parent_id FROM down WHERE parent_id IS NOT NULL"
+        )
         parents: dict[int, int] = {}
         for node_id, parent_id in (await self._session.execute(steps, params)).all():
             parents.setdefault(node_id, parent_id)
@@ -122,26 +127,39 @@ class SqlLineageWalks:
             path.append(parents[path[-1]])
         return path[::-1]
 
-    async def downstream_versions(self, root_id: int, stage: Stage | None, page: PageRequest,
-                                  with_total: bool) -> Page[ModelVersion]:
+    async def downstream_versions(
+        self, root_id: int, stage: Stage | None, page: PageRequest, with_total: bool
+    ) -> Page[ModelVersion]:
         """Versions downstream of a node along any edge but DEPLOYED_AS, however far: a page by version id.
 
         DEPLOYED_AS targets are reached but flagged ``stop`` and never walked past, instead of filtering the edges
         in the recursive step (which SQLite, given statistics, plans as a full-table Bloom filter per run)."""
-        down = select(LineageNodeRow.id.label("node_id"), literal(0).label("stop")) \
-            .where(LineageNodeRow.id == root_id).cte("down", recursive=True)
+        down = (
+            select(LineageNodeRow.id.label("node_id"), literal(0).label("stop"))
+            .where(LineageNodeRow.id == root_id)
+            .cte("down", recursive=True)
+        )
         down = down.union(
-            select(LineageEdgeRow.target_id,
-                   case((LineageEdgeRow.kind == EdgeKind.DEPLOYED_AS.value, 1), else_=0))
+            select(LineageEdgeRow.target_id, case((LineageEdgeRow.kind == EdgeKind.DEPLOYED_AS.value, 1), else_=0))
             .join(down, LineageEdgeRow.source_id == down.c.node_id)
-            .where(down.c.stop == 0))
-        query = (select(VersionRow, ModelRow.name, VersionRow.id)
-                 .join(ModelRow, ModelRow.id == VersionRow.model_id)
-                 .join(LineageNodeRow, LineageNodeRow.version_id == VersionRow.id)
-                 .join(down, down.c.node_id == LineageNodeRow.id)
-                 .where(down.c.node_id != root_id, down.c.stop == 0))
+            .where(down.c.stop == 0)
+        )
+        query = (
+            select(VersionRow, ModelRow.name, VersionRow.id)
+            .join(ModelRow, ModelRow.id == VersionRow.model_id)
+            .join(LineageNodeRow, LineageNodeRow.version_id == VersionRow.id)
+            .join(down, down.c.node_id == LineageNodeRow.id)
+            .where(down.c.node_id != root_id, down.c.stop == 0)
+        )
         if stage is not None:
             query = query.where(VersionRow.stage == stage.value)
-        return await fetch_page(self._session, query, sort_key=VersionRow.id, id_column=VersionRow.id,
-                                direction=Direction.ASC, page=page, with_total=with_total,
-                                convert=lambda row: to_version(row[0], row[1]))
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=VersionRow.id,
+            id_column=VersionRow.id,
+            direction=Direction.ASC,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: to_version(row[0], row[1]),
+        )

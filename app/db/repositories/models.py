@@ -30,10 +30,18 @@ class SqlModelRepository:
         self._session = session
 
     async def add(self, command: NewModel, owner: str, actor: str, now: datetime) -> RegisteredModel:
-        row = ModelRow(name=command.name, description=command.description, owner=owner, created_at=now,
-                       created_by=actor, updated_at=now, next_version=1, use_case=command.use_case,
-                       risk_tier=command.risk_tier.value if command.risk_tier else None,
-                       regulatory_status=command.regulatory_status.value if command.regulatory_status else None)
+        row = ModelRow(
+            name=command.name,
+            description=command.description,
+            owner=owner,
+            created_at=now,
+            created_by=actor,
+            updated_at=now,
+            next_version=1,
+            use_case=command.use_case,
+            risk_tier=command.risk_tier.value if command.risk_tier else None,
+            regulatory_status=command.regulatory_status.value if command.regulatory_status else None,
+        )
         self._session.add(row)
         try:
             await self._session.flush()
@@ -94,8 +102,9 @@ class SqlModelRepository:
         )
         return result.scalar_one() - 1
 
-    async def list(self, filter: ModelFilter, order: ModelOrder, page: PageRequest,
-                   with_total: bool) -> Page[RegisteredModel]:
+    async def list(
+        self, filter: ModelFilter, order: ModelOrder, page: PageRequest, with_total: bool
+    ) -> Page[RegisteredModel]:
         sort_key = _ORDER_COLUMNS[order.field]
         conditions = [
             *text_conditions(ModelRow.name, filter.name),
@@ -112,9 +121,16 @@ class SqlModelRepository:
         if filter.created_by is not None:
             conditions.append(ModelRow.created_by == filter.created_by)
         query = select(ModelRow, sort_key).where(*conditions)
-        return await fetch_page(self._session, query, sort_key=sort_key, id_column=ModelRow.id,
-                                direction=order.direction, page=page, with_total=with_total,
-                                convert=lambda row: to_model(row[0]))
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=sort_key,
+            id_column=ModelRow.id,
+            direction=order.direction,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: to_model(row[0]),
+        )
 
     async def tags(self, model_ids: list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {model_id: {} for model_id in model_ids}

@@ -33,21 +33,39 @@ def _gates(results: list[GateResult] | tuple[GateResult, ...]) -> list[dict]:
 
 def _request(row: TransitionRequestRow, model_name: str, version: int) -> TransitionRequest:
     return TransitionRequest(
-        id=row.id, model_id=row.model_id, model_name=model_name, version_id=row.version_id, version=version,
-        kind=TransitionKind(row.kind), from_stage=Stage(row.from_stage),
-        to_stage=Stage(row.to_stage) if row.to_stage else None, alias=row.alias,
-        status=TransitionStatus(row.status), requested_by=row.requested_by, requested_at=row.requested_at,
-        comment=row.comment, required_approvals=row.required_approvals,
+        id=row.id,
+        model_id=row.model_id,
+        model_name=model_name,
+        version_id=row.version_id,
+        version=version,
+        kind=TransitionKind(row.kind),
+        from_stage=Stage(row.from_stage),
+        to_stage=Stage(row.to_stage) if row.to_stage else None,
+        alias=row.alias,
+        status=TransitionStatus(row.status),
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        comment=row.comment,
+        required_approvals=row.required_approvals,
         archive_existing_production=row.archive_existing_production,
         gate_results=tuple(GateResult(g["gate"], g["passed"], g["detail"]) for g in row.gate_results or ()),
-        resolved_at=row.resolved_at, resolved_by=row.resolved_by, resolution_comment=row.resolution_comment,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        resolution_comment=row.resolution_comment,
     )
 
 
 def _change(row: StageChangeRow) -> StageChange:
-    return StageChange(model_id=row.model_id, version=row.version, from_stage=Stage(row.from_stage),
-                       to_stage=Stage(row.to_stage), changed_at=row.changed_at, changed_by=row.changed_by,
-                       reason=row.reason, request_id=row.request_id)
+    return StageChange(
+        model_id=row.model_id,
+        version=row.version,
+        from_stage=Stage(row.from_stage),
+        to_stage=Stage(row.to_stage),
+        changed_at=row.changed_at,
+        changed_by=row.changed_by,
+        reason=row.reason,
+        request_id=row.request_id,
+    )
 
 
 class SqlTransitionRepository:
@@ -55,18 +73,37 @@ class SqlTransitionRepository:
         self._session = session
 
     def _select(self, *extra):
-        return (select(TransitionRequestRow, ModelRow.name, VersionRow.version, *extra)
-                .join(ModelRow, ModelRow.id == TransitionRequestRow.model_id)
-                .join(VersionRow, VersionRow.id == TransitionRequestRow.version_id))
+        return (
+            select(TransitionRequestRow, ModelRow.name, VersionRow.version, *extra)
+            .join(ModelRow, ModelRow.id == TransitionRequestRow.model_id)
+            .join(VersionRow, VersionRow.id == TransitionRequestRow.version_id)
+        )
 
-    async def add(self, model: RegisteredModel, version: ModelVersion, new: NewTransition, required_approvals: int,
-                  gates: list[GateResult], actor: str, now: datetime) -> TransitionRequest:
+    async def add(
+        self,
+        model: RegisteredModel,
+        version: ModelVersion,
+        new: NewTransition,
+        required_approvals: int,
+        gates: list[GateResult],
+        actor: str,
+        now: datetime,
+    ) -> TransitionRequest:
         row = TransitionRequestRow(
-            model_id=model.id, version_id=version.id, kind=new.kind.value, from_stage=version.stage.value,
-            to_stage=new.to_stage.value if new.to_stage else None, alias=new.alias,
-            status=TransitionStatus.PENDING.value, requested_by=actor, requested_at=now, comment=new.comment,
-            required_approvals=required_approvals, archive_existing_production=new.archive_existing_production,
-            gate_results=_gates(gates))
+            model_id=model.id,
+            version_id=version.id,
+            kind=new.kind.value,
+            from_stage=version.stage.value,
+            to_stage=new.to_stage.value if new.to_stage else None,
+            alias=new.alias,
+            status=TransitionStatus.PENDING.value,
+            requested_by=actor,
+            requested_at=now,
+            comment=new.comment,
+            required_approvals=required_approvals,
+            archive_existing_production=new.archive_existing_production,
+            gate_results=_gates(gates),
+        )
         self._session.add(row)
         await self._session.flush()
         return _request(row, model.name, version.version)
@@ -82,33 +119,55 @@ class SqlTransitionRepository:
 
     async def open_duplicate(self, version_id: int, new: NewTransition) -> int | None:
         """The id of an open request for the same version and target, if any."""
-        target = (TransitionRequestRow.alias == new.alias if new.kind is TransitionKind.ALIAS
-                  else TransitionRequestRow.to_stage == new.to_stage.value)
+        target = (
+            TransitionRequestRow.alias == new.alias
+            if new.kind is TransitionKind.ALIAS
+            else TransitionRequestRow.to_stage == new.to_stage.value
+        )
         query = select(TransitionRequestRow.id).where(
-            TransitionRequestRow.version_id == version_id, TransitionRequestRow.kind == new.kind.value, target,
-            TransitionRequestRow.status.in_([s.value for s in OPEN_STATUSES]))
+            TransitionRequestRow.version_id == version_id,
+            TransitionRequestRow.kind == new.kind.value,
+            target,
+            TransitionRequestRow.status.in_([s.value for s in OPEN_STATUSES]),
+        )
         return (await self._session.execute(query.limit(1))).scalar_one_or_none()
 
-    async def resolve(self, request_id: int, status: TransitionStatus, gates: list[GateResult] | None = None, *,
-                      by: str | None = None, at: datetime | None = None, comment: str | None = None) -> None:
+    async def resolve(
+        self,
+        request_id: int,
+        status: TransitionStatus,
+        gates: list[GateResult] | None = None,
+        *,
+        by: str | None = None,
+        at: datetime | None = None,
+        comment: str | None = None,
+    ) -> None:
         values: dict[str, object] = {"status": status.value}
         if gates is not None:
             values["gate_results"] = _gates(gates)
         if at is not None:
             values.update(resolved_at=at, resolved_by=by, resolution_comment=comment)
-        await self._session.execute(update(TransitionRequestRow).where(TransitionRequestRow.id == request_id)
-                                    .values(**values))
+        await self._session.execute(
+            update(TransitionRequestRow).where(TransitionRequestRow.id == request_id).values(**values)
+        )
 
-    async def add_decision(self, request_id: int, approver: str, decision: Decision, comment: str | None,
-                           now: datetime) -> None:
-        self._session.add(TransitionDecisionRow(request_id=request_id, approver=approver, decision=decision.value,
-                                                comment=comment, decided_at=now))
+    async def add_decision(
+        self, request_id: int, approver: str, decision: Decision, comment: str | None, now: datetime
+    ) -> None:
+        self._session.add(
+            TransitionDecisionRow(
+                request_id=request_id, approver=approver, decision=decision.value, comment=comment, decided_at=now
+            )
+        )
         await self._session.flush()
 
     async def decisions(self, request_ids: list[int]) -> dict[int, list[Approval]]:
         result: dict[int, list[Approval]] = {request_id: [] for request_id in request_ids}
-        query = (select(TransitionDecisionRow).where(TransitionDecisionRow.request_id.in_(request_ids))
-                 .order_by(TransitionDecisionRow.decided_at, TransitionDecisionRow.id))
+        query = (
+            select(TransitionDecisionRow)
+            .where(TransitionDecisionRow.request_id.in_(request_ids))
+            .order_by(TransitionDecisionRow.decided_at, TransitionDecisionRow.id)
+        )
         for row in (await self._session.execute(query)).scalars():
             result[row.request_id].append(Approval(row.approver, Decision(row.decision), row.comment, row.decided_at))
         return result
@@ -130,27 +189,46 @@ class SqlTransitionRepository:
         if filter.alias is not None:
             conditions.append(TransitionRequestRow.alias == filter.alias)
         sort_key = TransitionRequestRow.requested_at
-        return await fetch_page(self._session, self._select(sort_key).where(*conditions), sort_key=sort_key,
-                                id_column=TransitionRequestRow.id, direction=Direction.DESC, page=page,
-                                with_total=with_total, convert=lambda row: _request(row[0], row[1], row[2]))
+        return await fetch_page(
+            self._session,
+            self._select(sort_key).where(*conditions),
+            sort_key=sort_key,
+            id_column=TransitionRequestRow.id,
+            direction=Direction.DESC,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: _request(row[0], row[1], row[2]),
+        )
 
     # Stage history.
 
     async def record_stage_change(self, change: StageChange) -> None:
-        self._session.add(StageChangeRow(
-            model_id=change.model_id, version=change.version, from_stage=change.from_stage.value,
-            to_stage=change.to_stage.value, changed_at=change.changed_at, changed_by=change.changed_by,
-            reason=change.reason, request_id=change.request_id))
+        self._session.add(
+            StageChangeRow(
+                model_id=change.model_id,
+                version=change.version,
+                from_stage=change.from_stage.value,
+                to_stage=change.to_stage.value,
+                changed_at=change.changed_at,
+                changed_by=change.changed_by,
+                reason=change.reason,
+                request_id=change.request_id,
+            )
+        )
         await self._session.flush()
 
     async def stage_history(self, version_ids: list[int]) -> dict[int, list[StageChange]]:
         """Each version's stage moves, newest first."""
         result: dict[int, list[StageChange]] = {version_id: [] for version_id in version_ids}
-        query = (select(StageChangeRow, VersionRow.id)
-                 .join(VersionRow, and_(VersionRow.model_id == StageChangeRow.model_id,
-                                        VersionRow.version == StageChangeRow.version))
-                 .where(VersionRow.id.in_(version_ids))
-                 .order_by(StageChangeRow.changed_at.desc(), StageChangeRow.id.desc()))
+        query = (
+            select(StageChangeRow, VersionRow.id)
+            .join(
+                VersionRow,
+                and_(VersionRow.model_id == StageChangeRow.model_id, VersionRow.version == StageChangeRow.version),
+            )
+            .where(VersionRow.id.in_(version_ids))
+            .order_by(StageChangeRow.changed_at.desc(), StageChangeRow.id.desc())
+        )
         for row, version_id in await self._session.execute(query):
             result[version_id].append(_change(row))
         return result

@@ -66,14 +66,22 @@ class SqlVersionRepository:
     def _select(self, *extra: ColumnElement) -> object:
         return select(VersionRow, ModelRow.name, *extra).join(ModelRow, ModelRow.id == VersionRow.model_id)
 
-    async def add(self, model: RegisteredModel, number: int, command: NewVersion, actor: str, now: datetime,
-                  files: Sequence[ArtifactFile | StagedFile] = (),
-                  status: VersionStatus = VersionStatus.READY) -> ModelVersion:
+    async def add(
+        self,
+        model: RegisteredModel,
+        number: int,
+        command: NewVersion,
+        actor: str,
+        now: datetime,
+        files: Sequence[ArtifactFile | StagedFile] = (),
+        status: VersionStatus = VersionStatus.READY,
+    ) -> ModelVersion:
         row = VersionRow(
             model_id=model.id,
             version=number,
             status=status.value,
-            status_message="waiting for staged uploads to be verified" if status is VersionStatus.PENDING_REGISTRATION
+            status_message="waiting for staged uploads to be verified"
+            if status is VersionStatus.PENDING_REGISTRATION
             else None,
             stage=Stage.NONE.value,
             description=command.description,
@@ -100,8 +108,14 @@ class SqlVersionRepository:
             for m in command.metrics
         )
         self._session.add_all(
-            VersionFileRow(version_id=row.id, path=f.path, digest=f.digest, size=f.size, media_type=f.media_type,
-                           upload_id=getattr(f, "upload_id", None))
+            VersionFileRow(
+                version_id=row.id,
+                path=f.path,
+                digest=f.digest,
+                size=f.size,
+                media_type=f.media_type,
+                upload_id=getattr(f, "upload_id", None),
+            )
             for f in files
         )
         await self._session.flush()
@@ -129,9 +143,11 @@ class SqlVersionRepository:
 
     async def touch(self, version_id: int, now: datetime) -> ModelVersion:
         await self._session.execute(update(VersionRow).where(VersionRow.id == version_id).values(updated_at=now))
-        row = (await self._session.execute(
-            self._select().where(VersionRow.id == version_id).execution_options(populate_existing=True)
-        )).one()
+        row = (
+            await self._session.execute(
+                self._select().where(VersionRow.id == version_id).execution_options(populate_existing=True)
+            )
+        ).one()
         return to_version(row[0], row[1])
 
     async def delete(self, version_id: int) -> None:
@@ -141,8 +157,9 @@ class SqlVersionRepository:
         query = select(func.count()).where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)
         return (await self._session.execute(query)).scalar_one()
 
-    async def list(self, filter: VersionFilter, order: VersionOrder, page: PageRequest,
-                   with_total: bool) -> Page[ModelVersion]:
+    async def list(
+        self, filter: VersionFilter, order: VersionOrder, page: PageRequest, with_total: bool
+    ) -> Page[ModelVersion]:
         sort_key = _sort_key(order)
         conditions = [
             *text_conditions(ModelRow.name, filter.model_name),
@@ -161,9 +178,16 @@ class SqlVersionRepository:
         if filter.created_by is not None:
             conditions.append(VersionRow.created_by == filter.created_by)
         query = self._select(sort_key).where(*conditions)
-        return await fetch_page(self._session, query, sort_key=sort_key, id_column=VersionRow.id,
-                                direction=order.direction, page=page, with_total=with_total,
-                                convert=lambda row: to_version(row[0], row[1]))
+        return await fetch_page(
+            self._session,
+            query,
+            sort_key=sort_key,
+            id_column=VersionRow.id,
+            direction=order.direction,
+            page=page,
+            with_total=with_total,
+            convert=lambda row: to_version(row[0], row[1]),
+        )
 
     async def latest(self, model_ids: list[int], stage: Stage | None) -> dict[int, ModelVersion]:
         newest = select(VersionRow.model_id, func.max(VersionRow.version).label("version")).where(
@@ -199,20 +223,27 @@ class SqlVersionRepository:
         return result
 
     async def staged_files(self, version_id: int) -> list[StagedFile]:
-        query = select(VersionFileRow).where(VersionFileRow.version_id == version_id,
-                                             VersionFileRow.upload_id.is_not(None))
-        return [StagedFile(row.path, row.upload_id, row.digest, row.size, row.media_type)
-                for row in (await self._session.execute(query)).scalars()]
+        query = select(VersionFileRow).where(
+            VersionFileRow.version_id == version_id, VersionFileRow.upload_id.is_not(None)
+        )
+        return [
+            StagedFile(row.path, row.upload_id, row.digest, row.size, row.media_type)
+            for row in (await self._session.execute(query)).scalars()
+        ]
 
-    async def finish_registration(self, version_id: int, status: VersionStatus, message: str | None,
-                                  now: datetime) -> bool:
+    async def finish_registration(
+        self, version_id: int, status: VersionStatus, message: str | None, now: datetime
+    ) -> bool:
         """Settle a PENDING_REGISTRATION version (only once: False when it was settled already); its files no
         longer point at staged uploads."""
-        settled = await self._session.execute(update(VersionRow).where(
-            VersionRow.id == version_id, VersionRow.status == VersionStatus.PENDING_REGISTRATION.value
-        ).values(status=status.value, status_message=message, updated_at=now))
-        await self._session.execute(update(VersionFileRow).where(VersionFileRow.version_id == version_id)
-                                    .values(upload_id=None))
+        settled = await self._session.execute(
+            update(VersionRow)
+            .where(VersionRow.id == version_id, VersionRow.status == VersionStatus.PENDING_REGISTRATION.value)
+            .values(status=status.value, status_message=message, updated_at=now)
+        )
+        await self._session.execute(
+            update(VersionFileRow).where(VersionFileRow.version_id == version_id).values(upload_id=None)
+        )
         return settled.rowcount > 0
 
     async def pending_registrations(self) -> list[int]:
@@ -221,13 +252,17 @@ class SqlVersionRepository:
 
     async def referenced_digests(self, digests: list[str]) -> set[str]:
         """Digests a version's files or an attached document refer to (garbage collection keeps them)."""
-        query = select(VersionFileRow.digest).where(VersionFileRow.digest.in_(digests)).union(
-            select(DocumentRow.artifact_digest).where(DocumentRow.artifact_digest.in_(digests)))
+        query = (
+            select(VersionFileRow.digest)
+            .where(VersionFileRow.digest.in_(digests))
+            .union(select(DocumentRow.artifact_digest).where(DocumentRow.artifact_digest.in_(digests)))
+        )
         return set((await self._session.execute(query)).scalars())
 
     async def set_stage(self, version_id: int, stage: Stage, now: datetime) -> ModelVersion:
-        await self._session.execute(update(VersionRow).where(VersionRow.id == version_id)
-                                    .values(stage=stage.value, updated_at=now))
+        await self._session.execute(
+            update(VersionRow).where(VersionRow.id == version_id).values(stage=stage.value, updated_at=now)
+        )
         return await self.touch(version_id, now)
 
     async def in_stage(self, model_id: int, stage: Stage) -> list[ModelVersion]:
@@ -243,6 +278,3 @@ class SqlVersionRepository:
             delete(VersionTagRow).where(VersionTagRow.version_id == version_id, VersionTagRow.key == key)
         )
         return result.rowcount > 0
-
-
-

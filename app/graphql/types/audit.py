@@ -25,8 +25,10 @@ class AuditActor:
 
 @strawberry.type(description="What an event is about.")
 class AuditTargetRef:
-    type: str = strawberry.field(description="RegisteredModel, ModelVersion, ModelAlias, TransitionRequest, "
-                                             "ArtifactBlob, ArtifactUpload, AuditLog...")
+    type: str = strawberry.field(
+        description="RegisteredModel, ModelVersion, ModelAlias, TransitionRequest, "
+        "ArtifactBlob, ArtifactUpload, AuditLog..."
+    )
     id: str | None = strawberry.field(description="Its database key, when it exists.")
     name: str | None = strawberry.field(description="Its name: the model name, `name@alias`, a digest...")
     version: int | None = strawberry.field(description="The version number, for versions and requests.")
@@ -47,8 +49,9 @@ class AuditEvent:
     @strawberry.field(description="Who did it.")
     def actor(self) -> AuditActor:
         draft = self.entity.draft
-        return AuditActor(subject=draft.actor_subject, kind=PrincipalKind(draft.actor_kind),
-                          roles=list(draft.actor_roles))
+        return AuditActor(
+            subject=draft.actor_subject, kind=PrincipalKind(draft.actor_kind), roles=list(draft.actor_roles)
+        )
 
     @strawberry.field(description="What was attempted, such as `model.create` or `transition.approve`.")
     def action(self) -> str:
@@ -101,16 +104,23 @@ class AuditEventFilter:
     actor: str | None = strawberry.field(default=None, description="Done by this subject.")
     action: str | None = strawberry.field(default=None, description="This action; `transition.*` for a prefix.")
     target_type: str | None = strawberry.field(default=None, description="About this type, such as ModelVersion.")
-    target: str | None = strawberry.field(default=None, description="About this target name (such as a model "
-                                                                    "name) or key.")
+    target: str | None = strawberry.field(
+        default=None, description="About this target name (such as a model name) or key."
+    )
     outcome: str | None = strawberry.field(default=None, description="`ok` or an error code such as FORBIDDEN.")
     from_: datetime | None = strawberry.field(default=None, name="from", description="At or after this time.")
     to: datetime | None = strawberry.field(default=None, description="Before this time.")
 
     def to_domain(self) -> audit.AuditFilter:
-        return audit.AuditFilter(actor=self.actor, action=self.action, target_type=self.target_type,
-                                 target=self.target, outcome=self.outcome, occurred_from=_aware(self.from_),
-                                 occurred_to=_aware(self.to))
+        return audit.AuditFilter(
+            actor=self.actor,
+            action=self.action,
+            target_type=self.target_type,
+            target=self.target,
+            outcome=self.outcome,
+            occurred_from=_aware(self.from_),
+            occurred_to=_aware(self.to),
+        )
 
 
 @strawberry.type(description="The result of recomputing the audit log's hash chain.")
@@ -119,8 +129,9 @@ class AuditIntegrity:
     checked_events: int = strawberry.field(description="Events checked (up to the first broken one).")
     first_broken_sequence: float | None = strawberry.field(description="Sequence number of the first broken event.")
     problem: str | None = strawberry.field(description="What is wrong with it.")
-    head_sequence: float | None = strawberry.field(description="Last intact event: anchor it outside the database "
-                                                               "to detect a truncated tail later.")
+    head_sequence: float | None = strawberry.field(
+        description="Last intact event: anchor it outside the database to detect a truncated tail later."
+    )
     head_hash: str | None = strawberry.field(description="Hash of the last intact event.")
 
 
@@ -128,20 +139,32 @@ class AuditIntegrity:
 class AuditQueries:
     @strawberry.field(description="Audit events, newest first unless ordered otherwise. Requires audit:read.")
     async def audit_events(
-        self, info: Info,
+        self,
+        info: Info,
         filter: Annotated[AuditEventFilter | None, strawberry.argument(description="Conditions.")] = None,
-        direction: Annotated[OrderDirection, strawberry.argument(description="By sequence number.")] = OrderDirection.DESC,
+        direction: Annotated[
+            OrderDirection, strawberry.argument(description="By sequence number.")
+        ] = OrderDirection.DESC,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
     ) -> Connection[AuditEvent]:
         page = await info.context.services.audit_log.events(
-            info.context.principal, (filter or AuditEventFilter()).to_domain(), PageRequest(first=first, after=after),
-            with_total=wants_total(info), direction=direction.to_domain())
+            info.context.principal,
+            (filter or AuditEventFilter()).to_domain(),
+            PageRequest(first=first, after=after),
+            with_total=wants_total(info),
+            direction=direction.to_domain(),
+        )
         return to_connection(page, lambda e: AuditEvent(entity=e), after is not None)
 
     @strawberry.field(description="Recompute the hash chain and report the first broken event. Requires audit:read.")
     async def audit_integrity(self, info: Info) -> AuditIntegrity:
         report = await info.context.services.audit_log.integrity(info.context.principal)
-        return AuditIntegrity(ok=report.ok, checked_events=report.checked,
-                              first_broken_sequence=report.first_broken_seq, problem=report.problem,
-                              head_sequence=report.head_seq, head_hash=report.head_hash)
+        return AuditIntegrity(
+            ok=report.ok,
+            checked_events=report.checked,
+            first_broken_sequence=report.first_broken_seq,
+            problem=report.problem,
+            head_sequence=report.head_seq,
+            head_hash=report.head_hash,
+        )

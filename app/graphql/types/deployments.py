@@ -22,8 +22,9 @@ ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.v
 class DeploymentRole(Enum):
     PRIMARY = strawberry.enum_value("PRIMARY", description="Serves the live traffic not sent to the canary.")
     CANARY = strawberry.enum_value("CANARY", description="Serves `trafficPercent` of the live traffic on trial.")
-    SHADOW = strawberry.enum_value("SHADOW", description="Gets a mirrored copy of the traffic; its answers are "
-                                                         "not used (0 percent).")
+    SHADOW = strawberry.enum_value(
+        "SHADOW", description="Gets a mirrored copy of the traffic; its answers are not used (0 percent)."
+    )
 
 
 @strawberry.enum(description="The change that made a revision.")
@@ -106,9 +107,16 @@ class Deployment:
     @strawberry.field(description="Every revision, newest first.")
     async def history(self, info: Info) -> list[DeploymentRevision]:
         revisions = await info.context.services.deployment_reads.history(info.context.principal, self.entity.id)
-        return [DeploymentRevision(revision=r.revision, action=DeploymentAction(r.action.value),
-                                   entries=_entries(r.entries), changed_at=r.changed_at, changed_by=r.changed_by)
-                for r in revisions]
+        return [
+            DeploymentRevision(
+                revision=r.revision,
+                action=DeploymentAction(r.action.value),
+                entries=_entries(r.entries),
+                changed_at=r.changed_at,
+                changed_by=r.changed_by,
+            )
+            for r in revisions
+        ]
 
 
 _NAME = Annotated[str, strawberry.argument(description="Model name.")]
@@ -117,8 +125,9 @@ _ENVIRONMENT = Annotated[str, strawberry.argument(description="Environment, such
 
 @strawberry.type(description="Deployment queries.")
 class DeploymentQueries:
-    @strawberry.field(description="What an environment serves of a model, with its history; null when it was never "
-                                  "deployed there.")
+    @strawberry.field(
+        description="What an environment serves of a model, with its history; null when it was never deployed there."
+    )
     async def deployment(self, info: Info, name: _NAME, environment: _ENVIRONMENT) -> Deployment | None:
         found = await info.context.services.deployment_reads.deployment(info.context.principal, name, environment)
         return Deployment(entity=found) if found else None
@@ -164,58 +173,85 @@ def _payload(found: deployments.Deployment) -> DeploymentPayload:
 _ARG = "What to change."
 
 
-@strawberry.type(description="Deployment mutations. Each makes a new revision, an audit record, a "
-                             "`deployment.changed` event and DEPLOYED_AS lineage for versions it adds.")
+@strawberry.type(
+    description="Deployment mutations. Each makes a new revision, an audit record, a "
+    "`deployment.changed` event and DEPLOYED_AS lineage for versions it adds."
+)
 class DeploymentMutations:
     @strawberry.mutation(description="Blue-green switch: all live traffic to this version. Requires deployment:write.")
-    async def deploy(self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
-                     ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.deploy(
-            info.context.principal, input.name, input.environment, input.version))
+    async def deploy(
+        self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.deploy(
+                info.context.principal, input.name, input.environment, input.version
+            )
+        )
 
     @strawberry.mutation(description="Send a share of the live traffic to a new version. Requires deployment:write.")
-    async def start_canary(self, info: Info, input: Annotated[StartCanaryInput, strawberry.argument(description=_ARG)]
-                           ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.start_canary(
-            info.context.principal, input.name, input.environment, input.version, input.percent))
+    async def start_canary(
+        self, info: Info, input: Annotated[StartCanaryInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.start_canary(
+                info.context.principal, input.name, input.environment, input.version, input.percent
+            )
+        )
 
     @strawberry.mutation(description="Change the canary's share. Requires deployment:write.")
     async def set_canary_traffic(
         self, info: Info, input: Annotated[SetCanaryTrafficInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.set_canary_traffic(
-            info.context.principal, input.name, input.environment, input.percent))
+        return _payload(
+            await info.context.services.deployments.set_canary_traffic(
+                info.context.principal, input.name, input.environment, input.percent
+            )
+        )
 
     @strawberry.mutation(description="Make the canary the primary, on all the traffic. Requires deployment:write.")
-    async def promote_canary(self, info: Info,
-                             input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
-                             ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.promote_canary(
-            info.context.principal, input.name, input.environment))
+    async def promote_canary(
+        self, info: Info, input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.promote_canary(
+                info.context.principal, input.name, input.environment
+            )
+        )
 
-    @strawberry.mutation(description="Remove the canary; the primary takes all the traffic. Requires "
-                                     "deployment:write.")
-    async def abort_canary(self, info: Info, input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
-                           ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.abort_canary(
-            info.context.principal, input.name, input.environment))
+    @strawberry.mutation(description="Remove the canary; the primary takes all the traffic. Requires deployment:write.")
+    async def abort_canary(
+        self, info: Info, input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.abort_canary(info.context.principal, input.name, input.environment)
+        )
 
-    @strawberry.mutation(description="Mirror the traffic to a version whose answers are not used. Requires "
-                                     "deployment:write.")
-    async def add_shadow(self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
-                         ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.add_shadow(
-            info.context.principal, input.name, input.environment, input.version))
+    @strawberry.mutation(
+        description="Mirror the traffic to a version whose answers are not used. Requires deployment:write."
+    )
+    async def add_shadow(
+        self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.add_shadow(
+                info.context.principal, input.name, input.environment, input.version
+            )
+        )
 
     @strawberry.mutation(description="Stop mirroring to a shadow. Requires deployment:write.")
-    async def remove_shadow(self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
-                            ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.remove_shadow(
-            info.context.principal, input.name, input.environment, input.version))
+    async def remove_shadow(
+        self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.remove_shadow(
+                info.context.principal, input.name, input.environment, input.version
+            )
+        )
 
     @strawberry.mutation(description="Back to what was served before the last change. Requires deployment:write.")
     async def rollback_deployment(
         self, info: Info, input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
-        return _payload(await info.context.services.deployments.rollback(
-            info.context.principal, input.name, input.environment))
+        return _payload(
+            await info.context.services.deployments.rollback(info.context.principal, input.name, input.environment)
+        )

@@ -18,13 +18,16 @@ class DocumentKind(Enum):
     MODEL_CARD = strawberry.enum_value("MODEL_CARD", description="Intended use, data, metrics, limitations.")
     BIAS_AUDIT = strawberry.enum_value("BIAS_AUDIT", description="Fairness assessment across groups.")
     EVALUATION_REPORT = strawberry.enum_value("EVALUATION_REPORT", description="Offline or online evaluation.")
-    REGULATORY_CERTIFICATE = strawberry.enum_value("REGULATORY_CERTIFICATE",
-                                                   description="Sign-off by a regulator or compliance function.")
+    REGULATORY_CERTIFICATE = strawberry.enum_value(
+        "REGULATORY_CERTIFICATE", description="Sign-off by a regulator or compliance function."
+    )
     OTHER = strawberry.enum_value("OTHER", description="Anything else worth keeping with the version.")
 
 
-@strawberry.type(description="An immutable document attached to a version. Attaching the same kind and title again "
-                             "adds a revision; earlier revisions stay.")
+@strawberry.type(
+    description="An immutable document attached to a version. Attaching the same kind and title again "
+    "adds a revision; earlier revisions stay."
+)
 class Document:
     entity: strawberry.Private[governance.Document]
 
@@ -57,17 +60,21 @@ class Document:
         return self.entity.created_by
 
 
-@strawberry.input(description="A document to attach to a version: Markdown text, or the digest of content uploaded "
-                              "to /api/artifacts/blobs.")
+@strawberry.input(
+    description="A document to attach to a version: Markdown text, or the digest of content uploaded "
+    "to /api/artifacts/blobs."
+)
 class AttachDocumentInput:
     name: str = strawberry.field(description="Model name.")
     version: int = strawberry.field(description="Version number.")
     kind: DocumentKind = strawberry.field(description="What the document is.")
     title: str = strawberry.field(description="Title, 1-200 characters.")
-    markdown: str | None = strawberry.field(default=None, description="The text (Markdown), up to 1,000,000 "
-                                                                      "characters.")
-    artifact_digest: str | None = strawberry.field(default=None, description="`sha256:<hex>` of uploaded content "
-                                                                             "(a PDF, say).")
+    markdown: str | None = strawberry.field(
+        default=None, description="The text (Markdown), up to 1,000,000 characters."
+    )
+    artifact_digest: str | None = strawberry.field(
+        default=None, description="`sha256:<hex>` of uploaded content (a PDF, say)."
+    )
 
 
 @strawberry.type(description="Result of attaching a document.")
@@ -77,13 +84,18 @@ class DocumentPayload:
 
 @strawberry.type(description="Document mutations.")
 class DocumentMutations:
-    @strawberry.mutation(description="Attach a document to a version (a new revision when the kind and title exist "
-                                     "already). Requires document:write.")
+    @strawberry.mutation(
+        description="Attach a document to a version (a new revision when the kind and title exist "
+        "already). Requires document:write."
+    )
     async def attach_document(
         self, info: Info, input: Annotated[AttachDocumentInput, strawberry.argument(description="The document.")]
     ) -> DocumentPayload:
-        new = governance.NewDocument(kind=governance.DocumentKind(input.kind.value), title=input.title,
-                                     markdown=input.markdown, artifact_digest=input.artifact_digest)
-        document = await info.context.services.documents.attach(info.context.principal, input.name, input.version,
-                                                                new)
+        new = governance.NewDocument(
+            kind=governance.DocumentKind(input.kind.value),
+            title=input.title,
+            markdown=input.markdown,
+            artifact_digest=input.artifact_digest,
+        )
+        document = await info.context.services.documents.attach(info.context.principal, input.name, input.version, new)
         return DocumentPayload(document=Document(entity=document))

@@ -27,8 +27,10 @@ ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.v
 class TransitionStatus(Enum):
     PENDING = strawberry.enum_value("PENDING", description="Waiting for approvals.")
     APPROVED = strawberry.enum_value(
-        "APPROVED", description="Approvals complete, but a check failed when it was to apply (see gateResults); "
-                                "approving again retries.")
+        "APPROVED",
+        description="Approvals complete, but a check failed when it was to apply (see gateResults); "
+        "approving again retries.",
+    )
     REJECTED = strawberry.enum_value("REJECTED", description="An approver rejected it.")
     CANCELLED = strawberry.enum_value("CANCELLED", description="Withdrawn before it applied.")
     APPLIED = strawberry.enum_value("APPLIED", description="The move happened.")
@@ -48,8 +50,9 @@ class Decision(Enum):
 
 @strawberry.type(description="One gate of the promotion policy checked against the version.")
 class GateResult:
-    gate: str = strawberry.field(description="The gate, such as `version READY`, `metric accuracy >= 0.9` or "
-                                             "`document MODEL_CARD`.")
+    gate: str = strawberry.field(
+        description="The gate, such as `version READY`, `metric accuracy >= 0.9` or `document MODEL_CARD`."
+    )
     passed: bool = strawberry.field(description="Whether the version passed it.")
     detail: str = strawberry.field(description="What was found.")
 
@@ -62,8 +65,10 @@ class Approval:
     decided_at: datetime = strawberry.field(description="When.")
 
 
-@strawberry.type(description="A request to move a version to a stage, or a protected alias to a version, under the "
-                             "promotion policy's approvals and gates.")
+@strawberry.type(
+    description="A request to move a version to a stage, or a protected alias to a version, under the "
+    "promotion policy's approvals and gates."
+)
 class TransitionRequest(Node):
     entity: strawberry.Private[governance.TransitionRequest]
 
@@ -129,8 +134,12 @@ class TransitionRequest(Node):
     @strawberry.field(description="Every decision so far, oldest first.")
     async def approvals(self, info: Info) -> list[Approval]:
         found = await info.context.loaders.approvals.load(self.entity.id)
-        return [Approval(approver=a.approver, decision=Decision(a.decision.value), comment=a.comment,
-                         decided_at=a.decided_at) for a in found]
+        return [
+            Approval(
+                approver=a.approver, decision=Decision(a.decision.value), comment=a.comment, decided_at=a.decided_at
+            )
+            for a in found
+        ]
 
     @strawberry.field(description="The gates as last checked: when requested, then when it applied or failed to.")
     def gate_results(self) -> list[GateResult]:
@@ -177,8 +186,10 @@ class StageChange:
     def changed_at(self) -> datetime:
         return self.entity.changed_at
 
-    @strawberry.field(description="Who moved it: the approver who completed the request, the requester when no "
-                                  "approval was needed, or whoever rolled back.")
+    @strawberry.field(
+        description="Who moved it: the approver who completed the request, the requester when no "
+        "approval was needed, or whoever rolled back."
+    )
     def changed_by(self) -> str:
         return self.entity.changed_by
 
@@ -218,26 +229,33 @@ class VersionAtTime:
 
 @strawberry.type(description="Time travel on a model's stages and aliases.")
 class ModelHistoryFields:
-    @strawberry.field(description="The versions that were in `stage` (default PRODUCTION) at `time`, from the stage "
-                                  "history: what was serving at that moment?")
+    @strawberry.field(
+        description="The versions that were in `stage` (default PRODUCTION) at `time`, from the stage "
+        "history: what was serving at that moment?"
+    )
     async def stage_at(
-        self, info: Info,
-        time: Annotated[datetime, strawberry.argument(description="The moment asked about (UTC unless an offset "
-                                                                  "is given).")],
+        self,
+        info: Info,
+        time: Annotated[
+            datetime, strawberry.argument(description="The moment asked about (UTC unless an offset is given).")
+        ],
         stage: Annotated[Stage, strawberry.argument(description="STAGING, PRODUCTION or ARCHIVED.")] = Stage.PRODUCTION,
     ) -> list[VersionAtTime]:
-        found = await info.context.services.governance.stage_at(info.context.principal, self.entity.id,
-                                                                stage.to_domain(), _aware(time))
+        found = await info.context.services.governance.stage_at(
+            info.context.principal, self.entity.id, stage.to_domain(), _aware(time)
+        )
         return [VersionAtTime(entity=item, model_name=self.entity.name) for item in found]
 
     @strawberry.field(description="The version `alias` pointed at, at `time`, or null when it was not set then.")
     async def alias_at(
-        self, info: Info,
+        self,
+        info: Info,
         alias: Annotated[str, strawberry.argument(description="The alias, such as `champion`.")],
         time: Annotated[datetime, strawberry.argument(description="The moment asked about.")],
     ) -> VersionAtTime | None:
-        found = await info.context.services.governance.alias_at(info.context.principal, self.entity.id, alias,
-                                                                _aware(time))
+        found = await info.context.services.governance.alias_at(
+            info.context.principal, self.entity.id, alias, _aware(time)
+        )
         return VersionAtTime(entity=found, model_name=self.entity.name) if found else None
 
 
@@ -252,17 +270,25 @@ class TransitionRequestFilter:
 
     def to_domain(self, version_id: int | None = None) -> governance.TransitionFilter:
         return governance.TransitionFilter(
-            model_name=self.name, version=self.version, version_id=version_id,
+            model_name=self.name,
+            version=self.version,
+            version_id=version_id,
             statuses=tuple(governance.TransitionStatus(s.value) for s in self.status or ()),
-            requested_by=self.requested_by, to_stage=self.to_stage.to_domain() if self.to_stage else None,
-            alias=self.alias)
+            requested_by=self.requested_by,
+            to_stage=self.to_stage.to_domain() if self.to_stage else None,
+            alias=self.alias,
+        )
 
 
-async def list_requests(info: Info, filter: TransitionRequestFilter | None, first: int, after: str | None,
-                        version_id: int | None = None) -> Connection[TransitionRequest]:
+async def list_requests(
+    info: Info, filter: TransitionRequestFilter | None, first: int, after: str | None, version_id: int | None = None
+) -> Connection[TransitionRequest]:
     page = await info.context.services.governance.requests(
-        info.context.principal, (filter or TransitionRequestFilter()).to_domain(version_id),
-        PageRequest(first=first, after=after), with_total=wants_total(info))
+        info.context.principal,
+        (filter or TransitionRequestFilter()).to_domain(version_id),
+        PageRequest(first=first, after=after),
+        with_total=wants_total(info),
+    )
     return to_connection(page, lambda r: TransitionRequest(entity=r), after is not None)
 
 
@@ -270,7 +296,8 @@ async def list_requests(info: Info, filter: TransitionRequestFilter | None, firs
 class VersionGovernanceFields:
     @strawberry.field(description="Transition requests about this version, newest first.")
     async def transition_requests(
-        self, info: Info,
+        self,
+        info: Info,
         filter: Annotated[TransitionRequestFilter | None, strawberry.argument(description="Conditions.")] = None,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
@@ -283,7 +310,8 @@ class VersionGovernanceFields:
 
     @strawberry.field(description="Documents attached to this version (every revision), oldest first.")
     async def documents(
-        self, info: Info,
+        self,
+        info: Info,
         kind: Annotated[DocumentKind | None, strawberry.argument(description="Only documents of this kind.")] = None,
     ) -> list[Document]:
         found = await info.context.loaders.documents.load(self.entity.id)
@@ -294,7 +322,8 @@ class VersionGovernanceFields:
 class GovernanceQueries:
     @strawberry.field(description="Transition requests across all models, newest first.")
     async def transition_requests(
-        self, info: Info,
+        self,
+        info: Info,
         filter: Annotated[TransitionRequestFilter | None, strawberry.argument(description="Conditions.")] = None,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,

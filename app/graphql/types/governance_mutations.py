@@ -25,8 +25,10 @@ class RequestStageTransitionInput:
     to_stage: Stage = strawberry.field(description="STAGING, PRODUCTION or ARCHIVED, as the stage machine allows.")
     comment: str | None = strawberry.field(default=None, description="Why (shown to approvers).")
     archive_existing_production: bool = strawberry.field(
-        default=True, description="Archive the version in PRODUCTION when this one replaces it (otherwise the "
-                                  "request cannot apply while another version is in PRODUCTION).")
+        default=True,
+        description="Archive the version in PRODUCTION when this one replaces it (otherwise the "
+        "request cannot apply while another version is in PRODUCTION).",
+    )
 
 
 @strawberry.input(description="Ask for a protected alias (such as `champion`) to point at a version.")
@@ -78,59 +80,81 @@ def _payload(request: governance.TransitionRequest) -> TransitionRequestPayload:
 
 @strawberry.type(description="Governed promotion mutations.")
 class GovernanceMutations:
-    @strawberry.mutation(description="Request a stage move; it must pass the promotion policy's gates now, and "
-                                     "applies at once when the target needs no approval. Requires "
-                                     "transition:request.")
+    @strawberry.mutation(
+        description="Request a stage move; it must pass the promotion policy's gates now, and "
+        "applies at once when the target needs no approval. Requires "
+        "transition:request."
+    )
     async def request_stage_transition(
         self, info: Info, input: Annotated[RequestStageTransitionInput, strawberry.argument(description="The move.")]
     ) -> TransitionRequestPayload:
-        new = governance.NewTransition(kind=governance.TransitionKind.STAGE, to_stage=input.to_stage.to_domain(),
-                                       comment=input.comment,
-                                       archive_existing_production=input.archive_existing_production)
-        return _payload(await info.context.services.transitions.request(info.context.principal, input.name,
-                                                                        input.version, new))
+        new = governance.NewTransition(
+            kind=governance.TransitionKind.STAGE,
+            to_stage=input.to_stage.to_domain(),
+            comment=input.comment,
+            archive_existing_production=input.archive_existing_production,
+        )
+        return _payload(
+            await info.context.services.transitions.request(info.context.principal, input.name, input.version, new)
+        )
 
-    @strawberry.mutation(description="Request a protected alias move; it takes what a move to PRODUCTION takes. "
-                                     "Requires transition:request.")
+    @strawberry.mutation(
+        description="Request a protected alias move; it takes what a move to PRODUCTION takes. "
+        "Requires transition:request."
+    )
     async def request_alias_transition(
         self, info: Info, input: Annotated[RequestAliasTransitionInput, strawberry.argument(description="The move.")]
     ) -> TransitionRequestPayload:
         new = governance.NewTransition(kind=governance.TransitionKind.ALIAS, alias=input.alias, comment=input.comment)
-        return _payload(await info.context.services.transitions.request(info.context.principal, input.name,
-                                                                        input.version, new))
+        return _payload(
+            await info.context.services.transitions.request(info.context.principal, input.name, input.version, new)
+        )
 
-    @strawberry.mutation(description="Approve a request (never one's own, nor one about a version one registered); "
-                                     "the move applies when the approvals are complete and the gates pass. "
-                                     "Requires transition:approve.")
+    @strawberry.mutation(
+        description="Approve a request (never one's own, nor one about a version one registered); "
+        "the move applies when the approvals are complete and the gates pass. "
+        "Requires transition:approve."
+    )
     async def approve_transition_request(
         self, info: Info, input: Annotated[ApproveTransitionRequestInput, strawberry.argument(description="Which.")]
     ) -> TransitionRequestPayload:
-        return _payload(await info.context.services.transitions.approve(info.context.principal, request_key(input.id),
-                                                                        input.comment))
+        return _payload(
+            await info.context.services.transitions.approve(
+                info.context.principal, request_key(input.id), input.comment
+            )
+        )
 
-    @strawberry.mutation(description="Reject a request, saying why; one rejection is final. Requires "
-                                     "transition:approve.")
+    @strawberry.mutation(
+        description="Reject a request, saying why; one rejection is final. Requires transition:approve."
+    )
     async def reject_transition_request(
         self, info: Info, input: Annotated[RejectTransitionRequestInput, strawberry.argument(description="Which.")]
     ) -> TransitionRequestPayload:
-        return _payload(await info.context.services.transitions.reject(info.context.principal, request_key(input.id),
-                                                                       input.comment))
+        return _payload(
+            await info.context.services.transitions.reject(info.context.principal, request_key(input.id), input.comment)
+        )
 
-    @strawberry.mutation(description="Withdraw an open request: one's own, or anyone's with transition:cancel-any. "
-                                     "Requires transition:cancel.")
+    @strawberry.mutation(
+        description="Withdraw an open request: one's own, or anyone's with transition:cancel-any. "
+        "Requires transition:cancel."
+    )
     async def cancel_transition_request(
         self, info: Info, input: Annotated[CancelTransitionRequestInput, strawberry.argument(description="Which.")]
     ) -> TransitionRequestPayload:
-        return _payload(await info.context.services.transitions.cancel(info.context.principal, request_key(input.id),
-                                                                       input.comment))
+        return _payload(
+            await info.context.services.transitions.cancel(info.context.principal, request_key(input.id), input.comment)
+        )
 
-    @strawberry.mutation(description="Emergency path without approvals: restore the previous PRODUCTION version "
-                                     "and archive the current one. Requires production:rollback.")
+    @strawberry.mutation(
+        description="Emergency path without approvals: restore the previous PRODUCTION version "
+        "and archive the current one. Requires production:rollback."
+    )
     async def rollback_production(
         self, info: Info, input: Annotated[RollbackProductionInput, strawberry.argument(description="Which model.")]
     ) -> RollbackProductionPayload:
         from .versions import ModelVersion
 
-        restored, archived = await info.context.services.transitions.rollback(info.context.principal, input.name,
-                                                                              input.reason)
+        restored, archived = await info.context.services.transitions.rollback(
+            info.context.principal, input.name, input.reason
+        )
         return RollbackProductionPayload(restored=ModelVersion(entity=restored), archived=ModelVersion(entity=archived))

@@ -31,8 +31,13 @@ from .lineage_nodes import (
 )
 from .versions import ModelVersion
 
-LineageEntity = Annotated[Union[Dataset, Run, CodeCommit, ModelVersion, ExternalNode], strawberry.union(
-    "LineageEntity", description="The object behind a lineage node; select fields with `... on Dataset { }`.")]
+LineageEntity = Annotated[
+    Union[Dataset, Run, CodeCommit, ModelVersion, ExternalNode],
+    strawberry.union(
+        "LineageEntity", description="The object behind a lineage node; select fields with `... on Dataset { }`."
+    ),
+]
+
 
 def entity_type(entity: lineage.LineageEntity) -> Dataset | Run | CodeCommit | ModelVersion | ExternalNode:
     if isinstance(entity, entities.ModelVersion):
@@ -60,9 +65,14 @@ class LineageEdge:
 
     @classmethod
     def of(cls, edge: lineage.LineageEdge) -> LineageEdge:
-        return cls(kind=LineageEdgeKind(edge.kind.value), upstream_id=ref_id(edge.upstream),
-                   downstream_id=ref_id(edge.downstream), relation=edge.relation, created_at=edge.created_at,
-                   created_by=edge.created_by)
+        return cls(
+            kind=LineageEdgeKind(edge.kind.value),
+            upstream_id=ref_id(edge.upstream),
+            downstream_id=ref_id(edge.downstream),
+            relation=edge.relation,
+            created_at=edge.created_at,
+            created_by=edge.created_by,
+        )
 
 
 @strawberry.type(description="A bounded walk of the lineage graph from one node.")
@@ -75,9 +85,16 @@ class LineageGraph:
 
     @strawberry.field(description="The nodes reached, nearest first.")
     def nodes(self) -> list[LineageGraphNode]:
-        return [LineageGraphNode(id=ref_id(node.ref), kind=LineageNodeKind(node.ref.kind.value),
-                                 label=lineage.label_of(node.entity), depth=node.depth, entity=entity_type(node.entity))
-                for node in self.graph.nodes]
+        return [
+            LineageGraphNode(
+                id=ref_id(node.ref),
+                kind=LineageNodeKind(node.ref.kind.value),
+                label=lineage.label_of(node.entity),
+                depth=node.depth,
+                entity=entity_type(node.entity),
+            )
+            for node in self.graph.nodes
+        ]
 
     @strawberry.field(description="The edges among the nodes reached.")
     def edges(self) -> list[LineageEdge]:
@@ -105,8 +122,9 @@ class DatasetFilter:
     format: str | None = strawberry.field(default=None, description="Exact format.")
 
     def to_domain(self) -> DatasetFilterQuery:
-        return DatasetFilterQuery(self.name.to_domain() if self.name else None, self.version, self.digest,
-                                  self.source_system, self.format)
+        return DatasetFilterQuery(
+            self.name.to_domain() if self.name else None, self.version, self.digest, self.source_system, self.format
+        )
 
 
 @strawberry.input(description="Conditions on runs; set ones are combined with AND.")
@@ -116,8 +134,11 @@ class RunFilter:
     experiment_name: StringMatch | None = strawberry.field(default=None, description="Match on the experiment name.")
 
     def to_domain(self) -> RunFilterQuery:
-        return RunFilterQuery(entities.TrackerKind(self.tracker.value) if self.tracker else None, self.run_id,
-                              self.experiment_name.to_domain() if self.experiment_name else None)
+        return RunFilterQuery(
+            entities.TrackerKind(self.tracker.value) if self.tracker else None,
+            self.run_id,
+            self.experiment_name.to_domain() if self.experiment_name else None,
+        )
 
 
 _FIRST = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
@@ -126,45 +147,71 @@ _AFTER = Annotated[str | None, strawberry.argument(description="`endCursor` of t
 
 @strawberry.type(description="Lineage queries.")
 class LineageQueries:
-    @strawberry.field(description="The lineage graph around a node, in one query: what produced it (UPSTREAM), what "
-                                  "was made from it (DOWNSTREAM) or both, to a depth (at most 50) and a node count "
-                                  "(at most 2000).")
+    @strawberry.field(
+        description="The lineage graph around a node, in one query: what produced it (UPSTREAM), what "
+        "was made from it (DOWNSTREAM) or both, to a depth (at most 50) and a node count "
+        "(at most 2000)."
+    )
     async def lineage(
-        self, info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Global id of a Dataset, Run, CodeCommit, "
-                                                                     "ModelVersion or ExternalNode.")],
-        direction: Annotated[LineageDirection, strawberry.argument(description="Which way to walk.")]
-        = LineageDirection.UPSTREAM,
-        depth: Annotated[int, strawberry.argument(description="Most hops from the root (1-50).")] = lineage.DEFAULT_DEPTH,
-        edge_kinds: Annotated[list[LineageEdgeKind] | None, strawberry.argument(
-            description="Follow only these kinds of edges (default: all).")] = None,
-        max_nodes: Annotated[int, strawberry.argument(description="Most nodes to return (1-2000), nearest first.")]
-        = lineage.DEFAULT_MAX_NODES,
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Global id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode."),
+        ],
+        direction: Annotated[
+            LineageDirection, strawberry.argument(description="Which way to walk.")
+        ] = LineageDirection.UPSTREAM,
+        depth: Annotated[
+            int, strawberry.argument(description="Most hops from the root (1-50).")
+        ] = lineage.DEFAULT_DEPTH,
+        edge_kinds: Annotated[
+            list[LineageEdgeKind] | None,
+            strawberry.argument(description="Follow only these kinds of edges (default: all)."),
+        ] = None,
+        max_nodes: Annotated[
+            int, strawberry.argument(description="Most nodes to return (1-2000), nearest first.")
+        ] = lineage.DEFAULT_MAX_NODES,
     ) -> LineageGraph:
         count_walk(info.context)
-        request = lineage.WalkRequest(node_ref(id), lineage.WalkDirection(direction.value), depth,
-                                      tuple(kind.to_domain() for kind in edge_kinds or ()), max_nodes)
+        request = lineage.WalkRequest(
+            node_ref(id),
+            lineage.WalkDirection(direction.value),
+            depth,
+            tuple(kind.to_domain() for kind in edge_kinds or ()),
+            max_nodes,
+        )
         return LineageGraph(graph=await info.context.services.lineage_reads.lineage(info.context.principal, request))
 
-    @strawberry.field(description="Every model version downstream of a node, through DERIVED_FROM chains too, "
-                                  "however far: which (PRODUCTION) models did this dataset touch? Ordered by "
-                                  "version id.")
+    @strawberry.field(
+        description="Every model version downstream of a node, through DERIVED_FROM chains too, "
+        "however far: which (PRODUCTION) models did this dataset touch? Ordered by "
+        "version id."
+    )
     async def impacted_model_versions(
-        self, info: Info,
-        node_id: Annotated[strawberry.ID, strawberry.argument(description="Global id of a Dataset, Run, "
-                                                                          "CodeCommit, ModelVersion or ExternalNode.")],
+        self,
+        info: Info,
+        node_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Global id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode."),
+        ],
         stage: Annotated[Stage | None, strawberry.argument(description="Only versions in this stage.")] = None,
         first: _FIRST = DEFAULT_PAGE_SIZE,
         after: _AFTER = None,
     ) -> Connection[ModelVersion]:
         page = await info.context.services.lineage_reads.impacted_versions(
-            info.context.principal, node_ref(node_id, "nodeId"), stage.to_domain() if stage else None,
-            PageRequest(first, after), wants_total(info))
+            info.context.principal,
+            node_ref(node_id, "nodeId"),
+            stage.to_domain() if stage else None,
+            PageRequest(first, after),
+            wants_total(info),
+        )
         return to_connection(page, lambda version: ModelVersion(entity=version), after is not None)
 
     @strawberry.field(description="A dataset by id, or by name and version; null when there is none.")
     async def dataset(
-        self, info: Info,
+        self,
+        info: Info,
         id: Annotated[strawberry.ID | None, strawberry.argument(description="Global id.")] = None,
         name: Annotated[str | None, strawberry.argument(description="Name (with `version`).")] = None,
         version: Annotated[str | None, strawberry.argument(description="Version (with `name`).")] = None,
@@ -173,7 +220,11 @@ class LineageQueries:
             found = await _one(info, node_ref(id), lineage.NodeKind.DATASET)
         elif name is not None and version is not None:
             page = await info.context.services.lineage_reads.datasets(
-                info.context.principal, DatasetFilterQuery(name=TextMatch(equals=name), version=version), PageRequest(1), False)
+                info.context.principal,
+                DatasetFilterQuery(name=TextMatch(equals=name), version=version),
+                PageRequest(1),
+                False,
+            )
             found = page.items[0][1] if page.items else None
         else:
             raise BadUserInput("give the dataset's id, or its name and version", field="id")
@@ -181,19 +232,24 @@ class LineageQueries:
 
     @strawberry.field(description="Datasets, oldest registration first.")
     async def datasets(
-        self, info: Info,
+        self,
+        info: Info,
         filter: Annotated[DatasetFilter | None, strawberry.argument(description="Conditions.")] = None,
         first: _FIRST = DEFAULT_PAGE_SIZE,
         after: _AFTER = None,
     ) -> Connection[Dataset]:
         page = await info.context.services.lineage_reads.datasets(
-            info.context.principal, filter.to_domain() if filter else DatasetFilterQuery(), PageRequest(first, after),
-            wants_total(info))
+            info.context.principal,
+            filter.to_domain() if filter else DatasetFilterQuery(),
+            PageRequest(first, after),
+            wants_total(info),
+        )
         return to_connection(page, Dataset.of, after is not None)
 
     @strawberry.field(description="A run by id, or by tracker and run id; null when there is none.")
     async def run(
-        self, info: Info,
+        self,
+        info: Info,
         id: Annotated[strawberry.ID | None, strawberry.argument(description="Global id.")] = None,
         tracker: Annotated[TrackerKind | None, strawberry.argument(description="Tracker (with `runId`).")] = None,
         run_id: Annotated[str | None, strawberry.argument(description="Run id (with `tracker`).")] = None,
@@ -202,8 +258,11 @@ class LineageQueries:
             found = await _one(info, node_ref(id), lineage.NodeKind.RUN)
         elif tracker is not None and run_id is not None:
             page = await info.context.services.lineage_reads.runs(
-                info.context.principal, RunFilterQuery(entities.TrackerKind(tracker.value), run_id), PageRequest(1),
-                False)
+                info.context.principal,
+                RunFilterQuery(entities.TrackerKind(tracker.value), run_id),
+                PageRequest(1),
+                False,
+            )
             found = page.items[0][1] if page.items else None
         else:
             raise BadUserInput("give the run's id, or its tracker and runId", field="id")
@@ -211,14 +270,18 @@ class LineageQueries:
 
     @strawberry.field(description="Runs, oldest registration first.")
     async def runs(
-        self, info: Info,
+        self,
+        info: Info,
         filter: Annotated[RunFilter | None, strawberry.argument(description="Conditions.")] = None,
         first: _FIRST = DEFAULT_PAGE_SIZE,
         after: _AFTER = None,
     ) -> Connection[Run]:
         page = await info.context.services.lineage_reads.runs(
-            info.context.principal, filter.to_domain() if filter else RunFilterQuery(), PageRequest(first, after),
-            wants_total(info))
+            info.context.principal,
+            filter.to_domain() if filter else RunFilterQuery(),
+            PageRequest(first, after),
+            wants_total(info),
+        )
         return to_connection(page, Run.of, after is not None)
 
 

@@ -34,17 +34,24 @@ class RegisterDatasetInput:
 
     def to_domain(self) -> lineage_commands.NewDataset:
         return lineage_commands.NewDataset(
-            self.name, self.version, self.uri, self.digest, self.format,
+            self.name,
+            self.version,
+            self.uri,
+            self.digest,
+            self.format,
             whole_bytes(self.size, "size") if self.size is not None else None,
             whole_bytes(self.row_count, "rowCount") if self.row_count is not None else None,
-            self.schema, self.source_system)
+            self.schema,
+            self.source_system,
+        )
 
 
 @strawberry.input(description="Where a run ran.")
 class RunEnvironmentInput:
     python_version: str | None = strawberry.field(default=None, description="Python version, such as `3.11.7`.")
-    requirements_digest: str | None = strawberry.field(default=None,
-                                                       description="`sha256:<hex>` of the locked requirements.")
+    requirements_digest: str | None = strawberry.field(
+        default=None, description="`sha256:<hex>` of the locked requirements."
+    )
     container_image: str | None = strawberry.field(default=None, description="Container image, pinned by digest.")
 
 
@@ -62,19 +69,27 @@ class RegisterRunInput:
     experiment_name: str | None = strawberry.field(default=None, description="Experiment the run belongs to.")
     params: list[RunParamInput] | None = strawberry.field(default=None, description="Run parameters.")
     metrics: list[RunMetricInput] | None = strawberry.field(default=None, description="Final metric values.")
-    started_at: datetime | None = strawberry.field(default=None, description="When it started (UTC unless an offset is given).")
-    ended_at: datetime | None = strawberry.field(default=None, description="When it ended (UTC unless an offset is given).")
+    started_at: datetime | None = strawberry.field(
+        default=None, description="When it started (UTC unless an offset is given)."
+    )
+    ended_at: datetime | None = strawberry.field(
+        default=None, description="When it ended (UTC unless an offset is given)."
+    )
     environment: RunEnvironmentInput | None = strawberry.field(default=None, description="Where it ran.")
 
     def to_domain(self) -> lineage_commands.NewRun:
         env = self.environment or RunEnvironmentInput()
         return lineage_commands.NewRun(
-            entities.TrackerKind(self.tracker.value), self.run_id, self.run_uri, self.experiment_name,
+            entities.TrackerKind(self.tracker.value),
+            self.run_id,
+            self.run_uri,
+            self.experiment_name,
             unique_map([(p.name, p.value) for p in self.params or ()], "params"),
             unique_map([(m.name, m.value) for m in self.metrics or ()], "metrics"),
             _aware(self.started_at) if self.started_at else None,
             _aware(self.ended_at) if self.ended_at else None,
-            lineage.RunEnvironment(env.python_version, env.requirements_digest, env.container_image))
+            lineage.RunEnvironment(env.python_version, env.requirements_digest, env.container_image),
+        )
 
 
 @strawberry.input(description="A commit of a code repository. Identified by repository URL and commit SHA.")
@@ -103,9 +118,11 @@ class RegisterExternalNodeInput:
 class VersionDatasetInput:
     id: strawberry.ID | None = strawberry.field(default=None, description="Global id of a registered dataset.")
     dataset: RegisterDatasetInput | None = strawberry.field(
-        default=None, description="The dataset, registered now unless its identity is registered already.")
-    kind: LineageEdgeKind = strawberry.field(default=LineageEdgeKind.TRAINED_ON,
-                                             description="TRAINED_ON, VALIDATED_ON or EVALUATED_ON.")
+        default=None, description="The dataset, registered now unless its identity is registered already."
+    )
+    kind: LineageEdgeKind = strawberry.field(
+        default=LineageEdgeKind.TRAINED_ON, description="TRAINED_ON, VALIDATED_ON or EVALUATED_ON."
+    )
 
     def to_domain(self) -> lineage_commands.DatasetUse:
         dataset_id = None
@@ -114,15 +131,17 @@ class VersionDatasetInput:
             if ref.kind is not lineage.NodeKind.DATASET:
                 raise BadUserInput("datasets.id must be the id of a Dataset", field="datasets.id")
             dataset_id = ref.key
-        return lineage_commands.DatasetUse(self.kind.to_domain(), dataset_id,
-                                           self.dataset.to_domain() if self.dataset else None)
+        return lineage_commands.DatasetUse(
+            self.kind.to_domain(), dataset_id, self.dataset.to_domain() if self.dataset else None
+        )
 
 
 @strawberry.input(description="A version the new one was derived from: by id or by `models:/` URI.")
 class ParentVersionInput:
     id: strawberry.ID | None = strawberry.field(default=None, description="Global id of the parent version.")
-    uri: str | None = strawberry.field(default=None, description="`models:/NAME/VERSION` (or an alias or stage URI, "
-                                                                 "resolved now) of the parent.")
+    uri: str | None = strawberry.field(
+        default=None, description="`models:/NAME/VERSION` (or an alias or stage URI, resolved now) of the parent."
+    )
     relation: str | None = strawberry.field(default=None, description="How: `fine-tuned`, `distilled`, `quantized`...")
 
     def to_domain(self) -> lineage_commands.ParentRef:

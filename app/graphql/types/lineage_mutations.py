@@ -22,8 +22,12 @@ class AddLineageEdgeInput:
     relation: str | None = strawberry.field(default=None, description="A note: `fine-tuned`, `distilled`...")
 
     def to_domain(self) -> lineage_commands.NewEdge:
-        return lineage_commands.NewEdge(self.kind.to_domain(), node_ref(self.upstream_id, "upstreamId"),
-                                        node_ref(self.downstream_id, "downstreamId"), self.relation)
+        return lineage_commands.NewEdge(
+            self.kind.to_domain(),
+            node_ref(self.upstream_id, "upstreamId"),
+            node_ref(self.downstream_id, "downstreamId"),
+            self.relation,
+        )
 
 
 @strawberry.type(description="The dataset registered, or the one already registered under that identity.")
@@ -65,35 +69,44 @@ _EdgeArg = Annotated[AddLineageEdgeInput, strawberry.argument(description="The e
 
 @strawberry.type(description="Lineage mutations.")
 class LineageMutations:
-    @strawberry.mutation(description="Register a dataset, or get the one registered under the same name and version "
-                                     "(or digest). Differing fields are CONFLICT: datasets never change. Requires "
-                                     "lineage:write.")
+    @strawberry.mutation(
+        description="Register a dataset, or get the one registered under the same name and version "
+        "(or digest). Differing fields are CONFLICT: datasets never change. Requires "
+        "lineage:write."
+    )
     async def register_dataset(self, info: Info, input: _DatasetArg) -> RegisterDatasetPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterDatasetPayload(dataset=Dataset.of(found), created=created)
 
-    @strawberry.mutation(description="Register an experiment run, or get the one registered under the same tracker "
-                                     "and run id. Differing fields are CONFLICT. Requires lineage:write.")
+    @strawberry.mutation(
+        description="Register an experiment run, or get the one registered under the same tracker "
+        "and run id. Differing fields are CONFLICT. Requires lineage:write."
+    )
     async def register_run(self, info: Info, input: _RunArg) -> RegisterRunPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterRunPayload(run=Run.of(found), created=created)
 
-    @strawberry.mutation(description="Register a code commit, or get the one registered under the same repository "
-                                     "and commit. Requires lineage:write.")
+    @strawberry.mutation(
+        description="Register a code commit, or get the one registered under the same repository "
+        "and commit. Requires lineage:write."
+    )
     async def register_code_commit(self, info: Info, input: _CommitArg) -> RegisterCodeCommitPayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterCodeCommitPayload(code_commit=CodeCommit.of(found), created=created)
 
-    @strawberry.mutation(description="Register an external node, or get the one registered under the same name. "
-                                     "Requires lineage:write.")
+    @strawberry.mutation(
+        description="Register an external node, or get the one registered under the same name. Requires lineage:write."
+    )
     async def register_external_node(self, info: Info, input: _ExternalArg) -> RegisterExternalNodePayload:
         found, created = await info.context.services.lineage.register(info.context.principal, input.to_domain())
         return RegisterExternalNodePayload(external_node=ExternalNode.of(found), created=created)
 
-    @strawberry.mutation(description="Link two nodes. Refused: edges between the wrong kinds of nodes, cycles (named "
-                                     "in the message), and TRAINED_ON, VALIDATED_ON, PRODUCED or BUILT_FROM edges into "
-                                     "a READY version (its defining lineage is given with createModelVersion). Requires "
-                                     "lineage:write.")
+    @strawberry.mutation(
+        description="Link two nodes. Refused: edges between the wrong kinds of nodes, cycles (named "
+        "in the message), and TRAINED_ON, VALIDATED_ON, PRODUCED or BUILT_FROM edges into "
+        "a READY version (its defining lineage is given with createModelVersion). Requires "
+        "lineage:write."
+    )
     async def add_lineage_edge(self, info: Info, input: _EdgeArg) -> AddLineageEdgePayload:
         edge, created = await info.context.services.lineage.add_edge(info.context.principal, input.to_domain())
         return AddLineageEdgePayload(edge=LineageEdge.of(edge), created=created)

@@ -33,7 +33,8 @@ class LineageEdgeKind(Enum):
     PRODUCED = strawberry.enum_value("PRODUCED", description="Run -> the version (or derived dataset) it made.")
     BUILT_FROM = strawberry.enum_value("BUILT_FROM", description="Code commit -> run or version built from it.")
     DERIVED_FROM = strawberry.enum_value(
-        "DERIVED_FROM", description="Parent version -> child version (fine-tuned, distilled, quantized, a variant).")
+        "DERIVED_FROM", description="Parent version -> child version (fine-tuned, distilled, quantized, a variant)."
+    )
     DEPLOYED_AS = strawberry.enum_value("DEPLOYED_AS", description="Version -> the deployment serving it.")
 
     def to_domain(self) -> lineage.EdgeKind:
@@ -64,10 +65,20 @@ class Dataset(Node):
 
     @classmethod
     def of(cls, entity: lineage.Dataset) -> Dataset:
-        return cls(id=to_global_id("Dataset", entity.id), name=entity.name, version=entity.version, uri=entity.uri,
-                   digest=entity.digest, format=entity.format, size=entity.size, row_count=entity.row_count,
-                   schema=entity.schema, source_system=entity.source_system, created_at=entity.created_at,
-                   created_by=entity.created_by)
+        return cls(
+            id=to_global_id("Dataset", entity.id),
+            name=entity.name,
+            version=entity.version,
+            uri=entity.uri,
+            digest=entity.digest,
+            format=entity.format,
+            size=entity.size,
+            row_count=entity.row_count,
+            schema=entity.schema,
+            source_system=entity.source_system,
+            created_at=entity.created_at,
+            created_by=entity.created_by,
+        )
 
 
 @strawberry.type(description="Where a run ran, so it can be run again.")
@@ -107,15 +118,24 @@ class Run(Node):
     @classmethod
     def of(cls, entity: lineage.Run) -> Run:
         env = entity.environment
-        return cls(id=to_global_id("Run", entity.id), tracker=TrackerKind(entity.tracker.value), run_id=entity.run_id,
-                   run_uri=entity.run_uri, experiment_name=entity.experiment_name,
-                   params=[RunParam(name=k, value=v) for k, v in sorted(entity.params.items())],
-                   metrics=[RunMetric(name=k, value=v) for k, v in sorted(entity.metrics.items())],
-                   started_at=entity.started_at, ended_at=entity.ended_at,
-                   environment=RunEnvironment(python_version=env.python_version,
-                                              requirements_digest=env.requirements_digest,
-                                              container_image=env.container_image),
-                   created_at=entity.created_at, created_by=entity.created_by)
+        return cls(
+            id=to_global_id("Run", entity.id),
+            tracker=TrackerKind(entity.tracker.value),
+            run_id=entity.run_id,
+            run_uri=entity.run_uri,
+            experiment_name=entity.experiment_name,
+            params=[RunParam(name=k, value=v) for k, v in sorted(entity.params.items())],
+            metrics=[RunMetric(name=k, value=v) for k, v in sorted(entity.metrics.items())],
+            started_at=entity.started_at,
+            ended_at=entity.ended_at,
+            environment=RunEnvironment(
+                python_version=env.python_version,
+                requirements_digest=env.requirements_digest,
+                container_image=env.container_image,
+            ),
+            created_at=entity.created_at,
+            created_by=entity.created_by,
+        )
 
 
 @strawberry.type(description="A commit of a code repository, identified by repository URL and commit SHA.")
@@ -129,13 +149,19 @@ class CodeCommit(Node):
 
     @classmethod
     def of(cls, entity: lineage.CodeCommit) -> CodeCommit:
-        return cls(id=to_global_id("CodeCommit", entity.id), repository_url=entity.repository_url,
-                   commit_sha=entity.commit_sha, branch=entity.branch, created_at=entity.created_at,
-                   created_by=entity.created_by)
+        return cls(
+            id=to_global_id("CodeCommit", entity.id),
+            repository_url=entity.repository_url,
+            commit_sha=entity.commit_sha,
+            branch=entity.branch,
+            created_at=entity.created_at,
+            created_by=entity.created_by,
+        )
 
 
-@strawberry.type(description="Anything else lineage should show (a feature store, a labelling job, an endpoint), "
-                             "identified by name.")
+@strawberry.type(
+    description="Anything else lineage should show (a feature store, a labelling job, an endpoint), identified by name."
+)
 class ExternalNode(Node):
     id: strawberry.ID = strawberry.field(description="Globally unique opaque id.")
     name: str = strawberry.field(description="Unique name.")
@@ -148,17 +174,32 @@ class ExternalNode(Node):
 
     @classmethod
     def of(cls, entity: lineage.ExternalNode) -> ExternalNode:
-        return cls(id=to_global_id("ExternalNode", entity.id), name=entity.name, category=entity.category,
-                   uri=entity.uri, description=entity.description, properties=entity.properties,
-                   created_at=entity.created_at, created_by=entity.created_by)
+        return cls(
+            id=to_global_id("ExternalNode", entity.id),
+            name=entity.name,
+            category=entity.category,
+            uri=entity.uri,
+            description=entity.description,
+            properties=entity.properties,
+            created_at=entity.created_at,
+            created_by=entity.created_by,
+        )
 
 
-NODE_TYPES = {lineage.Dataset: Dataset, lineage.Run: Run, lineage.CodeCommit: CodeCommit,
-              lineage.ExternalNode: ExternalNode}
+NODE_TYPES = {
+    lineage.Dataset: Dataset,
+    lineage.Run: Run,
+    lineage.CodeCommit: CodeCommit,
+    lineage.ExternalNode: ExternalNode,
+}
 # Global id type names of lineage nodes, and the node kind each stands for.
-KIND_OF_TYPE_NAME = {"Dataset": lineage.NodeKind.DATASET, "Run": lineage.NodeKind.RUN,
-                     "CodeCommit": lineage.NodeKind.CODE_COMMIT, "ExternalNode": lineage.NodeKind.EXTERNAL,
-                     "ModelVersion": lineage.NodeKind.MODEL_VERSION}
+KIND_OF_TYPE_NAME = {
+    "Dataset": lineage.NodeKind.DATASET,
+    "Run": lineage.NodeKind.RUN,
+    "CodeCommit": lineage.NodeKind.CODE_COMMIT,
+    "ExternalNode": lineage.NodeKind.EXTERNAL,
+    "ModelVersion": lineage.NodeKind.MODEL_VERSION,
+}
 
 
 def node_type(entity: lineage.Dataset | lineage.Run | lineage.CodeCommit | lineage.ExternalNode):
@@ -173,8 +214,10 @@ def node_ref(global_id: str, field: str = "id") -> lineage.NodeRef:
     """The lineage node a global id names; ids of other objects are BAD_USER_INPUT."""
     type_name, key = from_global_id(global_id)
     if type_name not in KIND_OF_TYPE_NAME:
-        raise BadUserInput(f"{field} must be the id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode, "
-                           f"not of a {type_name}", field=field)
+        raise BadUserInput(
+            f"{field} must be the id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode, not of a {type_name}",
+            field=field,
+        )
     return lineage.NodeRef(KIND_OF_TYPE_NAME[type_name], key)
 
 
@@ -190,5 +233,7 @@ def count_walk(context) -> None:
     walks = context.extra.get("lineage_walks", 0) + 1
     context.extra["lineage_walks"] = walks
     if walks > MAX_WALKS_PER_REQUEST:
-        raise BadUserInput(f"at most {MAX_WALKS_PER_REQUEST} lineage walks per request; ask for the others in "
-                           "separate requests", field="lineage")
+        raise BadUserInput(
+            f"at most {MAX_WALKS_PER_REQUEST} lineage walks per request; ask for the others in separate requests",
+            field="lineage",
+        )

@@ -112,7 +112,9 @@ class RegisteredModel(ModelHistoryFields, Node):
     async def versions(
         self,
         info: Info,
-        filter: Annotated[ModelVersionFilterRef | None, strawberry.argument(description="Conditions, combined with AND.")] = None,
+        filter: Annotated[
+            ModelVersionFilterRef | None, strawberry.argument(description="Conditions, combined with AND.")
+        ] = None,
         order_by: Annotated[ModelVersionOrderRef | None, strawberry.argument(description="Sort order.")] = None,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
@@ -148,7 +150,8 @@ class RegisteredModelFilter:
     use_case: StringMatch | None = strawberry.field(default=None, description="Match on the use case.")
     risk_tier: list[RiskTier] | None = strawberry.field(default=None, description="In any of these risk tiers.")
     regulatory_status: list[RegulatoryStatus] | None = strawberry.field(
-        default=None, description="In any of these regulatory statuses.")
+        default=None, description="In any of these regulatory statuses."
+    )
 
     def to_domain(self) -> queries.ModelFilter:
         return queries.ModelFilter(
@@ -176,8 +179,12 @@ class ModelQueries:
     async def registered_models(
         self,
         info: Info,
-        filter: Annotated[RegisteredModelFilter | None, strawberry.argument(description="Conditions, combined with AND.")] = None,
-        order_by: Annotated[RegisteredModelOrder | None, strawberry.argument(description="Sort order (default: name ascending).")] = None,
+        filter: Annotated[
+            RegisteredModelFilter | None, strawberry.argument(description="Conditions, combined with AND.")
+        ] = None,
+        order_by: Annotated[
+            RegisteredModelOrder | None, strawberry.argument(description="Sort order (default: name ascending).")
+        ] = None,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
     ) -> Connection[RegisteredModel]:
@@ -246,30 +253,40 @@ class DeleteRegisteredModelPayload:
 class ModelMutations:
     @strawberry.mutation(description="Register a new model name. Requires model:write.")
     async def create_registered_model(
-        self, info: Info, input: Annotated[CreateRegisteredModelInput, strawberry.argument(description="The new model.")]
+        self,
+        info: Info,
+        input: Annotated[CreateRegisteredModelInput, strawberry.argument(description="The new model.")],
     ) -> RegisteredModelPayload:
-        command = commands.NewModel(name=input.name, description=input.description, owner=input.owner,
-                                    tags=tag_map(input.tags), use_case=input.use_case,
-                                    risk_tier=input.risk_tier.to_domain() if input.risk_tier else None,
-                                    regulatory_status=input.regulatory_status.to_domain()
-                                    if input.regulatory_status else None)
+        command = commands.NewModel(
+            name=input.name,
+            description=input.description,
+            owner=input.owner,
+            tags=tag_map(input.tags),
+            use_case=input.use_case,
+            risk_tier=input.risk_tier.to_domain() if input.risk_tier else None,
+            regulatory_status=input.regulatory_status.to_domain() if input.regulatory_status else None,
+        )
         model = await info.context.services.models.create(info.context.principal, command)
         return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
 
-    @strawberry.mutation(description="Change a model's description, owner or business metadata. Requires "
-                                     "model:write.")
+    @strawberry.mutation(description="Change a model's description, owner or business metadata. Requires model:write.")
     async def update_registered_model(
         self, info: Info, input: Annotated[UpdateRegisteredModelInput, strawberry.argument(description="The changes.")]
     ) -> RegisteredModelPayload:
-        changes = commands.ModelChanges(description=input.description, owner=input.owner, use_case=input.use_case,
-                                        risk_tier=input.risk_tier.to_domain() if input.risk_tier else None,
-                                        regulatory_status=input.regulatory_status.to_domain()
-                                        if input.regulatory_status else None)
+        changes = commands.ModelChanges(
+            description=input.description,
+            owner=input.owner,
+            use_case=input.use_case,
+            risk_tier=input.risk_tier.to_domain() if input.risk_tier else None,
+            regulatory_status=input.regulatory_status.to_domain() if input.regulatory_status else None,
+        )
         model = await info.context.services.models.update(info.context.principal, input.name, changes)
         return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
 
-    @strawberry.mutation(description="Delete a model and all its versions; refused while a version is in "
-                                     "PRODUCTION. Requires model:delete.")
+    @strawberry.mutation(
+        description="Delete a model and all its versions; refused while a version is in "
+        "PRODUCTION. Requires model:delete."
+    )
     async def delete_registered_model(
         self, info: Info, input: Annotated[DeleteRegisteredModelInput, strawberry.argument(description="The model.")]
     ) -> DeleteRegisteredModelPayload:

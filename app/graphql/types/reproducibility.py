@@ -35,15 +35,17 @@ class ParentVersion:
 @strawberry.type(description="Everything needed to reproduce a version, and what is missing for it.")
 class Reproducibility:
     run: Run | None = strawberry.field(description="The run that produced the version.")
-    code_commit: CodeCommit | None = strawberry.field(description="The code it was built from (the version's own "
-                                                                  "link, else its run's).")
+    code_commit: CodeCommit | None = strawberry.field(
+        description="The code it was built from (the version's own link, else its run's)."
+    )
     datasets: list[DatasetUse] = strawberry.field(description="Datasets of the version and of its run.")
     parents: list[ParentVersion] = strawberry.field(description="Versions it was derived from.")
     environment: RunEnvironment | None = strawberry.field(description="The run's environment.")
     missing: list[str] = strawberry.field(
         description="What a full reproduction lacks, such as `run`, `code commit`, `training dataset`, "
-                    "`digest of dataset NAME VERSION`, `python version`, `requirements digest`, `container image`, "
-                    "`artifact digest`. Empty when complete.")
+        "`digest of dataset NAME VERSION`, `python version`, `requirements digest`, `container image`, "
+        "`artifact digest`. Empty when complete."
+    )
     complete: bool = strawberry.field(description="True when nothing is missing.")
 
     @classmethod
@@ -54,10 +56,18 @@ class Reproducibility:
         return cls(
             run=run,
             code_commit=CodeCommit.of(record.commit) if record.commit else None,
-            datasets=[DatasetUse(dataset=Dataset.of(link.dataset), kind=LineageEdgeKind(link.kind.value),
-                                 through_run=link.through_run) for link in record.datasets],
-            parents=[ParentVersion(model_version=ModelVersion(entity=version), relation=relation)
-                     for version, relation in record.parents],
+            datasets=[
+                DatasetUse(
+                    dataset=Dataset.of(link.dataset),
+                    kind=LineageEdgeKind(link.kind.value),
+                    through_run=link.through_run,
+                )
+                for link in record.datasets
+            ],
+            parents=[
+                ParentVersion(model_version=ModelVersion(entity=version), relation=relation)
+                for version, relation in record.parents
+            ],
             environment=run.environment if run else None,
             missing=record.missing,
             complete=record.complete,
@@ -66,27 +76,40 @@ class Reproducibility:
 
 @strawberry.type(description="A version's lineage fields.")
 class VersionLineageFields:
-    @strawberry.field(description="The lineage graph around this version: what produced it (UPSTREAM, the default), "
-                                  "what was made from it (DOWNSTREAM) or both. Same as `lineage(id:)` at the root.")
+    @strawberry.field(
+        description="The lineage graph around this version: what produced it (UPSTREAM, the default), "
+        "what was made from it (DOWNSTREAM) or both. Same as `lineage(id:)` at the root."
+    )
     async def lineage(
-        self, info: Info,
-        direction: Annotated[LineageDirection, strawberry.argument(description="Which way to walk.")]
-        = LineageDirection.UPSTREAM,
+        self,
+        info: Info,
+        direction: Annotated[
+            LineageDirection, strawberry.argument(description="Which way to walk.")
+        ] = LineageDirection.UPSTREAM,
         depth: Annotated[int, strawberry.argument(description="Most hops (1-50).")] = lineage.DEFAULT_DEPTH,
-        edge_kinds: Annotated[list[LineageEdgeKind] | None, strawberry.argument(
-            description="Follow only these kinds of edges (default: all).")] = None,
-        max_nodes: Annotated[int, strawberry.argument(description="Most nodes (1-2000), nearest first.")]
-        = lineage.DEFAULT_MAX_NODES,
+        edge_kinds: Annotated[
+            list[LineageEdgeKind] | None,
+            strawberry.argument(description="Follow only these kinds of edges (default: all)."),
+        ] = None,
+        max_nodes: Annotated[
+            int, strawberry.argument(description="Most nodes (1-2000), nearest first.")
+        ] = lineage.DEFAULT_MAX_NODES,
     ) -> LineageGraphRef:
         from .lineage import LineageGraph
 
         count_walk(info.context)
-        request = lineage.WalkRequest(lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, self.entity.id),  # type: ignore[attr-defined]
-                                      lineage.WalkDirection(direction.value), depth,
-                                      tuple(kind.to_domain() for kind in edge_kinds or ()), max_nodes)
+        request = lineage.WalkRequest(
+            lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, self.entity.id),  # type: ignore[attr-defined]
+            lineage.WalkDirection(direction.value),
+            depth,
+            tuple(kind.to_domain() for kind in edge_kinds or ()),
+            max_nodes,
+        )
         return LineageGraph(graph=await info.context.services.lineage_reads.lineage(info.context.principal, request))
 
-    @strawberry.field(description="What produced this version (run, code, datasets with digests, environment, "
-                                  "parents) and what a full reproduction still lacks.")
+    @strawberry.field(
+        description="What produced this version (run, code, datasets with digests, environment, "
+        "parents) and what a full reproduction still lacks."
+    )
     async def reproducibility(self, info: Info) -> Reproducibility:
         return Reproducibility.of(await info.context.loaders.reproducibility.load(self.entity))  # type: ignore[attr-defined]

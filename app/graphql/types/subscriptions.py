@@ -19,11 +19,14 @@ from .common import PrincipalKind
 @strawberry.input(description="Which events to receive; every condition given must hold.")
 class EventFilterInput:
     types: list[str] | None = strawberry.field(
-        default=None, description="Event types such as `version.ready` or `transition.applied` (null or empty: "
-                                  "every type).")
+        default=None,
+        description="Event types such as `version.ready` or `transition.applied` (null or empty: every type).",
+    )
     model_name: str | None = strawberry.field(
-        default=None, description="Only events about models named so: an exact name or a glob with `*` and `?` "
-                                  "(`fraud/*`). Null: every model, and events about none (lineage).")
+        default=None,
+        description="Only events about models named so: an exact name or a glob with `*` and `?` "
+        "(`fraud/*`). Null: every model, and events about none (lineage).",
+    )
 
 
 @strawberry.type(description="Who made a change.")
@@ -44,8 +47,7 @@ class Event:
     def type(self) -> str:
         return self.entity.type
 
-    @strawberry.field(description="Position in the event log; subscribe with `after:` it to resume after this "
-                                  "event.")
+    @strawberry.field(description="Position in the event log; subscribe with `after:` it to resume after this event.")
     def sequence(self) -> float:
         return self.entity.seq
 
@@ -65,17 +67,23 @@ class Event:
     def version(self) -> int | None:
         return self.entity.version
 
-    @strawberry.field(description="The webhook body's `data`: the version's state right after the change "
-                                  "(`stage`, `status`, `aliases`, `manifestDigest`), the action and its "
-                                  "before and after.")
+    @strawberry.field(
+        description="The webhook body's `data`: the version's state right after the change "
+        "(`stage`, `status`, `aliases`, `manifestDigest`), the action and its "
+        "before and after."
+    )
     def data(self) -> JSON:
         return self.entity.payload
 
 
 _FILTER = Annotated[EventFilterInput | None, strawberry.argument(description="Which events (default: all).")]
-_AFTER = Annotated[float | None, strawberry.argument(
-    description="Start after this `sequence` (a resumed subscription passes the last one it received): events "
-                "already stored are sent first. Default: only events from now on.")]
+_AFTER = Annotated[
+    float | None,
+    strawberry.argument(
+        description="Start after this `sequence` (a resumed subscription passes the last one it received): events "
+        "already stored are sent first. Default: only events from now on."
+    ),
+]
 
 
 async def _as_graphql(stream: AsyncIterator[events.DomainEvent]) -> AsyncGenerator[Event, None]:
@@ -84,17 +92,24 @@ async def _as_graphql(stream: AsyncIterator[events.DomainEvent]) -> AsyncGenerat
             yield Event(entity=event)
 
 
-@strawberry.type(description="Follow the registry live: over WebSocket at /graphql with the graphql-transport-ws "
-                             "protocol, the token in the `connection_init` payload (`{\"Authorization\": "
-                             "\"Bearer <JWT>\"}`).")
+@strawberry.type(
+    description="Follow the registry live: over WebSocket at /graphql with the graphql-transport-ws "
+    'protocol, the token in the `connection_init` payload (`{"Authorization": '
+    '"Bearer <JWT>"}`).'
+)
 class Subscription:
-    @strawberry.subscription(description="Registry events as they are committed, on every server replica, oldest "
-                                         "first. The connection closes (4403) when its token expires: reconnect "
-                                         "and resume with `after`. Requires registry:read.")
+    @strawberry.subscription(
+        description="Registry events as they are committed, on every server replica, oldest "
+        "first. The connection closes (4403) when its token expires: reconnect "
+        "and resume with `after`. Requires registry:read."
+    )
     async def events(self, info: Info, filter: _FILTER = None, after: _AFTER = None) -> AsyncGenerator[Event, None]:
         if after is not None and not float(after).is_integer():
             raise BadUserInput("after is an event sequence number: a whole number", field="after")
         stream = await info.context.services.events.subscribe(
-            info.context.principal, types=filter.types if filter else None,
-            model_name=filter.model_name if filter else None, after=None if after is None else int(after))
+            info.context.principal,
+            types=filter.types if filter else None,
+            model_name=filter.model_name if filter else None,
+            after=None if after is None else int(after),
+        )
         return _as_graphql(stream)

@@ -48,10 +48,13 @@ class CreateModelVersionInput:
     flavor: str | None = strawberry.field(default=None, description="Framework or packaging flavor (`sklearn`).")
     signature: JSON | None = strawberry.field(default=None, description="Input and output schema: `{inputs, outputs}`.")
     run: RegisterRunInput | None = strawberry.field(
-        default=None, description="The run that produced the version: linked as a Run node (registered unless it is "
-                                  "already) with a PRODUCED edge.")
+        default=None,
+        description="The run that produced the version: linked as a Run node (registered unless it is "
+        "already) with a PRODUCED edge.",
+    )
     code: RegisterCodeCommitInput | None = strawberry.field(
-        default=None, description="The code it was built from: linked as a CodeCommit node with a BUILT_FROM edge.")
+        default=None, description="The code it was built from: linked as a CodeCommit node with a BUILT_FROM edge."
+    )
     artifact: ArtifactInput | None = strawberry.field(default=None, description="Where its files live.")
     metrics: list[MetricInput] | None = strawberry.field(default=None, description="Measured values.")
     params: list[ParamInput] | None = strawberry.field(default=None, description="Hyper-parameters.")
@@ -60,9 +63,11 @@ class CreateModelVersionInput:
         default=None, description="The version's files, stored by the registry (instead of `artifact`)."
     )
     datasets: list[VersionDatasetInput] | None = strawberry.field(
-        default=None, description="Datasets it was trained, validated or evaluated on (at most 100).")
+        default=None, description="Datasets it was trained, validated or evaluated on (at most 100)."
+    )
     parents: list[ParentVersionInput] | None = strawberry.field(
-        default=None, description="Versions it was derived from: fine-tuned, distilled, quantized... (at most 100).")
+        default=None, description="Versions it was derived from: fine-tuned, distilled, quantized... (at most 100)."
+    )
 
     def to_domain(self) -> commands.NewVersion:
         params = unique_map([(p.name, p.value) for p in self.params or ()], "params")
@@ -85,8 +90,10 @@ class CreateModelVersionInput:
         )
 
 
-@strawberry.input(description="Changes to a model version. Only the description can change; its files, metrics, "
-                              "params, signature and references are immutable.")
+@strawberry.input(
+    description="Changes to a model version. Only the description can change; its files, metrics, "
+    "params, signature and references are immutable."
+)
 class UpdateModelVersionInput:
     name: str = strawberry.field(description="Model name.")
     version: int = strawberry.field(description="Version number.")
@@ -128,9 +135,11 @@ class DeleteModelVersionPayload:
 
 @strawberry.type(description="Model version mutations.")
 class VersionMutations:
-    @strawberry.mutation(description="Register the next version of a model, linked to its run, code, datasets and "
-                                     "parents in the same transaction. Requires version:write (and model:write with "
-                                     "createModelIfMissing, lineage:write with run, code, datasets or parents).")
+    @strawberry.mutation(
+        description="Register the next version of a model, linked to its run, code, datasets and "
+        "parents in the same transaction. Requires version:write (and model:write with "
+        "createModelIfMissing, lineage:write with run, code, datasets or parents)."
+    )
     async def create_model_version(
         self, info: Info, input: Annotated[CreateModelVersionInput, strawberry.argument(description="The new version.")]
     ) -> ModelVersionPayload:
@@ -142,31 +151,36 @@ class VersionMutations:
         self, info: Info, input: Annotated[UpdateModelVersionInput, strawberry.argument(description="The changes.")]
     ) -> ModelVersionPayload:
         changes = commands.VersionChanges(description=input.description)
-        version = await info.context.services.versions.update(info.context.principal, input.name, input.version,
-                                                              changes)
+        version = await info.context.services.versions.update(
+            info.context.principal, input.name, input.version, changes
+        )
         return ModelVersionPayload(model_version=ModelVersion(entity=version))
 
-    @strawberry.mutation(description="Delete a version; refused in PRODUCTION or while an alias points at it. "
-                                     "Requires version:delete.")
+    @strawberry.mutation(
+        description="Delete a version; refused in PRODUCTION or while an alias points at it. Requires version:delete."
+    )
     async def delete_model_version(
         self, info: Info, input: Annotated[DeleteModelVersionInput, strawberry.argument(description="The version.")]
     ) -> DeleteModelVersionPayload:
         version = await info.context.services.versions.delete(info.context.principal, input.name, input.version)
-        return DeleteModelVersionPayload(deleted_id=to_global_id("ModelVersion", version.id),
-                                         name=version.model_name, version=version.version)
+        return DeleteModelVersionPayload(
+            deleted_id=to_global_id("ModelVersion", version.id), name=version.model_name, version=version.version
+        )
 
     @strawberry.mutation(description="Set a tag on a version, replacing its value if present. Requires version:write.")
     async def set_model_version_tag(
         self, info: Info, input: Annotated[SetModelVersionTagInput, strawberry.argument(description="The tag.")]
     ) -> ModelVersionPayload:
-        version = await info.context.services.versions.set_tag(info.context.principal, input.name, input.version,
-                                                               input.key, input.value)
+        version = await info.context.services.versions.set_tag(
+            info.context.principal, input.name, input.version, input.key, input.value
+        )
         return ModelVersionPayload(model_version=ModelVersion(entity=version))
 
     @strawberry.mutation(description="Remove a tag from a version. Requires version:write.")
     async def delete_model_version_tag(
         self, info: Info, input: Annotated[DeleteModelVersionTagInput, strawberry.argument(description="The tag.")]
     ) -> ModelVersionPayload:
-        version = await info.context.services.versions.delete_tag(info.context.principal, input.name,
-                                                                  input.version, input.key)
+        version = await info.context.services.versions.delete_tag(
+            info.context.principal, input.name, input.version, input.key
+        )
         return ModelVersionPayload(model_version=ModelVersion(entity=version))

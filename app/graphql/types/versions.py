@@ -112,7 +112,11 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
     @strawberry.field(description="The run that produced this version.")
     def run(self) -> RunReference | None:
         run = self.entity.run
-        return RunReference(tracker=TrackerKind(run.tracker.value), run_id=run.run_id, run_uri=run.run_uri) if run else None
+        return (
+            RunReference(tracker=TrackerKind(run.tracker.value), run_id=run.run_id, run_uri=run.run_uri)
+            if run
+            else None
+        )
 
     @strawberry.field(description="The code this version was built from.")
     def code(self) -> CodeReference | None:
@@ -158,8 +162,9 @@ class ModelVersionOrderField(Enum):
     NAME = strawberry.enum_value("NAME", description="Model name.")
     VERSION = strawberry.enum_value("VERSION", description="Version number.")
     METRIC = strawberry.enum_value(
-        "METRIC", description="A metric's value (set `metric`); the highest value per version counts, versions "
-                              "without it come last."
+        "METRIC",
+        description="A metric's value (set `metric`); the highest value per version counts, versions "
+        "without it come last.",
     )
 
 
@@ -172,12 +177,15 @@ class ModelVersionOrder:
     metric: str | None = strawberry.field(default=None, description="Metric name when `field` is METRIC.")
 
     def to_domain(self) -> queries.VersionOrder:
-        return queries.VersionOrder(queries.VersionOrderField(self.field.value), self.direction.to_domain(),
-                                    self.metric)
+        return queries.VersionOrder(
+            queries.VersionOrderField(self.field.value), self.direction.to_domain(), self.metric
+        )
 
 
-@strawberry.input(description="A bound on a metric; a version matches when one of its values of that name lies "
-                              "within all the bounds given.")
+@strawberry.input(
+    description="A bound on a metric; a version matches when one of its values of that name lies "
+    "within all the bounds given."
+)
 class MetricThreshold:
     name: str = strawberry.field(description="Metric name.")
     gt: float | None = strawberry.field(default=None, description="Greater than.")
@@ -197,7 +205,7 @@ class ModelVersionFilter:
     created_after: datetime | None = strawberry.field(default=None, description="Registered at or after this time.")
     created_before: datetime | None = strawberry.field(default=None, description="Registered before this time.")
     metrics: list[MetricThreshold] | None = strawberry.field(
-        default=None, description="Metric bounds that must all hold, e.g. `[{name: \"accuracy\", gte: 0.9}]`."
+        default=None, description='Metric bounds that must all hold, e.g. `[{name: "accuracy", gte: 0.9}]`.'
     )
 
     def to_domain(self, model_id: int | None = None) -> queries.VersionFilter:
@@ -214,8 +222,14 @@ class ModelVersionFilter:
         )
 
 
-async def list_versions(info: Info, filter: ModelVersionFilter | None, order_by: ModelVersionOrder | None,
-                        first: int, after: str | None, model_id: int | None = None) -> Connection[ModelVersion]:
+async def list_versions(
+    info: Info,
+    filter: ModelVersionFilter | None,
+    order_by: ModelVersionOrder | None,
+    first: int,
+    after: str | None,
+    model_id: int | None = None,
+) -> Connection[ModelVersion]:
     page = await info.context.services.reads.versions(
         info.context.principal,
         (filter or ModelVersionFilter()).to_domain(model_id),
@@ -242,15 +256,21 @@ class VersionQueries:
     async def model_versions(
         self,
         info: Info,
-        filter: Annotated[ModelVersionFilter | None, strawberry.argument(description="Conditions, combined with AND.")] = None,
-        order_by: Annotated[ModelVersionOrder | None, strawberry.argument(description="Sort order (default: newest first).")] = None,
+        filter: Annotated[
+            ModelVersionFilter | None, strawberry.argument(description="Conditions, combined with AND.")
+        ] = None,
+        order_by: Annotated[
+            ModelVersionOrder | None, strawberry.argument(description="Sort order (default: newest first).")
+        ] = None,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
     ) -> Connection[ModelVersion]:
         return await list_versions(info, filter, order_by, first, after)
 
-    @strawberry.field(description="What a `models:/` URI points at now: `models:/NAME/VERSION`, "
-                                  "`models:/NAME/STAGE`, `models:/NAME/latest` or `models:/NAME@ALIAS`.")
+    @strawberry.field(
+        description="What a `models:/` URI points at now: `models:/NAME/VERSION`, "
+        "`models:/NAME/STAGE`, `models:/NAME/latest` or `models:/NAME@ALIAS`."
+    )
     async def resolve_model_uri(
         self, info: Info, uri: Annotated[str, strawberry.argument(description="The model URI.")]
     ) -> ResolvedModelUri:

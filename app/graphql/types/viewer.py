@@ -25,15 +25,22 @@ class Viewer:
     roles: list[str] = strawberry.field(description="Registry roles the caller holds.")
     permissions: list[str] = strawberry.field(description="Permissions (`resource:action`) those roles grant.")
 
-    @strawberry.field(description="Whether the caller may do `action` on `resource` (for example `can(action: "
-                                  "\"write\", resource: \"model\")`), decided by the policy; false for pairs the "
-                                  "registry does not know. A frontend uses it to show or hide a button.")
+    @strawberry.field(
+        description="Whether the caller may do `action` on `resource` (for example `can(action: "
+        '"write", resource: "model")`), decided by the policy; false for pairs the '
+        "registry does not know. A frontend uses it to show or hide a button."
+    )
     def can(
         self,
         info: Info,
         action: Annotated[str, strawberry.argument(description="An action: read, write, delete.")],
-        resource: Annotated[str, strawberry.argument(description="A resource: registry, model, version, alias, "
-                                                                "artifact, transition, production, document, audit.")],
+        resource: Annotated[
+            str,
+            strawberry.argument(
+                description="A resource: registry, model, version, alias, "
+                "artifact, transition, production, document, audit."
+            ),
+        ],
     ) -> bool:
         try:
             permission = Permission(f"{resource}:{action}")

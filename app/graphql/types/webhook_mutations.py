@@ -14,19 +14,25 @@ from .webhooks import Webhook, WebhookDelivery, webhook_id
 
 @strawberry.input(description="A new webhook.")
 class CreateWebhookInput:
-    url: str = strawberry.field(description="http(s) URL to POST events to. Private and loopback addresses are "
-                                            "refused at delivery unless the server allows them.")
-    secret: str = strawberry.field(description="Signing secret, 16-256 characters; the receiver verifies the "
-                                               "`Modelreg-Signature` header with it. Never shown again.")
+    url: str = strawberry.field(
+        description="http(s) URL to POST events to. Private and loopback addresses are "
+        "refused at delivery unless the server allows them."
+    )
+    secret: str = strawberry.field(
+        description="Signing secret, 16-256 characters; the receiver verifies the "
+        "`Modelreg-Signature` header with it. Never shown again."
+    )
     events: list[str] | None = strawberry.field(default=None, description="Event types to receive (default: all).")
-    model_name_pattern: str | None = strawberry.field(default=None,
-                                                      description="Only models whose name matches (`fraud/*`).")
+    model_name_pattern: str | None = strawberry.field(
+        default=None, description="Only models whose name matches (`fraud/*`)."
+    )
     description: str | None = strawberry.field(default=None, description="Free text.")
     active: bool = strawberry.field(default=True, description="False to create it paused.")
 
     def to_domain(self) -> webhooks.NewWebhook:
-        return webhooks.NewWebhook(self.url, self.secret, frozenset(self.events or ()), self.model_name_pattern,
-                                   self.description, self.active)
+        return webhooks.NewWebhook(
+            self.url, self.secret, frozenset(self.events or ()), self.model_name_pattern, self.description, self.active
+        )
 
 
 @strawberry.input(description="Changes to a webhook; only the fields given change.")
@@ -40,9 +46,14 @@ class UpdateWebhookInput:
     active: bool | None = strawberry.field(default=None, description="Pause (false) or resume (true).")
 
     def to_domain(self) -> webhooks.WebhookChanges:
-        return webhooks.WebhookChanges(self.url, self.secret,
-                                       frozenset(self.events) if self.events is not None else None,
-                                       self.model_name_pattern, self.description, self.active)
+        return webhooks.WebhookChanges(
+            self.url,
+            self.secret,
+            frozenset(self.events) if self.events is not None else None,
+            self.model_name_pattern,
+            self.description,
+            self.active,
+        )
 
 
 @strawberry.input(description="The webhook to act on.")
@@ -86,8 +97,9 @@ class WebhookMutations:
 
     @strawberry.mutation(description="Change a webhook (URL, secret, filters, pause). Requires webhook:manage.")
     async def update_webhook(self, info: Info, input: _Update) -> WebhookPayload:
-        found = await info.context.services.webhooks.update(info.context.principal, webhook_id(input.id),
-                                                            input.to_domain())
+        found = await info.context.services.webhooks.update(
+            info.context.principal, webhook_id(input.id), input.to_domain()
+        )
         return WebhookPayload(webhook=Webhook(entity=found))
 
     @strawberry.mutation(description="Delete a webhook and its delivery log. Requires webhook:manage.")
@@ -103,5 +115,6 @@ class WebhookMutations:
     @strawberry.mutation(description="Queue an event for a webhook again (a new delivery). Requires webhook:manage.")
     async def redeliver_webhook_event(self, info: Info, input: _Redeliver) -> WebhookDeliveryPayload:
         delivery = await info.context.services.webhooks.redeliver(
-            info.context.principal, webhook_id(input.webhook_id, "webhookId"), input.event_id)
+            info.context.principal, webhook_id(input.webhook_id, "webhookId"), input.event_id
+        )
         return WebhookDeliveryPayload(delivery=WebhookDelivery.of(delivery))

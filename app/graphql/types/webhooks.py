@@ -40,12 +40,20 @@ class WebhookDelivery(Node):
 
     @classmethod
     def of(cls, delivery: webhooks.Delivery) -> WebhookDelivery:
-        return cls(id=to_global_id("WebhookDelivery", delivery.id), event_id=delivery.event_id,
-                   event_type=delivery.event_type, status=WebhookDeliveryStatus(delivery.status.value),
-                   attempts=delivery.attempts, created_at=delivery.created_at,
-                   next_attempt_at=delivery.next_attempt_at, last_attempt_at=delivery.last_attempt_at,
-                   last_status_code=delivery.last_status_code, last_latency_ms=delivery.last_latency_ms,
-                   last_error=delivery.last_error, delivered_at=delivery.delivered_at)
+        return cls(
+            id=to_global_id("WebhookDelivery", delivery.id),
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+            status=WebhookDeliveryStatus(delivery.status.value),
+            attempts=delivery.attempts,
+            created_at=delivery.created_at,
+            next_attempt_at=delivery.next_attempt_at,
+            last_attempt_at=delivery.last_attempt_at,
+            last_status_code=delivery.last_status_code,
+            last_latency_ms=delivery.last_latency_ms,
+            last_error=delivery.last_error,
+            delivered_at=delivery.delivered_at,
+        )
 
 
 _FIRST = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
@@ -98,15 +106,19 @@ class Webhook(Node):
 
     @strawberry.field(description="Its deliveries, newest first.")
     async def deliveries(
-        self, info: Info,
-        status: Annotated[WebhookDeliveryStatus | None, strawberry.argument(description="Only this status.")]
-        = None,
+        self,
+        info: Info,
+        status: Annotated[WebhookDeliveryStatus | None, strawberry.argument(description="Only this status.")] = None,
         first: _FIRST = DEFAULT_PAGE_SIZE,
         after: _AFTER = None,
     ) -> Connection[WebhookDelivery]:
         page = await info.context.services.webhooks.deliveries(
-            info.context.principal, self.entity.id, webhooks.DeliveryStatus(status.value) if status else None,
-            PageRequest(first, after), wants_total(info))
+            info.context.principal,
+            self.entity.id,
+            webhooks.DeliveryStatus(status.value) if status else None,
+            PageRequest(first, after),
+            wants_total(info),
+        )
         return to_connection(page, WebhookDelivery.of, after is not None)
 
 
@@ -120,14 +132,17 @@ def webhook_id(global_id: str, field: str = "id") -> int:
 @strawberry.type(description="Webhook queries.")
 class WebhookQueries:
     @strawberry.field(description="Webhooks, oldest first. Requires webhook:manage.")
-    async def webhooks(self, info: Info, first: _FIRST = DEFAULT_PAGE_SIZE,
-                       after: _AFTER = None) -> Connection[Webhook]:
-        page = await info.context.services.webhooks.page(info.context.principal, PageRequest(first, after),
-                                                         wants_total(info))
+    async def webhooks(
+        self, info: Info, first: _FIRST = DEFAULT_PAGE_SIZE, after: _AFTER = None
+    ) -> Connection[Webhook]:
+        page = await info.context.services.webhooks.page(
+            info.context.principal, PageRequest(first, after), wants_total(info)
+        )
         return to_connection(page, lambda entity: Webhook(entity=entity), after is not None)
 
     @strawberry.field(description="One webhook, or null. Requires webhook:manage.")
-    async def webhook(self, info: Info,
-                      id: Annotated[strawberry.ID, strawberry.argument(description="Its global id.")]) -> Webhook | None:
+    async def webhook(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its global id.")]
+    ) -> Webhook | None:
         found = await info.context.services.webhooks.get(info.context.principal, webhook_id(id))
         return Webhook(entity=found) if found else None

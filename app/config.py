@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlparse
-
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -16,7 +15,7 @@ _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def parse_duration(text: str) -> int:
     """Seconds in ``90s``, ``15m``, ``1h``, ``7d`` or plain seconds; ValueError otherwise."""
     text = text.strip().lower()
-    unit = _DURATION_UNITS.get(text[-1:], None)
+    unit = _DURATION_UNITS.get(text[-1:])
     number = text[:-1] if unit else text
     if not number.isascii() or not number.isdigit():
         raise ValueError(f"{text!r} is not a duration such as 90s, 15m, 1h or 7d")
@@ -112,7 +111,7 @@ class Settings:
         """The configured store URI, or the local folder inside the data directory."""
         return self.artifact_store or self.artifact_dir.resolve().as_uri()
 
-    def with_overrides(self, **overrides: object) -> "Settings":
+    def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the given (non-None) fields replaced and validated again."""
         values = {k: v for k, v in overrides.items() if v is not None}
         updated = replace(self, **values)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,27 +16,25 @@ from starlette.staticfiles import StaticFiles
 from app.auth import wiring
 from app.auth.authorizer import CasbinAuthorizer
 from app.auth.tokens import TokenAuthenticator
-from app.config import Settings
+from app.config import ConfigError, Settings
 from app.db.engine import create_database, is_sqlite
 from app.db.repositories.events import PostgresEventListener
 from app.db.uow import SqlUnitOfWorkFactory
+from app.domain.deployments import Environment
 from app.graphql.context import Services
 from app.graphql.schema import build_schema
 from app.graphql.view import GraphQLView
-from app.storage.factory import build_store
 from app.http.artifacts import artifact_routes
 from app.http.audit import audit_routes
 from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.http.pages import lineage_page
 from app.http.serving import serving_routes
-from app.services.aliases import AliasService
-from app.config import ConfigError
 from app.promotion import PolicyError, load_promotion_policy
+from app.services.aliases import AliasService
 from app.services.artifacts import ArtifactService
 from app.services.audit import AuditTrail
 from app.services.audit_log import AuditLogService
-from app.domain.deployments import Environment
 from app.services.deployments import DeploymentReads, DeploymentService
 from app.services.documents import DocumentService
 from app.services.event_feed import EventFeed, EventSubscriptions
@@ -50,6 +48,7 @@ from app.services.registration import RegistrationVerifier
 from app.services.transitions import TransitionService
 from app.services.versions import VersionService
 from app.services.webhooks import WebhookService
+from app.storage.factory import build_store
 from app.webhooks.wiring import build_webhooks
 
 log = logging.getLogger("modelreg")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from app.domain.identity import PrincipalKind
 
@@ -57,7 +58,7 @@ class RoleSource:
     template: str
 
     @classmethod
-    def parse(cls, text: str) -> "RoleSource":
+    def parse(cls, text: str) -> RoleSource:
         """Check the syntax; raise ValueError with what is wrong."""
         text = text.strip()
         if not text:
@@ -84,7 +85,7 @@ class RoleSource:
         found = []
         for combination in itertools.islice(itertools.product(*choices), MAX_NAMES):
             parts = [literals[0]]
-            for value, literal in zip(combination, literals[1:]):
+            for value, literal in zip(combination, literals[1:], strict=True):
                 parts += [value, literal]
             found.append("".join(parts))
         return found

@@ -58,10 +58,7 @@ def parse_ttl(text: str) -> int:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
     try:
-        if text and text[-1] in units:
-            seconds = int(text[:-1]) * units[text[-1]]
-        else:
-            seconds = int(text)
+        seconds = int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
     except ValueError:
         raise ValueError(f"ttl {text!r} is not a duration such as 90s, 15m, 1h or 7d") from None
     if not 0 < seconds <= 366 * 86400:

@@ -167,7 +167,7 @@ def _from_file(path: Path, defaults: IssuerConfig) -> list[IssuerConfig]:
     return found
 
 
-def load_issuers(settings: "Settings") -> list[IssuerConfig]:
+def load_issuers(settings: Settings) -> list[IssuerConfig]:
     """The trusted issuers; empty when none is configured (the development issuer is used then)."""
     audiences = split_list(settings.oidc_audience)
     if not audiences:
@@ -192,7 +192,7 @@ def load_issuers(settings: "Settings") -> list[IssuerConfig]:
     return []
 
 
-def signin_issuer(settings: "Settings", issuers: list[IssuerConfig]) -> IssuerConfig | None:
+def signin_issuer(settings: Settings, issuers: list[IssuerConfig]) -> IssuerConfig | None:
     """The provider browser sign-in uses (``MODELREG_OIDC_SIGNIN_ISSUER``, else the first), or None when
     sign-in is not configured (no ``MODELREG_OIDC_CLIENT_ID``)."""
     if not settings.oidc_client_id:
@@ -201,7 +201,7 @@ def signin_issuer(settings: "Settings", issuers: list[IssuerConfig]) -> IssuerCo
     return next((config for config in issuers if config.issuer == wanted), None)
 
 
-def check_identity_settings(settings: "Settings") -> None:
+def check_identity_settings(settings: Settings) -> None:
     """Validate every identity setting; raise IssuerConfigError naming the variable at fault."""
     issuers = load_issuers(settings)
     if not 0 <= settings.oidc_leeway <= 600:
@@ -243,7 +243,7 @@ RESERVED_AUTHORIZE_PARAMS = frozenset(
 )
 
 
-def authorize_params(settings: "Settings") -> dict[str, str]:
+def authorize_params(settings: Settings) -> dict[str, str]:
     """Extra authorization request parameters (``audience=...`` for Auth0, ``resource=...``)."""
     from urllib.parse import parse_qsl
 

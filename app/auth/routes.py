@@ -12,9 +12,8 @@ from __future__ import annotations
 import html
 import logging
 import time
-from typing import Any
-
 import warnings
+from typing import Any
 
 import httpx
 from authlib.deprecate import AuthlibDeprecationWarning

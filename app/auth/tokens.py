@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from authlib.oauth2.claims import JWTClaims
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator

@@ -3,8 +3,8 @@ development issuer), the session cookie reader and the /auth routes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from starlette.routing import Route
 

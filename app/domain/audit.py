@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 GENESIS_HASH = "0" * 64
 OUTCOME_OK = "ok"
@@ -15,7 +16,7 @@ OUTCOME_OK = "ok"
 
 def utc_text(moment: datetime) -> str:
     """A time as the audit log writes it: UTC, microseconds, ``Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def jsonable(value: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 from .entities import ModelVersion, TrackerKind
 from .errors import BadUserInput, FailedPrecondition
@@ -175,7 +175,7 @@ class ExternalNode:
         return self.name
 
 
-LineageEntity = Union[Dataset, Run, CodeCommit, ExternalNode, ModelVersion]
+LineageEntity = Dataset | Run | CodeCommit | ExternalNode | ModelVersion
 
 
 def label_of(entity: LineageEntity) -> str:

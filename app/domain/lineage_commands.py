@@ -95,7 +95,7 @@ class NewRun:
     metrics: dict[str, float] = field(default_factory=dict)
     started_at: datetime | None = None
     ended_at: datetime | None = None
-    environment: RunEnvironment = RunEnvironment()
+    environment: RunEnvironment = RunEnvironment()  # noqa: RUF009 - frozen, so one shared default is safe
 
     def validate(self, prefix: str = "") -> NewRun:
         rules.check_text(self.run_id, f"{prefix}runId", 256, required=True)

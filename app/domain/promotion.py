@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Any, Iterable
+from typing import Any
 
 from .entities import Metric, ModelVersion, Stage, VersionStatus
 from .governance import DocumentKind, GateResult

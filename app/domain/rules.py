@@ -45,7 +45,7 @@ def check_alias(alias: str, field: str = "alias") -> str:
             "'_' and '-' (at most 64 characters)",
             field=field,
         )
-    if alias.lower() in {"latest"} or alias.upper() in {s for s in ("NONE", "STAGING", "PRODUCTION", "ARCHIVED")}:
+    if alias.lower() in {"latest"} or alias.upper() in {"NONE", "STAGING", "PRODUCTION", "ARCHIVED"}:
         raise BadUserInput(f"{field} {alias!r} is reserved (it names a stage or 'latest')", field=field)
     return alias
 

@@ -10,7 +10,7 @@ from .errors import BadUserInput
 from .rules import VERSION_MAX, check_alias, check_model_name
 
 URI_FORMS = "models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS"
-_VERSION_SELECTOR = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts '²' and '１'
+_VERSION_SELECTOR = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts '²' and '１'  # noqa: RUF003
 
 
 @dataclass(frozen=True)

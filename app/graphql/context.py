@@ -21,11 +21,11 @@ from app.services.governance_reads import GovernanceReads
 from app.services.lineage import LineageService
 from app.services.lineage_reads import LineageReads
 from app.services.models import ModelService
+from app.services.ports import Authorizer
 from app.services.reads import ReadService
 from app.services.transitions import TransitionService
 from app.services.versions import VersionService
 from app.services.webhooks import WebhookService
-from app.services.ports import Authorizer
 
 
 @dataclass(frozen=True)

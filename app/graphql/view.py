@@ -24,9 +24,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
@@ -64,11 +65,17 @@ JSON = "application/json"
 
 # Strawberry's terse refusals, said with how to fix them; other reasons are passed on unchanged.
 _HINTS = {
-    "Unsupported content type": "unsupported Content-Type: POST a JSON body with Content-Type: application/json, or use GET with "
-    "query parameters",
-    "Unable to parse request body as JSON": 'the request is not valid JSON: send {"query": "...", "variables": {...}} (or, on GET, a JSON '
-    "object in the variables parameter)",
-    "No GraphQL query found in the request": 'no GraphQL query found: put the document in the "query" field (POST) or the query parameter (GET)',
+    "Unsupported content type": (
+        "unsupported Content-Type: POST a JSON body with Content-Type: application/json, "
+        "or use GET with query parameters"
+    ),
+    "Unable to parse request body as JSON": (
+        'the request is not valid JSON: send {"query": "...", "variables": {...}} '
+        "(or, on GET, a JSON object in the variables parameter)"
+    ),
+    "No GraphQL query found in the request": (
+        'no GraphQL query found: put the document in the "query" field (POST) or the query parameter (GET)'
+    ),
 }
 
 

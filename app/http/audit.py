@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -48,7 +48,7 @@ def _time(request: Request, name: str) -> datetime | None:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise BadUserInput(f"{name} must be an ISO 8601 time such as 2026-01-31T00:00:00Z", field=name) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def json_line(event: AuditEvent) -> str:
@@ -113,7 +113,7 @@ async def export_audit(request: Request) -> Response:
         events = await request.app.state.services.audit_log.export(principal, occurred_from, occurred_to)
     except RegistryError as error:
         return error_response(error)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     body = _csv(events) if fmt == "csv" else _jsonl(events)
     return StreamingResponse(
         body,

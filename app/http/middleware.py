@@ -8,8 +8,8 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers

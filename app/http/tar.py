@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tarfile
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 
 from app.domain.artifacts import ArtifactFile
 

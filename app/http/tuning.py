@@ -48,8 +48,9 @@ def reuse_freed_buffers() -> bool:
     try:
         libc = ctypes.CDLL(name)
         mallopt = libc.mallopt
-        libc.gnu_get_libc_version  # glibc only: musl and others have no mallopt with these parameters
     except (OSError, AttributeError, TypeError):
+        return False
+    if not hasattr(libc, "gnu_get_libc_version"):  # glibc only: musl and others have no mallopt with these parameters
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     ok = mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES) == 1 and mallopt(_M_TRIM_THRESHOLD, RETAINED_FREE_BYTES) == 1

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import AsyncIterable, AsyncIterator
 
 from app.domain.artifacts import ArtifactFile, Upload
 from app.domain.audit import AuditTarget
@@ -15,7 +15,7 @@ from app.domain.identity import Permission, Principal
 from app.domain.uris import parse_model_uri
 
 from .audit import AuditTrail
-from .common import version_at_uri, utc_now
+from .common import utc_now, version_at_uri
 from .ports import Authorizer, Clock, UnitOfWorkFactory
 from .storage_port import ArtifactStore, BlobInfo
 

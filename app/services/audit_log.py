@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import AsyncIterator
 
 from app.domain.audit import AuditEvent, AuditFilter, AuditTarget, IntegrityReport
 from app.domain.identity import Permission, Principal

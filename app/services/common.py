@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.domain.entities import ModelVersion, RegisteredModel
 from app.domain.errors import BadUserInput, NotFound
@@ -13,7 +13,7 @@ from .ports import UnitOfWork
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def find_model(uow: UnitOfWork, name: str, *, for_update: bool = False) -> RegisteredModel:

@@ -8,6 +8,7 @@ sends them again, so receivers deduplicate by event id. Slow receivers hold at m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -18,10 +19,10 @@ from typing import Protocol
 from app.domain.events import DomainEvent
 from app.domain.webhooks import (
     DELIVERY_ID_HEADER,
-    Claim,
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
+    Claim,
     DeliveryStatus,
     RetryPolicy,
     sign,
@@ -117,10 +118,8 @@ class Dispatcher:
                 log.warning("dispatch failed, retrying", extra={"error_type": type(error).__name__})
                 claimed = 0
             if not claimed:  # nothing due, or no room: a finished send or a new delivery wakes us early
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                except TimeoutError:
-                    pass
 
     async def dispatch_due(self) -> int:
         """Claim what there is room for and start sending it; the number of deliveries claimed."""

@@ -5,7 +5,8 @@ after the commit loses nothing."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from app.domain.audit import OUTCOME_OK, AuditDraft
 from app.domain.events import DomainEvent, event_types_for

@@ -6,9 +6,10 @@ datasets and parents in the same transaction as the version.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from app.domain.commands import NewVersion
 from app.domain.entities import ModelVersion, VersionStatus
@@ -146,11 +147,14 @@ async def link(
         return source_id, target_id, False
     if not new_downstream:
         await _check_not_frozen(uow, edge, target_id, version)
-    if edge.kind is EdgeKind.PRODUCED and version is not None:
-        if await uow.lineage.sources([target_id], [EdgeKind.PRODUCED]):
-            raise FailedPrecondition(
-                f"{label_of(version)} already has a producing run; a version is produced by one run", field="upstreamId"
-            )
+    if (
+        edge.kind is EdgeKind.PRODUCED
+        and version is not None
+        and await uow.lineage.sources([target_id], [EdgeKind.PRODUCED])
+    ):
+        raise FailedPrecondition(
+            f"{label_of(version)} already has a producing run; a version is produced by one run", field="upstreamId"
+        )
     if not new_downstream:
         cycle = await uow.walks.path(target_id, source_id)
         if cycle:

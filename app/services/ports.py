@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Callable, Protocol, Self, Sequence
+from typing import Any, Protocol, Self
 
+from app.domain.artifacts import ArtifactFile, StagedFile
 from app.domain.audit import AuditDraft, AuditEvent, AuditFilter
 from app.domain.commands import ModelChanges, NewModel, NewVersion, VersionChanges
-from app.domain.artifacts import ArtifactFile, StagedFile
+from app.domain.deployments import Deployment, DeploymentAction, Entry, Revision
 from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage, VersionStatus
+from app.domain.events import DomainEvent
 from app.domain.governance import (
     Approval,
     Decision,
@@ -23,10 +26,7 @@ from app.domain.governance import (
     TransitionStatus,
     VersionAt,
 )
-from app.domain.deployments import Deployment, DeploymentAction, Entry, Revision
-from app.domain.events import DomainEvent
 from app.domain.identity import Permission, Principal
-from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
 from app.domain.lineage import (
     CodeCommit,
     Dataset,
@@ -41,6 +41,7 @@ from app.domain.lineage import (
 from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewExternalNode, NewRun
 from app.domain.lineage_queries import DatasetFilter, RunFilter, Walk
 from app.domain.queries import Direction, ModelFilter, ModelOrder, Page, PageRequest, VersionFilter, VersionOrder
+from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
 
 
 class ModelRepository(Protocol):

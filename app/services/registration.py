@@ -75,7 +75,7 @@ class RegistrationVerifier:
                 if stored is None:
                     problems.append(f"{file.path}: {error.message}")
                     continue
-            except Exception as error:  # storage outage: leave it pending for the next sweep
+            except Exception as error:  # noqa: BLE001 - storage outage: leave it pending for the next sweep
                 log.warning(
                     "verification interrupted", extra={"version_id": version_id, "error_type": type(error).__name__}
                 )

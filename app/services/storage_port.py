@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import AsyncIterable, AsyncIterator, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)

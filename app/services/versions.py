@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from app.domain.artifacts import ArtifactFile, StagedFile
 from app.domain.audit import version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
-from app.domain.artifacts import ArtifactFile, StagedFile
 from app.domain.entities import ModelVersion, Stage, VersionStatus
 from app.domain.errors import Conflict, FailedPrecondition, NotFound
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
-from .audit import AuditTrail, Attempt, version_state
+from .audit import Attempt, AuditTrail, version_state
 from .common import find_model, find_version, utc_now
 from .lineage_links import link_new_version, refuse_if_parent, resolve_parents
 from .ports import Authorizer, Clock, UnitOfWorkFactory

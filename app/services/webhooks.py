@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Callable
 
 from app.domain.audit import AuditTarget
 from app.domain.errors import NotFound

@@ -12,8 +12,9 @@ import asyncio
 import re
 import secrets
 import time
+from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import suppress
-from typing import Any, AsyncIterable, AsyncIterator
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError

@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import secrets
 from collections import deque
-from typing import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 from azure.storage.blob import BlobBlock
 from azure.storage.blob.aio import BlobClient

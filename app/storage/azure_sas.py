@@ -9,7 +9,7 @@ sign, and callers fall back to going through the registry.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from azure.storage.blob import BlobSasPermissions, UserDelegationKey, generate_blob_sas
@@ -33,7 +33,7 @@ class Signer:
         self._delegation = self._account_key is None and hasattr(service.credential, "get_token")
         self._https_only = service.url.lower().startswith("https:")
         self._key: UserDelegationKey | None = None
-        self._key_expiry = datetime.min.replace(tzinfo=timezone.utc)
+        self._key_expiry = datetime.min.replace(tzinfo=UTC)
         self._key_lock = asyncio.Lock()
 
     @property
@@ -54,7 +54,7 @@ class Signer:
         ``content_disposition`` and ``content_type`` override the response headers of reads made with it."""
         if not self.can_sign:
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         expiry = now + timedelta(seconds=ttl_seconds)
         signing = (
             {"account_key": self._account_key}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from typing import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable
 
 from app.domain.errors import BadUserInput, FailedPrecondition, TooLarge
 

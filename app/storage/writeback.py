@@ -11,7 +11,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 WINDOW_BYTES = 8 * 1024 * 1024
 _SYNC_FILE_RANGE_WRITE = 2  # start write-back of dirty pages in the range; do not wait (linux/fs.h)

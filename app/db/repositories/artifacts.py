@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
 from ..tables import DownloadRow, UploadRow
 
 

@@ -26,10 +26,9 @@ from app.domain.lineage_queries import DatasetFilter, RunFilter
 from app.domain.queries import Direction, Page, PageRequest
 
 from ..filters import text_conditions
+from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
 from ..pagination import fetch_page
 from ..tables import VersionRow
-from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
-
 
 GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.entities import ModelVersion, Stage
 from app.domain.lineage import EdgeKind, WalkDirection
 from app.domain.lineage_queries import EdgeRow, Walk, WalkRow
-from app.domain.queries import Page, PageRequest, Direction
+from app.domain.queries import Direction, Page, PageRequest
 
 from ..lineage_tables import LineageEdgeRow, LineageNodeRow
 from ..mapping import to_version
@@ -58,7 +58,8 @@ def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
         " FROM lineage_edges e JOIN picked s ON s.node_id = e.source_id JOIN picked t ON t.node_id = e.target_id"
         f" WHERE 1 = 1{kind_filter}"
         " UNION ALL"
-        " SELECT 'c', NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM reached WHERE depth > :depth)"
+        " SELECT 'c', NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+        " WHERE EXISTS (SELECT 1 FROM reached WHERE depth > :depth)"
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +22,9 @@ from app.domain.queries import (
 )
 
 from ..filters import tag_conditions, text_conditions, time_conditions
+from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import fetch_page
-from ..governance_tables import DocumentRow
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionTagRow
 
 # Versions without the metric sort after all others, in either direction.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 import strawberry
@@ -141,7 +141,7 @@ class TagMatch:
 def _aware(moment: datetime | None) -> datetime | None:
     """Times without an offset are taken as UTC."""
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Union
+from typing import Annotated
 
 import strawberry
 
@@ -32,7 +32,7 @@ from .lineage_nodes import (
 from .versions import ModelVersion
 
 LineageEntity = Annotated[
-    Union[Dataset, Run, CodeCommit, ModelVersion, ExternalNode],
+    Dataset | Run | CodeCommit | ModelVersion | ExternalNode,
     strawberry.union(
         "LineageEntity", description="The object behind a lineage node; select fields with `... on Dataset { }`."
     ),

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.domain import lineage
-
 from app.domain.errors import BadUserInput
 
 from ..relay import Node, from_global_id, to_global_id

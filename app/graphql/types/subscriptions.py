@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from datetime import datetime
-from typing import Annotated, AsyncGenerator, AsyncIterator
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON

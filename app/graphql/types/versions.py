@@ -13,6 +13,7 @@ from app.domain import entities, queries
 
 from ..context import Info
 from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
+from .artifacts import ArtifactReference
 from .common import (
     OrderDirection,
     Stage,
@@ -24,9 +25,8 @@ from .common import (
     tags_of,
     time_range,
 )
-from .artifacts import ArtifactReference
-from .models import RegisteredModel
 from .governance import VersionGovernanceFields
+from .models import RegisteredModel
 from .reproducibility import VersionLineageFields
 
 

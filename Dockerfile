@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # modelreg: multi-stage build. Stage 1 builds the browser assets (GraphiQL is served by the app, no CDN),
-# stage 2 builds the wheel, stage 3 is the slim runtime running as a non-root user.
+# stage 2 builds the wheel from the locked dependencies (requirements/runtime.txt), stage 3 is the slim runtime running as a non-root user.
 
 FROM node:20-bookworm-slim AS web
 WORKDIR /src
@@ -13,18 +13,23 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY policies policies
 COPY app app
 COPY --from=web /src/app/web app/web
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm
 RUN groupadd --system --gid 10001 modelreg \
     && useradd --system --uid 10001 --gid modelreg --home-dir /data --shell /usr/sbin/nologin modelreg \
     && mkdir /data && chown modelreg:modelreg /data
+COPY requirements/runtime.txt /tmp/runtime.txt
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# The locked, hash-checked dependency set (requirements/runtime.txt), then the project's own wheel alone.
+RUN pip install --no-cache-dir --require-hashes --no-deps -r /tmp/runtime.txt \
+    && pip install --no-cache-dir --no-deps /wheels/*.whl && rm -rf /wheels /tmp/runtime.txt
 ENV MODELREG_DATA_DIR=/data \
     MODELREG_HOST=0.0.0.0 \
     PYTHONUNBUFFERED=1

@@ -17,6 +17,8 @@ from tests.support.client import Api
 from tests.support.databases import backend, fresh_database, wipe
 from tests.support.live_server import LiveServer
 
+pytest_plugins = ["tests.support.cli"]  # the `modelreg` fixture: the command run in process
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     store = os.environ.get("MODELREG_TEST_ARTIFACT_STORE", "local")
@@ -83,3 +85,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, artifact_store_env: di
         server = LiveServer(server_dir, url, artifact_store_env)
         yield server
         server.stop()
+
+
+# Fixtures that reach the suite's database or artifact store: a test using any of them depends on the backend.
+BACKEND_FIXTURES = frozenset({"database_url", "artifact_store_env"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked backend_independent (run by CI in the SQLite leg only) must not use the suite's database or
+    artifact store: such a mark would hide it from the PostgreSQL and Azure leg."""
+    wrong = [item.nodeid for item in items if item.get_closest_marker("backend_independent")
+             and BACKEND_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if wrong:
+        raise pytest.UsageError(f"marked backend_independent but using the database or artifact store: {wrong}")

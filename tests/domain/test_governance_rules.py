@@ -3,9 +3,6 @@ Python."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -102,15 +99,11 @@ def test_gates_report_each_result():
     assert results[2].detail == "the version has no 'loss' metric on dataset 'val'"
 
 
-def test_invalid_policy_file_stops_start_up_with_one_line(tmp_path):
+def test_invalid_policy_file_stops_start_up_with_one_line(modelreg, tmp_path):
     bad = tmp_path / "promotion.yaml"
-    bad.write_text("stages:\n  PRODUCTION:\n    required_approvals: many\n", encoding="utf-8")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MODELREG_")}
     for content in ("stages:\n  PRODUCTION:\n    required_approvals: many\n", "stages: [unclosed\n"):
         bad.write_text(content, encoding="utf-8")
-        done = subprocess.run([sys.executable, "-m", "app", "serve"], capture_output=True, text=True, timeout=60,
-                              env={**clean, "MODELREG_DATA_DIR": str(tmp_path), "MODELREG_PROMOTION_POLICY": str(bad)},
-                              stdin=subprocess.DEVNULL)
+        done = modelreg("serve", MODELREG_DATA_DIR=str(tmp_path), MODELREG_PROMOTION_POLICY=str(bad))
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1, done.stderr
         assert "MODELREG_PROMOTION_POLICY" in lines[0] and str(bad) in lines[0]

@@ -64,13 +64,34 @@ def sync_engine(url: str) -> Engine:
     return _engines[url]
 
 
+# Every sequence of the schema back to 1, so ids start over after a wipe as they do on SQLite (where a table
+# without AUTOINCREMENT reuses ids once emptied): the same test writes the same ids on both backends.
+RESTART_SEQUENCES = text(
+    "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'S' AND n.nspname = current_schema()")
+
+
 def _clear(connection: Connection) -> None:
     """Delete every row, children first. On PostgreSQL the audit log's append-only triggers are bypassed for this
     transaction (replica mode skips ordinary triggers; the suite connects as a superuser)."""
-    if connection.dialect.name == "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
         connection.execute(text("SET LOCAL session_replication_role = replica"))
     for table in reversed(Base.metadata.sorted_tables):
         connection.execute(table.delete())
+    if postgresql:
+        connection.execute(RESTART_SEQUENCES)
+
+
+def _advance_sequences(connection: Connection, image: DatabaseImage) -> None:
+    """On PostgreSQL, move each restored table's id sequence past its largest restored id."""
+    for table in Base.metadata.sorted_tables:
+        keys = [column for column in table.primary_key.columns if column.autoincrement is True]
+        if connection.dialect.name != "postgresql" or len(keys) != 1 or not image.rows[table.name]:
+            continue
+        largest = max(row[keys[0].name] for row in image.rows[table.name])
+        connection.execute(text("SELECT setval(pg_get_serial_sequence(:table, :column), :largest)"),
+                           {"table": table.name, "column": keys[0].name, "largest": largest})
 
 
 def wipe(url: str) -> None:
@@ -100,6 +121,7 @@ def restore(url: str, image: DatabaseImage) -> None:
         for table in Base.metadata.sorted_tables:
             if image.rows[table.name]:
                 connection.execute(table.insert(), image.rows[table.name])
+        _advance_sequences(connection, image)
 
 
 # Tables that a refused call writes to by design: denials are audited (tests/audit/test_completeness.py).

@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 import secrets
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import StaticPool
 
 from app.db import migrate
-from app.db.engine import driver_urls
+from app.db.engine import driver_urls, is_sqlite
 from app.db.tables import Base
-from tests.support.databases import SWITCH, fresh_database
+from tests.support.databases import fresh_database
 
 VERSIONS_DIR = migrate.MIGRATIONS_DIR / "versions"
 LANDED = migrate.MIGRATIONS_DIR / "landed.json"
@@ -46,7 +48,8 @@ def present_digests() -> dict[str, str]:
 
 
 def recorded_digests() -> dict[str, str]:
-    return json.loads(LANDED.read_text(encoding="utf-8"))
+    recorded: dict[str, str] = json.loads(LANDED.read_text(encoding="utf-8"))
+    return recorded
 
 
 def test_landed_migrations_are_unchanged():
@@ -57,7 +60,8 @@ def test_landed_migrations_are_unchanged():
         f"{IMMUTABLE}. Changed since they landed: {changed or 'none'}; removed: {removed or 'none'}. "
         "A database that already ran a landed revision never sees an edit to it. Restore the file "
         "(git checkout -- app/db/migrations/versions/<file>) and put the change in a new revision that checks "
-        "what is there first (see 0007 and docs/migrations.md).")
+        "what is there first (see 0007 and docs/migrations.md)."
+    )
 
 
 def test_every_revision_file_has_a_recorded_digest():
@@ -65,8 +69,10 @@ def test_every_revision_file_has_a_recorded_digest():
     unrecorded = {name: digest for name, digest in present.items() if name not in recorded}
     lines = "\n".join(f'  "{name}": "{digest}",' for name, digest in unrecorded.items())
     assert not unrecorded, (
-        f"revision files without a recorded digest in {LANDED.name}: {sorted(unrecorded)}. When a revision lands "
-        f"its digest is recorded ({IMMUTABLE} later). Run `{RECORD_COMMAND}` or add to {LANDED}:\n{lines}")
+        f"revision files without a recorded digest: {sorted(unrecorded)}. Record a revision's digest when it lands "
+        f"(from then on the file must not change). Run `{RECORD_COMMAND}` or add to "
+        f"app/db/migrations/{LANDED.name}:\n{lines}"
+    )
 
 
 def record_new_revisions() -> list[str]:
@@ -74,12 +80,14 @@ def record_new_revisions() -> list[str]:
     recorded = recorded_digests()
     added = {name: digest for name, digest in present_digests().items() if name not in recorded}
     if added:
-        LANDED.write_text(json.dumps(dict(sorted({**recorded, **added}.items())), indent=2) + "\n",
-                          encoding="utf-8")
+        LANDED.write_text(json.dumps(dict(sorted({**recorded, **added}.items())), indent=2) + "\n", encoding="utf-8")
     return sorted(added)
 
 
 # --- Upgrading from every earlier revision ------------------------------------------------------------------
+# A database built by the first landed text of 0001 or 0002 is made by undoing the later edit; built from those
+# texts (git show b31e2ef / b053436), SQLite and PostgreSQL give exactly these catalogs.
+
 
 def _as_0001_first_landed(connection: Connection) -> None:
     """0001 as it landed in b31e2ef: without the version index added in bfde1df."""
@@ -93,58 +101,84 @@ def _as_0002_first_landed(connection: Connection) -> None:
 
 
 Edit = Callable[[Connection], None]
+SCRIPT = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+HEAD = SCRIPT.get_current_head()
 
 
 def _starting_points() -> list[tuple[str, tuple[Edit, ...]]]:
-    """Every revision before head as the current files make it, and 0001/0002 as their first landed text did."""
-    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    head = script.get_current_head()
-    earlier = sorted(r.revision for r in script.walk_revisions() if r.revision != head)
-    points: list[tuple[str, tuple[Edit, ...]]] = [(revision, ()) for revision in earlier]
-    points += [("0001", (_as_0001_first_landed,)),
-               ("0002", (_as_0002_first_landed,)),
-               ("0002", (_as_0001_first_landed, _as_0002_first_landed))]
-    return points
+    """Every revision before head as the current files make it, and 0001/0002 as their first landed text did
+    (0002 landed after 0001's edit, so that database has the version index)."""
+    earlier = sorted(r.revision for r in SCRIPT.walk_revisions() if r.revision != HEAD)
+    return [
+        *((revision, ()) for revision in earlier),
+        ("0001", (_as_0001_first_landed,)),
+        ("0002", (_as_0002_first_landed,)),
+    ]
 
 
 def _point_id(point: tuple[str, tuple[Edit, ...]]) -> str:
     revision, edits = point
-    landed = "+".join(edit.__name__.removeprefix("_as_").removesuffix("_first_landed") for edit in edits)
-    return f"{revision}-with-{landed}-as-first-landed" if edits else revision
+    return f"{revision}-as-first-landed" if edits else revision
 
 
 @contextmanager
-def empty_database(tmp_dir: Path, label: str) -> Iterator[str]:
-    """A database without any revision: a SQLite file, or a new database on the suite's PostgreSQL server."""
-    server_url = os.environ.get(SWITCH, "")
-    if not server_url.startswith("postgres"):
-        yield f"sqlite:///{tmp_dir / f'modelreg-{label}.db'}"
-        return
-    name = f"modelreg_{label}_{secrets.token_hex(4)}"
-    admin = create_engine(driver_urls(server_url)[1], isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+def blank_database(head_url: str, label: str) -> Iterator[Engine]:
+    """An engine on a database without any revision: a new in-memory SQLite database, or on PostgreSQL a new
+    schema, alone on the search path, in the database at ``head_url`` (it goes when that database is dropped).
+    Revisions create everything unqualified, so they build the same schema there; a schema costs far less than
+    a database to create and drop."""
+    if is_sqlite(head_url):
+        engine = create_engine("sqlite+pysqlite://", poolclass=StaticPool)
+    else:
+        schema = f"mig_{label}_{secrets.token_hex(4)}".lower()
+        engine = create_engine(driver_urls(head_url)[1], connect_args={"options": f"-csearch_path={schema}"})
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield engine
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        engine.dispose()
+
+
+def _config(engine: Engine) -> Config:
+    config = migrate.alembic_config("sqlite://")  # the URL goes unused: env.py takes the engine
+    config.attributes["connection"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """`modelreg db upgrade` on this engine."""
+    command.upgrade(_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    command.downgrade(_config(engine), revision)
 
 
 _POSTGRESQL_CATALOG = {
-    "column": "SELECT table_name || '.' || column_name, concat_ws(' ', data_type, character_maximum_length, "
-              "numeric_precision, is_nullable, column_default, collation_name) "
-              "FROM information_schema.columns WHERE table_schema = 'public'",
-    "constraint": "SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) "
-                  "FROM pg_constraint WHERE connamespace = 'public'::regnamespace",
-    "index": "SELECT tablename || '.' || indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
-    "trigger": "SELECT tgrelid::regclass::text || '.' || tgname, pg_get_triggerdef(oid) "
-               "FROM pg_trigger WHERE NOT tgisinternal",
-    "function": "SELECT proname, pg_get_functiondef(oid) FROM pg_proc WHERE pronamespace = 'public'::regnamespace",
-    "view": "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'",
-    "sequence": "SELECT sequence_name, data_type FROM information_schema.sequences WHERE sequence_schema = 'public'",
-    "type": "SELECT typname, typtype::text FROM pg_type WHERE typnamespace = 'public'::regnamespace",
+    "column": (
+        "SELECT table_name || '.' || column_name, concat_ws(' ', data_type, character_maximum_length, "
+        "numeric_precision, is_nullable, column_default, collation_name) "
+        "FROM information_schema.columns WHERE table_schema = current_schema()"
+    ),
+    "constraint": (
+        "SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) "
+        "FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+    ),
+    "index": "SELECT tablename || '.' || indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()",
+    "trigger": (
+        "SELECT tgrelid::regclass::text || '.' || tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT tgisinternal "
+        "AND c.relnamespace = current_schema()::regnamespace"
+    ),
+    "function": (
+        "SELECT proname, pg_get_functiondef(oid) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace"
+    ),
+    "view": "SELECT viewname, definition FROM pg_views WHERE schemaname = current_schema()",
+    "sequence": (
+        "SELECT sequence_name, data_type FROM information_schema.sequences WHERE sequence_schema = current_schema()"
+    ),
+    "type": "SELECT typname, typtype::text FROM pg_type WHERE typnamespace = current_schema()::regnamespace",
 }
 
 
@@ -154,55 +188,77 @@ def catalog(connection: Connection) -> dict[str, str]:
     if connection.dialect.name == "sqlite":
         rows = connection.execute(text("SELECT type || ' ' || name, sql FROM sqlite_master")).all()
         return {name: " ".join((sql or "").split()) for name, sql in rows}
-    return {f"{kind} {name}": definition for kind, query in _POSTGRESQL_CATALOG.items()
-            for name, definition in connection.execute(text(query)).all()}
+    schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+    qualifier = re.compile(rf'\b"?{re.escape(schema)}"?\.')
+    return {
+        f"{kind} {name}": qualifier.sub("", definition)
+        for kind, query in _POSTGRESQL_CATALOG.items()
+        for name, definition in connection.execute(text(query)).all()
+    }
 
 
 def differences_from_the_mappings(connection: Connection) -> list:
     """`alembic check`: what autogenerate would change to match app.db.tables (expression indexes, which
     cannot be reflected on every backend, are compared through the catalog instead)."""
     differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    return [d for d in differences
-            if not (d[0] in ("add_index", "remove_index") and d[1].name.endswith("_key_value"))]
+    return [d for d in differences if not (d[0] in ("add_index", "remove_index") and d[1].name.endswith("_key_value"))]
 
 
 @pytest.fixture(scope="module")
-def head_catalog(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    with fresh_database(tmp_path_factory.mktemp("head"), "head") as url:
-        engine = migrate.sync_engine(url)
-        with engine.connect() as connection:
-            schema = catalog(connection)
-        engine.dispose()
+def head_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated straight to head; on PostgreSQL the starting points get their schemas in it."""
+    with fresh_database(tmp_path_factory.mktemp("head"), "heads") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def head_catalog(head_url: str) -> dict[str, str]:
+    engine = migrate.sync_engine(head_url)
+    with engine.connect() as connection:
+        schema = catalog(connection)
+    engine.dispose()
     return schema
 
 
 @pytest.mark.filterwarnings("ignore:.*expression-based index")  # SQLite cannot reflect them; the catalog can
-@pytest.mark.parametrize("start", _starting_points(), ids=_point_id)
-def test_a_database_at_an_earlier_revision_upgrades_to_the_head_schema(start, head_catalog, tmp_path):
-    revision, edits = start
-    with empty_database(tmp_path, f"r{revision}") as url:
-        migrate.upgrade(url, revision)
-        engine = migrate.sync_engine(url)
-        try:
-            with engine.begin() as connection:
-                for edit in edits:
-                    edit(connection)
-            migrate.upgrade(url)
-            with engine.connect() as connection:
-                at_head = MigrationContext.configure(connection).get_current_revision()
-                schema = catalog(connection)
-                drift = differences_from_the_mappings(connection)
-        finally:
-            engine.dispose()
-    assert at_head == ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
-    missing = {name: head_catalog[name] for name in head_catalog.keys() - schema.keys()}
-    extra = {name: schema[name] for name in schema.keys() - head_catalog.keys()}
-    different = {name: (schema[name], head_catalog[name]) for name in schema.keys() & head_catalog.keys()
-                 if schema[name] != head_catalog[name]}
+def test_a_new_database_matches_the_mappings(head_url):
+    """With this, an upgraded database whose catalog equals the new one's matches the mappings too."""
+    engine = migrate.sync_engine(head_url)
+    with engine.connect() as connection:
+        assert differences_from_the_mappings(connection) == []
+    engine.dispose()
+
+
+def assert_same_schema(upgraded: dict[str, str], new: dict[str, str], start: str) -> None:
+    missing = {name: new[name] for name in new.keys() - upgraded.keys()}
+    extra = {name: upgraded[name] for name in upgraded.keys() - new.keys()}
+    different = {
+        name: {"upgraded": upgraded[name], "new": new[name]}
+        for name in upgraded.keys() & new.keys()
+        if upgraded[name] != new[name]
+    }
     assert (missing, extra, different) == ({}, {}, {}), (
-        f"upgrading from {_point_id(start)} differs from a new database: missing {missing}, extra {extra}, "
-        f"different (upgraded, new) {different}")
-    assert drift == []
+        f"a database at {start} upgraded to head is not what a new database is: "
+        f"missing {missing}, extra {extra}, different {different}"
+    )
+
+
+@pytest.mark.parametrize("start", _starting_points(), ids=_point_id)
+def test_a_database_at_an_earlier_revision_upgrades_to_the_head_schema(start, head_url, head_catalog):
+    revision, edits = start
+    with blank_database(head_url, f"r{revision}") as engine:
+        upgrade(engine, revision)
+        with engine.begin() as connection:
+            for edit in edits:
+                edit(connection)
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == HEAD
+            assert_same_schema(catalog(connection), head_catalog, _point_id(start))
+        if edits:  # 0007 left it where every revision's downgrade finds what it drops
+            downgrade(engine, "base")
+            with engine.connect() as connection:
+                assert [name for name in catalog(connection) if "alembic_version" not in name] == []
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import pytest
 
 from app.http import tuning
 
+pytestmark = pytest.mark.backend_independent
+
 # Allocates and frees 400 one-MiB body-sized buffers, as a streamed upload does, and prints the page faults taken.
 _FAULTS = textwrap.dedent("""
     import resource, sys

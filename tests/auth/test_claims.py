@@ -5,6 +5,8 @@ import pytest
 from app.auth.claims import RoleSource, claim_values, kind_of, role_names
 from app.domain.identity import PrincipalKind
 
+pytestmark = pytest.mark.backend_independent
+
 KEYCLOAK = {"sub": "3f2a", "azp": "modelreg-ui", "realm_access": {"roles": ["mlops", "offline_access"]},
             "resource_access": {"modelreg": {"roles": ["approver"]}}, "scope": "openid profile registry"}
 ENTRA_APP = {"sub": "9d1e", "oid": "9d1e", "azp": "c0ffee", "idtyp": "app", "roles": ["Registry.Write"]}

@@ -6,6 +6,8 @@ import pytest
 from app.auth.issuers import load_issuers
 from app.config import ConfigError, load_settings
 
+pytestmark = pytest.mark.backend_independent
+
 ISSUERS_TOML = """
 [[issuers]]
 name = "entra"

@@ -11,6 +11,8 @@ import pytest
 from app.auth.jwks import KeysUnavailable, OidcKeySource
 from tests.support.oidc import OidcProvider, ProviderUnavailable, provider
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def idp() -> OidcProvider:

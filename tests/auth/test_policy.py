@@ -12,6 +12,8 @@ from app.config import Settings
 from app.domain.errors import ErrorCode, Forbidden
 from app.domain.identity import Permission, Principal
 
+pytestmark = pytest.mark.backend_independent
+
 P = Permission
 ROLES = ("data-scientist", "mlops", "approver", "auditor")
 

@@ -18,6 +18,8 @@ from app.auth.tokens import TokenAuthenticator, TokenRefused, TrustedIssuer
 from app.domain.errors import Unauthenticated
 from app.domain.identity import PrincipalKind
 
+pytestmark = pytest.mark.backend_independent
+
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 

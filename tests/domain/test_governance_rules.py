@@ -16,6 +16,8 @@ from app.domain.governance import MOVES, DocumentKind, check_move
 from app.domain.promotion import PolicyError, PromotionPolicy, evaluate, parse_policy
 from app.promotion import load_promotion_policy
 
+pytestmark = pytest.mark.backend_independent
+
 ALLOWED = {("NONE", "STAGING"), ("NONE", "ARCHIVED"), ("STAGING", "PRODUCTION"), ("STAGING", "ARCHIVED"),
            ("PRODUCTION", "STAGING"), ("PRODUCTION", "ARCHIVED"), ("ARCHIVED", "STAGING")}
 

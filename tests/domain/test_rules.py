@@ -14,6 +14,8 @@ from app.domain.lineage_commands import NewRun as RunRef
 from app.domain.errors import BadUserInput, ErrorCode
 from app.domain.uris import ModelUri, parse_model_uri
 
+pytestmark = pytest.mark.backend_independent
+
 SHA = "a" * 64
 
 

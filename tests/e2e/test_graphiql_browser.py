@@ -17,7 +17,7 @@ from app.auth import dev_issuer
 from tests.support.browser import ROOT, drive, require_browser_tools
 from tests.support.live_server import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 REGISTER_VERSION = """

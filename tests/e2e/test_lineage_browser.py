@@ -17,7 +17,7 @@ from app.auth import dev_issuer
 from tests.support.browser import drive, require_browser_tools
 from tests.support.live_server import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 COMMIT_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 

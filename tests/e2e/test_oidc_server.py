@@ -28,7 +28,7 @@ from tests.support.databases import fresh_database
 from tests.support.live_server import LiveServer
 from tests.support.oidc import OidcProvider, ProviderUnavailable, issuers_file, policy_dir, provider
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent]
 
 VIEWER = {"query": "query Viewer { viewer { subject kind roles } }"}
 SESSION_SECRET = secrets.token_urlsafe(32)

@@ -1,7 +1,11 @@
 """Every mutation decides whether it is an event: its audit action maps to an event type or is listed as none."""
 
+import pytest
+
 from app.domain.events import EVENT_TYPES, NO_EVENT_ACTIONS, event_types_for
 from tests.audit.test_completeness import ACTIONS
+
+pytestmark = pytest.mark.backend_independent
 
 
 def test_every_mutation_action_is_an_event_or_explicitly_none():

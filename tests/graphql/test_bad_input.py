@@ -711,6 +711,7 @@ async def test_bad_input_is_refused_and_writes_nothing(api, field):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.backend_independent
 def test_every_mutation_has_bad_input_cases():
     mutations = {name for name, kind in root_fields().items() if kind == "Mutation"}
     assert mutations <= set(CASES)

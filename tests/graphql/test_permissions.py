@@ -50,11 +50,13 @@ def permissions_of(role: str) -> list[str]:
     return sorted(p.value for permissions, roles in TABLE.values() if role in roles for p in permissions)
 
 
+@pytest.mark.backend_independent
 def test_table_rows_cover_every_permission_once():
     rows = [permissions for permissions, _ in TABLE.values()]
     assert sorted(p.value for row in rows for p in row) == sorted(p.value for p in Permission)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("role", [*ROLES, "nobody"])
 @pytest.mark.parametrize("row", list(TABLE))
 def test_cell(row, role):

@@ -516,11 +516,13 @@ def assert_outcome(body: dict[str, Any], name: str, allowed: bool) -> None:
 # The walk.
 
 
+@pytest.mark.backend_independent
 def test_every_root_field_has_an_operation():
     missing = sorted(set(root_fields()) - set(OPERATIONS) - set(SUBSCRIPTIONS))
     assert not missing, f"root fields without an entry (document and permission) in OPERATIONS: {missing}"
 
 
+@pytest.mark.backend_independent
 def test_no_operation_for_a_field_that_is_gone():
     stale = sorted(set(OPERATIONS) - set(root_fields()))
     assert not stale, f"OPERATIONS names fields the schema no longer has: {stale}"
@@ -528,27 +530,32 @@ def test_no_operation_for_a_field_that_is_gone():
     assert not not_subscriptions, f"SUBSCRIPTIONS names fields that are not subscriptions: {not_subscriptions}"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("name", sorted(SUBSCRIPTIONS))
 def test_subscription_description_states_its_permission(name):
     description = schema._schema.subscription_type.fields[name].description or ""
     assert f"Requires {SUBSCRIPTIONS[name][0].value}" in description
 
 
+@pytest.mark.backend_independent
 def test_every_required_permission_is_granted_by_the_policy():
     ungranted = {name: op.permission.value for name, op in OPERATIONS.items()
                  if op.permission is not None and not any(holds(role, op.permission) for role in policy().roles)}
     assert not ungranted, f"no role in policies/policy.csv holds: {ungranted}"
 
 
+@pytest.mark.backend_independent
 def test_every_permission_guards_some_operation():
     unused = set(Permission) - {op.permission for op in OPERATIONS.values()} - set(HTTP_ONLY)
     assert not unused, f"permissions no operation requires: {unused}"
 
 
+@pytest.mark.backend_independent
 def test_only_viewer_needs_no_permission():
     assert [name for name, op in OPERATIONS.items() if op.permission is None] == ["viewer"]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
 def test_document_exercises_exactly_its_field(name):
     document = parse(OPERATIONS[name].document)
@@ -558,6 +565,7 @@ def test_document_exercises_exactly_its_field(name):
     assert operation.operation.value == root_fields()[name].lower()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("name", sorted(n for n, kind in root_fields().items() if kind == "Mutation"))
 def test_mutation_description_states_its_permission(name):
     description = schema._schema.mutation_type.fields[name].description or ""

@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
+import pytest
 from graphql import build_schema as parse_sdl
 from graphql.utilities import find_breaking_changes, find_dangerous_changes
 
 from app.graphql.schema import schema
+
+pytestmark = pytest.mark.backend_independent
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 

@@ -12,7 +12,11 @@ from urllib.parse import parse_qs
 
 from azure.storage.blob import UserDelegationKey
 
+import pytest
+
 from app.storage.azure_sas import READ, UPLOAD, Signer, attachment
+
+pytestmark = pytest.mark.backend_independent
 
 
 class TokenCredential:

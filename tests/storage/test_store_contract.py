@@ -24,7 +24,7 @@ LIMIT = 64 * MiB
 BIG = random.Random(3).randbytes(21 * MiB + 12345)  # three 8 MiB blocks on Azure, the last one partial
 SMALL = bytes(range(256)) * 4
 
-azure_only = pytest.mark.parametrize("store", ["azure"], indirect=True)
+on_azure = pytest.mark.parametrize("store", [pytest.param("azure", marks=pytest.mark.azure_only)], indirect=True)
 
 
 def digest_of(data: bytes) -> str:
@@ -145,7 +145,7 @@ async def test_interrupted_upload_leaves_no_blob(store: ArtifactStore, contents:
         assert await contents.names(uncommitted=True) == []
 
 
-@azure_only
+@on_azure
 @pytest.mark.parametrize("declared", [True, False], ids=["digest-declared", "digest-unknown"])
 async def test_a_storage_failure_mid_upload_fails_the_write_promptly(store: ArtifactStore, contents: Contents,
                                                                      monkeypatch: pytest.MonkeyPatch,
@@ -226,14 +226,14 @@ async def test_blobs_lists_and_delete_removes(store: ArtifactStore, contents: Co
 
 # -- signed URLs: Azure only; the local store has none and says so ---------------------------------------------------
 
-@pytest.mark.parametrize("store", ["local"], indirect=True)
+@pytest.mark.parametrize("store", [pytest.param("local", marks=pytest.mark.backend_independent)], indirect=True)
 async def test_local_store_has_no_signed_urls(store: ArtifactStore) -> None:
     info = await store.write(stream(SMALL), max_size=LIMIT)
     assert await store.read_url(info.digest, ttl_seconds=60, filename="f", media_type="text/plain") is None
     assert await store.upload_url("upload-put", ttl_seconds=300) is None
 
 
-@azure_only
+@on_azure
 async def test_upload_url_takes_a_single_put(store: ArtifactStore) -> None:
     url = await store.upload_url("upload-put", ttl_seconds=300)
     async with httpx.AsyncClient(timeout=60) as http:
@@ -246,7 +246,7 @@ async def test_upload_url_takes_a_single_put(store: ArtifactStore) -> None:
     assert await read_all(store, info.digest) == BIG
 
 
-@azure_only
+@on_azure
 async def test_upload_url_takes_blocks(store: ArtifactStore, contents: Contents) -> None:
     url = await store.upload_url("upload-blocks", ttl_seconds=300)
     ids = [base64.b64encode(f"block-{n:04d}".encode()).decode() for n in range(3)]
@@ -263,7 +263,7 @@ async def test_upload_url_takes_blocks(store: ArtifactStore, contents: Contents)
     assert await contents.names(uncommitted=True) == [blob_name(info.digest, store)]
 
 
-@azure_only
+@on_azure
 @pytest.mark.parametrize("body", [SMALL, BIG], ids=["rewritten-before-copy", "rewritten-while-hashing"])
 async def test_promote_refuses_a_staged_blob_rewritten_meanwhile(store: ArtifactStore, contents: Contents,
                                                                  monkeypatch: pytest.MonkeyPatch,
@@ -291,7 +291,7 @@ def _with_query(url: str, **changes: str) -> str:
     return urlunsplit(parts._replace(query=urlencode({**dict(parse_qsl(parts.query)), **changes})))
 
 
-@azure_only
+@on_azure
 async def test_read_url_serves_the_blob_read_only(store: ArtifactStore) -> None:
     info = await store.write(stream(SMALL), max_size=LIMIT)
     url = await store.read_url(info.digest, ttl_seconds=60, filename="model v1.onnx", media_type="application/onnx")

@@ -10,6 +10,8 @@ import pytest
 from app.storage import writeback
 from app.storage.writeback import WriteBehindFile
 
+pytestmark = pytest.mark.backend_independent
+
 
 def test_content_is_written_whole_across_windows(tmp_path):
     chunks = [os.urandom(size) for size in (1, 4095, 4096, 10_000, 70_000, 3)]

@@ -139,9 +139,9 @@ def _artifacts(args: argparse.Namespace) -> int:
 
     async def operate() -> int:
         if args.artifacts_command == "verify":
-            report = await verify_store(store)
-            print(json.dumps({"checked": report.checked, "bytes": report.bytes, "mismatches": report.mismatches}))
-            return 1 if report.mismatches else 0
+            verified = await verify_store(store)
+            print(json.dumps({"checked": verified.checked, "bytes": verified.bytes, "mismatches": verified.mismatches}))
+            return 1 if verified.mismatches else 0
         migrate.upgrade(settings.effective_database_url)  # as `serve` does: gc needs the current schema
         database = create_database(settings.effective_database_url)
         try:

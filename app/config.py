@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -113,7 +114,7 @@ class Settings:
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the given (non-None) fields replaced and validated again."""
-        values = {k: v for k, v in overrides.items() if v is not None}
+        values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         updated = replace(self, **values)
         updated.validate()
         return updated

@@ -10,6 +10,8 @@ from app.domain.promotion import PolicyError, PromotionPolicy, parse_policy
 
 POLICY_FILE = "promotion.yaml"
 
+__all__ = ["POLICY_FILE", "PolicyError", "load_promotion_policy"]  # PolicyError for callers
+
 
 def load_promotion_policy(path: Path) -> PromotionPolicy:
     """The parsed policy; PolicyError names the file and the entry at fault."""

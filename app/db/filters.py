@@ -6,14 +6,15 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 
 from app.domain.queries import TagMatch, TextMatch, TimeRange
 
-from .tables import TAG_VALUE_INDEX_PREFIX
+from .pagination import SqlColumn
+from .tables import TAG_VALUE_INDEX_PREFIX, ModelTagRow, VersionTagRow
 
 # Greater than any character, so [prefix, prefix + TOP) is exactly the strings starting with prefix
 # under the binary collations we use; an index range scan serves it.
 _TOP = "\U0010ffff"
 
 
-def text_conditions(column: ColumnElement, match: TextMatch | None) -> list[ColumnElement[bool]]:
+def text_conditions(column: SqlColumn, match: TextMatch | None) -> list[ColumnElement[bool]]:
     if match is None:
         return []
     conditions: list[ColumnElement[bool]] = []
@@ -26,7 +27,7 @@ def text_conditions(column: ColumnElement, match: TextMatch | None) -> list[Colu
     return conditions
 
 
-def time_conditions(column: ColumnElement, window: TimeRange | None) -> list[ColumnElement[bool]]:
+def time_conditions(column: SqlColumn, window: TimeRange | None) -> list[ColumnElement[bool]]:
     if window is None:
         return []
     conditions: list[ColumnElement[bool]] = []
@@ -38,7 +39,10 @@ def time_conditions(column: ColumnElement, window: TimeRange | None) -> list[Col
 
 
 def tag_conditions(
-    tag_table: type, owner_column: ColumnElement, owner_fk: str, tags: tuple[TagMatch, ...]
+    tag_table: type[ModelTagRow] | type[VersionTagRow],
+    owner_column: SqlColumn,
+    owner_fk: str,
+    tags: tuple[TagMatch, ...],
 ) -> list[ColumnElement[bool]]:
     """One EXISTS per wanted tag, written to use the (key, substr(value)) index."""
     conditions: list[ColumnElement[bool]] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from app.domain.entities import (
     ArtifactRef,
     CodeRef,
@@ -46,7 +48,8 @@ def to_version(row: VersionRow, model_name: str) -> ModelVersion:
         flavor=row.flavor,
         signature=row.signature,
         run=RunRef(TrackerKind(row.run_tracker), row.run_id, row.run_uri) if row.run_id else None,
-        code=CodeRef(row.code_repository_url, row.code_commit_sha) if row.code_commit_sha else None,
+        # written together (NewVersion.code): a commit comes with its repository
+        code=CodeRef(cast(str, row.code_repository_url), row.code_commit_sha) if row.code_commit_sha else None,
         artifact=ArtifactRef(row.artifact_uri, row.artifact_digest, row.artifact_size) if row.artifact_uri else None,
         params=dict(row.params or {}),
         created_at=row.created_at,

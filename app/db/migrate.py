@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from .engine import driver_urls, is_sqlite
 
@@ -38,6 +38,6 @@ def current(url: str) -> str:
     return output.getvalue().strip() or "(no revision: run `modelreg db upgrade`)"
 
 
-def sync_engine(url: str):
+def sync_engine(url: str) -> Engine:
     """A synchronous engine, for tools and tests that inspect the database directly."""
     return create_engine(driver_urls(url)[1])

@@ -6,12 +6,16 @@ import base64
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import QueryableAttribute
 
 from app.domain.errors import BadUserInput
 from app.domain.queries import Direction, Page, PageRequest
+
+# What queries filter and sort on: a Core expression, or a mapped attribute such as ``VersionRow.id``.
+SqlColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 def encode_cursor(sort_value: Any, row_id: int) -> str:
@@ -54,7 +58,7 @@ def decode_cursor(cursor: str, expected: type) -> tuple[Any, int]:
 
 
 def after_condition(
-    sort_key: ColumnElement, id_column: ColumnElement, direction: Direction, cursor: str
+    sort_key: SqlColumn, id_column: SqlColumn, direction: Direction, cursor: str
 ) -> ColumnElement[bool]:
     """Rows strictly after the cursor in (sort_key, id) order."""
     value, row_id = decode_cursor(cursor, sort_key.type.python_type)
@@ -63,7 +67,7 @@ def after_condition(
     return or_(sort_key < value, and_(sort_key == value, id_column < row_id))
 
 
-def ordered(query: Select, sort_key: ColumnElement, id_column: ColumnElement, direction: Direction) -> Select:
+def ordered(query: Select, sort_key: SqlColumn, id_column: SqlColumn, direction: Direction) -> Select:
     if direction is Direction.ASC:
         return query.order_by(sort_key.asc(), id_column.asc())
     return query.order_by(sort_key.desc(), id_column.desc())
@@ -73,8 +77,8 @@ async def fetch_page(
     session: Any,
     query: Select,
     *,
-    sort_key: ColumnElement,
-    id_column: ColumnElement,
+    sort_key: SqlColumn,
+    id_column: SqlColumn,
     direction: Direction,
     page: PageRequest,
     with_total: bool,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import mimetypes
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,7 +91,7 @@ def check_unique_paths(paths: list[str]) -> None:
         raise BadUserInput(f"files: {sorted(clash)[0]!r} is both a file and a folder", field="files")
 
 
-def manifest_digest(files: list[ArtifactFile] | list[StagedFile]) -> str:
+def manifest_digest(files: Sequence[ArtifactFile | StagedFile]) -> str:
     """The sha256 of the canonical JSON of the manifest (sorted by path), so a deployment can verify a whole
     version with one value."""
     entries = [

@@ -96,6 +96,13 @@ class DomainEvent:
     payload: dict[str, Any] = field(default_factory=dict)
     seq: int | None = None  # position in the outbox, once written
 
+    @property
+    def position(self) -> int:
+        """``seq`` of an event written to or read from the outbox (a ValueError for one that was not)."""
+        if self.seq is None:
+            raise ValueError(f"event {self.id} has no outbox position: it was never written to the outbox")
+        return self.seq
+
 
 @dataclass(frozen=True)
 class EventFilter:

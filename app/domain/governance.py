@@ -102,7 +102,10 @@ class TransitionRequest:
 
     @property
     def target(self) -> str:
-        return f"@{self.alias}" if self.kind is TransitionKind.ALIAS else str(self.to_stage.value)
+        if self.kind is TransitionKind.ALIAS:
+            return f"@{self.alias}"
+        assert self.to_stage is not None, "a STAGE request names its target stage"
+        return str(self.to_stage.value)
 
 
 @dataclass(frozen=True)

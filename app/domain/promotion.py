@@ -54,6 +54,7 @@ class MetricGate:
             return GateResult(label, False, f"the version has no {self.name!r} metric{where}")
         if self.op is None:
             return GateResult(label, True, "recorded")
+        assert self.threshold is not None, "a gate with an operator has a threshold"
         best = [v for v in values if _OPERATORS[self.op](v, self.threshold)]
         if best:
             return GateResult(label, True, f"{best[0]:g} {self.op} {self.threshold:g}")

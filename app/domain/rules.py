@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, overload
 
 from .errors import BadUserInput
 
@@ -50,6 +50,10 @@ def check_alias(alias: str, field: str = "alias") -> str:
     return alias
 
 
+@overload
+def check_text(value: str, field: str, limit: int = ..., required: bool = ...) -> str: ...
+@overload
+def check_text(value: str | None, field: str, limit: int = ..., required: bool = ...) -> str | None: ...
 def check_text(value: str | None, field: str, limit: int = SHORT_TEXT_MAX, required: bool = False) -> str | None:
     """Optional free text with a length limit; ``required`` refuses empty values."""
     if value is None or value == "":
@@ -99,6 +103,10 @@ def check_metric(name: str, value: float, step: int | None, field: str = "metric
         raise BadUserInput(f"{field}[{name}].step must be zero or more", field=field)
 
 
+@overload
+def check_sha256(digest: str, field: str) -> str: ...
+@overload
+def check_sha256(digest: str | None, field: str) -> str | None: ...
 def check_sha256(digest: str | None, field: str) -> str | None:
     """A lowercase hex sha256 digest, optionally written ``sha256:<hex>``."""
     if digest is None:

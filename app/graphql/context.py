@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -50,10 +51,12 @@ class Services:
     deployment_reads: DeploymentReads
 
 
-def _batch(fetch, default: Any = None):
+def _batch(
+    fetch: Callable[[list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None
+) -> Callable[[list[Any]], Awaitable[list[Any]]]:
     """A DataLoader load function from a ``fetch(keys) -> {key: value}`` batch read."""
 
-    async def load(keys: list) -> list:
+    async def load(keys: list[Any]) -> list[Any]:
         found = await fetch(list(dict.fromkeys(keys)))
         return [found.get(key, default) for key in keys]
 
@@ -71,8 +74,13 @@ class Loaders:
         governance: GovernanceReads | None = None,
         lineage: LineageReads | None = None,
     ) -> None:
-        def bind(method, default: Any = None) -> DataLoader:
-            return DataLoader(load_fn=_batch(lambda keys: method(principal, keys), default))
+        # Resolvers reach the loaders through an authenticated context only (Context.principal raises otherwise).
+        caller = cast(Principal, principal)
+
+        def bind(
+            method: Callable[[Principal, list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None
+        ) -> DataLoader:
+            return DataLoader(load_fn=_batch(lambda keys: method(caller, keys), default))
 
         self.model = bind(reads.models_by_id)
         self.version_by_number = bind(reads.versions_by_number)
@@ -91,13 +99,13 @@ class Loaders:
         if lineage is not None:
 
             async def reproducibility(versions: list[ModelVersion]) -> list:
-                found = await lineage.reproducibility(principal, list({v.id: v for v in versions}.values()))
+                found = await lineage.reproducibility(caller, list({v.id: v for v in versions}.values()))
                 return [found[v.id] for v in versions]
 
             # Keyed by version entity (the record needs its artifact), cached by version id.
             self.reproducibility = DataLoader(load_fn=reproducibility, cache_key_fn=lambda version: version.id)
         self._reads = reads
-        self._principal = principal
+        self._principal = caller
         self._latest: dict[Stage | None, DataLoader[int, ModelVersion | None]] = {}
 
     def latest_version(self, stage: Stage | None) -> DataLoader[int, ModelVersion | None]:

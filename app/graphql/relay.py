@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import strawberry
 
@@ -37,7 +38,13 @@ def from_global_id(global_id: str) -> tuple[str, int]:
 
 @strawberry.interface(description="An object with a globally unique, opaque id; fetch any of them with `node(id:)`.")
 class Node:
-    id: strawberry.ID = strawberry.field(description="Globally unique opaque id of this object.")
+    if TYPE_CHECKING:
+        # For type checkers a read-only property: implementations either declare `id` as a field (lineage nodes)
+        # or resolve it from their entity, and are built without an `id` argument.
+        @property
+        def id(self) -> strawberry.ID: ...
+    else:
+        id: strawberry.ID = strawberry.field(description="Globally unique opaque id of this object.")
 
 
 @strawberry.type(description="Where a page of a connection sits in the whole list.")
@@ -69,7 +76,7 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
-def to_connection(page: Page, convert, had_cursor: bool) -> Connection:
+def to_connection(page: Page[Any], convert: Callable[[Any], Any], had_cursor: bool) -> Connection[Any]:
     edges = [Edge(cursor=cursor, node=convert(item)) for cursor, item in page.items]
     return Connection(
         edges=edges,

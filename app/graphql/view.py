@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
@@ -111,7 +111,7 @@ def negotiate(accept: str | None) -> str:
 
 def _is_request_error(response: GraphQLHTTPResponse) -> bool:
     """No data and no error with a path: the request failed before execution (or variable coercion)."""
-    errors = response.get("errors") or []
+    errors = cast(list[dict[str, Any]], response.get("errors") or [])  # formatted errors: JSON objects
     return response.get("data") is None and bool(errors) and all("path" not in error for error in errors)
 
 
@@ -174,7 +174,7 @@ class MethodNotAllowed(HTTPException):
         self.allow = allow
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, GraphiQL page and GraphQL-over-HTTP media types."""
 
     def __init__(
@@ -200,7 +200,7 @@ class GraphQLView(GraphQL):
             self.services.lineage_reads,
         )
 
-    async def get_context(self, request: Request, response: Response | None = None) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None = None) -> Context:
         principal = request.scope.get("state", {}).get("principal")
         return Context(
             services=self.services,
@@ -298,7 +298,7 @@ class GraphQLView(GraphQL):
                 raise MethodNotAllowed(f"{error.reason}; send them with POST", allow="POST") from error
             raise
 
-    async def get_sub_response(self, request: Request) -> Response:
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """The sub-response carries the negotiated media type to ``create_response``."""
         sub_response = await super().get_sub_response(request)
         sub_response.media_type = negotiate(request.headers.get("accept"))
@@ -318,11 +318,12 @@ class GraphQLView(GraphQL):
     ) -> Response:
         """JSON in the negotiated media type; with graphql-response+json a request error is a 400 without data."""
         media_type = sub_response.media_type or JSON
-        request_error = (
-            media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and _is_request_error(response_data)
-        )
-        if request_error:
-            response_data = {key: value for key, value in response_data.items() if key != "data"}
+        request_error = False
+        if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and _is_request_error(response_data):
+            request_error = True
+            response_data = cast(
+                GraphQLHTTPResponse, {key: value for key, value in response_data.items() if key != "data"}
+            )
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = media_type
         if request_error:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from app.domain.artifacts import ArtifactFile
 from app.domain.errors import BadUserInput, RegistryError, TooLarge
 from app.logs import current_request_id
 from app.services.artifacts import ArtifactService
@@ -42,7 +43,10 @@ def _check_length(request: Request, limit: int) -> None:
         raise TooLarge(f"the body is larger than the limit of {limit} bytes", field="body")
 
 
-def _handles_errors(endpoint):
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _handles_errors(endpoint: Endpoint) -> Endpoint:
     async def wrapped(request: Request) -> Response:
         try:
             return await endpoint(request)
@@ -158,7 +162,7 @@ async def download_archive(request: Request) -> Response:
     version = found.version
     name = f"{version.model_name.replace('/', '_')}-{version.version}.tar"
 
-    def contents(file) -> AsyncIterator[bytes]:
+    def contents(file: ArtifactFile) -> AsyncIterator[bytes]:
         return service.read(file)
 
     return StreamingResponse(

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -58,7 +59,10 @@ def json_line(event: AuditEvent) -> str:
 
 def csv_row(event: AuditEvent) -> list[object]:
     document = event.document()
-    json_or_empty = lambda value: "" if value is None else canonical_json(value)  # noqa: E731
+
+    def json_or_empty(value: Any) -> str:
+        return "" if value is None else canonical_json(value)
+
     return [
         event.seq,
         document["occurredAt"],

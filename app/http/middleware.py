@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import overload
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
@@ -114,6 +115,10 @@ def _cookie(headers: Headers, name: str) -> str | None:
     return None
 
 
+@overload
+def with_request_info(scope: Scope, principal: Principal) -> Principal: ...
+@overload
+def with_request_info(scope: Scope, principal: Principal | None) -> Principal | None: ...
 def with_request_info(scope: Scope, principal: Principal | None) -> Principal | None:
     """The principal carrying where the call came from (request id, client address, user agent), so services can
     write them into the audit log without knowing about HTTP."""

@@ -32,7 +32,7 @@ def raise_request_body_buffer(limit: int = BODY_BUFFER_BYTES) -> None:
         except ImportError:  # httptools is optional in uvicorn; h11 is always there
             continue
         if hasattr(module, "HIGH_WATER_LIMIT"):
-            module.HIGH_WATER_LIMIT = limit
+            module.HIGH_WATER_LIMIT = limit  # type: ignore[attr-defined]  # a module imported by name
 
 
 def reuse_freed_buffers() -> bool:

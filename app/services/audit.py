@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, overload
 
 from app.domain.audit import OUTCOME_OK, AuditDraft, AuditTarget, jsonable
 from app.domain.errors import ErrorCode, Forbidden, RegistryError
@@ -28,6 +28,10 @@ DETAIL_MAX = 2000
 USER_AGENT_MAX = 512
 
 
+@overload
+def _clip(text: str, limit: int) -> str: ...
+@overload
+def _clip(text: str | None, limit: int) -> str | None: ...
 def _clip(text: str | None, limit: int) -> str | None:
     return None if text is None else text.replace("\x00", "\\x00")[:limit]
 
@@ -136,7 +140,7 @@ class Attempt:
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> bool:
+    ) -> Literal[False]:  # never swallows the error (and so type checkers know the block may raise)
         if error is None:
             if not self._recorded:  # a use case that changed nothing still leaves its trace
                 log.warning("audited use case finished without recording", extra={"action": self.action})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from app.domain import deployments as rules
 from app.domain.audit import AuditTarget
@@ -19,6 +20,11 @@ from .common import find_model, find_version, utc_now
 from .lineage_links import link, register
 from .ports import Authorizer, Clock, UnitOfWork, UnitOfWorkFactory
 from .reads import RegistryReader
+
+# (current entries, the version named by the call or None) -> the next entries
+Compute = Callable[[tuple[Entry, ...], Any], tuple[Entry, ...]]
+# (unit of work, current deployment) -> the next entries, for changes that read more than the current entries
+BeforeChange = Callable[[UnitOfWork, Deployment | None], Awaitable[tuple[Entry, ...]]]
 
 
 def _target(name: str, environment: str, model_id: int | None = None) -> AuditTarget:
@@ -140,8 +146,8 @@ class DeploymentService:
         environment: str,
         action: DeploymentAction,
         number: int | None,
-        compute: Callable | None,
-        before_change: Callable | None = None,
+        compute: Compute | None,
+        before_change: BeforeChange | None = None,
     ) -> Deployment:
         async with self._trail.attempt(
             principal, f"deployment.{action.value.lower()}", _target(name, environment)
@@ -159,6 +165,7 @@ class DeploymentService:
                     version = (await find_version(uow, name, number))[1] if number is not None else None
                     if version is not None and action is not DeploymentAction.REMOVE_SHADOW:
                         self._check_servable(version, target)
+                    assert compute is not None, "a change computes its entries unless before_change brings them"
                     after = compute(entries, version)
                 if action is DeploymentAction.ROLLBACK:
                     await self._check_still_servable(uow, after, target, name)
@@ -166,6 +173,7 @@ class DeploymentService:
                 await uow.deployments.save(model.id, environment, after, action, principal.subject, now)
                 await self._link(uow, name, environment, entries, after, principal.subject, now)
                 saved = await uow.deployments.get(model.id, environment)
+                assert saved is not None, "the deployment was saved just now"
                 await attempt.ok(
                     uow,
                     before={"entries": _state(entries)},

@@ -35,10 +35,12 @@ log = logging.getLogger("modelreg.webhooks")
 
 
 class SendOutcome(Protocol):
-    status_code: int | None
-    latency_ms: int
-    error: str | None
-
+    @property
+    def status_code(self) -> int | None: ...
+    @property
+    def latency_ms(self) -> int: ...
+    @property
+    def error(self) -> str | None: ...
     @property
     def ok(self) -> bool: ...
 

@@ -58,9 +58,10 @@ class DocumentService:
                 if version is None:
                     raise NotFound(f"model {name!r} has no version {number}", field="version")
                 document = await uow.documents.add(version.id, new, principal.subject, self._clock())
+                # exactly one of the two (checked above); a digest is never empty
                 content = (
                     {"artifactDigest": new.artifact_digest}
-                    if new.artifact_digest
+                    if new.markdown is None
                     else {
                         "markdownSha256": hashlib.sha256(new.markdown.encode()).hexdigest(),
                         "markdownLength": len(new.markdown),

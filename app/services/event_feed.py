@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 from app.domain import rules
 from app.domain.audit import AuditTarget
@@ -130,29 +130,30 @@ class EventFeed:
                 return
             self._buffer.extend(batch)
             while len(self._buffer) > self._buffer_size:
-                self._buffer_from = self._buffer.popleft().seq
-            self._read_to = batch[-1].seq
+                self._buffer_from = self._buffer.popleft().position
+            self._read_to = batch[-1].position
             self._announce()
             if len(batch) < self._batch_size:
                 return
 
     # Subscribers.
 
-    async def follow(self, position: int, wanted: Callable[[DomainEvent], bool]) -> AsyncIterator[DomainEvent]:
+    async def follow(self, position: int, wanted: Callable[[DomainEvent], bool]) -> AsyncGenerator[DomainEvent, None]:
         """Every event after outbox ``position`` that ``wanted`` accepts, as it comes, oldest first, endlessly."""
         while True:
             advanced = self._advanced  # taken before looking, so an advance while we look is not missed
             read_to = self._read_to
-            from_outbox = read_to is None or position < self._buffer_from
-            if from_outbox:
+            if read_to is None or position < self._buffer_from:
+                from_outbox = True
                 async with self._uow(write=False) as uow:
                     events = await uow.events.after(position, self._batch_size)
             else:
-                events = [event for event in self._buffer if event.seq > position] if position < read_to else []
+                from_outbox = False
+                events = [event for event in self._buffer if event.position > position] if position < read_to else []
+                if not events:
+                    position = max(position, read_to)
             if events:
-                position = events[-1].seq
-            elif not from_outbox:
-                position = max(position, read_to)
+                position = events[-1].position
             for event in events:
                 if event.type not in HIDDEN_TYPES and wanted(event):
                     yield event
@@ -191,7 +192,7 @@ class EventSubscriptions:
         types: list[str] | None = None,
         model_name: str | None = None,
         after: int | None = None,
-    ) -> AsyncIterator[DomainEvent]:
+    ) -> AsyncGenerator[DomainEvent, None]:
         """Authorize and check the arguments now (so a refusal is the subscription's first and only answer),
         then the events after outbox position ``after`` (default: from now on) of ``types`` (default: all) about
         models named ``model_name`` (a name or a glob; default: any)."""

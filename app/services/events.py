@@ -87,7 +87,7 @@ class EventOutbox:
             )
             wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]
             if wanted:
-                await uow.webhooks.add_deliveries(event.seq, wanted, draft.occurred_at)
+                await uow.webhooks.add_deliveries(event.position, wanted, draft.occurred_at)
             written.append(event)
         await uow.events.notify()
         if self._on_commit is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, overload
 
 from app.domain.audit import AuditTarget
 from app.domain.identity import Permission, Principal
@@ -43,6 +43,14 @@ class LineageService:
         self._clock = clock
         self._trail = trail or AuditTrail(uow, clock)
 
+    @overload
+    async def register(self, principal: Principal, new: NewDataset) -> tuple[Dataset, bool]: ...
+    @overload
+    async def register(self, principal: Principal, new: NewRun) -> tuple[Run, bool]: ...
+    @overload
+    async def register(self, principal: Principal, new: NewCodeCommit) -> tuple[CodeCommit, bool]: ...
+    @overload
+    async def register(self, principal: Principal, new: NewExternalNode) -> tuple[ExternalNode, bool]: ...
     async def register(
         self, principal: Principal, new: NewDataset | NewRun | NewCodeCommit | NewExternalNode
     ) -> tuple[Dataset | Run | CodeCommit | ExternalNode, bool]:

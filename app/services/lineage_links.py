@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from app.domain.commands import NewVersion
 from app.domain.entities import ModelVersion, VersionStatus
@@ -52,7 +52,10 @@ def _differences(new: Any, existing: Any) -> list[str]:
             (f"environment.{f.name}", getattr(new.environment, f.name), getattr(existing.environment, f.name))
             for f in fields(new.environment)
         ]
-    camel = lambda name: name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])  # noqa: E731
+
+    def camel(name: str) -> str:
+        return name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])
+
     return [
         ".".join(camel(part) for part in name.split("."))
         for name, mine, theirs in pairs
@@ -63,13 +66,13 @@ def _differences(new: Any, existing: Any) -> list[str]:
 async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tuple[Any, bool]:
     """The node for ``new`` (a validated NewDataset, NewRun, NewCodeCommit or NewExternalNode) and whether it was
     created now. Registering an identity again returns the existing node, unless a field differs: CONFLICT."""
-    find: Callable[[Any], Awaitable[Any]]
-    find, add = {
+    steps: dict[type, tuple[Callable[[Any], Awaitable[Any]], Callable[[Any, str, datetime], Awaitable[Any]]]] = {
         NewDataset: (uow.lineage.find_dataset, uow.lineage.add_dataset),
         NewRun: (uow.lineage.find_run, uow.lineage.add_run),
         NewCodeCommit: (uow.lineage.find_commit, uow.lineage.add_commit),
         NewExternalNode: (uow.lineage.find_external, uow.lineage.add_external),
-    }[type(new)]
+    }
+    find, add = steps[type(new)]
     existing = await find(new)
     if existing is None:
         added = await add(new, actor, now)
@@ -182,12 +185,15 @@ async def _check_not_frozen(uow: UnitOfWork, edge: NewEdge, target_id: int, vers
 async def resolve_parents(uow: UnitOfWork, parents: tuple[ParentRef, ...]) -> list[tuple[ModelVersion, str | None]]:
     """The parent versions of a version about to be created, resolved before it exists (so that
     ``models:/NAME/latest`` of its own model means the newest version before it)."""
-    resolved = []
+    resolved: list[tuple[ModelVersion, str | None]] = []
     for parent in parents:
+        found: ModelVersion | None
         if parent.uri is not None:
             found = await version_at_uri(uow, parse_model_uri(parent.uri))
         else:
-            found = (await uow.versions.get_many([parent.version_id])).get(parent.version_id)
+            found = None
+            if parent.version_id is not None:  # NewVersion.validate: an id when there is no URI
+                found = (await uow.versions.get_many([parent.version_id])).get(parent.version_id)
             if found is None:
                 raise NotFound("parents: no model version has this id", field="parents.id")
         resolved.append((found, parent.relation))
@@ -228,7 +234,8 @@ async def link_new_version(
     registered = {new: (await register(uow, new, actor, now))[0].id for new in inline}
     datasets = []
     for use in command.datasets:
-        dataset_id = registered[use.dataset] if use.dataset is not None else use.dataset_id
+        # NewVersion.validate: an id when there is no inline dataset
+        dataset_id = registered[use.dataset] if use.dataset is not None else cast(int, use.dataset_id)
         await link(uow, NewEdge(use.kind, NodeRef(NodeKind.DATASET, dataset_id), me), actor, now, new_downstream=True)
         datasets.append({"dataset": dataset_id, "kind": use.kind.value})
     for parent, relation in parents:

@@ -92,7 +92,7 @@ class LineageReads(RegistryReader):
         for version in versions:
             node_id = nodes.get(version.id)
             mine = [edge for edge in into_versions if edge[0] == node_id]
-            run_node = run_of.get(node_id)
+            run_node = run_of.get(node_id) if node_id is not None else None
             runs = [edge for edge in into_runs if edge[0] == run_node]
             run = entity(run_node, NodeKind.RUN) if run_node else None
             commits = [

@@ -12,7 +12,7 @@ from app.domain.errors import RegistryError
 from .audit import SYSTEM, AuditTrail
 from .common import utc_now
 from .ports import Clock, UnitOfWorkFactory
-from .storage_port import ArtifactStore
+from .storage_port import ArtifactStore, BlobInfo
 
 log = logging.getLogger("modelreg.registration")
 
@@ -67,6 +67,7 @@ class RegistrationVerifier:
             staged = await uow.versions.staged_files(version_id)
         problems: list[str] = []
         for file in staged:
+            stored: BlobInfo | None
             try:
                 stored = await self._store.promote(file.upload_id, max_size=self._max_size)
             except RegistryError as error:

@@ -60,6 +60,25 @@ def _comment(comment: str | None, *, required: bool = False, what: str = "commen
     return check_text(comment, what, COMMENT_MAX, required=required)
 
 
+def _stage_of(move: NewTransition | TransitionRequest) -> Stage:
+    """The target of a stage move (``_check_new`` made sure a STAGE request names one)."""
+    assert move.to_stage is not None, "a STAGE transition has a target stage"
+    return move.to_stage
+
+
+def _alias_of(move: NewTransition | TransitionRequest) -> str:
+    """The alias an ALIAS move sets (``_check_new`` made sure an ALIAS request names one)."""
+    assert move.alias is not None, "an ALIAS transition names its alias"
+    return move.alias
+
+
+async def _reread(uow: UnitOfWork, request_id: int) -> TransitionRequest:
+    """The request as this transaction sees it now; it exists, since the transaction wrote or locked it."""
+    request = await uow.transitions.get(request_id)
+    assert request is not None, f"transition request {request_id} vanished inside its transaction"
+    return request
+
+
 class TransitionService:
     def __init__(
         self,
@@ -108,7 +127,7 @@ class TransitionService:
                 if rule.required_approvals == 0:
                     await self._apply(uow, model, version, request, principal.subject, now)
                     await uow.transitions.resolve(request.id, TransitionStatus.APPLIED, by=principal.subject, at=now)
-                request = await uow.transitions.get(request.id)
+                request = await _reread(uow, request.id)
                 await attempt.ok(uow, after=request_state(request), target=request_target(request.id, request))
                 await uow.commit()
         return request
@@ -148,7 +167,7 @@ class TransitionService:
                         by=principal.subject if applied else None,
                         at=now if applied else None,
                     )
-                updated = await uow.transitions.get(request.id)
+                updated = await _reread(uow, request.id)
                 await attempt.ok(
                     uow,
                     before={"status": request.status, "approvals": approvals - (not decided)},
@@ -177,7 +196,7 @@ class TransitionService:
                 await uow.transitions.resolve(
                     request.id, TransitionStatus.REJECTED, by=principal.subject, at=now, comment=comment
                 )
-                updated = await uow.transitions.get(request.id)
+                updated = await _reread(uow, request.id)
                 await attempt.ok(
                     uow,
                     before={"status": request.status},
@@ -206,7 +225,7 @@ class TransitionService:
                 await uow.transitions.resolve(
                     request.id, TransitionStatus.CANCELLED, by=principal.subject, at=now, comment=comment
                 )
-                updated = await uow.transitions.get(request.id)
+                updated = await _reread(uow, request.id)
                 await attempt.ok(
                     uow,
                     before={"status": request.status},
@@ -225,7 +244,8 @@ class TransitionService:
             now = self._clock()
             async with self._uow(write=True) as uow:
                 model = await find_model(uow, name, for_update=True)
-                current = (await uow.versions.in_stage(model.id, Stage.PRODUCTION) or [None])[0]
+                serving = await uow.versions.in_stage(model.id, Stage.PRODUCTION)
+                current = serving[0] if serving else None
                 if current is None:
                     raise FailedPrecondition(f"model {name!r} has no version in PRODUCTION to roll back")
                 previous = None
@@ -241,6 +261,7 @@ class TransitionService:
                     uow, model, previous, Stage.PRODUCTION, principal.subject, now, f"restored by rollback: {reason}"
                 )
                 archived = await uow.versions.get(model.id, current.version)
+                assert archived is not None, "archiving keeps the version"
                 await uow.models.touch(model.id, now)
                 await attempt.ok(
                     uow,
@@ -256,20 +277,20 @@ class TransitionService:
     def _check_new(self, new: NewTransition) -> None:
         _comment(new.comment)
         if new.kind is TransitionKind.ALIAS:
-            check_alias(new.alias or "")
-            if not self.policy.is_protected(new.alias):
-                raise BadUserInput(f"alias {new.alias!r} is not protected; move it with setModelAlias", field="alias")
+            alias = check_alias(new.alias or "")
+            if not self.policy.is_protected(alias):
+                raise BadUserInput(f"alias {alias!r} is not protected; move it with setModelAlias", field="alias")
         elif new.to_stage is Stage.NONE or new.to_stage is None:
             raise BadUserInput("toStage must be STAGING, PRODUCTION or ARCHIVED", field="toStage")
 
     def _rule(self, model: RegisteredModel, new: NewTransition | TransitionRequest) -> StageRule:
         if new.kind is TransitionKind.ALIAS:
             return self.policy.alias_rule(model.name)
-        return self.policy.rule_for(model.name, new.to_stage)
+        return self.policy.rule_for(model.name, _stage_of(new))
 
     @staticmethod
     def _target(new: NewTransition) -> str:
-        return f"@{new.alias}" if new.kind is TransitionKind.ALIAS else new.to_stage.value
+        return f"@{new.alias}" if new.kind is TransitionKind.ALIAS else _stage_of(new).value
 
     async def _check_move(
         self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion, new: NewTransition | TransitionRequest
@@ -278,11 +299,11 @@ class TransitionService:
         is free or may be freed, a protected alias does not already point at the version."""
         what = f"version {version.version} of {model.name!r}"
         if new.kind is TransitionKind.ALIAS:
-            current = await uow.aliases.get(model.id, new.alias)
+            current = await uow.aliases.get(model.id, _alias_of(new))
             if current is not None and current.version_id == version.id:
                 raise FailedPrecondition(f"@{new.alias} already points at {what}")
             return
-        check_move(version.stage, new.to_stage, what)
+        check_move(version.stage, _stage_of(new), what)
         if new.to_stage is Stage.PRODUCTION and not new.archive_existing_production:
             serving = [v.version for v in await uow.versions.in_stage(model.id, Stage.PRODUCTION) if v.id != version.id]
             if serving:
@@ -303,7 +324,7 @@ class TransitionService:
         if found is None:
             raise NotFound(f"transition request {request_id} does not exist", field="id")
         model = await find_model(uow, found.model_name, for_update=True)
-        request = await uow.transitions.get(request_id)
+        request = await _reread(uow, request_id)
         version = (await uow.versions.get_many([request.version_id]))[request.version_id]
         return request, model, version
 
@@ -357,7 +378,7 @@ class TransitionService:
         now: datetime,
     ) -> None:
         if request.kind is TransitionKind.ALIAS:
-            await uow.aliases.set(version, request.alias, actor, now)
+            await uow.aliases.set(version, _alias_of(request), actor, now)
             await uow.models.touch(model.id, now)
             return
         if request.to_stage is Stage.PRODUCTION:
@@ -373,7 +394,7 @@ class TransitionService:
                         f"replaced in PRODUCTION by version {version.version}",
                         request.id,
                     )
-        await self._move(uow, model, version, request.to_stage, actor, now, None, request.id)
+        await self._move(uow, model, version, _stage_of(request), actor, now, None, request.id)
         await uow.models.touch(model.id, now)
 
     async def _move(

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import cast
 
 from app.domain.artifacts import ArtifactFile, StagedFile, manifest_digest
 from app.domain.commands import FileRef, NewVersion
 from app.domain.entities import ArtifactRef
 from app.domain.errors import BadUserInput, FailedPrecondition
 
-from .storage_port import ArtifactStore
+from .storage_port import ArtifactStore, BlobInfo
 
 STAT_CONCURRENCY = 16
+
+
+# The refs are validated and canonical (NewVersion.validate, .canonical): each has a digest and a media type, and a
+# staged upload its declared size; the casts below say so to the type checker.
 
 
 async def stored_files(store: ArtifactStore, refs: tuple[FileRef, ...]) -> list[ArtifactFile]:
@@ -20,9 +25,9 @@ async def stored_files(store: ArtifactStore, refs: tuple[FileRef, ...]) -> list[
     by_digest = [ref for ref in refs if ref.upload_id is None]
     limit = asyncio.Semaphore(STAT_CONCURRENCY)
 
-    async def stat(ref: FileRef):
+    async def stat(ref: FileRef) -> tuple[FileRef, BlobInfo | None]:
         async with limit:
-            return ref, await store.stat(ref.digest)
+            return ref, await store.stat(cast(str, ref.digest))
 
     found = await asyncio.gather(*(stat(ref) for ref in by_digest))
     missing = [ref.path for ref, info in found if info is None]
@@ -32,12 +37,19 @@ async def stored_files(store: ArtifactStore, refs: tuple[FileRef, ...]) -> list[
             f"these files were not uploaded (no content with their digest is stored): {shown}; "
             "upload them to /api/artifacts/blobs first"
         )
-    return [ArtifactFile(ref.path, ref.digest, info.size, ref.media_type) for ref, info in found]
+    return [
+        ArtifactFile(ref.path, cast(str, ref.digest), cast(BlobInfo, info).size, cast(str, ref.media_type))
+        for ref, info in found
+    ]
 
 
 def staged_files(refs: tuple[FileRef, ...]) -> list[StagedFile]:
     """The files given by staged upload, each upload used once."""
-    staged = [StagedFile(r.path, r.upload_id, r.digest, r.size, r.media_type) for r in refs if r.upload_id]
+    staged = [
+        StagedFile(r.path, r.upload_id, cast(str, r.digest), cast(int, r.size), cast(str, r.media_type))
+        for r in refs
+        if r.upload_id
+    ]
     ids = [file.upload_id for file in staged]
     if len(ids) != len(set(ids)):
         raise BadUserInput("files: each uploadId may be used by one file only", field="files.uploadId")

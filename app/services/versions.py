@@ -99,7 +99,7 @@ class VersionService:
                     )
             parents = await resolve_parents(uow, command.parents)
             number = await uow.models.allocate_version_number(model.id, now)
-            files = [*stored, *staged]
+            files: list[ArtifactFile | StagedFile] = [*stored, *staged]
             status = VersionStatus.PENDING_REGISTRATION if staged else VersionStatus.READY
             version = await uow.versions.add(
                 model, number, with_manifest(command, number, files), principal.subject, now, files=files, status=status

@@ -101,7 +101,7 @@ class WebhookService:
                         {"webhookId": webhook.id, "url": webhook.url},
                     )
                 )
-                (delivery_id,) = await uow.webhooks.add_deliveries(event.seq, [webhook.id], now)
+                (delivery_id,) = await uow.webhooks.add_deliveries(event.position, [webhook.id], now)
                 delivery = await uow.webhooks.delivery(delivery_id)
                 await attempt.ok(
                     uow, after={"eventId": event.id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)

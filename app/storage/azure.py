@@ -56,7 +56,7 @@ class AzureArtifactStore:
                 f"{container!r} is not a valid Azure container name: 3 to 63 lowercase letters, digits "
                 "and single hyphens, starting and ending with a letter or digit"
             )
-        options = {"max_single_get_size": READ_CHUNK, "max_chunk_get_size": READ_CHUNK}
+        options: dict[str, Any] = {"max_single_get_size": READ_CHUNK, "max_chunk_get_size": READ_CHUNK}
         self._owned_credential = None
         if connection_string:
             self._service = BlobServiceClient.from_connection_string(connection_string, **options)

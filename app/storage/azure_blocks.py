@@ -6,7 +6,8 @@ import asyncio
 import concurrent.futures
 import secrets
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine
+from typing import Any, cast
 
 from azure.storage.blob import BlobBlock
 from azure.storage.blob.aio import BlobClient
@@ -30,10 +31,11 @@ class BlockWriter:
         self.blocks: list[BlobBlock] = []
         self.error: BaseException | None = None
 
-    def _put(self, data: bytes):
+    def _put(self, data: bytes) -> Coroutine[Any, Any, dict[str, Any]]:
         block_id = f"{self._prefix}-{len(self.blocks):06d}"
         self.blocks.append(BlobBlock(block_id=block_id))
-        return self._blob.stage_block(block_id, data, length=len(data))
+        # typed Awaitable by the SDK's tracing decorator; it is an async def, so a coroutine
+        return cast(Coroutine[Any, Any, dict[str, Any]], self._blob.stage_block(block_id, data, length=len(data)))
 
     async def guard(self, chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         async for chunk in chunks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from urllib.parse import quote
 
 from azure.storage.blob import BlobSasPermissions, UserDelegationKey, generate_blob_sas
@@ -62,7 +63,7 @@ class Signer:
             else {"user_delegation_key": await self._delegation_key(now, expiry)}
         )
         return generate_blob_sas(
-            self._service.account_name,
+            cast(str, self._service.account_name),  # typed Optional; set from the connection string or account URL
             self._container,
             blob_name,
             permission=permission,

@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -52,7 +53,8 @@ class HttpWebhookSender:
             infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except OSError as error:
             return f"cannot resolve {host}: {error.strerror or error}"
-        private = sorted({info[4][0] for info in infos if not _is_public(info[4][0])})
+        addresses = {cast(str, info[4][0]) for info in infos}  # IPv4 and IPv6 socket addresses start with the host
+        private = sorted(address for address in addresses if not _is_public(address))
         if private:
             return (
                 f"refused: {host} resolves to the non-public address {private[0]} (set "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.entities import ModelAlias, ModelVersion
@@ -18,7 +18,7 @@ class SqlAliasRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def _select(self):
+    def _select(self) -> Select:
         return (
             select(AliasRow, ModelRow.name, VersionRow.version)
             .join(ModelRow, ModelRow.id == AliasRow.model_id)

@@ -58,4 +58,4 @@ class SqlArtifactRepository:
             .where(DownloadRow.version_id == version_id)
             .order_by(DownloadRow.id)
         )
-        return [tuple(row) for row in await self._session.execute(query)]
+        return [(path, subject, at) for path, subject, at in await self._session.execute(query)]

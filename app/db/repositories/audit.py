@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,12 +15,13 @@ from app.domain.queries import Direction, Page, PageRequest
 
 from ..governance_tables import AuditEventRow
 from ..pagination import fetch_page
+from ..sessions import dialect_name
 
 # pg_advisory_xact_lock key serialising appends to the chain ("modelreg" as a 64-bit number).
 CHAIN_LOCK_KEY = int.from_bytes(b"modelreg", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def _json_text(value) -> str | None:
+def _json_text(value: Any) -> str | None:
     return None if value is None else canonical_json(value)
 
 
@@ -51,7 +55,7 @@ class SqlAuditRepository:
         (held until commit), on SQLite by the write lock every writing transaction takes with BEGIN IMMEDIATE.
         Call it last in a transaction, so the lock is held briefly.
         """
-        if self._session.bind.dialect.name == "postgresql":
+        if dialect_name(self._session) == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
         head = (
             await self._session.execute(
@@ -121,8 +125,14 @@ class SqlAuditRepository:
         )
 
     async def chunk(
-        self, after_seq: int, limit: int, *, until_seq: int | None = None, occurred_from=None, occurred_to=None
-    ) -> list[AuditEvent]:
+        self,
+        after_seq: int,
+        limit: int,
+        *,
+        until_seq: int | None = None,
+        occurred_from: datetime | None = None,
+        occurred_to: datetime | None = None,
+    ) -> builtins.list[AuditEvent]:
         """Up to ``limit`` events after ``after_seq`` in sequence order (for verification and export)."""
         # Plain rows, not ORM objects: verification and export read every event, and this halves the cost.
         query = select(*AuditEventRow.__table__.columns).where(AuditEventRow.seq > after_seq)

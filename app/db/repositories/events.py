@@ -4,6 +4,7 @@ processes the outbox grew."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +22,7 @@ from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Web
 
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
 from ..pagination import fetch_page
+from ..sessions import dialect_name
 from .audit import CHAIN_LOCK_KEY
 
 log = logging.getLogger("modelreg.events")
@@ -91,7 +93,7 @@ class SqlEventRepository:
         commit out of order: every writer takes the audit chain's transaction lock first (audited changes hold it
         anyway, taken again it is free) and so allocates and commits in turn. SQLite has one writer at a time.
         """
-        if self._session.bind.dialect.name == "postgresql":
+        if dialect_name(self._session) == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
         row = EventRow(
             id=event.id,
@@ -120,7 +122,7 @@ class SqlEventRepository:
     async def notify(self) -> None:
         """Tell listening processes that the outbox grew, once this transaction commits (PostgreSQL only;
         notifications of one transaction are delivered together at commit, duplicates folded into one)."""
-        if self._session.bind.dialect.name == "postgresql":
+        if dialect_name(self._session) == "postgresql":
             await self._session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": EVENTS_CHANNEL})
 
 
@@ -207,6 +209,7 @@ class SqlWebhookRepository:
         if changes.model_name_pattern is not None:
             row.model_name_pattern = changes.model_name_pattern or None
         if sealed_secret is not None:
+            assert changes.secret is not None, "a sealed secret is the sealed changes.secret"
             row.secret_sealed, row.secret_hint = sealed_secret, changes.secret[-4:]
         row.updated_at = now
         await self._session.flush()
@@ -227,7 +230,9 @@ class SqlWebhookRepository:
         row = await self._row(webhook_id)
         return row.url, row.secret_sealed
 
-    async def add_deliveries(self, event_seq: int, webhook_ids: list[int], now: datetime) -> list[int]:
+    async def add_deliveries(
+        self, event_seq: int, webhook_ids: builtins.list[int], now: datetime
+    ) -> builtins.list[int]:
         rows = [
             WebhookDeliveryRow(
                 webhook_id=webhook_id,
@@ -245,7 +250,7 @@ class SqlWebhookRepository:
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int, room: dict[int, int], per_webhook: int
-    ) -> list[Claim]:
+    ) -> builtins.list[Claim]:
         """Take up to ``limit`` due deliveries of active webhooks until ``lease_until``, at most ``room[webhook]``
         (else ``per_webhook``) for each webhook. Rows another dispatcher holds are skipped (``FOR UPDATE SKIP
         LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
@@ -273,7 +278,7 @@ class SqlWebhookRepository:
             .with_for_update(skip_locked=True)
         )
         taken: dict[int, int] = {}
-        ids = []
+        ids: list[int] = []
         for delivery_id, webhook_id in (await self._session.execute(due)).all():
             if len(ids) < limit and taken.get(webhook_id, 0) < room.get(webhook_id, per_webhook):
                 taken[webhook_id] = taken.get(webhook_id, 0) + 1

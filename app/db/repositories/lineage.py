@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,7 @@ from app.domain.queries import Direction, Page, PageRequest
 from ..filters import text_conditions
 from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
 from ..pagination import fetch_page
+from ..sessions import dialect_name
 from ..tables import VersionRow
 
 GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
@@ -240,7 +241,7 @@ class SqlLineageRepository:
 
     async def lock_graph(self) -> None:
         """Serialise edge checks and inserts among concurrent transactions (PostgreSQL; SQLite has one writer)."""
-        if self._session.bind.dialect.name == "postgresql":
+        if dialect_name(self._session) == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GRAPH_LOCK_KEY})
 
     async def refs(self, node_ids: list[int]) -> dict[int, NodeRef]:
@@ -293,10 +294,11 @@ class SqlLineageRepository:
                 LineageNodeRow.version_id.is_not(None),
             )
         )
-        return list((await self._session.execute(query)).scalars())
+        return cast(list[int], list((await self._session.execute(query)).scalars()))  # NULLs are filtered out
 
     async def edge(self, kind: EdgeKind, source_id: int, target_id: int) -> LineageEdge:
         row = await self.existing_edge(kind, source_id, target_id)
+        assert row is not None, "edge() describes an edge that exists"
         refs = await self.refs([source_id, target_id])
         return LineageEdge(kind, refs[source_id], refs[target_id], row.relation, row.created_at, row.created_by)
 
@@ -320,7 +322,7 @@ class SqlLineageRepository:
         rows = await self._session.execute(
             select(LineageNodeRow.version_id, LineageNodeRow.id).where(LineageNodeRow.version_id.in_(version_ids))
         )
-        return {row[0]: row[1] for row in rows}
+        return {cast(int, row[0]): row[1] for row in rows}  # the version ids asked for, so never NULL
 
     async def derived_children(
         self, version_ids: list[int] | None = None, *, model_id: int | None = None
@@ -399,4 +401,5 @@ class SqlLineageRepository:
 def ref_of(node_id: int, kind: str, version_id: int | None) -> NodeRef:
     """How the API names a node: versions by their version id, everything else by node id."""
     node_kind = NodeKind(kind)
-    return NodeRef(node_kind, version_id if node_kind is NodeKind.MODEL_VERSION else node_id)
+    # a MODEL_VERSION node always has its version_id
+    return NodeRef(node_kind, cast(int, version_id) if node_kind is NodeKind.MODEL_VERSION else node_id)

@@ -72,20 +72,20 @@ class SqlLineageWalks:
     ) -> Walk:
         """Nodes within ``depth`` hops of the root (nearest first, at most ``max_nodes``), the edges among them,
         and whether a bound cut the walk. One statement."""
-        directions = (
+        directions: list[WalkDirection] = (
             [WalkDirection.UPSTREAM, WalkDirection.DOWNSTREAM] if direction is WalkDirection.BOTH else [direction]
         )
         every_kind = set(kinds) == set(EdgeKind)
         statement = text(_walk_sql(directions, "" if every_kind else " AND e.kind IN :kinds"))
-        params = {"root": root_id, "depth": depth, "limit": max_nodes + 1}
+        params: dict[str, object] = {"root": root_id, "depth": depth, "limit": max_nodes + 1}
         if not every_kind:
             statement = statement.bindparams(bindparam("kinds", expanding=True))
             params["kinds"] = [kind.value for kind in kinds]
-        statement = statement.columns(created_at=UTCDateTime)
+        query = statement.columns(created_at=UTCDateTime)
         nodes: list[WalkRow] = []
         edges: list[EdgeRow] = []
         cut = False
-        for row in (await self._session.execute(statement, params)).all():
+        for row in (await self._session.execute(query, params)).all():
             if row.row_type == "n":
                 nodes.append(WalkRow(row.a, ref_of(row.a, row.kind, row.c), row.b))
             elif row.row_type == "e":

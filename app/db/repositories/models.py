@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -16,6 +17,7 @@ from app.domain.queries import ModelFilter, ModelOrder, ModelOrderField, Page, P
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_model
 from ..pagination import fetch_page
+from ..sessions import rowcount
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
 
 _ORDER_COLUMNS = {
@@ -132,7 +134,7 @@ class SqlModelRepository:
             convert=lambda row: to_model(row[0]),
         )
 
-    async def tags(self, model_ids: list[int]) -> dict[int, dict[str, str]]:
+    async def tags(self, model_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {model_id: {} for model_id in model_ids}
         rows = await self._session.execute(select(ModelTagRow).where(ModelTagRow.model_id.in_(model_ids)))
         for row in rows.scalars():
@@ -147,4 +149,4 @@ class SqlModelRepository:
         result = await self._session.execute(
             delete(ModelTagRow).where(ModelTagRow.model_id == model_id, ModelTagRow.key == key)
         )
-        return result.rowcount > 0
+        return rowcount(result) > 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.entities import ModelVersion, RegisteredModel, Stage
@@ -23,7 +24,7 @@ from app.domain.governance import (
 from app.domain.queries import Direction, Page, PageRequest
 
 from ..governance_tables import StageChangeRow, TransitionDecisionRow, TransitionRequestRow
-from ..pagination import fetch_page
+from ..pagination import SqlColumn, fetch_page
 from ..tables import ModelRow, VersionRow
 
 
@@ -72,7 +73,7 @@ class SqlTransitionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def _select(self, *extra):
+    def _select(self, *extra: SqlColumn) -> Select:
         return (
             select(TransitionRequestRow, ModelRow.name, VersionRow.version, *extra)
             .join(ModelRow, ModelRow.id == TransitionRequestRow.model_id)
@@ -119,11 +120,11 @@ class SqlTransitionRepository:
 
     async def open_duplicate(self, version_id: int, new: NewTransition) -> int | None:
         """The id of an open request for the same version and target, if any."""
-        target = (
-            TransitionRequestRow.alias == new.alias
-            if new.kind is TransitionKind.ALIAS
-            else TransitionRequestRow.to_stage == new.to_stage.value
-        )
+        if new.kind is TransitionKind.ALIAS:
+            target = TransitionRequestRow.alias == new.alias
+        else:
+            assert new.to_stage is not None, "a STAGE request names its target stage"
+            target = TransitionRequestRow.to_stage == new.to_stage.value
         query = select(TransitionRequestRow.id).where(
             TransitionRequestRow.version_id == version_id,
             TransitionRequestRow.kind == new.kind.value,
@@ -217,7 +218,7 @@ class SqlTransitionRepository:
         )
         await self._session.flush()
 
-    async def stage_history(self, version_ids: list[int]) -> dict[int, list[StageChange]]:
+    async def stage_history(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[StageChange]]:
         """Each version's stage moves, newest first."""
         result: dict[int, list[StageChange]] = {version_id: [] for version_id in version_ids}
         query = (
@@ -233,7 +234,7 @@ class SqlTransitionRepository:
             result[version_id].append(_change(row))
         return result
 
-    async def model_history(self, model_id: int, until: datetime | None = None) -> list[StageChange]:
+    async def model_history(self, model_id: int, until: datetime | None = None) -> builtins.list[StageChange]:
         """A model's stage moves in the order they happened (up to and including ``until``)."""
         query = select(StageChangeRow).where(StageChangeRow.model_id == model_id)
         if until is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.artifacts import ArtifactFile, StagedFile
@@ -24,7 +26,8 @@ from app.domain.queries import (
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..governance_tables import DocumentRow
 from ..mapping import to_version
-from ..pagination import fetch_page
+from ..pagination import SqlColumn, fetch_page
+from ..sessions import rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionTagRow
 
 # Versions without the metric sort after all others, in either direction.
@@ -44,7 +47,7 @@ def _metric_condition(threshold: MetricThreshold) -> ColumnElement[bool]:
     return exists(select(1).where(and_(*where)))
 
 
-def _sort_key(order: VersionOrder) -> ColumnElement:
+def _sort_key(order: VersionOrder) -> SqlColumn:
     if order.field is VersionOrderField.METRIC:
         best = (
             select(func.max(MetricRow.value))
@@ -63,7 +66,7 @@ class SqlVersionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def _select(self, *extra: ColumnElement) -> object:
+    def _select(self, *extra: SqlColumn) -> Select:
         return select(VersionRow, ModelRow.name, *extra).join(ModelRow, ModelRow.id == VersionRow.model_id)
 
     async def add(
@@ -189,45 +192,46 @@ class SqlVersionRepository:
             convert=lambda row: to_version(row[0], row[1]),
         )
 
-    async def latest(self, model_ids: list[int], stage: Stage | None) -> dict[int, ModelVersion]:
-        newest = select(VersionRow.model_id, func.max(VersionRow.version).label("version")).where(
+    async def latest(self, model_ids: builtins.list[int], stage: Stage | None) -> dict[int, ModelVersion]:
+        newest_query = select(VersionRow.model_id, func.max(VersionRow.version).label("version")).where(
             VersionRow.model_id.in_(model_ids)
         )
         if stage is not None:
-            newest = newest.where(VersionRow.stage == stage.value)
-        newest = newest.group_by(VersionRow.model_id).subquery()
+            newest_query = newest_query.where(VersionRow.stage == stage.value)
+        newest = newest_query.group_by(VersionRow.model_id).subquery()
         query = self._select().join(
             newest, and_(VersionRow.model_id == newest.c.model_id, VersionRow.version == newest.c.version)
         )
         return {row[0].model_id: to_version(row[0], row[1]) for row in await self._session.execute(query)}
 
-    async def tags(self, version_ids: list[int]) -> dict[int, dict[str, str]]:
+    async def tags(self, version_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {version_id: {} for version_id in version_ids}
         rows = await self._session.execute(select(VersionTagRow).where(VersionTagRow.version_id.in_(version_ids)))
         for row in rows.scalars():
             result[row.version_id][row.key] = row.value
         return result
 
-    async def metrics(self, version_ids: list[int]) -> dict[int, list[Metric]]:
+    async def metrics(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[Metric]]:
         result: dict[int, list[Metric]] = {version_id: [] for version_id in version_ids}
         query = select(MetricRow).where(MetricRow.version_id.in_(version_ids)).order_by(MetricRow.id)
         for row in (await self._session.execute(query)).scalars():
             result[row.version_id].append(Metric(row.name, row.value, row.dataset, row.step))
         return result
 
-    async def files(self, version_ids: list[int]) -> dict[int, list[ArtifactFile]]:
+    async def files(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[ArtifactFile]]:
         result: dict[int, list[ArtifactFile]] = {version_id: [] for version_id in version_ids}
         query = select(VersionFileRow).where(VersionFileRow.version_id.in_(version_ids)).order_by(VersionFileRow.path)
         for row in (await self._session.execute(query)).scalars():
             result[row.version_id].append(ArtifactFile(row.path, row.digest, row.size, row.media_type))
         return result
 
-    async def staged_files(self, version_id: int) -> list[StagedFile]:
+    async def staged_files(self, version_id: int) -> builtins.list[StagedFile]:
         query = select(VersionFileRow).where(
             VersionFileRow.version_id == version_id, VersionFileRow.upload_id.is_not(None)
         )
         return [
-            StagedFile(row.path, row.upload_id, row.digest, row.size, row.media_type)
+            # the query keeps only files that have an upload_id
+            StagedFile(row.path, cast(str, row.upload_id), row.digest, row.size, row.media_type)
             for row in (await self._session.execute(query)).scalars()
         ]
 
@@ -244,13 +248,13 @@ class SqlVersionRepository:
         await self._session.execute(
             update(VersionFileRow).where(VersionFileRow.version_id == version_id).values(upload_id=None)
         )
-        return settled.rowcount > 0
+        return rowcount(settled) > 0
 
-    async def pending_registrations(self) -> list[int]:
+    async def pending_registrations(self) -> builtins.list[int]:
         query = select(VersionRow.id).where(VersionRow.status == VersionStatus.PENDING_REGISTRATION.value)
         return list((await self._session.execute(query)).scalars())
 
-    async def referenced_digests(self, digests: list[str]) -> set[str]:
+    async def referenced_digests(self, digests: builtins.list[str]) -> set[str]:
         """Digests a version's files or an attached document refer to (garbage collection keeps them)."""
         query = (
             select(VersionFileRow.digest)
@@ -265,7 +269,7 @@ class SqlVersionRepository:
         )
         return await self.touch(version_id, now)
 
-    async def in_stage(self, model_id: int, stage: Stage) -> list[ModelVersion]:
+    async def in_stage(self, model_id: int, stage: Stage) -> builtins.list[ModelVersion]:
         query = self._select().where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)
         return [to_version(row[0], row[1]) for row in await self._session.execute(query.order_by(VersionRow.version))]
 
@@ -277,4 +281,4 @@ class SqlVersionRepository:
         result = await self._session.execute(
             delete(VersionTagRow).where(VersionTagRow.version_id == version_id, VersionTagRow.key == key)
         )
-        return result.rowcount > 0
+        return rowcount(result) > 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from enum import Enum
+from typing import TypeVar, overload
 
 import strawberry
 
 from app.domain import entities, queries
 from app.domain.errors import BadUserInput
+
+V = TypeVar("V")
 
 
 @strawberry.enum(description="Lifecycle stage of a model version.")
@@ -105,9 +108,9 @@ def whole_bytes(value: float | None, field: str) -> int | None:
     return int(value)
 
 
-def unique_map(pairs: list[tuple[str, str]], field: str) -> dict[str, str]:
+def unique_map(pairs: list[tuple[str, V]], field: str) -> dict[str, V]:
     """Key-value inputs as a dict, refusing a key given twice (it would silently keep only one value)."""
-    result: dict[str, str] = {}
+    result: dict[str, V] = {}
     for key, value in pairs:
         if key in result:
             raise BadUserInput(f"{field}: {key[:80]!r} is given twice; give each key once", field=field)
@@ -138,6 +141,10 @@ class TagMatch:
         return queries.TagMatch(key=self.key, value=self.value)
 
 
+@overload
+def _aware(moment: datetime) -> datetime: ...
+@overload
+def _aware(moment: datetime | None) -> datetime | None: ...
 def _aware(moment: datetime | None) -> datetime | None:
     """Times without an offset are taken as UTC."""
     if moment is not None and moment.tzinfo is None:

@@ -18,6 +18,8 @@ from .common import Stage, _aware
 from .documents import Document, DocumentKind
 
 if TYPE_CHECKING:
+    from app.domain import entities
+
     from .versions import ModelVersion
 
 ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
@@ -229,6 +231,9 @@ class VersionAtTime:
 
 @strawberry.type(description="Time travel on a model's stages and aliases.")
 class ModelHistoryFields:
+    if TYPE_CHECKING:  # declared by RegisteredModel, which this mixin is part of
+        entity: entities.RegisteredModel
+
     @strawberry.field(
         description="The versions that were in `stage` (default PRODUCTION) at `time`, from the stage "
         "history: what was serving at that moment?"
@@ -294,6 +299,9 @@ async def list_requests(
 
 @strawberry.type(description="A version's requests, stage history and documents.")
 class VersionGovernanceFields:
+    if TYPE_CHECKING:  # declared by ModelVersion, which this mixin is part of
+        entity: entities.ModelVersion
+
     @strawberry.field(description="Transition requests about this version, newest first.")
     async def transition_requests(
         self,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
 from app.domain import entities, lineage, lineage_views
 from app.domain.errors import BadUserInput
+
+# by name: inside a class with a `lineage` field, type checkers read `lineage.X` in a signature as that field
+from app.domain.lineage import DEFAULT_DEPTH, DEFAULT_MAX_NODES
 from app.domain.lineage_queries import DatasetFilter as DatasetFilterQuery
 from app.domain.lineage_queries import RunFilter as RunFilterQuery
 from app.domain.queries import PageRequest, TextMatch
@@ -162,16 +165,14 @@ class LineageQueries:
         direction: Annotated[
             LineageDirection, strawberry.argument(description="Which way to walk.")
         ] = LineageDirection.UPSTREAM,
-        depth: Annotated[
-            int, strawberry.argument(description="Most hops from the root (1-50).")
-        ] = lineage.DEFAULT_DEPTH,
+        depth: Annotated[int, strawberry.argument(description="Most hops from the root (1-50).")] = DEFAULT_DEPTH,
         edge_kinds: Annotated[
             list[LineageEdgeKind] | None,
             strawberry.argument(description="Follow only these kinds of edges (default: all)."),
         ] = None,
         max_nodes: Annotated[
             int, strawberry.argument(description="Most nodes to return (1-2000), nearest first.")
-        ] = lineage.DEFAULT_MAX_NODES,
+        ] = DEFAULT_MAX_NODES,
     ) -> LineageGraph:
         count_walk(info.context)
         request = lineage.WalkRequest(
@@ -285,7 +286,7 @@ class LineageQueries:
         return to_connection(page, Run.of, after is not None)
 
 
-async def _one(info: Info, ref: lineage.NodeRef, kind: lineage.NodeKind):
+async def _one(info: Info, ref: lineage.NodeRef, kind: lineage.NodeKind) -> Any:
     if ref.kind is not kind:
         raise BadUserInput(f"id must be the id of a {kind.value.title().replace('_', '')}", field="id")
     return (await info.context.services.lineage_reads.nodes(info.context.principal, [ref])).get(ref)

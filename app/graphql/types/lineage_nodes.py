@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,6 +14,9 @@ from app.domain.errors import BadUserInput
 
 from ..relay import Node, from_global_id, to_global_id
 from .common import TrackerKind
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 
 @strawberry.enum(description="Kind of a lineage node.")
@@ -185,7 +189,7 @@ class ExternalNode(Node):
         )
 
 
-NODE_TYPES = {
+NODE_TYPES: dict[type, Any] = {  # entity class -> GraphQL type with `of(entity)`
     lineage.Dataset: Dataset,
     lineage.Run: Run,
     lineage.CodeCommit: CodeCommit,
@@ -201,7 +205,9 @@ KIND_OF_TYPE_NAME = {
 }
 
 
-def node_type(entity: lineage.Dataset | lineage.Run | lineage.CodeCommit | lineage.ExternalNode):
+def node_type(
+    entity: lineage.Dataset | lineage.Run | lineage.CodeCommit | lineage.ExternalNode,
+) -> Dataset | Run | CodeCommit | ExternalNode:
     """The GraphQL object for a lineage entity that is not a version."""
     return NODE_TYPES[type(entity)].of(entity)
 
@@ -227,7 +233,7 @@ def ref_id(ref: lineage.NodeRef) -> strawberry.ID:
 MAX_WALKS_PER_REQUEST = 5
 
 
-def count_walk(context) -> None:
+def count_walk(context: Context) -> None:
     """Each lineage walk costs a recursive query: a request may ask for a few (nested ones multiply)."""
     walks = context.extra.get("lineage_walks", 0) + 1
     context.extra["lineage_walks"] = walks

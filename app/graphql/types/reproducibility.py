@@ -8,10 +8,15 @@ import strawberry
 
 from app.domain import lineage, lineage_views
 
+# by name: inside a class with a `lineage` field, type checkers read `lineage.X` in a signature as that field
+from app.domain.lineage import DEFAULT_DEPTH, DEFAULT_MAX_NODES
+
 from ..context import Info
 from .lineage_nodes import CodeCommit, Dataset, LineageDirection, LineageEdgeKind, Run, RunEnvironment, count_walk
 
 if TYPE_CHECKING:
+    from app.domain import entities
+
     from .lineage import LineageGraph
     from .versions import ModelVersion
 
@@ -76,6 +81,9 @@ class Reproducibility:
 
 @strawberry.type(description="A version's lineage fields.")
 class VersionLineageFields:
+    if TYPE_CHECKING:  # declared by ModelVersion, which this mixin is part of
+        entity: entities.ModelVersion
+
     @strawberry.field(
         description="The lineage graph around this version: what produced it (UPSTREAM, the default), "
         "what was made from it (DOWNSTREAM) or both. Same as `lineage(id:)` at the root."
@@ -86,20 +94,20 @@ class VersionLineageFields:
         direction: Annotated[
             LineageDirection, strawberry.argument(description="Which way to walk.")
         ] = LineageDirection.UPSTREAM,
-        depth: Annotated[int, strawberry.argument(description="Most hops (1-50).")] = lineage.DEFAULT_DEPTH,
+        depth: Annotated[int, strawberry.argument(description="Most hops (1-50).")] = DEFAULT_DEPTH,
         edge_kinds: Annotated[
             list[LineageEdgeKind] | None,
             strawberry.argument(description="Follow only these kinds of edges (default: all)."),
         ] = None,
         max_nodes: Annotated[
             int, strawberry.argument(description="Most nodes (1-2000), nearest first.")
-        ] = lineage.DEFAULT_MAX_NODES,
+        ] = DEFAULT_MAX_NODES,
     ) -> LineageGraphRef:
         from .lineage import LineageGraph
 
         count_walk(info.context)
         request = lineage.WalkRequest(
-            lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, self.entity.id),  # type: ignore[attr-defined]
+            lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, self.entity.id),
             lineage.WalkDirection(direction.value),
             depth,
             tuple(kind.to_domain() for kind in edge_kinds or ()),
@@ -112,4 +120,4 @@ class VersionLineageFields:
         "parents) and what a full reproduction still lacks."
     )
     async def reproducibility(self, info: Info) -> Reproducibility:
-        return Reproducibility.of(await info.context.loaders.reproducibility.load(self.entity))  # type: ignore[attr-defined]
+        return Reproducibility.of(await info.context.loaders.reproducibility.load(self.entity))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
 from typing import Annotated
@@ -50,7 +50,7 @@ class Event:
 
     @strawberry.field(description="Position in the event log; subscribe with `after:` it to resume after this event.")
     def sequence(self) -> float:
-        return self.entity.seq
+        return self.entity.position
 
     @strawberry.field(description="When the change was made.")
     def occurred_at(self) -> datetime:
@@ -74,7 +74,7 @@ class Event:
         "before and after."
     )
     def data(self) -> JSON:
-        return self.entity.payload
+        return JSON(self.entity.payload)
 
 
 _FILTER = Annotated[EventFilterInput | None, strawberry.argument(description="Which events (default: all).")]
@@ -87,7 +87,7 @@ _AFTER = Annotated[
 ]
 
 
-async def _as_graphql(stream: AsyncIterator[events.DomainEvent]) -> AsyncGenerator[Event, None]:
+async def _as_graphql(stream: AsyncGenerator[events.DomainEvent, None]) -> AsyncGenerator[Event, None]:
     async with aclosing(stream):
         async for event in stream:
             yield Event(entity=event)

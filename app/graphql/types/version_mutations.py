@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -76,7 +76,7 @@ class CreateModelVersionInput:
             model_name=self.name,
             description=self.description,
             flavor=self.flavor,
-            signature=self.signature,
+            signature=cast("dict[str, Any] | None", self.signature),  # NewVersion.validate refuses a non-object
             run=self.run.to_domain() if self.run else None,
             code=self.code.to_domain() if self.code else None,
             artifact=entities.ArtifactRef(self.artifact.uri, self.artifact.digest, size) if self.artifact else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -103,7 +103,7 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
 
     @strawberry.field(description="Input and output schema as JSON (`{inputs, outputs}`).")
     def signature(self) -> JSON | None:
-        return self.entity.signature
+        return cast("JSON | None", self.entity.signature)
 
     @strawberry.field(description="Hyper-parameters, sorted by name.")
     def params(self) -> list[Param]:

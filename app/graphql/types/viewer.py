@@ -59,7 +59,7 @@ class ViewerQueries:
             subject=principal.subject,
             kind=PrincipalKind(principal.kind.value),
             roles=sorted(principal.roles),
-            permissions=sorted(p.value for p in permissions if isinstance(p, Permission)),
+            permissions=sorted(p.value for p in permissions),
         )
 
     @strawberry.field(description="Any object by its global id, or null when it no longer exists.")

@@ -1,5 +1,5 @@
-"""Webhook bodies are a public contract: receivers parse them. A scenario that makes every event type runs through
-the API, and the body each event would be delivered with (services/dispatch.py ``delivery_body``) must equal, byte
+"""Webhook bodies are a public contract: receivers parse them. A scenario that runs every mutation, and so makes every
+event type, goes through the API, and the body each event would be delivered with (services/dispatch.py ``delivery_body``) must equal, byte
 for byte after masking what differs per run (event ids, times, row ids), the one pinned in payload_pins.json.
 
 A deliberate change to a payload: rerun with MODELREG_PIN_PAYLOADS=1 to rewrite the file, and say in docs/events.md
@@ -17,6 +17,7 @@ from pathlib import Path
 from app.domain.events import ALL_EVENT_TYPES, DomainEvent
 from app.services.dispatch import delivery_body
 from tests.artifacts.test_staged_uploads import staged
+from tests.audit.test_completeness import ACTIONS
 from tests.graphql.test_schema_coverage import ok, seed
 from tests.support.client import Api
 
@@ -40,6 +41,19 @@ mutation MoreChanges {
   createModelVersion(input: {name: "m"}) { modelVersion { version } }
 }
 """
+LAST_CHANGES = """
+mutation LastChanges($dataset: ID!, $version: ID!, $hook: ID!, $event: String!) {
+  addLineageEdge(input: {kind: EVALUATED_ON, upstreamId: $dataset, downstreamId: $version}) { created }
+  createWebhook(input: {url: "https://ci.example.com/hook", secret: "another-secret-0123"}) { webhook { id } }
+  updateWebhook(input: {id: $hook, description: "seed hook"}) { webhook { id } }
+  redeliverWebhookEvent(input: {webhookId: $hook, eventId: $event}) { delivery { status } }
+  promoteCanary(input: {name: "m", environment: "qa"}) { deployment { revision } }
+  abortCanary(input: {name: "m", environment: "staging"}) { deployment { revision } }
+  removeShadow(input: {name: "m", environment: "staging", version: 1}) { deployment { revision } }
+  rollbackDeployment(input: {name: "m", environment: "staging"}) { deployment { revision } }
+}
+"""
+DELETE_WEBHOOK = "mutation DeleteWebhook($id: ID!) { deleteWebhook(input: {id: $id}) { deletedId } }"
 DELETE_VERSION = 'mutation { deleteModelVersion(input: {name: "m", version: 5}) { version } }'
 REJECT = """
 mutation Reject($id: ID!) { rejectTransitionRequest(input: {id: $id, comment: "not yet"}) { transitionRequest { status } } }
@@ -69,6 +83,9 @@ async def run_scenario(api: Api, app: object) -> None:
     await ok(api, DELETE_VERSION, None, "mlops", sub="pinner")
     await ok(api, CANCEL, {"id": seeded["cancel_id"]}, "data-scientist", sub="tester")
     await ok(api, PING, {"id": seeded["webhook_id"]}, "mlops", sub="pinner")
+    last = await ok(api, LAST_CHANGES, {"dataset": seeded["dataset_id"], "version": seeded["version_id"],
+                                        "hook": seeded["webhook_id"], "event": seeded["event_id"]}, "mlops", sub="pinner")
+    await ok(api, DELETE_WEBHOOK, {"id": last["createWebhook"]["webhook"]["id"]}, "mlops", sub="pinner")
     digest = "sha256:" + hashlib.sha256(DATA).hexdigest()
     for declared in (digest, "sha256:" + hashlib.sha256(b"other").hexdigest()):  # READY, then FAILED
         upload_id = await staged(api, DATA)
@@ -90,6 +107,9 @@ async def delivered_bodies(app: object) -> list[tuple[str, str]]:
 
 async def test_every_event_type_keeps_its_pinned_body(api, app):
     await run_scenario(api, app)
+    async with app.state.uow(write=False) as uow:
+        actions = {event.draft.action for event in await uow.audit.chunk(0, 10_000) if event.draft.outcome == "ok"}
+    assert set(ACTIONS.values()) <= actions, "the scenario should run every mutation"
     bodies = await delivered_bodies(app)
     assert {event_type for event_type, _ in bodies} == set(ALL_EVENT_TYPES)
     if os.environ.get("MODELREG_PIN_PAYLOADS") == "1":

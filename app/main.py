@@ -77,8 +77,8 @@ def create_app(settings: Settings) -> Starlette:
         poll_interval=settings.events_poll_interval,
     )
     # Every service records into the same hash-chained audit log; each change also becomes outbox events.
-    trail = AuditTrail(uow, outbox=EventOutbox(on_commit=feed.wake))
-    verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail=trail)
+    trail = AuditTrail(uow, EventOutbox(on_commit=feed.wake))
+    verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail)
     webhooks = build_webhooks(settings, uow)
     production = {name.strip() for name in settings.production_environments.split(",") if name.strip()}
     environments = [
@@ -87,20 +87,20 @@ def create_app(settings: Settings) -> Starlette:
         if name.strip()
     ]
     services = Services(
-        models=ModelService(uow, authorizer, trail=trail),
-        versions=VersionService(uow, authorizer, store, verifier, trail=trail),
-        aliases=AliasService(uow, authorizer, trail=trail, policy=promotion),
-        reads=ReadService(uow, authorizer, settings.max_page_size, trail=trail),
+        models=ModelService(authorizer, trail),
+        versions=VersionService(authorizer, store, verifier, trail),
+        aliases=AliasService(authorizer, trail, policy=promotion),
+        reads=ReadService(uow, authorizer, trail, settings.max_page_size),
         artifacts=ArtifactService(uow, authorizer, store, max_upload_size=settings.max_upload_size, trail=trail),
         authorizer=authorizer,
-        transitions=TransitionService(uow, authorizer, promotion, trail=trail),
-        documents=DocumentService(uow, authorizer, store, trail=trail),
-        governance=GovernanceReads(uow, authorizer, settings.max_page_size, trail=trail),
-        audit_log=AuditLogService(uow, authorizer, settings.max_page_size, trail=trail),
-        lineage=LineageService(uow, authorizer, trail=trail),
-        lineage_reads=LineageReads(uow, authorizer, settings.max_page_size, trail=trail),
-        deployments=DeploymentService(uow, authorizer, environments, trail=trail),
-        deployment_reads=DeploymentReads(uow, authorizer, settings.max_page_size, trail=trail),
+        transitions=TransitionService(authorizer, promotion, trail),
+        documents=DocumentService(authorizer, store, trail),
+        governance=GovernanceReads(uow, authorizer, trail, settings.max_page_size),
+        audit_log=AuditLogService(uow, authorizer, trail, settings.max_page_size),
+        lineage=LineageService(authorizer, trail),
+        lineage_reads=LineageReads(uow, authorizer, trail, settings.max_page_size),
+        deployments=DeploymentService(authorizer, environments, trail),
+        deployment_reads=DeploymentReads(uow, authorizer, trail, settings.max_page_size),
         webhooks=WebhookService(
             uow,
             authorizer,
@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> Starlette:
             max_page_size=settings.max_page_size,
             on_new_delivery=webhooks.dispatcher.wake,
         ),
-        events=EventSubscriptions(uow, authorizer, feed, trail=trail),
+        events=EventSubscriptions(uow, authorizer, feed, trail),
     )
     schema = build_schema(
         max_depth=settings.max_query_depth,

@@ -1,7 +1,8 @@
 """Domain events: what changed in the registry, as CI/CD and serving systems see it (docs/events.md).
 
-Every successful change that the audit log records as an action of ``EVENT_TYPES`` also produces one or more
-events, written to the outbox in the same transaction. Webhooks and subscriptions deliver them.
+Each use case states the events its change emits, as ``EventDraft`` objects handed to the audit trail with the
+change (services/audit.py). The trail writes them to the outbox in the change's transaction, next to its audit
+event; webhooks and subscriptions deliver them from there.
 """
 
 from __future__ import annotations
@@ -9,77 +10,48 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-# Audit action -> event type. A transition action may also apply the transition (see ``event_types_for``).
-EVENT_TYPES: dict[str, str] = {
-    "model.create": "model.created",
-    "model.update": "model.updated",
-    "model.delete": "model.deleted",
-    "model.tag.set": "model.tags.changed",
-    "model.tag.delete": "model.tags.changed",
-    "version.create": "version.created",
-    "version.update": "version.updated",
-    "version.delete": "version.deleted",
-    "version.tag.set": "version.tags.changed",
-    "version.tag.delete": "version.tags.changed",
-    "alias.set": "alias.moved",
-    "alias.delete": "alias.moved",
-    "transition.request": "transition.requested",
-    "transition.approve": "transition.approved",
-    "transition.reject": "transition.rejected",
-    "transition.cancel": "transition.cancelled",
-    "production.rollback": "production.rolled_back",
-    "document.attach": "document.attached",
-    "dataset.register": "lineage.changed",
-    "run.register": "lineage.changed",
-    "code_commit.register": "lineage.changed",
-    "external_node.register": "lineage.changed",
-    "lineage.edge.add": "lineage.changed",
-    **{
-        f"deployment.{action}": "deployment.changed"
-        for action in (
-            "deploy",
-            "start_canary",
-            "set_canary_traffic",
-            "promote_canary",
-            "abort_canary",
-            "add_shadow",
-            "remove_shadow",
-            "rollback",
-        )
-    },
-}
-# Actions that change nothing a subscriber follows (an upload slot is not registry state).
-NO_EVENT_ACTIONS = frozenset(
-    {
-        "artifact.upload.create",
-        "webhook.create",
-        "webhook.update",
-        "webhook.delete",
-        "webhook.redeliver",
-        "webhook.ping",
-    }
-)
-READY, FAILED = "version.ready", "version.failed"
-TRANSITION_APPLIED = "transition.applied"
-PING = "webhook.ping"  # sent to one webhook by pingWebhook, whatever its filter
-ALL_EVENT_TYPES = frozenset({*EVENT_TYPES.values(), READY, FAILED, TRANSITION_APPLIED, PING})
+
+class EventType(StrEnum):
+    """The kinds of event, by the names receivers see (``type`` in a webhook body)."""
+
+    MODEL_CREATED = "model.created"
+    MODEL_UPDATED = "model.updated"
+    MODEL_DELETED = "model.deleted"
+    MODEL_TAGS_CHANGED = "model.tags.changed"
+    VERSION_CREATED = "version.created"
+    VERSION_READY = "version.ready"
+    VERSION_FAILED = "version.failed"
+    VERSION_UPDATED = "version.updated"
+    VERSION_DELETED = "version.deleted"
+    VERSION_TAGS_CHANGED = "version.tags.changed"
+    ALIAS_MOVED = "alias.moved"
+    TRANSITION_REQUESTED = "transition.requested"
+    TRANSITION_APPROVED = "transition.approved"
+    TRANSITION_REJECTED = "transition.rejected"
+    TRANSITION_CANCELLED = "transition.cancelled"
+    TRANSITION_APPLIED = "transition.applied"
+    PRODUCTION_ROLLED_BACK = "production.rolled_back"
+    DOCUMENT_ATTACHED = "document.attached"
+    LINEAGE_CHANGED = "lineage.changed"
+    DEPLOYMENT_CHANGED = "deployment.changed"
+    WEBHOOK_PING = "webhook.ping"  # sent to one webhook by pingWebhook, whatever its filter
 
 
-def event_types_for(action: str, after: Any) -> list[str]:
-    """The event types one successful audited action produces, in order."""
-    state = after if isinstance(after, dict) else {}
-    if action == "version.registration.finish":
-        return [READY if state.get("status") == "READY" else FAILED]
-    types = [EVENT_TYPES[action]] if action in EVENT_TYPES else []
-    if action == "version.create" and state.get("modelCreated"):  # createModelIfMissing made the model too
-        types.insert(0, "model.created")
-    if action == "version.create" and state.get("status") == "READY":
-        types.append(READY)
-    if action in ("transition.request", "transition.approve") and state.get("status") == "APPLIED":
-        types.append(TRANSITION_APPLIED)
-    return types
+PING = EventType.WEBHOOK_PING
+ALL_EVENT_TYPES = frozenset(event_type.value for event_type in EventType)
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event a use case emits, before the outbox gives it an id: its type and the model and version it is about
+    (the outbox adds that version's state after the change)."""
+
+    type: EventType
+    model_name: str | None = None
+    version: int | None = None
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from app.domain.audit import AuditTarget
 from app.domain.entities import ModelAlias
 from app.domain.errors import FailedPrecondition, NotFound
+from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.promotion import PromotionPolicy
 from app.domain.rules import check_alias
 
 from .audit import AuditTrail
 from .common import find_model, find_version, utc_now
-from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .ports import Authorizer, Clock
 
 
 def alias_target(name: str, alias: str, model_id: int | None = None) -> AuditTarget:
@@ -21,16 +22,14 @@ def alias_target(name: str, alias: str, model_id: int | None = None) -> AuditTar
 class AliasService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         authorizer: Authorizer,
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
         policy: PromotionPolicy | None = None,
     ) -> None:
-        self._uow = uow
         self._authorizer = authorizer
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
         self._policy = policy or PromotionPolicy()
 
     def _refuse_protected(self, alias: str) -> None:
@@ -48,17 +47,16 @@ class AliasService:
             self._authorizer.require(principal, Permission.ALIAS_WRITE)
             check_alias(alias)
             self._refuse_protected(alias)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model, version = await find_version(uow, name, number)
                 current = await uow.aliases.get(model.id, alias)
                 result = await uow.aliases.set(version, alias, principal.subject, self._clock())
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"version": current.version if current else None},
                     after={"version": number},
                     target=alias_target(name, alias, model.id),
+                    events=[EventDraft(EventType.ALIAS_MOVED, name, number)],
                 )
-                await uow.commit()
         return result
 
     async def delete(self, principal: Principal, name: str, alias: str) -> str:
@@ -66,16 +64,15 @@ class AliasService:
         async with self._trail.attempt(principal, "alias.delete", alias_target(name, alias)) as attempt:
             self._authorizer.require(principal, Permission.ALIAS_WRITE)
             self._refuse_protected(alias)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name)
                 current = await uow.aliases.get(model.id, alias)
                 if not await uow.aliases.delete(model.id, alias, principal.subject, self._clock()):
                     raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"version": current.version if current else None},
                     after={"version": None},
                     target=alias_target(name, alias, model.id),
+                    events=[EventDraft(EventType.ALIAS_MOVED, name, current.version if current else None)],
                 )
-                await uow.commit()
         return alias

@@ -40,28 +40,26 @@ class ArtifactService:
         store: ArtifactStore,
         *,
         max_upload_size: int,
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
     ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.store = store
         self.max_upload_size = max_upload_size
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
+        self._trail = trail
 
     async def upload(self, principal: Principal, chunks: AsyncIterable[bytes], expected_digest: str | None) -> BlobInfo:
         """Store content (hashed while written); content already stored is not written again."""
         async with self._trail.attempt(principal, "artifact.upload", BLOB) as attempt:
             self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
             info = await self.store.write(chunks, max_size=self.max_upload_size, expected_digest=expected_digest)
-            async with self._uow(write=True) as uow:
-                await attempt.ok(
-                    uow,
+            async with attempt.transaction():
+                attempt.record(
                     after={"digest": info.digest, "size": info.size},
                     target=AuditTarget("ArtifactBlob", info.digest),
                 )
-                await uow.commit()
         return info
 
     async def create_upload(self, principal: Principal, upload_endpoint: str) -> Upload:
@@ -72,14 +70,12 @@ class ArtifactService:
             upload_id = secrets.token_hex(16)
             now = self._clock()
             direct_url = await self.store.upload_url(upload_id, ttl_seconds=int(UPLOAD_TTL.total_seconds()))
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 await uow.artifacts.add_upload(upload_id, principal.subject, now, now + UPLOAD_TTL)
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     after={"uploadId": upload_id, "expiresAt": now + UPLOAD_TTL, "direct": direct_url is not None},
                     target=AuditTarget("ArtifactUpload", upload_id),
                 )
-                await uow.commit()
         return Upload(
             id=upload_id,
             url=direct_url or upload_endpoint.format(upload_id=upload_id),
@@ -98,9 +94,8 @@ class ArtifactService:
             if upload_id not in usable:
                 raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a version")
             size = await self.store.write_staged(upload_id, chunks, max_size=self.max_upload_size)
-            async with self._uow(write=True) as uow:
-                await attempt.ok(uow, after={"size": size})
-                await uow.commit()
+            async with attempt.transaction():
+                attempt.record(after={"size": size})
         return size
 
     async def version_files(

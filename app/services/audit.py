@@ -1,21 +1,34 @@
 """Recording the audit trail: one event per attempted change, and one per denied attempt.
 
-Every mutating use case runs inside ``trail.attempt(principal, action, target)``. On success the use case calls
-``attempt.ok(uow, before=..., after=...)`` just before it commits, so the event is written in the same
-transaction as the change (and vanishes with it on rollback). When the use case raises (FORBIDDEN from
-``authorizer.require()``, NOT_FOUND, BAD_USER_INPUT, anything) the attempt writes the failure with the error
-code in a short transaction of its own, after the use case's transaction has ended. Reads record only their
+Every mutating use case has the same shape::
+
+    async with self._trail.attempt(principal, "model.create", model_target(name)) as attempt:
+        self._authorizer.require(principal, Permission.MODEL_WRITE)
+        command.validate()
+        async with attempt.transaction() as uow:
+            model = await uow.models.add(...)
+            attempt.record(after=model_state(model), events=[EventDraft(EventType.MODEL_CREATED, model.name)])
+
+``attempt.transaction()`` is the use case's write transaction and the only one that commits: when its block ends,
+the audit event (with what ``record()`` said) and the domain events the use case emits are written in it, then it
+commits; a block that does not call ``record()`` commits nothing and raises. When the use case raises (FORBIDDEN
+from ``authorizer.require()``, NOT_FOUND, BAD_USER_INPUT, anything) the attempt writes the failure with the error
+code in a short transaction of its own, after the use case's transaction has rolled back. Reads record only their
 denials, through ``trail.require()``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, overload
 
 from app.domain.audit import OUTCOME_OK, AuditDraft, AuditTarget, jsonable
 from app.domain.errors import ErrorCode, Forbidden, RegistryError
+from app.domain.events import EventDraft
 from app.domain.identity import Permission, Principal, PrincipalKind, RequestInfo
 
 from .common import utc_now
@@ -37,16 +50,17 @@ def _clip(text: str | None, limit: int) -> str | None:
 
 
 class AuditTrail:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock = utc_now, outbox: EventOutbox | None = None) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._outbox = outbox
+    """Writes the audit log and, through the outbox, the domain events of every change."""
 
-    async def record(self, uow: UnitOfWork, draft: AuditDraft) -> None:
-        """Append a change to the audit log and, through the outbox, its domain events (same transaction)."""
+    def __init__(self, uow: UnitOfWorkFactory, outbox: EventOutbox, clock: Clock = utc_now) -> None:
+        self._uow = uow
+        self._outbox = outbox
+        self._clock = clock
+
+    async def record(self, uow: UnitOfWork, draft: AuditDraft, events: Sequence[EventDraft] = ()) -> None:
+        """Append a change to the audit log and write the events it emits to the outbox, in ``uow``'s transaction."""
         await uow.audit.append(draft)
-        if self._outbox is not None:
-            await self._outbox.publish(uow, draft)
+        await self._outbox.publish(uow, draft, events)
 
     def draft(
         self,
@@ -114,6 +128,16 @@ class AuditTrail:
             raise
 
 
+@dataclass(frozen=True)
+class _Change:
+    """What a use case said it changed: the audit event's before and after, its final target, the events emitted."""
+
+    before: Any
+    after: Any
+    target: AuditTarget | None
+    events: tuple[EventDraft, ...]
+
+
 class Attempt:
     """One attempted change; exactly one audit event comes out of it, whatever happens."""
 
@@ -122,31 +146,54 @@ class Attempt:
         self.principal = principal
         self.action = action
         self.target = target
-        self._recorded = False
+        self._change: _Change | None = None
+        self._committed = False
 
     async def __aenter__(self) -> Attempt:
         return self
 
-    async def ok(
-        self, uow: UnitOfWork, *, before: Any = None, after: Any = None, target: AuditTarget | None = None
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """The use case's write transaction: make the change in it and say what it was with ``record()``. At the
+        end of the block the audit event and the emitted events are written in the same transaction, which commits.
+        An exception rolls everything back; so does a block that never called ``record()`` (a bug: it raises)."""
+        self._change = None
+        async with self._trail._uow(write=True) as uow:
+            yield uow
+            change = self._said()
+            if change is None:
+                raise RuntimeError(f"use case {self.action!r} ended its transaction without record()")
+            if change.target is not None:
+                self.target = change.target
+            draft = self._trail.draft(
+                self.principal, self.action, self.target, before=change.before, after=change.after
+            )
+            await self._trail.record(uow, draft, change.events)
+            await uow.commit()
+        self._committed = True
+
+    def _said(self) -> _Change | None:
+        """What ``record()`` said in the transaction that is ending (a method: the block between may have set it)."""
+        return self._change
+
+    def record(
+        self,
+        *,
+        before: Any = None,
+        after: Any = None,
+        target: AuditTarget | None = None,
+        events: Sequence[EventDraft] = (),
     ) -> None:
-        """Write the success event in the use case's transaction; call it right before ``commit()``."""
-        if target is not None:
-            self.target = target
-        await self._trail.record(
-            uow, self._trail.draft(self.principal, self.action, self.target, before=before, after=after)
-        )
-        self._recorded = True
+        """Say what the change did: the state ``before`` and ``after`` for the audit log, the ``target`` once it is
+        known exactly (with its id), and the domain ``events`` it emits. Written when the transaction ends."""
+        self._change = _Change(before, after, target, tuple(events))
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> Literal[False]:  # never swallows the error (and so type checkers know the block may raise)
         if error is None:
-            if not self._recorded:  # a use case that changed nothing still leaves its trace
-                log.warning("audited use case finished without recording", extra={"action": self.action})
-                async with self._trail._uow(write=True) as uow:
-                    await uow.audit.append(self._trail.draft(self.principal, self.action, self.target))
-                    await uow.commit()
+            if not self._committed:
+                raise RuntimeError(f"use case {self.action!r} succeeded without committing a transaction()")
             return False
         if isinstance(error, Exception):  # not on cancellation: there is no one to answer and no time to write
             await self._trail.record_failure(self.principal, self.action, self.target, error)

@@ -34,12 +34,12 @@ class AuditLogService:
     """Auditors only (audit:read); a denied attempt is itself recorded."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100, trail: AuditTrail | None = None
+        self, uow: UnitOfWorkFactory, authorizer: Authorizer, trail: AuditTrail, max_page_size: int = 100
     ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.max_page_size = max_page_size
-        self._trail = trail or AuditTrail(uow)
+        self._trail = trail
 
     async def _require(self, principal: Principal, action: str) -> None:
         await self._trail.require(self._authorizer, principal, Permission.AUDIT_READ, action, LOG)

@@ -11,6 +11,7 @@ from app.domain.audit import AuditTarget
 from app.domain.deployments import Deployment, DeploymentAction, Entry, Environment, Revision
 from app.domain.entities import ModelVersion, Stage, VersionStatus
 from app.domain.errors import BadUserInput, FailedPrecondition, NotFound
+from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.lineage import EdgeKind, NodeKind, NodeRef
 from app.domain.lineage_commands import NewEdge, NewExternalNode
@@ -18,7 +19,7 @@ from app.domain.lineage_commands import NewEdge, NewExternalNode
 from .audit import AuditTrail
 from .common import find_model, find_version, utc_now
 from .lineage_links import link, register
-from .ports import Authorizer, Clock, UnitOfWork, UnitOfWorkFactory
+from .ports import Authorizer, Clock, UnitOfWork
 from .reads import RegistryReader
 
 # (current entries, the version named by the call or None) -> the next entries
@@ -42,17 +43,15 @@ class DeploymentService:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         authorizer: Authorizer,
         environments: list[Environment],
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
     ) -> None:
-        self._uow = uow
         self._authorizer = authorizer
         self._environments = {environment.name: environment for environment in environments}
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
 
     async def deploy(self, principal: Principal, name: str, environment: str, number: int) -> Deployment:
         return await self._change(
@@ -155,7 +154,7 @@ class DeploymentService:
             self._authorizer.require(principal, Permission.DEPLOYMENT_WRITE)
             target = self._environment(environment)
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)  # one change per model at a time
                 current = await uow.deployments.get(model.id, environment)
                 entries = current.entries if current else ()
@@ -174,13 +173,12 @@ class DeploymentService:
                 await self._link(uow, name, environment, entries, after, principal.subject, now)
                 saved = await uow.deployments.get(model.id, environment)
                 assert saved is not None, "the deployment was saved just now"
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"entries": _state(entries)},
                     after={"revision": saved.revision, "action": action.value, "entries": _state(saved.entries)},
                     target=_target(name, environment, model.id),
+                    events=[EventDraft(EventType.DEPLOYMENT_CHANGED, name)],
                 )
-                await uow.commit()
         return saved
 
     def _environment(self, name: str) -> Environment:

@@ -6,30 +6,29 @@ import hashlib
 
 from app.domain.audit import version_target
 from app.domain.errors import BadUserInput, FailedPrecondition, NotFound
+from app.domain.events import EventDraft, EventType
 from app.domain.governance import MARKDOWN_MAX, TITLE_MAX, Document, NewDocument
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_sha256, check_text
 
 from .audit import AuditTrail
 from .common import find_model, utc_now
-from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .ports import Authorizer, Clock
 from .storage_port import ArtifactStore
 
 
 class DocumentService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         authorizer: Authorizer,
         store: ArtifactStore,
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
     ) -> None:
-        self._uow = uow
         self._authorizer = authorizer
         self._store = store
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
 
     async def attach(self, principal: Principal, name: str, number: int, new: NewDocument) -> Document:
         """Attach a document, as Markdown text or as content uploaded to /api/artifacts/blobs (by digest).
@@ -52,7 +51,7 @@ class DocumentService:
                         field="artifactDigest",
                     )
                 new = NewDocument(new.kind, new.title, None, digest)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)  # numbers revisions one at a time
                 version = await uow.versions.get(model.id, number)
                 if version is None:
@@ -67,8 +66,7 @@ class DocumentService:
                         "markdownLength": len(new.markdown),
                     }
                 )
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     after={
                         "id": document.id,
                         "kind": document.kind,
@@ -77,6 +75,6 @@ class DocumentService:
                         **content,
                     },
                     target=version_target(name, number, version.id),
+                    events=[EventDraft(EventType.DOCUMENT_ATTACHED, name, number)],
                 )
-                await uow.commit()
         return document

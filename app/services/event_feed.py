@@ -177,13 +177,11 @@ def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter
 class EventSubscriptions:
     """Subscribing to registry events: needs registry:read, like every read."""
 
-    def __init__(
-        self, uow: UnitOfWorkFactory, authorizer: Authorizer, feed: EventFeed, trail: AuditTrail | None = None
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, authorizer: Authorizer, feed: EventFeed, trail: AuditTrail) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.feed = feed
-        self._trail = trail or AuditTrail(uow)
+        self._trail = trail
 
     async def subscribe(
         self,

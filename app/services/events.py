@@ -1,15 +1,15 @@
-"""The event outbox: every audited change also becomes domain events, in the same transaction, fanned out to
-the webhooks that want them (one PENDING delivery each). Dispatchers deliver them from the database, so a crash
-after the commit loses nothing."""
+"""The event outbox: the events a change emits are written in its transaction, fanned out to the webhooks that
+want them (one PENDING delivery each). Dispatchers deliver them from the database, so a crash after the commit
+loses nothing."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.domain.audit import OUTCOME_OK, AuditDraft
-from app.domain.events import DomainEvent, event_types_for
+from app.domain.audit import AuditDraft
+from app.domain.events import DomainEvent, EventDraft
 
 from .ports import UnitOfWork
 
@@ -31,21 +31,8 @@ async def _version_state(uow: UnitOfWork, name: str | None, number: int | None) 
     }
 
 
-def _subject(draft: AuditDraft) -> tuple[str | None, int | None]:
-    """The model and version a change is about (an alias move: the version it points at now, or pointed at)."""
-    target = draft.target
-    if target.type == "Deployment" and target.name:  # "model@environment"; the entries are in the change
-        return target.name.rsplit("@", 1)[0], None
-    if target.type == "ModelAlias" and target.name:
-        versions = [state.get("version") for state in (draft.after, draft.before) if isinstance(state, dict)]
-        return target.name.rsplit("@", 1)[0], next((v for v in versions if v is not None), None)
-    if target.type in ("RegisteredModel", "ModelVersion", "TransitionRequest"):
-        return target.name, target.version
-    return None, None
-
-
 class EventOutbox:
-    """Turns successful audit drafts into outbox events and their webhook deliveries.
+    """Writes the events of a change, with their webhook deliveries, in the change's transaction.
 
     Written events are announced for subscriptions (services/event_feed.py): other processes hear a NOTIFY sent
     in the same transaction (PostgreSQL), this process calls ``on_commit`` (the feed's ``wake``) after the commit.
@@ -54,40 +41,42 @@ class EventOutbox:
     def __init__(self, on_commit: Callable[[], None] | None = None) -> None:
         self._on_commit = on_commit
 
-    async def publish(self, uow: UnitOfWork, draft: AuditDraft) -> list[DomainEvent]:
-        if draft.outcome != OUTCOME_OK:
+    async def publish(self, uow: UnitOfWork, change: AuditDraft, events: Sequence[EventDraft]) -> list[DomainEvent]:
+        """Write ``events``; each carries the state of its version after the change and the change itself (the
+        audit event's action, target, before and after), as docs/events.md describes."""
+        if not events:
             return []
-        types = event_types_for(draft.action, draft.after)
-        if not types:
-            return []
-        target = draft.target
-        model_name, version = _subject(draft)
-        state = await _version_state(uow, model_name, version)
+        target = change.target
         written = []
         webhooks = [webhook for webhook in await uow.webhooks.list() if webhook.active]
-        for event_type in types:
+        states: dict[tuple[str | None, int | None], dict[str, Any]] = {}
+        for draft in events:
+            subject = (draft.model_name, draft.version)
+            if subject not in states:
+                states[subject] = await _version_state(uow, *subject)
+            state = states[subject]
             event = await uow.events.add(
                 DomainEvent(
                     id=str(uuid.uuid4()),
-                    type=event_type,
-                    occurred_at=draft.occurred_at,
-                    actor_subject=draft.actor_subject,
-                    actor_kind=draft.actor_kind,
-                    model_name=model_name,
-                    version=version,
+                    type=draft.type.value,
+                    occurred_at=change.occurred_at,
+                    actor_subject=change.actor_subject,
+                    actor_kind=change.actor_kind,
+                    model_name=draft.model_name,
+                    version=draft.version,
                     payload={
-                        "modelName": model_name,
-                        "version": version,
+                        "modelName": draft.model_name,
+                        "version": draft.version,
                         **state,
-                        "action": draft.action,
+                        "action": change.action,
                         "target": {"type": target.type, "id": target.id, "name": target.name},
-                        "change": {"before": draft.before, "after": draft.after},
+                        "change": {"before": change.before, "after": change.after},
                     },
                 )
             )
             wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]
             if wanted:
-                await uow.webhooks.add_deliveries(event.position, wanted, draft.occurred_at)
+                await uow.webhooks.add_deliveries(event.position, wanted, change.occurred_at)
             written.append(event)
         await uow.events.notify()
         if self._on_commit is not None:

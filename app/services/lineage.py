@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any, overload
 
 from app.domain.audit import AuditTarget
+from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.lineage import CodeCommit, Dataset, ExternalNode, LineageEdge, Run, label_of
 from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun
@@ -13,7 +14,7 @@ from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewE
 from .audit import AuditTrail
 from .common import utc_now
 from .lineage_links import link, register
-from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .ports import Authorizer, Clock
 
 _TYPES = {NewDataset: "Dataset", NewRun: "Run", NewCodeCommit: "CodeCommit", NewExternalNode: "ExternalNode"}
 _ACTIONS = {
@@ -35,13 +36,10 @@ def _identity(new: Any) -> str:
 
 
 class LineageService:
-    def __init__(
-        self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now, trail: AuditTrail | None = None
-    ) -> None:
-        self._uow = uow
+    def __init__(self, authorizer: Authorizer, trail: AuditTrail, clock: Clock = utc_now) -> None:
         self._authorizer = authorizer
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
 
     @overload
     async def register(self, principal: Principal, new: NewDataset) -> tuple[Dataset, bool]: ...
@@ -61,15 +59,14 @@ class LineageService:
         async with self._trail.attempt(principal, _ACTIONS[kind], target) as attempt:
             self._authorizer.require(principal, Permission.LINEAGE_WRITE)
             new = new.validate()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 node, created = await register(uow, new, principal.subject, self._clock())
                 # A repeated registration changes nothing, and is recorded as such.
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     after={**asdict(new), "created": created},
                     target=AuditTarget(_TYPES[kind], str(node.id), label_of(node)[:256]),
+                    events=[EventDraft(EventType.LINEAGE_CHANGED)],
                 )
-                await uow.commit()
         return node, created
 
     async def add_edge(self, principal: Principal, edge: NewEdge) -> tuple[LineageEdge, bool]:
@@ -79,11 +76,10 @@ class LineageService:
             self._authorizer.require(principal, Permission.LINEAGE_WRITE)
             edge.validate()
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 source_id, target_id, created = await link(uow, edge, principal.subject, now)
                 found = await uow.lineage.edge(edge.kind, source_id, target_id)
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     after={
                         "kind": edge.kind.value,
                         "relation": found.relation,
@@ -91,8 +87,8 @@ class LineageService:
                         "upstream": _ref(found.upstream),
                         "downstream": _ref(found.downstream),
                     },
+                    events=[EventDraft(EventType.LINEAGE_CHANGED)],
                 )
-                await uow.commit()
         return found, created
 
 

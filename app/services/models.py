@@ -6,39 +6,38 @@ from app.domain.audit import model_target
 from app.domain.commands import ModelChanges, NewModel
 from app.domain.entities import RegisteredModel, Stage
 from app.domain.errors import Conflict, FailedPrecondition, NotFound
+from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
 from .audit import AuditTrail, model_state
 from .common import find_model, utc_now
 from .lineage_links import refuse_if_parent
-from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .ports import Authorizer, Clock
 
 
 class ModelService:
-    def __init__(
-        self, uow: UnitOfWorkFactory, authorizer: Authorizer, clock: Clock = utc_now, trail: AuditTrail | None = None
-    ) -> None:
-        self._uow = uow
+    def __init__(self, authorizer: Authorizer, trail: AuditTrail, clock: Clock = utc_now) -> None:
         self._authorizer = authorizer
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
 
     async def create(self, principal: Principal, command: NewModel) -> RegisteredModel:
         """Register a new model name. The owner defaults to the caller."""
         async with self._trail.attempt(principal, "model.create", model_target(command.name)) as attempt:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
             command.validate()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 if await uow.models.get_by_name(command.name) is not None:
                     raise Conflict(f"registered model {command.name!r} already exists", field="name")
                 model = await uow.models.add(
                     command, command.owner or principal.subject, principal.subject, self._clock()
                 )
-                await attempt.ok(
-                    uow, after=model_state(model, dict(command.tags)), target=model_target(model.name, model.id)
+                attempt.record(
+                    after=model_state(model, dict(command.tags)),
+                    target=model_target(model.name, model.id),
+                    events=[EventDraft(EventType.MODEL_CREATED, model.name)],
                 )
-                await uow.commit()
         return model
 
     async def update(self, principal: Principal, name: str, changes: ModelChanges) -> RegisteredModel:
@@ -46,20 +45,22 @@ class ModelService:
         async with self._trail.attempt(principal, "model.update", model_target(name)) as attempt:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
             changes.validate()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name)
                 updated = await uow.models.update(model.id, changes, self._clock())
-                await attempt.ok(
-                    uow, before=model_state(model), after=model_state(updated), target=model_target(name, model.id)
+                attempt.record(
+                    before=model_state(model),
+                    after=model_state(updated),
+                    target=model_target(name, model.id),
+                    events=[EventDraft(EventType.MODEL_UPDATED, name)],
                 )
-                await uow.commit()
         return updated
 
     async def delete(self, principal: Principal, name: str) -> RegisteredModel:
         """Delete a model with all its versions, unless one of them is in PRODUCTION."""
         async with self._trail.attempt(principal, "model.delete", model_target(name)) as attempt:
             self._authorizer.require(principal, Permission.MODEL_DELETE)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 if await uow.versions.count_in_stage(model.id, Stage.PRODUCTION):
                     raise FailedPrecondition(
@@ -72,8 +73,11 @@ class ModelService:
                         f"model {name!r} has deployments in {', '.join(sorted(deployed))}; deployed models are kept"
                     )
                 await uow.models.delete(model.id)
-                await attempt.ok(uow, before=model_state(model), target=model_target(name, model.id))
-                await uow.commit()
+                attempt.record(
+                    before=model_state(model),
+                    target=model_target(name, model.id),
+                    events=[EventDraft(EventType.MODEL_DELETED, name)],
+                )
         return model
 
     async def set_tag(self, principal: Principal, name: str, key: str, value: str) -> RegisteredModel:
@@ -81,29 +85,33 @@ class ModelService:
         async with self._trail.attempt(principal, "model.tag.set", model_target(name)) as attempt:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
             check_tag(key, value, "key")
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name)
                 old = (await uow.models.tags([model.id]))[model.id].get(key)
                 await uow.models.set_tag(model.id, key, value)
                 model = await uow.models.touch(model.id, self._clock())
-                await attempt.ok(
-                    uow, before={"tags": {key: old}}, after={"tags": {key: value}}, target=model_target(name, model.id)
+                attempt.record(
+                    before={"tags": {key: old}},
+                    after={"tags": {key: value}},
+                    target=model_target(name, model.id),
+                    events=[EventDraft(EventType.MODEL_TAGS_CHANGED, name)],
                 )
-                await uow.commit()
         return model
 
     async def delete_tag(self, principal: Principal, name: str, key: str) -> RegisteredModel:
         """Remove one tag from a model; removing a tag that is not there is NOT_FOUND."""
         async with self._trail.attempt(principal, "model.tag.delete", model_target(name)) as attempt:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name)
                 old = (await uow.models.tags([model.id]))[model.id].get(key)
                 if not await uow.models.delete_tag(model.id, key):
                     raise NotFound(f"model {name!r} has no tag {key!r}", field="key")
                 model = await uow.models.touch(model.id, self._clock())
-                await attempt.ok(
-                    uow, before={"tags": {key: old}}, after={"tags": {key: None}}, target=model_target(name, model.id)
+                attempt.record(
+                    before={"tags": {key: old}},
+                    after={"tags": {key: None}},
+                    target=model_target(name, model.id),
+                    events=[EventDraft(EventType.MODEL_TAGS_CHANGED, name)],
                 )
-                await uow.commit()
         return model

@@ -37,12 +37,12 @@ class RegistryReader:
     """Base of the read services: everything they answer needs registry:read, and a denial is audited."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, authorizer: Authorizer, max_page_size: int = 100, trail: AuditTrail | None = None
+        self, uow: UnitOfWorkFactory, authorizer: Authorizer, trail: AuditTrail, max_page_size: int = 100
     ) -> None:
         self._uow = uow
         self._authorizer = authorizer
         self.max_page_size = max_page_size
-        self._trail = trail or AuditTrail(uow)
+        self._trail = trail
 
     async def _require(self, principal: Principal) -> None:
         await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read")

@@ -8,6 +8,7 @@ import logging
 from app.domain.audit import AuditTarget, version_target
 from app.domain.entities import VersionStatus
 from app.domain.errors import RegistryError
+from app.domain.events import EventDraft, EventType
 
 from .audit import SYSTEM, AuditTrail
 from .common import utc_now
@@ -27,14 +28,14 @@ class RegistrationVerifier:
         uow: UnitOfWorkFactory,
         store: ArtifactStore,
         max_size: int,
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
     ) -> None:
         self._uow = uow
         self._store = store
         self._max_size = max_size
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
         self._tasks: dict[int, asyncio.Task] = {}
 
     def schedule(self, version_id: int) -> None:
@@ -96,6 +97,7 @@ class RegistrationVerifier:
                     if version
                     else AuditTarget("ModelVersion", str(version_id))
                 )
+                settled = EventType.VERSION_READY if status is VersionStatus.READY else EventType.VERSION_FAILED
                 await self._trail.record(
                     uow,
                     self._trail.draft(
@@ -104,6 +106,7 @@ class RegistrationVerifier:
                         target,
                         after={"status": status, "statusMessage": message},
                     ),
+                    [EventDraft(settled, version.model_name, version.version) if version else EventDraft(settled)],
                 )
             await uow.commit()
         log.info("registration verified", extra={"version_id": version_id, "status": status.value})

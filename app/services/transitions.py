@@ -14,6 +14,7 @@ from typing import Any
 from app.domain.audit import AuditTarget, model_target, version_target
 from app.domain.entities import ModelVersion, RegisteredModel, Stage
 from app.domain.errors import BadUserInput, Conflict, FailedPrecondition, Forbidden, NotFound
+from app.domain.events import EventDraft, EventType
 from app.domain.governance import (
     COMMENT_MAX,
     OPEN_STATUSES,
@@ -33,7 +34,7 @@ from app.domain.rules import check_alias, check_text
 
 from .audit import AuditTrail
 from .common import find_model, utc_now
-from .ports import Authorizer, Clock, UnitOfWork, UnitOfWorkFactory
+from .ports import Authorizer, Clock, UnitOfWork
 
 
 def request_target(request_id: int, request: TransitionRequest | None = None) -> AuditTarget:
@@ -54,6 +55,14 @@ def request_state(request: TransitionRequest) -> dict[str, Any]:
         "archiveExistingProduction": request.archive_existing_production,
         "gates": [{"gate": g.gate, "passed": g.passed} for g in request.gate_results],
     }
+
+
+def request_events(decided: EventType, request: TransitionRequest) -> list[EventDraft]:
+    """What a decision on ``request`` emits: the decision, then ``transition.applied`` when the move applied."""
+    events = [EventDraft(decided, request.model_name, request.version)]
+    if request.status is TransitionStatus.APPLIED:
+        events.append(EventDraft(EventType.TRANSITION_APPLIED, request.model_name, request.version))
+    return events
 
 
 def _comment(comment: str | None, *, required: bool = False, what: str = "comment") -> str | None:
@@ -82,17 +91,15 @@ async def _reread(uow: UnitOfWork, request_id: int) -> TransitionRequest:
 class TransitionService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         authorizer: Authorizer,
         policy: PromotionPolicy,
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
     ) -> None:
-        self._uow = uow
         self._authorizer = authorizer
         self.policy = policy
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
 
     # Requests.
 
@@ -103,7 +110,7 @@ class TransitionService:
             self._authorizer.require(principal, Permission.TRANSITION_REQUEST)
             self._check_new(new)
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 version = await uow.versions.get(model.id, number)
                 if version is None:
@@ -128,8 +135,11 @@ class TransitionService:
                     await self._apply(uow, model, version, request, principal.subject, now)
                     await uow.transitions.resolve(request.id, TransitionStatus.APPLIED, by=principal.subject, at=now)
                 request = await _reread(uow, request.id)
-                await attempt.ok(uow, after=request_state(request), target=request_target(request.id, request))
-                await uow.commit()
+                attempt.record(
+                    after=request_state(request),
+                    target=request_target(request.id, request),
+                    events=request_events(EventType.TRANSITION_REQUESTED, request),
+                )
         return request
 
     async def approve(self, principal: Principal, request_id: int, comment: str | None) -> TransitionRequest:
@@ -140,7 +150,7 @@ class TransitionService:
             self._authorizer.require(principal, Permission.TRANSITION_APPROVE)
             _comment(comment)
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 request, model, version = await self._locked(uow, request_id)
                 self._check_duties(principal, request, version)
                 self._check_open(request, "approved")
@@ -168,13 +178,12 @@ class TransitionService:
                         at=now if applied else None,
                     )
                 updated = await _reread(uow, request.id)
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"status": request.status, "approvals": approvals - (not decided)},
                     after={**request_state(updated), "approvals": approvals},
                     target=request_target(request.id, request),
+                    events=request_events(EventType.TRANSITION_APPROVED, updated),
                 )
-                await uow.commit()
         return updated
 
     async def reject(self, principal: Principal, request_id: int, comment: str | None) -> TransitionRequest:
@@ -183,7 +192,7 @@ class TransitionService:
             self._authorizer.require(principal, Permission.TRANSITION_APPROVE)
             _comment(comment, required=True)
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 request, _, version = await self._locked(uow, request_id)
                 self._check_duties(principal, request, version)
                 self._check_open(request, "rejected")
@@ -197,13 +206,12 @@ class TransitionService:
                     request.id, TransitionStatus.REJECTED, by=principal.subject, at=now, comment=comment
                 )
                 updated = await _reread(uow, request.id)
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"status": request.status},
                     after=request_state(updated),
                     target=request_target(request.id, request),
+                    events=request_events(EventType.TRANSITION_REJECTED, updated),
                 )
-                await uow.commit()
         return updated
 
     async def cancel(self, principal: Principal, request_id: int, comment: str | None) -> TransitionRequest:
@@ -212,7 +220,7 @@ class TransitionService:
             self._authorizer.require(principal, Permission.TRANSITION_CANCEL)
             _comment(comment)
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 request, _, _ = await self._locked(uow, request_id)
                 if request.requested_by != principal.subject and not self._authorizer.allows(
                     principal, Permission.TRANSITION_CANCEL_ANY
@@ -226,13 +234,12 @@ class TransitionService:
                     request.id, TransitionStatus.CANCELLED, by=principal.subject, at=now, comment=comment
                 )
                 updated = await _reread(uow, request.id)
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"status": request.status},
                     after=request_state(updated),
                     target=request_target(request.id, request),
+                    events=request_events(EventType.TRANSITION_CANCELLED, updated),
                 )
-                await uow.commit()
         return updated
 
     async def rollback(self, principal: Principal, name: str, reason: str) -> tuple[ModelVersion, ModelVersion]:
@@ -242,7 +249,7 @@ class TransitionService:
             self._authorizer.require(principal, Permission.PRODUCTION_ROLLBACK)
             _comment(reason, required=True, what="reason")
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 serving = await uow.versions.in_stage(model.id, Stage.PRODUCTION)
                 current = serving[0] if serving else None
@@ -263,13 +270,12 @@ class TransitionService:
                 archived = await uow.versions.get(model.id, current.version)
                 assert archived is not None, "archiving keeps the version"
                 await uow.models.touch(model.id, now)
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"production": current.version},
                     after={"production": previous.version, "archived": current.version, "reason": reason},
                     target=model_target(name, model.id),
+                    events=[EventDraft(EventType.PRODUCTION_ROLLED_BACK, name)],
                 )
-                await uow.commit()
         return restored, archived
 
     # Checks and moves.

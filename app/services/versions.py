@@ -9,13 +9,14 @@ from app.domain.audit import version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
 from app.domain.entities import ModelVersion, Stage, VersionStatus
 from app.domain.errors import Conflict, FailedPrecondition, NotFound
+from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
 from .audit import Attempt, AuditTrail, version_state
 from .common import find_model, find_version, utc_now
 from .lineage_links import link_new_version, refuse_if_parent, resolve_parents
-from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .ports import Authorizer, Clock
 from .registration import RegistrationVerifier
 from .storage_port import ArtifactStore
 from .version_files import staged_files, stored_files, with_manifest
@@ -24,19 +25,17 @@ from .version_files import staged_files, stored_files, with_manifest
 class VersionService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         authorizer: Authorizer,
         store: ArtifactStore,
         verifier: RegistrationVerifier,
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
     ) -> None:
-        self._uow = uow
         self._authorizer = authorizer
         self._store = store
         self._verifier = verifier
+        self._trail = trail
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
 
     async def create(self, principal: Principal, command: NewVersion) -> ModelVersion:
         """Register the next version of a model, numbered 1, 2, 3... without gaps or duplicates.
@@ -76,7 +75,7 @@ class VersionService:
         staged: list[StagedFile],
     ) -> ModelVersion:
         now = self._clock()
-        async with self._uow(write=True) as uow:
+        async with attempt.transaction() as uow:
             model = await uow.models.get_by_name(command.model_name)
             if model is None:
                 if not command.create_model_if_missing:
@@ -108,8 +107,12 @@ class VersionService:
                 await uow.artifacts.use_uploads(upload_ids, version.id)
             lineage = await link_new_version(uow, version, command, parents, principal.subject, now)
             created_model = model.created_at == now and command.create_model_if_missing
-            await attempt.ok(
-                uow,
+            events = [EventDraft(EventType.VERSION_CREATED, model.name, number)]
+            if created_model:
+                events.insert(0, EventDraft(EventType.MODEL_CREATED, model.name, number))
+            if status is VersionStatus.READY:
+                events.append(EventDraft(EventType.VERSION_READY, model.name, number))
+            attempt.record(
                 after={
                     **version_state(version),
                     "metrics": [asdict(m) for m in command.metrics],
@@ -120,8 +123,8 @@ class VersionService:
                     "lineage": lineage,
                 },
                 target=version_target(model.name, number, version.id),
+                events=events,
             )
-            await uow.commit()
         return version
 
     async def update(self, principal: Principal, name: str, number: int, changes: VersionChanges) -> ModelVersion:
@@ -129,23 +132,22 @@ class VersionService:
         async with self._trail.attempt(principal, "version.update", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_WRITE)
             changes.validate()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 _, version = await find_version(uow, name, number)
                 updated = await uow.versions.update(version.id, changes, self._clock())
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"description": version.description},
                     after={"description": updated.description},
                     target=version_target(name, number, version.id),
+                    events=[EventDraft(EventType.VERSION_UPDATED, name, number)],
                 )
-                await uow.commit()
         return updated
 
     async def delete(self, principal: Principal, name: str, number: int) -> ModelVersion:
         """Delete a version that is not in PRODUCTION and carries no alias."""
         async with self._trail.attempt(principal, "version.delete", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_DELETE)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 version = await uow.versions.get(model.id, number)
                 if version is None:
@@ -168,8 +170,11 @@ class VersionService:
                         f"version {number} of {name!r} carries the alias(es) {names}; move or delete them first"
                     )
                 await uow.versions.delete(version.id)
-                await attempt.ok(uow, before=version_state(version), target=version_target(name, number, version.id))
-                await uow.commit()
+                attempt.record(
+                    before=version_state(version),
+                    target=version_target(name, number, version.id),
+                    events=[EventDraft(EventType.VERSION_DELETED, name, number)],
+                )
         return version
 
     async def set_tag(self, principal: Principal, name: str, number: int, key: str, value: str) -> ModelVersion:
@@ -177,35 +182,33 @@ class VersionService:
         async with self._trail.attempt(principal, "version.tag.set", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_WRITE)
             check_tag(key, value, "key")
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 _, version = await find_version(uow, name, number)
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 await uow.versions.set_tag(version.id, key, value)
                 updated = await uow.versions.touch(version.id, self._clock())
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"tags": {key: old}},
                     after={"tags": {key: value}},
                     target=version_target(name, number, version.id),
+                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number)],
                 )
-                await uow.commit()
         return updated
 
     async def delete_tag(self, principal: Principal, name: str, number: int, key: str) -> ModelVersion:
         """Remove one tag from a version; removing a tag that is not there is NOT_FOUND."""
         async with self._trail.attempt(principal, "version.tag.delete", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_WRITE)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 _, version = await find_version(uow, name, number)
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 if not await uow.versions.delete_tag(version.id, key):
                     raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
                 updated = await uow.versions.touch(version.id, self._clock())
-                await attempt.ok(
-                    uow,
+                attempt.record(
                     before={"tags": {key: old}},
                     after={"tags": {key: None}},
                     target=version_target(name, number, version.id),
+                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number)],
                 )
-                await uow.commit()
         return updated

@@ -35,8 +35,8 @@ class WebhookService:
         uow: UnitOfWorkFactory,
         authorizer: Authorizer,
         secrets: SecretBox,
+        trail: AuditTrail,
         clock: Clock = utc_now,
-        trail: AuditTrail | None = None,
         max_page_size: int = 100,
         on_new_delivery: Callable[[], None] = lambda: None,
     ) -> None:
@@ -44,7 +44,7 @@ class WebhookService:
         self._authorizer = authorizer
         self._secrets = secrets
         self._clock = clock
-        self._trail = trail or AuditTrail(uow, clock)
+        self._trail = trail
         self._max_page_size = max_page_size
         self._on_new_delivery = on_new_delivery
 
@@ -52,10 +52,9 @@ class WebhookService:
         async with self._trail.attempt(principal, "webhook.create", _target(None, new.url)) as attempt:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             new.validate()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 webhook = await uow.webhooks.add(new, self._secrets.seal(new.secret), principal.subject, self._clock())
-                await attempt.ok(uow, after=_state(webhook), target=_target(webhook.id, webhook.url))
-                await uow.commit()
+                attempt.record(after=_state(webhook), target=_target(webhook.id, webhook.url))
         return webhook
 
     async def update(self, principal: Principal, webhook_id: int, changes: WebhookChanges) -> Webhook:
@@ -63,23 +62,19 @@ class WebhookService:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             changes.validate()
             sealed = self._secrets.seal(changes.secret) if changes.secret is not None else None
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 before = await uow.webhooks.get(webhook_id)
                 webhook = await uow.webhooks.update(webhook_id, changes, sealed, self._clock())
-                await attempt.ok(
-                    uow, before=_state(before), after=_state(webhook), target=_target(webhook.id, webhook.url)
-                )
-                await uow.commit()
+                attempt.record(before=_state(before), after=_state(webhook), target=_target(webhook.id, webhook.url))
         return webhook
 
     async def delete(self, principal: Principal, webhook_id: int) -> Webhook:
         """Delete a webhook with its delivery log; pending deliveries are dropped."""
         async with self._trail.attempt(principal, "webhook.delete", _target(webhook_id)) as attempt:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 webhook = await uow.webhooks.delete(webhook_id)
-                await attempt.ok(uow, before=_state(webhook), target=_target(webhook.id, webhook.url))
-                await uow.commit()
+                attempt.record(before=_state(webhook), target=_target(webhook.id, webhook.url))
         return webhook
 
     async def ping(self, principal: Principal, webhook_id: int) -> Delivery:
@@ -87,12 +82,12 @@ class WebhookService:
         async with self._trail.attempt(principal, "webhook.ping", _target(webhook_id)) as attempt:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 webhook = await uow.webhooks.get(webhook_id)
                 event = await uow.events.add(
                     DomainEvent(
                         str(uuid.uuid4()),
-                        PING,
+                        PING.value,
                         now,
                         principal.subject,
                         principal.kind.value,
@@ -103,10 +98,9 @@ class WebhookService:
                 )
                 (delivery_id,) = await uow.webhooks.add_deliveries(event.position, [webhook.id], now)
                 delivery = await uow.webhooks.delivery(delivery_id)
-                await attempt.ok(
-                    uow, after={"eventId": event.id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)
+                attempt.record(
+                    after={"eventId": event.id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)
                 )
-                await uow.commit()
         self._on_new_delivery()
         return delivery
 
@@ -115,17 +109,16 @@ class WebhookService:
         async with self._trail.attempt(principal, "webhook.redeliver", _target(webhook_id)) as attempt:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             now = self._clock()
-            async with self._uow(write=True) as uow:
+            async with attempt.transaction() as uow:
                 webhook = await uow.webhooks.get(webhook_id)
                 seq = await uow.webhooks.event_seq(event_id)
                 if seq is None:
                     raise NotFound(f"no event has id {event_id[:64]!r}", field="eventId")
                 (delivery_id,) = await uow.webhooks.add_deliveries(seq, [webhook.id], now)
                 delivery = await uow.webhooks.delivery(delivery_id)
-                await attempt.ok(
-                    uow, after={"eventId": event_id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)
+                attempt.record(
+                    after={"eventId": event_id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)
                 )
-                await uow.commit()
         self._on_new_delivery()
         return delivery
 

@@ -1,27 +1,36 @@
-"""Every mutation decides whether it is an event: its audit action maps to an event type or is listed as none."""
+"""Event types are declared once (domain/events.py ``EventType``), and a decision on a transition request emits the
+decision and, when the move applied, ``transition.applied``. Which events each mutation emits, with their bodies,
+is pinned by test_payload_pins.py (its scenario runs every mutation)."""
+
+from datetime import UTC, datetime
 
 import pytest
 
-from app.domain.events import EVENT_TYPES, NO_EVENT_ACTIONS, event_types_for
-from tests.audit.test_completeness import ACTIONS
+from app.domain.entities import Stage
+from app.domain.events import ALL_EVENT_TYPES, EventDraft, EventType
+from app.domain.governance import TransitionKind, TransitionRequest, TransitionStatus
+from app.services.transitions import request_events
 
 pytestmark = pytest.mark.backend_independent
 
 
-def test_every_mutation_action_is_an_event_or_explicitly_none():
-    undecided = sorted(set(ACTIONS.values()) - set(EVENT_TYPES) - NO_EVENT_ACTIONS)
-    assert not undecided, f"audit actions that neither produce an event nor are listed in NO_EVENT_ACTIONS: {undecided}"
-    assert not set(EVENT_TYPES) & NO_EVENT_ACTIONS
+def test_every_event_type_has_one_name():
+    assert {event_type.value for event_type in EventType} == ALL_EVENT_TYPES
+    assert len(ALL_EVENT_TYPES) == len(EventType)
 
 
-def test_applied_transitions_and_ready_versions_add_an_event():
-    assert event_types_for("transition.approve", {"status": "APPLIED"}) == ["transition.approved", "transition.applied"]
-    assert event_types_for("transition.approve", {"status": "PENDING"}) == ["transition.approved"]
-    assert event_types_for("version.create", {"status": "PENDING_REGISTRATION"}) == ["version.created"]
-    assert event_types_for("version.registration.finish", {"status": "FAILED_REGISTRATION"}) == ["version.failed"]
-    assert event_types_for("artifact.upload.create", {}) == []
+def request(status: TransitionStatus) -> TransitionRequest:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    return TransitionRequest(id=7, model_id=1, model_name="m", version_id=3, version=3, kind=TransitionKind.STAGE,
+                             from_stage=Stage.STAGING, to_stage=Stage.PRODUCTION, alias=None, status=status,
+                             requested_by="ds", requested_at=moment, comment=None, required_approvals=1,
+                             archive_existing_production=True, gate_results=())
 
 
-def test_a_version_that_creates_its_model_also_makes_model_created():
-    assert event_types_for("version.create", {"status": "READY", "modelCreated": True}) == [
-        "model.created", "version.created", "version.ready"]
+@pytest.mark.parametrize(("status", "applied"), [(TransitionStatus.APPLIED, True), (TransitionStatus.APPROVED, False),
+                                                 (TransitionStatus.PENDING, False)])
+def test_a_decision_that_applies_the_move_adds_transition_applied(status, applied):
+    expected = [EventDraft(EventType.TRANSITION_APPROVED, "m", 3)]
+    if applied:
+        expected.append(EventDraft(EventType.TRANSITION_APPLIED, "m", 3))
+    assert request_events(EventType.TRANSITION_APPROVED, request(status)) == expected

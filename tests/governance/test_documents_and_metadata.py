@@ -64,7 +64,7 @@ async def test_garbage_collection_keeps_content_a_document_refers_to(api, app):
     await ok(api, ATTACH, {"input": {"name": "m", "version": 1, "kind": "OTHER", "title": "Scan",
                                      "artifactDigest": digest}}, "data-scientist", "dana")
     services = app.state.services
-    report = await collect_garbage(services.documents._uow, services.artifacts.store, grace=timedelta(0),
+    report = await collect_garbage(app.state.uow, services.artifacts.store, grace=timedelta(0),
                                    dry_run=True)
     assert digest not in report.deleted
 

@@ -189,10 +189,9 @@ class NewVersion:
         canonical = replace(
             self,
             files=tuple(file.canonical() for file in self.files),
-            run=self.run.validate("run.") if self.run else None,
+            run=self.run.canonical() if self.run else None,
             datasets=tuple(
-                replace(use, dataset=use.dataset.validate(f"datasets[{i}].dataset.")) if use.dataset else use
-                for i, use in enumerate(self.datasets)
+                replace(use, dataset=use.dataset.canonical()) if use.dataset else use for use in self.datasets
             ),
         )
         if self.artifact is None or self.artifact.digest is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -54,8 +54,8 @@ class NewDataset:
     schema: Any = None
     source_system: str | None = None
 
-    def validate(self, prefix: str = "") -> NewDataset:
-        """Check and return the canonical form (digest as ``sha256:<hex>``)."""
+    def validate(self, prefix: str = "") -> None:
+        """BAD_USER_INPUT naming the first field that is wrong (``prefix`` places it inside a larger input)."""
         rules.check_text(self.name, f"{prefix}name", NAME_MAX, required=True)
         rules.check_text(self.version, f"{prefix}version", 200)
         if not self.version and not self.digest:
@@ -70,17 +70,12 @@ class NewDataset:
         _check_count(self.size, f"{prefix}size")
         _check_count(self.row_count, f"{prefix}rowCount")
         _check_json(self.schema, f"{prefix}schema")
-        return NewDataset(
-            self.name,
-            self.version or None,
-            self.uri,
-            rules.check_sha256(self.digest, f"{prefix}digest"),
-            self.format,
-            self.size,
-            self.row_count,
-            self.schema,
-            self.source_system,
-        )
+        rules.check_sha256(self.digest, f"{prefix}digest")
+
+    def canonical(self) -> NewDataset:
+        """The dataset in the form it is stored in (no empty version, digest as ``sha256:<hex>``). Call after
+        ``validate()``."""
+        return replace(self, version=self.version or None, digest=rules.check_sha256(self.digest, "digest"))
 
 
 @dataclass(frozen=True)
@@ -97,7 +92,8 @@ class NewRun:
     ended_at: datetime | None = None
     environment: RunEnvironment = RunEnvironment()  # noqa: RUF009 - frozen, so one shared default is safe
 
-    def validate(self, prefix: str = "") -> NewRun:
+    def validate(self, prefix: str = "") -> None:
+        """BAD_USER_INPUT naming the first field that is wrong (``prefix`` places it inside a larger input)."""
         rules.check_text(self.run_id, f"{prefix}runId", 256, required=True)
         rules.check_text(self.run_uri, f"{prefix}runUri", URI_MAX)
         rules.check_text(self.experiment_name, f"{prefix}experimentName", NAME_MAX)
@@ -111,18 +107,13 @@ class NewRun:
         env = self.environment
         rules.check_text(env.python_version, f"{prefix}environment.pythonVersion", 50)
         rules.check_text(env.container_image, f"{prefix}environment.containerImage", URI_MAX)
-        digest = rules.check_sha256(env.requirements_digest, f"{prefix}environment.requirementsDigest")
-        return NewRun(
-            self.tracker,
-            self.run_id,
-            self.run_uri,
-            self.experiment_name,
-            self.params,
-            self.metrics,
-            self.started_at,
-            self.ended_at,
-            RunEnvironment(env.python_version, digest, env.container_image),
-        )
+        rules.check_sha256(env.requirements_digest, f"{prefix}environment.requirementsDigest")
+
+    def canonical(self) -> NewRun:
+        """The run in the form it is stored in (requirements digest as ``sha256:<hex>``). Call after
+        ``validate()``."""
+        digest = rules.check_sha256(self.environment.requirements_digest, "environment.requirementsDigest")
+        return replace(self, environment=replace(self.environment, requirements_digest=digest))
 
 
 @dataclass(frozen=True)
@@ -133,10 +124,14 @@ class NewCodeCommit:
     commit_sha: str
     branch: str | None = None
 
-    def validate(self, prefix: str = "") -> NewCodeCommit:
+    def validate(self, prefix: str = "") -> None:
+        """BAD_USER_INPUT naming the first field that is wrong (``prefix`` places it inside a larger input)."""
         rules.check_text(self.repository_url, f"{prefix}repositoryUrl", URI_MAX, required=True)
         rules.check_commit(self.commit_sha, f"{prefix}commitSha")
         rules.check_text(self.branch, f"{prefix}branch", NAME_MAX)
+
+    def canonical(self) -> NewCodeCommit:
+        """Stored as given."""
         return self
 
 
@@ -150,12 +145,16 @@ class NewExternalNode:
     description: str | None = None
     properties: Any = None
 
-    def validate(self, prefix: str = "") -> NewExternalNode:
+    def validate(self, prefix: str = "") -> None:
+        """BAD_USER_INPUT naming the first field that is wrong (``prefix`` places it inside a larger input)."""
         rules.check_text(self.name, f"{prefix}name", NAME_MAX, required=True)
         rules.check_text(self.category, f"{prefix}category", 100)
         rules.check_text(self.uri, f"{prefix}uri", URI_MAX)
         rules.check_text(self.description, f"{prefix}description", rules.DESCRIPTION_MAX)
         _check_json(self.properties, f"{prefix}properties")
+
+    def canonical(self) -> NewExternalNode:
+        """Stored as given."""
         return self
 
 

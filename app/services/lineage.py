@@ -58,7 +58,8 @@ class LineageService:
         target = AuditTarget(_TYPES[kind], None, _identity(new)[:256])
         async with self._trail.attempt(principal, _ACTIONS[kind], target) as attempt:
             self._authorizer.require(principal, Permission.LINEAGE_WRITE)
-            new = new.validate()
+            new.validate()
+            new = new.canonical()
             async with attempt.transaction() as uow:
                 node, created = await register(uow, new, principal.subject, self._clock())
                 # A repeated registration changes nothing, and is recorded as such.

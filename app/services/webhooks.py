@@ -15,7 +15,7 @@ from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, W
 
 from .audit import AuditTrail
 from .common import check_page, utc_now
-from .ports import Authorizer, Clock, SecretBox, UnitOfWorkFactory
+from .ports import Authorizer, Clock, SecretBox, UnitOfWork, UnitOfWorkFactory
 
 
 def _target(webhook_id: int | None, url: str | None = None) -> AuditTarget:
@@ -27,6 +27,13 @@ def _state(webhook: Webhook) -> dict:
     state = asdict(webhook)
     state["event_types"] = sorted(webhook.event_types)
     return state
+
+
+async def _find(uow: UnitOfWork, webhook_id: int) -> Webhook:
+    webhook = await uow.webhooks.get(webhook_id)
+    if webhook is None:
+        raise NotFound(f"no webhook has id {webhook_id}", field="id")
+    return webhook
 
 
 class WebhookService:
@@ -63,7 +70,7 @@ class WebhookService:
             changes.validate()
             sealed = self._secrets.seal(changes.secret) if changes.secret is not None else None
             async with attempt.transaction() as uow:
-                before = await uow.webhooks.get(webhook_id)
+                before = await _find(uow, webhook_id)
                 webhook = await uow.webhooks.update(webhook_id, changes, sealed, self._clock())
                 attempt.record(before=_state(before), after=_state(webhook), target=_target(webhook.id, webhook.url))
         return webhook
@@ -73,6 +80,7 @@ class WebhookService:
         async with self._trail.attempt(principal, "webhook.delete", _target(webhook_id)) as attempt:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             async with attempt.transaction() as uow:
+                await _find(uow, webhook_id)
                 webhook = await uow.webhooks.delete(webhook_id)
                 attempt.record(before=_state(webhook), target=_target(webhook.id, webhook.url))
         return webhook
@@ -83,7 +91,7 @@ class WebhookService:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             now = self._clock()
             async with attempt.transaction() as uow:
-                webhook = await uow.webhooks.get(webhook_id)
+                webhook = await _find(uow, webhook_id)
                 event = await uow.events.add(
                     DomainEvent(
                         str(uuid.uuid4()),
@@ -110,7 +118,7 @@ class WebhookService:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             now = self._clock()
             async with attempt.transaction() as uow:
-                webhook = await uow.webhooks.get(webhook_id)
+                webhook = await _find(uow, webhook_id)
                 seq = await uow.webhooks.event_seq(event_id)
                 if seq is None:
                     raise NotFound(f"no event has id {event_id[:64]!r}", field="eventId")
@@ -136,10 +144,7 @@ class WebhookService:
     async def get(self, principal: Principal, webhook_id: int) -> Webhook | None:
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            try:
-                return await uow.webhooks.get(webhook_id)
-            except NotFound:
-                return None
+            return await uow.webhooks.get(webhook_id)
 
     async def deliveries(
         self, principal: Principal, webhook_id: int, status: DeliveryStatus | None, page: PageRequest, with_total: bool

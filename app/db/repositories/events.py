@@ -189,13 +189,15 @@ class SqlWebhookRepository:
         return to_webhook(row)
 
     async def _row(self, webhook_id: int) -> WebhookRow:
+        """The row of a webhook the caller found in this transaction (``get``), or that a claim holds."""
         row = await self._session.get(WebhookRow, webhook_id, populate_existing=True)
         if row is None:
             raise NotFound(f"no webhook has id {webhook_id}", field="id")
         return row
 
-    async def get(self, webhook_id: int) -> Webhook:
-        return to_webhook(await self._row(webhook_id))
+    async def get(self, webhook_id: int) -> Webhook | None:
+        row = await self._session.get(WebhookRow, webhook_id, populate_existing=True)
+        return None if row is None else to_webhook(row)
 
     async def update(
         self, webhook_id: int, changes: WebhookChanges, sealed_secret: str | None, now: datetime

@@ -92,7 +92,6 @@ class Loaders:
         self.version_aliases = bind(reads.version_aliases, [])
         self.files = bind(artifacts.files_of, [])
         if governance is not None:
-            self.transition_request = bind(governance.requests_by_id)
             self.approvals = bind(governance.approvals, [])
             self.stage_history = bind(governance.stage_history, [])
             self.documents = bind(governance.documents, [])

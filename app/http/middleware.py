@@ -245,6 +245,3 @@ class AuthMiddleware:
             await self._refuse(send, _unauthenticated(error.message, token_given=bool(token)))
             return
         await self.app(scope, receive, send)
-
-
-BearerAuthMiddleware = AuthMiddleware  # the former name

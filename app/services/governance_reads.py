@@ -59,11 +59,6 @@ class GovernanceReads(RegistryReader):
 
     # Batch reads for DataLoaders.
 
-    async def requests_by_id(self, principal: Principal, ids: list[int]) -> dict[int, TransitionRequest]:
-        await self._require(principal)
-        async with self._uow(write=False) as uow:
-            return await uow.transitions.get_many(ids)
-
     async def approvals(self, principal: Principal, request_ids: list[int]) -> dict[int, list[Approval]]:
         await self._require(principal)
         async with self._uow(write=False) as uow:

@@ -107,7 +107,6 @@ class ArtifactRepository(Protocol):
     async def record_download(
         self, version_id: int, path: str | None, subject: str, subject_kind: str, now: datetime, request_id: str | None
     ) -> None: ...
-    async def downloads(self, version_id: int) -> list[tuple[str | None, str, datetime]]: ...
 
 
 class AliasRepository(Protocol):

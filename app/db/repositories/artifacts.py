@@ -51,11 +51,3 @@ class SqlArtifactRepository:
             )
         )
         await self._session.flush()
-
-    async def downloads(self, version_id: int) -> list[tuple[str | None, str, datetime]]:
-        query = (
-            select(DownloadRow.path, DownloadRow.subject, DownloadRow.downloaded_at)
-            .where(DownloadRow.version_id == version_id)
-            .order_by(DownloadRow.id)
-        )
-        return [(path, subject, at) for path, subject, at in await self._session.execute(query)]

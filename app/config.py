@@ -1,14 +1,24 @@
-"""Settings: read once from ``MODELREG_*`` environment variables (and CLI flags) into a frozen object."""
+"""Settings: read once from ``MODELREG_*`` environment variables (and CLI flags) into a frozen object.
+
+Each setting is declared once, as a field of ``Settings``: name, type and default, then with ``setting(...)`` its
+variable, its check and a one-line description (app/settings_spec.py). Loading, validation and README.md's
+configuration table (``python -m app.config --update-readme README.md``) all follow from the declarations.
+"""
+
+# ruff: noqa: RUF009 (setting() returns a dataclasses.field, which ruff cannot see through for Path fields)
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from app.settings_spec import Check, setting, specs
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -31,56 +41,233 @@ def _default_policy_dir() -> Path:
     return Path(__file__).resolve().parent / "policies"
 
 
+# Checks of one value: what is wrong, phrased to follow the variable's name, or None.
+
+
+def _port(port: int) -> str | None:
+    return None if 0 < port < 65536 else f"must be a port number 1-65535, got {port}"
+
+
+def _database_url(url: str) -> str | None:
+    scheme = urlparse(url).scheme.split("+")[0]
+    if url and scheme not in ("sqlite", "postgresql", "postgres"):
+        return f"must start with sqlite:// or postgresql://, got scheme {scheme!r}"
+    return None
+
+
+def _policy_dir(folder: Path) -> str | None:
+    missing = [name for name in ("model.conf", "policy.csv") if not (folder / name).is_file()]
+    return f"must contain {missing[0]}: not found in {folder}" if missing else None
+
+
+def _artifact_store(uri: str) -> str | None:
+    store = urlparse(uri)
+    if uri and store.scheme not in ("file", "azure"):
+        return "must be file:///path or azure://CONTAINER"
+    if store.scheme == "azure" and not store.netloc:
+        return "must name the container: azure://CONTAINER"
+    return None
+
+
+def _environments(text: str) -> str | None:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or any(not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", name) for name in names):
+        return "must be a comma-separated list of lowercase names (letters, digits, '-')"
+    return None
+
+
+def _secret_key(key: str | None) -> str | None:
+    too_short = key is not None and len(key) < 32
+    return "must be at least 32 characters (use a random one)" if too_short else None
+
+
+def _log_level(level: str) -> str | None:
+    known = level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR")
+    return None if known else "must be one of DEBUG, INFO, WARNING, ERROR"
+
+
+def _within(low: int, high: int, problem: str) -> Check:
+    return lambda value: None if low <= value <= high else problem
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything the server needs to start, validated at construction."""
+    """Everything the server needs to start. ``load_settings`` and ``with_overrides`` validate (``validate()``);
+    constructing one directly, as tests do, takes the values given and the declared defaults, never the
+    environment."""
 
-    data_dir: Path = Path(".modelreg")
-    database_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    oidc_issuer: str | None = None
-    oidc_audience: str = "modelreg"
-    roles_claim: str = "roles"
-    # Identity (app/auth/issuers.py validates these; docs/identity.md explains them).
-    oidc_issuers_file: Path | None = None
-    oidc_algorithms: str = "RS256,PS256,ES256"
-    oidc_leeway: int = 60
-    oidc_jwks_ttl: int = 3600
-    oidc_jwks_refresh_interval: int = 30
-    oidc_client_id: str | None = None
-    oidc_client_secret: str | None = field(default=None, repr=False)
-    oidc_scopes: str = "openid profile email"
-    oidc_signin_issuer: str | None = None
-    oidc_authorize_params: str = ""
-    session_secret: str | None = field(default=None, repr=False)
-    session_ttl: int = 8 * 3600
-    public_url: str | None = None
-    policy_dir: Path = field(default_factory=_default_policy_dir)
-    promotion_policy: Path | None = None
-    introspection: bool = True
-    field_suggestions: bool = True
-    max_query_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 5000
-    max_page_size: int = 100
-    log_level: str = "INFO"
-    artifact_store: str = ""
-    azure_connection_string: str | None = field(default=None, repr=False)
-    azure_account_url: str | None = None
-    max_upload_size: int = 64 * 1024**3
-    download_redirect: bool = False
+    data_dir: Path = setting(
+        Path(".modelreg"),
+        "MODELREG_DATA_DIR",
+        "SQLite file, artifact folder and the development issuer's key",
+        shown_default="`./.modelreg`",
+    )
+    database_url: str = setting(
+        "",
+        "MODELREG_DATABASE_URL",
+        "`sqlite:///path.db` or `postgresql://user@host:5432/db`",
+        check=_database_url,
+        shown_default="SQLite in the data dir",
+    )
+    host: str = setting("127.0.0.1", "MODELREG_HOST", "bind address")
+    port: int = setting(8000, "MODELREG_PORT", "port to listen on", check=_port)
+    # Identity: app/auth/issuers.py checks these together (check_identity_settings), as their rules span several
+    # variables and are shared with MODELREG_OIDC_ISSUERS_FILE entries; docs/identity.md explains them.
+    oidc_issuer: str | None = setting(
+        None,
+        "MODELREG_OIDC_ISSUER",
+        "issuer URL; its discovery document and JWKS are used. Setting it turns the development issuer off",
+        shown_default="unset: development issuer",
+    )
+    oidc_audience: str = setting(
+        "modelreg", "MODELREG_OIDC_AUDIENCE", "audiences accepted, comma-separated; a token must carry one"
+    )
+    roles_claim: str = setting(
+        "roles",
+        "MODELREG_ROLES_CLAIM",
+        "claims holding role or group names, comma-separated: dotted paths or templates such as `group:{groups}`",
+    )
+    oidc_issuers_file: Path | None = setting(
+        None,
+        "MODELREG_OIDC_ISSUERS_FILE",
+        "TOML file trusting several issuers, each with its audiences and claim mapping "
+        "(instead of `MODELREG_OIDC_ISSUER`)",
+    )
+    oidc_algorithms: str = setting(
+        "RS256,PS256,ES256", "MODELREG_OIDC_ALGORITHMS", "signature algorithms accepted (never `none` or HMAC)"
+    )
+    oidc_leeway: int = setting(60, "MODELREG_OIDC_LEEWAY", "clock skew allowed, in seconds")
+    oidc_jwks_ttl: int = setting(3600, "MODELREG_OIDC_JWKS_TTL", "key cache lifetime in seconds")
+    oidc_jwks_refresh_interval: int = setting(
+        30, "MODELREG_OIDC_JWKS_REFRESH_INTERVAL", "at most one key refresh per this many seconds (unknown `kid`s)"
+    )
+    oidc_client_id: str | None = setting(
+        None, "MODELREG_OIDC_CLIENT_ID", "browser sign-in (authorization code with PKCE) at `/auth/login`: client id"
+    )
+    oidc_client_secret: str | None = setting(
+        None, "MODELREG_OIDC_CLIENT_SECRET", "browser sign-in: client secret (unset for a public client)", secret=True
+    )
+    oidc_scopes: str = setting("openid profile email", "MODELREG_OIDC_SCOPES", "browser sign-in: scopes asked for")
+    oidc_signin_issuer: str | None = setting(
+        None, "MODELREG_OIDC_SIGNIN_ISSUER", "the issuer browser sign-in uses", shown_default="the first issuer"
+    )
+    oidc_authorize_params: str = setting(
+        "", "MODELREG_OIDC_AUTHORIZE_PARAMS", "extra authorization parameters (`audience=...`)"
+    )
+    session_secret: str | None = setting(
+        None,
+        "MODELREG_SESSION_SECRET",
+        "key of the session cookie (32+ characters, the same on every replica)",
+        secret=True,
+    )
+    session_ttl: int = setting(8 * 3600, "MODELREG_SESSION_TTL", "longest browser session in seconds")
+    public_url: str | None = setting(
+        None,
+        "MODELREG_PUBLIC_URL",
+        "external base URL, for the sign-in callback",
+        shown_default="from the request",
+    )
+    policy_dir: Path = setting(
+        _default_policy_dir(),
+        "MODELREG_POLICY_DIR",
+        "folder with `model.conf` and `policy.csv` (and optionally `promotion.yaml`)",
+        check=_policy_dir,
+        shown_default="the `policies/` shipped in the package",
+    )
+    promotion_policy: Path | None = setting(
+        None,
+        "MODELREG_PROMOTION_POLICY",
+        "promotion policy: approvals and gates per stage, overrides, protected aliases "
+        "([docs/governance.md](docs/governance.md))",
+        shown_default="`promotion.yaml` in the policy folder, else the shipped one",
+    )
+    introspection: bool = setting(
+        True, "MODELREG_INTROSPECTION", "GraphQL introspection (switch off in production if you wish)"
+    )
+    field_suggestions: bool = setting(True, "MODELREG_FIELD_SUGGESTIONS", '"did you mean" hints in validation errors')
+    max_query_depth: int = setting(12, "MODELREG_MAX_QUERY_DEPTH", "query limit: deepest nesting accepted")
+    max_aliases: int = setting(30, "MODELREG_MAX_ALIASES", "query limit: most aliases in one document")
+    max_tokens: int = setting(5000, "MODELREG_MAX_TOKENS", "query limit: most tokens in one document")
+    max_page_size: int = setting(100, "MODELREG_MAX_PAGE_SIZE", "largest `first` accepted")
+    log_level: str = setting(
+        "INFO",
+        "MODELREG_LOG_LEVEL",
+        "`DEBUG`, `INFO`, `WARNING` or `ERROR`; JSON logs on stderr, each line with the request id",
+        check=_log_level,
+    )
+    artifact_store: str = setting(
+        "",
+        "MODELREG_ARTIFACT_STORE",
+        "`file:///path` or `azure://CONTAINER` (see [docs/storage.md](docs/storage.md))",
+        check=_artifact_store,
+        shown_default="`file://` the data dir's `artifacts/`",
+    )
+    azure_connection_string: str | None = setting(
+        None, "MODELREG_AZURE_STORAGE_CONNECTION_STRING", "Azure credentials: a connection string", secret=True
+    )
+    azure_account_url: str | None = setting(
+        None,
+        "MODELREG_AZURE_STORAGE_ACCOUNT_URL",
+        "Azure credentials: an account URL, used with `DefaultAzureCredential`",
+    )
+    max_upload_size: int = setting(
+        64 * 1024**3,
+        "MODELREG_MAX_UPLOAD_SIZE",
+        "largest file accepted, in bytes",
+        check=lambda size: None if size > 0 else "must be a positive number of bytes",
+        shown_default="64 GiB",
+    )
+    download_redirect: bool = setting(
+        False,
+        "MODELREG_DOWNLOAD_REDIRECT",
+        "answer downloads with a redirect to a short-lived signed URL where the store has them",
+    )
     # Webhooks (docs/events.md).
-    secret_key: str | None = field(default=None, repr=False)
-    webhook_timeout: int = 10
-    webhook_retry_period: int = 24 * 3600
-    webhook_allow_private: bool = False
-    dispatcher: bool = True
-    # Subscriptions: the outbox is read at least this often (seconds), should a wake-up be lost.
-    events_poll_interval: int = 2
-    # Deployment environments, and those that serve only versions in PRODUCTION (docs/deployments.md).
-    environments: str = "staging,production"
-    production_environments: str = "production"
+    secret_key: str | None = setting(
+        None,
+        "MODELREG_SECRET_KEY",
+        "key (32+ characters) sealing webhook secrets; replicas must share one",
+        check=_secret_key,
+        shown_default="`secret.key` in the data dir",
+        secret=True,
+    )
+    webhook_timeout: int = setting(
+        10,
+        "MODELREG_WEBHOOK_TIMEOUT",
+        "seconds a receiver has to answer a delivery",
+        check=_within(1, 120, "must be 1-120 seconds"),
+    )
+    webhook_retry_period: int = setting(
+        24 * 3600,
+        "MODELREG_WEBHOOK_RETRY_PERIOD",
+        "seconds failed deliveries are retried before they are dead-lettered",
+        check=_within(60, 30 * 86400, "must be 60 seconds to 30 days (in seconds)"),
+    )
+    webhook_allow_private: bool = setting(
+        False,
+        "MODELREG_WEBHOOK_ALLOW_PRIVATE",
+        "allow webhook targets on private, loopback and link-local addresses",
+    )
+    dispatcher: bool = setting(
+        True, "MODELREG_DISPATCHER", "deliver webhooks from `modelreg serve`; `false` leaves it to `modelreg worker`"
+    )
+    events_poll_interval: int = setting(
+        2,
+        "MODELREG_EVENTS_POLL_INTERVAL",
+        "seconds between reads of the event outbox for subscriptions, should a wake-up be lost "
+        "([docs/events.md](docs/events.md))",
+        check=_within(1, 300, "must be 1-300 seconds"),
+    )
+    # Deployment environments (docs/deployments.md).
+    environments: str = setting(
+        "staging,production", "MODELREG_ENVIRONMENTS", "deployment environments", check=_environments
+    )
+    production_environments: str = setting(
+        "production",
+        "MODELREG_PRODUCTION_ENVIRONMENTS",
+        "environments that accept only versions in PRODUCTION (empty: none)",
+        empty_is_default=False,
+    )
 
     @property
     def dev_issuer_enabled(self) -> bool:
@@ -120,139 +307,86 @@ class Settings:
         return updated
 
     def validate(self) -> None:
-        """Raise ConfigError naming the variable at fault."""
-        if not (0 < self.port < 65536):
-            raise ConfigError(f"MODELREG_PORT must be a port number 1-65535, got {self.port}")
-        if self.database_url:
-            scheme = urlparse(self.database_url).scheme.split("+")[0]
-            if scheme not in ("sqlite", "postgresql", "postgres"):
-                raise ConfigError(
-                    f"MODELREG_DATABASE_URL must start with sqlite:// or postgresql://, got scheme {scheme!r}"
-                )
-        from app.auth.issuers import IssuerConfigError, check_identity_settings  # late: auth imports config
-
-        try:
-            check_identity_settings(self)
-        except IssuerConfigError as error:
-            raise ConfigError(str(error)) from None
-        if not self.roles_claim:
-            raise ConfigError("MODELREG_ROLES_CLAIM must not be empty")
-        for name in ("model.conf", "policy.csv"):
-            if not (self.policy_dir / name).is_file():
-                raise ConfigError(f"MODELREG_POLICY_DIR must contain {name}: not found in {self.policy_dir}")
-        from app.promotion import PolicyError, load_promotion_policy  # late: keeps config free of YAML at import
-
-        try:
-            load_promotion_policy(self.promotion_policy_path)
-        except PolicyError as error:
-            raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
-        store = urlparse(self.artifact_store)
-        if self.artifact_store and store.scheme not in ("file", "azure"):
-            raise ConfigError("MODELREG_ARTIFACT_STORE must be file:///path or azure://CONTAINER")
-        if store.scheme == "azure":
-            if not store.netloc:
-                raise ConfigError("MODELREG_ARTIFACT_STORE must name the container: azure://CONTAINER")
-            if not (self.azure_connection_string or self.azure_account_url):
-                raise ConfigError(
-                    "MODELREG_ARTIFACT_STORE is azure://: set MODELREG_AZURE_STORAGE_CONNECTION_STRING "
-                    "or MODELREG_AZURE_STORAGE_ACCOUNT_URL"
-                )
-        if self.max_upload_size <= 0:
-            raise ConfigError("MODELREG_MAX_UPLOAD_SIZE must be a positive number of bytes")
-        names = [name.strip() for name in self.environments.split(",") if name.strip()]
-        if not names or any(not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", name) for name in names):
-            raise ConfigError(
-                "MODELREG_ENVIRONMENTS must be a comma-separated list of lowercase names (letters, digits, '-')"
-            )
-        unknown = {n.strip() for n in self.production_environments.split(",") if n.strip()} - set(names)
-        if unknown:
-            raise ConfigError(
-                f"MODELREG_PRODUCTION_ENVIRONMENTS names environments not in MODELREG_ENVIRONMENTS: {sorted(unknown)}"
-            )
-        if not 1 <= self.events_poll_interval <= 300:
-            raise ConfigError("MODELREG_EVENTS_POLL_INTERVAL must be 1-300 seconds")
-        if not 1 <= self.webhook_timeout <= 120:
-            raise ConfigError("MODELREG_WEBHOOK_TIMEOUT must be 1-120 seconds")
-        if not 60 <= self.webhook_retry_period <= 30 * 86400:
-            raise ConfigError("MODELREG_WEBHOOK_RETRY_PERIOD must be 60 seconds to 30 days (in seconds)")
-        if self.secret_key is not None and len(self.secret_key) < 32:
-            raise ConfigError("MODELREG_SECRET_KEY must be at least 32 characters (use a random one)")
-        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            raise ConfigError("MODELREG_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+        """Raise ConfigError naming the variable at fault: each setting's own check in declaration order, then the
+        rules that relate several settings."""
+        for spec in SETTINGS:
+            problem = spec.check(getattr(self, spec.name)) if spec.check else None
+            if problem:
+                raise ConfigError(f"{spec.variable} {problem}")
+        for rule in _RULES:
+            rule(self)
 
 
-_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+SETTINGS = specs(Settings)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+# Rules relating several settings; each raises ConfigError naming the variable at fault.
+
+
+def _identity(settings: Settings) -> None:
+    from app.auth.issuers import IssuerConfigError, check_identity_settings  # late: auth imports config
+
     try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        check_identity_settings(settings)
+    except IssuerConfigError as error:
+        raise ConfigError(str(error)) from None
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _promotion_policy(settings: Settings) -> None:
+    from app.promotion import PolicyError, load_promotion_policy  # late: keeps config free of YAML at import
+
     try:
-        return _BOOL[raw.strip().lower()]
-    except KeyError:
-        raise ConfigError(f"{name} must be true or false, got {raw!r}") from None
+        load_promotion_policy(settings.promotion_policy_path)
+    except PolicyError as error:
+        raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
+
+
+def _azure_credentials(settings: Settings) -> None:
+    if urlparse(settings.artifact_store).scheme == "azure" and not (
+        settings.azure_connection_string or settings.azure_account_url
+    ):
+        raise ConfigError(
+            "MODELREG_ARTIFACT_STORE is azure://: set MODELREG_AZURE_STORAGE_CONNECTION_STRING "
+            "or MODELREG_AZURE_STORAGE_ACCOUNT_URL"
+        )
+
+
+def _production_environments(settings: Settings) -> None:
+    names = {name.strip() for name in settings.environments.split(",") if name.strip()}
+    unknown = {name.strip() for name in settings.production_environments.split(",") if name.strip()} - names
+    if unknown:
+        raise ConfigError(
+            f"MODELREG_PRODUCTION_ENVIRONMENTS names environments not in MODELREG_ENVIRONMENTS: {sorted(unknown)}"
+        )
+
+
+_RULES: tuple[Callable[[Settings], None], ...] = (
+    _identity,
+    _promotion_policy,
+    _azure_credentials,
+    _production_environments,
+)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build validated Settings from the environment (``os.environ`` by default)."""
+    """Build validated Settings from the environment (``os.environ`` by default). A variable that is unset, or
+    set to the empty string, leaves the declared default (but for those declared ``empty_is_default=False``)."""
     env = os.environ if env is None else env
-    defaults = Settings()
-    settings = Settings(
-        data_dir=Path(env.get("MODELREG_DATA_DIR") or defaults.data_dir),
-        database_url=env.get("MODELREG_DATABASE_URL", ""),
-        host=env.get("MODELREG_HOST") or defaults.host,
-        port=_int(env, "MODELREG_PORT", defaults.port),
-        oidc_issuer=env.get("MODELREG_OIDC_ISSUER") or None,
-        oidc_audience=env.get("MODELREG_OIDC_AUDIENCE") or defaults.oidc_audience,
-        roles_claim=env.get("MODELREG_ROLES_CLAIM") or defaults.roles_claim,
-        oidc_issuers_file=Path(env["MODELREG_OIDC_ISSUERS_FILE"]) if env.get("MODELREG_OIDC_ISSUERS_FILE") else None,
-        oidc_algorithms=env.get("MODELREG_OIDC_ALGORITHMS") or defaults.oidc_algorithms,
-        oidc_leeway=_int(env, "MODELREG_OIDC_LEEWAY", defaults.oidc_leeway),
-        oidc_jwks_ttl=_int(env, "MODELREG_OIDC_JWKS_TTL", defaults.oidc_jwks_ttl),
-        oidc_jwks_refresh_interval=_int(
-            env, "MODELREG_OIDC_JWKS_REFRESH_INTERVAL", defaults.oidc_jwks_refresh_interval
-        ),
-        oidc_client_id=env.get("MODELREG_OIDC_CLIENT_ID") or None,
-        oidc_client_secret=env.get("MODELREG_OIDC_CLIENT_SECRET") or None,
-        oidc_scopes=env.get("MODELREG_OIDC_SCOPES") or defaults.oidc_scopes,
-        oidc_signin_issuer=env.get("MODELREG_OIDC_SIGNIN_ISSUER") or None,
-        oidc_authorize_params=env.get("MODELREG_OIDC_AUTHORIZE_PARAMS", ""),
-        session_secret=env.get("MODELREG_SESSION_SECRET") or None,
-        session_ttl=_int(env, "MODELREG_SESSION_TTL", defaults.session_ttl),
-        public_url=env.get("MODELREG_PUBLIC_URL") or None,
-        policy_dir=Path(env["MODELREG_POLICY_DIR"]) if env.get("MODELREG_POLICY_DIR") else defaults.policy_dir,
-        promotion_policy=Path(env["MODELREG_PROMOTION_POLICY"]) if env.get("MODELREG_PROMOTION_POLICY") else None,
-        introspection=_bool(env, "MODELREG_INTROSPECTION", defaults.introspection),
-        field_suggestions=_bool(env, "MODELREG_FIELD_SUGGESTIONS", defaults.field_suggestions),
-        max_query_depth=_int(env, "MODELREG_MAX_QUERY_DEPTH", defaults.max_query_depth),
-        max_aliases=_int(env, "MODELREG_MAX_ALIASES", defaults.max_aliases),
-        max_tokens=_int(env, "MODELREG_MAX_TOKENS", defaults.max_tokens),
-        max_page_size=_int(env, "MODELREG_MAX_PAGE_SIZE", defaults.max_page_size),
-        log_level=env.get("MODELREG_LOG_LEVEL") or defaults.log_level,
-        artifact_store=env.get("MODELREG_ARTIFACT_STORE", ""),
-        azure_connection_string=env.get("MODELREG_AZURE_STORAGE_CONNECTION_STRING") or None,
-        azure_account_url=env.get("MODELREG_AZURE_STORAGE_ACCOUNT_URL") or None,
-        max_upload_size=_int(env, "MODELREG_MAX_UPLOAD_SIZE", defaults.max_upload_size),
-        download_redirect=_bool(env, "MODELREG_DOWNLOAD_REDIRECT", defaults.download_redirect),
-        secret_key=env.get("MODELREG_SECRET_KEY") or None,
-        webhook_timeout=_int(env, "MODELREG_WEBHOOK_TIMEOUT", defaults.webhook_timeout),
-        webhook_retry_period=_int(env, "MODELREG_WEBHOOK_RETRY_PERIOD", defaults.webhook_retry_period),
-        webhook_allow_private=_bool(env, "MODELREG_WEBHOOK_ALLOW_PRIVATE", defaults.webhook_allow_private),
-        dispatcher=_bool(env, "MODELREG_DISPATCHER", defaults.dispatcher),
-        events_poll_interval=_int(env, "MODELREG_EVENTS_POLL_INTERVAL", defaults.events_poll_interval),
-        environments=env.get("MODELREG_ENVIRONMENTS") or defaults.environments,
-        production_environments=env.get("MODELREG_PRODUCTION_ENVIRONMENTS", defaults.production_environments),
-    )
+    values: dict[str, Any] = {}
+    for spec in SETTINGS:
+        raw = env.get(spec.variable)
+        if raw is None or (raw == "" and spec.empty_is_default):
+            continue
+        try:
+            values[spec.name] = spec.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{spec.variable} {error}") from None
+    settings = Settings(**values)
     settings.validate()
     return settings
+
+
+if __name__ == "__main__":  # python -m app.config [--markdown | --update-readme README.md]
+    from app.settings_spec import main
+
+    sys.exit(main(Settings, sys.argv[1:]))

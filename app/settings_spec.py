@@ -5,6 +5,13 @@ the field supplies the attribute's name, type and default; :func:`setting` adds 
 check of a value and a one-line description. Nothing else lists the settings: :func:`specs` reads them back for
 ``load_settings``, ``Settings.validate`` and the configuration table of README.md (``python -m app.config``),
 which tests/test_config.py compares with the README.
+
+Why not pydantic-settings: its ``BaseSettings`` reads ``os.environ`` whenever one is built, so ``Settings(...)`` in
+a test would take any ``MODELREG_*`` variable left in the developer's shell; it accepts more spellings than ours
+(``t``/``f``/``y``/``n`` for switches, ``8000.0`` for an integer) and no padded ``" true "``; its ``env_ignore_empty``
+is all-or-nothing, where an empty ``MODELREG_PRODUCTION_ENVIRONMENTS`` means "none"; and its errors are several
+lines naming the field, not the variable. Bending it back (a source over a given mapping, a validator and a
+message per field, translated errors) would leave little of it, for four runtime dependencies more.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ variable, its check and a one-line description (app/settings_spec.py). Loading, 
 configuration table (``python -m app.config --update-readme README.md``) all follow from the declarations.
 """
 
-# ruff: noqa: RUF009 (setting() returns a dataclasses.field, which ruff cannot see through for Path fields)
-
 from __future__ import annotations
 
 import os

@@ -13,11 +13,10 @@ from typing import Any
 
 from app.domain.audit import AuditTarget, model_target, version_target
 from app.domain.entities import ModelVersion, RegisteredModel, Stage
-from app.domain.errors import BadUserInput, Conflict, FailedPrecondition, Forbidden, NotFound
+from app.domain.errors import FailedPrecondition, NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.governance import (
     COMMENT_MAX,
-    OPEN_STATUSES,
     Decision,
     GateResult,
     NewTransition,
@@ -25,12 +24,33 @@ from app.domain.governance import (
     TransitionKind,
     TransitionRequest,
     TransitionStatus,
-    check_move,
-    failed_gates_message,
 )
 from app.domain.identity import Permission, Principal
 from app.domain.promotion import PromotionPolicy, StageRule, evaluate
-from app.domain.rules import check_alias, check_text
+from app.domain.rules import check_text
+from app.domain.transitions import (
+    alias_of,
+    applies_at_once,
+    approvals_complete,
+    check_gates_for_request,
+    check_may_cancel,
+    check_may_reject,
+    check_move_now,
+    check_new_transition,
+    check_no_open_duplicate,
+    check_open,
+    check_separation_of_duties,
+    checks_before_apply,
+    displaced_from_production,
+    gates_pass,
+    needs_free_production,
+    plan_rollback,
+    restorable_numbers,
+    rule_for_move,
+    stage_of,
+    status_after_approvals,
+    tally_approval,
+)
 
 from .audit import AuditTrail
 from .common import find_model, utc_now
@@ -69,18 +89,6 @@ def _comment(comment: str | None, *, required: bool = False, what: str = "commen
     return check_text(comment, what, COMMENT_MAX, required=required)
 
 
-def _stage_of(move: NewTransition | TransitionRequest) -> Stage:
-    """The target of a stage move (``_check_new`` made sure a STAGE request names one)."""
-    assert move.to_stage is not None, "a STAGE transition has a target stage"
-    return move.to_stage
-
-
-def _alias_of(move: NewTransition | TransitionRequest) -> str:
-    """The alias an ALIAS move sets (``_check_new`` made sure an ALIAS request names one)."""
-    assert move.alias is not None, "an ALIAS transition names its alias"
-    return move.alias
-
-
 async def _reread(uow: UnitOfWork, request_id: int) -> TransitionRequest:
     """The request as this transaction sees it now; it exists, since the transaction wrote or locked it."""
     request = await uow.transitions.get(request_id)
@@ -108,30 +116,22 @@ class TransitionService:
         the version must pass the target's gates now; with no approvals required, it applies at once."""
         async with self._trail.attempt(principal, "transition.request", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.TRANSITION_REQUEST)
-            self._check_new(new)
+            check_new_transition(new, self.policy)
             now = self._clock()
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 version = await uow.versions.get(model.id, number)
                 if version is None:
                     raise NotFound(f"model {name!r} has no version {number}", field="version")
-                rule = self._rule(model, new)
+                rule = rule_for_move(self.policy, model.name, new)
                 await self._check_move(uow, model, version, new)
                 gates = await self._gates(uow, rule, version)
-                if not all(gate.passed for gate in gates):
-                    raise FailedPrecondition(
-                        failed_gates_message(f"version {number} of {name!r} cannot move to {self._target(new)}", gates)
-                    )
-                duplicate = await uow.transitions.open_duplicate(version.id, new)
-                if duplicate is not None:
-                    raise Conflict(
-                        f"transition request {duplicate} asks for the same move and is still open; "
-                        "wait for its decision or cancel it first"
-                    )
+                check_gates_for_request(name, number, new, gates)
+                check_no_open_duplicate(await uow.transitions.open_duplicate(version.id, new))
                 request = await uow.transitions.add(
                     model, version, new, rule.required_approvals, gates, principal.subject, now
                 )
-                if rule.required_approvals == 0:
+                if applies_at_once(rule):
                     await self._apply(uow, model, version, request, principal.subject, now)
                     await uow.transitions.resolve(request.id, TransitionStatus.APPLIED, by=principal.subject, at=now)
                 request = await _reread(uow, request.id)
@@ -152,24 +152,16 @@ class TransitionService:
             now = self._clock()
             async with attempt.transaction() as uow:
                 request, model, version = await self._locked(uow, request_id)
-                self._check_duties(principal, request, version)
-                self._check_open(request, "approved")
+                check_separation_of_duties(principal.subject, request, version)
+                check_open(request, "approved")
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
-                decided = any(d.approver == principal.subject for d in decisions)
-                if decided and request.status is TransitionStatus.PENDING:
-                    raise Conflict(
-                        f"you already decided on transition request {request.id}; each approver counts once", field="id"
-                    )
+                tally = tally_approval(request, decisions, principal.subject)
+                decided, approvals = tally.decided, tally.approvals
                 if not decided:
                     await uow.transitions.add_decision(request.id, principal.subject, Decision.APPROVE, comment, now)
-                approvals = len({d.approver for d in decisions if d.decision is Decision.APPROVE} | {principal.subject})
-                if approvals >= request.required_approvals:
+                if approvals_complete(request, approvals):
                     applied, gates = await self._try_apply(uow, model, version, request, principal.subject, now)
-                    if not applied and request.status is TransitionStatus.APPROVED:
-                        raise FailedPrecondition(
-                            failed_gates_message(f"transition request {request.id} still cannot apply", gates)
-                        )
-                    status = TransitionStatus.APPLIED if applied else TransitionStatus.APPROVED
+                    status = status_after_approvals(request, applied, gates)
                     await uow.transitions.resolve(
                         request.id,
                         status,
@@ -194,13 +186,10 @@ class TransitionService:
             now = self._clock()
             async with attempt.transaction() as uow:
                 request, _, version = await self._locked(uow, request_id)
-                self._check_duties(principal, request, version)
-                self._check_open(request, "rejected")
+                check_separation_of_duties(principal.subject, request, version)
+                check_open(request, "rejected")
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
-                if any(d.approver == principal.subject for d in decisions):
-                    raise Conflict(
-                        f"you already decided on transition request {request.id}; each approver counts once", field="id"
-                    )
+                check_may_reject(request, decisions, principal.subject)
                 await uow.transitions.add_decision(request.id, principal.subject, Decision.REJECT, comment, now)
                 await uow.transitions.resolve(
                     request.id, TransitionStatus.REJECTED, by=principal.subject, at=now, comment=comment
@@ -222,14 +211,10 @@ class TransitionService:
             now = self._clock()
             async with attempt.transaction() as uow:
                 request, _, _ = await self._locked(uow, request_id)
-                if request.requested_by != principal.subject and not self._authorizer.allows(
-                    principal, Permission.TRANSITION_CANCEL_ANY
-                ):
-                    raise Forbidden(
-                        f"missing permission {Permission.TRANSITION_CANCEL_ANY.value}: you can cancel only "
-                        f"your own requests, and request {request.id} was made by {request.requested_by}"
-                    )
-                self._check_open(request, "cancelled")
+                check_may_cancel(
+                    principal.subject, request, self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY)
+                )
+                check_open(request, "cancelled")
                 await uow.transitions.resolve(
                     request.id, TransitionStatus.CANCELLED, by=principal.subject, at=now, comment=comment
                 )
@@ -252,17 +237,11 @@ class TransitionService:
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 serving = await uow.versions.in_stage(model.id, Stage.PRODUCTION)
-                current = serving[0] if serving else None
-                if current is None:
-                    raise FailedPrecondition(f"model {name!r} has no version in PRODUCTION to roll back")
-                previous = None
-                for change in reversed(await uow.transitions.model_history(model.id)):
-                    if change.to_stage is Stage.PRODUCTION and change.version != current.version:
-                        previous = await uow.versions.get(model.id, change.version)
-                        if previous is not None:
-                            break
-                if previous is None:
-                    raise FailedPrecondition(f"model {name!r} has no earlier PRODUCTION version to restore")
+                history = await uow.transitions.model_history(model.id)
+                numbers = restorable_numbers(history)
+                found = await uow.versions.find_by_model_number([(model.name, n) for n in numbers]) if numbers else {}
+                plan = plan_rollback(name, serving, history, {number: v for (_, number), v in found.items()})
+                current, previous = plan.archive, plan.restore
                 await self._move(uow, model, current, Stage.ARCHIVED, principal.subject, now, f"rolled back: {reason}")
                 restored = await self._move(
                     uow, model, previous, Stage.PRODUCTION, principal.subject, now, f"restored by rollback: {reason}"
@@ -280,43 +259,16 @@ class TransitionService:
 
     # Checks and moves.
 
-    def _check_new(self, new: NewTransition) -> None:
-        _comment(new.comment)
-        if new.kind is TransitionKind.ALIAS:
-            alias = check_alias(new.alias or "")
-            if not self.policy.is_protected(alias):
-                raise BadUserInput(f"alias {alias!r} is not protected; move it with setModelAlias", field="alias")
-        elif new.to_stage is Stage.NONE or new.to_stage is None:
-            raise BadUserInput("toStage must be STAGING, PRODUCTION or ARCHIVED", field="toStage")
-
-    def _rule(self, model: RegisteredModel, new: NewTransition | TransitionRequest) -> StageRule:
-        if new.kind is TransitionKind.ALIAS:
-            return self.policy.alias_rule(model.name)
-        return self.policy.rule_for(model.name, _stage_of(new))
-
-    @staticmethod
-    def _target(new: NewTransition) -> str:
-        return f"@{new.alias}" if new.kind is TransitionKind.ALIAS else _stage_of(new).value
-
     async def _check_move(
         self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion, new: NewTransition | TransitionRequest
     ) -> None:
-        """FAILED_PRECONDITION unless the move can happen now: the stage machine allows it, a PRODUCTION slot
-        is free or may be freed, a protected alias does not already point at the version."""
-        what = f"version {version.version} of {model.name!r}"
+        """Reads what ``check_move_now`` needs (the alias's version, or who is in PRODUCTION) and calls it."""
         if new.kind is TransitionKind.ALIAS:
-            current = await uow.aliases.get(model.id, _alias_of(new))
-            if current is not None and current.version_id == version.id:
-                raise FailedPrecondition(f"@{new.alias} already points at {what}")
+            current = await uow.aliases.get(model.id, alias_of(new))
+            check_move_now(model.name, version, new, alias_version_id=current.version_id if current else None)
             return
-        check_move(version.stage, _stage_of(new), what)
-        if new.to_stage is Stage.PRODUCTION and not new.archive_existing_production:
-            serving = [v.version for v in await uow.versions.in_stage(model.id, Stage.PRODUCTION) if v.id != version.id]
-            if serving:
-                raise FailedPrecondition(
-                    f"version {serving[0]} of {model.name!r} is in PRODUCTION; pass archiveExistingProduction: true "
-                    "to archive it when this move applies, or archive it first"
-                )
+        in_production = await uow.versions.in_stage(model.id, Stage.PRODUCTION) if needs_free_production(new) else []
+        check_move_now(model.name, version, new, in_production=in_production)
 
     async def _gates(self, uow: UnitOfWork, rule: StageRule, version: ModelVersion) -> list[GateResult]:
         metrics = (await uow.versions.metrics([version.id]))[version.id]
@@ -334,26 +286,6 @@ class TransitionService:
         version = (await uow.versions.get_many([request.version_id]))[request.version_id]
         return request, model, version
 
-    @staticmethod
-    def _check_duties(principal: Principal, request: TransitionRequest, version: ModelVersion) -> None:
-        if principal.subject == request.requested_by:
-            raise Forbidden(
-                f"separation of duties: you made transition request {request.id}; another approver must decide it"
-            )
-        if principal.subject == version.created_by:
-            raise Forbidden(
-                f"separation of duties: you registered version {version.version} of "
-                f"{version.model_name!r}; another approver must decide request {request.id}"
-            )
-
-    @staticmethod
-    def _check_open(request: TransitionRequest, verb: str) -> None:
-        if request.status not in OPEN_STATUSES:
-            raise FailedPrecondition(
-                f"transition request {request.id} is {request.status.value}; only PENDING or "
-                f"APPROVED requests can be {verb}"
-            )
-
     async def _try_apply(
         self,
         uow: UnitOfWork,
@@ -364,12 +296,14 @@ class TransitionService:
         now: datetime,
     ) -> tuple[bool, list[GateResult]]:
         """Check everything again and apply when it all passes; the checks' results either way."""
-        gates = await self._gates(uow, self._rule(model, request), version)
+        gates = await self._gates(uow, rule_for_move(self.policy, model.name, request), version)
+        refusal = None
         try:
             await self._check_move(uow, model, version, request)
         except FailedPrecondition as error:
-            gates.insert(0, GateResult("move allowed", False, error.message))
-        if not all(gate.passed for gate in gates):
+            refusal = error.message
+        gates = checks_before_apply(gates, refusal)
+        if not gates_pass(gates):
             return False, gates
         await self._apply(uow, model, version, request, actor, now)
         return True, gates
@@ -384,23 +318,22 @@ class TransitionService:
         now: datetime,
     ) -> None:
         if request.kind is TransitionKind.ALIAS:
-            await uow.aliases.set(version, _alias_of(request), actor, now)
+            await uow.aliases.set(version, alias_of(request), actor, now)
             await uow.models.touch(model.id, now)
             return
         if request.to_stage is Stage.PRODUCTION:
-            for serving in await uow.versions.in_stage(model.id, Stage.PRODUCTION):
-                if serving.id != version.id:
-                    await self._move(
-                        uow,
-                        model,
-                        serving,
-                        Stage.ARCHIVED,
-                        actor,
-                        now,
-                        f"replaced in PRODUCTION by version {version.version}",
-                        request.id,
-                    )
-        await self._move(uow, model, version, _stage_of(request), actor, now, None, request.id)
+            for serving in displaced_from_production(version, await uow.versions.in_stage(model.id, Stage.PRODUCTION)):
+                await self._move(
+                    uow,
+                    model,
+                    serving,
+                    Stage.ARCHIVED,
+                    actor,
+                    now,
+                    f"replaced in PRODUCTION by version {version.version}",
+                    request.id,
+                )
+        await self._move(uow, model, version, stage_of(request), actor, now, None, request.id)
         await uow.models.touch(model.id, now)
 
     async def _move(

@@ -1,0 +1,269 @@
+"""The rules of governed promotion as pure functions: what a request may ask for, who may decide or cancel it,
+how approvals count, when it applies, and what a production rollback restores and archives.
+
+``services/transitions.py`` reads what a rule needs (under the model's row lock), calls the rule and persists the
+outcome; each function here takes data and returns a decision or raises the domain error the caller sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .entities import ModelVersion, Stage
+from .errors import BadUserInput, Conflict, FailedPrecondition, Forbidden
+from .governance import (
+    COMMENT_MAX,
+    OPEN_STATUSES,
+    Approval,
+    Decision,
+    GateResult,
+    NewTransition,
+    StageChange,
+    TransitionKind,
+    TransitionRequest,
+    TransitionStatus,
+    check_move,
+    failed_gates_message,
+)
+from .identity import Permission
+from .promotion import PromotionPolicy, StageRule
+from .rules import check_alias, check_text
+
+Move = NewTransition | TransitionRequest
+
+
+def stage_of(move: Move) -> Stage:
+    """The target of a stage move (``check_new_transition`` made sure a STAGE request names one)."""
+    assert move.to_stage is not None, "a STAGE transition has a target stage"
+    return move.to_stage
+
+
+def alias_of(move: Move) -> str:
+    """The alias an ALIAS move sets (``check_new_transition`` made sure an ALIAS request names one)."""
+    assert move.alias is not None, "an ALIAS transition names its alias"
+    return move.alias
+
+
+def move_target(move: Move) -> str:
+    """How messages name where a move goes: ``@champion`` or ``PRODUCTION``."""
+    return f"@{move.alias}" if move.kind is TransitionKind.ALIAS else stage_of(move).value
+
+
+# What may be requested.
+
+
+def check_new_transition(new: NewTransition, policy: PromotionPolicy) -> None:
+    """BAD_USER_INPUT unless the request is well formed: a comment within its limit, and either a protected alias
+    (unprotected ones move with setModelAlias) or a target stage other than NONE."""
+    check_text(new.comment, "comment", COMMENT_MAX)
+    if new.kind is TransitionKind.ALIAS:
+        alias = check_alias(new.alias or "")
+        if not policy.is_protected(alias):
+            raise BadUserInput(f"alias {alias!r} is not protected; move it with setModelAlias", field="alias")
+    elif new.to_stage is Stage.NONE or new.to_stage is None:
+        raise BadUserInput("toStage must be STAGING, PRODUCTION or ARCHIVED", field="toStage")
+
+
+def check_alias_unprotected(policy: PromotionPolicy, alias: str) -> None:
+    """FAILED_PRECONDITION for a protected alias: it moves only through an approved request, and is never removed."""
+    if policy.is_protected(alias):
+        raise FailedPrecondition(
+            f"alias {alias!r} is protected by the promotion policy: move it with requestAliasTransition, "
+            "which needs the approvals a move to PRODUCTION needs",
+            field="alias",
+        )
+
+
+def rule_for_move(policy: PromotionPolicy, model_name: str, move: Move) -> StageRule:
+    """The approvals and gates a move takes: a protected alias takes what a move to PRODUCTION takes."""
+    if move.kind is TransitionKind.ALIAS:
+        return policy.alias_rule(model_name)
+    return policy.rule_for(model_name, stage_of(move))
+
+
+def needs_free_production(move: Move) -> bool:
+    """Whether the move needs PRODUCTION free of other versions (it goes there without archiving the one there)."""
+    return move.to_stage is Stage.PRODUCTION and not move.archive_existing_production
+
+
+def check_move_now(
+    model_name: str,
+    version: ModelVersion,
+    move: Move,
+    *,
+    alias_version_id: int | None = None,
+    in_production: Sequence[ModelVersion] = (),
+) -> None:
+    """FAILED_PRECONDITION unless the move can happen now: the stage machine allows it, the PRODUCTION slot is
+    free or may be freed (``in_production`` is read only when ``needs_free_production``), a protected alias does
+    not already point at the version (``alias_version_id``: the version it points at now, if any)."""
+    what = f"version {version.version} of {model_name!r}"
+    if move.kind is TransitionKind.ALIAS:
+        if alias_version_id is not None and alias_version_id == version.id:
+            raise FailedPrecondition(f"@{move.alias} already points at {what}")
+        return
+    check_move(version.stage, stage_of(move), what)
+    if needs_free_production(move):
+        serving = [v.version for v in in_production if v.id != version.id]
+        if serving:
+            raise FailedPrecondition(
+                f"version {serving[0]} of {model_name!r} is in PRODUCTION; pass archiveExistingProduction: true "
+                "to archive it when this move applies, or archive it first"
+            )
+
+
+def gates_pass(gates: Iterable[GateResult]) -> bool:
+    """Whether every check passed (an empty list passes)."""
+    return all(gate.passed for gate in gates)
+
+
+def check_gates_for_request(model_name: str, number: int, move: Move, gates: list[GateResult]) -> None:
+    """FAILED_PRECONDITION listing the failed gates: a request is refused unless the version passes them now."""
+    if not gates_pass(gates):
+        raise FailedPrecondition(
+            failed_gates_message(f"version {number} of {model_name!r} cannot move to {move_target(move)}", gates)
+        )
+
+
+def check_no_open_duplicate(duplicate: int | None) -> None:
+    """CONFLICT when an open request (``duplicate``, its id) already asks for the same move."""
+    if duplicate is not None:
+        raise Conflict(
+            f"transition request {duplicate} asks for the same move and is still open; "
+            "wait for its decision or cancel it first"
+        )
+
+
+def applies_at_once(rule: StageRule) -> bool:
+    """A move that needs no approvals applies when it is requested."""
+    return rule.required_approvals == 0
+
+
+# Who decides, and how approvals count.
+
+
+def check_separation_of_duties(subject: str, request: TransitionRequest, version: ModelVersion) -> None:
+    """FORBIDDEN when the decider made the request or registered the version: someone else must approve or
+    reject it."""
+    if subject == request.requested_by:
+        raise Forbidden(
+            f"separation of duties: you made transition request {request.id}; another approver must decide it"
+        )
+    if subject == version.created_by:
+        raise Forbidden(
+            f"separation of duties: you registered version {version.version} of "
+            f"{version.model_name!r}; another approver must decide request {request.id}"
+        )
+
+
+def check_open(request: TransitionRequest, verb: str) -> None:
+    """FAILED_PRECONDITION unless the request is still open (PENDING, or APPROVED waiting for a retry)."""
+    if request.status not in OPEN_STATUSES:
+        raise FailedPrecondition(
+            f"transition request {request.id} is {request.status.value}; only PENDING or "
+            f"APPROVED requests can be {verb}"
+        )
+
+
+def check_may_cancel(subject: str, request: TransitionRequest, may_cancel_any: bool) -> None:
+    """FORBIDDEN unless the caller made the request or may cancel anyone's (``transition:cancel-any``)."""
+    if request.requested_by != subject and not may_cancel_any:
+        raise Forbidden(
+            f"missing permission {Permission.TRANSITION_CANCEL_ANY.value}: you can cancel only "
+            f"your own requests, and request {request.id} was made by {request.requested_by}"
+        )
+
+
+def _already_decided(request: TransitionRequest) -> Conflict:
+    return Conflict(f"you already decided on transition request {request.id}; each approver counts once", field="id")
+
+
+@dataclass(frozen=True)
+class Tally:
+    """An approval counted: whether the approver had approved before (a retry), and the approvals it makes."""
+
+    decided: bool
+    approvals: int
+
+
+def tally_approval(request: TransitionRequest, decisions: Iterable[Approval], approver: str) -> Tally:
+    """Count ``approver``'s approval with the earlier ``decisions``: each approver counts once. Approving a PENDING
+    request twice is a CONFLICT; approving an APPROVED one again retries it (and adds no decision)."""
+    decisions = list(decisions)
+    decided = any(d.approver == approver for d in decisions)
+    if decided and request.status is TransitionStatus.PENDING:
+        raise _already_decided(request)
+    approvals = len({d.approver for d in decisions if d.decision is Decision.APPROVE} | {approver})
+    return Tally(decided, approvals)
+
+
+def check_may_reject(request: TransitionRequest, decisions: Iterable[Approval], approver: str) -> None:
+    """CONFLICT when ``approver`` decided on the request already (one rejection rejects it)."""
+    if any(d.approver == approver for d in decisions):
+        raise _already_decided(request)
+
+
+def approvals_complete(request: TransitionRequest, approvals: int) -> bool:
+    """Whether ``approvals`` reach what the request requires, so it is to apply now."""
+    return approvals >= request.required_approvals
+
+
+def checks_before_apply(gates: list[GateResult], move_refusal: str | None) -> list[GateResult]:
+    """The checks run again when the approvals are complete: the gates, led by a failed "move allowed" when the
+    move itself can no longer happen (``move_refusal``, the reason)."""
+    if move_refusal is None:
+        return list(gates)
+    return [GateResult("move allowed", False, move_refusal), *gates]
+
+
+def status_after_approvals(request: TransitionRequest, applied: bool, gates: list[GateResult]) -> TransitionStatus:
+    """APPLIED when the move applied; else APPROVED, waiting for a retry. Retrying an APPROVED request that still
+    cannot apply is FAILED_PRECONDITION naming the failed checks."""
+    if not applied and request.status is TransitionStatus.APPROVED:
+        raise FailedPrecondition(failed_gates_message(f"transition request {request.id} still cannot apply", gates))
+    return TransitionStatus.APPLIED if applied else TransitionStatus.APPROVED
+
+
+def displaced_from_production(version: ModelVersion, in_production: Iterable[ModelVersion]) -> list[ModelVersion]:
+    """The versions a move of ``version`` into PRODUCTION archives: every other version there."""
+    return [serving for serving in in_production if serving.id != version.id]
+
+
+# Rolling production back.
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What a production rollback does: archive the version in PRODUCTION and restore an earlier one."""
+
+    archive: ModelVersion
+    restore: ModelVersion
+
+
+def restorable_numbers(history: Sequence[StageChange]) -> list[int]:
+    """The version numbers that were once moved into PRODUCTION, the latest move first, each once: the versions a
+    rollback may need to look up."""
+    numbers: list[int] = []
+    for change in reversed(history):
+        if change.to_stage is Stage.PRODUCTION and change.version not in numbers:
+            numbers.append(change.version)
+    return numbers
+
+
+def plan_rollback(
+    model_name: str,
+    in_production: Sequence[ModelVersion],
+    history: Sequence[StageChange],
+    versions: Mapping[int, ModelVersion],
+) -> RollbackPlan:
+    """Archive the version in PRODUCTION and restore the one most recently moved into PRODUCTION before it that
+    still exists (``versions``: the model's versions by number, at least those ``restorable_numbers`` names;
+    ``history``: the model's stage moves, oldest first). FAILED_PRECONDITION when either is missing."""
+    current = in_production[0] if in_production else None
+    if current is None:
+        raise FailedPrecondition(f"model {model_name!r} has no version in PRODUCTION to roll back")
+    for number in restorable_numbers(history):
+        if number != current.version and number in versions:
+            return RollbackPlan(archive=current, restore=versions[number])
+    raise FailedPrecondition(f"model {model_name!r} has no earlier PRODUCTION version to restore")

@@ -1,0 +1,363 @@
+"""The rules of governed promotion (app/domain/transitions.py) as truth tables: what may be requested, separation of
+duties, who may cancel, approval counting, when a request applies, and what a production rollback restores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.domain.entities import ModelVersion, Stage, VersionStatus
+from app.domain.errors import BadUserInput, Conflict, FailedPrecondition, Forbidden, RegistryError
+from app.domain.governance import (
+    Approval,
+    Decision,
+    GateResult,
+    NewTransition,
+    StageChange,
+    TransitionKind,
+    TransitionRequest,
+    TransitionStatus,
+)
+from app.domain.promotion import PromotionPolicy, parse_policy
+from app.domain.transitions import (
+    RollbackPlan,
+    applies_at_once,
+    approvals_complete,
+    check_alias_unprotected,
+    check_gates_for_request,
+    check_may_cancel,
+    check_may_reject,
+    check_move_now,
+    check_new_transition,
+    check_no_open_duplicate,
+    check_open,
+    check_separation_of_duties,
+    checks_before_apply,
+    displaced_from_production,
+    gates_pass,
+    move_target,
+    needs_free_production,
+    plan_rollback,
+    restorable_numbers,
+    rule_for_move,
+    status_after_approvals,
+    tally_approval,
+)
+
+pytestmark = pytest.mark.backend_independent
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+PASSED, FAILED = GateResult("version READY", True, "READY"), GateResult("document MODEL_CARD", False, "none attached")
+
+
+def version(number: int = 3, stage: Stage = Stage.STAGING, created_by: str = "dana", id: int | None = None):
+    return ModelVersion(id=id if id is not None else 100 + number, model_id=1, model_name="m", version=number,
+                        status=VersionStatus.READY, stage=stage, description=None, flavor=None, signature=None,
+                        run=None, code=None, artifact=None, params={}, created_at=NOW, created_by=created_by,
+                        updated_at=NOW)
+
+
+def request(status: TransitionStatus = TransitionStatus.PENDING, requested_by: str = "rita", required: int = 1,
+            kind: TransitionKind = TransitionKind.STAGE, to_stage: Stage | None = Stage.PRODUCTION,
+            alias: str | None = None, archive: bool = True) -> TransitionRequest:
+    return TransitionRequest(id=7, model_id=1, model_name="m", version_id=103, version=3, kind=kind,
+                             from_stage=Stage.STAGING, to_stage=to_stage, alias=alias, status=status,
+                             requested_by=requested_by, requested_at=NOW, comment=None, required_approvals=required,
+                             archive_existing_production=archive, gate_results=())
+
+
+def approval(approver: str, decision: Decision = Decision.APPROVE) -> Approval:
+    return Approval(approver, decision, None, NOW)
+
+
+def refused(error: type[RegistryError], call, *args, **kwargs) -> RegistryError:
+    with pytest.raises(error) as caught:
+        call(*args, **kwargs)
+    assert type(caught.value) is error
+    return caught.value
+
+
+# What may be requested.
+
+
+@pytest.mark.parametrize("new,field,says", [
+    (NewTransition(TransitionKind.STAGE, Stage.STAGING), None, None),
+    (NewTransition(TransitionKind.STAGE, Stage.PRODUCTION, comment="x" * 5000), None, None),
+    (NewTransition(TransitionKind.STAGE, Stage.ARCHIVED), None, None),
+    (NewTransition(TransitionKind.ALIAS, alias="champion"), None, None),
+    (NewTransition(TransitionKind.STAGE, Stage.NONE), "toStage", "toStage must be STAGING, PRODUCTION or ARCHIVED"),
+    (NewTransition(TransitionKind.STAGE, None), "toStage", "toStage must be STAGING, PRODUCTION or ARCHIVED"),
+    (NewTransition(TransitionKind.STAGE, Stage.STAGING, comment="x" * 5001), "comment", "comment"),
+    (NewTransition(TransitionKind.ALIAS, alias="challenger"), "alias",
+     "alias 'challenger' is not protected; move it with setModelAlias"),
+    (NewTransition(TransitionKind.ALIAS, alias=None), "alias", "must start with a letter"),
+    (NewTransition(TransitionKind.ALIAS, alias="latest"), "alias", "is reserved"),
+    # the comment is checked first
+    (NewTransition(TransitionKind.ALIAS, alias="challenger", comment="x" * 5001), "comment", "comment"),
+])
+def test_what_may_be_requested(new, field, says):
+    if field is None:
+        check_new_transition(new, PromotionPolicy())
+        return
+    error = refused(BadUserInput, check_new_transition, new, PromotionPolicy())
+    assert error.field == field and says in error.message
+
+
+@pytest.mark.parametrize("alias,protected", [("champion", True), ("challenger", False), ("gold", True)])
+def test_protected_aliases_move_only_through_requests(alias, protected):
+    policy = parse_policy({"protected_aliases": ["champion", "gold"]})
+    new = NewTransition(TransitionKind.ALIAS, alias=alias)
+    if not protected:  # setModelAlias moves it; a request may not
+        check_alias_unprotected(policy, alias)
+        assert refused(BadUserInput, check_new_transition, new, policy).field == "alias"
+        return
+    error = refused(FailedPrecondition, check_alias_unprotected, policy, alias)
+    assert error.field == "alias" and error.message == (
+        f"alias {alias!r} is protected by the promotion policy: move it with requestAliasTransition, "
+        "which needs the approvals a move to PRODUCTION needs")
+    check_new_transition(new, policy)
+
+
+@pytest.mark.parametrize("move,approvals", [
+    (NewTransition(TransitionKind.STAGE, Stage.STAGING), 0),
+    (NewTransition(TransitionKind.STAGE, Stage.PRODUCTION), 2),
+    (NewTransition(TransitionKind.STAGE, Stage.ARCHIVED), 0),
+    (NewTransition(TransitionKind.ALIAS, alias="champion"), 2),  # what PRODUCTION takes
+    (request(kind=TransitionKind.ALIAS, to_stage=None, alias="champion"), 2),
+])
+def test_the_rule_of_a_move(move, approvals):
+    policy = parse_policy({"stages": {"PRODUCTION": {"required_approvals": 2}},
+                           "overrides": [{"models": "fraud/*", "stages": {"PRODUCTION": {"required_approvals": 3}}}]})
+    assert rule_for_move(policy, "m", move).required_approvals == approvals
+    fraud = 3 if approvals == 2 else approvals
+    assert rule_for_move(policy, "fraud/x", move).required_approvals == fraud
+    assert applies_at_once(rule_for_move(policy, "m", move)) is (approvals == 0)
+
+
+@pytest.mark.parametrize("to_stage,archive,needs", [
+    (Stage.PRODUCTION, False, True), (Stage.PRODUCTION, True, False),
+    (Stage.STAGING, False, False), (Stage.ARCHIVED, False, False), (None, False, False),
+])
+def test_which_moves_need_production_free(to_stage, archive, needs):
+    assert needs_free_production(NewTransition(TransitionKind.STAGE, to_stage, archive_existing_production=archive)) \
+        is needs
+
+
+@pytest.mark.parametrize("stage,to,archive,others,says", [
+    (Stage.STAGING, Stage.PRODUCTION, True, [2], None),  # the one there will be archived
+    (Stage.STAGING, Stage.PRODUCTION, False, [], None),
+    (Stage.STAGING, Stage.PRODUCTION, False, [3], None),  # only the version itself
+    (Stage.STAGING, Stage.PRODUCTION, False, [2], "version 2 of 'm' is in PRODUCTION; pass "
+                                                  "archiveExistingProduction: true to archive it when this move "
+                                                  "applies, or archive it first"),
+    (Stage.NONE, Stage.PRODUCTION, False, [2], "version 3 of 'm' is in NONE and cannot move to PRODUCTION; "
+                                               "allowed from NONE: NONE -> STAGING, NONE -> ARCHIVED"),
+    (Stage.ARCHIVED, Stage.ARCHIVED, True, [], "version 3 of 'm' is in ARCHIVED and cannot move to ARCHIVED"),
+    (Stage.PRODUCTION, Stage.STAGING, True, [], None),
+])
+def test_a_stage_move_now(stage, to, archive, others, says):
+    move = NewTransition(TransitionKind.STAGE, to, archive_existing_production=archive)
+    in_production = [version(n, Stage.PRODUCTION) for n in others]
+    if says is None:
+        check_move_now("m", version(3, stage), move, in_production=in_production)
+        return
+    assert refused(FailedPrecondition, check_move_now, "m", version(3, stage), move,
+                   in_production=in_production).message.startswith(says)
+
+
+@pytest.mark.parametrize("points_at,says", [
+    (None, None), (999, None), (103, "@champion already points at version 3 of 'm'"),
+])
+def test_an_alias_move_now(points_at, says):
+    move = NewTransition(TransitionKind.ALIAS, alias="champion")
+    if says is None:
+        check_move_now("m", version(3, Stage.NONE), move, alias_version_id=points_at)  # any stage: no stage machine
+        return
+    assert refused(FailedPrecondition, check_move_now, "m", version(3), move, alias_version_id=points_at).message \
+        == says
+
+
+@pytest.mark.parametrize("gates,says", [
+    ([], None),
+    ([PASSED], None),
+    ([PASSED, FAILED], "version 3 of 'm' cannot move to PRODUCTION: 1 gate(s) failed: "
+                       "document MODEL_CARD: none attached"),
+])
+def test_a_request_must_pass_the_gates_now(gates, says):
+    assert gates_pass(gates) is (says is None)
+    move = NewTransition(TransitionKind.STAGE, Stage.PRODUCTION)
+    if says is None:
+        check_gates_for_request("m", 3, move, gates)
+        return
+    assert refused(FailedPrecondition, check_gates_for_request, "m", 3, move, gates).message == says
+    alias = NewTransition(TransitionKind.ALIAS, alias="champion")
+    assert "cannot move to @champion:" in refused(FailedPrecondition, check_gates_for_request, "m", 3, alias,
+                                                  gates).message
+    assert move_target(alias) == "@champion" and move_target(move) == "PRODUCTION"
+
+
+def test_one_open_request_per_move():
+    check_no_open_duplicate(None)
+    assert refused(Conflict, check_no_open_duplicate, 12).message == (
+        "transition request 12 asks for the same move and is still open; wait for its decision or cancel it first")
+
+
+# Who decides, and how approvals count.
+
+
+@pytest.mark.parametrize("subject,requested_by,created_by,says", [
+    ("alex", "rita", "dana", None),
+    ("rita", "rita", "dana", "separation of duties: you made transition request 7; another approver must decide it"),
+    ("dana", "rita", "dana", "separation of duties: you registered version 3 of 'm'; another approver must decide "
+                             "request 7"),
+    ("dana", "dana", "dana", "separation of duties: you made transition request 7"),  # the request is named first
+])
+def test_separation_of_duties(subject, requested_by, created_by, says):
+    args = (subject, request(requested_by=requested_by), version(3, created_by=created_by))
+    if says is None:
+        check_separation_of_duties(*args)
+        return
+    assert refused(Forbidden, check_separation_of_duties, *args).message.startswith(says)
+
+
+@pytest.mark.parametrize("subject,may_cancel_any,allowed", [
+    ("rita", False, True), ("rita", True, True), ("alex", True, True), ("alex", False, False),
+])
+def test_who_may_cancel(subject, may_cancel_any, allowed):
+    if allowed:
+        check_may_cancel(subject, request(requested_by="rita"), may_cancel_any)
+        return
+    assert refused(Forbidden, check_may_cancel, subject, request(requested_by="rita"), may_cancel_any).message == (
+        "missing permission transition:cancel-any: you can cancel only your own requests, and request 7 was made "
+        "by rita")
+
+
+@pytest.mark.parametrize("status", list(TransitionStatus))
+@pytest.mark.parametrize("verb", ["approved", "rejected", "cancelled"])
+def test_only_open_requests_are_decided(status, verb):
+    if status in (TransitionStatus.PENDING, TransitionStatus.APPROVED):
+        check_open(request(status), verb)
+        return
+    assert refused(FailedPrecondition, check_open, request(status), verb).message == (
+        f"transition request 7 is {status.value}; only PENDING or APPROVED requests can be {verb}")
+
+
+A, R = Decision.APPROVE, Decision.REJECT
+
+
+@pytest.mark.parametrize("status,earlier,approver,decided,approvals", [
+    (TransitionStatus.PENDING, [], "alex", False, 1),
+    (TransitionStatus.PENDING, [("bo", A)], "alex", False, 2),
+    (TransitionStatus.PENDING, [("bo", A), ("bo", A)], "alex", False, 2),  # each approver counts once
+    (TransitionStatus.PENDING, [("bo", R)], "alex", False, 1),  # a rejection is no approval
+    (TransitionStatus.APPROVED, [("alex", A)], "alex", True, 1),  # a retry: counted already
+    (TransitionStatus.APPROVED, [("alex", A), ("bo", A)], "cy", False, 3),
+    (TransitionStatus.PENDING, [("alex", A)], "alex", None, None),  # approving twice
+    (TransitionStatus.PENDING, [("alex", R)], "alex", None, None),
+])
+def test_approval_counting(status, earlier, approver, decided, approvals):
+    decisions = [approval(who, what) for who, what in earlier]
+    if decided is None:
+        error = refused(Conflict, tally_approval, request(status), decisions, approver)
+        assert (error.message, error.field) == (
+            "you already decided on transition request 7; each approver counts once", "id")
+        return
+    tally = tally_approval(request(status), iter(decisions), approver)
+    assert (tally.decided, tally.approvals) == (decided, approvals)
+
+
+@pytest.mark.parametrize("earlier,allowed", [([], True), ([("bo", A)], True), ([("alex", A)], False),
+                                             ([("alex", R)], False)])
+def test_one_decision_per_approver_when_rejecting(earlier, allowed):
+    decisions = [approval(who, what) for who, what in earlier]
+    if allowed:
+        check_may_reject(request(), decisions, "alex")
+        return
+    assert refused(Conflict, check_may_reject, request(), decisions, "alex").field == "id"
+
+
+@pytest.mark.parametrize("required,approvals,complete", [
+    (0, 1, True), (1, 0, False), (1, 1, True), (2, 1, False), (2, 2, True), (2, 3, True), (20, 19, False),
+])
+def test_when_approvals_are_complete(required, approvals, complete):
+    assert approvals_complete(request(required=required), approvals) is complete
+
+
+@pytest.mark.parametrize("refusal,gates,expected", [
+    (None, [PASSED], [("version READY", True)]),
+    (None, [], []),
+    ("it moved", [PASSED], [("move allowed", False), ("version READY", True)]),
+    ("it moved", [], [("move allowed", False)]),
+])
+def test_checks_run_again_before_applying(refusal, gates, expected):
+    checks = checks_before_apply(gates, refusal)
+    assert [(g.gate, g.passed) for g in checks] == expected
+    assert gates_pass(checks) is all(passed for _, passed in expected)
+    if refusal:
+        assert checks[0].detail == refusal
+
+
+@pytest.mark.parametrize("status,applied,outcome", [
+    (TransitionStatus.PENDING, True, TransitionStatus.APPLIED),
+    (TransitionStatus.PENDING, False, TransitionStatus.APPROVED),  # waits for a retry
+    (TransitionStatus.APPROVED, True, TransitionStatus.APPLIED),
+    (TransitionStatus.APPROVED, False, None),  # a retry that still fails
+])
+def test_status_after_the_approvals(status, applied, outcome):
+    gates = [PASSED] if applied else [PASSED, FAILED]
+    if outcome is not None:
+        assert status_after_approvals(request(status), applied, gates) is outcome
+        return
+    assert refused(FailedPrecondition, status_after_approvals, request(status), applied, gates).message == (
+        "transition request 7 still cannot apply: 1 gate(s) failed: document MODEL_CARD: none attached")
+
+
+def test_a_move_into_production_archives_every_other_version_there():
+    moving = version(3)
+    assert displaced_from_production(moving, []) == []
+    assert [v.version for v in displaced_from_production(moving, [version(1), moving, version(2)])] == [1, 2]
+
+
+# Rolling production back.
+
+
+def moves(*changes: tuple[int, Stage]) -> list[StageChange]:
+    return [StageChange(1, number, Stage.STAGING, stage, NOW, "olga", None, None) for number, stage in changes]
+
+
+P, S, X = Stage.PRODUCTION, Stage.STAGING, Stage.ARCHIVED
+
+
+@pytest.mark.parametrize("history,production,existing,plan,says", [
+    ([], None, [], None, "model 'm' has no version in PRODUCTION to roll back"),
+    (moves((1, P), (1, X)), None, [1], None, "model 'm' has no version in PRODUCTION to roll back"),
+    (moves((1, P)), 1, [1], None, "model 'm' has no earlier PRODUCTION version to restore"),
+    (moves((1, S), (2, P)), 2, [1, 2], None, "model 'm' has no earlier PRODUCTION version to restore"),
+    (moves((1, P), (2, P), (1, X)), 2, [1, 2], (2, 1), None),
+    (moves((1, P), (2, P), (3, P)), 3, [1, 2, 3], (3, 2), None),  # the latest before it, not the first
+    (moves((1, P), (2, P), (2, X), (1, P)), 1, [1, 2], (1, 2), None),  # rolling back a rollback
+    (moves((1, P), (2, P), (3, P)), 3, [1, 3], (3, 1), None),  # version 2 was deleted
+    (moves((1, P), (2, P), (3, P)), 3, [3], None, "model 'm' has no earlier PRODUCTION version to restore"),
+    (moves((2, P), (1, P), (2, S), (2, P)), 2, [1, 2], (2, 1), None),  # its own earlier stints do not count
+])
+def test_what_a_rollback_restores_and_archives(history, production, existing, plan, says):
+    in_production = [version(production, Stage.PRODUCTION)] if production else []
+    versions = {n: version(n, P if n == production else X) for n in existing}
+    if says is not None:
+        assert refused(FailedPrecondition, plan_rollback, "m", in_production, history, versions).message == says
+        return
+    chosen = plan_rollback("m", in_production, history, versions)
+    assert isinstance(chosen, RollbackPlan)
+    assert (chosen.archive.version, chosen.restore.version) == plan
+    assert chosen.archive is in_production[0] and chosen.restore is versions[plan[1]]
+
+
+@pytest.mark.parametrize("history,numbers", [
+    ([], []),
+    (moves((1, S), (1, X)), []),
+    (moves((1, P), (2, P), (2, X), (1, P), (3, S)), [1, 2]),
+    (moves((1, P), (2, P), (3, P), (2, P)), [2, 3, 1]),
+])
+def test_which_versions_a_rollback_may_look_up(history, numbers):
+    assert restorable_numbers(history) == numbers

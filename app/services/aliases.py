@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from app.domain.audit import AuditTarget
 from app.domain.entities import ModelAlias
-from app.domain.errors import FailedPrecondition, NotFound
+from app.domain.errors import NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.promotion import PromotionPolicy
 from app.domain.rules import check_alias
+from app.domain.transitions import check_alias_unprotected
 
 from .audit import AuditTrail
 from .common import find_model, find_version, utc_now
@@ -32,21 +33,13 @@ class AliasService:
         self._clock = clock
         self._policy = policy or PromotionPolicy()
 
-    def _refuse_protected(self, alias: str) -> None:
-        if self._policy.is_protected(alias):
-            raise FailedPrecondition(
-                f"alias {alias!r} is protected by the promotion policy: move it with requestAliasTransition, "
-                "which needs the approvals a move to PRODUCTION needs",
-                field="alias",
-            )
-
     async def set(self, principal: Principal, name: str, alias: str, number: int) -> ModelAlias:
         """Point ``alias`` at a version of the model, moving it if it pointed elsewhere. The move is recorded.
         Protected aliases move only through an approved transition request."""
         async with self._trail.attempt(principal, "alias.set", alias_target(name, alias)) as attempt:
             self._authorizer.require(principal, Permission.ALIAS_WRITE)
             check_alias(alias)
-            self._refuse_protected(alias)
+            check_alias_unprotected(self._policy, alias)
             async with attempt.transaction() as uow:
                 model, version = await find_version(uow, name, number)
                 current = await uow.aliases.get(model.id, alias)
@@ -63,7 +56,7 @@ class AliasService:
         """Remove an alias from a model. The removal is recorded. Protected aliases cannot be removed."""
         async with self._trail.attempt(principal, "alias.delete", alias_target(name, alias)) as attempt:
             self._authorizer.require(principal, Permission.ALIAS_WRITE)
-            self._refuse_protected(alias)
+            check_alias_unprotected(self._policy, alias)
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name)
                 current = await uow.aliases.get(model.id, alias)

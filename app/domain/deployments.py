@@ -7,10 +7,12 @@ Every change makes a new revision; the functions here compute the next entries a
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from .entities import ModelVersion, Stage, VersionStatus
 from .errors import BadUserInput, FailedPrecondition
 
 
@@ -79,6 +81,7 @@ def _shadows(entries: tuple[Entry, ...], without: int | None = None) -> tuple[En
 
 
 def check_percent(percent: int) -> int:
+    """A canary's share of live traffic: 1-99 (BAD_USER_INPUT otherwise)."""
     if not 1 <= percent <= 99:
         raise BadUserInput("percent must be 1-99: 0 is abortCanary, 100 is promoteCanary", field="percent")
     return percent
@@ -155,3 +158,63 @@ def check_entries(entries: tuple[Entry, ...]) -> None:
         raise ValueError(f"live traffic sums to {sum(e.traffic_percent for e in live)}, not 100")
     if len({entry.version_id for entry in entries}) != len(entries):
         raise ValueError("a version appears twice")
+
+
+# What may be deployed where, and what a rollback goes back to.
+
+
+def find_environment(environments: Mapping[str, Environment], name: str) -> Environment:
+    """The configured environment of that name; BAD_USER_INPUT listing the configured ones otherwise."""
+    if name not in environments:
+        raise BadUserInput(
+            f"unknown environment {name[:64]!r}; configured: {', '.join(sorted(environments))} (MODELREG_ENVIRONMENTS)",
+            field="environment",
+        )
+    return environments[name]
+
+
+def check_servable(version: ModelVersion, environment: Environment) -> None:
+    """FAILED_PRECONDITION unless the environment may serve the version: it is READY, and a production
+    environment serves only versions in the PRODUCTION stage."""
+    if version.status is not VersionStatus.READY:
+        raise FailedPrecondition(
+            f"version {version.version} of {version.model_name!r} is {version.status.value}, not READY",
+            field="version",
+        )
+    if environment.production and version.stage is not Stage.PRODUCTION:
+        raise FailedPrecondition(
+            f"{environment.name!r} serves only versions in PRODUCTION; version "
+            f"{version.version} of {version.model_name!r} is in {version.stage.value}",
+            field="version",
+        )
+
+
+def check_named_version(action: DeploymentAction, version: ModelVersion, environment: Environment) -> None:
+    """The version a change names must be servable there (``check_servable``), unless the change takes it out
+    (REMOVE_SHADOW): a version that stopped being servable can always leave."""
+    if action is not DeploymentAction.REMOVE_SHADOW:
+        check_servable(version, environment)
+
+
+def rollback_entries(history: Sequence[Revision], model_name: str, environment: str) -> tuple[Entry, ...]:
+    """The entries of the revision before the current one (``history``: newest first); FAILED_PRECONDITION when
+    there is none."""
+    if len(history) < 2:
+        raise FailedPrecondition(f"{model_name!r} has no earlier deployment in {environment!r} to roll back to")
+    return history[1].entries
+
+
+def check_still_servable(
+    entries: tuple[Entry, ...], versions: Mapping[int, ModelVersion], environment: Environment, model_name: str
+) -> None:
+    """FAILED_PRECONDITION unless every version of the entries a rollback restores still exists (``versions``: by
+    id) and is still servable in the environment."""
+    for entry in entries:
+        if entry.version_id not in versions:
+            raise FailedPrecondition(f"version {entry.version} of {model_name!r} no longer exists")
+        check_servable(versions[entry.version_id], environment)
+
+
+def joined_versions(before: tuple[Entry, ...], after: tuple[Entry, ...]) -> list[int]:
+    """The ids of the versions a change adds to the deployment (in any role), in ascending order."""
+    return sorted({entry.version_id for entry in after} - {entry.version_id for entry in before})

@@ -9,8 +9,8 @@ from typing import Any
 from app.domain import deployments as rules
 from app.domain.audit import AuditTarget
 from app.domain.deployments import Deployment, DeploymentAction, Entry, Environment, Revision
-from app.domain.entities import ModelVersion, Stage, VersionStatus
-from app.domain.errors import BadUserInput, FailedPrecondition, NotFound
+from app.domain.entities import ModelVersion
+from app.domain.errors import NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.lineage import EdgeKind, NodeKind, NodeRef
@@ -130,9 +130,7 @@ class DeploymentService:
 
         async def previous(uow: UnitOfWork, current: Deployment | None) -> tuple[Entry, ...]:
             history = await uow.deployments.history(current.id) if current else []
-            if len(history) < 2:
-                raise FailedPrecondition(f"{name!r} has no earlier deployment in {environment!r} to roll back to")
-            return history[1].entries
+            return rules.rollback_entries(history, name, environment)
 
         return await self._change(
             principal, name, environment, DeploymentAction.ROLLBACK, None, None, before_change=previous
@@ -152,7 +150,7 @@ class DeploymentService:
             principal, f"deployment.{action.value.lower()}", _target(name, environment)
         ) as attempt:
             self._authorizer.require(principal, Permission.DEPLOYMENT_WRITE)
-            target = self._environment(environment)
+            target = rules.find_environment(self._environments, environment)
             now = self._clock()
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)  # one change per model at a time
@@ -162,8 +160,8 @@ class DeploymentService:
                     after = await before_change(uow, current)
                 else:
                     version = (await find_version(uow, name, number))[1] if number is not None else None
-                    if version is not None and action is not DeploymentAction.REMOVE_SHADOW:
-                        self._check_servable(version, target)
+                    if version is not None:
+                        rules.check_named_version(action, version, target)
                     assert compute is not None, "a change computes its entries unless before_change brings them"
                     after = compute(entries, version)
                 if action is DeploymentAction.ROLLBACK:
@@ -181,37 +179,11 @@ class DeploymentService:
                 )
         return saved
 
-    def _environment(self, name: str) -> Environment:
-        if name not in self._environments:
-            raise BadUserInput(
-                f"unknown environment {name[:64]!r}; configured: {', '.join(sorted(self._environments))} "
-                "(MODELREG_ENVIRONMENTS)",
-                field="environment",
-            )
-        return self._environments[name]
-
-    @staticmethod
-    def _check_servable(version: ModelVersion, environment: Environment) -> None:
-        if version.status is not VersionStatus.READY:
-            raise FailedPrecondition(
-                f"version {version.version} of {version.model_name!r} is {version.status.value}, not READY",
-                field="version",
-            )
-        if environment.production and version.stage is not Stage.PRODUCTION:
-            raise FailedPrecondition(
-                f"{environment.name!r} serves only versions in PRODUCTION; version "
-                f"{version.version} of {version.model_name!r} is in {version.stage.value}",
-                field="version",
-            )
-
     async def _check_still_servable(
         self, uow: UnitOfWork, entries: tuple[Entry, ...], environment: Environment, name: str
     ) -> None:
         found = await uow.versions.get_many([entry.version_id for entry in entries])
-        for entry in entries:
-            if entry.version_id not in found:
-                raise FailedPrecondition(f"version {entry.version} of {name!r} no longer exists")
-            self._check_servable(found[entry.version_id], environment)
+        rules.check_still_servable(entries, found, environment, name)
 
     async def _link(
         self,
@@ -224,7 +196,7 @@ class DeploymentService:
         now: datetime,
     ) -> None:
         """A DEPLOYED_AS lineage edge from each version that joins the deployment to the deployment's node."""
-        joined = {entry.version_id for entry in after} - {entry.version_id for entry in before}
+        joined = rules.joined_versions(before, after)
         if not joined:
             return
         node, _ = await register(
@@ -233,7 +205,7 @@ class DeploymentService:
             actor,
             now,
         )
-        for version_id in sorted(joined):
+        for version_id in joined:
             await link(
                 uow,
                 NewEdge(

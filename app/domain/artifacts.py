@@ -6,11 +6,11 @@ import hashlib
 import json
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .errors import BadUserInput
+from .errors import BadUserInput, FailedPrecondition
 
 MAX_FILES = 10_000
 MAX_PATH_LENGTH = 1024
@@ -89,6 +89,24 @@ def check_unique_paths(paths: list[str]) -> None:
     clash = prefixes & seen
     if clash:
         raise BadUserInput(f"files: {sorted(clash)[0]!r} is both a file and a folder", field="files")
+
+
+def check_uploads_usable(staged: Sequence[StagedFile], usable: Collection[str]) -> None:
+    """FAILED_PRECONDITION naming the files (the first 20) whose staged upload is not among ``usable``: the uploads
+    that exist, have not expired and no version uses yet."""
+    unusable = [file.path for file in staged if file.upload_id not in usable]
+    if unusable:
+        raise FailedPrecondition(
+            f"the uploads of {', '.join(unusable[:20])} are unknown, expired or "
+            "used by another version; create new ones with createArtifactUpload"
+        )
+
+
+def check_upload_usable(upload_id: str, usable: Collection[str]) -> None:
+    """FAILED_PRECONDITION unless the staged upload is among ``usable`` (it exists, has not expired and no version
+    uses it yet), so its bytes may still be sent."""
+    if upload_id not in usable:
+        raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a version")
 
 
 def manifest_digest(files: Sequence[ArtifactFile | StagedFile]) -> str:

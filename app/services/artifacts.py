@@ -7,10 +7,10 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.domain.artifacts import ArtifactFile, Upload
+from app.domain.artifacts import ArtifactFile, Upload, check_upload_usable
 from app.domain.audit import AuditTarget
 from app.domain.entities import ModelVersion, Stage
-from app.domain.errors import FailedPrecondition, NotFound
+from app.domain.errors import NotFound
 from app.domain.identity import Permission, Principal
 from app.domain.uris import parse_model_uri
 
@@ -91,8 +91,7 @@ class ArtifactService:
             self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
             async with self._uow(write=False) as uow:
                 usable = await uow.artifacts.unused_uploads([upload_id], self._clock())
-            if upload_id not in usable:
-                raise FailedPrecondition(f"upload {upload_id[:64]!r} is unknown, expired or already used by a version")
+            check_upload_usable(upload_id, usable)
             size = await self.store.write_staged(upload_id, chunks, max_size=self.max_upload_size)
             async with attempt.transaction():
                 attempt.record(after={"size": size})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from app.domain.artifacts import ArtifactFile, StagedFile
+from app.domain.artifacts import ArtifactFile, StagedFile, check_uploads_usable
 from app.domain.audit import version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
 from app.domain.entities import ModelVersion, Stage, VersionStatus
@@ -90,12 +90,7 @@ class VersionService:
             upload_ids = [file.upload_id for file in staged]
             if staged:
                 usable = await uow.artifacts.unused_uploads(upload_ids, now, for_update=True)
-                unusable = [file.path for file in staged if file.upload_id not in usable]
-                if unusable:
-                    raise FailedPrecondition(
-                        f"the uploads of {', '.join(unusable[:20])} are unknown, expired or "
-                        "used by another version; create new ones with createArtifactUpload"
-                    )
+                check_uploads_usable(staged, usable)
             parents = await resolve_parents(uow, command.parents)
             number = await uow.models.allocate_version_number(model.id, now)
             files: list[ArtifactFile | StagedFile] = [*stored, *staged]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from app.domain.commands import NewVersion
+from app.domain.deletion import Derivation
 from app.domain.entities import ModelVersion, VersionStatus
 from app.domain.errors import Conflict, FailedPrecondition, NotFound
 from app.domain.lineage import (
@@ -250,22 +251,16 @@ async def link_new_version(
     return linked
 
 
-async def refuse_if_parent(
+async def derivations(
     uow: UnitOfWork, version: ModelVersion | None = None, *, model_id: int | None = None
-) -> None:
-    """Deleting a version (or a whole model) other versions were derived from would cut their lineage:
-    FAILED_PRECONDITION naming the children (a model's own versions do not count)."""
+) -> list[Derivation]:
+    """(parent, child) versions of the DERIVED_FROM edges from a version, or from any version of a model: what
+    ``check_not_a_parent`` needs before either is deleted."""
     if version is not None:
         children = await uow.lineage.derived_children([version.id])
     else:
         children = await uow.lineage.derived_children(model_id=model_id)
     if not children:
-        return
+        return []
     found = await uow.versions.get_many(list({child for _, child in children} | {parent for parent, _ in children}))
-    children = [(parent, child) for parent, child in children if found[child].model_id != model_id]
-    if not children:
-        return
-    names = ", ".join(f"{label_of(found[child])} (from {label_of(found[parent])})" for parent, child in children[:10])
-    raise FailedPrecondition(
-        f"other versions were derived from this one: {names}; delete them first, their lineage would lose its parent"
-    )
+    return [(found[parent], found[child]) for parent, child in children]

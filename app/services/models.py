@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from app.domain.audit import model_target
 from app.domain.commands import ModelChanges, NewModel
+from app.domain.deletion import check_model_deletable
 from app.domain.entities import RegisteredModel, Stage
-from app.domain.errors import Conflict, FailedPrecondition, NotFound
+from app.domain.errors import Conflict, NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
 from .audit import AuditTrail, model_state
 from .common import find_model, utc_now
-from .lineage_links import refuse_if_parent
+from .lineage_links import derivations
 from .ports import Authorizer, Clock
 
 
@@ -62,16 +63,13 @@ class ModelService:
             self._authorizer.require(principal, Permission.MODEL_DELETE)
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
-                if await uow.versions.count_in_stage(model.id, Stage.PRODUCTION):
-                    raise FailedPrecondition(
-                        f"model {name!r} has a version in PRODUCTION; archive it before deleting the model"
-                    )
-                await refuse_if_parent(uow, model_id=model.id)
-                deployed = await uow.deployments.of_model(model.id)
-                if deployed:
-                    raise FailedPrecondition(
-                        f"model {name!r} has deployments in {', '.join(sorted(deployed))}; deployed models are kept"
-                    )
+                check_model_deletable(
+                    name,
+                    model.id,
+                    in_production=await uow.versions.count_in_stage(model.id, Stage.PRODUCTION),
+                    derived=await derivations(uow, model_id=model.id),
+                    deployed_in=await uow.deployments.of_model(model.id),
+                )
                 await uow.models.delete(model.id)
                 attempt.record(
                     before=model_state(model),

@@ -7,15 +7,16 @@ from dataclasses import asdict
 from app.domain.artifacts import ArtifactFile, StagedFile, check_uploads_usable
 from app.domain.audit import version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
-from app.domain.entities import ModelVersion, Stage, VersionStatus
-from app.domain.errors import Conflict, FailedPrecondition, NotFound
+from app.domain.deletion import check_version_deletable
+from app.domain.entities import ModelVersion, VersionStatus
+from app.domain.errors import Conflict, NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
 from .audit import Attempt, AuditTrail, version_state
 from .common import find_model, find_version, utc_now
-from .lineage_links import link_new_version, refuse_if_parent, resolve_parents
+from .lineage_links import derivations, link_new_version, resolve_parents
 from .ports import Authorizer, Clock
 from .registration import RegistrationVerifier
 from .storage_port import ArtifactStore
@@ -147,23 +148,12 @@ class VersionService:
                 version = await uow.versions.get(model.id, number)
                 if version is None:
                     raise NotFound(f"model {name!r} has no version {number}", field="version")
-                if version.stage is Stage.PRODUCTION:
-                    raise FailedPrecondition(
-                        f"version {number} of {name!r} is in PRODUCTION; archive it before deleting it"
-                    )
-                await refuse_if_parent(uow, version)
-                serving = (await uow.deployments.environments_serving([version.id])).get(version.id)
-                if serving:
-                    raise FailedPrecondition(
-                        f"version {number} of {name!r} is deployed in {', '.join(sorted(serving))}; "
-                        "deploy another version there first"
-                    )
+                derived = await derivations(uow, version)
+                serving = (await uow.deployments.environments_serving([version.id])).get(version.id, [])
                 aliases = (await uow.aliases.for_versions([version.id]))[version.id]
-                if aliases:
-                    names = ", ".join(f"@{alias.alias}" for alias in aliases)
-                    raise FailedPrecondition(
-                        f"version {number} of {name!r} carries the alias(es) {names}; move or delete them first"
-                    )
+                check_version_deletable(
+                    name, version, derived=derived, serving_in=serving, aliases=[alias.alias for alias in aliases]
+                )
                 await uow.versions.delete(version.id)
                 attempt.record(
                     before=version_state(version),

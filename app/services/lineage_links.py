@@ -7,61 +7,29 @@ datasets and parents in the same transaction as the version.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import fields
 from datetime import datetime
 from typing import Any, cast
 
 from app.domain.commands import NewVersion
 from app.domain.deletion import Derivation
-from app.domain.entities import ModelVersion, VersionStatus
-from app.domain.errors import Conflict, FailedPrecondition, NotFound
-from app.domain.lineage import (
-    DEFINING_KINDS,
-    EdgeKind,
-    NodeKind,
-    NodeRef,
-    check_not_frozen,
-    label_of,
-)
+from app.domain.entities import ModelVersion
+from app.domain.errors import NotFound
+from app.domain.lineage import EdgeKind, NodeKind, NodeRef, label_of
 from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun, ParentRef
+from app.domain.lineage_links import (
+    check_definition_open,
+    check_found_after_race,
+    check_no_cycle,
+    check_one_producing_run,
+    check_same_relation,
+    check_unchanged,
+    defines_run,
+    produces_version,
+)
 from app.domain.uris import parse_model_uri
 
 from .common import version_at_uri
 from .ports import UnitOfWork
-
-# Fields compared when an identity is registered again (identity fields always match).
-_COMPARED = {
-    NewDataset: ("name", "uri", "digest", "format", "size", "row_count", "schema", "source_system"),
-    NewRun: ("run_uri", "experiment_name", "params", "metrics", "started_at", "ended_at"),
-    NewCodeCommit: ("branch",),
-    NewExternalNode: ("category", "uri", "description", "properties"),
-}
-_NAMES = {NewDataset: "dataset", NewRun: "run", NewCodeCommit: "code commit", NewExternalNode: "external node"}
-
-
-def _differences(new: Any, existing: Any) -> list[str]:
-    """Fields set on both sides with different values (camelCase, as the API names them). A dataset found by its
-    digest alone is that content under whatever name it was registered with."""
-    names = [
-        name
-        for name in _COMPARED[type(new)]
-        if not (isinstance(new, NewDataset) and new.version is None and name == "name")
-    ]
-    pairs = [(name, getattr(new, name), getattr(existing, name)) for name in names]
-    if isinstance(new, NewRun):
-        pairs += [
-            (f"environment.{f.name}", getattr(new.environment, f.name), getattr(existing.environment, f.name))
-            for f in fields(new.environment)
-        ]
-
-    def camel(name: str) -> str:
-        return name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])
-
-    return [
-        ".".join(camel(part) for part in name.split("."))
-        for name, mine, theirs in pairs
-        if mine not in (None, {}) and theirs not in (None, {}) and mine != theirs
-    ]
 
 
 async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tuple[Any, bool]:
@@ -80,17 +48,8 @@ async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tupl
         if added is not None:
             return added, True
         existing = await find(new)  # a concurrent transaction registered it first
-        if existing is None:
-            raise Conflict(
-                f"this {_NAMES[type(new)]} collides with another registration made at the same time; try again"
-            )
-    differing = _differences(new, existing)
-    if differing:
-        raise Conflict(
-            f"{_NAMES[type(new)]} {label_of(existing)!r} is already registered with another "
-            f"{', '.join(differing)}; registered nodes never change (register a new version of it)",
-            field=differing[0],
-        )
+        check_found_after_race(new, existing)
+    check_unchanged(new, existing)
     return existing, False
 
 
@@ -143,44 +102,27 @@ async def link(
     target_id, version = await node_of(uow, edge.downstream, actor, now)
     existing = await uow.lineage.existing_edge(edge.kind, source_id, target_id)
     if existing is not None:
-        if edge.relation is not None and existing.relation != edge.relation:
-            raise Conflict(
-                f"this {edge.kind.value} edge exists with relation {existing.relation!r}; edges never change",
-                field="relation",
-            )
+        check_same_relation(edge, existing.relation)
         return source_id, target_id, False
     if not new_downstream:
-        await _check_not_frozen(uow, edge, target_id, version)
-    if (
-        edge.kind is EdgeKind.PRODUCED
-        and version is not None
-        and await uow.lineage.sources([target_id], [EdgeKind.PRODUCED])
-    ):
-        raise FailedPrecondition(
-            f"{label_of(version)} already has a producing run; a version is produced by one run", field="upstreamId"
-        )
+        check_definition_open(edge, version, await _produced_by(uow, edge, target_id, version))
+    producing = await uow.lineage.sources([target_id], [EdgeKind.PRODUCED]) if produces_version(edge, version) else []
+    check_one_producing_run(edge, version, len(producing))
     if not new_downstream:
-        cycle = await uow.walks.path(target_id, source_id)
-        if cycle:
-            labels = await describe(uow, [*cycle, target_id])
-            raise FailedPrecondition(
-                f"this {edge.kind.value} edge would close a cycle: {' -> '.join(labels)}", field="upstreamId"
-            )
+        path = await uow.walks.path(target_id, source_id)
+        check_no_cycle(edge, await describe(uow, [*path, target_id]) if path else [])
     added = await uow.lineage.add_edge(edge.kind, source_id, target_id, edge.relation, actor, now)
     return source_id, target_id, added
 
 
-async def _check_not_frozen(uow: UnitOfWork, edge: NewEdge, target_id: int, version: ModelVersion | None) -> None:
-    """A READY version's definition is fixed: no defining edge into it, nor into the run that produced it."""
-    if version is not None:
-        check_not_frozen(edge.kind, version)
-        return
-    if edge.downstream.kind is not NodeKind.RUN or edge.kind not in DEFINING_KINDS:
-        return
+async def _produced_by(
+    uow: UnitOfWork, edge: NewEdge, target_id: int, version: ModelVersion | None
+) -> list[ModelVersion]:
+    """The versions the downstream run produced, when ``check_definition_open`` needs them (else none)."""
+    if version is not None or not defines_run(edge):
+        return []
     produced = await uow.lineage.produced_versions(target_id)
-    ready = [found for found in (await uow.versions.get_many(produced)).values() if found.status is VersionStatus.READY]
-    if ready:
-        check_not_frozen(edge.kind, ready[0])
+    return list((await uow.versions.get_many(produced)).values())
 
 
 async def resolve_parents(uow: UnitOfWork, parents: tuple[ParentRef, ...]) -> list[tuple[ModelVersion, str | None]]:

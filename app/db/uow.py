@@ -41,7 +41,11 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._queue is not None:
             await self._queue.acquire()
-        self._session = self._sessions()
+        try:
+            self._session = self._sessions()
+        except BaseException:
+            self._release_queue()
+            raise
         self.models = SqlModelRepository(self._session)
         self.versions = SqlVersionRepository(self._session)
         self.aliases = SqlAliasRepository(self._session)
@@ -59,13 +63,20 @@ class SqlUnitOfWork:
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._session is not None
         try:
-            await self._session.rollback()
+            try:
+                await self._session.rollback()
+            finally:
+                await self._session.close()
         finally:
-            await self._session.close()
+            # Whatever the rollback or the close raised (a second cancellation, a broken connection), the next
+            # writer must get its turn: a queue left locked would stall every write of this process.
             self._session = None
             self._after_commit = []  # rolled back: nothing happened to tell anyone about
-            if self._queue is not None:
-                self._queue.release()
+            self._release_queue()
+
+    def _release_queue(self) -> None:
+        if self._queue is not None:
+            self._queue.release()
 
     async def commit(self) -> None:
         assert self._session is not None

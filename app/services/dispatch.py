@@ -8,7 +8,6 @@ sends them again, so receivers deduplicate by event id. Slow receivers hold at m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -30,6 +29,7 @@ from app.domain.webhooks import (
 
 from .common import utc_now
 from .ports import Clock, SecretBox, UnitOfWorkFactory
+from .waiting import wait_at_most
 
 log = logging.getLogger("modelreg.webhooks")
 
@@ -120,8 +120,7 @@ class Dispatcher:
                 log.warning("dispatch failed, retrying", extra={"error_type": type(error).__name__})
                 claimed = 0
             if not claimed:  # nothing due, or no room: a finished send or a new delivery wakes us early
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await wait_at_most(self._wake, self._poll_interval)
 
     async def dispatch_due(self) -> int:
         """Claim what there is room for and start sending it; the number of deliveries claimed."""

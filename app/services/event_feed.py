@@ -35,6 +35,7 @@ from app.domain.identity import Permission, Principal
 
 from .audit import AuditTrail
 from .ports import Authorizer, OutboxListener, UnitOfWorkFactory
+from .waiting import wait_at_most
 
 log = logging.getLogger("modelreg.events")
 
@@ -115,8 +116,7 @@ class EventFeed:
                 raise
             except Exception as error:  # noqa: BLE001 - the database may be away for a while; keep trying
                 log.warning("could not read the event outbox", extra={"error_type": type(error).__name__})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+            await wait_at_most(self._wakeup, self.poll_interval)
 
     async def _read_new(self) -> None:
         if self._read_to is None:
@@ -158,8 +158,7 @@ class EventFeed:
                 if event.type not in HIDDEN_TYPES and wanted(event):
                     yield event
             if not events or (from_outbox and len(events) < self._batch_size):
-                with contextlib.suppress(TimeoutError):  # the timeout matters only while no pump runs
-                    await asyncio.wait_for(advanced.wait(), self.poll_interval)
+                await wait_at_most(advanced, self.poll_interval)  # the timeout matters only while no pump runs
 
 
 def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter:

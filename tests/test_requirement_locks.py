@@ -43,3 +43,10 @@ def test_lock_pins_every_declared_dependency_within_its_bounds(lock, extras):
         elif not requirement.specifier.contains(version, prereleases=True):
             problems.append(f"{requirement.name}=={version} does not satisfy {requirement}")
     assert not problems, f"{lock} is stale; run ./dev lock: {problems}"
+
+
+@pytest.mark.backend_independent
+def test_the_image_ships_the_versions_the_tests_ran():
+    runtime, test = pins("runtime.txt"), pins("test.txt")
+    different = {name: (version, test.get(name)) for name, version in runtime.items() if test.get(name) != version}
+    assert not different, f"runtime.txt pins other versions than test.txt (run ./dev lock): {different}"

@@ -193,7 +193,9 @@ class Attempt:
     ) -> Literal[False]:  # never swallows the error (and so type checkers know the block may raise)
         if error is None:
             if not self._committed:
-                raise RuntimeError(f"use case {self.action!r} succeeded without committing a transaction()")
+                bug = RuntimeError(f"use case {self.action!r} succeeded without committing a transaction()")
+                await self._trail.record_failure(self.principal, self.action, self.target, bug)
+                raise bug
             return False
         if isinstance(error, Exception):  # not on cancellation: there is no one to answer and no time to write
             await self._trail.record_failure(self.principal, self.action, self.target, error)

@@ -46,8 +46,8 @@ async def test_a_change_not_recorded_commits_nothing_and_is_audited_as_internal(
     assert await stored(app) == ([], [("model.create", "INTERNAL")], [])
 
 
-async def test_a_use_case_that_never_opens_its_transaction_fails(app, trail):
+async def test_a_use_case_that_never_opens_its_transaction_fails_and_is_audited_as_internal(app, trail):
     with pytest.raises(RuntimeError, match="without committing"):
         async with trail.attempt(CALLER, "model.create", model_target("ghost")):
             pass
-    assert await stored(app) == ([], [], [])
+    assert await stored(app) == ([], [("model.create", "INTERNAL")], [])

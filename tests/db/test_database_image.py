@@ -6,12 +6,14 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.graphql.test_schema_coverage import seed, seed_through_the_api, stored
-from tests.support.databases import capture, sync_engine, wipe
+from tests.support.databases import capture, restore, sync_engine, wipe
 
 
 async def test_restored_seed_is_what_the_api_wrote(api):
     await seed(api)  # the session's image, restored or written
     restored = capture(api.database_url)
+    restore(api.database_url, restored)
+    assert capture(api.database_url) == restored  # every value of every row, ids included
     wipe(api.database_url)
     await seed_through_the_api(api)
     written = capture(api.database_url)

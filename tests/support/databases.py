@@ -110,8 +110,10 @@ class DatabaseImage:
 def capture(url: str) -> DatabaseImage:
     """The rows of every table as they are now."""
     with sync_engine(url).connect() as connection:
-        return DatabaseImage({table.name: [dict(row) for row in connection.execute(select(table)).mappings()]
-                              for table in Base.metadata.sorted_tables})
+        return DatabaseImage({
+            table.name: [dict(row) for row in connection.execute(
+                select(table).order_by(*table.primary_key.columns)).mappings()]  # one order on every backend
+            for table in Base.metadata.sorted_tables})
 
 
 def restore(url: str, image: DatabaseImage) -> None:

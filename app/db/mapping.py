@@ -17,7 +17,9 @@ from app.domain.entities import (
     TrackerKind,
     VersionStatus,
 )
+from app.domain.lineage import CodeCommit, Dataset, ExternalNode, NodeKind, NodeRef, Run, RunEnvironment
 
+from .lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageNodeRow, RunRow
 from .tables import AliasRow, ModelRow, VersionRow
 
 
@@ -69,3 +71,57 @@ def to_alias(row: AliasRow, model_name: str, version: int) -> ModelAlias:
         updated_at=row.updated_at,
         updated_by=row.updated_by,
     )
+
+
+# Lineage nodes: a node row and its kind's detail row make one entity.
+
+
+def to_dataset(row: DatasetRow, node: LineageNodeRow) -> Dataset:
+    return Dataset(
+        node.id,
+        row.name,
+        row.version,
+        row.uri,
+        row.digest,
+        row.format,
+        row.size,
+        row.row_count,
+        row.schema,
+        row.source_system,
+        node.created_at,
+        node.created_by,
+    )
+
+
+def to_run(row: RunRow, node: LineageNodeRow) -> Run:
+    return Run(
+        node.id,
+        TrackerKind(row.tracker),
+        row.run_id,
+        row.run_uri,
+        row.experiment_name,
+        dict(row.params or {}),
+        dict(row.metrics or {}),
+        row.started_at,
+        row.ended_at,
+        RunEnvironment(row.python_version, row.requirements_digest, row.container_image),
+        node.created_at,
+        node.created_by,
+    )
+
+
+def to_commit(row: CodeCommitRow, node: LineageNodeRow) -> CodeCommit:
+    return CodeCommit(node.id, row.repository_url, row.commit_sha, row.branch, node.created_at, node.created_by)
+
+
+def to_external(row: ExternalNodeRow, node: LineageNodeRow) -> ExternalNode:
+    return ExternalNode(
+        node.id, row.name, row.category, row.uri, row.description, row.properties, node.created_at, node.created_by
+    )
+
+
+def ref_of(node_id: int, kind: str, version_id: int | None) -> NodeRef:
+    """How the API names a node: versions by their version id, everything else by node id."""
+    node_kind = NodeKind(kind)
+    # a MODEL_VERSION node always has its version_id
+    return NodeRef(node_kind, cast(int, version_id) if node_kind is NodeKind.MODEL_VERSION else node_id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .entities import ModelVersion, Stage
 from .errors import BadUserInput, Conflict, FailedPrecondition, Forbidden
+from .events import EventDraft, EventType
 from .governance import (
     COMMENT_MAX,
     OPEN_STATUSES,
@@ -267,3 +268,11 @@ def plan_rollback(
         if number != current.version and number in versions:
             return RollbackPlan(archive=current, restore=versions[number])
     raise FailedPrecondition(f"model {model_name!r} has no earlier PRODUCTION version to restore")
+
+
+def request_events(decided: EventType, request: TransitionRequest) -> list[EventDraft]:
+    """The events a decision on ``request`` emits: the decision, then ``transition.applied`` when the move applied."""
+    events = [EventDraft(decided, request.model_name, request.version)]
+    if request.status is TransitionStatus.APPLIED:
+        events.append(EventDraft(EventType.TRANSITION_APPLIED, request.model_name, request.version))
+    return events

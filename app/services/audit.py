@@ -157,24 +157,22 @@ class Attempt:
         """The use case's write transaction: make the change in it and say what it was with ``record()``. At the
         end of the block the audit event and the emitted events are written in the same transaction, which commits.
         An exception rolls everything back; so does a block that never called ``record()`` (a bug: it raises)."""
-        self._change = None
         async with self._trail._uow(write=True) as uow:
-            yield uow
-            change = self._said()
-            if change is None:
-                raise RuntimeError(f"use case {self.action!r} ended its transaction without record()")
-            if change.target is not None:
-                self.target = change.target
-            draft = self._trail.draft(
-                self.principal, self.action, self.target, before=change.before, after=change.after
-            )
-            await self._trail.record(uow, draft, change.events)
-            await uow.commit()
+            try:
+                yield uow
+                change = self._change
+                if change is None:
+                    raise RuntimeError(f"use case {self.action!r} ended its transaction without record()")
+                if change.target is not None:
+                    self.target = change.target
+                draft = self._trail.draft(
+                    self.principal, self.action, self.target, before=change.before, after=change.after
+                )
+                await self._trail.record(uow, draft, change.events)
+                await uow.commit()
+            finally:
+                self._change = None  # a retried transaction says again what it changed
         self._committed = True
-
-    def _said(self) -> _Change | None:
-        """What ``record()`` said in the transaction that is ending (a method: the block between may have set it)."""
-        return self._change
 
     def record(
         self,

@@ -45,6 +45,7 @@ from app.domain.transitions import (
     gates_pass,
     needs_free_production,
     plan_rollback,
+    request_events,
     restorable_numbers,
     rule_for_move,
     stage_of,
@@ -52,7 +53,7 @@ from app.domain.transitions import (
     tally_approval,
 )
 
-from .audit import AuditTrail
+from .audit import Attempt, AuditTrail
 from .common import find_model, utc_now
 from .ports import Authorizer, Clock, UnitOfWork
 
@@ -77,12 +78,31 @@ def request_state(request: TransitionRequest) -> dict[str, Any]:
     }
 
 
-def request_events(decided: EventType, request: TransitionRequest) -> list[EventDraft]:
-    """What a decision on ``request`` emits: the decision, then ``transition.applied`` when the move applied."""
-    events = [EventDraft(decided, request.model_name, request.version)]
-    if request.status is TransitionStatus.APPLIED:
-        events.append(EventDraft(EventType.TRANSITION_APPLIED, request.model_name, request.version))
-    return events
+_CLOSED_EVENTS = {
+    TransitionStatus.REJECTED: EventType.TRANSITION_REJECTED,
+    TransitionStatus.CANCELLED: EventType.TRANSITION_CANCELLED,
+}
+
+
+async def _close(
+    uow: UnitOfWork,
+    attempt: Attempt,
+    request: TransitionRequest,
+    status: TransitionStatus,
+    by: str,
+    now: datetime,
+    comment: str | None,
+) -> TransitionRequest:
+    """End an open request without applying it (rejected, cancelled) and record the decision."""
+    await uow.transitions.resolve(request.id, status, by=by, at=now, comment=comment)
+    updated = await _reread(uow, request.id)
+    attempt.record(
+        before={"status": request.status},
+        after=request_state(updated),
+        target=request_target(request.id, request),
+        events=request_events(_CLOSED_EVENTS[status], updated),
+    )
+    return updated
 
 
 def _comment(comment: str | None, *, required: bool = False, what: str = "comment") -> str | None:
@@ -191,15 +211,8 @@ class TransitionService:
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
                 check_may_reject(request, decisions, principal.subject)
                 await uow.transitions.add_decision(request.id, principal.subject, Decision.REJECT, comment, now)
-                await uow.transitions.resolve(
-                    request.id, TransitionStatus.REJECTED, by=principal.subject, at=now, comment=comment
-                )
-                updated = await _reread(uow, request.id)
-                attempt.record(
-                    before={"status": request.status},
-                    after=request_state(updated),
-                    target=request_target(request.id, request),
-                    events=request_events(EventType.TRANSITION_REJECTED, updated),
+                updated = await _close(
+                    uow, attempt, request, TransitionStatus.REJECTED, principal.subject, now, comment
                 )
         return updated
 
@@ -215,15 +228,8 @@ class TransitionService:
                     principal.subject, request, self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY)
                 )
                 check_open(request, "cancelled")
-                await uow.transitions.resolve(
-                    request.id, TransitionStatus.CANCELLED, by=principal.subject, at=now, comment=comment
-                )
-                updated = await _reread(uow, request.id)
-                attempt.record(
-                    before={"status": request.status},
-                    after=request_state(updated),
-                    target=request_target(request.id, request),
-                    events=request_events(EventType.TRANSITION_CANCELLED, updated),
+                updated = await _close(
+                    uow, attempt, request, TransitionStatus.CANCELLED, principal.subject, now, comment
                 )
         return updated
 

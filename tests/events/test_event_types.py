@@ -11,7 +11,7 @@ import pytest
 from app.domain.entities import Stage
 from app.domain.events import ALL_EVENT_TYPES, EventDraft, EventType
 from app.domain.governance import TransitionKind, TransitionRequest, TransitionStatus
-from app.services.transitions import request_events
+from app.domain.transitions import request_events
 
 pytestmark = pytest.mark.backend_independent
 

@@ -9,7 +9,6 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.entities import TrackerKind
 from app.domain.lineage import (
     CodeCommit,
     Dataset,
@@ -19,7 +18,6 @@ from app.domain.lineage import (
     NodeKind,
     NodeRef,
     Run,
-    RunEnvironment,
 )
 from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewExternalNode, NewRun
 from app.domain.lineage_queries import DatasetFilter, RunFilter
@@ -27,55 +25,12 @@ from app.domain.queries import Direction, Page, PageRequest
 
 from ..filters import text_conditions
 from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
+from ..mapping import ref_of, to_commit, to_dataset, to_external, to_run
 from ..pagination import fetch_page
 from ..sessions import dialect_name
 from ..tables import VersionRow
 
 GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
-
-
-def to_dataset(row: DatasetRow, node: LineageNodeRow) -> Dataset:
-    return Dataset(
-        node.id,
-        row.name,
-        row.version,
-        row.uri,
-        row.digest,
-        row.format,
-        row.size,
-        row.row_count,
-        row.schema,
-        row.source_system,
-        node.created_at,
-        node.created_by,
-    )
-
-
-def to_run(row: RunRow, node: LineageNodeRow) -> Run:
-    return Run(
-        node.id,
-        TrackerKind(row.tracker),
-        row.run_id,
-        row.run_uri,
-        row.experiment_name,
-        dict(row.params or {}),
-        dict(row.metrics or {}),
-        row.started_at,
-        row.ended_at,
-        RunEnvironment(row.python_version, row.requirements_digest, row.container_image),
-        node.created_at,
-        node.created_by,
-    )
-
-
-def to_commit(row: CodeCommitRow, node: LineageNodeRow) -> CodeCommit:
-    return CodeCommit(node.id, row.repository_url, row.commit_sha, row.branch, node.created_at, node.created_by)
-
-
-def to_external(row: ExternalNodeRow, node: LineageNodeRow) -> ExternalNode:
-    return ExternalNode(
-        node.id, row.name, row.category, row.uri, row.description, row.properties, node.created_at, node.created_by
-    )
 
 
 # Per node kind: its detail table and the function that makes the entity.
@@ -396,10 +351,3 @@ class SqlLineageRepository:
             convert=lambda row: to_run(row[0], row[1]),
             row_id=lambda row: row[0].node_id,
         )
-
-
-def ref_of(node_id: int, kind: str, version_id: int | None) -> NodeRef:
-    """How the API names a node: versions by their version id, everything else by node id."""
-    node_kind = NodeKind(kind)
-    # a MODEL_VERSION node always has its version_id
-    return NodeRef(node_kind, cast(int, version_id) if node_kind is NodeKind.MODEL_VERSION else node_id)

@@ -16,10 +16,9 @@ from app.domain.lineage_queries import EdgeRow, Walk, WalkRow
 from app.domain.queries import Direction, Page, PageRequest
 
 from ..lineage_tables import LineageEdgeRow, LineageNodeRow
-from ..mapping import to_version
+from ..mapping import ref_of, to_version
 from ..pagination import fetch_page
 from ..tables import ModelRow, UTCDateTime, VersionRow
-from .lineage import ref_of
 
 # One recursive member per direction: from the nodes reached so far, one more hop along edges of the kinds.
 _STEP = {

@@ -18,10 +18,11 @@ from app.domain.queries import Direction, Page, PageRequest
 SqlColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
 
 
-def encode_cursor(sort_value: Any, row_id: int) -> str:
+def encode_cursor(list_name: str, sort_value: Any, row_id: int) -> str:
+    """An opaque cursor naming the list it belongs to, so it is refused by any other list."""
     if isinstance(sort_value, datetime):
         sort_value = {"t": sort_value.isoformat()}
-    raw = json.dumps([sort_value, row_id], separators=(",", ":")).encode()
+    raw = json.dumps([list_name, sort_value, row_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -41,30 +42,35 @@ def _check_sort_value(value: Any, expected: type) -> Any:
     raise ValueError("sort value of another type")
 
 
-def decode_cursor(cursor: str, expected: type) -> tuple[Any, int]:
-    """The (sort value, id) in a cursor, checked against the type of the ordering's sort key."""
+def decode_cursor(cursor: str, list_name: str, expected: type, argument: str = "after") -> tuple[Any, int]:
+    """The (sort value, id) in a cursor of ``list_name``, checked against the type of the ordering's sort key."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        sort_value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        owner, sort_value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if owner != list_name:
+            raise ValueError("a cursor of another list")
         if not isinstance(row_id, int) or isinstance(row_id, bool) or not 0 < row_id <= _MAX_ID:
             raise ValueError("row id out of range")
         return _check_sort_value(sort_value, expected), row_id
     except (ValueError, TypeError, KeyError, IndexError, json.JSONDecodeError):
         raise BadUserInput(
-            "after is not a cursor this server handed out: pass an endCursor from a previous page, "
+            f"{argument} is not a cursor of this list: pass a cursor from a page of the same field, "
             "with the same filter and orderBy",
-            field="after",
+            field=argument,
         ) from None
 
 
-def after_condition(
-    sort_key: SqlColumn, id_column: SqlColumn, direction: Direction, cursor: str
+def beyond_cursor(
+    sort_key: SqlColumn, id_column: SqlColumn, direction: Direction, value: Any, row_id: int
 ) -> ColumnElement[bool]:
-    """Rows strictly after the cursor in (sort_key, id) order."""
-    value, row_id = decode_cursor(cursor, sort_key.type.python_type)
+    """Rows strictly after (sort value, id) in (sort_key, id) order taken in ``direction``."""
     if direction is Direction.ASC:
         return or_(sort_key > value, and_(sort_key == value, id_column > row_id))
     return or_(sort_key < value, and_(sort_key == value, id_column < row_id))
+
+
+def _reverse(direction: Direction) -> Direction:
+    return Direction.DESC if direction is Direction.ASC else Direction.ASC
 
 
 def ordered(query: Select, sort_key: SqlColumn, id_column: SqlColumn, direction: Direction) -> Select:
@@ -77,6 +83,7 @@ async def fetch_page(
     session: Any,
     query: Select,
     *,
+    list_name: str,
     sort_key: SqlColumn,
     id_column: SqlColumn,
     direction: Direction,
@@ -85,19 +92,38 @@ async def fetch_page(
     convert: Any,
     row_id: Any = None,
 ) -> Page[Any]:
-    """Run ``query`` (which must select the sort key as its last column) as one page.
+    """Run ``query`` (which must select the sort key as its last column) as one page of the list ``list_name``.
 
-    ``convert(row)`` turns each result row into a domain object. Fetches one row more than asked to know
-    whether another page follows. ``row_id(row)`` gives the id for the cursor (default: ``row[0].id``).
+    Relay's window: rows after ``page.after`` and before ``page.before``, then the first ``first`` or the last
+    ``last`` of them, returned in list order. Fetches one row more than asked to know whether more follow (or,
+    taken from the end, precede). ``convert(row)`` turns each result row into a domain object; ``row_id(row)``
+    gives the id for the cursor (default: ``row[0].id``).
     """
     total = 0
     if with_total:
         total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
+    python_type = sort_key.type.python_type
     paged = query
     if page.after:
-        paged = paged.where(after_condition(sort_key, id_column, direction, page.after))
-    paged = ordered(paged, sort_key, id_column, direction).limit(page.first + 1)
-    rows: Sequence[Any] = (await session.execute(paged)).all()
+        value, key = decode_cursor(page.after, list_name, python_type, "after")
+        paged = paged.where(beyond_cursor(sort_key, id_column, direction, value, key))
+    if page.before:
+        value, key = decode_cursor(page.before, list_name, python_type, "before")
+        paged = paged.where(beyond_cursor(sort_key, id_column, _reverse(direction), value, key))
+    size = page.size
+    walk = _reverse(direction) if page.backward else direction
+    rows: Sequence[Any] = (await session.execute(ordered(paged, sort_key, id_column, walk).limit(size + 1))).all()
+    more = len(rows) > size
+    kept = list(rows[:size])
+    if page.backward:
+        kept.reverse()
     identify = row_id or (lambda row: row[0].id)
-    items = [(encode_cursor(row[-1], identify(row)), convert(row)) for row in rows[: page.first]]
-    return Page(items=items, has_next_page=len(rows) > page.first, total_count=total)
+    items = [(encode_cursor(list_name, row[-1], identify(row)), convert(row)) for row in kept]
+    return Page(
+        items=items,
+        total_count=total,
+        # Relay lets a server answer false for the far side when finding out would cost another query; the side
+        # a cursor was given for is known to hold items.
+        has_next_page=page.before is not None if page.backward else more,
+        has_previous_page=more if page.backward else page.after is not None,
+    )

@@ -91,8 +91,8 @@ class VersionFilter:
 
 @dataclass(frozen=True)
 class ModelOrder:
-    field: ModelOrderField = ModelOrderField.NAME
-    direction: Direction = Direction.ASC
+    field: ModelOrderField = ModelOrderField.CREATED_AT
+    direction: Direction = Direction.DESC
 
 
 @dataclass(frozen=True)
@@ -102,18 +102,38 @@ class VersionOrder:
     metric: str | None = None
 
 
+DEFAULT_PAGE_SIZE = 20
+
+
 @dataclass(frozen=True)
 class PageRequest:
-    """Forward cursor pagination: at most ``first`` items after the (opaque) ``after`` cursor."""
+    """A window of a keyset-ordered list, as Relay defines it: the items after ``after`` and before ``before``
+    (cursors, both optional), then the first ``first`` of them or the last ``last`` (at most one of the two;
+    neither means the first ``DEFAULT_PAGE_SIZE``)."""
 
-    first: int
+    first: int | None = None
     after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    @property
+    def backward(self) -> bool:
+        """True when the window is taken from its end (``last``)."""
+        return self.last is not None
+
+    @property
+    def size(self) -> int:
+        """How many items the page holds at most."""
+        if self.last is not None:
+            return self.last
+        return DEFAULT_PAGE_SIZE if self.first is None else self.first
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of results with the cursor of each item."""
+    """One page of results with the cursor of each item, in list order whichever end it was taken from."""
 
     items: list[tuple[str, T]] = field(default_factory=list)
     has_next_page: bool = False
     total_count: int = 0
+    has_previous_page: bool = False

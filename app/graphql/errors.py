@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from graphql.error import GraphQLError
+from graphql.language import FieldNode
 from strawberry.extensions import MaskErrors
 
 from app.domain.errors import ErrorCode, RegistryError
@@ -29,9 +30,21 @@ def _with_code(error: GraphQLError, message: str, extensions: dict) -> GraphQLEr
     )
 
 
+def _is_argument_error(error: GraphQLError) -> bool:
+    """Whether a located error came from coercing a field's arguments (graphql-core raises those at the
+    argument or variable node, with no cause), not from a resolver or from serializing a result (no nodes)."""
+    original = error.original_error
+    return (
+        isinstance(original, GraphQLError)
+        and original.original_error is None
+        and bool(original.nodes)
+        and not any(isinstance(node, FieldNode) for node in original.nodes or ())
+    )
+
+
 def map_error(error: GraphQLError) -> GraphQLError:
-    """Registry errors keep their message and code; request errors (syntax, validation, variable coercion:
-    the ones without a path) become BAD_USER_INPUT; anything else is masked as INTERNAL with the request id
+    """Registry errors keep their message and code; request errors (syntax, validation, variable and argument
+    coercion) become BAD_USER_INPUT; anything else is masked as INTERNAL with the request id
     the log line carries."""
     original = error.original_error
     if isinstance(original, RegistryError):
@@ -39,7 +52,7 @@ def map_error(error: GraphQLError) -> GraphQLError:
         if original.field:
             extensions["field"] = original.field
         return _with_code(error, original.message, extensions)
-    if original is None or (error.path is None and isinstance(original, _REQUEST_ERRORS)):
+    if original is None or (error.path is None and isinstance(original, _REQUEST_ERRORS)) or _is_argument_error(error):
         return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT.value})
     request_id = current_request_id()
     log.error("unexpected error in a resolver", extra={"path": error.path, **describe_exception(original)})

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 
 from app.domain.errors import BadUserInput
-from app.domain.queries import Page
+from app.domain.queries import DEFAULT_PAGE_SIZE, Page, PageRequest
 
 T = TypeVar("T")
-
-DEFAULT_PAGE_SIZE = 20
 
 
 def to_global_id(type_name: str, key: int) -> strawberry.ID:
@@ -49,21 +47,29 @@ class Node:
 
 @strawberry.type(description="Where a page of a connection sits in the whole list.")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="True when more items follow `endCursor`.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item of this page.")
-    has_previous_page: bool = strawberry.field(
-        default=False, description="True when this page was fetched with `after` (items precede it)."
+    has_next_page: bool = strawberry.field(
+        description="True when more items follow `endCursor` (for a page taken with `last`: when it was taken "
+        "`before` a cursor)."
     )
+    has_previous_page: bool = strawberry.field(
+        description="True when more items precede `startCursor` (for a page taken with `first`: when it was taken "
+        "`after` a cursor)."
+    )
+    start_cursor: str | None = strawberry.field(description="Pass as `before` to get the previous page.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
 
 
 @strawberry.type(description="One item of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Opaque position of this item; pass as `after` to continue here.")
+    cursor: str = strawberry.field(
+        description="Opaque position of this item in its list; pass as `after` or `before` to page from here."
+    )
     node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type(description="A page of items with cursors (forward pagination with `first` and `after`).")
+@strawberry.type(
+    description="A page of items with cursors: `first` items `after` a cursor, or the `last` items `before` one."
+)
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page, in order.")
     page_info: PageInfo = strawberry.field(description="Cursors and whether more items follow.")
@@ -76,17 +82,81 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
-def to_connection(page: Page[Any], convert: Callable[[Any], Any], had_cursor: bool) -> Connection[Any]:
+# The four paging arguments every connection field takes, described once.
+First = Annotated[
+    int | None,
+    strawberry.argument(description=f"Page size from the start (at most 100); absent or null: {DEFAULT_PAGE_SIZE}."),
+]
+After = Annotated[str | None, strawberry.argument(description="Items after this cursor (`endCursor` of a page).")]
+Last = Annotated[int | None, strawberry.argument(description="Page size from the end (at most 100); not with `first`.")]
+Before = Annotated[str | None, strawberry.argument(description="Items before this cursor (`startCursor` of a page).")]
+
+
+def page_request(first: int | None, after: str | None, last: int | None, before: str | None) -> PageRequest:
+    """The paging arguments of a connection field as one request (the service checks the sizes)."""
+    return PageRequest(first=first, after=after, last=last, before=before)
+
+
+def to_connection(page: Page[Any], convert: Callable[[Any], Any]) -> Connection[Any]:
     edges = [Edge(cursor=cursor, node=convert(item)) for cursor, item in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=page.has_next_page,
-            end_cursor=edges[-1].cursor if edges else None,
+            has_previous_page=page.has_previous_page,
             start_cursor=edges[0].cursor if edges else None,
-            has_previous_page=had_cursor,
+            end_cursor=edges[-1].cursor if edges else None,
         ),
         total_count=page.total_count,
+    )
+
+
+def _list_cursor(list_name: str, position: int) -> str:
+    return base64.urlsafe_b64encode(f"{list_name}#{position}".encode()).decode().rstrip("=")
+
+
+def _list_position(cursor: str, list_name: str, argument: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        owner, _, position = raw.rpartition("#")
+        if owner != list_name or not position.isdigit() or len(position) > 9:
+            raise ValueError("a cursor of another list")
+        return int(position)
+    except (ValueError, UnicodeDecodeError):
+        raise BadUserInput(
+            f"{argument} is not a cursor of this list: pass a cursor from a page of the same field",
+            field=argument,
+        ) from None
+
+
+def connection_from_list(
+    items: Sequence[T], list_name: str, page: PageRequest, max_page_size: int = 100
+) -> Connection[T]:
+    """A connection over a short list already in memory (a version's stage history, a request's approvals),
+    paged with the same arguments, rules and errors as a keyset-paged one. Cursors are positions, tagged with
+    ``list_name`` so another list's cursor is refused; these lists only grow at their end."""
+    if page.first is not None and page.last is not None:
+        raise BadUserInput("pass first (with after) or last (with before), not both", field="last")
+    for name, size in (("first", page.first), ("last", page.last)):
+        if size is not None and not 0 <= size <= max_page_size:
+            raise BadUserInput(f"{name} must be between 0 and {max_page_size}", field=name)
+    start = _list_position(page.after, list_name, "after") + 1 if page.after else 0
+    stop = min(_list_position(page.before, list_name, "before"), len(items)) if page.before else len(items)
+    window = list(range(start, max(start, stop)))
+    if page.size == 0:
+        chosen: list[int] = []
+    else:
+        chosen = window[-page.size :] if page.backward else window[: page.size]
+    edges = [Edge(cursor=_list_cursor(list_name, position), node=items[position]) for position in chosen]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=(chosen[-1] if chosen else start - 1) < len(items) - 1,
+            has_previous_page=(chosen[0] if chosen else stop) > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=len(items),
     )
 
 

@@ -32,8 +32,12 @@ async def find_version(uow: UnitOfWork, name: str, version: int) -> tuple[Regist
 
 
 def check_page(page: PageRequest, max_page_size: int) -> PageRequest:
-    if not 0 <= page.first <= max_page_size:
-        raise BadUserInput(f"first must be between 0 and {max_page_size}", field="first")
+    """The page request, if its sizes are within bounds and it asks for one end of the window only."""
+    if page.first is not None and page.last is not None:
+        raise BadUserInput("pass first (with after) or last (with before), not both", field="last")
+    for name, size in (("first", page.first), ("last", page.last)):
+        if size is not None and not 0 <= size <= max_page_size:
+            raise BadUserInput(f"{name} must be between 0 and {max_page_size}", field=name)
     return page
 
 

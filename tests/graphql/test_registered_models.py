@@ -44,8 +44,12 @@ async def create(api, name, **extra):
     return data["createRegisteredModel"]["registeredModel"]
 
 
+BY_NAME = {"field": "NAME", "direction": "ASC"}
+
+
 async def names(api, first=100, **variables):
-    data = await api.ok(LIST_MODELS, {"first": first, **variables})
+    """Model names in a listing, alphabetical unless ``orderBy`` says otherwise."""
+    data = await api.ok(LIST_MODELS, {"first": first, "orderBy": BY_NAME, **variables})
     return [edge["node"]["name"] for edge in data["registeredModels"]["edges"]]
 
 

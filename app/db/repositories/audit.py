@@ -116,6 +116,7 @@ class SqlAuditRepository:
         return await fetch_page(
             self._session,
             query,
+            list_name="audit-events",
             sort_key=AuditEventRow.seq,
             id_column=AuditEventRow.seq,
             direction=direction,

@@ -342,6 +342,7 @@ class SqlWebhookRepository:
         return await fetch_page(
             self._session,
             query,
+            list_name="webhook-deliveries",
             sort_key=WebhookDeliveryRow.id,
             id_column=WebhookDeliveryRow.id,
             direction=Direction.DESC,
@@ -366,6 +367,7 @@ class SqlWebhookRepository:
         return await fetch_page(
             self._session,
             query,
+            list_name="webhooks",
             sort_key=WebhookRow.id,
             id_column=WebhookRow.id,
             direction=Direction.ASC,

@@ -320,6 +320,7 @@ class SqlLineageRepository:
         return await fetch_page(
             self._session,
             query,
+            list_name="datasets",
             sort_key=DatasetRow.node_id,
             id_column=DatasetRow.node_id,
             direction=Direction.ASC,
@@ -343,6 +344,7 @@ class SqlLineageRepository:
         return await fetch_page(
             self._session,
             query,
+            list_name="runs",
             sort_key=RunRow.node_id,
             id_column=RunRow.node_id,
             direction=Direction.ASC,

@@ -156,6 +156,7 @@ class SqlLineageWalks:
         return await fetch_page(
             self._session,
             query,
+            list_name="impacted-versions",
             sort_key=VersionRow.id,
             id_column=VersionRow.id,
             direction=Direction.ASC,

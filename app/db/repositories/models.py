@@ -126,6 +126,7 @@ class SqlModelRepository:
         return await fetch_page(
             self._session,
             query,
+            list_name="models",
             sort_key=sort_key,
             id_column=ModelRow.id,
             direction=order.direction,

@@ -193,6 +193,7 @@ class SqlTransitionRepository:
         return await fetch_page(
             self._session,
             self._select(sort_key).where(*conditions),
+            list_name="transition-requests",
             sort_key=sort_key,
             id_column=TransitionRequestRow.id,
             direction=Direction.DESC,

@@ -184,6 +184,7 @@ class SqlVersionRepository:
         return await fetch_page(
             self._session,
             query,
+            list_name="versions",
             sort_key=sort_key,
             id_column=VersionRow.id,
             direction=order.direction,

@@ -9,10 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.domain import audit
-from app.domain.queries import PageRequest
 
 from ..context import Info
-from ..relay import DEFAULT_PAGE_SIZE, Connection, to_connection, wants_total
+from ..relay import After, Before, Connection, First, Last, page_request, to_connection, wants_total
 from .common import OrderDirection, PrincipalKind, _aware
 
 
@@ -145,20 +144,22 @@ class AuditQueries:
         direction: Annotated[
             OrderDirection, strawberry.argument(description="By sequence number.")
         ] = OrderDirection.DESC,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
-    ) -> Connection[AuditEvent]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[AuditEvent] | None:
         page = await info.context.services.audit_log.events(
             info.context.principal,
             (filter or AuditEventFilter()).to_domain(),
-            PageRequest(first=first, after=after),
+            page_request(first, after, last, before),
             with_total=wants_total(info),
             direction=direction.to_domain(),
         )
-        return to_connection(page, lambda e: AuditEvent(entity=e), after is not None)
+        return to_connection(page, lambda e: AuditEvent(entity=e))
 
     @strawberry.field(description="Recompute the hash chain and report the first broken event. Requires audit:read.")
-    async def audit_integrity(self, info: Info) -> AuditIntegrity:
+    async def audit_integrity(self, info: Info) -> AuditIntegrity | None:
         report = await info.context.services.audit_log.integrity(info.context.principal)
         return AuditIntegrity(
             ok=report.ok,

@@ -13,7 +13,19 @@ from app.domain.errors import BadUserInput
 from app.domain.queries import PageRequest
 
 from ..context import Info
-from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, from_global_id, to_connection, to_global_id, wants_total
+from ..relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    from_global_id,
+    page_request,
+    to_connection,
+    to_global_id,
+    wants_total,
+)
 from .common import Stage, _aware
 from .documents import Document, DocumentKind
 
@@ -286,15 +298,15 @@ class TransitionRequestFilter:
 
 
 async def list_requests(
-    info: Info, filter: TransitionRequestFilter | None, first: int, after: str | None, version_id: int | None = None
+    info: Info, filter: TransitionRequestFilter | None, page: PageRequest, version_id: int | None = None
 ) -> Connection[TransitionRequest]:
-    page = await info.context.services.governance.requests(
+    found = await info.context.services.governance.requests(
         info.context.principal,
         (filter or TransitionRequestFilter()).to_domain(version_id),
-        PageRequest(first=first, after=after),
+        page,
         with_total=wants_total(info),
     )
-    return to_connection(page, lambda r: TransitionRequest(entity=r), after is not None)
+    return to_connection(found, lambda r: TransitionRequest(entity=r))
 
 
 @strawberry.type(description="A version's requests, stage history and documents.")
@@ -307,10 +319,12 @@ class VersionGovernanceFields:
         self,
         info: Info,
         filter: Annotated[TransitionRequestFilter | None, strawberry.argument(description="Conditions.")] = None,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[TransitionRequest]:
-        return await list_requests(info, filter, first, after, version_id=self.entity.id)
+        return await list_requests(info, filter, page_request(first, after, last, before), version_id=self.entity.id)
 
     @strawberry.field(description="Every stage move of this version, newest first.")
     async def stage_history(self, info: Info) -> list[StageChange]:
@@ -333,7 +347,9 @@ class GovernanceQueries:
         self,
         info: Info,
         filter: Annotated[TransitionRequestFilter | None, strawberry.argument(description="Conditions.")] = None,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
-    ) -> Connection[TransitionRequest]:
-        return await list_requests(info, filter, first, after)
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[TransitionRequest] | None:
+        return await list_requests(info, filter, page_request(first, after, last, before))

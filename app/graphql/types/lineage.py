@@ -17,7 +17,7 @@ from app.domain.lineage_queries import RunFilter as RunFilterQuery
 from app.domain.queries import PageRequest, TextMatch
 
 from ..context import Info
-from ..relay import DEFAULT_PAGE_SIZE, Connection, to_connection, wants_total
+from ..relay import After, Before, Connection, First, Last, page_request, to_connection, wants_total
 from .common import Stage, StringMatch, TrackerKind
 from .lineage_nodes import (
     CodeCommit,
@@ -31,6 +31,7 @@ from .lineage_nodes import (
     node_ref,
     node_type,
     ref_id,
+    walk_root,
 )
 from .versions import ModelVersion
 
@@ -144,10 +145,6 @@ class RunFilter:
         )
 
 
-_FIRST = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
-_AFTER = Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")]
-
-
 @strawberry.type(description="Lineage queries.")
 class LineageQueries:
     @strawberry.field(
@@ -160,27 +157,35 @@ class LineageQueries:
         info: Info,
         id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="Global id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode."),
+            strawberry.argument(
+                description="Global id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode, or a `models:/` "
+                "URI (the version it points at now)."
+            ),
         ],
         direction: Annotated[
-            LineageDirection, strawberry.argument(description="Which way to walk.")
+            LineageDirection | None, strawberry.argument(description="Which way to walk; null: UPSTREAM.")
         ] = LineageDirection.UPSTREAM,
-        depth: Annotated[int, strawberry.argument(description="Most hops from the root (1-50).")] = DEFAULT_DEPTH,
+        depth: Annotated[
+            int | None, strawberry.argument(description=f"Most hops from the root (1-50); null: {DEFAULT_DEPTH}.")
+        ] = DEFAULT_DEPTH,
         edge_kinds: Annotated[
             list[LineageEdgeKind] | None,
             strawberry.argument(description="Follow only these kinds of edges (default: all)."),
         ] = None,
         max_nodes: Annotated[
-            int, strawberry.argument(description="Most nodes to return (1-2000), nearest first.")
+            int | None,
+            strawberry.argument(
+                description=f"Most nodes to return (1-2000), nearest first; null: {DEFAULT_MAX_NODES}."
+            ),
         ] = DEFAULT_MAX_NODES,
-    ) -> LineageGraph:
+    ) -> LineageGraph | None:
         count_walk(info.context)
         request = lineage.WalkRequest(
-            node_ref(id),
-            lineage.WalkDirection(direction.value),
-            depth,
+            await walk_root(info.context, id, "id"),
+            lineage.WalkDirection((direction or LineageDirection.UPSTREAM).value),
+            DEFAULT_DEPTH if depth is None else depth,
             tuple(kind.to_domain() for kind in edge_kinds or ()),
-            max_nodes,
+            DEFAULT_MAX_NODES if max_nodes is None else max_nodes,
         )
         return LineageGraph(graph=await info.context.services.lineage_reads.lineage(info.context.principal, request))
 
@@ -194,20 +199,25 @@ class LineageQueries:
         info: Info,
         node_id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="Global id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode."),
+            strawberry.argument(
+                description="Global id of a Dataset, Run, CodeCommit, ModelVersion or ExternalNode, or a `models:/` "
+                "URI (the version it points at now)."
+            ),
         ],
         stage: Annotated[Stage | None, strawberry.argument(description="Only versions in this stage.")] = None,
-        first: _FIRST = DEFAULT_PAGE_SIZE,
-        after: _AFTER = None,
-    ) -> Connection[ModelVersion]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[ModelVersion] | None:
         page = await info.context.services.lineage_reads.impacted_versions(
             info.context.principal,
-            node_ref(node_id, "nodeId"),
+            await walk_root(info.context, node_id, "nodeId"),
             stage.to_domain() if stage else None,
-            PageRequest(first, after),
+            page_request(first, after, last, before),
             wants_total(info),
         )
-        return to_connection(page, lambda version: ModelVersion(entity=version), after is not None)
+        return to_connection(page, lambda version: ModelVersion(entity=version))
 
     @strawberry.field(description="A dataset by id, or by name and version; null when there is none.")
     async def dataset(
@@ -236,16 +246,18 @@ class LineageQueries:
         self,
         info: Info,
         filter: Annotated[DatasetFilter | None, strawberry.argument(description="Conditions.")] = None,
-        first: _FIRST = DEFAULT_PAGE_SIZE,
-        after: _AFTER = None,
-    ) -> Connection[Dataset]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Dataset] | None:
         page = await info.context.services.lineage_reads.datasets(
             info.context.principal,
             filter.to_domain() if filter else DatasetFilterQuery(),
-            PageRequest(first, after),
+            page_request(first, after, last, before),
             wants_total(info),
         )
-        return to_connection(page, Dataset.of, after is not None)
+        return to_connection(page, Dataset.of)
 
     @strawberry.field(description="A run by id, or by tracker and run id; null when there is none.")
     async def run(
@@ -274,16 +286,18 @@ class LineageQueries:
         self,
         info: Info,
         filter: Annotated[RunFilter | None, strawberry.argument(description="Conditions.")] = None,
-        first: _FIRST = DEFAULT_PAGE_SIZE,
-        after: _AFTER = None,
-    ) -> Connection[Run]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Run] | None:
         page = await info.context.services.lineage_reads.runs(
             info.context.principal,
             filter.to_domain() if filter else RunFilterQuery(),
-            PageRequest(first, after),
+            page_request(first, after, last, before),
             wants_total(info),
         )
-        return to_connection(page, Run.of, after is not None)
+        return to_connection(page, Run.of)
 
 
 async def _one(info: Info, ref: lineage.NodeRef, kind: lineage.NodeKind) -> Any:

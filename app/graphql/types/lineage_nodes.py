@@ -226,6 +226,14 @@ def node_ref(global_id: str, field: str = "id") -> lineage.NodeRef:
     return lineage.NodeRef(KIND_OF_TYPE_NAME[type_name], key)
 
 
+async def walk_root(context: Context, node: str, field: str) -> lineage.NodeRef:
+    """The lineage node a global id or a ``models:/`` URI names (a URI: the version it points at now)."""
+    if node.startswith("models:/"):
+        resolved = await context.services.reads.resolve_uri(context.principal, node)
+        return lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, resolved.version.id)
+    return node_ref(node, field)
+
+
 def ref_id(ref: lineage.NodeRef) -> strawberry.ID:
     return to_global_id(_TYPE_NAMES[ref.kind], ref.key)
 

@@ -11,7 +11,7 @@ import strawberry
 from app.domain import commands, entities, queries
 
 from ..context import Info
-from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
+from ..relay import After, Before, Connection, First, Last, Node, page_request, to_connection, to_global_id, wants_total
 from .common import (
     OrderDirection,
     RegulatoryStatus,
@@ -116,12 +116,16 @@ class RegisteredModel(ModelHistoryFields, Node):
             ModelVersionFilterRef | None, strawberry.argument(description="Conditions, combined with AND.")
         ] = None,
         order_by: Annotated[ModelVersionOrderRef | None, strawberry.argument(description="Sort order.")] = None,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[ModelVersionRef]:
         from .versions import list_versions
 
-        return await list_versions(info, filter, order_by, first, after, model_id=self.entity.id)
+        return await list_versions(
+            info, filter, order_by, page_request(first, after, last, before), model_id=self.entity.id
+        )
 
 
 @strawberry.enum(description="Fields registered models can be ordered by.")
@@ -134,9 +138,11 @@ class RegisteredModelOrderField(Enum):
 @strawberry.input(description="Order of a registered model listing.")
 class RegisteredModelOrder:
     field: RegisteredModelOrderField = strawberry.field(
-        default=RegisteredModelOrderField.NAME, description="What to order by."
+        default=RegisteredModelOrderField.CREATED_AT, description="What to order by (default: registration time)."
     )
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Sort direction (default: DESC, newest first)."
+    )
 
 
 @strawberry.input(description="Conditions on registered models, combined with AND.")
@@ -183,20 +189,22 @@ class ModelQueries:
             RegisteredModelFilter | None, strawberry.argument(description="Conditions, combined with AND.")
         ] = None,
         order_by: Annotated[
-            RegisteredModelOrder | None, strawberry.argument(description="Sort order (default: name ascending).")
+            RegisteredModelOrder | None, strawberry.argument(description="Sort order (default: newest first).")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
-    ) -> Connection[RegisteredModel]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[RegisteredModel] | None:
         order = order_by or RegisteredModelOrder()
         page = await info.context.services.reads.models(
             info.context.principal,
             (filter or RegisteredModelFilter()).to_domain(),
             queries.ModelOrder(queries.ModelOrderField(order.field.value), order.direction.to_domain()),
-            queries.PageRequest(first=first, after=after),
+            page_request(first, after, last, before),
             with_total=wants_total(info),
         )
-        return to_connection(page, lambda m: RegisteredModel(entity=m), after is not None)
+        return to_connection(page, lambda m: RegisteredModel(entity=m))
 
 
 @strawberry.input(description="A new registered model.")

@@ -92,15 +92,18 @@ class VersionLineageFields:
         self,
         info: Info,
         direction: Annotated[
-            LineageDirection, strawberry.argument(description="Which way to walk.")
+            LineageDirection | None, strawberry.argument(description="Which way to walk; null: UPSTREAM.")
         ] = LineageDirection.UPSTREAM,
-        depth: Annotated[int, strawberry.argument(description="Most hops (1-50).")] = DEFAULT_DEPTH,
+        depth: Annotated[
+            int | None, strawberry.argument(description=f"Most hops (1-50); null: {DEFAULT_DEPTH}.")
+        ] = DEFAULT_DEPTH,
         edge_kinds: Annotated[
             list[LineageEdgeKind] | None,
             strawberry.argument(description="Follow only these kinds of edges (default: all)."),
         ] = None,
         max_nodes: Annotated[
-            int, strawberry.argument(description="Most nodes (1-2000), nearest first.")
+            int | None,
+            strawberry.argument(description=f"Most nodes (1-2000), nearest first; null: {DEFAULT_MAX_NODES}."),
         ] = DEFAULT_MAX_NODES,
     ) -> LineageGraphRef:
         from .lineage import LineageGraph
@@ -108,10 +111,10 @@ class VersionLineageFields:
         count_walk(info.context)
         request = lineage.WalkRequest(
             lineage.NodeRef(lineage.NodeKind.MODEL_VERSION, self.entity.id),
-            lineage.WalkDirection(direction.value),
-            depth,
+            lineage.WalkDirection((direction or LineageDirection.UPSTREAM).value),
+            DEFAULT_DEPTH if depth is None else depth,
             tuple(kind.to_domain() for kind in edge_kinds or ()),
-            max_nodes,
+            DEFAULT_MAX_NODES if max_nodes is None else max_nodes,
         )
         return LineageGraph(graph=await info.context.services.lineage_reads.lineage(info.context.principal, request))
 

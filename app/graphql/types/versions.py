@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from app.domain import entities, queries
 
 from ..context import Info
-from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, to_connection, to_global_id, wants_total
+from ..relay import After, Before, Connection, First, Last, Node, page_request, to_connection, to_global_id, wants_total
 from .artifacts import ArtifactReference
 from .common import (
     OrderDirection,
@@ -226,18 +226,17 @@ async def list_versions(
     info: Info,
     filter: ModelVersionFilter | None,
     order_by: ModelVersionOrder | None,
-    first: int,
-    after: str | None,
+    page: queries.PageRequest,
     model_id: int | None = None,
 ) -> Connection[ModelVersion]:
-    page = await info.context.services.reads.versions(
+    found = await info.context.services.reads.versions(
         info.context.principal,
         (filter or ModelVersionFilter()).to_domain(model_id),
         (order_by or ModelVersionOrder()).to_domain(),
-        queries.PageRequest(first=first, after=after),
+        page,
         with_total=wants_total(info),
     )
-    return to_connection(page, lambda v: ModelVersion(entity=v), after is not None)
+    return to_connection(found, lambda v: ModelVersion(entity=v))
 
 
 @strawberry.type(description="Model version queries.")
@@ -262,10 +261,12 @@ class VersionQueries:
         order_by: Annotated[
             ModelVersionOrder | None, strawberry.argument(description="Sort order (default: newest first).")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
-    ) -> Connection[ModelVersion]:
-        return await list_versions(info, filter, order_by, first, after)
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[ModelVersion] | None:
+        return await list_versions(info, filter, order_by, page_request(first, after, last, before))
 
     @strawberry.field(
         description="What a `models:/` URI points at now: `models:/NAME/VERSION`, "
@@ -273,7 +274,7 @@ class VersionQueries:
     )
     async def resolve_model_uri(
         self, info: Info, uri: Annotated[str, strawberry.argument(description="The model URI.")]
-    ) -> ResolvedModelUri:
+    ) -> ResolvedModelUri | None:
         resolved = await info.context.services.reads.resolve_uri(info.context.principal, uri)
         return ResolvedModelUri(uri=resolved.uri, alias=resolved.alias, entity=resolved.version)
 

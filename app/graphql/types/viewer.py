@@ -52,7 +52,7 @@ class Viewer:
 @strawberry.type(description="Queries about the caller and global ids.")
 class ViewerQueries:
     @strawberry.field(description="The authenticated caller. Works with any valid token, even one without roles.")
-    def viewer(self, info: Info) -> Viewer:
+    def viewer(self, info: Info) -> Viewer | None:
         principal = info.context.principal
         permissions = info.context.services.authorizer.permissions_of(principal)
         return Viewer(

@@ -10,10 +10,21 @@ import strawberry
 
 from app.domain import webhooks
 from app.domain.errors import BadUserInput
-from app.domain.queries import PageRequest
 
 from ..context import Info
-from ..relay import DEFAULT_PAGE_SIZE, Connection, Node, from_global_id, to_connection, to_global_id, wants_total
+from ..relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    from_global_id,
+    page_request,
+    to_connection,
+    to_global_id,
+    wants_total,
+)
 
 
 @strawberry.enum(description="Where a delivery stands.")
@@ -54,10 +65,6 @@ class WebhookDelivery(Node):
             last_error=delivery.last_error,
             delivered_at=delivery.delivered_at,
         )
-
-
-_FIRST = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
-_AFTER = Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")]
 
 
 @strawberry.type(description="A receiver of registry events: signed HTTP POSTs, retried until delivered.")
@@ -109,17 +116,19 @@ class Webhook(Node):
         self,
         info: Info,
         status: Annotated[WebhookDeliveryStatus | None, strawberry.argument(description="Only this status.")] = None,
-        first: _FIRST = DEFAULT_PAGE_SIZE,
-        after: _AFTER = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[WebhookDelivery]:
         page = await info.context.services.webhooks.deliveries(
             info.context.principal,
             self.entity.id,
             webhooks.DeliveryStatus(status.value) if status else None,
-            PageRequest(first, after),
+            page_request(first, after, last, before),
             wants_total(info),
         )
-        return to_connection(page, WebhookDelivery.of, after is not None)
+        return to_connection(page, WebhookDelivery.of)
 
 
 def webhook_id(global_id: str, field: str = "id") -> int:
@@ -133,12 +142,12 @@ def webhook_id(global_id: str, field: str = "id") -> int:
 class WebhookQueries:
     @strawberry.field(description="Webhooks, oldest first. Requires webhook:manage.")
     async def webhooks(
-        self, info: Info, first: _FIRST = DEFAULT_PAGE_SIZE, after: _AFTER = None
-    ) -> Connection[Webhook]:
+        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+    ) -> Connection[Webhook] | None:
         page = await info.context.services.webhooks.page(
-            info.context.principal, PageRequest(first, after), wants_total(info)
+            info.context.principal, page_request(first, after, last, before), wants_total(info)
         )
-        return to_connection(page, lambda entity: Webhook(entity=entity), after is not None)
+        return to_connection(page, lambda entity: Webhook(entity=entity))
 
     @strawberry.field(description="One webhook, or null. Requires webhook:manage.")
     async def webhook(

@@ -7,6 +7,7 @@ Needs Node and `npm ci` in the project root (./dev setup). Either missing is a f
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -21,12 +22,25 @@ SCHEMA_FILE = ROOT / "schema.graphql"
 PLUGIN = ROOT / "node_modules" / "@graphql-eslint" / "eslint-plugin" / "package.json"
 LINT_COMMAND = ["run", "--silent", "lint:schema", "--", "--format", "json"]
 TIMEOUT_SECONDS = 60
+DEFINITION = re.compile(r"^(?:type|input|enum|interface|union|scalar|directive) @?(\w+)")
+
+
+def enclosing_definitions(sdl: str) -> list[str]:
+    """For each line of the schema (1-based, index 0 unused), the type, input, enum... it belongs to."""
+    names, current = [""], ""
+    for line in sdl.splitlines():
+        if match := DEFINITION.match(line):
+            current = match[1]
+        names.append(current)
+    return names
 
 
 def describe(findings: list[dict]) -> str:
     by_rule = Counter(finding["rule"] for finding in findings)
     counts = ", ".join(f"{rule} {count}" for rule, count in by_rule.most_common())
-    lines = [f"  {f['line']}:{f['column']} {f['rule']}: {f['message']}" for f in findings]
+    where = enclosing_definitions(SCHEMA_FILE.read_text(encoding="utf-8"))
+    lines = [f"  {f['line']}:{f['column']} [{where[f['line']] if f['line'] < len(where) else '?'}] {f['rule']}: "
+             f"{f['message']}" for f in findings]
     return f"{len(findings)} finding(s) in schema.graphql ({counts}):\n" + "\n".join(lines)
 
 

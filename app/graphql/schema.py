@@ -18,6 +18,7 @@ from .errors import ErrorMapping
 from .types.aliases import AliasMutations
 from .types.artifacts import ArtifactMutations
 from .types.audit import AuditQueries
+from .types.common import LONG_SCALAR, Long
 from .types.deployments import DeploymentMutations, DeploymentQueries
 from .types.documents import DocumentMutations
 from .types.governance import GovernanceQueries
@@ -86,7 +87,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
+        config=StrawberryConfig(disable_field_suggestions=not field_suggestions, scalar_map={Long: LONG_SCALAR}),
     )
 
 

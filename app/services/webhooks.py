@@ -146,6 +146,11 @@ class WebhookService:
         async with self._uow(write=False) as uow:
             return await uow.webhooks.get(webhook_id)
 
+    async def delivery(self, principal: Principal, delivery_id: int) -> Delivery | None:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.webhooks.find_delivery(delivery_id)
+
     async def deliveries(
         self, principal: Principal, webhook_id: int, status: DeliveryStatus | None, page: PageRequest, with_total: bool
     ) -> Page[Delivery]:

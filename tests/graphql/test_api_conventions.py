@@ -165,3 +165,34 @@ def test_an_in_memory_cursor_belongs_to_its_list():
     cursor = connection_from_list(ITEMS, "letters", PageRequest(first=1)).edges[0].cursor
     with pytest.raises(BadUserInput, match="not a cursor of this list"):
         connection_from_list(ITEMS, "numbers", PageRequest(after=cursor))
+
+
+@pytest.mark.backend_independent
+def test_node_finds_every_node_type():
+    """Each type implementing Node registers how `node(id:)` fetches it (app/graphql/relay.py, fetches_node)."""
+    from app.graphql.relay import node_type_names
+    from app.graphql.schema import schema
+
+    implementations = schema._schema.get_implementations(schema._schema.get_type("Node")).objects
+    assert sorted(t.name for t in implementations) == node_type_names()
+
+
+LONG = """mutation($n: Long) {
+  registerDataset(input: {name: "d", version: "1", uri: "s3://d", rowCount: $n}) { dataset { rowCount } }
+}"""
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, str(-(2**63)), 4.0])
+async def test_long_accepts_64_bit_integers_and_answers_json_integers(api, value):
+    body = await gql(api, LONG, {"n": value})
+    if int(value) < 0:  # a negative row count is refused by the rule, after the scalar accepted it
+        assert body["errors"][0]["extensions"]["field"] == "rowCount", body
+    else:
+        assert body["data"]["registerDataset"]["dataset"]["rowCount"] == int(value)
+        assert isinstance(body["data"]["registerDataset"]["dataset"]["rowCount"], int)
+
+
+@pytest.mark.parametrize("value", [2**63, "12a", 1.5, True, float(2**60)])
+async def test_long_refuses_what_is_not_a_64_bit_integer(api, value):
+    found = await error(api, LONG, {"n": value})
+    assert found["extensions"]["code"] == "BAD_USER_INPUT" and "64-bit" in found["message"], found

@@ -351,6 +351,16 @@ class SqlWebhookRepository:
             convert=lambda row: to_delivery(row[0], row[1]),
         )
 
+    async def find_delivery(self, delivery_id: int) -> Delivery | None:
+        row = (
+            await self._session.execute(
+                select(WebhookDeliveryRow, EventRow)
+                .join(EventRow, EventRow.seq == WebhookDeliveryRow.event_seq)
+                .where(WebhookDeliveryRow.id == delivery_id)
+            )
+        ).one_or_none()
+        return to_delivery(row[0], row[1]) if row else None
+
     async def delivery(self, delivery_id: int) -> Delivery:
         row = (
             await self._session.execute(

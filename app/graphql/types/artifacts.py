@@ -12,7 +12,7 @@ from app.domain import entities
 from app.domain.commands import FileRef
 
 from ..context import Info
-from .common import whole_bytes
+from .common import Long
 
 
 @strawberry.type(description="Where a version's files live and how to verify them.")
@@ -25,7 +25,7 @@ class ArtifactReference:
     digest: str | None = strawberry.field(
         description="`sha256:<hex>`: the manifest digest for stored files, else the digest given at registration."
     )
-    size: float | None = strawberry.field(description="Size in bytes (all files together for stored files).")
+    size: Long | None = strawberry.field(description="Size in bytes (all files together for stored files).")
 
     @strawberry.field(
         description="Digest of the manifest (paths, digests, sizes, media types) of stored files; "
@@ -54,7 +54,7 @@ class ArtifactReference:
 @strawberry.type(description="One file of a version.")
 class ArtifactFile:
     path: str = strawberry.field(description="Path within the version, such as `model/model.pkl`.")
-    size: float = strawberry.field(description="Size in bytes.")
+    size: Long = strawberry.field(description="Size in bytes.")
     digest: str = strawberry.field(description="`sha256:<hex>` of the content; also the download's ETag.")
     media_type: str = strawberry.field(description="Media type, such as `application/octet-stream`.")
     download_url: str = strawberry.field(description="GET it with the same bearer token (Range requests work).")
@@ -68,7 +68,7 @@ class ArtifactFileInput:
     path: str = strawberry.field(description="Relative path within the version, such as `model/model.pkl`.")
     digest: str | None = strawberry.field(default=None, description="`sha256:<hex>` of the content.")
     upload_id: str | None = strawberry.field(default=None, description="A staged upload from createArtifactUpload.")
-    size: float | None = strawberry.field(default=None, description="Size in bytes (required with uploadId).")
+    size: Long | None = strawberry.field(default=None, description="Size in bytes (required with uploadId).")
     media_type: str | None = strawberry.field(default=None, description="Media type; guessed from the name if unset.")
 
     def to_domain(self) -> FileRef:
@@ -76,7 +76,7 @@ class ArtifactFileInput:
             path=self.path,
             digest=self.digest,
             upload_id=self.upload_id,
-            size=whole_bytes(self.size, "files.size"),
+            size=self.size,
             media_type=self.media_type,
         )
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
+import re
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TypeVar, overload
+from typing import NewType, TypeVar, overload
 
 import strawberry
 
@@ -83,6 +83,23 @@ class PrincipalKind(Enum):
     SERVICE = strawberry.enum_value("SERVICE", description="A machine identity such as a CI pipeline.")
 
 
+@strawberry.type(
+    description="Who did something, by the subject of their token (`modelreg` for the server itself). Every "
+    '"who" field of the API (createdBy, requestedBy, resolvedBy, changedBy, updatedBy, decidedBy, actor) has '
+    "this shape."
+)
+class Actor:
+    subject: str = strawberry.field(description="Subject (`sub`) of the caller's token.")
+    kind: PrincipalKind | None = strawberry.field(
+        description="A person or a machine identity, where it was recorded with the action (audit events, "
+        "registry events); null elsewhere."
+    )
+
+    @classmethod
+    def of(cls, subject: str, kind: PrincipalKind | None = None) -> Actor:
+        return cls(subject=subject, kind=kind)
+
+
 @strawberry.type(description="A key-value label.")
 class Tag:
     key: str = strawberry.field(description="Tag key.")
@@ -99,13 +116,40 @@ class TagInput:
     value: str = strawberry.field(description="Tag value, at most 5000 characters.")
 
 
-def whole_bytes(value: float | None, field: str) -> int | None:
-    """A byte count given as a GraphQL Float (Int is 32-bit): finite and whole, else BAD_USER_INPUT."""
-    if value is None:
-        return None
-    if not (math.isfinite(value) and value == int(value)):
-        raise BadUserInput(f"{field} must be a whole number of bytes", field=field)
-    return int(value)
+_LONG_TEXT = re.compile(r"-?[0-9]{1,19}")
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_EXACT_FLOAT = 2**53
+
+
+def _parse_long(value: object) -> int:
+    """A Long from a variable or literal: an integer, a whole float up to 2^53, or a decimal string."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT_FLOAT) or (
+        isinstance(value, str) and _LONG_TEXT.fullmatch(value)
+    ):
+        number = int(value)
+    if number is None or not _LONG_MIN <= number <= _LONG_MAX:
+        raise ValueError("Long is a 64-bit signed integer: give a whole number (or its decimal digits as a string)")
+    return number
+
+
+Long = NewType("Long", int)
+"""A 64-bit integer in the schema (``LONG_SCALAR`` says how it is written and read)."""
+
+
+def long_or_none(value: int | None) -> Long | None:
+    return None if value is None else Long(value)
+
+
+LONG_SCALAR = strawberry.scalar(
+    name="Long",
+    description="A 64-bit signed integer (byte sizes, row counts, event sequence numbers). Sent as a JSON "
+    "integer, exact in JavaScript up to 2^53-1; accepted as an integer or as a string of decimal digits.",
+    serialize=int,
+    parse_value=_parse_long,
+)
 
 
 def unique_map(pairs: list[tuple[str, V]], field: str) -> dict[str, V]:

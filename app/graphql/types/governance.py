@@ -20,6 +20,7 @@ from ..relay import (
     First,
     Last,
     Node,
+    fetches_node,
     from_global_id,
     page_request,
     to_connection,
@@ -353,3 +354,9 @@ class GovernanceQueries:
         before: Before = None,
     ) -> Connection[TransitionRequest] | None:
         return await list_requests(info, filter, page_request(first, after, last, before))
+
+
+@fetches_node("TransitionRequest")
+async def _request_node(info: Info, key: int) -> TransitionRequest | None:
+    found = await info.context.services.reads.node(info.context.principal, "TransitionRequest", key)
+    return TransitionRequest(entity=found) if isinstance(found, governance.TransitionRequest) else None

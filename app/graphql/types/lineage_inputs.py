@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from app.domain import entities, lineage, lineage_commands
 from app.domain.errors import BadUserInput
 
-from .common import TrackerKind, _aware, unique_map, whole_bytes
+from .common import Long, TrackerKind, _aware, unique_map
 from .lineage_nodes import LineageEdgeKind, node_ref
 
 
@@ -27,8 +27,8 @@ class RegisterDatasetInput:
     uri: str | None = strawberry.field(default=None, description="Where the data lives.")
     digest: str | None = strawberry.field(default=None, description="`sha256:<hex>` of the content.")
     format: str | None = strawberry.field(default=None, description="Format: `parquet`, `csv`, `delta`...")
-    size: float | None = strawberry.field(default=None, description="Size in bytes.")
-    row_count: float | None = strawberry.field(default=None, description="Number of rows.")
+    size: Long | None = strawberry.field(default=None, description="Size in bytes.")
+    row_count: Long | None = strawberry.field(default=None, description="Number of rows.")
     schema: JSON | None = strawberry.field(default=None, description="Column schema (any JSON, at most 256 KiB).")
     source_system: str | None = strawberry.field(default=None, description="`dvc`, `delta`, `s3`...")
 
@@ -39,8 +39,8 @@ class RegisterDatasetInput:
             self.uri,
             self.digest,
             self.format,
-            whole_bytes(self.size, "size") if self.size is not None else None,
-            whole_bytes(self.row_count, "rowCount") if self.row_count is not None else None,
+            self.size,
+            self.row_count,
             self.schema,
             self.source_system,
         )

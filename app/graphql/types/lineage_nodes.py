@@ -12,11 +12,11 @@ from strawberry.scalars import JSON
 from app.domain import lineage
 from app.domain.errors import BadUserInput
 
-from ..relay import Node, from_global_id, to_global_id
-from .common import TrackerKind
+from ..relay import Node, fetches_node, from_global_id, to_global_id
+from .common import Long, TrackerKind, long_or_none
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from ..context import Context, Info
 
 
 @strawberry.enum(description="Kind of a lineage node.")
@@ -59,8 +59,8 @@ class Dataset(Node):
     uri: str | None = strawberry.field(description="Where the data lives.")
     digest: str | None = strawberry.field(description="`sha256:<hex>` of the content, when known.")
     format: str | None = strawberry.field(description="Format: `parquet`, `csv`, `delta`...")
-    size: float | None = strawberry.field(description="Size in bytes.")
-    row_count: float | None = strawberry.field(description="Number of rows.")
+    size: Long | None = strawberry.field(description="Size in bytes.")
+    row_count: Long | None = strawberry.field(description="Number of rows.")
     schema: JSON | None = strawberry.field(description="Column schema, as given.")
     source_system: str | None = strawberry.field(description="Where it is versioned: `dvc`, `delta`, `s3`...")
     created_at: datetime = strawberry.field(description="When it was registered.")
@@ -75,8 +75,8 @@ class Dataset(Node):
             uri=entity.uri,
             digest=entity.digest,
             format=entity.format,
-            size=entity.size,
-            row_count=entity.row_count,
+            size=long_or_none(entity.size),
+            row_count=long_or_none(entity.row_count),
             schema=entity.schema,
             source_system=entity.source_system,
             created_at=entity.created_at,
@@ -250,3 +250,16 @@ def count_walk(context: Context) -> None:
             f"at most {MAX_WALKS_PER_REQUEST} lineage walks per request; ask for the others in separate requests",
             field="lineage",
         )
+
+
+def _fetch_lineage_node(type_name: str) -> None:
+    @fetches_node(type_name)
+    async def fetch(info: Info, key: int) -> Dataset | Run | CodeCommit | ExternalNode | None:
+        ref = lineage.NodeRef(KIND_OF_TYPE_NAME[type_name], key)
+        found = (await info.context.services.lineage_reads.nodes(info.context.principal, [ref])).get(ref)
+        return node_type(found) if found else None
+
+
+for _name in KIND_OF_TYPE_NAME:
+    if _name != "ModelVersion":
+        _fetch_lineage_node(_name)

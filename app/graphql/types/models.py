@@ -11,7 +11,19 @@ import strawberry
 from app.domain import commands, entities, queries
 
 from ..context import Info
-from ..relay import After, Before, Connection, First, Last, Node, page_request, to_connection, to_global_id, wants_total
+from ..relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    fetches_node,
+    page_request,
+    to_connection,
+    to_global_id,
+    wants_total,
+)
 from .common import (
     OrderDirection,
     RegulatoryStatus,
@@ -314,3 +326,9 @@ class ModelMutations:
     ) -> RegisteredModelPayload:
         model = await info.context.services.models.delete_tag(info.context.principal, input.name, input.key)
         return RegisteredModelPayload(registered_model=RegisteredModel(entity=model))
+
+
+@fetches_node("RegisteredModel")
+async def _model_node(info: Info, key: int) -> RegisteredModel | None:
+    found = (await info.context.services.reads.models_by_id(info.context.principal, [key])).get(key)
+    return RegisteredModel(entity=found) if found else None

@@ -12,7 +12,7 @@ from app.domain import commands, entities
 from ..context import Info
 from ..relay import to_global_id
 from .artifacts import ArtifactFileInput
-from .common import TagInput, tag_map, unique_map, whole_bytes
+from .common import Long, TagInput, tag_map, unique_map
 from .lineage_inputs import ParentVersionInput, RegisterCodeCommitInput, RegisterRunInput, VersionDatasetInput
 from .versions import ModelVersion
 
@@ -35,7 +35,7 @@ class ParamInput:
 class ArtifactInput:
     uri: str = strawberry.field(description="Location of the files (any URI).")
     digest: str | None = strawberry.field(default=None, description="`sha256:<hex>` digest of the content.")
-    size: float | None = strawberry.field(default=None, description="Size in bytes.")
+    size: Long | None = strawberry.field(default=None, description="Size in bytes.")
 
 
 @strawberry.input(description="A new model version. Everything but description and tags is immutable once registered.")
@@ -71,7 +71,7 @@ class CreateModelVersionInput:
 
     def to_domain(self) -> commands.NewVersion:
         params = unique_map([(p.name, p.value) for p in self.params or ()], "params")
-        size = whole_bytes(self.artifact.size, "artifact.size") if self.artifact else None
+        size = self.artifact.size if self.artifact else None
         return commands.NewVersion(
             model_name=self.name,
             description=self.description,

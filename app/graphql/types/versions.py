@@ -12,7 +12,19 @@ from strawberry.scalars import JSON
 from app.domain import entities, queries
 
 from ..context import Info
-from ..relay import After, Before, Connection, First, Last, Node, page_request, to_connection, to_global_id, wants_total
+from ..relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    fetches_node,
+    page_request,
+    to_connection,
+    to_global_id,
+    wants_total,
+)
 from .artifacts import ArtifactReference
 from .common import (
     OrderDirection,
@@ -22,6 +34,7 @@ from .common import (
     TagMatch,
     TrackerKind,
     VersionStatus,
+    long_or_none,
     tags_of,
     time_range,
 )
@@ -128,7 +141,9 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         artifact = self.entity.artifact
         if artifact is None:
             return None
-        return ArtifactReference(version=self.entity, uri=artifact.uri, digest=artifact.digest, size=artifact.size)
+        return ArtifactReference(
+            version=self.entity, uri=artifact.uri, digest=artifact.digest, size=long_or_none(artifact.size)
+        )
 
     @strawberry.field(description="When the version was registered.")
     def created_at(self) -> datetime:
@@ -300,3 +315,9 @@ class ResolvedModelUri:
     @strawberry.field(description="Digest of the version's files, so a deployment can verify what it pulls.")
     def digest(self) -> str | None:
         return self.entity.artifact.digest if self.entity.artifact else None
+
+
+@fetches_node("ModelVersion")
+async def _version_node(info: Info, key: int) -> ModelVersion | None:
+    found = (await info.context.services.reads.versions_by_id(info.context.principal, [key])).get(key)
+    return ModelVersion(entity=found) if found else None

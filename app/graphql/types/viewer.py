@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
-from app.domain import entities, governance
 from app.domain.identity import Permission
 
 from ..context import Info
-from ..relay import Node, from_global_id
+from ..relay import Node, fetch_node
 from .common import PrincipalKind
-from .governance import TransitionRequest
-from .lineage_nodes import KIND_OF_TYPE_NAME, node_ref, node_type
-from .models import RegisteredModel
-from .versions import ModelVersion
 
 
 @strawberry.type(description="Who is calling and what they may do, so a frontend can show the right buttons.")
@@ -66,16 +61,4 @@ class ViewerQueries:
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
     ) -> Node | None:
-        type_name, key = from_global_id(id)
-        if type_name in KIND_OF_TYPE_NAME and type_name != "ModelVersion":
-            ref = node_ref(id)
-            found = (await info.context.services.lineage_reads.nodes(info.context.principal, [ref])).get(ref)
-            return node_type(found) if found else None
-        found = await info.context.services.reads.node(info.context.principal, type_name, key)
-        if isinstance(found, entities.RegisteredModel):
-            return RegisteredModel(entity=found)
-        if isinstance(found, entities.ModelVersion):
-            return ModelVersion(entity=found)
-        if isinstance(found, governance.TransitionRequest):
-            return TransitionRequest(entity=found)
-        return None
+        return cast("Node | None", await fetch_node(info, id))

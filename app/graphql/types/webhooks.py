@@ -19,6 +19,7 @@ from ..relay import (
     First,
     Last,
     Node,
+    fetches_node,
     from_global_id,
     page_request,
     to_connection,
@@ -155,3 +156,15 @@ class WebhookQueries:
     ) -> Webhook | None:
         found = await info.context.services.webhooks.get(info.context.principal, webhook_id(id))
         return Webhook(entity=found) if found else None
+
+
+@fetches_node("Webhook")
+async def _webhook_node(info: Info, key: int) -> Webhook | None:
+    found = await info.context.services.webhooks.get(info.context.principal, key)
+    return Webhook(entity=found) if found else None
+
+
+@fetches_node("WebhookDelivery")
+async def _delivery_node(info: Info, key: int) -> WebhookDelivery | None:
+    found = await info.context.services.webhooks.delivery(info.context.principal, key)
+    return WebhookDelivery.of(found) if found else None

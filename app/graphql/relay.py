@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 import strawberry
 
 from app.domain.errors import BadUserInput
+from app.domain.public_ids import global_id
 from app.domain.queries import DEFAULT_PAGE_SIZE, Page, PageRequest
 
 T = TypeVar("T")
 
 
 def to_global_id(type_name: str, key: int) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("="))
+    return strawberry.ID(global_id(type_name, key))
 
 
 _KEY = re.compile(r"[1-9][0-9]{0,18}")

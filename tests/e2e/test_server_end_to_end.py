@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 REGISTER = """
 mutation($input: CreateModelVersionInput!) {
-  createModelVersion(input: $input) { modelVersion { uri createdBy model { owner } } }
+  createModelVersion(input: $input) { modelVersion { uri createdBy { subject } model { owner } } }
 }
 """
 
@@ -38,7 +38,7 @@ def test_ci_registers_a_version_with_a_cli_token(live_server):
     assert response.status_code == 200, response.text
     assert response.headers["x-request-id"] == "e2e-req-1"
     version = response.json()["data"]["createModelVersion"]["modelVersion"]
-    assert version == {"uri": "models:/e2e/fraud/1", "createdBy": "ci-fraud", "model": {"owner": "ci-fraud"}}
+    assert version == {"uri": "models:/e2e/fraud/1", "createdBy": {"subject": "ci-fraud"}, "model": {"owner": "ci-fraud"}}
 
     log = live_server.wait_for_log('"request_id": "e2e-req-1", "method"')
     log_lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]

@@ -198,7 +198,7 @@ async def test_ping_and_pause(api: Api, app, receiver: Receiver):
     await api.ok('mutation { createRegisteredModel(input: {name: "paused/b"}) { registeredModel { name } } }')
     await deliver_until(dispatcher, lambda: len(receiver.received) >= 1)
     assert json.loads(receiver.received[0].body)["modelName"] == "paused/b"
-    pinged = await api.ok("mutation($in: WebhookRefInput!) { pingWebhook(input: $in) { delivery { eventType } } }",
+    pinged = await api.ok("mutation($in: PingWebhookInput!) { pingWebhook(input: $in) { delivery { eventType } } }",
                           {"in": {"id": hook["id"]}})
     assert pinged["pingWebhook"]["delivery"]["eventType"] == "webhook.ping"
     await deliver_until(dispatcher, lambda: len(receiver.received) >= 2)

@@ -357,8 +357,8 @@ LINEAGE_CASES: dict[str, list[Bad]] = {
 
 CREATE_WEBHOOK = "mutation CreateWebhook($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }"
 UPDATE_WEBHOOK = "mutation UpdateWebhook($input: UpdateWebhookInput!) { updateWebhook(input: $input) { webhook { id } } }"
-DELETE_WEBHOOK = "mutation DeleteWebhook($input: WebhookRefInput!) { deleteWebhook(input: $input) { deletedId } }"
-PING_WEBHOOK = "mutation Ping($input: WebhookRefInput!) { pingWebhook(input: $input) { delivery { id } } }"
+DELETE_WEBHOOK = "mutation DeleteWebhook($input: DeleteWebhookInput!) { deleteWebhook(input: $input) { deletedId } }"
+PING_WEBHOOK = "mutation Ping($input: PingWebhookInput!) { pingWebhook(input: $input) { delivery { id } } }"
 REDELIVER = """
 mutation Redeliver($input: RedeliverWebhookEventInput!) { redeliverWebhookEvent(input: $input) { delivery { id } } }
 """

@@ -3,7 +3,7 @@
 CREATE_MODEL = """
 mutation($input: CreateRegisteredModelInput!) {
   createRegisteredModel(input: $input) {
-    registeredModel { id name description owner createdBy tags { key value } uri }
+    registeredModel { id name description owner createdBy { subject } tags { key value } uri }
   }
 }
 """
@@ -56,7 +56,7 @@ async def names(api, first=100, **variables):
 async def test_create_sets_owner_to_creator_and_keeps_tags(api):
     model = await create(api, "fraud/scorer", description="Scores card payments",
                          tags=[{"key": "team", "value": "risk"}])
-    assert model["owner"] == model["createdBy"] == "alice"
+    assert model["owner"] == model["createdBy"]["subject"] == "alice"
     assert model["tags"] == [{"key": "team", "value": "risk"}]
     assert model["uri"] == "models:/fraud/scorer/latest"
     assert (await api.ok(NODE, {"id": model["id"]}))["node"] == {

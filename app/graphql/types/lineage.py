@@ -18,7 +18,7 @@ from app.domain.queries import PageRequest, TextMatch
 
 from ..context import Info
 from ..relay import After, Before, Connection, First, Last, page_request, to_connection, wants_total
-from .common import Stage, StringMatch, TrackerKind
+from .common import Actor, Stage, StringMatch, TrackerKind
 from .lineage_nodes import (
     CodeCommit,
     Dataset,
@@ -65,7 +65,7 @@ class LineageEdge:
     downstream_id: strawberry.ID = strawberry.field(description="Global id of what was made from it.")
     relation: str | None = strawberry.field(description="A note such as `fine-tuned` on DERIVED_FROM edges.")
     created_at: datetime = strawberry.field(description="When the edge was recorded.")
-    created_by: str = strawberry.field(description="Subject that recorded it.")
+    created_by: Actor = strawberry.field(description="Who recorded it.")
 
     @classmethod
     def of(cls, edge: lineage.LineageEdge) -> LineageEdge:
@@ -75,7 +75,7 @@ class LineageEdge:
             downstream_id=ref_id(edge.downstream),
             relation=edge.relation,
             created_at=edge.created_at,
-            created_by=edge.created_by,
+            created_by=Actor.of(edge.created_by),
         )
 
 

@@ -13,7 +13,7 @@ from app.domain import lineage
 from app.domain.errors import BadUserInput
 
 from ..relay import Node, fetches_node, from_global_id, to_global_id
-from .common import Long, TrackerKind, long_or_none
+from .common import Actor, Long, TrackerKind, long_or_none
 
 if TYPE_CHECKING:
     from ..context import Context, Info
@@ -64,7 +64,7 @@ class Dataset(Node):
     schema: JSON | None = strawberry.field(description="Column schema, as given.")
     source_system: str | None = strawberry.field(description="Where it is versioned: `dvc`, `delta`, `s3`...")
     created_at: datetime = strawberry.field(description="When it was registered.")
-    created_by: str = strawberry.field(description="Subject that registered it.")
+    created_by: Actor = strawberry.field(description="Who registered it.")
 
     @classmethod
     def of(cls, entity: lineage.Dataset) -> Dataset:
@@ -80,7 +80,7 @@ class Dataset(Node):
             schema=entity.schema,
             source_system=entity.source_system,
             created_at=entity.created_at,
-            created_by=entity.created_by,
+            created_by=Actor.of(entity.created_by),
         )
 
 
@@ -116,7 +116,7 @@ class Run(Node):
     ended_at: datetime | None = strawberry.field(description="When the run ended.")
     environment: RunEnvironment = strawberry.field(description="Where it ran.")
     created_at: datetime = strawberry.field(description="When it was registered.")
-    created_by: str = strawberry.field(description="Subject that registered it.")
+    created_by: Actor = strawberry.field(description="Who registered it.")
 
     @classmethod
     def of(cls, entity: lineage.Run) -> Run:
@@ -137,7 +137,7 @@ class Run(Node):
                 container_image=env.container_image,
             ),
             created_at=entity.created_at,
-            created_by=entity.created_by,
+            created_by=Actor.of(entity.created_by),
         )
 
 
@@ -148,7 +148,7 @@ class CodeCommit(Node):
     commit_sha: str = strawberry.field(description="Commit id.")
     branch: str | None = strawberry.field(description="Branch it was built from, when given.")
     created_at: datetime = strawberry.field(description="When it was registered.")
-    created_by: str = strawberry.field(description="Subject that registered it.")
+    created_by: Actor = strawberry.field(description="Who registered it.")
 
     @classmethod
     def of(cls, entity: lineage.CodeCommit) -> CodeCommit:
@@ -158,7 +158,7 @@ class CodeCommit(Node):
             commit_sha=entity.commit_sha,
             branch=entity.branch,
             created_at=entity.created_at,
-            created_by=entity.created_by,
+            created_by=Actor.of(entity.created_by),
         )
 
 
@@ -173,7 +173,7 @@ class ExternalNode(Node):
     description: str | None = strawberry.field(description="Free text.")
     properties: JSON | None = strawberry.field(description="Free-form JSON properties.")
     created_at: datetime = strawberry.field(description="When it was registered.")
-    created_by: str = strawberry.field(description="Subject that registered it.")
+    created_by: Actor = strawberry.field(description="Who registered it.")
 
     @classmethod
     def of(cls, entity: lineage.ExternalNode) -> ExternalNode:
@@ -185,7 +185,7 @@ class ExternalNode(Node):
             description=entity.description,
             properties=entity.properties,
             created_at=entity.created_at,
-            created_by=entity.created_by,
+            created_by=Actor.of(entity.created_by),
         )
 
 

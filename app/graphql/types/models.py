@@ -25,6 +25,7 @@ from ..relay import (
     wants_total,
 )
 from .common import (
+    Actor,
     OrderDirection,
     RegulatoryStatus,
     RiskTier,
@@ -86,9 +87,9 @@ class RegisteredModel(ModelHistoryFields, Node):
     def created_at(self) -> datetime:
         return self.entity.created_at
 
-    @strawberry.field(description="Subject that registered the model.")
-    def created_by(self) -> str:
-        return self.entity.created_by
+    @strawberry.field(description="Who registered the model.")
+    def created_by(self) -> Actor:
+        return Actor.of(self.entity.created_by)
 
     @strawberry.field(description="When the model, its tags or its versions last changed.")
     def updated_at(self) -> datetime:

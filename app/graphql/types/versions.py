@@ -27,6 +27,7 @@ from ..relay import (
 )
 from .artifacts import ArtifactReference
 from .common import (
+    Actor,
     OrderDirection,
     Stage,
     StringMatch,
@@ -149,9 +150,9 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
     def created_at(self) -> datetime:
         return self.entity.created_at
 
-    @strawberry.field(description="Subject that registered the version.")
-    def created_by(self) -> str:
-        return self.entity.created_by
+    @strawberry.field(description="Who registered the version.")
+    def created_by(self) -> Actor:
+        return Actor.of(self.entity.created_by)
 
     @strawberry.field(description="When the version's description, tags or stage last changed.")
     def updated_at(self) -> datetime:

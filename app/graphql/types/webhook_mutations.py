@@ -56,8 +56,13 @@ class UpdateWebhookInput:
         )
 
 
-@strawberry.input(description="The webhook to act on.")
-class WebhookRefInput:
+@strawberry.input(description="The webhook to delete.")
+class DeleteWebhookInput:
+    id: strawberry.ID = strawberry.field(description="The webhook's global id.")
+
+
+@strawberry.input(description="The webhook to ping.")
+class PingWebhookInput:
     id: strawberry.ID = strawberry.field(description="The webhook's global id.")
 
 
@@ -84,7 +89,8 @@ class WebhookDeliveryPayload:
 
 _Create = Annotated[CreateWebhookInput, strawberry.argument(description="The webhook.")]
 _Update = Annotated[UpdateWebhookInput, strawberry.argument(description="The changes.")]
-_Ref = Annotated[WebhookRefInput, strawberry.argument(description="The webhook.")]
+_Delete = Annotated[DeleteWebhookInput, strawberry.argument(description="The webhook.")]
+_Ping = Annotated[PingWebhookInput, strawberry.argument(description="The webhook.")]
 _Redeliver = Annotated[RedeliverWebhookEventInput, strawberry.argument(description="Webhook and event.")]
 
 
@@ -103,12 +109,12 @@ class WebhookMutations:
         return WebhookPayload(webhook=Webhook(entity=found))
 
     @strawberry.mutation(description="Delete a webhook and its delivery log. Requires webhook:manage.")
-    async def delete_webhook(self, info: Info, input: _Ref) -> DeleteWebhookPayload:
+    async def delete_webhook(self, info: Info, input: _Delete) -> DeleteWebhookPayload:
         await info.context.services.webhooks.delete(info.context.principal, webhook_id(input.id))
         return DeleteWebhookPayload(deleted_id=input.id)
 
     @strawberry.mutation(description="Send a `webhook.ping` event to this webhook. Requires webhook:manage.")
-    async def ping_webhook(self, info: Info, input: _Ref) -> WebhookDeliveryPayload:
+    async def ping_webhook(self, info: Info, input: _Ping) -> WebhookDeliveryPayload:
         delivery = await info.context.services.webhooks.ping(info.context.principal, webhook_id(input.id))
         return WebhookDeliveryPayload(delivery=WebhookDelivery.of(delivery))
 

@@ -26,6 +26,7 @@ from ..relay import (
     to_global_id,
     wants_total,
 )
+from .common import Actor
 
 
 @strawberry.enum(description="Where a delivery stands.")
@@ -104,9 +105,9 @@ class Webhook(Node):
     def created_at(self) -> datetime:
         return self.entity.created_at
 
-    @strawberry.field(description="Subject that created it.")
-    def created_by(self) -> str:
-        return self.entity.created_by
+    @strawberry.field(description="Who created it.")
+    def created_by(self) -> Actor:
+        return Actor.of(self.entity.created_by)
 
     @strawberry.field(description="When it last changed.")
     def updated_at(self) -> datetime:

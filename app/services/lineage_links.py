@@ -83,7 +83,10 @@ async def describe(uow: UnitOfWork, node_ids: list[int]) -> list[str]:
     """Labels of nodes, in order (for messages such as a refused cycle)."""
     refs = await uow.lineage.refs(node_ids)
     found = await entities_of(uow, list(refs.values()))
-    return [label_of(found[refs[node_id]]) if refs.get(node_id) in found else f"node {node_id}" for node_id in node_ids]
+    return [
+        label_of(found[refs[node_id]]) if refs.get(node_id) in found else "a node that no longer exists"
+        for node_id in node_ids
+    ]
 
 
 async def link(

@@ -10,6 +10,7 @@ from app.domain.audit import AuditTarget
 from app.domain.errors import NotFound
 from app.domain.events import PING, DomainEvent
 from app.domain.identity import Permission, Principal
+from app.domain.public_ids import global_id
 from app.domain.queries import Page, PageRequest
 from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
 
@@ -32,7 +33,7 @@ def _state(webhook: Webhook) -> dict:
 async def _find(uow: UnitOfWork, webhook_id: int) -> Webhook:
     webhook = await uow.webhooks.get(webhook_id)
     if webhook is None:
-        raise NotFound(f"no webhook has id {webhook_id}", field="id")
+        raise NotFound(f"no webhook has id {global_id('Webhook', webhook_id)}", field="id")
     return webhook
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import NotFound
 from app.domain.events import DomainEvent
+from app.domain.public_ids import global_id
 from app.domain.queries import Direction, Page, PageRequest
 from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
 
@@ -192,7 +193,7 @@ class SqlWebhookRepository:
         """The row of a webhook the caller found in this transaction (``get``), or that a claim holds."""
         row = await self._session.get(WebhookRow, webhook_id, populate_existing=True)
         if row is None:
-            raise NotFound(f"no webhook has id {webhook_id}", field="id")
+            raise NotFound(f"no webhook has id {global_id('Webhook', webhook_id)}", field="id")
         return row
 
     async def get(self, webhook_id: int) -> Webhook | None:

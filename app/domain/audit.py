@@ -10,8 +10,13 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from .errors import ErrorCode
+from .public_ids import global_id
+
 GENESIS_HASH = "0" * 64
 OUTCOME_OK = "ok"
+# What ``outcome`` can hold: ``ok``, or the code of the error the caller got. A closed set (the API's enum).
+OUTCOMES = (OUTCOME_OK, *(code.value for code in ErrorCode))
 
 
 def utc_text(moment: datetime) -> str:
@@ -41,14 +46,57 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+# The object whose database key the stored ``id`` of a target of each type is, by its API type name. A target of a
+# type not listed keeps its stored id as it is (an upload id, a digest: not row numbers); aliases and deployments
+# are stored with the key of their model (they are named by ``model@alias`` and ``model@environment``).
+KEY_OWNERS = {
+    "RegisteredModel": "RegisteredModel",
+    "ModelVersion": "ModelVersion",
+    "TransitionRequest": "TransitionRequest",
+    "Webhook": "Webhook",
+    "Dataset": "Dataset",
+    "Run": "Run",
+    "CodeCommit": "CodeCommit",
+    "ExternalNode": "ExternalNode",
+    "ModelAlias": "RegisteredModel",
+    "Deployment": "RegisteredModel",
+}
+
+
 @dataclass(frozen=True)
 class AuditTarget:
-    """What an event is about: a type (RegisteredModel, ModelVersion, TransitionRequest...), its id and name."""
+    """What an event is about: a type (RegisteredModel, ModelVersion, TransitionRequest...), its id and name.
+
+    ``id`` is stored as the use case gave it (a database key for registry objects): the hash chain covers it, so it
+    never changes. ``public_id`` is what the API shows instead."""
 
     type: str
     id: str | None = None
     name: str | None = None
     version: int | None = None
+
+    @property
+    def public_id(self) -> str | None:
+        """The global id of the object the stored key names (see ``KEY_OWNERS``), or the stored id of a target
+        whose id is no database key; None without an id."""
+        owner = KEY_OWNERS.get(self.type)
+        if self.id is None or owner is None or not (self.id.isascii() and self.id.isdigit()):
+            return self.id
+        return global_id(owner, int(self.id))
+
+
+@dataclass(frozen=True)
+class TargetKey:
+    """Targets whose stored id is ``key`` and whose type is one of ``types``: what one global id names."""
+
+    types: frozenset[str]
+    key: str
+
+
+def targets_keyed_by(type_name: str, key: int) -> TargetKey | None:
+    """The targets whose ``public_id`` is the global id of object ``key`` of ``type_name`` (None: no target is)."""
+    types = frozenset(target for target, owner in KEY_OWNERS.items() if owner == type_name)
+    return TargetKey(types, str(key)) if types else None
 
 
 @dataclass(frozen=True)
@@ -123,7 +171,8 @@ class AuditFilter:
     actor: str | None = None
     action: str | None = None
     target_type: str | None = None
-    target: str | None = None  # the target's name or id
+    target: str | None = None  # the target's name, or its id where that is no database key (uploads, digests)
+    target_key: TargetKey | None = None  # or the targets a global id names
     outcome: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None

@@ -57,6 +57,13 @@ class AuditLogService:
         async with self._uow(write=False) as uow:
             return await uow.audit.list(filter, page, with_total, direction)
 
+    async def event(self, principal: Principal, seq: int) -> AuditEvent | None:
+        """The event with sequence number ``seq`` (``node(id:)``), or None."""
+        await self._require(principal, "audit.read")
+        async with self._uow(write=False) as uow:
+            found = await uow.audit.chunk(seq - 1, 1)
+        return found[0] if found and found[0].seq == seq else None
+
     async def integrity(self, principal: Principal) -> IntegrityReport:
         await self._require(principal, "audit.verify")
         return await verify_chain(self._uow)

@@ -53,6 +53,7 @@ async def five_events(api) -> None:
     report = await integrity(api)
     assert report["ok"] and report["checkedEvents"] == 5 and report["headSequence"] == 5, report
     assert report["firstBrokenSequence"] is None and len(report["headHash"]) == 64
+    assert type(report["headSequence"]) is int  # a Long is a JSON integer (it was a Float: 5.0 in Python)
 
 
 def verify_cli(database_url: str) -> subprocess.CompletedProcess:
@@ -82,6 +83,7 @@ async def test_tampering_is_found_at_the_first_broken_event(api, database_url, t
         connection.execute(text(tamper))
     report = await integrity(api)
     assert not report["ok"] and report["firstBrokenSequence"] == broken and problem in report["problem"], report
+    assert type(report["firstBrokenSequence"]) is int
     done = verify_cli(database_url)
     assert done.returncode == 1
     assert f"audit chain broken at event {broken}" in done.stderr

@@ -56,7 +56,7 @@ query Events($first: Int!) {
   auditEvents(first: $first) {
     nodes {
       sequence occurredAt action outcome detail before after requestId clientAddress userAgent prevHash hash
-      actor { subject kind roles } target { type id name version }
+      actor { subject kind } actorRoles target { type id name version }
     }
   }
 }
@@ -89,8 +89,8 @@ async def test_one_event_per_mutation_allowed_or_denied(api, name):
                               headers={"x-request-id": f"req-{name}", "user-agent": "audit-test/1.0"})
     assert not response.json().get("errors"), response.json()
     (event,) = await events_after(api, before)
-    assert (event["action"], event["outcome"], event["detail"]) == (ACTIONS[name], "ok", None)
-    assert event["actor"] == {"subject": "tester", "kind": "USER", "roles": [allowed]}
+    assert (event["action"], event["outcome"], event["detail"]) == (ACTIONS[name], "OK", None)
+    assert (event["actor"], event["actorRoles"]) == ({"subject": "tester", "kind": "USER"}, [allowed])
     assert (event["requestId"], event["userAgent"], event["clientAddress"]) == (f"req-{name}", "audit-test/1.0",
                                                                                "127.0.0.1")
     assert event["after"] is not None or event["before"] is not None, event
@@ -102,7 +102,7 @@ async def test_one_event_per_mutation_allowed_or_denied(api, name):
     (event,) = await events_after(api, before)
     assert (event["action"], event["outcome"]) == (ACTIONS[name], "FORBIDDEN")
     assert op.permission.value in event["detail"]
-    assert event["actor"]["roles"] == ([] if denied == "nobody" else [denied])
+    assert event["actorRoles"] == ([] if denied == "nobody" else [denied])
     assert (event["before"], event["after"]) == (None, None)
 
 
@@ -137,7 +137,8 @@ async def test_what_changed_is_recorded_before_and_after(api):
     (event,) = await events_after(api, before)
     assert event["before"]["owner"] == "seeder" and event["before"]["riskTier"] is None
     assert event["after"]["owner"] == "risk-team" and event["after"]["riskTier"] == "HIGH"
-    assert event["target"]["name"] == "m" and event["target"]["id"]
+    model_id = (await ok(api, '{ registeredModel(name: "m") { id } }'))["registeredModel"]["id"]
+    assert event["target"] == {"type": "RegisteredModel", "id": model_id, "name": "m", "version": None}
 
 
 DATA = b"audited bytes"
@@ -161,7 +162,7 @@ async def test_http_uploads_are_recorded(api):
     assert download.status_code == 403
     events = await events_after(api, before)
     assert [(e["action"], e["outcome"]) for e in events] == [
-        ("artifact.upload", "ok"), ("artifact.upload", "FORBIDDEN"), ("artifact.upload.create", "ok"),
+        ("artifact.upload", "OK"), ("artifact.upload", "FORBIDDEN"), ("artifact.upload.create", "OK"),
         ("artifact.upload.receive", "FAILED_PRECONDITION"), ("artifact.download", "FORBIDDEN")]
     assert events[0]["after"] == {"digest": stored.json()["digest"], "size": len(DATA)}
     assert events[2]["target"] == {"type": "ArtifactUpload", "id": upload["uploadId"], "name": None, "version": None}
@@ -171,5 +172,5 @@ async def test_http_uploads_are_recorded(api):
                                     headers={"authorization": f"Bearer {token(api, 'mlops')}"})
         assert sent.status_code == 201
         (event,) = await events_after(api, before)
-        assert (event["action"], event["outcome"], event["after"]) == ("artifact.upload.receive", "ok",
+        assert (event["action"], event["outcome"], event["after"]) == ("artifact.upload.receive", "OK",
                                                                       {"size": len(DATA)})

@@ -14,10 +14,11 @@ from tests.audit.test_chain import MAKE_EVENTS
 from tests.graphql.test_schema_coverage import gql, ok, token
 
 FILTERED = """
-query Filtered($filter: AuditEventFilter, $direction: OrderDirection, $first: Int, $after: String) {
-  auditEvents(filter: $filter, direction: $direction, first: $first, after: $after) {
+query Filtered($filter: AuditEventFilter, $orderBy: AuditEventOrder, $first: Int, $after: String, $last: Int,
+              $before: String) {
+  auditEvents(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
     totalCount nodes { sequence action outcome actor { subject } target { name } }
-    pageInfo { hasNextPage endCursor }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }
 """
@@ -37,7 +38,7 @@ async def test_filters_and_pages(api):
     async def find(role="auditor", **variables):
         return (await ok(api, FILTERED, variables, role))["auditEvents"]
 
-    everything = await find(direction="ASC")
+    everything = await find(orderBy={"field": "SEQUENCE", "direction": "ASC"})
     assert [n["action"] for n in everything["nodes"]] == [
         "model.create", "model.create", "model.tag.set", "model.update", "model.tag.delete", "model.delete"]
     assert (await find(filter={"actor": "dana"}))["nodes"] == [

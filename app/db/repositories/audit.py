@@ -7,10 +7,19 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select, text
+from sqlalchemy import Row, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent, AuditFilter, AuditTarget, canonical_json, chain
+from app.domain.audit import (
+    GENESIS_HASH,
+    KEY_OWNERS,
+    AuditDraft,
+    AuditEvent,
+    AuditFilter,
+    AuditTarget,
+    canonical_json,
+    chain,
+)
 from app.domain.queries import Direction, Page, PageRequest
 
 from ..governance_tables import AuditEventRow
@@ -104,8 +113,22 @@ class SqlAuditRepository:
                 conditions.append(AuditEventRow.action == filter.action)
         if filter.target_type is not None:
             conditions.append(AuditEventRow.target_type == filter.target_type)
+        named = []
         if filter.target is not None:
-            conditions.append(or_(AuditEventRow.target_name == filter.target, AuditEventRow.target_id == filter.target))
+            # A name, or an id that is no database key (the API shows database keys as global ids only).
+            named += [
+                AuditEventRow.target_name == filter.target,
+                and_(AuditEventRow.target_id == filter.target, AuditEventRow.target_type.not_in(KEY_OWNERS)),
+            ]
+        if filter.target_key is not None:
+            named.append(
+                and_(
+                    AuditEventRow.target_type.in_(sorted(filter.target_key.types)),
+                    AuditEventRow.target_id == filter.target_key.key,
+                )
+            )
+        if named:
+            conditions.append(or_(*named))
         if filter.outcome is not None:
             conditions.append(AuditEventRow.outcome == filter.outcome)
         if filter.occurred_from is not None:

@@ -3,54 +3,88 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from app.domain import audit
+from app.domain.errors import BadUserInput
 
 from ..context import Info
-from ..relay import After, Before, Connection, First, Last, page_request, to_connection, wants_total
-from .common import OrderDirection, PrincipalKind, _aware
-
-
-@strawberry.type(description="Who did something.")
-class AuditActor:
-    subject: str = strawberry.field(description="Subject of the caller's token (`modelreg` for the server itself).")
-    kind: PrincipalKind = strawberry.field(description="A person or a machine identity.")
-    roles: list[str] = strawberry.field(description="Registry roles the caller held.")
+from ..relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    fetches_node,
+    from_global_id,
+    page_request,
+    to_connection,
+    to_global_id,
+    wants_total,
+)
+from .common import Actor, Long, OrderDirection, PrincipalKind, _aware, long_or_none
 
 
 @strawberry.type(description="What an event is about.")
 class AuditTargetRef:
     type: str = strawberry.field(
-        description="RegisteredModel, ModelVersion, ModelAlias, TransitionRequest, "
-        "ArtifactBlob, ArtifactUpload, AuditLog..."
+        description="RegisteredModel, ModelVersion, ModelAlias, TransitionRequest, Deployment, Webhook, Dataset, "
+        "Run, ArtifactBlob, ArtifactUpload, AuditLog..."
     )
-    id: str | None = strawberry.field(description="Its database key, when it exists.")
+    id: strawberry.ID | None = strawberry.field(
+        description="Its global id, for `node(id:)`; for ModelAlias and Deployment targets the id of their "
+        "RegisteredModel (`name` says which alias or environment). ArtifactUpload and ArtifactBlob targets have "
+        "their upload id and digest. Null when no object was identified: an attempt that failed before finding "
+        "or creating one, or a target without an id (AuditLog, EventSubscription, LineageEdge). Computed when "
+        "read: the log stores, and hashes, the object's database key."
+    )
     name: str | None = strawberry.field(description="Its name: the model name, `name@alias`, a digest...")
     version: int | None = strawberry.field(description="The version number, for versions and requests.")
 
 
+@strawberry.enum(description="How an attempt ended: `OK`, or the error code the caller got (`extensions.code`).")
+class AuditOutcome(Enum):
+    OK = strawberry.enum_value(audit.OUTCOME_OK, description="It succeeded (stored and exported as `ok`).")
+    UNAUTHENTICATED = strawberry.enum_value("UNAUTHENTICATED", description="The caller had no valid token.")
+    FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="The caller's roles do not allow it.")
+    BAD_USER_INPUT = strawberry.enum_value("BAD_USER_INPUT", description="The input was refused.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="What it named does not exist.")
+    CONFLICT = strawberry.enum_value("CONFLICT", description="It clashed with the current state (a duplicate...).")
+    FAILED_PRECONDITION = strawberry.enum_value(
+        "FAILED_PRECONDITION", description="The state did not allow it (a rule or gate refused it)."
+    )
+    INTERNAL = strawberry.enum_value("INTERNAL", description="The server failed; the request id finds the log line.")
+
+
 @strawberry.type(description="One audit event: an attempted change or a denied attempt, in the hash chain.")
-class AuditEvent:
+class AuditEvent(Node):
     entity: strawberry.Private[audit.AuditEvent]
 
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("AuditEvent", self.entity.seq)
+
     @strawberry.field(description="Sequence number in the log: 1, 2, 3... without gaps.")
-    def sequence(self) -> float:
-        return self.entity.seq
+    def sequence(self) -> Long:
+        return Long(self.entity.seq)
 
     @strawberry.field(description="When it happened.")
     def occurred_at(self) -> datetime:
         return self.entity.draft.occurred_at
 
     @strawberry.field(description="Who did it.")
-    def actor(self) -> AuditActor:
+    def actor(self) -> Actor:
         draft = self.entity.draft
-        return AuditActor(
-            subject=draft.actor_subject, kind=PrincipalKind(draft.actor_kind), roles=list(draft.actor_roles)
-        )
+        return Actor.of(draft.actor_subject, PrincipalKind(draft.actor_kind))
+
+    @strawberry.field(description="Registry roles the actor held at the time, sorted.")
+    def actor_roles(self) -> list[str]:
+        return list(self.entity.draft.actor_roles)
 
     @strawberry.field(description="What was attempted, such as `model.create` or `transition.approve`.")
     def action(self) -> str:
@@ -59,7 +93,10 @@ class AuditEvent:
     @strawberry.field(description="What it was about.")
     def target(self) -> AuditTargetRef:
         t = self.entity.draft.target
-        return AuditTargetRef(type=t.type, id=t.id, name=t.name, version=t.version)
+        public_id = t.public_id
+        return AuditTargetRef(
+            type=t.type, id=strawberry.ID(public_id) if public_id else None, name=t.name, version=t.version
+        )
 
     @strawberry.field(description="What changed, as it was before (null for creations and failures).")
     def before(self) -> JSON | None:
@@ -69,9 +106,9 @@ class AuditEvent:
     def after(self) -> JSON | None:
         return self.entity.draft.after
 
-    @strawberry.field(description="`ok`, or the error code the caller got (FORBIDDEN, NOT_FOUND...).")
-    def outcome(self) -> str:
-        return self.entity.draft.outcome
+    @strawberry.field(description="`OK`, or the error code the caller got (FORBIDDEN, NOT_FOUND...).")
+    def outcome(self) -> AuditOutcome:
+        return AuditOutcome(self.entity.draft.outcome)
 
     @strawberry.field(description="The error message, for failures.")
     def detail(self) -> str | None:
@@ -104,9 +141,11 @@ class AuditEventFilter:
     action: str | None = strawberry.field(default=None, description="This action; `transition.*` for a prefix.")
     target_type: str | None = strawberry.field(default=None, description="About this type, such as ModelVersion.")
     target: str | None = strawberry.field(
-        default=None, description="About this target name (such as a model name) or key."
+        default=None,
+        description="About this target: its `name` (a model name, `name@alias`...) or its `id`, as `target` shows "
+        "them (a model's global id also finds the events about its aliases and deployments).",
     )
-    outcome: str | None = strawberry.field(default=None, description="`ok` or an error code such as FORBIDDEN.")
+    outcome: AuditOutcome | None = strawberry.field(default=None, description="Ended so: `OK` or an error code.")
     from_: datetime | None = strawberry.field(default=None, name="from", description="At or after this time.")
     to: datetime | None = strawberry.field(default=None, description="Before this time.")
 
@@ -116,19 +155,46 @@ class AuditEventFilter:
             action=self.action,
             target_type=self.target_type,
             target=self.target,
-            outcome=self.outcome,
+            target_key=_target_key(self.target),
+            outcome=cast(str, self.outcome.value) if self.outcome else None,
             occurred_from=_aware(self.from_),
             occurred_to=_aware(self.to),
         )
+
+
+def _target_key(target: str | None) -> audit.TargetKey | None:
+    """The targets a global id names, when ``target`` is one (else it is a name or another kind of id)."""
+    if target is None:
+        return None
+    try:
+        type_name, key = from_global_id(target)
+    except BadUserInput:
+        return None
+    return audit.targets_keyed_by(type_name, key)
+
+
+@strawberry.enum(description="Fields audit events can be ordered by.")
+class AuditEventOrderField(Enum):
+    SEQUENCE = strawberry.enum_value("SEQUENCE", description="Sequence number: the order they were recorded in.")
+
+
+@strawberry.input(description="Order of an audit event listing.")
+class AuditEventOrder:
+    field: AuditEventOrderField = strawberry.field(
+        default=AuditEventOrderField.SEQUENCE, description="What to order by (default: sequence number)."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Sort direction (default: DESC, newest first)."
+    )
 
 
 @strawberry.type(description="The result of recomputing the audit log's hash chain.")
 class AuditIntegrity:
     ok: bool = strawberry.field(description="True when every event matches its hash and links to the one before.")
     checked_events: int = strawberry.field(description="Events checked (up to the first broken one).")
-    first_broken_sequence: float | None = strawberry.field(description="Sequence number of the first broken event.")
+    first_broken_sequence: Long | None = strawberry.field(description="Sequence number of the first broken event.")
     problem: str | None = strawberry.field(description="What is wrong with it.")
-    head_sequence: float | None = strawberry.field(
+    head_sequence: Long | None = strawberry.field(
         description="Last intact event: anchor it outside the database to detect a truncated tail later."
     )
     head_hash: str | None = strawberry.field(description="Hash of the last intact event.")
@@ -141,9 +207,9 @@ class AuditQueries:
         self,
         info: Info,
         filter: Annotated[AuditEventFilter | None, strawberry.argument(description="Conditions.")] = None,
-        direction: Annotated[
-            OrderDirection, strawberry.argument(description="By sequence number.")
-        ] = OrderDirection.DESC,
+        order_by: Annotated[
+            AuditEventOrder | None, strawberry.argument(description="Sort order (default: newest first).")
+        ] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -154,7 +220,7 @@ class AuditQueries:
             (filter or AuditEventFilter()).to_domain(),
             page_request(first, after, last, before),
             with_total=wants_total(info),
-            direction=direction.to_domain(),
+            direction=(order_by or AuditEventOrder()).direction.to_domain(),
         )
         return to_connection(page, lambda e: AuditEvent(entity=e))
 
@@ -164,8 +230,14 @@ class AuditQueries:
         return AuditIntegrity(
             ok=report.ok,
             checked_events=report.checked,
-            first_broken_sequence=report.first_broken_seq,
+            first_broken_sequence=long_or_none(report.first_broken_seq),
             problem=report.problem,
-            head_sequence=report.head_seq,
+            head_sequence=long_or_none(report.head_seq),
             head_hash=report.head_hash,
         )
+
+
+@fetches_node("AuditEvent")
+async def _audit_event_node(info: Info, key: int) -> AuditEvent | None:
+    found = await info.context.services.audit_log.event(info.context.principal, key)
+    return AuditEvent(entity=found) if found else None

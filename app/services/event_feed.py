@@ -25,12 +25,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 
 from app.domain import rules
 from app.domain.audit import AuditTarget
 from app.domain.errors import BadUserInput
-from app.domain.events import ALL_EVENT_TYPES, PING, DomainEvent, EventFilter
+from app.domain.events import ALL_EVENT_TYPES, PING, DomainEvent, EventFilter, EventType
 from app.domain.identity import Permission, Principal
 
 from .audit import AuditTrail
@@ -161,13 +161,21 @@ class EventFeed:
                 await wait_at_most(advanced, self.poll_interval)  # the timeout matters only while no pump runs
 
 
-def event_filter(types: list[str] | None, model_name: str | None) -> EventFilter:
+def event_filter(types: Iterable[str] | None, model_name: str | None) -> EventFilter:
     """A subscriber's filter from its arguments: known types (empty: all) and a model name or glob."""
-    wanted = frozenset(types or ())
-    unknown = sorted(wanted - SUBSCRIBABLE_TYPES)
+    wanted = frozenset(str(event_type) for event_type in types or ())
+    unknown = sorted(wanted - ALL_EVENT_TYPES)
     if unknown:
         raise BadUserInput(
             f"unknown event types {unknown}; known: {', '.join(sorted(SUBSCRIBABLE_TYPES))}", field="filter.types"
+        )
+    hidden = sorted(wanted & HIDDEN_TYPES)
+    if hidden:
+        names = ", ".join(f"{EventType(event_type).name} ({event_type})" for event_type in hidden)
+        raise BadUserInput(
+            f"{names} is sent only to the webhook pinged, never to subscribers (it names the webhook's URL): "
+            "leave it out of filter.types",
+            field="filter.types",
         )
     pattern = rules.check_text(model_name, "filter.modelName", rules.MODEL_NAME_MAX) or None
     return EventFilter(types=wanted, model_name_pattern=pattern)
@@ -186,7 +194,7 @@ class EventSubscriptions:
         self,
         principal: Principal,
         *,
-        types: list[str] | None = None,
+        types: Iterable[str] | None = None,
         model_name: str | None = None,
         after: int | None = None,
     ) -> AsyncGenerator[DomainEvent, None]:

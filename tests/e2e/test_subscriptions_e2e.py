@@ -78,7 +78,7 @@ async def _made_on_one_seen_on_the_other(made_on: LiveServer, seen_on: LiveServe
             elapsed = time.monotonic() - started
             # createModelIfMissing: the model's creation comes first
             assert [(e["type"], e["modelName"]) for e in got] == [
-                ("model.created", name), ("version.created", name), ("version.ready", name)]
+                ("MODEL_CREATED", name), ("VERSION_CREATED", name), ("VERSION_READY", name)]
             assert elapsed < PROMPT_S, f"{elapsed:.2f} s: not by notification"
 
 

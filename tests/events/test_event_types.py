@@ -12,6 +12,8 @@ from app.domain.entities import Stage
 from app.domain.events import ALL_EVENT_TYPES, EventDraft, EventType
 from app.domain.governance import TransitionKind, TransitionRequest, TransitionStatus
 from app.domain.transitions import request_events
+from app.graphql.schema import schema
+from app.graphql.types.event_types import RegistryEventType, domain_event_types, registry_event_types
 
 pytestmark = pytest.mark.backend_independent
 
@@ -26,6 +28,26 @@ def documented_types() -> set[str]:
 
 def test_docs_list_every_event_type_and_no_other():
     assert documented_types() == ALL_EVENT_TYPES
+
+
+def test_the_graphql_enum_round_trips_every_event_type():
+    """RegistryEventType (subscriptions, webhook filters) has one value per EventType, named like it."""
+    assert {event_type.value for event_type in RegistryEventType} == ALL_EVENT_TYPES
+    for event_type in EventType:
+        value = RegistryEventType.of(event_type)
+        assert value.name == event_type.name and value.to_domain() is event_type
+        assert RegistryEventType.of(event_type.value) is value  # from the stored text as well
+    assert registry_event_types(["version.created", "alias.moved"]) == [RegistryEventType.VERSION_CREATED,
+                                                                       RegistryEventType.ALIAS_MOVED]
+    assert domain_event_types([RegistryEventType.TRANSITION_APPLIED]) == [EventType.TRANSITION_APPLIED]
+    assert domain_event_types(None) is None
+
+
+def test_each_enum_value_is_described_with_its_dotted_name():
+    values = schema._schema.get_type("RegistryEventType").values
+    assert set(values) == {event_type.name for event_type in EventType}
+    for name, value in values.items():
+        assert f"(`{EventType[name].value}`)" in (value.description or ""), name
 
 
 def request(status: TransitionStatus) -> TransitionRequest:

@@ -60,7 +60,7 @@ async def test_a_subscriber_gets_the_events_it_asked_for_in_order_and_no_others(
     async with await Subscriber.connect(server.url, reader) as by_type, \
             await Subscriber.connect(server.url, reader) as by_name:
         # after: 0 replays the (fresh) outbox first, so nothing made below can slip past a subscription not yet live.
-        await by_type.events({"types": ["model.created", "version.created"], "modelName": "t1-fraud/*"}, after=0)
+        await by_type.events({"types": ["MODEL_CREATED", "VERSION_CREATED"], "modelName": "t1-fraud/*"}, after=0)
         await by_name.events({"modelName": "t1-fraud/a"}, after=0)
         for query, name in [(CREATE_MODEL, "t1-other/x"), (CREATE_MODEL, "t1-fraud/a"), (CREATE_VERSION, "t1-fraud/a"),
                             (SET_MODEL_TAG, "t1-fraud/a"), (CREATE_VERSION, "t1-fraud/b")]:
@@ -69,10 +69,11 @@ async def test_a_subscriber_gets_the_events_it_asked_for_in_order_and_no_others(
         got = [await by_type.event() for _ in range(4)]
         # createModelIfMissing makes t1-fraud/b: a model.created comes before its version.created
         assert [(e["type"], e["modelName"], e["version"]) for e in got] == [
-            ("model.created", "t1-fraud/a", None), ("version.created", "t1-fraud/a", 1),
-            ("model.created", "t1-fraud/b", 1), ("version.created", "t1-fraud/b", 1)]
+            ("MODEL_CREATED", "t1-fraud/a", None), ("VERSION_CREATED", "t1-fraud/a", 1),
+            ("MODEL_CREATED", "t1-fraud/b", 1), ("VERSION_CREATED", "t1-fraud/b", 1)]
         sequences = [e["sequence"] for e in got]
         assert sequences == sorted(sequences) and len(set(sequences)) == 4
+        assert {type(sequence) for sequence in sequences} == {int}  # a Long: a JSON integer, not a float
         created = got[1]
         assert created["actor"] == {"subject": "alice", "kind": "USER"}
         assert created["data"]["action"] == "version.create"
@@ -80,11 +81,11 @@ async def test_a_subscriber_gets_the_events_it_asked_for_in_order_and_no_others(
         assert created["data"]["status"] == "READY"
 
         got = [await by_name.event() for _ in range(4)]
-        assert [e["type"] for e in got] == ["model.created", "version.created", "version.ready", "model.tags.changed"]
+        assert [e["type"] for e in got] == ["MODEL_CREATED", "VERSION_CREATED", "VERSION_READY", "MODEL_TAGS_CHANGED"]
         assert {e["modelName"] for e in got} == {"t1-fraud/a"}
         # t1-fraud/b's events came next but are not for this subscriber: the next one it gets is this update.
         await gql(server.url, writer, UPDATE_MODEL, {"name": "t1-fraud/a"})
-        assert (await by_name.event())["type"] == "model.updated"
+        assert (await by_name.event())["type"] == "MODEL_UPDATED"
         await by_type.silent(0.5)  # an update is not a type it asked for
 
 
@@ -110,7 +111,7 @@ async def test_a_subscription_starts_now_unless_given_a_sequence_to_resume_after
             following = await live.event()
 
     async with await Subscriber.connect(server.url, reader) as resumed:
-        await resumed.events({"modelName": "t2/*"}, after=int(first["sequence"]) - 1)
+        await resumed.events({"modelName": "t2/*"}, after=first["sequence"] - 1)
         again = await resumed.event()
         assert again["id"] == first["id"]
         names = [again["modelName"]]
@@ -145,7 +146,7 @@ async def test_a_token_accepted_by_header_can_also_be_given_as_token(server):
     async with await Subscriber.connect(server.url, payload={"token": token(server, "data-scientist")}) as sub:
         await sub.events({"modelName": "t3/a"}, after=0)
         await gql(server.url, writer, CREATE_MODEL, {"name": "t3/a"})
-        assert (await sub.event())["type"] == "model.created"
+        assert (await sub.event())["type"] == "MODEL_CREATED"
 
 
 async def test_a_caller_without_registry_read_is_forbidden_and_the_denial_is_audited(server):
@@ -166,14 +167,25 @@ async def test_a_caller_without_registry_read_is_forbidden_and_the_denial_is_aud
 
 async def test_bad_arguments_are_refused(server):
     async with await Subscriber.connect(server.url, token(server, "data-scientist")) as sub:
-        for id, variables, field in [("1", {"filter": {"types": ["model.exploded"]}}, "filter.types"),
-                                     ("2", {"filter": {"types": ["webhook.ping"]}}, "filter.types"),
-                                     ("3", {"after": -1}, "after"), ("4", {"after": 1.5}, "after")]:
+        # Refused by the schema: types are RegistryEventType values (the dotted names of webhook bodies are not),
+        # `after` is a Long.
+        for id, variables in [("1", {"filter": {"types": ["MODEL_EXPLODED"]}}),
+                              ("2", {"filter": {"types": ["model.created"]}}),
+                              ("3", {"after": 1.5}), ("4", {"after": "12a"})]:
+            await sub.subscribe(variables=variables, id=id)
+            message = await sub.receive()
+            assert message["type"] == "error" and message["id"] == id, message
+            (error,) = message["payload"]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        # Refused by the use case, naming the field.
+        for id, variables, field, text in [("5", {"filter": {"types": ["WEBHOOK_PING"]}}, "filter.types", "webhook"),
+                                           ("6", {"after": -1}, "after", "0 or more")]:
             await sub.subscribe(variables=variables, id=id)
             message = await sub.receive()
             assert message["type"] == "error" and message["id"] == id, message
             (error,) = message["payload"]
             assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}, error
+            assert text in error["message"], error
 
 
 async def test_webhook_pings_are_not_sent_to_subscribers(server):
@@ -189,7 +201,7 @@ async def test_webhook_pings_are_not_sent_to_subscribers(server):
         seen = [await sub.event()]
         while seen[-1]["modelName"] != "t5/after-ping":
             seen.append(await sub.event())
-        assert "webhook.ping" not in {e["type"] for e in seen}
+        assert "WEBHOOK_PING" not in {e["type"] for e in seen}
 
 
 async def test_the_connection_closes_when_its_token_expires(server):

@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection
 PROTOCOL = "graphql-transport-ws"
 
 EVENTS = """
-subscription Events($filter: EventFilterInput, $after: Float) {
+subscription Events($filter: RegistryEventFilter, $after: Long) {
   events(filter: $filter, after: $after) {
     id type sequence occurredAt modelName version actor { subject kind } data
   }

@@ -11,17 +11,18 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.domain import events
-from app.domain.errors import BadUserInput
 
 from ..context import Info
-from .common import PrincipalKind
+from .common import Actor, Long, PrincipalKind
+from .event_types import RegistryEventType, domain_event_types
 
 
-@strawberry.input(description="Which events to receive; every condition given must hold.")
-class EventFilterInput:
-    types: list[str] | None = strawberry.field(
+@strawberry.input(description="Which registry events to receive; every condition given must hold.")
+class RegistryEventFilter:
+    types: list[RegistryEventType] | None = strawberry.field(
         default=None,
-        description="Event types such as `version.ready` or `transition.applied` (null or empty: every type).",
+        description="Event types such as VERSION_READY or TRANSITION_APPLIED (null or empty: every type). "
+        "WEBHOOK_PING is never sent to subscribers and is refused here.",
     )
     model_name: str | None = strawberry.field(
         default=None,
@@ -30,35 +31,35 @@ class EventFilterInput:
     )
 
 
-@strawberry.type(description="Who made a change.")
-class EventActor:
-    subject: str = strawberry.field(description="Subject of the caller's token (`modelreg` for the server itself).")
-    kind: PrincipalKind = strawberry.field(description="A person or a machine identity.")
-
-
 @strawberry.type(description="A change in the registry, as webhooks receive it (docs/events.md).")
-class Event:
+class RegistryEvent:
     entity: strawberry.Private[events.DomainEvent]
 
-    @strawberry.field(description="Unique id of the event (webhooks send it as `Modelreg-Event-Id`).")
-    def id(self) -> str:
-        return self.entity.id
+    @strawberry.field(
+        description="Unique id of the event (webhooks send it as `Modelreg-Event-Id` and `id`; "
+        "redeliverWebhookEvent takes it)."
+    )
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.entity.id)
 
-    @strawberry.field(description="What happened, such as `version.created` or `transition.applied`.")
-    def type(self) -> str:
-        return self.entity.type
+    @strawberry.field(
+        description="What happened, such as VERSION_CREATED or TRANSITION_APPLIED (webhook bodies: "
+        "`version.created`, `transition.applied`)."
+    )
+    def type(self) -> RegistryEventType:
+        return RegistryEventType.of(self.entity.type)
 
     @strawberry.field(description="Position in the event log; subscribe with `after:` it to resume after this event.")
-    def sequence(self) -> float:
-        return self.entity.position
+    def sequence(self) -> Long:
+        return Long(self.entity.position)
 
     @strawberry.field(description="When the change was made.")
     def occurred_at(self) -> datetime:
         return self.entity.occurred_at
 
     @strawberry.field(description="Who made it.")
-    def actor(self) -> EventActor:
-        return EventActor(subject=self.entity.actor_subject, kind=PrincipalKind(self.entity.actor_kind))
+    def actor(self) -> Actor:
+        return Actor.of(self.entity.actor_subject, PrincipalKind(self.entity.actor_kind))
 
     @strawberry.field(description="The model it is about, if any.")
     def model_name(self) -> str | None:
@@ -77,9 +78,9 @@ class Event:
         return JSON(self.entity.payload)
 
 
-_FILTER = Annotated[EventFilterInput | None, strawberry.argument(description="Which events (default: all).")]
+_FILTER = Annotated[RegistryEventFilter | None, strawberry.argument(description="Which events (default: all).")]
 _AFTER = Annotated[
-    float | None,
+    Long | None,
     strawberry.argument(
         description="Start after this `sequence` (a resumed subscription passes the last one it received): events "
         "already stored are sent first. Default: only events from now on."
@@ -87,10 +88,10 @@ _AFTER = Annotated[
 ]
 
 
-async def _as_graphql(stream: AsyncGenerator[events.DomainEvent, None]) -> AsyncGenerator[Event, None]:
+async def _as_graphql(stream: AsyncGenerator[events.DomainEvent, None]) -> AsyncGenerator[RegistryEvent, None]:
     async with aclosing(stream):
         async for event in stream:
-            yield Event(entity=event)
+            yield RegistryEvent(entity=event)
 
 
 @strawberry.type(
@@ -104,13 +105,13 @@ class Subscription:
         "first. The connection closes (4403) when its token expires: reconnect "
         "and resume with `after`. Requires registry:read."
     )
-    async def events(self, info: Info, filter: _FILTER = None, after: _AFTER = None) -> AsyncGenerator[Event, None]:
-        if after is not None and not float(after).is_integer():
-            raise BadUserInput("after is an event sequence number: a whole number", field="after")
+    async def events(
+        self, info: Info, filter: _FILTER = None, after: _AFTER = None
+    ) -> AsyncGenerator[RegistryEvent, None]:
         stream = await info.context.services.events.subscribe(
             info.context.principal,
-            types=filter.types if filter else None,
+            types=domain_event_types(filter.types) if filter else None,
             model_name=filter.model_name if filter else None,
-            after=None if after is None else int(after),
+            after=after,
         )
         return _as_graphql(stream)

@@ -14,6 +14,7 @@ from enum import Enum
 
 from .entities import ModelVersion, Stage, VersionStatus
 from .errors import BadUserInput, FailedPrecondition
+from .queries import Direction, TextMatch
 
 
 class DeploymentRole(str, Enum):
@@ -62,6 +63,47 @@ class Revision:
     entries: tuple[Entry, ...]
     changed_at: datetime
     changed_by: str
+
+
+# Listing deployments.
+
+
+class DeploymentOrderField(str, Enum):
+    UPDATED_AT = "UPDATED_AT"
+    MODEL_NAME = "MODEL_NAME"
+    ENVIRONMENT = "ENVIRONMENT"
+
+
+@dataclass(frozen=True)
+class DeploymentOrder:
+    """Newest change first unless asked otherwise (a deployment's creation is its first change)."""
+
+    field: DeploymentOrderField = DeploymentOrderField.UPDATED_AT
+    direction: Direction = Direction.DESC
+
+
+@dataclass(frozen=True)
+class DeploymentFilter:
+    """Conditions on deployments, combined with AND; ``canary``: True only those running a canary, False only
+    those without one, None either."""
+
+    model_name: TextMatch | None = None
+    environments: tuple[str, ...] = ()
+    canary: bool | None = None
+
+
+# A revision is identified by its deployment and its number; one integer names both (for global ids): the
+# deployment's key times 2**31 plus the revision number (revisions are 32-bit signed integers in the database).
+_REVISION_BITS = 31
+
+
+def revision_key(deployment_id: int, revision: int) -> int:
+    return (deployment_id << _REVISION_BITS) | revision
+
+
+def split_revision_key(key: int) -> tuple[int, int]:
+    """The (deployment key, revision number) ``revision_key`` made ``key`` of."""
+    return key >> _REVISION_BITS, key & ((1 << _REVISION_BITS) - 1)
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,25 @@ from typing import Any
 
 from app.domain import deployments as rules
 from app.domain.audit import AuditTarget
-from app.domain.deployments import Deployment, DeploymentAction, Entry, Environment, Revision
+from app.domain.deployments import (
+    Deployment,
+    DeploymentAction,
+    DeploymentFilter,
+    DeploymentOrder,
+    Entry,
+    Environment,
+    Revision,
+)
 from app.domain.entities import ModelVersion
 from app.domain.errors import NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.lineage import EdgeKind, NodeKind, NodeRef
 from app.domain.lineage_commands import NewEdge, NewExternalNode
+from app.domain.queries import Page, PageRequest
 
 from .audit import AuditTrail
-from .common import find_model, find_version, utc_now
+from .common import check_page, find_model, find_version, utc_now
 from .lineage_links import link, register
 from .ports import Authorizer, Clock, UnitOfWork
 from .reads import RegistryReader
@@ -219,16 +228,46 @@ class DeploymentService:
 
 
 class DeploymentReads(RegistryReader):
+    """Reads of deployments (registry:read)."""
+
     async def deployment(self, principal: Principal, name: str, environment: str) -> Deployment | None:
         await self._require(principal)
         async with self._uow(write=False) as uow:
             model = await uow.models.get_by_name(name)
             return await uow.deployments.get(model.id, environment) if model else None
 
-    async def history(self, principal: Principal, deployment_id: int) -> list[Revision]:
+    async def deployments_by_id(self, principal: Principal, ids: list[int]) -> dict[int, Deployment]:
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            return await uow.deployments.history(deployment_id)
+            return await uow.deployments.get_many(ids)
+
+    async def deployments(
+        self,
+        principal: Principal,
+        filter: DeploymentFilter,
+        order: DeploymentOrder,
+        page: PageRequest,
+        with_total: bool,
+    ) -> Page[Deployment]:
+        """Deployments of every model and environment matching ``filter``, one page at a time."""
+        await self._require(principal)
+        check_page(page, self.max_page_size)
+        async with self._uow(write=False) as uow:
+            return await uow.deployments.list(filter, order, page, with_total)
+
+    async def history(
+        self, principal: Principal, deployment_id: int, page: PageRequest, with_total: bool
+    ) -> Page[Revision]:
+        """A deployment's revisions, newest first, one page at a time."""
+        await self._require(principal)
+        check_page(page, self.max_page_size)
+        async with self._uow(write=False) as uow:
+            return await uow.deployments.history_page(deployment_id, page, with_total)
+
+    async def revision(self, principal: Principal, deployment_id: int, number: int) -> Revision | None:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.deployments.revision(deployment_id, number)
 
     async def serving(
         self, principal: Principal, name: str, environment: str

@@ -10,7 +10,8 @@ from tests.support.client import Api
 
 CREATE = "mutation($in: CreateModelVersionInput!) { createModelVersion(input: $in) { modelVersion { id } } }"
 STATE = """query($n: String!, $e: String!) { deployment(name: $n, environment: $e) { revision
-  entries { version role trafficPercent modelVersion { uri } } history { revision action entries { version } } } }"""
+  entries { version role trafficPercent modelVersion { uri } }
+  history(first: 100) { nodes { revision action entries { version } } } } }"""
 
 
 async def versions(api: Api, name: str, count: int) -> list[str]:
@@ -20,9 +21,7 @@ async def versions(api: Api, name: str, count: int) -> list[str]:
 
 
 async def change(api: Api, mutation: str, **fields) -> list[tuple[int, str, int]]:
-    kinds = {"deploy": "DeployInput", "startCanary": "StartCanaryInput", "setCanaryTraffic": "SetCanaryTrafficInput",
-             "addShadow": "DeployInput", "removeShadow": "DeployInput"}
-    document = (f"mutation($in: {kinds.get(mutation, 'DeploymentRefInput')}!) {{ {mutation}(input: $in) "
+    document = (f"mutation($in: {mutation[0].upper() + mutation[1:]}Input!) {{ {mutation}(input: $in) "
                 "{ deployment { entries { version role trafficPercent } } } }")
     data = await api.ok(document, {"in": {"name": "dep/m", "environment": "staging", **fields}})
     return [(e["version"], e["role"], e["trafficPercent"]) for e in data[mutation]["deployment"]["entries"]]
@@ -42,7 +41,7 @@ async def test_blue_green_canary_shadow_and_rollback(api: Api):
     assert await change(api, "rollbackDeployment") == [(3, "PRIMARY", 100), (1, "SHADOW", 0)]
     state = (await api.ok(STATE, {"n": "dep/m", "e": "staging"}))["deployment"]
     assert state["revision"] == 10
-    assert [h["action"] for h in state["history"]][:3] == ["ROLLBACK", "REMOVE_SHADOW", "ADD_SHADOW"]
+    assert [h["action"] for h in state["history"]["nodes"]][:3] == ["ROLLBACK", "REMOVE_SHADOW", "ADD_SHADOW"]
     assert state["entries"][0]["modelVersion"] == {"uri": "models:/dep/m/3"}
     assert (await api.ok(STATE, {"n": "dep/m", "e": "qa"}))["deployment"] is None
 

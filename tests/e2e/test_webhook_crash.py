@@ -29,7 +29,7 @@ def call(server: LiveServer, token: str, query: str, variables: dict | None = No
 
 def register(server: LiveServer, token: str, url: str, model: str) -> None:
     call(server, token, "mutation($in: CreateWebhookInput!) { createWebhook(input: $in) { webhook { id } } }",
-         {"in": {"url": url, "secret": SECRET, "events": ["version.created"]}})
+         {"in": {"url": url, "secret": SECRET, "events": ["VERSION_CREATED"]}})
     call(server, token, "mutation($in: CreateModelVersionInput!) { createModelVersion(input: $in) "
                         "{ modelVersion { uri } } }", {"in": {"name": model, "createModelIfMissing": True}})
 

@@ -82,8 +82,8 @@ async def deliveries(api: Api, hook: dict) -> list[dict]:
 
 
 async def test_events_reach_matching_webhooks_signed(api: Api, app, receiver: Receiver):
-    hook = await webhook(api, receiver.url(), events=["version.created", "version.ready"], modelNamePattern="hooks/*")
-    assert hook["secretHint"] == SECRET[-4:] and hook["events"] == ["version.created", "version.ready"]
+    hook = await webhook(api, receiver.url(), events=["VERSION_CREATED", "VERSION_READY"], modelNamePattern="hooks/*")
+    assert hook["secretHint"] == SECRET[-4:] and hook["events"] == ["VERSION_CREATED", "VERSION_READY"]
     version = (await api.ok(CREATE_VERSION, {"in": {"name": "hooks/a", "createModelIfMissing": True,
                                                     "artifact": {"uri": "s3://b/m", "digest": "sha256:" + "ab" * 32}}})
                )["createModelVersion"]["modelVersion"]
@@ -103,13 +103,13 @@ async def test_events_reach_matching_webhooks_signed(api: Api, app, receiver: Re
         assert body["actor"]["subject"] == "tester"
     log = await deliveries(api, hook)
     assert {(d["eventType"], d["status"], d["attempts"], d["lastStatusCode"]) for d in log} == {
-        ("version.created", "DELIVERED", 1, 200), ("version.ready", "DELIVERED", 1, 200)}
+        ("VERSION_CREATED", "DELIVERED", 1, 200), ("VERSION_READY", "DELIVERED", 1, 200)}
 
 
 async def test_failures_retry_with_backoff_then_dead_letter_and_redeliver(api: Api, app, receiver: Receiver):
     answers = iter([500, 503])
     receiver.answer = lambda got: next(answers, 200)
-    hook = await webhook(api, receiver.url(), events=["model.created"])
+    hook = await webhook(api, receiver.url(), events=["MODEL_CREATED"])
     await api.ok('mutation { createRegisteredModel(input: {name: "retry/a"}) { registeredModel { name } } }')
     dispatcher = dispatcher_for(app)
     await deliver_until(dispatcher, lambda: len(receiver.received) >= 3)
@@ -149,7 +149,7 @@ async def test_a_timeout_is_a_failed_attempt(api: Api, app, receiver: Receiver):
         return 200
 
     receiver.answer = slow_first
-    hook = await webhook(api, receiver.url(), events=["model.created"])
+    hook = await webhook(api, receiver.url(), events=["MODEL_CREATED"])
     await api.ok('mutation { createRegisteredModel(input: {name: "slow/a"}) { registeredModel { name } } }')
     dispatcher = dispatcher_for(app, timeout=0.3)
     await deliver_until(dispatcher, lambda: len(calls) >= 2)
@@ -168,8 +168,8 @@ async def test_a_hanging_receiver_blocks_neither_the_api_nor_other_receivers(api
 
     receiver.answer = hang
     try:
-        await webhook(api, receiver.url("/slow"), events=["model.created"])
-        await webhook(api, fast.url("/fast"), events=["model.created"])
+        await webhook(api, receiver.url("/slow"), events=["MODEL_CREATED"])
+        await webhook(api, fast.url("/fast"), events=["MODEL_CREATED"])
         dispatcher = dispatcher_for(app, timeout=5)
         dispatcher.start()
         try:
@@ -188,7 +188,7 @@ async def test_a_hanging_receiver_blocks_neither_the_api_nor_other_receivers(api
 
 
 async def test_ping_and_pause(api: Api, app, receiver: Receiver):
-    hook = await webhook(api, receiver.url(), events=["model.created"], active=False)
+    hook = await webhook(api, receiver.url(), events=["MODEL_CREATED"], active=False)
     dispatcher = dispatcher_for(app)
     await api.ok('mutation { createRegisteredModel(input: {name: "paused/a"}) { registeredModel { name } } }')
     await rounds(dispatcher, 3)
@@ -200,7 +200,7 @@ async def test_ping_and_pause(api: Api, app, receiver: Receiver):
     assert json.loads(receiver.received[0].body)["modelName"] == "paused/b"
     pinged = await api.ok("mutation($in: PingWebhookInput!) { pingWebhook(input: $in) { delivery { eventType } } }",
                           {"in": {"id": hook["id"]}})
-    assert pinged["pingWebhook"]["delivery"]["eventType"] == "webhook.ping"
+    assert pinged["pingWebhook"]["delivery"]["eventType"] == "WEBHOOK_PING"
     await deliver_until(dispatcher, lambda: len(receiver.received) >= 2)
     assert [r.headers["modelreg-event-type"] for r in receiver.received] == ["model.created", "webhook.ping"]
 
@@ -241,7 +241,7 @@ async def test_events_are_written_with_the_change_only(api: Api, app):
 async def test_two_dispatchers_share_the_outbox_without_sending_twice(api: Api, app, receiver: Receiver):
     from app.db.uow import SqlUnitOfWorkFactory
 
-    hook = await webhook(api, receiver.url(), events=["model.created"])
+    hook = await webhook(api, receiver.url(), events=["MODEL_CREATED"])
     for i in range(40):
         await api.ok(f'mutation {{ createRegisteredModel(input: {{name: "shared/{i}"}}) {{ registeredModel {{ name }} }} }}')
     first = dispatcher_for(app, timeout=5, period_s=120)

@@ -402,12 +402,12 @@ WEBHOOK_CASES: dict[str, list[Bad]] = {
 DEPLOY = "mutation Deploy($input: DeployInput!) { deploy(input: $input) { deployment { revision } } }"
 START_CANARY = "mutation Canary($input: StartCanaryInput!) { startCanary(input: $input) { deployment { revision } } }"
 SET_CANARY = "mutation Set($input: SetCanaryTrafficInput!) { setCanaryTraffic(input: $input) { deployment { revision } } }"
-ABORT_CANARY = "mutation Abort($input: DeploymentRefInput!) { abortCanary(input: $input) { deployment { revision } } }"
-PROMOTE_CANARY = "mutation Promote($input: DeploymentRefInput!) { promoteCanary(input: $input) { deployment { revision } } }"
-ADD_SHADOW = "mutation AddShadow($input: DeployInput!) { addShadow(input: $input) { deployment { revision } } }"
-REMOVE_SHADOW = "mutation RemoveShadow($input: DeployInput!) { removeShadow(input: $input) { deployment { revision } } }"
+ABORT_CANARY = "mutation Abort($input: AbortCanaryInput!) { abortCanary(input: $input) { deployment { revision } } }"
+PROMOTE_CANARY = "mutation Promote($input: PromoteCanaryInput!) { promoteCanary(input: $input) { deployment { revision } } }"
+ADD_SHADOW = "mutation AddShadow($input: AddShadowInput!) { addShadow(input: $input) { deployment { revision } } }"
+REMOVE_SHADOW = "mutation RemoveShadow($input: RemoveShadowInput!) { removeShadow(input: $input) { deployment { revision } } }"
 ROLLBACK_DEPLOYMENT = """
-mutation RollbackDeployment($input: DeploymentRefInput!) { rollbackDeployment(input: $input) { deployment { revision } } }
+mutation RollbackDeployment($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { revision } } }
 """
 
 

@@ -375,7 +375,10 @@ mutation RedeliverWebhookEvent($id: ID!, $event: String!) {
 """
 DEPLOYMENT = """
 query Deployment { deployment(name: "m", environment: "staging") { revision entries { version role trafficPercent }
-  history { revision action } } }
+  history(first: 5) { nodes { revision action } } } }
+"""
+DEPLOYMENTS = """
+query Deployments { deployments(filter: {hasCanary: true}, first: 10) { totalCount nodes { id name environment } } }
 """
 DEPLOY = 'mutation Deploy { deploy(input: {name: "m", environment: "sandbox", version: 4}) { deployment { revision } } }'
 START_CANARY = """
@@ -465,6 +468,7 @@ OPERATIONS: dict[str, Operation] = {
                                        lambda seeded: {"id": seeded["webhook_id"], "event": seeded["event_id"]}),
     "deleteWebhook": Operation(DELETE_WEBHOOK, P.WEBHOOK_MANAGE, lambda seeded: {"id": seeded["webhook_id"]}),
     "deployment": Operation(DEPLOYMENT, P.REGISTRY_READ),
+    "deployments": Operation(DEPLOYMENTS, P.REGISTRY_READ),
     "deploy": Operation(DEPLOY, P.DEPLOYMENT_WRITE),
     "startCanary": Operation(START_CANARY, P.DEPLOYMENT_WRITE),
     "setCanaryTraffic": Operation(SET_CANARY_TRAFFIC, P.DEPLOYMENT_WRITE),

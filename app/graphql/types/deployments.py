@@ -11,6 +11,20 @@ import strawberry
 from app.domain import deployments
 
 from ..context import Info
+from ..relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    fetches_node,
+    page_request,
+    to_connection,
+    to_global_id,
+    wants_total,
+)
+from .common import Actor, OrderDirection, StringMatch
 
 if TYPE_CHECKING:
     from .versions import ModelVersion
@@ -68,17 +82,49 @@ def _entries(entries: tuple[deployments.Entry, ...]) -> list[DeploymentEntry]:
 
 
 @strawberry.type(description="One state of a deployment in its history.")
-class DeploymentRevision:
-    revision: int = strawberry.field(description="1, 2, 3... per deployment.")
-    action: DeploymentAction = strawberry.field(description="The change that made it.")
-    entries: list[DeploymentEntry] = strawberry.field(description="What was served from then on.")
-    changed_at: datetime = strawberry.field(description="When.")
-    changed_by: str = strawberry.field(description="Who.")
+class DeploymentRevision(Node):
+    deployment_id: strawberry.Private[int]
+    entity: strawberry.Private[deployments.Revision]
+
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("DeploymentRevision", deployments.revision_key(self.deployment_id, self.entity.revision))
+
+    @strawberry.field(description="1, 2, 3... per deployment.")
+    def revision(self) -> int:
+        return self.entity.revision
+
+    @strawberry.field(description="The change that made it.")
+    def action(self) -> DeploymentAction:
+        return DeploymentAction(self.entity.action.value)
+
+    @strawberry.field(description="What was served from then on.")
+    def entries(self) -> list[DeploymentEntry]:
+        return _entries(self.entity.entries)
+
+    @strawberry.field(description="When.")
+    def changed_at(self) -> datetime:
+        return self.entity.changed_at
+
+    @strawberry.field(description="Who.")
+    def changed_by(self) -> Actor:
+        return Actor.of(self.entity.changed_by)
+
+    @strawberry.field(description="The deployment this is a revision of, as it is now.")
+    async def deployment(self, info: Info) -> Deployment:
+        reads = info.context.services.deployment_reads
+        return Deployment(
+            entity=(await reads.deployments_by_id(info.context.principal, [self.deployment_id]))[self.deployment_id]
+        )
 
 
 @strawberry.type(description="What an environment serves of a model: versions, roles and traffic shares.")
-class Deployment:
+class Deployment(Node):
     entity: strawberry.Private[deployments.Deployment]
+
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("Deployment", self.entity.id)
 
     @strawberry.field(description="Model name.")
     def name(self) -> str:
@@ -101,22 +147,60 @@ class Deployment:
         return self.entity.updated_at
 
     @strawberry.field(description="Who changed it last.")
-    def updated_by(self) -> str:
-        return self.entity.updated_by
+    def updated_by(self) -> Actor:
+        return Actor.of(self.entity.updated_by)
 
-    @strawberry.field(description="Every revision, newest first.")
-    async def history(self, info: Info) -> list[DeploymentRevision]:
-        revisions = await info.context.services.deployment_reads.history(info.context.principal, self.entity.id)
-        return [
-            DeploymentRevision(
-                revision=r.revision,
-                action=DeploymentAction(r.action.value),
-                entries=_entries(r.entries),
-                changed_at=r.changed_at,
-                changed_by=r.changed_by,
-            )
-            for r in revisions
-        ]
+    @strawberry.field(description="Its revisions, newest first.")
+    async def history(
+        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+    ) -> Connection[DeploymentRevision]:
+        page = await info.context.services.deployment_reads.history(
+            info.context.principal, self.entity.id, page_request(first, after, last, before), wants_total(info)
+        )
+        return to_connection(page, lambda r: DeploymentRevision(deployment_id=self.entity.id, entity=r))
+
+
+@strawberry.enum(description="Fields deployments can be ordered by.")
+class DeploymentOrderField(Enum):
+    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Time of the last change.")
+    NAME = strawberry.enum_value("NAME", description="Model name.")
+    ENVIRONMENT = strawberry.enum_value("ENVIRONMENT", description="Environment name.")
+
+
+_ORDER_FIELDS = {
+    DeploymentOrderField.UPDATED_AT: deployments.DeploymentOrderField.UPDATED_AT,
+    DeploymentOrderField.NAME: deployments.DeploymentOrderField.MODEL_NAME,
+    DeploymentOrderField.ENVIRONMENT: deployments.DeploymentOrderField.ENVIRONMENT,
+}
+
+
+@strawberry.input(description="Order of a deployment listing.")
+class DeploymentOrder:
+    field: DeploymentOrderField = strawberry.field(
+        default=DeploymentOrderField.UPDATED_AT, description="What to order by (default: time of the last change)."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Sort direction (default: DESC, most recently changed first)."
+    )
+
+    def to_domain(self) -> deployments.DeploymentOrder:
+        return deployments.DeploymentOrder(_ORDER_FIELDS[self.field], self.direction.to_domain())
+
+
+@strawberry.input(description="Conditions on deployments, combined with AND.")
+class DeploymentFilter:
+    name: StringMatch | None = strawberry.field(default=None, description="Match on the model name.")
+    environment: list[str] | None = strawberry.field(default=None, description="In any of these environments.")
+    has_canary: bool | None = strawberry.field(
+        default=None, description="true: only deployments running a canary; false: only those without one."
+    )
+
+    def to_domain(self) -> deployments.DeploymentFilter:
+        return deployments.DeploymentFilter(
+            model_name=self.name.to_domain() if self.name else None,
+            environments=tuple(self.environment or ()),
+            canary=self.has_canary,
+        )
 
 
 _NAME = Annotated[str, strawberry.argument(description="Model name.")]
@@ -131,6 +215,34 @@ class DeploymentQueries:
     async def deployment(self, info: Info, name: _NAME, environment: _ENVIRONMENT) -> Deployment | None:
         found = await info.context.services.deployment_reads.deployment(info.context.principal, name, environment)
         return Deployment(entity=found) if found else None
+
+    @strawberry.field(
+        description="Deployments of every model and environment matching a filter, most recently changed first "
+        "unless ordered otherwise. Requires registry:read."
+    )
+    async def deployments(
+        self,
+        info: Info,
+        filter: Annotated[
+            DeploymentFilter | None, strawberry.argument(description="Conditions, combined with AND.")
+        ] = None,
+        order_by: Annotated[
+            DeploymentOrder | None,
+            strawberry.argument(description="Sort order (default: most recently changed first)."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Deployment] | None:
+        page = await info.context.services.deployment_reads.deployments(
+            info.context.principal,
+            (filter or DeploymentFilter()).to_domain(),
+            (order_by or DeploymentOrder()).to_domain(),
+            page_request(first, after, last, before),
+            with_total=wants_total(info),
+        )
+        return to_connection(page, lambda d: Deployment(entity=d))
 
 
 @strawberry.input(description="A model version to deploy to an environment.")
@@ -155,10 +267,38 @@ class SetCanaryTrafficInput:
     percent: int = strawberry.field(description="The canary's share, 1-99.")
 
 
-@strawberry.input(description="A deployment to act on.")
-class DeploymentRefInput:
+@strawberry.input(description="The deployment whose canary becomes its primary.")
+class PromoteCanaryInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
+
+
+@strawberry.input(description="The deployment whose canary is removed.")
+class AbortCanaryInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+
+
+@strawberry.input(description="The deployment to take back to what it served before its last change.")
+class RollbackDeploymentInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+
+
+@strawberry.input(description="A version to mirror the traffic of a deployment to.")
+class AddShadowInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    version: int = strawberry.field(
+        description="Version number of the shadow (READY; in PRODUCTION for production environments)."
+    )
+
+
+@strawberry.input(description="A shadow to stop mirroring the traffic to.")
+class RemoveShadowInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    version: int = strawberry.field(description="Version number of the shadow.")
 
 
 @strawberry.type(description="The deployment after the change.")
@@ -210,7 +350,7 @@ class DeploymentMutations:
 
     @strawberry.mutation(description="Make the canary the primary, on all the traffic. Requires deployment:write.")
     async def promote_canary(
-        self, info: Info, input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
+        self, info: Info, input: Annotated[PromoteCanaryInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.promote_canary(
@@ -220,7 +360,7 @@ class DeploymentMutations:
 
     @strawberry.mutation(description="Remove the canary; the primary takes all the traffic. Requires deployment:write.")
     async def abort_canary(
-        self, info: Info, input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
+        self, info: Info, input: Annotated[AbortCanaryInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.abort_canary(info.context.principal, input.name, input.environment)
@@ -230,7 +370,7 @@ class DeploymentMutations:
         description="Mirror the traffic to a version whose answers are not used. Requires deployment:write."
     )
     async def add_shadow(
-        self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
+        self, info: Info, input: Annotated[AddShadowInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.add_shadow(
@@ -240,7 +380,7 @@ class DeploymentMutations:
 
     @strawberry.mutation(description="Stop mirroring to a shadow. Requires deployment:write.")
     async def remove_shadow(
-        self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
+        self, info: Info, input: Annotated[RemoveShadowInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.remove_shadow(
@@ -250,8 +390,21 @@ class DeploymentMutations:
 
     @strawberry.mutation(description="Back to what was served before the last change. Requires deployment:write.")
     async def rollback_deployment(
-        self, info: Info, input: Annotated[DeploymentRefInput, strawberry.argument(description=_ARG)]
+        self, info: Info, input: Annotated[RollbackDeploymentInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.rollback(info.context.principal, input.name, input.environment)
         )
+
+
+@fetches_node("Deployment")
+async def _deployment_node(info: Info, key: int) -> Deployment | None:
+    found = (await info.context.services.deployment_reads.deployments_by_id(info.context.principal, [key])).get(key)
+    return Deployment(entity=found) if found else None
+
+
+@fetches_node("DeploymentRevision")
+async def _revision_node(info: Info, key: int) -> DeploymentRevision | None:
+    deployment_id, number = deployments.split_revision_key(key)
+    found = await info.context.services.deployment_reads.revision(info.context.principal, deployment_id, number)
+    return DeploymentRevision(deployment_id=deployment_id, entity=found) if found else None

@@ -9,6 +9,7 @@ import strawberry
 from app.domain import webhooks
 
 from ..context import Info
+from .event_types import RegistryEventType, domain_event_types
 from .webhooks import Webhook, WebhookDelivery, webhook_id
 
 
@@ -22,7 +23,9 @@ class CreateWebhookInput:
         description="Signing secret, 16-256 characters; the receiver verifies the "
         "`Modelreg-Signature` header with it. Never shown again."
     )
-    events: list[str] | None = strawberry.field(default=None, description="Event types to receive (default: all).")
+    events: list[RegistryEventType] | None = strawberry.field(
+        default=None, description="Event types to receive (default: all)."
+    )
     model_name_pattern: str | None = strawberry.field(
         default=None, description="Only models whose name matches (`fraud/*`)."
     )
@@ -31,7 +34,12 @@ class CreateWebhookInput:
 
     def to_domain(self) -> webhooks.NewWebhook:
         return webhooks.NewWebhook(
-            self.url, self.secret, frozenset(self.events or ()), self.model_name_pattern, self.description, self.active
+            self.url,
+            self.secret,
+            frozenset(domain_event_types(self.events) or ()),
+            self.model_name_pattern,
+            self.description,
+            self.active,
         )
 
 
@@ -40,7 +48,9 @@ class UpdateWebhookInput:
     id: strawberry.ID = strawberry.field(description="The webhook.")
     url: str | None = strawberry.field(default=None, description="New URL.")
     secret: str | None = strawberry.field(default=None, description="New signing secret (rotation).")
-    events: list[str] | None = strawberry.field(default=None, description="New event types (empty list: all).")
+    events: list[RegistryEventType] | None = strawberry.field(
+        default=None, description="New event types (empty list: all)."
+    )
     model_name_pattern: str | None = strawberry.field(default=None, description="New pattern (empty: all models).")
     description: str | None = strawberry.field(default=None, description="New description.")
     active: bool | None = strawberry.field(default=None, description="Pause (false) or resume (true).")
@@ -49,7 +59,7 @@ class UpdateWebhookInput:
         return webhooks.WebhookChanges(
             self.url,
             self.secret,
-            frozenset(self.events) if self.events is not None else None,
+            frozenset(domain_event_types(self.events) or ()) if self.events is not None else None,
             self.model_name_pattern,
             self.description,
             self.active,

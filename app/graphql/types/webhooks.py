@@ -27,6 +27,7 @@ from ..relay import (
     wants_total,
 )
 from .common import Actor
+from .event_types import RegistryEventType, registry_event_types
 
 
 @strawberry.enum(description="Where a delivery stands.")
@@ -40,7 +41,7 @@ class WebhookDeliveryStatus(Enum):
 class WebhookDelivery(Node):
     id: strawberry.ID = strawberry.field(description="Globally unique opaque id.")
     event_id: str = strawberry.field(description="The event's id (the `Modelreg-Event-Id` header).")
-    event_type: str = strawberry.field(description="The event's type, such as `transition.applied`.")
+    event_type: RegistryEventType = strawberry.field(description="The event's type, such as TRANSITION_APPLIED.")
     status: WebhookDeliveryStatus = strawberry.field(description="Where it stands.")
     attempts: int = strawberry.field(description="Attempts made so far.")
     created_at: datetime = strawberry.field(description="When it was queued.")
@@ -56,7 +57,7 @@ class WebhookDelivery(Node):
         return cls(
             id=to_global_id("WebhookDelivery", delivery.id),
             event_id=delivery.event_id,
-            event_type=delivery.event_type,
+            event_type=RegistryEventType.of(delivery.event_type),
             status=WebhookDeliveryStatus(delivery.status.value),
             attempts=delivery.attempts,
             created_at=delivery.created_at,
@@ -82,8 +83,8 @@ class Webhook(Node):
         return self.entity.url
 
     @strawberry.field(description="Event types it receives; empty: every type.")
-    def events(self) -> list[str]:
-        return sorted(self.entity.event_types)
+    def events(self) -> list[RegistryEventType]:
+        return registry_event_types(sorted(self.entity.event_types))
 
     @strawberry.field(description="Only events of models whose name matches (`*` and `?` globs); null: all.")
     def model_name_pattern(self) -> str | None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from app.domain.audit import KEY_OWNERS
+from app.graphql.relay import from_global_id
 from tests.graphql.test_schema_coverage import OPERATIONS, ROLES, gql, holds, ok, root_fields, seed, token
 from tests.support.client import Api
 
@@ -73,6 +75,21 @@ async def events_after(api: Api, seq: int) -> list[dict[str, Any]]:
     return sorted((n for n in nodes if n["sequence"] > seq), key=lambda n: n["sequence"])
 
 
+NODE_TYPE = "query($id: ID!) { node(id: $id) { __typename } }"
+
+
+async def check_target_id(api: Api, mutation: str, target: dict[str, Any]) -> None:
+    """A target's id is the global id of what the stored key names (an upload id for uploads), and node(id:) finds
+    it unless the mutation deleted it."""
+    if target["id"] is None or target["type"] == "ArtifactUpload":
+        return
+    owner = KEY_OWNERS[target["type"]]
+    assert from_global_id(target["id"])[0] == owner, (mutation, target)
+    if not mutation.startswith("delete"):
+        found = (await ok(api, NODE_TYPE, {"id": target["id"]}, "mlops"))["node"]
+        assert found == {"__typename": owner}, (mutation, target)
+
+
 def test_every_mutation_has_an_expected_action():
     assert set(MUTATIONS) == set(ACTIONS)
 
@@ -95,6 +112,7 @@ async def test_one_event_per_mutation_allowed_or_denied(api, name):
                                                                                "127.0.0.1")
     assert event["after"] is not None or event["before"] is not None, event
     assert event["target"]["type"]
+    await check_target_id(api, name, event["target"])
 
     before = await head(api)
     refused = await gql(api, op.document, op.variables(seeded), denied)

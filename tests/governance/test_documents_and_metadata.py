@@ -13,7 +13,7 @@ from tests.graphql.test_schema_coverage import token
 
 ATTACH = """
 mutation Attach($input: AttachDocumentInput!) {
-  attachDocument(input: $input) { document { kind title revision markdown artifactDigest createdBy } }
+  attachDocument(input: $input) { document { kind title revision markdown artifactDigest createdBy { subject } } }
 }
 """
 DOCUMENTS = """
@@ -28,7 +28,7 @@ async def test_documents_are_revisioned_and_readable_by_every_role(api):
     await register(api, card=False)
     card = {"name": "m", "version": 1, "kind": "MODEL_CARD", "title": "Card", "markdown": "# v1"}
     first = (await ok(api, ATTACH, {"input": card}, "data-scientist", "dana"))["attachDocument"]["document"]
-    assert (first["revision"], first["createdBy"]) == (1, "dana")
+    assert (first["revision"], first["createdBy"]) == (1, {"subject": "dana"})
     second = (await ok(api, ATTACH, {"input": {**card, "markdown": "# v1, fixed"}}, "mlops", "olga"))[
         "attachDocument"]["document"]
     assert second["revision"] == 2

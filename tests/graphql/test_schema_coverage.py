@@ -140,7 +140,7 @@ query Snapshot {
           id version stage status description flavor signature createdAt updatedAt
           tags { key value } metrics { name value dataset step } params { name value } aliases
           run { tracker runId runUri } code { repositoryUrl commitSha } artifact { uri digest size }
-          documents { kind title revision markdown artifactDigest createdBy }
+          documents { kind title revision markdown artifactDigest createdBy { subject } }
           stageHistory { fromStage toStage changedAt changedBy reason }
           reproducibility { missing datasets { kind dataset { name } } parents { relation } }
         }

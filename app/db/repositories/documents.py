@@ -64,6 +64,10 @@ class SqlDocumentRepository:
             result[row.version_id].append(_document(row))
         return result
 
+    async def get_many(self, ids: list[int]) -> dict[int, Document]:
+        rows = await self._session.execute(select(DocumentRow).where(DocumentRow.id.in_(ids)))
+        return {row.id: _document(row) for row in rows.scalars()}
+
     async def kinds(self, version_id: int) -> set[DocumentKind]:
         query = select(DocumentRow.kind).where(DocumentRow.version_id == version_id).distinct()
         return {DocumentKind(kind) for kind in (await self._session.execute(query)).scalars()}

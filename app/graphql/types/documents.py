@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from app.domain import governance
 
 from ..context import Info
+from ..relay import Node, fetches_node, to_global_id
+from .common import Actor
+
+if TYPE_CHECKING:
+    from .versions import ModelVersion
+
+ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
 
 
 @strawberry.enum(description="What a document is; the promotion policy's gates can require kinds.")
@@ -24,12 +31,18 @@ class DocumentKind(Enum):
     OTHER = strawberry.enum_value("OTHER", description="Anything else worth keeping with the version.")
 
 
+# Named ModelDocument in the schema: `Document` is the DOM's document in generated TypeScript.
 @strawberry.type(
+    name="ModelDocument",
     description="An immutable document attached to a version. Attaching the same kind and title again "
-    "adds a revision; earlier revisions stay."
+    "adds a revision; earlier revisions stay.",
 )
-class Document:
+class Document(Node):
     entity: strawberry.Private[governance.Document]
+
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("ModelDocument", self.entity.id)
 
     @strawberry.field(description="What the document is.")
     def kind(self) -> DocumentKind:
@@ -56,8 +69,14 @@ class Document:
         return self.entity.created_at
 
     @strawberry.field(description="Who attached it.")
-    def created_by(self) -> str:
-        return self.entity.created_by
+    def created_by(self) -> Actor:
+        return Actor.of(self.entity.created_by)
+
+    @strawberry.field(description="The version it is attached to.")
+    async def model_version(self, info: Info) -> ModelVersionRef:
+        from .versions import ModelVersion
+
+        return ModelVersion(entity=await info.context.loaders.version.load(self.entity.version_id))
 
 
 @strawberry.input(
@@ -78,7 +97,7 @@ class AttachDocumentInput:
 
 
 @strawberry.type(description="Result of attaching a document.")
-class DocumentPayload:
+class ModelDocumentPayload:
     document: Document = strawberry.field(description="The document as stored.")
 
 
@@ -90,7 +109,7 @@ class DocumentMutations:
     )
     async def attach_document(
         self, info: Info, input: Annotated[AttachDocumentInput, strawberry.argument(description="The document.")]
-    ) -> DocumentPayload:
+    ) -> ModelDocumentPayload:
         new = governance.NewDocument(
             kind=governance.DocumentKind(input.kind.value),
             title=input.title,
@@ -98,4 +117,11 @@ class DocumentMutations:
             artifact_digest=input.artifact_digest,
         )
         document = await info.context.services.documents.attach(info.context.principal, input.name, input.version, new)
-        return DocumentPayload(document=Document(entity=document))
+        return ModelDocumentPayload(document=Document(entity=document))
+
+
+@fetches_node("ModelDocument")
+async def _document_node(info: Info, key: int) -> Document | None:
+    # Document lookups are answered by the deployment reads for now (see DeploymentReads).
+    found = (await info.context.services.deployment_reads.documents_by_id(info.context.principal, [key])).get(key)
+    return Document(entity=found) if found else None

@@ -8,6 +8,7 @@ from enum import Enum
 
 from .entities import Stage
 from .errors import FailedPrecondition
+from .public_ids import global_id
 
 # The stage machine: where a version may go from each stage. Rollback is the one path outside it.
 MOVES: dict[Stage, tuple[Stage, ...]] = {
@@ -70,8 +71,10 @@ class GateResult:
 
 @dataclass(frozen=True)
 class Approval:
-    """One approver's decision on a request."""
+    """One approver's decision on a request (``id``: its own key, ``request_id``: the request's)."""
 
+    id: int
+    request_id: int
     approver: str
     decision: Decision
     comment: str | None
@@ -101,11 +104,21 @@ class TransitionRequest:
     resolution_comment: str | None = None
 
     @property
+    def public_id(self) -> str:
+        """The id the API hands out for this request: what messages name it by."""
+        return request_public_id(self.id)
+
+    @property
     def target(self) -> str:
         if self.kind is TransitionKind.ALIAS:
             return f"@{self.alias}"
         assert self.to_stage is not None, "a STAGE request names its target stage"
         return str(self.to_stage.value)
+
+
+def request_public_id(key: int) -> str:
+    """The global id of transition request ``key``, never its row number, for messages."""
+    return global_id("TransitionRequest", key)
 
 
 @dataclass(frozen=True)
@@ -121,9 +134,11 @@ class NewTransition:
 
 @dataclass(frozen=True)
 class StageChange:
-    """One move of a version between stages, kept for ``stageHistory`` and ``stageAt``."""
+    """One move of a version between stages, kept for ``stageHistory`` and ``stageAt`` (``id``: its key once
+    stored, None before)."""
 
     model_id: int
+    model_name: str
     version: int
     from_stage: Stage
     to_stage: Stage
@@ -131,6 +146,7 @@ class StageChange:
     changed_by: str
     reason: str | None
     request_id: int | None
+    id: int | None = None
 
 
 @dataclass(frozen=True)

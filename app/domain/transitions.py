@@ -7,7 +7,7 @@ outcome; each function here takes data and returns a decision or raises the doma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .entities import ModelVersion, Stage
@@ -26,6 +26,7 @@ from .governance import (
     TransitionStatus,
     check_move,
     failed_gates_message,
+    request_public_id,
 )
 from .identity import Permission
 from .promotion import PromotionPolicy, StageRule
@@ -128,10 +129,10 @@ def check_gates_for_request(model_name: str, number: int, move: Move, gates: lis
 
 
 def check_no_open_duplicate(duplicate: int | None) -> None:
-    """CONFLICT when an open request (``duplicate``, its id) already asks for the same move."""
+    """CONFLICT when an open request (``duplicate``, its key) already asks for the same move."""
     if duplicate is not None:
         raise Conflict(
-            f"transition request {duplicate} asks for the same move and is still open; "
+            f"transition request {request_public_id(duplicate)} asks for the same move and is still open; "
             "wait for its decision or cancel it first"
         )
 
@@ -149,12 +150,12 @@ def check_separation_of_duties(subject: str, request: TransitionRequest, version
     reject it."""
     if subject == request.requested_by:
         raise Forbidden(
-            f"separation of duties: you made transition request {request.id}; another approver must decide it"
+            f"separation of duties: you made transition request {request.public_id}; another approver must decide it"
         )
     if subject == version.created_by:
         raise Forbidden(
             f"separation of duties: you registered version {version.version} of "
-            f"{version.model_name!r}; another approver must decide request {request.id}"
+            f"{version.model_name!r}; another approver must decide transition request {request.public_id}"
         )
 
 
@@ -162,22 +163,27 @@ def check_open(request: TransitionRequest, verb: str) -> None:
     """FAILED_PRECONDITION unless the request is still open (PENDING, or APPROVED waiting for a retry)."""
     if request.status not in OPEN_STATUSES:
         raise FailedPrecondition(
-            f"transition request {request.id} is {request.status.value}; only PENDING or "
+            f"transition request {request.public_id} is {request.status.value}; only PENDING or "
             f"APPROVED requests can be {verb}"
         )
 
 
 def check_may_cancel(subject: str, request: TransitionRequest, may_cancel_any: bool) -> None:
-    """FORBIDDEN unless the caller made the request or may cancel anyone's (``transition:cancel-any``)."""
+    """FORBIDDEN unless the caller made the request or may cancel anyone's (``transition:cancel-any``), then
+    FAILED_PRECONDITION unless the request is still open: what ``cancelTransitionRequest`` checks of the request
+    after the caller's transition:cancel."""
     if request.requested_by != subject and not may_cancel_any:
         raise Forbidden(
             f"missing permission {Permission.TRANSITION_CANCEL_ANY.value}: you can cancel only "
-            f"your own requests, and request {request.id} was made by {request.requested_by}"
+            f"your own requests, and transition request {request.public_id} was made by {request.requested_by}"
         )
+    check_open(request, "cancelled")
 
 
 def _already_decided(request: TransitionRequest) -> Conflict:
-    return Conflict(f"you already decided on transition request {request.id}; each approver counts once", field="id")
+    return Conflict(
+        f"you already decided on transition request {request.public_id}; each approver counts once", field="id"
+    )
 
 
 @dataclass(frozen=True)
@@ -199,10 +205,37 @@ def tally_approval(request: TransitionRequest, decisions: Iterable[Approval], ap
     return Tally(decided, approvals)
 
 
-def check_may_reject(request: TransitionRequest, decisions: Iterable[Approval], approver: str) -> None:
-    """CONFLICT when ``approver`` decided on the request already (one rejection rejects it)."""
-    if any(d.approver == approver for d in decisions):
+def check_may_approve(
+    subject: str, request: TransitionRequest, version: ModelVersion, decisions: Iterable[Approval]
+) -> Tally:
+    """What ``approveTransitionRequest`` checks of the request after the caller's transition:approve, in its order:
+    separation of duties (FORBIDDEN), the request still open (FAILED_PRECONDITION), one decision per approver
+    (CONFLICT; approving an APPROVED request again is a retry). Returns the approval counted."""
+    check_separation_of_duties(subject, request, version)
+    check_open(request, "approved")
+    return tally_approval(request, decisions, subject)
+
+
+def check_may_reject(
+    subject: str, request: TransitionRequest, version: ModelVersion, decisions: Iterable[Approval]
+) -> None:
+    """What ``rejectTransitionRequest`` checks of the request after the caller's transition:approve: separation of
+    duties, the request still open, and CONFLICT when ``subject`` decided on it already (one rejection rejects
+    it)."""
+    check_separation_of_duties(subject, request, version)
+    check_open(request, "rejected")
+    if any(d.approver == subject for d in decisions):
         raise _already_decided(request)
+
+
+def passes(check: Callable[..., object], *args: object, **kwargs: object) -> bool:
+    """Whether ``check`` lets the call through: False when it refuses (FORBIDDEN, FAILED_PRECONDITION, CONFLICT).
+    ``viewer.can(..., id:)`` answers with the very checks the mutations run, through this."""
+    try:
+        check(*args, **kwargs)
+    except (Forbidden, FailedPrecondition, Conflict):
+        return False
+    return True
 
 
 def approvals_complete(request: TransitionRequest, approvals: int) -> bool:
@@ -222,7 +255,9 @@ def status_after_approvals(request: TransitionRequest, applied: bool, gates: lis
     """APPLIED when the move applied; else APPROVED, waiting for a retry. Retrying an APPROVED request that still
     cannot apply is FAILED_PRECONDITION naming the failed checks."""
     if not applied and request.status is TransitionStatus.APPROVED:
-        raise FailedPrecondition(failed_gates_message(f"transition request {request.id} still cannot apply", gates))
+        raise FailedPrecondition(
+            failed_gates_message(f"transition request {request.public_id} still cannot apply", gates)
+        )
     return TransitionStatus.APPLIED if applied else TransitionStatus.APPROVED
 
 

@@ -34,8 +34,9 @@ class GovernanceReads(RegistryReader):
         async with self._uow(write=False) as uow:
             return await uow.transitions.list(filter, page, with_total)
 
-    async def stage_at(self, principal: Principal, model_id: int, stage: Stage, moment: datetime) -> list[VersionAt]:
-        """The versions that were in ``stage`` at ``moment`` (from the stage history), by version number."""
+    async def stage_at(self, principal: Principal, model_id: int, stage: Stage, moment: datetime) -> list[StageChange]:
+        """The versions that were in ``stage`` at ``moment``, as the stage changes that put them there (the last
+        move of each version up to ``moment``), newest version first."""
         await self._require(principal)
         if stage is Stage.NONE:
             raise BadUserInput("stageAt answers for STAGING, PRODUCTION or ARCHIVED", field="stage")
@@ -44,11 +45,7 @@ class GovernanceReads(RegistryReader):
         last: dict[int, StageChange] = {}
         for change in changes:
             last[change.version] = change
-        return [
-            VersionAt(number, change.changed_at, change.changed_by)
-            for number, change in sorted(last.items())
-            if change.to_stage is stage
-        ]
+        return [change for _, change in sorted(last.items(), reverse=True) if change.to_stage is stage]
 
     async def alias_at(self, principal: Principal, model_id: int, alias: str, moment: datetime) -> VersionAt | None:
         """The version ``alias`` pointed at, at ``moment`` (None when it was not set then)."""
@@ -56,6 +53,23 @@ class GovernanceReads(RegistryReader):
         check_alias(alias)
         async with self._uow(write=False) as uow:
             return await uow.aliases.at(model_id, alias, moment)
+
+    # One object by its key (``node(id:)``); None when there is none.
+
+    async def request(self, principal: Principal, key: int) -> TransitionRequest | None:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.transitions.get(key)
+
+    async def approval(self, principal: Principal, key: int) -> Approval | None:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return (await uow.transitions.decisions_by_id([key])).get(key)
+
+    async def stage_change(self, principal: Principal, key: int) -> StageChange | None:
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return (await uow.transitions.stage_changes_by_id([key])).get(key)
 
     # Batch reads for DataLoaders.
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage
 from app.domain.errors import BadUserInput
-from app.domain.governance import TransitionRequest
 from app.domain.identity import Permission, Principal
 from app.domain.queries import (
     ModelFilter,
@@ -87,18 +86,16 @@ class ReadService(RegistryReader):
         async with self._uow(write=False) as uow:
             return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
 
-    async def node(
-        self, principal: Principal, type_name: str, key: int
-    ) -> RegisteredModel | ModelVersion | TransitionRequest | None:
-        """The entity behind a global id's (type, key), or None for an unknown type or a deleted entity."""
+    async def node(self, principal: Principal, type_name: str, key: int) -> RegisteredModel | ModelVersion | None:
+        """The model or version behind a global id's (type, key), or None for another type or a deleted entity
+        (after the registry read check, so an id of a type nobody fetches is answered like a missing object).
+        Other types are fetched by their own reads (transition requests: ``GovernanceReads.request``)."""
         await self._require(principal)
         async with self._uow(write=False) as uow:
             if type_name == "RegisteredModel":
                 return (await uow.models.get_many([key])).get(key)
             if type_name == "ModelVersion":
                 return (await uow.versions.get_many([key])).get(key)
-            if type_name == "TransitionRequest":
-                return (await uow.transitions.get_many([key])).get(key)
         return None
 
     # Batch reads for DataLoaders: one statement for many parents.

@@ -24,6 +24,7 @@ from app.domain.governance import (
     TransitionKind,
     TransitionRequest,
     TransitionStatus,
+    request_public_id,
 )
 from app.domain.identity import Permission, Principal
 from app.domain.promotion import PromotionPolicy, StageRule, evaluate
@@ -33,13 +34,12 @@ from app.domain.transitions import (
     applies_at_once,
     approvals_complete,
     check_gates_for_request,
+    check_may_approve,
     check_may_cancel,
     check_may_reject,
     check_move_now,
     check_new_transition,
     check_no_open_duplicate,
-    check_open,
-    check_separation_of_duties,
     checks_before_apply,
     displaced_from_production,
     gates_pass,
@@ -50,7 +50,6 @@ from app.domain.transitions import (
     rule_for_move,
     stage_of,
     status_after_approvals,
-    tally_approval,
 )
 
 from .audit import Attempt, AuditTrail
@@ -112,7 +111,7 @@ def _comment(comment: str | None, *, required: bool = False, what: str = "commen
 async def _reread(uow: UnitOfWork, request_id: int) -> TransitionRequest:
     """The request as this transaction sees it now; it exists, since the transaction wrote or locked it."""
     request = await uow.transitions.get(request_id)
-    assert request is not None, f"transition request {request_id} vanished inside its transaction"
+    assert request is not None, f"transition request {request_public_id(request_id)} vanished inside its transaction"
     return request
 
 
@@ -172,10 +171,8 @@ class TransitionService:
             now = self._clock()
             async with attempt.transaction() as uow:
                 request, model, version = await self._locked(uow, request_id)
-                check_separation_of_duties(principal.subject, request, version)
-                check_open(request, "approved")
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
-                tally = tally_approval(request, decisions, principal.subject)
+                tally = check_may_approve(principal.subject, request, version, decisions)
                 decided, approvals = tally.decided, tally.approvals
                 if not decided:
                     await uow.transitions.add_decision(request.id, principal.subject, Decision.APPROVE, comment, now)
@@ -206,10 +203,8 @@ class TransitionService:
             now = self._clock()
             async with attempt.transaction() as uow:
                 request, _, version = await self._locked(uow, request_id)
-                check_separation_of_duties(principal.subject, request, version)
-                check_open(request, "rejected")
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
-                check_may_reject(request, decisions, principal.subject)
+                check_may_reject(principal.subject, request, version, decisions)
                 await uow.transitions.add_decision(request.id, principal.subject, Decision.REJECT, comment, now)
                 updated = await _close(
                     uow, attempt, request, TransitionStatus.REJECTED, principal.subject, now, comment
@@ -227,7 +222,6 @@ class TransitionService:
                 check_may_cancel(
                     principal.subject, request, self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY)
                 )
-                check_open(request, "cancelled")
                 updated = await _close(
                     uow, attempt, request, TransitionStatus.CANCELLED, principal.subject, now, comment
                 )
@@ -286,7 +280,7 @@ class TransitionService:
         """The request, its model (row locked) and version, read after the lock."""
         found = await uow.transitions.get(request_id)
         if found is None:
-            raise NotFound(f"transition request {request_id} does not exist", field="id")
+            raise NotFound(f"transition request {request_public_id(request_id)} does not exist", field="id")
         model = await find_model(uow, found.model_name, for_update=True)
         request = await _reread(uow, request_id)
         version = (await uow.versions.get_many([request.version_id]))[request.version_id]
@@ -357,6 +351,7 @@ class TransitionService:
         await uow.transitions.record_stage_change(
             StageChange(
                 model_id=model.id,
+                model_name=model.name,
                 version=version.version,
                 from_stage=version.stage,
                 to_stage=stage,

@@ -26,6 +26,7 @@ from app.domain.transitions import (
     approvals_complete,
     check_alias_unprotected,
     check_gates_for_request,
+    check_may_approve,
     check_may_cancel,
     check_may_reject,
     check_move_now,
@@ -38,6 +39,7 @@ from app.domain.transitions import (
     gates_pass,
     move_target,
     needs_free_production,
+    passes,
     plan_rollback,
     restorable_numbers,
     rule_for_move,
@@ -49,6 +51,7 @@ pytestmark = pytest.mark.backend_independent
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PASSED, FAILED = GateResult("version READY", True, "READY"), GateResult("document MODEL_CARD", False, "none attached")
+REQUEST_7 = "VHJhbnNpdGlvblJlcXVlc3Q6Nw"  # the global id of transition request 7: messages never name row numbers
 
 
 def version(number: int = 3, stage: Stage = Stage.STAGING, created_by: str = "dana", id: int | None = None):
@@ -68,7 +71,7 @@ def request(status: TransitionStatus = TransitionStatus.PENDING, requested_by: s
 
 
 def approval(approver: str, decision: Decision = Decision.APPROVE) -> Approval:
-    return Approval(approver, decision, None, NOW)
+    return Approval(id=1, request_id=7, approver=approver, decision=decision, comment=None, decided_at=NOW)
 
 
 def refused(error: type[RegistryError], call, *args, **kwargs) -> RegistryError:
@@ -200,7 +203,7 @@ def test_a_request_must_pass_the_gates_now(gates, says):
 def test_one_open_request_per_move():
     check_no_open_duplicate(None)
     assert refused(Conflict, check_no_open_duplicate, 12).message == (
-        "transition request 12 asks for the same move and is still open; wait for its decision or cancel it first")
+        "transition request VHJhbnNpdGlvblJlcXVlc3Q6MTI asks for the same move and is still open; wait for its decision or cancel it first")
 
 
 # Who decides, and how approvals count.
@@ -208,10 +211,11 @@ def test_one_open_request_per_move():
 
 @pytest.mark.parametrize("subject,requested_by,created_by,says", [
     ("alex", "rita", "dana", None),
-    ("rita", "rita", "dana", "separation of duties: you made transition request 7; another approver must decide it"),
+    ("rita", "rita", "dana", f"separation of duties: you made transition request {REQUEST_7}; another approver must "
+                             "decide it"),
     ("dana", "rita", "dana", "separation of duties: you registered version 3 of 'm'; another approver must decide "
-                             "request 7"),
-    ("dana", "dana", "dana", "separation of duties: you made transition request 7"),  # the request is named first
+                             f"transition request {REQUEST_7}"),
+    ("dana", "dana", "dana", f"separation of duties: you made transition request {REQUEST_7}"),  # the request first
 ])
 def test_separation_of_duties(subject, requested_by, created_by, says):
     args = (subject, request(requested_by=requested_by), version(3, created_by=created_by))
@@ -229,8 +233,19 @@ def test_who_may_cancel(subject, may_cancel_any, allowed):
         check_may_cancel(subject, request(requested_by="rita"), may_cancel_any)
         return
     assert refused(Forbidden, check_may_cancel, subject, request(requested_by="rita"), may_cancel_any).message == (
-        "missing permission transition:cancel-any: you can cancel only your own requests, and request 7 was made "
-        "by rita")
+        "missing permission transition:cancel-any: you can cancel only your own requests, and transition request "
+        f"{REQUEST_7} was made by rita")
+
+
+@pytest.mark.parametrize("status", list(TransitionStatus))
+def test_only_open_requests_are_cancelled(status):
+    own = request(status, requested_by="rita")
+    assert type(refused(Forbidden, check_may_cancel, "alex", own, False)) is Forbidden  # who first, whatever status
+    if status in (TransitionStatus.PENDING, TransitionStatus.APPROVED):
+        check_may_cancel("rita", own, False)
+        return
+    assert refused(FailedPrecondition, check_may_cancel, "rita", own, False).message == (
+        f"transition request {REQUEST_7} is {status.value}; only PENDING or APPROVED requests can be cancelled")
 
 
 @pytest.mark.parametrize("status", list(TransitionStatus))
@@ -240,7 +255,7 @@ def test_only_open_requests_are_decided(status, verb):
         check_open(request(status), verb)
         return
     assert refused(FailedPrecondition, check_open, request(status), verb).message == (
-        f"transition request 7 is {status.value}; only PENDING or APPROVED requests can be {verb}")
+        f"transition request {REQUEST_7} is {status.value}; only PENDING or APPROVED requests can be {verb}")
 
 
 A, R = Decision.APPROVE, Decision.REJECT
@@ -261,7 +276,7 @@ def test_approval_counting(status, earlier, approver, decided, approvals):
     if decided is None:
         error = refused(Conflict, tally_approval, request(status), decisions, approver)
         assert (error.message, error.field) == (
-            "you already decided on transition request 7; each approver counts once", "id")
+            f"you already decided on transition request {REQUEST_7}; each approver counts once", "id")
         return
     tally = tally_approval(request(status), iter(decisions), approver)
     assert (tally.decided, tally.approvals) == (decided, approvals)
@@ -272,9 +287,9 @@ def test_approval_counting(status, earlier, approver, decided, approvals):
 def test_one_decision_per_approver_when_rejecting(earlier, allowed):
     decisions = [approval(who, what) for who, what in earlier]
     if allowed:
-        check_may_reject(request(), decisions, "alex")
+        check_may_reject("alex", request(), version(), decisions)
         return
-    assert refused(Conflict, check_may_reject, request(), decisions, "alex").field == "id"
+    assert refused(Conflict, check_may_reject, "alex", request(), version(), decisions).field == "id"
 
 
 @pytest.mark.parametrize("required,approvals,complete", [
@@ -310,7 +325,7 @@ def test_status_after_the_approvals(status, applied, outcome):
         assert status_after_approvals(request(status), applied, gates) is outcome
         return
     assert refused(FailedPrecondition, status_after_approvals, request(status), applied, gates).message == (
-        "transition request 7 still cannot apply: 1 gate(s) failed: document MODEL_CARD: none attached")
+        f"transition request {REQUEST_7} still cannot apply: 1 gate(s) failed: document MODEL_CARD: none attached")
 
 
 def test_a_move_into_production_archives_every_other_version_there():
@@ -319,11 +334,66 @@ def test_a_move_into_production_archives_every_other_version_there():
     assert [v.version for v in displaced_from_production(moving, [version(1), moving, version(2)])] == [1, 2]
 
 
+# What `viewer.can(action, resource, id)` answers for one request: the mutation's own checks, through `passes`.
+
+PENDING, APPROVED, APPLIED, REJECTED, CANCELLED = (TransitionStatus.PENDING, TransitionStatus.APPROVED,
+                                                   TransitionStatus.APPLIED, TransitionStatus.REJECTED,
+                                                   TransitionStatus.CANCELLED)
+
+
+@pytest.mark.parametrize("subject,status,earlier,allowed,error", [
+    ("alex", PENDING, [], True, None),
+    ("alex", PENDING, [("bo", A)], True, None),
+    ("alex", APPROVED, [("alex", A)], True, None),  # approving an APPROVED request again retries it
+    ("alex", APPROVED, [("bo", A)], True, None),
+    ("rita", PENDING, [], False, Forbidden),  # the requester: own request
+    ("dana", PENDING, [], False, Forbidden),  # registered the version
+    ("rita", APPLIED, [], False, Forbidden),  # separation of duties is checked first
+    ("alex", PENDING, [("alex", A)], False, Conflict),  # counts once
+    ("alex", PENDING, [("alex", R)], False, Conflict),
+    ("alex", APPLIED, [], False, FailedPrecondition),
+    ("alex", REJECTED, [("bo", R)], False, FailedPrecondition),
+    ("alex", CANCELLED, [], False, FailedPrecondition),
+])
+def test_who_may_approve_a_request(subject, status, earlier, allowed, error):
+    args = (subject, request(status, requested_by="rita"), version(3, created_by="dana"),
+            [approval(who, what) for who, what in earlier])
+    assert passes(check_may_approve, *args) is allowed
+    if error is not None:  # the refusal the approve mutation answers with
+        refused(error, check_may_approve, *args)
+
+
+@pytest.mark.parametrize("subject,may_cancel_any,status,allowed,error", [
+    ("rita", False, PENDING, True, None),
+    ("rita", False, APPROVED, True, None),
+    ("alex", True, PENDING, True, None),
+    ("alex", False, PENDING, False, Forbidden),
+    ("alex", False, APPLIED, False, Forbidden),
+    ("rita", False, APPLIED, False, FailedPrecondition),
+    ("rita", True, REJECTED, False, FailedPrecondition),
+    ("alex", True, CANCELLED, False, FailedPrecondition),
+])
+def test_who_may_cancel_a_request(subject, may_cancel_any, status, allowed, error):
+    args = (subject, request(status, requested_by="rita"), may_cancel_any)
+    assert passes(check_may_cancel, *args) is allowed
+    if error is not None:
+        refused(error, check_may_cancel, *args)
+
+
+def test_passes_answers_refusals_and_lets_other_errors_through():
+    assert passes(check_open, request(PENDING), "approved") is True
+    assert passes(check_open, request(APPLIED), "approved") is False
+    assert passes(check_no_open_duplicate, 12) is False  # CONFLICT
+    with pytest.raises(BadUserInput):  # a mistake in the question is no "no"
+        passes(check_new_transition, NewTransition(TransitionKind.STAGE, Stage.NONE), PromotionPolicy())
+
+
 # Rolling production back.
 
 
 def moves(*changes: tuple[int, Stage]) -> list[StageChange]:
-    return [StageChange(1, number, Stage.STAGING, stage, NOW, "olga", None, None) for number, stage in changes]
+    return [StageChange(1, "m", number, Stage.STAGING, stage, NOW, "olga", None, None, id=index)
+            for index, (number, stage) in enumerate(changes, 1)]
 
 
 P, S, X = Stage.PRODUCTION, Stage.STAGING, Stage.ARCHIVED

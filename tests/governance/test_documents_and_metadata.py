@@ -18,7 +18,9 @@ mutation Attach($input: AttachDocumentInput!) {
 """
 DOCUMENTS = """
 query Documents($kind: DocumentKind) {
-  modelVersion(name: "m", version: 1) { documents(kind: $kind) { kind title revision markdown artifactDigest } }
+  modelVersion(name: "m", version: 1) {
+    documents(kind: $kind) { totalCount nodes { kind title revision markdown artifactDigest } }
+  }
 }
 """
 PDF = b"%PDF-1.7 bias audit"
@@ -42,11 +44,11 @@ async def test_documents_are_revisioned_and_readable_by_every_role(api):
     assert (attached["artifactDigest"], attached["markdown"], attached["revision"]) == (digest, None, 1)
 
     for role in ("data-scientist", "mlops", "approver", "auditor"):
-        documents = (await ok(api, DOCUMENTS, None, role, "r"))["modelVersion"]["documents"]
-        assert [(d["kind"], d["revision"]) for d in documents] == [("MODEL_CARD", 1), ("MODEL_CARD", 2),
-                                                                     ("BIAS_AUDIT", 1)]
+        documents = (await ok(api, DOCUMENTS, None, role, "r"))["modelVersion"]["documents"]["nodes"]
+        assert [(d["kind"], d["revision"]) for d in documents] == [("BIAS_AUDIT", 1), ("MODEL_CARD", 2),
+                                                                     ("MODEL_CARD", 1)]  # newest first
     cards = (await ok(api, DOCUMENTS, {"kind": "MODEL_CARD"}, "auditor", "r"))["modelVersion"]["documents"]
-    assert [c["markdown"] for c in cards] == ["# v1", "# v1, fixed"]
+    assert cards["totalCount"] == 2 and [c["markdown"] for c in cards["nodes"]] == ["# v1, fixed", "# v1"]
     for role in ("approver", "auditor"):
         refused = await error(api, ATTACH, {"input": card}, role, "x")
         assert refused["extensions"]["code"] == "FORBIDDEN" and "document:write" in refused["message"]

@@ -10,13 +10,17 @@ from tests.governance.test_transitions import APPROVE, REQUEST_ALIAS, ROLLBACK, 
 AT = """
 query At($time: DateTime!, $stage: Stage! = PRODUCTION) {
   registeredModel(name: "m") {
-    stageAt(time: $time, stage: $stage) { version by modelVersion { version } }
-    aliasAt(alias: "champion", time: $time) { version by }
+    stageAt(time: $time, stage: $stage) {
+      nodes { version toStage changedBy { subject } reason modelVersion { version } }
+    }
+    aliasAt(alias: "champion", time: $time) { version by { subject } }
   }
 }
 """
 ALIAS_AT_BAD = 'query { registeredModel(name: "m") { aliasAt(alias: "1st", time: "2026-01-01T00:00:00Z") { version } } }'
-STAGE_AT_NONE = 'query { registeredModel(name: "m") { stageAt(time: "2026-01-01T00:00:00Z", stage: NONE) { version } } }'
+STAGE_AT_NONE = """
+query { registeredModel(name: "m") { stageAt(time: "2026-01-01T00:00:00Z", stage: NONE) { nodes { version } } } }
+"""
 
 
 def now() -> str:
@@ -32,7 +36,7 @@ async def champion(api, version: int) -> None:
 async def at(api, moment: str, stage: str = "PRODUCTION") -> tuple[list[int], int | None]:
     model = (await ok(api, AT, {"time": moment, "stage": stage}, "auditor", "ann"))["registeredModel"]
     alias = model["aliasAt"]["version"] if model["aliasAt"] else None
-    return [entry["version"] for entry in model["stageAt"]], alias
+    return [entry["version"] for entry in model["stageAt"]["nodes"]], alias
 
 
 async def test_stage_and_alias_at_each_point_of_a_scripted_history(api):
@@ -58,13 +62,15 @@ async def test_stage_and_alias_at_each_point_of_a_scripted_history(api):
     assert await at(api, times["v2 live"]) == ([2], 1)
     assert await at(api, times["v2 champion"]) == ([2], 2)
     assert await at(api, times["rolled back"]) == ([1], 2)  # rollback moves the stage, not the alias
-    assert await at(api, times["end"], "STAGING") == ([2, 3], 2)
+    assert await at(api, times["end"], "STAGING") == ([3, 2], 2)  # newest version first
     assert await at(api, times["v2 live"], "ARCHIVED") == ([1], 1)
     assert await at(api, times["rolled back"], "ARCHIVED") == ([2], 2)
 
     model = (await ok(api, AT, {"time": times["rolled back"]}, "approver", "x"))["registeredModel"]
-    assert model["stageAt"] == [{"version": 1, "by": "olga", "modelVersion": {"version": 1}}]
-    assert model["aliasAt"] == {"version": 2, "by": "alice"}
+    assert model["stageAt"]["nodes"] == [{"version": 1, "toStage": "PRODUCTION", "changedBy": {"subject": "olga"},
+                                          "reason": "restored by rollback: error rate doubled",
+                                          "modelVersion": {"version": 1}}]
+    assert model["aliasAt"] == {"version": 2, "by": {"subject": "alice"}}
     # Times without an offset are UTC; a far future shows the present.
     later = (datetime.now(timezone.utc) + timedelta(days=365)).replace(tzinfo=None).isoformat()
     assert await at(api, later) == ([1], 2)

@@ -140,8 +140,8 @@ query Snapshot {
           id version stage status description flavor signature createdAt updatedAt
           tags { key value } metrics { name value dataset step } params { name value } aliases
           run { tracker runId runUri } code { repositoryUrl commitSha } artifact { uri digest size }
-          documents { kind title revision markdown artifactDigest createdBy { subject } }
-          stageHistory { fromStage toStage changedAt changedBy reason }
+          documents(first: 100) { nodes { kind title revision markdown artifactDigest createdBy { subject } } }
+          stageHistory(first: 100) { nodes { id fromStage toStage changedAt changedBy { subject } reason } }
           reproducibility { missing datasets { kind dataset { name } } parents { relation } }
         }
       }
@@ -149,7 +149,10 @@ query Snapshot {
   }
   transitionRequests(first: 100) {
     totalCount
-    nodes { id status resolvedBy resolutionComment gateResults { gate passed } approvals { approver decision } }
+    nodes {
+      id status resolvedBy { subject } resolutionComment gateResults { gate passed }
+      approvals(first: 100) { nodes { id decidedBy { subject } decision } }
+    }
   }
   datasets(first: 100) { totalCount nodes { id name version digest } }
   staging: deployment(name: "m", environment: "staging") { revision entries { version role trafficPercent } }
@@ -286,7 +289,9 @@ mutation SetModelAlias {
 DELETE_MODEL_ALIAS = 'mutation DeleteModelAlias { deleteModelAlias(input: {name: "m", alias: "stable"}) { alias } }'
 CREATE_ARTIFACT_UPLOAD = "mutation CreateArtifactUpload { createArtifactUpload(input: {}) { uploadId direct } }"
 TRANSITION_REQUESTS = """
-query TransitionRequests { transitionRequests(first: 10) { totalCount nodes { id status approvals { approver } } } }
+query TransitionRequests {
+  transitionRequests(first: 10) { totalCount nodes { id status approvals { nodes { decidedBy { subject } } } } }
+}
 """
 AUDIT_EVENTS = "query AuditEvents { auditEvents(first: 5) { totalCount nodes { sequence action outcome hash } } }"
 AUDIT_INTEGRITY = "query AuditIntegrity { auditIntegrity { ok checkedEvents firstBrokenSequence } }"

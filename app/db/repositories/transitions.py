@@ -56,9 +56,11 @@ def _request(row: TransitionRequestRow, model_name: str, version: int) -> Transi
     )
 
 
-def _change(row: StageChangeRow) -> StageChange:
+def _change(row: StageChangeRow, model_name: str) -> StageChange:
     return StageChange(
+        id=row.id,
         model_id=row.model_id,
+        model_name=model_name,
         version=row.version,
         from_stage=Stage(row.from_stage),
         to_stage=Stage(row.to_stage),
@@ -67,6 +69,10 @@ def _change(row: StageChangeRow) -> StageChange:
         reason=row.reason,
         request_id=row.request_id,
     )
+
+
+def _approval(row: TransitionDecisionRow) -> Approval:
+    return Approval(row.id, row.request_id, row.approver, Decision(row.decision), row.comment, row.decided_at)
 
 
 class SqlTransitionRepository:
@@ -163,6 +169,7 @@ class SqlTransitionRepository:
         await self._session.flush()
 
     async def decisions(self, request_ids: list[int]) -> dict[int, list[Approval]]:
+        """Each request's decisions, oldest first."""
         result: dict[int, list[Approval]] = {request_id: [] for request_id in request_ids}
         query = (
             select(TransitionDecisionRow)
@@ -170,8 +177,12 @@ class SqlTransitionRepository:
             .order_by(TransitionDecisionRow.decided_at, TransitionDecisionRow.id)
         )
         for row in (await self._session.execute(query)).scalars():
-            result[row.request_id].append(Approval(row.approver, Decision(row.decision), row.comment, row.decided_at))
+            result[row.request_id].append(_approval(row))
         return result
+
+    async def decisions_by_id(self, ids: list[int]) -> dict[int, Approval]:
+        query = select(TransitionDecisionRow).where(TransitionDecisionRow.id.in_(ids))
+        return {row.id: _approval(row) for row in (await self._session.execute(query)).scalars()}
 
     async def list(self, filter: TransitionFilter, page: PageRequest, with_total: bool) -> Page[TransitionRequest]:
         conditions = []
@@ -223,7 +234,7 @@ class SqlTransitionRepository:
         """Each version's stage moves, newest first."""
         result: dict[int, list[StageChange]] = {version_id: [] for version_id in version_ids}
         query = (
-            select(StageChangeRow, VersionRow.id)
+            self._changes(VersionRow.id)
             .join(
                 VersionRow,
                 and_(VersionRow.model_id == StageChangeRow.model_id, VersionRow.version == StageChangeRow.version),
@@ -231,14 +242,22 @@ class SqlTransitionRepository:
             .where(VersionRow.id.in_(version_ids))
             .order_by(StageChangeRow.changed_at.desc(), StageChangeRow.id.desc())
         )
-        for row, version_id in await self._session.execute(query):
-            result[version_id].append(_change(row))
+        for row, model_name, version_id in await self._session.execute(query):
+            result[version_id].append(_change(row, model_name))
         return result
+
+    async def stage_changes_by_id(self, ids: builtins.list[int]) -> dict[int, StageChange]:
+        rows = await self._session.execute(self._changes().where(StageChangeRow.id.in_(ids)))
+        return {row.id: _change(row, model_name) for row, model_name in rows}
 
     async def model_history(self, model_id: int, until: datetime | None = None) -> builtins.list[StageChange]:
         """A model's stage moves in the order they happened (up to and including ``until``)."""
-        query = select(StageChangeRow).where(StageChangeRow.model_id == model_id)
+        query = self._changes().where(StageChangeRow.model_id == model_id)
         if until is not None:
             query = query.where(StageChangeRow.changed_at <= until)
         query = query.order_by(StageChangeRow.changed_at, StageChangeRow.id)
-        return [_change(row) for row in (await self._session.execute(query)).scalars()]
+        return [_change(row, model_name) for row, model_name in await self._session.execute(query)]
+
+    def _changes(self, *extra: SqlColumn) -> Select:
+        """Stage changes with their model's name."""
+        return select(StageChangeRow, ModelRow.name, *extra).join(ModelRow, ModelRow.id == StageChangeRow.model_id)

@@ -20,6 +20,7 @@ from ..relay import (
     First,
     Last,
     Node,
+    connection_from_list,
     fetches_node,
     from_global_id,
     page_request,
@@ -27,7 +28,7 @@ from ..relay import (
     to_global_id,
     wants_total,
 )
-from .common import Stage, _aware
+from .common import Actor, Stage, _aware
 from .documents import Document, DocumentKind
 
 if TYPE_CHECKING:
@@ -73,11 +74,28 @@ class GateResult:
 
 
 @strawberry.type(description="One approver's decision on a transition request.")
-class Approval:
-    approver: str = strawberry.field(description="Subject of the approver.")
-    decision: Decision = strawberry.field(description="Approve or reject.")
-    comment: str | None = strawberry.field(description="What the approver said.")
-    decided_at: datetime = strawberry.field(description="When.")
+class Approval(Node):
+    entity: strawberry.Private[governance.Approval]
+
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("Approval", self.entity.id)
+
+    @strawberry.field(description="The approver who decided.")
+    def decided_by(self) -> Actor:
+        return Actor.of(self.entity.approver)
+
+    @strawberry.field(description="Approve or reject.")
+    def decision(self) -> Decision:
+        return Decision(self.entity.decision.value)
+
+    @strawberry.field(description="What the approver said.")
+    def comment(self) -> str | None:
+        return self.entity.comment
+
+    @strawberry.field(description="When.")
+    def decided_at(self) -> datetime:
+        return self.entity.decided_at
 
 
 @strawberry.type(
@@ -126,9 +144,9 @@ class TransitionRequest(Node):
     def status(self) -> TransitionStatus:
         return TransitionStatus(self.entity.status.value)
 
-    @strawberry.field(description="Subject that made the request.")
-    def requested_by(self) -> str:
-        return self.entity.requested_by
+    @strawberry.field(description="Who made the request.")
+    def requested_by(self) -> Actor:
+        return Actor.of(self.entity.requested_by)
 
     @strawberry.field(description="When the request was made.")
     def requested_at(self) -> datetime:
@@ -146,15 +164,13 @@ class TransitionRequest(Node):
     def archive_existing_production(self) -> bool:
         return self.entity.archive_existing_production
 
-    @strawberry.field(description="Every decision so far, oldest first.")
-    async def approvals(self, info: Info) -> list[Approval]:
-        found = await info.context.loaders.approvals.load(self.entity.id)
-        return [
-            Approval(
-                approver=a.approver, decision=Decision(a.decision.value), comment=a.comment, decided_at=a.decided_at
-            )
-            for a in found
-        ]
+    @strawberry.field(description="Every decision so far (approvals and a rejection), newest first.")
+    async def approvals(
+        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+    ) -> Connection[Approval]:
+        found = await info.context.loaders.approvals.load(self.entity.id)  # oldest first
+        items = [Approval(entity=a) for a in reversed(found)]
+        return connection_from_list(items, "approvals", page_request(first, after, last, before))
 
     @strawberry.field(description="The gates as last checked: when requested, then when it applied or failed to.")
     def gate_results(self) -> list[GateResult]:
@@ -165,8 +181,8 @@ class TransitionRequest(Node):
         return self.entity.resolved_at
 
     @strawberry.field(description="Who applied (the last approver), rejected or cancelled it.")
-    def resolved_by(self) -> str | None:
-        return self.entity.resolved_by
+    def resolved_by(self) -> Actor | None:
+        return Actor.of(self.entity.resolved_by) if self.entity.resolved_by else None
 
     @strawberry.field(description="The rejection's or cancellation's comment.")
     def resolution_comment(self) -> str | None:
@@ -181,13 +197,29 @@ def request_key(global_id: str) -> int:
     return key
 
 
-@strawberry.type(description="One stage move of a version.")
-class StageChange:
+@strawberry.type(description="One stage move of a version, kept after the version is deleted.")
+class StageChange(Node):
     entity: strawberry.Private[governance.StageChange]
 
-    @strawberry.field(description="Version number.")
+    @strawberry.field(description="Globally unique opaque id.")
+    def id(self) -> strawberry.ID:
+        assert self.entity.id is not None, "a stage change read from the history has its key"
+        return to_global_id("StageChange", self.entity.id)
+
+    @strawberry.field(description="Model name.")
+    def name(self) -> str:
+        return self.entity.model_name
+
+    @strawberry.field(description="Version number (the version itself may have been deleted since).")
     def version(self) -> int:
         return self.entity.version
+
+    @strawberry.field(description="The version that moved, or null when it has been deleted since.")
+    async def model_version(self, info: Info) -> ModelVersionRef | None:
+        from .versions import ModelVersion
+
+        found = await info.context.loaders.version_by_number.load((self.entity.model_name, self.entity.version))
+        return ModelVersion(entity=found) if found else None
 
     @strawberry.field(description="Stage before the move.")
     def from_stage(self) -> Stage:
@@ -205,8 +237,8 @@ class StageChange:
         description="Who moved it: the approver who completed the request, the requester when no "
         "approval was needed, or whoever rolled back."
     )
-    def changed_by(self) -> str:
-        return self.entity.changed_by
+    def changed_by(self) -> Actor:
+        return Actor.of(self.entity.changed_by)
 
     @strawberry.field(description="Why, for moves that were not a plain request (rollback, replaced in production).")
     def reason(self) -> str | None:
@@ -217,7 +249,7 @@ class StageChange:
         return to_global_id("TransitionRequest", self.entity.request_id) if self.entity.request_id else None
 
 
-@strawberry.type(description="A version that held a stage or an alias at a point in time.")
+@strawberry.type(description="The version an alias pointed at, at a point in time.")
 class VersionAtTime:
     entity: strawberry.Private[governance.VersionAt]
     model_name: strawberry.Private[str]
@@ -226,13 +258,13 @@ class VersionAtTime:
     def version(self) -> int:
         return self.entity.version
 
-    @strawberry.field(description="Since when it held the stage or alias.")
+    @strawberry.field(description="Since when the alias pointed at it.")
     def since(self) -> datetime:
         return self.entity.since
 
     @strawberry.field(description="Who put it there.")
-    def by(self) -> str:
-        return self.entity.by
+    def by(self) -> Actor:
+        return Actor.of(self.entity.by)
 
     @strawberry.field(description="The version, or null when it has been deleted since.")
     async def model_version(self, info: Info) -> ModelVersionRef | None:
@@ -248,8 +280,9 @@ class ModelHistoryFields:
         entity: entities.RegisteredModel
 
     @strawberry.field(
-        description="The versions that were in `stage` (default PRODUCTION) at `time`, from the stage "
-        "history: what was serving at that moment?"
+        description="The versions that were in `stage` (default PRODUCTION) at `time`, as the stage changes that "
+        "put them there (`changedAt`: since when, `changedBy`: by whom): what was serving at that moment? "
+        "Newest version (highest number) first."
     )
     async def stage_at(
         self,
@@ -258,11 +291,16 @@ class ModelHistoryFields:
             datetime, strawberry.argument(description="The moment asked about (UTC unless an offset is given).")
         ],
         stage: Annotated[Stage, strawberry.argument(description="STAGING, PRODUCTION or ARCHIVED.")] = Stage.PRODUCTION,
-    ) -> list[VersionAtTime]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[StageChange]:
         found = await info.context.services.governance.stage_at(
             info.context.principal, self.entity.id, stage.to_domain(), _aware(time)
         )
-        return [VersionAtTime(entity=item, model_name=self.entity.name) for item in found]
+        items = [StageChange(entity=change) for change in found]
+        return connection_from_list(items, f"stage-at-{stage.value}", page_request(first, after, last, before))
 
     @strawberry.field(description="The version `alias` pointed at, at `time`, or null when it was not set then.")
     async def alias_at(
@@ -328,17 +366,26 @@ class VersionGovernanceFields:
         return await list_requests(info, filter, page_request(first, after, last, before), version_id=self.entity.id)
 
     @strawberry.field(description="Every stage move of this version, newest first.")
-    async def stage_history(self, info: Info) -> list[StageChange]:
-        return [StageChange(entity=c) for c in await info.context.loaders.stage_history.load(self.entity.id)]
+    async def stage_history(
+        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+    ) -> Connection[StageChange]:
+        items = [StageChange(entity=c) for c in await info.context.loaders.stage_history.load(self.entity.id)]
+        return connection_from_list(items, "stage-history", page_request(first, after, last, before))
 
-    @strawberry.field(description="Documents attached to this version (every revision), oldest first.")
+    @strawberry.field(description="Documents attached to this version (every revision), newest first.")
     async def documents(
         self,
         info: Info,
         kind: Annotated[DocumentKind | None, strawberry.argument(description="Only documents of this kind.")] = None,
-    ) -> list[Document]:
-        found = await info.context.loaders.documents.load(self.entity.id)
-        return [Document(entity=d) for d in found if kind is None or d.kind.value == kind.value]
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Document]:
+        found = await info.context.loaders.documents.load(self.entity.id)  # oldest first
+        items = [Document(entity=d) for d in reversed(found) if kind is None or d.kind.value == kind.value]
+        list_name = f"documents-{kind.value}" if kind else "documents"  # a filtered list has its own cursors
+        return connection_from_list(items, list_name, page_request(first, after, last, before))
 
 
 @strawberry.type(description="Transition request queries.")
@@ -358,5 +405,17 @@ class GovernanceQueries:
 
 @fetches_node("TransitionRequest")
 async def _request_node(info: Info, key: int) -> TransitionRequest | None:
-    found = await info.context.services.reads.node(info.context.principal, "TransitionRequest", key)
-    return TransitionRequest(entity=found) if isinstance(found, governance.TransitionRequest) else None
+    found = await info.context.services.governance.request(info.context.principal, key)
+    return TransitionRequest(entity=found) if found else None
+
+
+@fetches_node("Approval")
+async def _approval_node(info: Info, key: int) -> Approval | None:
+    found = await info.context.services.governance.approval(info.context.principal, key)
+    return Approval(entity=found) if found else None
+
+
+@fetches_node("StageChange")
+async def _stage_change_node(info: Info, key: int) -> StageChange | None:
+    found = await info.context.services.governance.stage_change(info.context.principal, key)
+    return StageChange(entity=found) if found else None

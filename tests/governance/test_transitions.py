@@ -75,7 +75,7 @@ DELETE_ALIAS = 'mutation DeleteAlias($name: String!) { deleteModelAlias(input: {
 STAGES = """
 query Stages($name: String!) {
   registeredModel(name: $name) {
-    aliases { alias versionNumber }
+    aliases { alias version }
     versions(first: 50, orderBy: {field: VERSION, direction: ASC}) {
       nodes { version stage stageHistory { nodes { fromStage toStage changedBy { subject } reason } } }
     }
@@ -395,7 +395,7 @@ async def test_protected_alias_moves_only_through_an_approved_request(api):
         "PENDING", "ALIAS", "champion", 1)
     assert (await approve(api, pending["id"]))["status"] == "APPLIED"
     aliases = (await ok(api, STAGES, {"name": "m"}, "auditor", "x"))["registeredModel"]["aliases"]
-    assert aliases == [{"alias": "challenger", "versionNumber": 2}, {"alias": "champion", "versionNumber": 1}]
+    assert aliases == [{"alias": "challenger", "version": 2}, {"alias": "champion", "version": 1}]
     assert (await error(api, DELETE_ALIAS, {"name": "m"}, "mlops", "olga"))["extensions"]["code"] == \
         "FAILED_PRECONDITION"
     already = await error(api, REQUEST_ALIAS, {"name": "m", "version": 1, "alias": "champion"}, "mlops", "olga")

@@ -9,14 +9,16 @@ mutation($input: CreateModelVersionInput!) { createModelVersion(input: $input) {
 """
 SET_ALIAS = """
 mutation($input: SetModelAliasInput!) {
-  setModelAlias(input: $input) { modelAlias { alias name versionNumber uri updatedBy version { version aliases } } }
+  setModelAlias(input: $input) {
+    modelAlias { alias name version uri updatedBy { subject } modelVersion { version aliases { alias } } }
+  }
 }
 """
 DELETE_ALIAS = """
 mutation($input: DeleteModelAliasInput!) { deleteModelAlias(input: $input) { name alias } }
 """
 MODEL_ALIASES = """
-query { registeredModel(name: "m") { aliases { alias versionNumber } } }
+query { registeredModel(name: "m") { aliases { alias version } } }
 """
 RESOLVE = """
 query($uri: String!) { resolveModelUri(uri: $uri) { uri alias pinnedUri digest artifactUri modelVersion { version } } }
@@ -42,13 +44,13 @@ async def test_alias_is_set_moved_and_deleted_with_history(api, database_url):
     await seed(api)
     data = await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 1}}, sub="alice")
     assert data["setModelAlias"]["modelAlias"] == {
-        "alias": "stable", "name": "m", "versionNumber": 1, "uri": "models:/m@stable", "updatedBy": "alice",
-        "version": {"version": 1, "aliases": ["stable"]}}
+        "alias": "stable", "name": "m", "version": 1, "uri": "models:/m@stable", "updatedBy": {"subject": "alice"},
+        "modelVersion": {"version": 1, "aliases": [{"alias": "stable"}]}}
     await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 2}}, sub="bob")
     await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "stable", "version": 2}}, sub="bob")  # no-op
     await api.ok(SET_ALIAS, {"input": {"name": "m", "alias": "challenger", "version": 3}})
     assert (await api.ok(MODEL_ALIASES))["registeredModel"]["aliases"] == [
-        {"alias": "challenger", "versionNumber": 3}, {"alias": "stable", "versionNumber": 2}]
+        {"alias": "challenger", "version": 3}, {"alias": "stable", "version": 2}]
     await api.ok(DELETE_ALIAS, {"input": {"name": "m", "alias": "challenger"}})
     assert alias_history(database_url) == [
         ("stable", None, 1, "alice"), ("stable", 1, 2, "bob"), ("challenger", None, 3, "tester"),

@@ -10,7 +10,7 @@ mutation($input: CreateModelVersionInput!) {
     modelVersion {
       id version name uri stage status flavor signature description
       run { tracker runId runUri } code { repositoryUrl commitSha } artifact { uri digest size }
-      params { name value } metrics { name value dataset step } tags { key value } aliases
+      params { name value } metrics { name value dataset step } tags { key value } aliases { alias }
       model { name latestVersion { version } }
     }
   }

@@ -8,8 +8,8 @@ MODELS_PAGE = """
 query($first: Int!) {
   registeredModels(first: $first) {
     edges { node {
-      name tags { key value } aliases { alias versionNumber version { version } }
-      latestVersion { version stage tags { key value } metrics { name value } aliases params { name value } }
+      name tags { key value } aliases { id alias version updatedBy { subject } modelVersion { version aliases { id alias } } }
+      latestVersion { version stage tags { key value } metrics { name value } aliases { alias version } params { name value } }
       staging: latestVersion(stage: STAGING) { version }
     } }
   }

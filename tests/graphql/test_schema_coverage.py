@@ -133,12 +133,12 @@ query Snapshot {
     nodes {
       id name description owner createdAt updatedAt useCase riskTier regulatoryStatus
       tags { key value }
-      aliases { alias versionNumber updatedAt updatedBy }
+      aliases { id alias version updatedAt updatedBy { subject } }
       versions(first: 100) {
         totalCount
         nodes {
           id version stage status description flavor signature createdAt updatedAt
-          tags { key value } metrics { name value dataset step } params { name value } aliases
+          tags { key value } metrics { name value dataset step } params { name value } aliases { id alias }
           run { tracker runId runUri } code { repositoryUrl commitSha } artifact { uri digest size }
           documents(first: 100) { nodes { kind title revision markdown artifactDigest createdBy { subject } } }
           stageHistory(first: 100) { nodes { id fromStage toStage changedAt changedBy { subject } reason } }
@@ -234,12 +234,14 @@ VIEWER = "query Viewer { viewer { subject kind roles permissions } }"
 NODE = "query Node($id: ID!) { node(id: $id) { id ... on RegisteredModel { name } } }"
 REGISTERED_MODEL = """
 query RegisteredModel {
-  registeredModel(name: "m") { name tags { key value } aliases { alias versionNumber } latestVersion { version } }
+  registeredModel(name: "m") { name tags { key value } aliases { alias version } latestVersion { version } }
 }
 """
 REGISTERED_MODELS = "query RegisteredModels { registeredModels(first: 10) { totalCount nodes { name } } }"
 MODEL_VERSION = """
-query ModelVersion { modelVersion(name: "m", version: 1) { version tags { key } metrics { name value } aliases } }
+query ModelVersion {
+  modelVersion(name: "m", version: 1) { version tags { key } metrics { name value } aliases { alias } }
+}
 """
 MODEL_VERSIONS = "query ModelVersions { modelVersions(first: 10) { totalCount nodes { name version } } }"
 RESOLVE_MODEL_URI = 'query ResolveModelUri { resolveModelUri(uri: "models:/m@stable") { pinnedUri alias } }'
@@ -283,7 +285,7 @@ mutation DeleteModelVersionTag {
 """
 SET_MODEL_ALIAS = """
 mutation SetModelAlias {
-  setModelAlias(input: {name: "m", alias: "challenger", version: 2}) { modelAlias { alias versionNumber } }
+  setModelAlias(input: {name: "m", alias: "challenger", version: 2}) { modelAlias { alias version } }
 }
 """
 DELETE_MODEL_ALIAS = 'mutation DeleteModelAlias { deleteModelAlias(input: {name: "m", alias: "stable"}) { alias } }'

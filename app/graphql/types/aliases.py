@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.domain import entities
+from app.services.aliases import alias_key, model_of_alias_key
 
 from ..context import Info
+from ..relay import Node, fetches_node, to_global_id
+from .common import Actor
 
 if TYPE_CHECKING:
     from .versions import ModelVersion
@@ -18,8 +21,14 @@ ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.v
 
 
 @strawberry.type(description="A per-model name (`champion`, `challenger`) pointing at one version.")
-class ModelAlias:
+class ModelAlias(Node):
     entity: strawberry.Private[entities.ModelAlias]
+
+    @strawberry.field(
+        description="Globally unique opaque id; the same for this alias of this model wherever it points."
+    )
+    def id(self) -> strawberry.ID:
+        return to_global_id("ModelAlias", alias_key(self.entity.model_id, self.entity.alias))
 
     @strawberry.field(description="The alias name.")
     def alias(self) -> str:
@@ -30,7 +39,7 @@ class ModelAlias:
         return self.entity.model_name
 
     @strawberry.field(description="Number of the version the alias points at.")
-    def version_number(self) -> int:
+    def version(self) -> int:
         return self.entity.version
 
     @strawberry.field(description="The URI that follows this alias: `models:/NAME@ALIAS`.")
@@ -42,11 +51,11 @@ class ModelAlias:
         return self.entity.updated_at
 
     @strawberry.field(description="Who last moved the alias.")
-    def updated_by(self) -> str:
-        return self.entity.updated_by
+    def updated_by(self) -> Actor:
+        return Actor.of(self.entity.updated_by)
 
     @strawberry.field(description="The version the alias points at.")
-    async def version(self, info: Info) -> ModelVersionRef:
+    async def model_version(self, info: Info) -> ModelVersionRef:
         from .versions import ModelVersion
 
         return ModelVersion(entity=await info.context.loaders.version.load(self.entity.version_id))
@@ -91,3 +100,10 @@ class AliasMutations:
     ) -> DeleteModelAliasPayload:
         await info.context.services.aliases.delete(info.context.principal, input.name, input.alias)
         return DeleteModelAliasPayload(name=input.name, alias=input.alias)
+
+
+@fetches_node("ModelAlias")
+async def _alias_node(info: Info, key: int) -> ModelAlias | None:
+    aliases = await info.context.loaders.model_aliases.load(model_of_alias_key(key))
+    found = next((a for a in aliases if alias_key(a.model_id, a.alias) == key), None)
+    return ModelAlias(entity=found) if found else None

@@ -103,7 +103,7 @@ class RegisteredModel(ModelHistoryFields, Node):
     async def tags(self, info: Info) -> list[Tag]:
         return tags_of(await info.context.loaders.model_tags.load(self.entity.id))
 
-    @strawberry.field(description="Aliases of this model and the versions they point at.")
+    @strawberry.field(description="Aliases of this model and the versions they point at, sorted by name.")
     async def aliases(self, info: Info) -> list[ModelAliasRef]:
         from .aliases import ModelAlias
 

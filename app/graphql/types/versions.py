@@ -167,9 +167,15 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         found = await info.context.loaders.metrics.load(self.entity.id)
         return [Metric(name=m.name, value=m.value, dataset=m.dataset, step=m.step) for m in found]
 
-    @strawberry.field(description="Aliases pointing at this version, such as `champion`.")
-    async def aliases(self, info: Info) -> list[str]:
-        return [a.alias for a in await info.context.loaders.version_aliases.load(self.entity.id)]
+    @strawberry.field(
+        description="Aliases pointing at this version, such as `champion`, sorted by name.",
+        # named lazily: a module-level import of aliases.py would be needed to name the type in the annotation
+        graphql_type=list[strawberry.LazyType("ModelAlias", "app.graphql.types.aliases")],  # type: ignore[misc]
+    )
+    async def aliases(self, info: Info) -> list:
+        from .aliases import ModelAlias
+
+        return [ModelAlias(entity=a) for a in await info.context.loaders.version_aliases.load(self.entity.id)]
 
 
 @strawberry.enum(description="Fields model versions can be ordered by.")

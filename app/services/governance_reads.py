@@ -1,11 +1,13 @@
-"""Reading governance data: transition requests, approvals, stage history, documents, and time travel."""
+"""Reading governance data: transition requests, approvals, stage history, documents, time travel, and whether the
+caller may act on one object (``viewer.can(..., id:)``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from app.domain.deletion import check_model_deletable, check_version_deletable
 from app.domain.entities import Stage
-from app.domain.errors import BadUserInput
+from app.domain.errors import BadUserInput, NotFound
 from app.domain.governance import (
     Approval,
     Document,
@@ -14,12 +16,32 @@ from app.domain.governance import (
     TransitionRequest,
     VersionAt,
 )
-from app.domain.identity import Principal
+from app.domain.identity import Permission, Principal
+from app.domain.public_ids import global_id
 from app.domain.queries import Page, PageRequest
 from app.domain.rules import check_alias
+from app.domain.transitions import check_may_approve, check_may_cancel, passes
 
 from .common import check_page
+from .lineage_links import derivations
+from .ports import UnitOfWork
 from .reads import RegistryReader
+
+# The permissions ``may`` answers for one object, with the type of object (global id) each takes. The others have
+# no rule beyond the permission, or need more than an id to decide (a request takes its target stage).
+OBJECT_TYPES: dict[Permission, str] = {
+    Permission.TRANSITION_APPROVE: "TransitionRequest",
+    Permission.TRANSITION_CANCEL: "TransitionRequest",
+    Permission.MODEL_WRITE: "RegisteredModel",
+    Permission.MODEL_DELETE: "RegisteredModel",
+    Permission.VERSION_WRITE: "ModelVersion",
+    Permission.VERSION_DELETE: "ModelVersion",
+}
+_NAMED = {"TransitionRequest": "transition request", "RegisteredModel": "registered model", "ModelVersion": "version"}
+
+
+def _missing(type_name: str, key: int) -> NotFound:
+    return NotFound(f"{_NAMED[type_name]} {global_id(type_name, key)} does not exist", field="id")
 
 
 class GovernanceReads(RegistryReader):
@@ -70,6 +92,83 @@ class GovernanceReads(RegistryReader):
         await self._require(principal)
         async with self._uow(write=False) as uow:
             return (await uow.transitions.stage_changes_by_id([key])).get(key)
+
+    # What the caller may do to one object.
+
+    async def may(self, principal: Principal, permission: Permission, type_name: str, key: int) -> bool:
+        """Whether ``principal`` may do what ``permission`` guards to object ``key`` of ``type_name``, by the checks
+        the mutation runs: the permission, then the object's own rules (approving: separation of duties, an open
+        request, one decision per approver; cancelling: one's own or transition:cancel-any, an open request;
+        deleting: the deletion guards). BAD_USER_INPUT for a permission that takes no object or an id of another
+        type; looking at the object takes registry:read; NOT_FOUND when it does not exist."""
+        expected = OBJECT_TYPES.get(permission)
+        if expected is None:
+            takes = ", ".join(f"{p.action} on {p.resource}" for p in OBJECT_TYPES)
+            raise BadUserInput(
+                f"can answers about one object only for {takes}; ask about {permission.action} on "
+                f"{permission.resource} without an id",
+                field="id",
+            )
+        if type_name != expected:
+            raise BadUserInput(
+                f"id {global_id(type_name, key)!r} is not the id of a {_NAMED[expected]}, which "
+                f"{permission.action} on {permission.resource} is about",
+                field="id",
+            )
+        await self._require(principal)
+        allowed = self._authorizer.allows(principal, permission)
+        async with self._uow(write=False) as uow:
+            if expected == "TransitionRequest":
+                return await self._may_decide(uow, principal, permission, key, allowed)
+            if expected == "RegisteredModel":
+                return await self._may_change_model(uow, permission, key, allowed)
+            return await self._may_change_version(uow, permission, key, allowed)
+
+    async def _may_decide(
+        self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int, allowed: bool
+    ) -> bool:
+        request = await uow.transitions.get(key)
+        if request is None:
+            raise _missing("TransitionRequest", key)
+        if not allowed:
+            return False
+        if permission is Permission.TRANSITION_CANCEL:
+            may_cancel_any = self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY)
+            return passes(check_may_cancel, principal.subject, request, may_cancel_any)
+        version = (await uow.versions.get_many([request.version_id]))[request.version_id]
+        decisions = (await uow.transitions.decisions([request.id]))[request.id]
+        return passes(check_may_approve, principal.subject, request, version, decisions)
+
+    async def _may_change_model(self, uow: UnitOfWork, permission: Permission, key: int, allowed: bool) -> bool:
+        model = (await uow.models.get_many([key])).get(key)
+        if model is None:
+            raise _missing("RegisteredModel", key)
+        if not allowed or permission is not Permission.MODEL_DELETE:
+            return allowed
+        return passes(
+            check_model_deletable,
+            model.name,
+            model.id,
+            in_production=await uow.versions.count_in_stage(model.id, Stage.PRODUCTION),
+            derived=await derivations(uow, model_id=model.id),
+            deployed_in=await uow.deployments.of_model(model.id),
+        )
+
+    async def _may_change_version(self, uow: UnitOfWork, permission: Permission, key: int, allowed: bool) -> bool:
+        version = (await uow.versions.get_many([key])).get(key)
+        if version is None:
+            raise _missing("ModelVersion", key)
+        if not allowed or permission is not Permission.VERSION_DELETE:
+            return allowed
+        aliases = (await uow.aliases.for_versions([version.id]))[version.id]
+        return passes(
+            check_version_deletable,
+            version.model_name,
+            version,
+            derived=await derivations(uow, version),
+            serving_in=(await uow.deployments.environments_serving([version.id])).get(version.id, []),
+            aliases=[alias.alias for alias in aliases],
+        )
 
     # Batch reads for DataLoaders.
 

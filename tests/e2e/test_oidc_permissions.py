@@ -42,7 +42,7 @@ query Can {
     deleteModel: can(action: "delete", resource: "model")
     writeVersion: can(action: "write", resource: "version")
     read: can(action: "read", resource: "registry")
-    unknown: can(action: "fly", resource: "model")
+    cancelAny: can(action: "cancel-any", resource: "transition")
   }
 }
 """
@@ -126,10 +126,10 @@ async def test_viewer_of_a_client_credentials_token(api, idp, role):
 
 
 @pytest.mark.parametrize("role, expected", [
-    ("mlops", {"deleteModel": True, "writeVersion": True, "read": True, "unknown": False}),
-    ("data-scientist", {"deleteModel": False, "writeVersion": True, "read": True, "unknown": False}),
-    ("auditor", {"deleteModel": False, "writeVersion": False, "read": True, "unknown": False}),
-    ("nobody", {"deleteModel": False, "writeVersion": False, "read": False, "unknown": False}),
+    ("mlops", {"deleteModel": True, "writeVersion": True, "read": True, "cancelAny": True}),
+    ("data-scientist", {"deleteModel": False, "writeVersion": True, "read": True, "cancelAny": False}),
+    ("auditor", {"deleteModel": False, "writeVersion": False, "read": True, "cancelAny": False}),
+    ("nobody", {"deleteModel": False, "writeVersion": False, "read": False, "cancelAny": False}),
 ])
 async def test_viewer_can_answers_from_the_policy(api, idp, role, expected):
     assert (await body(api, CAN, idp.role_token(role)))["data"]["viewer"] == expected

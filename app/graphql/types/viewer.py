@@ -6,11 +6,33 @@ from typing import Annotated, cast
 
 import strawberry
 
+from app.domain.errors import BadUserInput
 from app.domain.identity import Permission
 
 from ..context import Info
-from ..relay import Node, fetch_node
+from ..relay import Node, fetch_node, from_global_id
 from .common import PrincipalKind
+
+_RESOURCES = sorted({p.resource for p in Permission})
+_ACTIONS = sorted({p.action for p in Permission})
+
+
+def permission_named(action: str, resource: str) -> Permission:
+    """The permission `can(action, resource)` asks about; BAD_USER_INPUT naming the argument that is not one the
+    policy knows (a misspelt action used to answer false, as if denied)."""
+    if resource not in _RESOURCES:
+        raise BadUserInput(
+            f"resource {resource[:50]!r} is unknown; resources: {', '.join(_RESOURCES)}", field="resource"
+        )
+    if action not in _ACTIONS:
+        raise BadUserInput(f"action {action[:50]!r} is unknown; actions: {', '.join(_ACTIONS)}", field="action")
+    try:
+        return Permission(f"{resource}:{action}")
+    except ValueError:
+        actions = ", ".join(p.action for p in Permission if p.resource == resource)
+        raise BadUserInput(
+            f"{action!r} is not an action on {resource!r}; actions on it: {actions}", field="action"
+        ) from None
 
 
 @strawberry.type(description="Who is calling and what they may do, so a frontend can show the right buttons.")
@@ -22,26 +44,43 @@ class Viewer:
 
     @strawberry.field(
         description="Whether the caller may do `action` on `resource` (for example `can(action: "
-        '"write", resource: "model")`), decided by the policy; false for pairs the '
-        "registry does not know. A frontend uses it to show or hide a button."
+        '"write", resource: "model")`), decided by the policy; with `id`, whether they may do it to that '
+        "object now, by the checks the mutation runs (approve: not one's own request nor one about a version "
+        "one registered, the request open, not decided by the caller yet; cancel: one's own request or "
+        "transition:cancel-any, the request open; delete: the deletion rules). A frontend uses it to show or "
+        "hide a button. An action, resource or pair the policy does not know is BAD_USER_INPUT; with `id`, "
+        "an object that does not exist is NOT_FOUND."
     )
-    def can(
+    async def can(
         self,
         info: Info,
-        action: Annotated[str, strawberry.argument(description="An action: read, write, delete.")],
+        action: Annotated[
+            str,
+            strawberry.argument(
+                description=f"An action, as in `permissions` after the colon: {', '.join(_ACTIONS)} (`approve` "
+                "covers approving and rejecting)."
+            ),
+        ],
         resource: Annotated[
             str,
             strawberry.argument(
-                description="A resource: registry, model, version, alias, "
-                "artifact, transition, production, document, audit."
+                description=f"A resource, as in `permissions` before the colon: {', '.join(_RESOURCES)}."
             ),
         ],
+        id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Ask about one object: a TransitionRequest (approve or cancel on transition), a "
+                "RegisteredModel (write or delete on model) or a ModelVersion (write or delete on version)."
+            ),
+        ] = None,
     ) -> bool:
-        try:
-            permission = Permission(f"{resource}:{action}")
-        except ValueError:
-            return False
-        return info.context.services.authorizer.allows(info.context.principal, permission)
+        permission = permission_named(action, resource)
+        principal = info.context.principal
+        if id is None:
+            return info.context.services.authorizer.allows(principal, permission)
+        type_name, key = from_global_id(id)
+        return await info.context.services.governance.may(principal, permission, type_name, key)
 
 
 @strawberry.type(description="Queries about the caller and global ids.")

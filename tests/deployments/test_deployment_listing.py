@@ -26,7 +26,7 @@ query($n: String!, $e: String!, $first: Int, $after: String, $last: Int, $before
   deployment(name: $n, environment: $e) {
     history(first: $first, after: $after, last: $last, before: $before) {
       totalCount
-      nodes { revision action changedBy { subject } }
+      nodes { revision action changedBy { subject } deployment { environment revision } }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     }
   }
@@ -147,6 +147,8 @@ async def test_history_pages_both_ways_newest_first(api: Api):
     everything = (await api.ok(HISTORY, variables))["deployment"]["history"]
     assert [n["revision"] for n in everything["nodes"]] == [5, 4, 3, 2, 1]
     assert everything["totalCount"] == 5 and everything["nodes"][0]["changedBy"] == {"subject": "user2"}
+    assert {n["deployment"]["environment"] for n in everything["nodes"]} == {"dev"}
+    assert {n["deployment"]["revision"] for n in everything["nodes"]} == {5}  # the deployment as it is now
     first = (await api.ok(HISTORY, {**variables, "first": 2}))["deployment"]["history"]
     assert [n["revision"] for n in first["nodes"]] == [5, 4] and first["pageInfo"]["hasNextPage"]
     following = (await api.ok(HISTORY, {**variables, "first": 2, "after": first["pageInfo"]["endCursor"]}))

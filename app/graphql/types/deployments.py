@@ -85,6 +85,8 @@ def _entries(entries: tuple[deployments.Entry, ...]) -> list[DeploymentEntry]:
 class DeploymentRevision(Node):
     deployment_id: strawberry.Private[int]
     entity: strawberry.Private[deployments.Revision]
+    # the deployment, when the revision was reached through it (its history), so asking for it costs nothing
+    parent: strawberry.Private[deployments.Deployment | None] = None
 
     @strawberry.field(description="Globally unique opaque id.")
     def id(self) -> strawberry.ID:
@@ -112,6 +114,8 @@ class DeploymentRevision(Node):
 
     @strawberry.field(description="The deployment this is a revision of, as it is now.")
     async def deployment(self, info: Info) -> Deployment:
+        if self.parent is not None:
+            return Deployment(entity=self.parent)
         reads = info.context.services.deployment_reads
         return Deployment(
             entity=(await reads.deployments_by_id(info.context.principal, [self.deployment_id]))[self.deployment_id]
@@ -157,7 +161,9 @@ class Deployment(Node):
         page = await info.context.services.deployment_reads.history(
             info.context.principal, self.entity.id, page_request(first, after, last, before), wants_total(info)
         )
-        return to_connection(page, lambda r: DeploymentRevision(deployment_id=self.entity.id, entity=r))
+        return to_connection(
+            page, lambda r: DeploymentRevision(deployment_id=self.entity.id, entity=r, parent=self.entity)
+        )
 
 
 @strawberry.enum(description="Fields deployments can be ordered by.")

@@ -16,23 +16,35 @@ from app.domain.queries import DEFAULT_PAGE_SIZE, Page, PageRequest
 T = TypeVar("T")
 
 
-def to_global_id(type_name: str, key: int) -> strawberry.ID:
+def to_global_id(type_name: str, key: int | str) -> strawberry.ID:
     return strawberry.ID(global_id(type_name, key))
 
 
 _KEY = re.compile(r"[1-9][0-9]{0,18}")
 
 
-def from_global_id(global_id: str) -> tuple[str, int]:
-    """The (type name, key) inside a global id; anything not made by ``to_global_id`` is BAD_USER_INPUT."""
+def _not_ours(global_id: str) -> BadUserInput:
+    return BadUserInput(f"id {global_id[:100]!r} is not an id this server handed out", field="id")
+
+
+def split_global_id(global_id: str) -> tuple[str, str]:
+    """The (type name, key text) inside a global id; anything not made by ``to_global_id`` is BAD_USER_INPUT."""
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-        type_name, _, key = raw.partition(":")
-        if not _KEY.fullmatch(key) or int(key) > 2**63 - 1:
-            raise ValueError("key out of range")
-        return type_name, int(key)
     except (ValueError, UnicodeDecodeError):
-        raise BadUserInput(f"id {global_id[:100]!r} is not an id this server handed out", field="id") from None
+        raise _not_ours(global_id) from None
+    type_name, colon, key = raw.partition(":")
+    if not colon or not key:
+        raise _not_ours(global_id)
+    return type_name, key
+
+
+def from_global_id(global_id: str) -> tuple[str, int]:
+    """The (type name, row key) inside a global id; anything else is BAD_USER_INPUT."""
+    type_name, key = split_global_id(global_id)
+    if not _KEY.fullmatch(key) or int(key) > 2**63 - 1:
+        raise _not_ours(global_id)
+    return type_name, int(key)
 
 
 @strawberry.interface(description="An object with a globally unique, opaque id; fetch any of them with `node(id:)`.")
@@ -47,18 +59,19 @@ class Node:
 
 
 # How ``node(id:)`` finds an object of each type: the module defining a Node type registers a fetcher taking the
-# request's Info and the key inside the global id, answering None when there is no such object.
-NodeFetcher = Callable[[Any, int], Awaitable[Any]]
-_NODE_FETCHERS: dict[str, NodeFetcher] = {}
+# request's Info and the key inside the global id (a row key, or the key text for types registered with
+# ``text_key``), answering None when there is no such object.
+NodeFetcher = Callable[[Any, Any], Awaitable[Any]]
+_NODE_FETCHERS: dict[str, tuple[NodeFetcher, bool]] = {}
 
 
-def fetches_node(type_name: str) -> Callable[[NodeFetcher], NodeFetcher]:
+def fetches_node(type_name: str, *, text_key: bool = False) -> Callable[[NodeFetcher], NodeFetcher]:
     """Register the decorated function as how ``node(id:)`` finds objects of ``type_name``."""
 
     def register(fetch: NodeFetcher) -> NodeFetcher:
         if type_name in _NODE_FETCHERS:
             raise RuntimeError(f"two node fetchers for {type_name}")
-        _NODE_FETCHERS[type_name] = fetch
+        _NODE_FETCHERS[type_name] = (fetch, text_key)
         return fetch
 
     return register
@@ -67,11 +80,12 @@ def fetches_node(type_name: str) -> Callable[[NodeFetcher], NodeFetcher]:
 async def fetch_node(info: Any, global_id: str) -> Any:
     """The object a global id names, or None when there is none. Every fetcher checks the caller's permission;
     an id of a type the server does not have is checked as a registry read, then answers None."""
-    type_name, key = from_global_id(global_id)
-    fetch = _NODE_FETCHERS.get(type_name)
+    type_name, key_text = split_global_id(global_id)
+    fetch, text_key = _NODE_FETCHERS.get(type_name, (None, False))
     if fetch is None:
-        return await info.context.services.reads.node(info.context.principal, type_name, key)
-    return await fetch(info, key)
+        await info.context.services.reads.check_readable(info.context.principal)
+        return None
+    return await fetch(info, key_text if text_key else from_global_id(global_id)[1])
 
 
 def node_type_names() -> list[str]:
@@ -164,24 +178,34 @@ def _list_position(cursor: str, list_name: str, argument: str) -> int:
 
 
 def connection_from_list(
-    items: Sequence[T], list_name: str, page: PageRequest, max_page_size: int = 100
+    items: Sequence[T], list_name: str, page: PageRequest, *, newest_first: bool = False, max_page_size: int = 100
 ) -> Connection[T]:
     """A connection over a short list already in memory (a version's stage history, a request's approvals),
-    paged with the same arguments, rules and errors as a keyset-paged one. Cursors are positions, tagged with
-    ``list_name`` so another list's cursor is refused; these lists only grow at their end."""
+    paged with the same arguments, rules and errors as a keyset-paged one. Cursors are positions tagged with
+    ``list_name``, so another list's cursor is refused. Such lists grow at one end: at their end, or at their
+    start when ``newest_first``, where positions count from the end so that a cursor stays on its item while
+    newer items arrive."""
+    last_index = len(items) - 1
+
+    def position(index: int) -> int:
+        return last_index - index if newest_first else index
+
+    def index_of(cursor: str, argument: str) -> int:
+        return position(_list_position(cursor, list_name, argument))
+
     if page.first is not None and page.last is not None:
         raise BadUserInput("pass first (with after) or last (with before), not both", field="last")
     for name, size in (("first", page.first), ("last", page.last)):
         if size is not None and not 0 <= size <= max_page_size:
             raise BadUserInput(f"{name} must be between 0 and {max_page_size}", field=name)
-    start = _list_position(page.after, list_name, "after") + 1 if page.after else 0
-    stop = min(_list_position(page.before, list_name, "before"), len(items)) if page.before else len(items)
+    start = max(index_of(page.after, "after") + 1, 0) if page.after else 0
+    stop = min(index_of(page.before, "before"), len(items)) if page.before else len(items)
     window = list(range(start, max(start, stop)))
     if page.size == 0:
         chosen: list[int] = []
     else:
         chosen = window[-page.size :] if page.backward else window[: page.size]
-    edges = [Edge(cursor=_list_cursor(list_name, position), node=items[position]) for position in chosen]
+    edges = [Edge(cursor=_list_cursor(list_name, position(index)), node=items[index]) for index in chosen]
     return Connection(
         edges=edges,
         page_info=PageInfo(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from app.domain.audit import AuditTarget
 from app.domain.entities import ModelAlias
 from app.domain.errors import NotFound
@@ -16,23 +14,6 @@ from app.domain.transitions import check_alias_unprotected
 from .audit import AuditTrail
 from .common import find_model, find_version, utc_now
 from .ports import Authorizer, Clock
-
-# A model's aliases have no key of their own (the model and the name identify one), so their global ids carry
-# ``alias_key``: the model's key times 2**31 plus 31 bits of the sha256 of the name. Stable (the same alias of the
-# same model always has the same id, wherever it points) and found again without storing anything: node(id:) reads
-# the model's aliases and picks the one whose name hashes alike. Two names of one model whose hashes share 31 bits
-# would share an id (odds about n**2 / 2**32 for a model with n aliases).
-_ALIAS_BITS = 31
-
-
-def alias_key(model_id: int, alias: str) -> int:
-    digest = int.from_bytes(hashlib.sha256(alias.encode()).digest()[:4], "big") & ((1 << _ALIAS_BITS) - 1)
-    return (model_id << _ALIAS_BITS) | digest
-
-
-def model_of_alias_key(key: int) -> int:
-    """The key of the model whose alias ``alias_key`` gave ``key``."""
-    return key >> _ALIAS_BITS
 
 
 def alias_target(name: str, alias: str, model_id: int | None = None) -> AuditTarget:

@@ -27,9 +27,9 @@ from app.domain.queries import Page, PageRequest
 
 from .audit import AuditTrail
 from .common import check_page, find_model, find_version, utc_now
-from .documents import DocumentReads
 from .lineage_links import link, register
 from .ports import Authorizer, Clock, UnitOfWork
+from .reads import RegistryReader
 
 # (current entries, the version named by the call or None) -> the next entries
 Compute = Callable[[tuple[Entry, ...], Any], tuple[Entry, ...]]
@@ -227,9 +227,8 @@ class DeploymentService:
             )
 
 
-class DeploymentReads(DocumentReads):
-    """Reads of deployments (registry:read). It also answers DocumentReads' document lookups, until a
-    DocumentReads of its own is wired into the GraphQL context's services (main.py, graphql/context.py)."""
+class DeploymentReads(RegistryReader):
+    """Reads of deployments (registry:read)."""
 
     async def deployment(self, principal: Principal, name: str, environment: str) -> Deployment | None:
         await self._require(principal)

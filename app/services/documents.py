@@ -14,7 +14,6 @@ from app.domain.rules import check_sha256, check_text
 from .audit import AuditTrail
 from .common import find_model, utc_now
 from .ports import Authorizer, Clock
-from .reads import RegistryReader
 from .storage_port import ArtifactStore
 
 
@@ -79,12 +78,3 @@ class DocumentService:
                     events=[EventDraft(EventType.DOCUMENT_ATTACHED, name, number)],
                 )
         return document
-
-
-class DocumentReads(RegistryReader):
-    """Documents by id (``node(id:)``); the documents of versions are read in batches by GovernanceReads."""
-
-    async def documents_by_id(self, principal: Principal, ids: list[int]) -> dict[int, Document]:
-        await self._require(principal)
-        async with self._uow(write=False) as uow:
-            return await uow.documents.get_many(ids)

@@ -186,3 +186,9 @@ class GovernanceReads(RegistryReader):
         await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.documents.for_versions(version_ids)
+
+    async def documents_by_id(self, principal: Principal, ids: list[int]) -> dict[int, Document]:
+        """Documents by id (``node(id:)``)."""
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.documents.get_many(ids)

@@ -86,17 +86,10 @@ class ReadService(RegistryReader):
         async with self._uow(write=False) as uow:
             return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
 
-    async def node(self, principal: Principal, type_name: str, key: int) -> RegisteredModel | ModelVersion | None:
-        """The model or version behind a global id's (type, key), or None for another type or a deleted entity
-        (after the registry read check, so an id of a type nobody fetches is answered like a missing object).
-        Other types are fetched by their own reads (transition requests: ``GovernanceReads.request``)."""
+    async def check_readable(self, principal: Principal) -> None:
+        """The registry read check alone: ``node(id:)`` of a type nobody fetches answers null after it, like a
+        missing object."""
         await self._require(principal)
-        async with self._uow(write=False) as uow:
-            if type_name == "RegisteredModel":
-                return (await uow.models.get_many([key])).get(key)
-            if type_name == "ModelVersion":
-                return (await uow.versions.get_many([key])).get(key)
-        return None
 
     # Batch reads for DataLoaders: one statement for many parents.
 

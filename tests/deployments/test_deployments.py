@@ -52,7 +52,7 @@ async def test_production_takes_production_versions_only(api: Api):
                               "version: 1}) { deployment { revision } } }")
     assert refused["extensions"]["code"] == "FAILED_PRECONDITION" and "in NONE" in refused["message"]
     await api.ok('mutation { attachDocument(input: {name: "dep/prod", version: 1, kind: MODEL_CARD, title: "Card", '
-                 'markdown: "# card"}) { document { revision } } }')
+                 'markdown: "# card"}) { modelDocument { revision } } }')
     await api.ok('mutation { requestStageTransition(input: {name: "dep/prod", version: 1, toStage: STAGING}) '
                  "{ transitionRequest { status } } }")
     request = await api.ok('mutation { requestStageTransition(input: {name: "dep/prod", version: 1, '

@@ -13,7 +13,7 @@ from tests.graphql.test_schema_coverage import token
 
 ATTACH = """
 mutation Attach($input: AttachDocumentInput!) {
-  attachDocument(input: $input) { document { kind title revision markdown artifactDigest createdBy { subject } } }
+  attachDocument(input: $input) { modelDocument { kind title revision markdown artifactDigest createdBy { subject } } }
 }
 """
 DOCUMENTS = """
@@ -29,10 +29,10 @@ PDF = b"%PDF-1.7 bias audit"
 async def test_documents_are_revisioned_and_readable_by_every_role(api):
     await register(api, card=False)
     card = {"name": "m", "version": 1, "kind": "MODEL_CARD", "title": "Card", "markdown": "# v1"}
-    first = (await ok(api, ATTACH, {"input": card}, "data-scientist", "dana"))["attachDocument"]["document"]
+    first = (await ok(api, ATTACH, {"input": card}, "data-scientist", "dana"))["attachDocument"]["modelDocument"]
     assert (first["revision"], first["createdBy"]) == (1, {"subject": "dana"})
     second = (await ok(api, ATTACH, {"input": {**card, "markdown": "# v1, fixed"}}, "mlops", "olga"))[
-        "attachDocument"]["document"]
+        "attachDocument"]["modelDocument"]
     assert second["revision"] == 2
 
     stored = await api.client.put("/api/artifacts/blobs", content=PDF,
@@ -40,7 +40,7 @@ async def test_documents_are_revisioned_and_readable_by_every_role(api):
     digest = stored.json()["digest"]
     assert digest == "sha256:" + hashlib.sha256(PDF).hexdigest()
     audit = {"name": "m", "version": 1, "kind": "BIAS_AUDIT", "title": "Bias audit", "artifactDigest": digest[7:]}
-    attached = (await ok(api, ATTACH, {"input": audit}, "data-scientist", "dana"))["attachDocument"]["document"]
+    attached = (await ok(api, ATTACH, {"input": audit}, "data-scientist", "dana"))["attachDocument"]["modelDocument"]
     assert (attached["artifactDigest"], attached["markdown"], attached["revision"]) == (digest, None, 1)
 
     for role in ("data-scientist", "mlops", "approver", "auditor"):

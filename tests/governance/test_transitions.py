@@ -17,7 +17,7 @@ mutation Register($name: String!, $metrics: [MetricInput!]) {
 ATTACH_CARD = """
 mutation AttachCard($name: String!, $version: Int!) {
   attachDocument(input: {name: $name, version: $version, kind: MODEL_CARD, title: "Card", markdown: "# card"}) {
-    document { kind title revision }
+    modelDocument { kind title revision }
   }
 }
 """

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.graphql.relay import from_global_id, to_global_id
-from app.services.aliases import alias_key, model_of_alias_key
+from app.domain.public_ids import alias_id, split_alias_key
+from app.graphql.relay import from_global_id, split_global_id, to_global_id
 
 CREATE_VERSION = """
 mutation($name: String!) { createModelVersion(input: {name: $name, createModelIfMissing: true}) {
@@ -31,7 +31,7 @@ query($name: String!) {
 ATTACH = """
 mutation($name: String!, $version: Int!, $title: String!) {
   attachDocument(input: {name: $name, version: $version, kind: MODEL_CARD, title: $title, markdown: "# card"}) {
-    document { id revision }
+    modelDocument { id revision }
   }
 }
 """
@@ -91,12 +91,12 @@ async def test_node_finds_a_document(api):
     await versions(api, "m", 1)
     first = (await api.ok(ATTACH, {"name": "m", "version": 1, "title": "Card"}, sub="dana"))["attachDocument"]
     second = (await api.ok(ATTACH, {"name": "m", "version": 1, "title": "Card"}))["attachDocument"]
-    assert first["document"]["id"] != second["document"]["id"]
-    found = (await api.ok(NODE, {"id": first["document"]["id"]}, "auditor"))["node"]
-    assert found == {"__typename": "ModelDocument", "id": first["document"]["id"], "kind": "MODEL_CARD",
+    assert first["modelDocument"]["id"] != second["modelDocument"]["id"]
+    found = (await api.ok(NODE, {"id": first["modelDocument"]["id"]}, "auditor"))["node"]
+    assert found == {"__typename": "ModelDocument", "id": first["modelDocument"]["id"], "kind": "MODEL_CARD",
                      "title": "Card", "revision": 1, "createdBy": {"subject": "dana"},
                      "modelVersion": {"uri": "models:/m/1"}}
-    _, key = from_global_id(second["document"]["id"])
+    _, key = from_global_id(second["modelDocument"]["id"])
     assert (await api.ok(NODE, {"id": to_global_id("ModelDocument", key + 1)}))["node"] is None
 
 
@@ -106,17 +106,24 @@ async def test_node_of_an_alias_or_document_needs_registry_read(api, kind):
     if kind == "alias":
         node_id = (await set_alias(api, "m", "stable", 1))["id"]
     else:
-        node_id = (await api.ok(ATTACH, {"name": "m", "version": 1, "title": "Card"}))["attachDocument"]["document"][
+        node_id = (await api.ok(ATTACH, {"name": "m", "version": 1, "title": "Card"}))["attachDocument"]["modelDocument"][
             "id"]
     denied = await api.error(NODE, {"id": node_id}, "nobody")
     assert denied["extensions"]["code"] == "FORBIDDEN" and "registry:read" in denied["message"]
 
 
 @pytest.mark.backend_independent
-def test_alias_keys_are_stable_and_name_their_model():
-    assert alias_key(7, "winner") == alias_key(7, "winner")
-    assert alias_key(7, "winner") != alias_key(8, "winner")
-    assert alias_key(7, "winner") != alias_key(7, "challenger")
-    assert model_of_alias_key(alias_key(7, "winner")) == 7
-    largest = alias_key(2**32 - 1, "x" * 64)
-    assert largest < 2**63 and from_global_id(to_global_id("ModelAlias", largest)) == ("ModelAlias", largest)
+def test_alias_ids_name_their_model_and_alias_exactly():
+    """An alias id carries its model's key and its name, so two aliases never share one."""
+    assert alias_id(7, "winner") == alias_id(7, "winner")
+    assert len({alias_id(7, "winner"), alias_id(8, "winner"), alias_id(7, "challenger")}) == 3
+    type_name, key = split_global_id(alias_id(2**63 - 1, "x@y" + "z" * 60))
+    assert type_name == "ModelAlias" and split_alias_key(key) == (2**63 - 1, "x@y" + "z" * 60)
+    assert split_alias_key("7") is None and split_alias_key("x@winner") is None and split_alias_key("7@") is None
+
+
+async def test_an_alias_id_that_names_nothing_is_refused_or_null(api):
+    await versions(api, "m", 1)
+    assert (await api.ok(NODE, {"id": alias_id(999, "stable")}))["node"] is None
+    refused = await api.error(NODE, {"id": to_global_id("ModelAlias", "not-a-key")})
+    assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}

@@ -161,6 +161,20 @@ def test_an_in_memory_list_refuses_what_a_keyset_list_refuses(page):
 
 
 @pytest.mark.backend_independent
+def test_a_newest_first_cursor_stays_on_its_item_while_newer_items_arrive():
+    newest_first = ["e", "d", "c", "b", "a"]
+    page = connection_from_list(newest_first, "history", PageRequest(first=2), newest_first=True)
+    assert page.nodes() == ["e", "d"]
+    grown = ["g", "f", *newest_first]  # two newer items arrived at the front
+    following = connection_from_list(grown, "history", PageRequest(first=2, after=page.edges[-1].cursor),
+                                     newest_first=True)
+    assert following.nodes() == ["c", "b"]
+    preceding = connection_from_list(grown, "history", PageRequest(last=5, before=page.edges[0].cursor),
+                                     newest_first=True)
+    assert preceding.nodes() == ["g", "f"]
+
+
+@pytest.mark.backend_independent
 def test_an_in_memory_cursor_belongs_to_its_list():
     cursor = connection_from_list(ITEMS, "letters", PageRequest(first=1)).edges[0].cursor
     with pytest.raises(BadUserInput, match="not a cursor of this list"):

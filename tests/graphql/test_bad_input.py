@@ -168,7 +168,7 @@ mutation Cancel($input: CancelTransitionRequestInput!) {
 ROLLBACK = """
 mutation Rollback($input: RollbackProductionInput!) { rollbackProduction(input: $input) { restored { version } } }
 """
-ATTACH = "mutation Attach($input: AttachDocumentInput!) { attachDocument(input: $input) { document { revision } } }"
+ATTACH = "mutation Attach($input: AttachDocumentInput!) { attachDocument(input: $input) { modelDocument { revision } } }"
 AUDIT_EVENTS = "query AuditEvents($first: Int!, $after: String) { auditEvents(first: $first, after: $after) { totalCount } }"
 UNKNOWN_REQUEST = b64("TransitionRequest:999999")
 A_MODEL_ID = b64("RegisteredModel:1")

@@ -90,13 +90,13 @@ mutation Seed {
   alias: setModelAlias(input: {name: "m", alias: "stable", version: 1}) { modelAlias { alias } }
   doomed: createRegisteredModel(input: {name: "doomed"}) { registeredModel { name } }
   card1: attachDocument(input: {name: "m", version: 1, kind: MODEL_CARD, title: "Card", markdown: "# m"}) {
-    document { revision }
+    modelDocument { revision }
   }
   card2: attachDocument(input: {name: "m", version: 2, kind: MODEL_CARD, title: "Card", markdown: "# m"}) {
-    document { revision }
+    modelDocument { revision }
   }
   card3: attachDocument(input: {name: "m", version: 3, kind: MODEL_CARD, title: "Card", markdown: "# m"}) {
-    document { revision }
+    modelDocument { revision }
   }
   s1: requestStageTransition(input: {name: "m", version: 1, toStage: STAGING}) { transitionRequest { status } }
   p1: requestStageTransition(input: {name: "m", version: 1, toStage: PRODUCTION}) { transitionRequest { id } }
@@ -330,7 +330,7 @@ mutation RollbackProduction {
 ATTACH_DOCUMENT = """
 mutation AttachDocument {
   attachDocument(input: {name: "m", version: 1, kind: BIAS_AUDIT, title: "Audit", markdown: "fair"}) {
-    document { revision }
+    modelDocument { revision }
   }
 }
 """
@@ -365,7 +365,7 @@ WEBHOOKS = "query Webhooks { webhooks(first: 10) { totalCount nodes { url secret
 WEBHOOK = "query Webhook($id: ID!) { webhook(id: $id) { url deliveries(first: 5) { nodes { status } } } }"
 CREATE_WEBHOOK = """
 mutation CreateWebhook {
-  createWebhook(input: {url: "https://ci.example.com/hook", secret: "another-secret-0123", events: ["version.ready"]}) {
+  createWebhook(input: {url: "https://ci.example.com/hook", secret: "another-secret-0123", events: [VERSION_READY]}) {
     webhook { id }
   }
 }

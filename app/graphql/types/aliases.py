@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.domain import entities
-from app.services.aliases import alias_key, model_of_alias_key
+from app.domain.errors import BadUserInput
+from app.domain.public_ids import alias_id, split_alias_key
 
 from ..context import Info
-from ..relay import Node, fetches_node, to_global_id
+from ..relay import Node, fetches_node
 from .common import Actor
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class ModelAlias(Node):
         description="Globally unique opaque id; the same for this alias of this model wherever it points."
     )
     def id(self) -> strawberry.ID:
-        return to_global_id("ModelAlias", alias_key(self.entity.model_id, self.entity.alias))
+        return strawberry.ID(alias_id(self.entity.model_id, self.entity.alias))
 
     @strawberry.field(description="The alias name.")
     def alias(self) -> str:
@@ -102,8 +103,12 @@ class AliasMutations:
         return DeleteModelAliasPayload(name=input.name, alias=input.alias)
 
 
-@fetches_node("ModelAlias")
-async def _alias_node(info: Info, key: int) -> ModelAlias | None:
-    aliases = await info.context.loaders.model_aliases.load(model_of_alias_key(key))
-    found = next((a for a in aliases if alias_key(a.model_id, a.alias) == key), None)
+@fetches_node("ModelAlias", text_key=True)
+async def _alias_node(info: Info, key: str) -> ModelAlias | None:
+    parts = split_alias_key(key)
+    if parts is None:
+        raise BadUserInput("id is not an id this server handed out", field="id")
+    model_id, alias = parts
+    aliases = await info.context.loaders.model_aliases.load(model_id)
+    found = next((a for a in aliases if a.alias == alias), None)
     return ModelAlias(entity=found) if found else None

@@ -98,7 +98,7 @@ class AttachDocumentInput:
 
 @strawberry.type(description="Result of attaching a document.")
 class ModelDocumentPayload:
-    document: Document = strawberry.field(description="The document as stored.")
+    model_document: Document = strawberry.field(description="The document as stored.")
 
 
 @strawberry.type(description="Document mutations.")
@@ -117,11 +117,11 @@ class DocumentMutations:
             artifact_digest=input.artifact_digest,
         )
         document = await info.context.services.documents.attach(info.context.principal, input.name, input.version, new)
-        return ModelDocumentPayload(document=Document(entity=document))
+        return ModelDocumentPayload(model_document=Document(entity=document))
 
 
 @fetches_node("ModelDocument")
 async def _document_node(info: Info, key: int) -> Document | None:
     # Document lookups are answered by the deployment reads for now (see DeploymentReads).
-    found = (await info.context.services.deployment_reads.documents_by_id(info.context.principal, [key])).get(key)
+    found = (await info.context.services.governance.documents_by_id(info.context.principal, [key])).get(key)
     return Document(entity=found) if found else None

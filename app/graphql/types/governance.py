@@ -170,7 +170,7 @@ class TransitionRequest(Node):
     ) -> Connection[Approval]:
         found = await info.context.loaders.approvals.load(self.entity.id)  # oldest first
         items = [Approval(entity=a) for a in reversed(found)]
-        return connection_from_list(items, "approvals", page_request(first, after, last, before))
+        return connection_from_list(items, "approvals", page_request(first, after, last, before), newest_first=True)
 
     @strawberry.field(description="The gates as last checked: when requested, then when it applied or failed to.")
     def gate_results(self) -> list[GateResult]:
@@ -370,7 +370,7 @@ class VersionGovernanceFields:
         self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
     ) -> Connection[StageChange]:
         items = [StageChange(entity=c) for c in await info.context.loaders.stage_history.load(self.entity.id)]
-        return connection_from_list(items, "stage-history", page_request(first, after, last, before))
+        return connection_from_list(items, "stage-history", page_request(first, after, last, before), newest_first=True)
 
     @strawberry.field(description="Documents attached to this version (every revision), newest first.")
     async def documents(
@@ -385,7 +385,7 @@ class VersionGovernanceFields:
         found = await info.context.loaders.documents.load(self.entity.id)  # oldest first
         items = [Document(entity=d) for d in reversed(found) if kind is None or d.kind.value == kind.value]
         list_name = f"documents-{kind.value}" if kind else "documents"  # a filtered list has its own cursors
-        return connection_from_list(items, list_name, page_request(first, after, last, before))
+        return connection_from_list(items, list_name, page_request(first, after, last, before), newest_first=True)
 
 
 @strawberry.type(description="Transition request queries.")

@@ -216,7 +216,7 @@ async def test_impacted_model_versions_follow_derivation_chains_and_filter_by_st
     distilled = await create(api, "impact/small", parents=[{"id": tuned["id"], "relation": "distilled"}])
     await create(api, "impact/unrelated")
     everything = (await api.ok(IMPACTED, {"id": data["id"]}))["impactedModelVersions"]
-    assert [v["uri"] for v in everything["nodes"]] == [trained["uri"], tuned["uri"], distilled["uri"]]
+    assert [v["uri"] for v in everything["nodes"]] == [distilled["uri"], tuned["uri"], trained["uri"]]  # newest first
     assert everything["totalCount"] == 3
     await api.ok("mutation { requestStageTransition(input: {name: \"impact/small\", version: 1, toStage: STAGING}) "
                  "{ transitionRequest { status } } }")
@@ -260,7 +260,7 @@ async def test_exports_and_node_lookup(api: Api):
     assert datasets["datasets"] == {"totalCount": 1, "nodes": [{"name": "holdout", "version": "v1"}]}
     runs = await api.ok("{ runs(filter: {tracker: MLFLOW}) { nodes { runId } } run(tracker: MLFLOW, runId: \"r-base\") "
                         "{ experimentName } dataset(name: \"events\", version: \"v3\") { digest } }")
-    assert [r["runId"] for r in runs["runs"]["nodes"]] == ["r-base", "r-churn"]
+    assert [r["runId"] for r in runs["runs"]["nodes"]] == ["r-churn", "r-base"]  # newest first
     assert runs["run"] == {"experimentName": "base"} and runs["dataset"] == {"digest": DIGEST}
 
 

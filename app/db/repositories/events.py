@@ -381,7 +381,7 @@ class SqlWebhookRepository:
             list_name="webhooks",
             sort_key=WebhookRow.id,
             id_column=WebhookRow.id,
-            direction=Direction.ASC,
+            direction=Direction.DESC,
             page=page,
             with_total=with_total,
             convert=lambda row: to_webhook(row[0]),

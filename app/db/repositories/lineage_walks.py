@@ -159,7 +159,7 @@ class SqlLineageWalks:
             list_name="impacted-versions",
             sort_key=VersionRow.id,
             id_column=VersionRow.id,
-            direction=Direction.ASC,
+            direction=Direction.DESC,
             page=page,
             with_total=with_total,
             convert=lambda row: to_version(row[0], row[1]),

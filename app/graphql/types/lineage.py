@@ -191,8 +191,7 @@ class LineageQueries:
 
     @strawberry.field(
         description="Every model version downstream of a node, through DERIVED_FROM chains too, "
-        "however far: which (PRODUCTION) models did this dataset touch? Ordered by "
-        "version id."
+        "however far: which (PRODUCTION) models did this dataset touch? Newest registration first."
     )
     async def impacted_model_versions(
         self,
@@ -241,7 +240,7 @@ class LineageQueries:
             raise BadUserInput("give the dataset's id, or its name and version", field="id")
         return Dataset.of(found) if found else None
 
-    @strawberry.field(description="Datasets, oldest registration first.")
+    @strawberry.field(description="Datasets, newest registration first.")
     async def datasets(
         self,
         info: Info,
@@ -281,7 +280,7 @@ class LineageQueries:
             raise BadUserInput("give the run's id, or its tracker and runId", field="id")
         return Run.of(found) if found else None
 
-    @strawberry.field(description="Runs, oldest registration first.")
+    @strawberry.field(description="Runs, newest registration first.")
     async def runs(
         self,
         info: Info,

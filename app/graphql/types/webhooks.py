@@ -143,7 +143,7 @@ def webhook_id(global_id: str, field: str = "id") -> int:
 
 @strawberry.type(description="Webhook queries.")
 class WebhookQueries:
-    @strawberry.field(description="Webhooks, oldest first. Requires webhook:manage.")
+    @strawberry.field(description="Webhooks, newest first. Requires webhook:manage.")
     async def webhooks(
         self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
     ) -> Connection[Webhook] | None:

@@ -13,7 +13,7 @@ query GetModelWithLatestVersions($name: String!) {
   registeredModel(name: $name) {
     id name description owner updatedAt
     tags { key value }
-    aliases { alias versionNumber }
+    aliases { alias version }
     latestVersion { version stage createdAt uri metrics { name value } tags { key value } artifact { uri digest } }
     production: latestVersion(stage: PRODUCTION) { version createdAt metrics { name value } }
     staging: latestVersion(stage: STAGING) { version createdAt metrics { name value } }

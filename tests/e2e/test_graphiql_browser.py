@@ -86,6 +86,8 @@ def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveSer
     assert sorted(node["kind"] for node in graph["nodes"]) == ["CODE_COMMIT", "DATASET", "MODEL_VERSION", "RUN"]
     assert {edge["kind"] for edge in graph["edges"]} == {"PRODUCED", "BUILT_FROM", "TRAINED_ON"}
     assert graph["mermaid"].startswith("flowchart LR")
+    version_node = next(node for node in graph["nodes"] if node["kind"] == "MODEL_VERSION")
+    assert version_node["entity"] == {"name": "demo/churn", "version": 1, "stage": "NONE"}  # was {}
     assert "run" not in version["reproducibility"]["missing"]
     assert_offline(report)
 

@@ -18,9 +18,7 @@ const SUFFIXES_WITHOUT_ID = {
 const TYPES_WITHOUT_ID = {
   PageInfo: 'Relay page position, not an entity',
   Viewer: 'the caller as seen by this request, not a stored entity',
-  Actor: 'who did something: a subject string and a kind, embedded in what they did (issue 13)',
-  AuditActor: 'replaced by Actor (issue 13); a value embedded in its audit event',
-  EventActor: 'replaced by Actor (issue 13); a value embedded in its registry event',
+  Actor: 'who did something: a subject and a kind, embedded in what they did',
   AuditIntegrity: 'a report computed on request',
   AuditTargetRef: 'a reference to what an audit event touched, by kind and name, embedded in the event',
   ArtifactFile: 'one file of a version, identified by its path inside that version',
@@ -28,7 +26,6 @@ const TYPES_WITHOUT_ID = {
   CodeReference: 'repository and commit of a version, part of the version',
   DatasetUse: 'how a version used a dataset, part of its reproducibility report',
   DeploymentEntry: 'one version served by a deployment revision, part of that revision',
-  DeploymentRevision: 'one numbered step of a deployment\'s history, part of the deployment',
   GateResult: 'one gate of a transition check, computed on request',
   LineageGraph: 'a query result (nodes and edges around a start node)',
   Metric: 'a named value of a version, part of the version',
@@ -41,7 +38,7 @@ const TYPES_WITHOUT_ID = {
   RunParam: 'a named value of a run, part of the run',
   RunReference: 'the tracker\'s own run id and URI, part of a version',
   Tag: 'a key and value on its owner',
-  VersionAtTime: 'which version held a stage or alias from when, part of that history',
+  VersionAtTime: 'the version an alias pointed at, from when: computed for a moment asked about',
 };
 
 /**

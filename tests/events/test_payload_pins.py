@@ -42,7 +42,7 @@ mutation MoreChanges {
 }
 """
 LAST_CHANGES = """
-mutation LastChanges($dataset: ID!, $version: ID!, $hook: ID!, $event: String!) {
+mutation LastChanges($dataset: ID!, $version: ID!, $hook: ID!, $event: ID!) {
   addLineageEdge(input: {kind: EVALUATED_ON, upstreamId: $dataset, downstreamId: $version}) { created }
   createWebhook(input: {url: "https://ci.example.com/hook", secret: "another-secret-0123"}) { webhook { id } }
   updateWebhook(input: {id: $hook, description: "seed hook"}) { webhook { id } }

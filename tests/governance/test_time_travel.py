@@ -13,7 +13,7 @@ query At($time: DateTime!, $stage: Stage! = PRODUCTION) {
     stageAt(time: $time, stage: $stage) {
       nodes { version toStage changedBy { subject } reason modelVersion { version } }
     }
-    aliasAt(alias: "champion", time: $time) { version by { subject } }
+    aliasAt(alias: "champion", time: $time) { version changedBy { subject } }
   }
 }
 """
@@ -70,7 +70,7 @@ async def test_stage_and_alias_at_each_point_of_a_scripted_history(api):
     assert model["stageAt"]["nodes"] == [{"version": 1, "toStage": "PRODUCTION", "changedBy": {"subject": "olga"},
                                           "reason": "restored by rollback: error rate doubled",
                                           "modelVersion": {"version": 1}}]
-    assert model["aliasAt"] == {"version": 2, "by": {"subject": "alice"}}
+    assert model["aliasAt"] == {"version": 2, "changedBy": {"subject": "alice"}}
     # Times without an offset are UTC; a far future shows the present.
     later = (datetime.now(timezone.utc) + timedelta(days=365)).replace(tzinfo=None).isoformat()
     assert await at(api, later) == ([1], 2)

@@ -376,7 +376,7 @@ mutation UpdateWebhook($id: ID!) { updateWebhook(input: {id: $id, active: false}
 DELETE_WEBHOOK = "mutation DeleteWebhook($id: ID!) { deleteWebhook(input: {id: $id}) { deletedId } }"
 PING_WEBHOOK = "mutation PingWebhook($id: ID!) { pingWebhook(input: {id: $id}) { delivery { status } } }"
 REDELIVER_WEBHOOK_EVENT = """
-mutation RedeliverWebhookEvent($id: ID!, $event: String!) {
+mutation RedeliverWebhookEvent($id: ID!, $event: ID!) {
   redeliverWebhookEvent(input: {webhookId: $id, eventId: $event}) { delivery { status } }
 }
 """

@@ -258,12 +258,12 @@ class VersionAtTime:
     def version(self) -> int:
         return self.entity.version
 
-    @strawberry.field(description="Since when the alias pointed at it.")
-    def since(self) -> datetime:
+    @strawberry.field(description="When the alias was moved to it (it pointed there from then on).")
+    def changed_at(self) -> datetime:
         return self.entity.since
 
-    @strawberry.field(description="Who put it there.")
-    def by(self) -> Actor:
+    @strawberry.field(description="Who moved the alias there.")
+    def changed_by(self) -> Actor:
         return Actor.of(self.entity.by)
 
     @strawberry.field(description="The version, or null when it has been deleted since.")

@@ -79,7 +79,7 @@ class PingWebhookInput:
 @strawberry.input(description="An event to send to a webhook again.")
 class RedeliverWebhookEventInput:
     webhook_id: strawberry.ID = strawberry.field(description="The webhook's global id.")
-    event_id: str = strawberry.field(description="The event's id (`eventId` of a delivery).")
+    event_id: strawberry.ID = strawberry.field(description="The event's id (`eventId` of a delivery).")
 
 
 @strawberry.type(description="The webhook created or changed.")

@@ -40,7 +40,9 @@ class WebhookDeliveryStatus(Enum):
 @strawberry.type(description="One event sent (or to send) to one webhook, with its attempts.")
 class WebhookDelivery(Node):
     id: strawberry.ID = strawberry.field(description="Globally unique opaque id.")
-    event_id: str = strawberry.field(description="The event's id (the `Modelreg-Event-Id` header).")
+    event_id: strawberry.ID = strawberry.field(
+        description="The event's id (`RegistryEvent.id`, the `Modelreg-Event-Id` header)."
+    )
     event_type: RegistryEventType = strawberry.field(description="The event's type, such as TRANSITION_APPLIED.")
     status: WebhookDeliveryStatus = strawberry.field(description="Where it stands.")
     attempts: int = strawberry.field(description="Attempts made so far.")
@@ -56,7 +58,7 @@ class WebhookDelivery(Node):
     def of(cls, delivery: webhooks.Delivery) -> WebhookDelivery:
         return cls(
             id=to_global_id("WebhookDelivery", delivery.id),
-            event_id=delivery.event_id,
+            event_id=strawberry.ID(delivery.event_id),
             event_type=RegistryEventType.of(delivery.event_type),
             status=WebhookDeliveryStatus(delivery.status.value),
             attempts=delivery.attempts,

@@ -55,7 +55,7 @@ def decode_cursor(cursor: str, list_name: str, expected: type, argument: str = "
     except (ValueError, TypeError, KeyError, IndexError, json.JSONDecodeError):
         raise BadUserInput(
             f"{argument} is not a cursor of this list: pass a cursor from a page of the same field, "
-            "with the same filter and orderBy",
+            "with the same orderBy",
             field=argument,
         ) from None
 
@@ -92,7 +92,9 @@ async def fetch_page(
     convert: Any,
     row_id: Any = None,
 ) -> Page[Any]:
-    """Run ``query`` (which must select the sort key as its last column) as one page of the list ``list_name``.
+    """Run ``query`` (which must select the sort key as its last column) as one page of the list ``list_name``
+    (which names the ordering field and the parent, when there is one: cursors are refused by any other list;
+    the direction is added here).
 
     Relay's window: rows after ``page.after`` and before ``page.before``, then the first ``first`` or the last
     ``last`` of them, returned in list order. Fetches one row more than asked to know whether more follow (or,
@@ -103,6 +105,7 @@ async def fetch_page(
     if with_total:
         total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
     python_type = sort_key.type.python_type
+    list_name = f"{list_name}/{direction.value}"
     paged = query
     if page.after:
         value, key = decode_cursor(page.after, list_name, python_type, "after")

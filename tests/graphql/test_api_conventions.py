@@ -112,6 +112,17 @@ async def test_a_cursor_of_another_list_is_refused(api, argument):
     assert "not a cursor of this list" in found["message"]
 
 
+async def test_a_cursor_taken_with_another_order_is_refused(api):
+    """Both orderings sort on a time, so the sort value alone could not tell them apart."""
+    await create_models(api, 3)
+    newest = {"field": "CREATED_AT", "direction": "DESC"}
+    cursor = (await ok(api, MODELS, {"first": 1, "orderBy": newest}))["registeredModels"]["pageInfo"]["endCursor"]
+    assert len((await ok(api, MODELS, {"after": cursor, "orderBy": newest}))["registeredModels"]["nodes"]) == 2
+    for other in ({"field": "UPDATED_AT", "direction": "DESC"}, {"field": "CREATED_AT", "direction": "ASC"}):
+        found = await error(api, MODELS, {"after": cursor, "orderBy": other})
+        assert found["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}, other
+
+
 async def test_models_and_versions_default_to_newest_first(api):
     await create_models(api, 3)
     page = (await ok(api, "{ registeredModels { nodes { name } } }"))["registeredModels"]

@@ -105,7 +105,7 @@ class SqlDeploymentRepository:
         rows = await fetch_page(
             self._session,
             query,
-            list_name="deployments",
+            list_name=f"deployments/{order.field.value}",
             sort_key=sort_key,
             id_column=DeploymentRow.id,
             direction=order.direction,
@@ -209,7 +209,7 @@ class SqlDeploymentRepository:
             select(DeploymentRevisionRow, DeploymentRevisionRow.revision).where(
                 DeploymentRevisionRow.deployment_id == deployment_id
             ),
-            list_name="deploymentHistory",
+            list_name=f"deployment-history/{deployment_id}",
             sort_key=DeploymentRevisionRow.revision,
             id_column=DeploymentRevisionRow.revision,
             direction=Direction.DESC,

@@ -343,7 +343,7 @@ class SqlWebhookRepository:
         return await fetch_page(
             self._session,
             query,
-            list_name="webhook-deliveries",
+            list_name=f"webhook-deliveries/{webhook_id}",
             sort_key=WebhookDeliveryRow.id,
             id_column=WebhookDeliveryRow.id,
             direction=Direction.DESC,

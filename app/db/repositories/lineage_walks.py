@@ -156,7 +156,7 @@ class SqlLineageWalks:
         return await fetch_page(
             self._session,
             query,
-            list_name="impacted-versions",
+            list_name=f"impacted-versions/{root_id}",
             sort_key=VersionRow.id,
             id_column=VersionRow.id,
             direction=Direction.DESC,

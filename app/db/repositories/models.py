@@ -126,7 +126,7 @@ class SqlModelRepository:
         return await fetch_page(
             self._session,
             query,
-            list_name="models",
+            list_name=f"models/{order.field.value}",
             sort_key=sort_key,
             id_column=ModelRow.id,
             direction=order.direction,

@@ -184,7 +184,7 @@ class SqlVersionRepository:
         return await fetch_page(
             self._session,
             query,
-            list_name="versions",
+            list_name=f"versions/{order.field.value}/{order.metric or ''}",
             sort_key=sort_key,
             id_column=VersionRow.id,
             direction=order.direction,

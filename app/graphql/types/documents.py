@@ -122,6 +122,5 @@ class DocumentMutations:
 
 @fetches_node("ModelDocument")
 async def _document_node(info: Info, key: int) -> Document | None:
-    # Document lookups are answered by the deployment reads for now (see DeploymentReads).
     found = (await info.context.services.governance.documents_by_id(info.context.principal, [key])).get(key)
     return Document(entity=found) if found else None

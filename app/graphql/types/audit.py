@@ -191,7 +191,7 @@ class AuditEventOrder:
 @strawberry.type(description="The result of recomputing the audit log's hash chain.")
 class AuditIntegrity:
     ok: bool = strawberry.field(description="True when every event matches its hash and links to the one before.")
-    checked_events: int = strawberry.field(description="Events checked (up to the first broken one).")
+    checked_events: Long = strawberry.field(description="Events checked (up to the first broken one).")
     first_broken_sequence: Long | None = strawberry.field(description="Sequence number of the first broken event.")
     problem: str | None = strawberry.field(description="What is wrong with it.")
     head_sequence: Long | None = strawberry.field(
@@ -229,7 +229,7 @@ class AuditQueries:
         report = await info.context.services.audit_log.integrity(info.context.principal)
         return AuditIntegrity(
             ok=report.ok,
-            checked_events=report.checked,
+            checked_events=Long(report.checked),
             first_broken_sequence=long_or_none(report.first_broken_seq),
             problem=report.problem,
             head_sequence=long_or_none(report.head_seq),

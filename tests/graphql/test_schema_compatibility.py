@@ -5,6 +5,7 @@ docs/api-changelog.md; docs/api-conventions.md says how to release a new minor v
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -26,8 +27,19 @@ def describe(changes: list) -> str:
     return "\n".join(f"  {change.type.name}: {change.description}" for change in changes)
 
 
+# A released schema never changes: clients were built on it. A new release adds its file and its digest here.
+RELEASED_DIGESTS = {
+    "schema-1.0.graphql": "619b06785574ea0d014102ee774c720648e4810d874fa31b8f70570509529423",
+}
+
+
 def test_version_1_0_is_released():
     assert RELEASES / "schema-1.0.graphql" in released()
+
+
+def test_released_schemas_are_never_edited():
+    found = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in released()}
+    assert found == RELEASED_DIGESTS, "a file in releases/ was edited, added or removed without its digest here"
 
 
 @pytest.mark.parametrize("release", released(), ids=lambda path: path.stem)

@@ -221,3 +221,23 @@ async def test_long_accepts_64_bit_integers_and_answers_json_integers(api, value
 async def test_long_refuses_what_is_not_a_64_bit_integer(api, value):
     found = await error(api, LONG, {"n": value})
     assert found["extensions"]["code"] == "BAD_USER_INPUT" and "64-bit" in found["message"], found
+
+
+@pytest.mark.backend_independent
+def test_optional_arguments_are_nullable():
+    """An argument with a default is nullable (null means the default): `Int! = 20` answered INTERNAL to the
+    `null` that generated code sends for an unset variable."""
+    from graphql import GraphQLNonNull, GraphQLObjectType
+    from graphql.pyutils import Undefined
+
+    from app.graphql.schema import schema
+
+    offending = [
+        f"{type_name}.{field_name}({argument_name})"
+        for type_name, graphql_type in schema._schema.type_map.items()
+        if isinstance(graphql_type, GraphQLObjectType) and not type_name.startswith("__")
+        for field_name, field in graphql_type.fields.items()
+        for argument_name, argument in field.args.items()
+        if isinstance(argument.type, GraphQLNonNull) and argument.default_value is not Undefined
+    ]
+    assert offending == []

@@ -1,4 +1,5 @@
-"""Governed promotion: transition requests, approvals, gate results, stage history and time travel."""
+"""Governed promotion: transition requests, their approvals and gate results, and a version's requests, stage history
+and documents."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ from ..relay import (
     to_global_id,
     wants_total,
 )
-from .common import Actor, Stage, _aware
+from .common import Actor, Stage
 from .documents import Document, DocumentKind
+from .stage_history import StageChange
 
 if TYPE_CHECKING:
     from app.domain import entities
@@ -197,124 +199,6 @@ def request_key(global_id: str) -> int:
     return key
 
 
-@strawberry.type(description="One stage move of a version, kept after the version is deleted.")
-class StageChange(Node):
-    entity: strawberry.Private[governance.StageChange]
-
-    @strawberry.field(description="Globally unique opaque id.")
-    def id(self) -> strawberry.ID:
-        assert self.entity.id is not None, "a stage change read from the history has its key"
-        return to_global_id("StageChange", self.entity.id)
-
-    @strawberry.field(description="Model name.")
-    def name(self) -> str:
-        return self.entity.model_name
-
-    @strawberry.field(description="Version number (the version itself may have been deleted since).")
-    def version(self) -> int:
-        return self.entity.version
-
-    @strawberry.field(description="The version that moved, or null when it has been deleted since.")
-    async def model_version(self, info: Info) -> ModelVersionRef | None:
-        from .versions import ModelVersion
-
-        found = await info.context.loaders.version_by_number.load((self.entity.model_name, self.entity.version))
-        return ModelVersion(entity=found) if found else None
-
-    @strawberry.field(description="Stage before the move.")
-    def from_stage(self) -> Stage:
-        return Stage(self.entity.from_stage.value)
-
-    @strawberry.field(description="Stage after the move.")
-    def to_stage(self) -> Stage:
-        return Stage(self.entity.to_stage.value)
-
-    @strawberry.field(description="When it moved.")
-    def changed_at(self) -> datetime:
-        return self.entity.changed_at
-
-    @strawberry.field(
-        description="Who moved it: the approver who completed the request, the requester when no "
-        "approval was needed, or whoever rolled back."
-    )
-    def changed_by(self) -> Actor:
-        return Actor.of(self.entity.changed_by)
-
-    @strawberry.field(description="Why, for moves that were not a plain request (rollback, replaced in production).")
-    def reason(self) -> str | None:
-        return self.entity.reason
-
-    @strawberry.field(description="The transition request that caused it, if any.")
-    def request_id(self) -> strawberry.ID | None:
-        return to_global_id("TransitionRequest", self.entity.request_id) if self.entity.request_id else None
-
-
-@strawberry.type(description="The version an alias pointed at, at a point in time.")
-class VersionAtTime:
-    entity: strawberry.Private[governance.VersionAt]
-    model_name: strawberry.Private[str]
-
-    @strawberry.field(description="Version number (the version itself may have been deleted since).")
-    def version(self) -> int:
-        return self.entity.version
-
-    @strawberry.field(description="When the alias was moved to it (it pointed there from then on).")
-    def changed_at(self) -> datetime:
-        return self.entity.since
-
-    @strawberry.field(description="Who moved the alias there.")
-    def changed_by(self) -> Actor:
-        return Actor.of(self.entity.by)
-
-    @strawberry.field(description="The version, or null when it has been deleted since.")
-    async def model_version(self, info: Info) -> ModelVersionRef | None:
-        from .versions import ModelVersion
-
-        found = await info.context.loaders.version_by_number.load((self.model_name, self.entity.version))
-        return ModelVersion(entity=found) if found else None
-
-
-@strawberry.type(description="Time travel on a model's stages and aliases.")
-class ModelHistoryFields:
-    if TYPE_CHECKING:  # declared by RegisteredModel, which this mixin is part of
-        entity: entities.RegisteredModel
-
-    @strawberry.field(
-        description="The versions that were in `stage` (default PRODUCTION) at `time`, as the stage changes that "
-        "put them there (`changedAt`: since when, `changedBy`: by whom): what was serving at that moment? "
-        "Newest version (highest number) first."
-    )
-    async def stage_at(
-        self,
-        info: Info,
-        time: Annotated[
-            datetime, strawberry.argument(description="The moment asked about (UTC unless an offset is given).")
-        ],
-        stage: Annotated[Stage, strawberry.argument(description="STAGING, PRODUCTION or ARCHIVED.")] = Stage.PRODUCTION,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[StageChange]:
-        found = await info.context.services.governance.stage_at(
-            info.context.principal, self.entity.id, stage.to_domain(), _aware(time)
-        )
-        items = [StageChange(entity=change) for change in found]
-        return connection_from_list(items, f"stage-at-{stage.value}", page_request(first, after, last, before))
-
-    @strawberry.field(description="The version `alias` pointed at, at `time`, or null when it was not set then.")
-    async def alias_at(
-        self,
-        info: Info,
-        alias: Annotated[str, strawberry.argument(description="The alias, such as `champion`.")],
-        time: Annotated[datetime, strawberry.argument(description="The moment asked about.")],
-    ) -> VersionAtTime | None:
-        found = await info.context.services.governance.alias_at(
-            info.context.principal, self.entity.id, alias, _aware(time)
-        )
-        return VersionAtTime(entity=found, model_name=self.entity.name) if found else None
-
-
 @strawberry.input(description="Conditions on transition requests, combined with AND.")
 class TransitionRequestFilter:
     name: str | None = strawberry.field(default=None, description="Requests about this model.")
@@ -413,9 +297,3 @@ async def _request_node(info: Info, key: int) -> TransitionRequest | None:
 async def _approval_node(info: Info, key: int) -> Approval | None:
     found = await info.context.services.governance.approval(info.context.principal, key)
     return Approval(entity=found) if found else None
-
-
-@fetches_node("StageChange")
-async def _stage_change_node(info: Info, key: int) -> StageChange | None:
-    found = await info.context.services.governance.stage_change(info.context.principal, key)
-    return StageChange(entity=found) if found else None

@@ -38,7 +38,7 @@ from .common import (
     tags_of,
     time_range,
 )
-from .governance import ModelHistoryFields
+from .stage_history import ModelHistoryFields
 
 if TYPE_CHECKING:
     from .aliases import ModelAlias

@@ -19,7 +19,8 @@ from .types.aliases import AliasMutations
 from .types.artifacts import ArtifactMutations
 from .types.audit import AuditQueries
 from .types.common import LONG_SCALAR, Long
-from .types.deployments import DeploymentMutations, DeploymentQueries
+from .types.deployment_mutations import DeploymentMutations
+from .types.deployments import DeploymentQueries
 from .types.documents import DocumentMutations
 from .types.governance import GovernanceQueries
 from .types.governance_mutations import GovernanceMutations

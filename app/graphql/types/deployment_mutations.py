@@ -1,0 +1,164 @@
+"""Deployment mutations: deploy, canaries, shadows and rollback (docs/deployments.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from app.domain import deployments
+
+from ..context import Info
+from .deployments import Deployment
+
+
+@strawberry.input(description="A model version to deploy to an environment.")
+class DeployInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    version: int = strawberry.field(description="Version number (READY; in PRODUCTION for production environments).")
+
+
+@strawberry.input(description="A canary: a new version on a share of the live traffic.")
+class StartCanaryInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    version: int = strawberry.field(description="Version number of the canary.")
+    percent: int = strawberry.field(description="Its share of the live traffic, 1-99.")
+
+
+@strawberry.input(description="A new share of the live traffic for the running canary.")
+class SetCanaryTrafficInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    percent: int = strawberry.field(description="The canary's share, 1-99.")
+
+
+@strawberry.input(description="The deployment whose canary becomes its primary.")
+class PromoteCanaryInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+
+
+@strawberry.input(description="The deployment whose canary is removed.")
+class AbortCanaryInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+
+
+@strawberry.input(description="The deployment to take back to what it served before its last change.")
+class RollbackDeploymentInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+
+
+@strawberry.input(description="A version to mirror the traffic of a deployment to.")
+class AddShadowInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    version: int = strawberry.field(
+        description="Version number of the shadow (READY; in PRODUCTION for production environments)."
+    )
+
+
+@strawberry.input(description="A shadow to stop mirroring the traffic to.")
+class RemoveShadowInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    version: int = strawberry.field(description="Version number of the shadow.")
+
+
+@strawberry.type(description="The deployment after the change.")
+class DeploymentPayload:
+    deployment: Deployment = strawberry.field(description="The deployment, at its new revision.")
+
+
+def _payload(found: deployments.Deployment) -> DeploymentPayload:
+    return DeploymentPayload(deployment=Deployment(entity=found))
+
+
+_ARG = "What to change."
+
+
+@strawberry.type(
+    description="Deployment mutations. Each makes a new revision, an audit record, a "
+    "`deployment.changed` event and DEPLOYED_AS lineage for versions it adds."
+)
+class DeploymentMutations:
+    @strawberry.mutation(description="Blue-green switch: all live traffic to this version. Requires deployment:write.")
+    async def deploy(
+        self, info: Info, input: Annotated[DeployInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.deploy(
+                info.context.principal, input.name, input.environment, input.version
+            )
+        )
+
+    @strawberry.mutation(description="Send a share of the live traffic to a new version. Requires deployment:write.")
+    async def start_canary(
+        self, info: Info, input: Annotated[StartCanaryInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.start_canary(
+                info.context.principal, input.name, input.environment, input.version, input.percent
+            )
+        )
+
+    @strawberry.mutation(description="Change the canary's share. Requires deployment:write.")
+    async def set_canary_traffic(
+        self, info: Info, input: Annotated[SetCanaryTrafficInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.set_canary_traffic(
+                info.context.principal, input.name, input.environment, input.percent
+            )
+        )
+
+    @strawberry.mutation(description="Make the canary the primary, on all the traffic. Requires deployment:write.")
+    async def promote_canary(
+        self, info: Info, input: Annotated[PromoteCanaryInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.promote_canary(
+                info.context.principal, input.name, input.environment
+            )
+        )
+
+    @strawberry.mutation(description="Remove the canary; the primary takes all the traffic. Requires deployment:write.")
+    async def abort_canary(
+        self, info: Info, input: Annotated[AbortCanaryInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.abort_canary(info.context.principal, input.name, input.environment)
+        )
+
+    @strawberry.mutation(
+        description="Mirror the traffic to a version whose answers are not used. Requires deployment:write."
+    )
+    async def add_shadow(
+        self, info: Info, input: Annotated[AddShadowInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.add_shadow(
+                info.context.principal, input.name, input.environment, input.version
+            )
+        )
+
+    @strawberry.mutation(description="Stop mirroring to a shadow. Requires deployment:write.")
+    async def remove_shadow(
+        self, info: Info, input: Annotated[RemoveShadowInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.remove_shadow(
+                info.context.principal, input.name, input.environment, input.version
+            )
+        )
+
+    @strawberry.mutation(description="Back to what was served before the last change. Requires deployment:write.")
+    async def rollback_deployment(
+        self, info: Info, input: Annotated[RollbackDeploymentInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.rollback(info.context.principal, input.name, input.environment)
+        )

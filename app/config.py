@@ -84,6 +84,14 @@ def _log_level(level: str) -> str | None:
     return None if known else "must be one of DEBUG, INFO, WARNING, ERROR"
 
 
+def _origins(text: str) -> str | None:
+    for origin in (item.strip() for item in text.split(",") if item.strip()):
+        parts = urlparse(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or origin != f"{parts.scheme}://{parts.netloc}":
+            return f"must be origins such as https://console.example.com (scheme and host, no path): {origin!r}"
+    return None
+
+
 def _within(low: int, high: int, problem: str) -> Check:
     return lambda value: None if low <= value <= high else problem
 
@@ -187,6 +195,43 @@ class Settings:
     max_aliases: int = setting(30, "MODELREG_MAX_ALIASES", "query limit: most aliases in one document")
     max_tokens: int = setting(5000, "MODELREG_MAX_TOKENS", "query limit: most tokens in one document")
     max_page_size: int = setting(100, "MODELREG_MAX_PAGE_SIZE", "largest `first` accepted")
+    max_request_bytes: int = setting(
+        2 * 1024 * 1024,
+        "MODELREG_MAX_REQUEST_BYTES",
+        "request limit: largest /graphql body in bytes, refused before it is parsed",
+        check=_within(1024, 1024**3, "must be between 1024 and 1073741824"),
+    )
+    max_input_items: int = setting(
+        1000,
+        "MODELREG_MAX_INPUT_ITEMS",
+        "request limit: longest list in the variables or arguments of a request, refused before coercion",
+        check=_within(1, 1_000_000, "must be between 1 and 1000000"),
+    )
+    max_query_cost: int = setting(
+        50_000,
+        "MODELREG_MAX_QUERY_COST",
+        "request limit: highest static cost of a request (page sizes multiplied through nested connections)",
+        check=_within(1, 10**9, "must be between 1 and 1000000000"),
+    )
+    max_batch: int = setting(
+        10,
+        "MODELREG_MAX_BATCH",
+        "request limit: most operations in one batched (array) /graphql request",
+        check=_within(1, 1000, "must be between 1 and 1000"),
+    )
+    statement_timeout: int = setting(
+        30,
+        "MODELREG_STATEMENT_TIMEOUT",
+        "PostgreSQL: longest one SQL statement may run, in seconds (0: no limit)",
+        check=_within(0, 86400, "must be between 0 and 86400"),
+    )
+    cors_origins: str = setting(
+        "",
+        "MODELREG_CORS_ORIGINS",
+        "browser origins (exact, comma-separated, such as http://localhost:3000) allowed to call the API and open "
+        "subscriptions from another origin; empty: none",
+        check=_origins,
+    )
     log_level: str = setting(
         "INFO",
         "MODELREG_LOG_LEVEL",

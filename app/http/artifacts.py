@@ -14,6 +14,7 @@ from app.domain.errors import BadUserInput, RegistryError, TooLarge
 from app.logs import current_request_id
 from app.services.artifacts import ArtifactService
 
+from .content_disposition import attachment
 from .errors import error_response, principal_of
 from .tar import tar_stream
 
@@ -125,7 +126,7 @@ async def download_file(request: Request) -> Response:
         "ETag": etag,
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=31536000, immutable",
-        "Content-Disposition": f'attachment; filename="{file.path.rsplit("/", 1)[-1]}"',
+        "Content-Disposition": attachment(file.path.rsplit("/", 1)[-1]),
     }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
@@ -169,7 +170,7 @@ async def download_archive(request: Request) -> Response:
         tar_stream(found.files, contents, mtime=version.created_at.timestamp()),
         media_type="application/x-tar",
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": attachment(name),
             "ETag": f'"{version.artifact.digest}"' if version.artifact else "",
         },
     )

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from app.domain.audit import AuditEvent, canonical_json
 from app.domain.errors import BadUserInput, RegistryError, Unauthenticated
 
+from .content_disposition import attachment
 from .errors import error_response
 
 CSV_COLUMNS = [
@@ -123,7 +124,7 @@ async def export_audit(request: Request) -> Response:
         body,
         media_type=FORMATS[fmt],
         headers={
-            "Content-Disposition": f'attachment; filename="modelreg-audit-{stamp}.{fmt}"',
+            "Content-Disposition": attachment(f"modelreg-audit-{stamp}.{fmt}"),
             "Cache-Control": "no-store",
         },
     )

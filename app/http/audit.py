@@ -16,6 +16,7 @@ from app.domain.audit import AuditEvent, canonical_json
 from app.domain.errors import BadUserInput, RegistryError, Unauthenticated
 
 from .content_disposition import attachment
+from .csv_safety import safe_cell
 from .errors import error_response
 
 CSV_COLUMNS = [
@@ -92,7 +93,7 @@ async def _csv(events: AsyncIterator[AuditEvent]) -> AsyncIterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     async for event in events:
-        writer.writerow(csv_row(event))
+        writer.writerow([safe_cell(cell) for cell in csv_row(event)])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

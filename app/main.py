@@ -108,6 +108,7 @@ def create_app(settings: Settings) -> Starlette:
             trail=trail,
             max_page_size=settings.max_page_size,
             on_new_delivery=webhooks.dispatcher.wake,
+            allow_private_targets=settings.webhook_allow_private,
         ),
         events=EventSubscriptions(uow, authorizer, feed, trail),
     )

@@ -11,6 +11,7 @@ from enum import Enum
 from urllib.parse import urlsplit
 
 from . import rules
+from .addresses import InvalidHost, host_refusal, literal_address
 from .errors import BadUserInput
 from .events import ALL_EVENT_TYPES, DomainEvent, EventFilter
 
@@ -76,12 +77,33 @@ class Claim:
 
 def check_url(url: str) -> str:
     rules.check_text(url, "url", 2000, required=True)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as error:
+        raise BadUserInput(f"url is not a valid URL: {error}", field="url") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise BadUserInput("url must be an http:// or https:// URL with a host", field="url")
     if parts.username or parts.password:
         raise BadUserInput("url must not carry credentials; the signature authenticates the registry", field="url")
+    try:
+        literal_address(hostname)
+    except InvalidHost as error:
+        raise BadUserInput(f"url's host {error}", field="url") from None
     return url
+
+
+def check_public_target(url: str) -> None:
+    """Refuse a URL (already passed ``check_url``) whose host is non-public on its face: a literal private,
+    loopback, link-local... address in any spelling, or a localhost name. Names are not resolved here (the answer
+    may differ at delivery, and DNS may be slow or unreachable from the API): every delivery checks again."""
+    reason = host_refusal(urlsplit(url).hostname or "")
+    if reason is not None:
+        raise BadUserInput(
+            f"url must reach a public address, and {reason} (set MODELREG_WEBHOOK_ALLOW_PRIVATE=true to allow "
+            "private targets)",
+            field="url",
+        )
 
 
 def check_event_types(types: frozenset[str]) -> frozenset[str]:

@@ -12,7 +12,7 @@ from app.domain.events import PING, DomainEvent
 from app.domain.identity import Permission, Principal
 from app.domain.public_ids import global_id
 from app.domain.queries import Page, PageRequest
-from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
+from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges, check_public_target
 
 from .audit import AuditTrail
 from .common import check_page, utc_now
@@ -47,7 +47,9 @@ class WebhookService:
         clock: Clock = utc_now,
         max_page_size: int = 100,
         on_new_delivery: Callable[[], None] = lambda: None,
+        allow_private_targets: bool = False,
     ) -> None:
+        """``allow_private_targets`` (MODELREG_WEBHOOK_ALLOW_PRIVATE): accept URLs on non-public addresses."""
         self._uow = uow
         self._authorizer = authorizer
         self._secrets = secrets
@@ -55,11 +57,14 @@ class WebhookService:
         self._trail = trail
         self._max_page_size = max_page_size
         self._on_new_delivery = on_new_delivery
+        self._allow_private_targets = allow_private_targets
 
     async def create(self, principal: Principal, new: NewWebhook) -> Webhook:
         async with self._trail.attempt(principal, "webhook.create", _target(None, new.url)) as attempt:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             new.validate()
+            if not self._allow_private_targets:
+                check_public_target(new.url)
             async with attempt.transaction() as uow:
                 webhook = await uow.webhooks.add(new, self._secrets.seal(new.secret), principal.subject, self._clock())
                 attempt.record(after=_state(webhook), target=_target(webhook.id, webhook.url))
@@ -69,6 +74,8 @@ class WebhookService:
         async with self._trail.attempt(principal, "webhook.update", _target(webhook_id)) as attempt:
             self._authorizer.require(principal, Permission.WEBHOOK_MANAGE)
             changes.validate()
+            if changes.url is not None and not self._allow_private_targets:
+                check_public_target(changes.url)
             sealed = self._secrets.seal(changes.secret) if changes.secret is not None else None
             async with attempt.transaction() as uow:
                 before = await _find(uow, webhook_id)

@@ -1,16 +1,16 @@
-"""Sending one webhook delivery: POST with a timeout, no redirects, and no private targets unless allowed."""
+"""Sending one webhook delivery: POST with a timeout, no redirects, and no private targets unless allowed (the
+address check and the connection are one step: app/webhooks/addresses.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass
-from typing import cast
-from urllib.parse import urlsplit
 
+import httpcore
 import httpx
+
+from .addresses import PinnedBackend, PinnedTransport, Resolver, TargetRefused, system_resolver
 
 ERROR_MAX = 500
 
@@ -26,51 +26,42 @@ class SendResult:
         return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return ip.is_global and not ip.is_multicast
-
-
 class HttpWebhookSender:
-    """The ``WebhookSender`` of the dispatcher. Private, loopback and link-local targets (the cloud metadata
-    endpoint among them) are refused unless ``allow_private``; the check resolves the host just before sending."""
+    """The ``WebhookSender`` of the dispatcher. Private, loopback, link-local (the cloud metadata endpoint among
+    them) and otherwise non-public targets are refused unless ``allow_private``, in whatever form the address is
+    written (app/domain/addresses.py). The name is resolved once per connection and the connection goes to an
+    address that was checked, so a DNS answer that changes after the check (rebinding) is never used. Proxies from
+    the environment (HTTPS_PROXY...) are not used: they would connect somewhere other than the checked address.
 
-    def __init__(self, timeout: float, allow_private: bool = False) -> None:
+    ``resolver`` and ``network`` are for tests: the name lookup and the layer that opens TCP connections."""
+
+    def __init__(
+        self,
+        timeout: float,
+        allow_private: bool = False,
+        *,
+        resolver: Resolver = system_resolver,
+        network: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         self._timeout = timeout
-        self._allow_private = allow_private
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        backend = PinnedBackend(allow_private, resolver, network)
         self._client = httpx.AsyncClient(
+            transport=PinnedTransport(backend, limits),
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            trust_env=False,
             headers={"User-Agent": "modelreg-webhooks/1"},
         )
 
-    async def _refusal(self, url: str) -> str | None:
-        host = urlsplit(url).hostname or ""
-        if self._allow_private:
-            return None
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except OSError as error:
-            return f"cannot resolve {host}: {error.strerror or error}"
-        addresses = {cast(str, info[4][0]) for info in infos}  # IPv4 and IPv6 socket addresses start with the host
-        private = sorted(address for address in addresses if not _is_public(address))
-        if private:
-            return (
-                f"refused: {host} resolves to the non-public address {private[0]} (set "
-                "MODELREG_WEBHOOK_ALLOW_PRIVATE=true to allow private targets)"
-            )
-        return None
-
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         started = time.perf_counter()
-        refusal = await self._refusal(url)
-        if refusal:
-            return SendResult(None, 0, refusal)
         try:
             async with asyncio.timeout(self._timeout):  # the whole exchange, not each read
                 async with self._client.stream("POST", url, content=body, headers=headers) as response:
                     excerpt = await _excerpt(response)
+        except TargetRefused as refusal:
+            return SendResult(None, _ms(started), str(refusal))
         except TimeoutError:
             return SendResult(None, _ms(started), f"timed out after {self._timeout:g} s")
         except httpx.HTTPError as error:

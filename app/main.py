@@ -26,6 +26,7 @@ from app.graphql.schema import build_schema
 from app.graphql.view import GraphQLView
 from app.http.artifacts import artifact_routes
 from app.http.audit import audit_routes
+from app.http.cors import allowed_origins, cors_middleware
 from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.http.pages import lineage_page
@@ -121,7 +122,10 @@ def create_app(settings: Settings) -> Starlette:
     )
     identity = wiring.build_identity(settings, authorizer.roles_for)  # tokens, session cookie, /auth routes
     # Subscriptions (WebSocket) bring their token in connection_init; the view checks it with the same authenticator.
-    graphql = GraphQLView(schema, services, authenticate=identity.authenticator.authenticate)
+    cors_origins = allowed_origins(settings.cors_origins)  # MODELREG_CORS_ORIGINS: HTTP and WebSocket
+    graphql = GraphQLView(
+        schema, services, authenticate=identity.authenticator.authenticate, allowed_origins=cors_origins
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -157,6 +161,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            cors_middleware(cors_origins),  # preflights are answered before authentication
             Middleware(
                 AuthMiddleware, authenticate=identity.authenticator.authenticate, session=identity.session_principal
             ),

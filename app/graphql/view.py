@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,13 +31,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -47,7 +49,10 @@ from app.domain.identity import Principal
 from app.http.middleware import with_request_info
 from app.logs import current_request_id
 
+from . import budget
+from .budget import REQUEST_ERROR, Limits, Refused
 from .context import Context, Loaders, Services
+from .cost import longest_literal_list, operation_cost
 from .errors import map_error
 
 GRAPHIQL_HEADERS = {
@@ -166,6 +171,28 @@ async def _close_expired(websocket: WebSocket) -> None:
             await websocket.close(code=4403, reason="the token has expired")
 
 
+_PARSE_CACHE_CHARS = 16 * 1024  # documents up to this size stay in the budget's parse cache
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(query: str, max_tokens: int) -> DocumentNode | None:
+    return _parse(query, max_tokens)
+
+
+def _parse(query: str, max_tokens: int) -> DocumentNode | None:
+    try:
+        return parse(query, no_location=True, max_tokens=max_tokens)
+    except (GraphQLError, RecursionError):
+        return None
+
+
+async def parse_for_budget(query: str, max_tokens: int) -> DocumentNode | None:
+    """The document for the cost check (None when it does not parse); long documents are parsed off the loop."""
+    if len(query) <= _PARSE_CACHE_CHARS:
+        return _parse_cached(query, max_tokens)
+    return await asyncio.to_thread(_parse, query, max_tokens)
+
+
 class MethodNotAllowed(HTTPException):
     """A 405 that names the method to use instead (the ``Allow`` header)."""
 
@@ -183,6 +210,8 @@ class GraphQLView(GraphQL[Context, None]):
         services: Services,
         *,
         authenticate: Callable[[str], Awaitable[Principal]] | None = None,
+        limits: Limits | None = None,
+        max_tokens: int = 5000,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
@@ -190,6 +219,8 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(schema, **kwargs)
         self.services = services
         self.authenticate = authenticate  # WebSocket connections: the token of connection_init
+        self.limits = limits or Limits()
+        self.max_tokens = max_tokens
 
     def _loaders(self, principal: Principal | None) -> Loaders:
         return Loaders(
@@ -253,25 +284,112 @@ class GraphQLView(GraphQL[Context, None]):
         return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"), headers=GRAPHIQL_HEADERS)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        """Strawberry's run, with its refusals (HTTPException) answered as GraphQL errors, not plain text."""
+        """Strawberry's run, with its refusals (HTTPException) answered as GraphQL errors, not plain text. A POST
+        body is read first, up to the size limit (the rest is never read)."""
         try:
+            if isinstance(request, Request) and request.method == "POST":
+                request._body = await budget.read_limited(  # Starlette's Request.body() answers it from here on
+                    request.stream(), request.headers.get("content-length"), self.limits.max_request_bytes
+                )
             return await super().run(request, context, root_value)
         except HTTPException as error:
             reason = _HINTS.get(error.reason, error.reason)
-            code = _code_for_status(error.status_code).value
-            body = {"errors": [{"message": reason, "extensions": {"code": code}}]}
+            extensions = (
+                error.extensions if isinstance(error, Refused) else {"code": _code_for_status(error.status_code).value}
+            )
+            body = {"errors": [{"message": reason, "extensions": extensions}]}
             allow = error.allow if isinstance(error, MethodNotAllowed) else "GET, POST"
             headers = {"Allow": allow} if error.status_code == 405 else None
-            return Response(
-                self.encode_json(body),
-                status_code=error.status_code,
-                headers=headers,
-                media_type=negotiate(request.headers.get("accept")),
-            )
+            media_type = negotiate(request.headers.get("accept"))
+            status = error.status_code
+            if status == REQUEST_ERROR:
+                status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+            return Response(self.encode_json(body), status_code=status, headers=headers, media_type=media_type)
         finally:
             timer = request.scope.get("state", {}).pop(_EXPIRY_TIMER, None)  # a WebSocket connection is over
             if timer is not None:
                 timer.cancel()
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """JSON of a body or GET parameter; anything that is not JSON in UTF-8 is a GraphQL-shaped 400."""
+        return budget.decode(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The operation (an object) or the batch (an array of objects) of a request, with the budget's JSON
+        checks: list lengths in variables, batch size. Large bodies are decoded off the event loop."""
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "GET":
+            data: Any = self.parse_query_params(request.query_params)
+        elif "application/json" in content_type:
+            data = await budget.decode_off_loop(await request.get_body())
+        else:
+            raise HTTPException(400, "Unsupported content type")
+        if isinstance(data, list):
+            budget.check_batch(len(data), self.limits.max_batch)
+            return [self._operation(item, f"operation {index} of the batch") for index, item in enumerate(data)]
+        return self._operation(data, "request")
+
+    def _operation(self, data: Any, what: str) -> GraphQLRequestData:
+        if not isinstance(data, dict):
+            raise Refused(400, f'the {what} is not a JSON object: send {{"query": "...", "variables": {{...}}}}')
+        query, variables, extensions = data.get("query"), data.get("variables"), data.get("extensions")
+        operation_name = data.get("operationName")
+        for name, value, kind in (
+            ("query", query, str),
+            ("variables", variables, dict),
+            ("extensions", extensions, dict),
+            ("operationName", operation_name, str),
+        ):
+            if not isinstance(value, (kind, type(None))):
+                raise Refused(
+                    400, f"the {what}'s `{name}` must be {'a string' if kind is str else 'an object'} or null"
+                )
+        budget.check_lists(variables, self.limits.max_input_items)
+        return GraphQLRequestData(
+            query=query, variables=variables, operation_name=operation_name, extensions=extensions, protocol="http"
+        )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
+        """Check the budget of every operation (the static cost of a batch is the sum), then run them: one by one
+        for a batch, so a batch holds one database connection at a time."""
+        operations = request_data if isinstance(request_data, list) else [request_data]
+        cost = 0
+        for operation in operations:
+            cost += await self._cost(operation)
+        budget.check_cost(cost, self.limits.max_query_cost, batch=isinstance(request_data, list))
+        if not isinstance(request_data, list):
+            return await self.execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+        return [
+            await self.execute_single(request, request_adapter, sub_response, context, root_value, operation)
+            for operation in request_data
+        ]
+
+    async def _cost(self, operation: GraphQLRequestData) -> int:
+        """The static cost of one operation; list literals in its document are held to the input limit too.
+        A document that does not parse costs 0 here: execution reports its syntax error without running it."""
+        if not isinstance(operation.query, str):
+            return 0
+        document = await parse_for_budget(operation.query, self.max_tokens)
+        if document is None:
+            return 0
+        longest = longest_literal_list(document)
+        if longest > self.limits.max_input_items:
+            raise Refused(
+                REQUEST_ERROR,
+                f"a list in the document has {longest} items, more than the {self.limits.max_input_items} allowed "
+                "(MODELREG_MAX_INPUT_ITEMS): split the request",
+                limit=self.limits.max_input_items,
+                actual=longest,
+            )
+        return operation_cost(cast(Any, self.schema)._schema, document, operation.variables, operation.operation_name)
 
     async def execute_single(
         self,

@@ -1,0 +1,177 @@
+"""The static cost of a GraphQL operation, computed from the parsed document and the request's variables before
+anything executes (no resolver runs, no SQL statement is issued, no variable is coerced).
+
+The cost model, an upper bound on the objects an operation can make the server produce:
+
+- Every selected field costs 1 (scalars, objects, lists alike; each alias of a field counts separately).
+- A connection field (its type's name ends in ``Connection`` and it takes ``first``/``last``) multiplies the
+  cost of everything selected under it by its page size: ``first``, else ``last``, else the default page of 20
+  (``null`` also means 20). So ``registeredModels(first: 100) { nodes { versions(first: 100) { nodes { version
+  } } } }`` costs 1 + 100 * (1 + 1 + 100 * (1 + 1)) = 20,201.
+- A lineage walk (a field taking ``maxNodes``) multiplies what is selected under it by ``maxNodes`` (default
+  from the schema: 200), the most nodes the walk may return; the depth bound is covered by it.
+- Other lists (tags, metrics, aliases, a walk's ``nodes`` and ``edges``) multiply by 1: they are short and
+  bounded, or already weighed by the walk that produced them.
+- Fragments count where they are spread (a fragment spread inside its own definition counts once, then stops);
+  ``@skip``/``@include`` are ignored (the bound holds either way). Unknown fields count 1 and validation
+  refuses them later.
+- Argument values come from the literal in the document, else the variable's value in the request, else the
+  variable's default, else the argument's default in the schema. A value that is not a non-negative integer
+  counts as the default (coercion refuses it later).
+- A batch costs the sum of its operations.
+
+The limit is ``MODELREG_MAX_QUERY_COST`` (default 50,000); every document the project ships (docs, README,
+GraphiQL's default document, the benchmarks) stays under it, as ``tests/graphql/test_request_budget.py`` checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    NullValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    is_interface_type,
+    is_object_type,
+    value_from_ast_untyped,
+)
+from graphql.language import Visitor, visit
+
+DEFAULT_PAGE = 20
+PAGE_ARGUMENTS = ("first", "last")
+WALK_ARGUMENT = "maxNodes"
+
+
+class _Walk:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        self.defaults: dict[str, Any] = {}
+
+    def argument(self, node: FieldNode, field: GraphQLField | None, name: str) -> Any:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                value = argument.value
+                if isinstance(value, VariableNode):
+                    variable = value.name.value
+                    if variable in self.variables:
+                        return self.variables[variable]
+                    return self.defaults.get(variable)
+                if isinstance(value, IntValueNode):
+                    return int(value.value)
+                if isinstance(value, NullValueNode):
+                    return None
+                return None
+        if field is not None and name in field.args:
+            default = field.args[name].default_value
+            return default if isinstance(default, int) else None
+        return None
+
+    def multiplier(self, node: FieldNode, field: GraphQLField | None) -> int:
+        if field is None:
+            return 1
+        if WALK_ARGUMENT in field.args:
+            return _count(self.argument(node, field, WALK_ARGUMENT), 200)
+        named = get_named_type(field.type)
+        if named.name.endswith("Connection") and "first" in field.args:
+            for name in PAGE_ARGUMENTS:
+                value = self.argument(node, field, name)
+                if value is not None:
+                    return _count(value, DEFAULT_PAGE)
+            return DEFAULT_PAGE
+        return 1
+
+    def selection_cost(self, selection_set: SelectionSetNode | None, parent: Any, spreading: frozenset[str]) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                field = None
+                if is_object_type(parent) or is_interface_type(parent):
+                    field = parent.fields.get(selection.name.value)
+                child_type = get_named_type(field.type) if field is not None else None
+                children = self.selection_cost(selection.selection_set, child_type, spreading)
+                total += 1 + self.multiplier(selection, field) * children
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                fragment_type = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selection_cost(selection.selection_set, fragment_type, spreading)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in spreading:
+                    continue  # unknown or cyclic: validation refuses the document before it runs
+                fragment_type = self.schema.get_type(fragment.type_condition.name.value)
+                total += self.selection_cost(fragment.selection_set, fragment_type, spreading | {name})
+        return total
+
+
+def _count(value: Any, default: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return default
+    return value
+
+
+def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request runs (by name, or the only one); None when there is no such operation."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        return next((op for op in operations if op.name and op.name.value == operation_name), None)
+    return operations[0] if len(operations) == 1 else None
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None = None,
+) -> int:
+    """The cost of the operation ``operation_name`` of ``document`` with ``variables`` (see the module doc); 0 when
+    the document names no runnable operation (execution then refuses it)."""
+    operation = select_operation(document, operation_name)
+    if operation is None:
+        return 0
+    walk = _Walk(schema, document, variables if isinstance(variables, Mapping) else {})
+    for definition in operation.variable_definitions or ():
+        if definition.default_value is not None:
+            walk.defaults[definition.variable.name.value] = value_from_ast_untyped(definition.default_value)
+    root = schema.get_root_type(operation.operation)
+    return walk.selection_cost(operation.selection_set, root, frozenset())
+
+
+class _LongestList(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest = 0
+
+    def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
+        self.longest = max(self.longest, len(node.values))
+
+
+def longest_literal_list(document: DocumentNode) -> int:
+    """The length of the longest list literal written in the document (arguments and variable defaults)."""
+    visitor = _LongestList()
+    visit(document, visitor)
+    return visitor.longest
+
+
+__all__ = ["DEFAULT_PAGE", "longest_literal_list", "operation_cost", "select_operation"]

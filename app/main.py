@@ -21,6 +21,7 @@ from app.db.engine import create_database, is_sqlite
 from app.db.repositories.events import PostgresEventListener
 from app.db.uow import SqlUnitOfWorkFactory
 from app.domain.deployments import Environment
+from app.graphql.budget import Limits
 from app.graphql.context import Services
 from app.graphql.schema import build_schema
 from app.graphql.view import GraphQLView
@@ -122,9 +123,21 @@ def create_app(settings: Settings) -> Starlette:
     )
     identity = wiring.build_identity(settings, authorizer.roles_for)  # tokens, session cookie, /auth routes
     # Subscriptions (WebSocket) bring their token in connection_init; the view checks it with the same authenticator.
+    limits = Limits(
+        max_request_bytes=settings.max_request_bytes,
+        max_input_items=settings.max_input_items,
+        max_query_cost=settings.max_query_cost,
+        max_batch=settings.max_batch,
+    )
+    authenticate = identity.authenticator.authenticate
     cors_origins = allowed_origins(settings.cors_origins)  # MODELREG_CORS_ORIGINS: HTTP and WebSocket
     graphql = GraphQLView(
-        schema, services, authenticate=identity.authenticator.authenticate, allowed_origins=cors_origins
+        schema,
+        services,
+        authenticate=authenticate,
+        limits=limits,
+        max_tokens=settings.max_tokens,
+        allowed_origins=cors_origins,
     )
 
     @contextlib.asynccontextmanager

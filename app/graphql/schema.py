@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from graphql import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
@@ -18,7 +20,7 @@ from .errors import ErrorMapping
 from .types.aliases import AliasMutations
 from .types.artifacts import ArtifactMutations
 from .types.audit import AuditQueries
-from .types.common import LONG_SCALAR, Long
+from .types.common import DATETIME_SCALAR, LONG_SCALAR, Long
 from .types.deployment_mutations import DeploymentMutations
 from .types.deployments import DeploymentQueries
 from .types.documents import DocumentMutations
@@ -88,7 +90,9 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not field_suggestions, scalar_map={Long: LONG_SCALAR}),
+        config=StrawberryConfig(
+            disable_field_suggestions=not field_suggestions, scalar_map={Long: LONG_SCALAR, datetime: DATETIME_SCALAR}
+        ),
     )
 
 

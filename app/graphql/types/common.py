@@ -8,6 +8,7 @@ from enum import Enum
 from typing import NewType, TypeVar, overload
 
 import strawberry
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 
 from app.domain import entities, queries
 from app.domain.errors import BadUserInput
@@ -183,6 +184,32 @@ class TagMatch:
 
     def to_domain(self) -> queries.TagMatch:
         return queries.TagMatch(key=self.key, value=self.value)
+
+
+def _parse_datetime(value: object) -> datetime:
+    """A DateTime from a variable or literal, as an aware UTC time: the one place DateTime inputs are read.
+
+    ISO 8601 as Strawberry's own DateTime reads it; without an offset the time is UTC. A time whose UTC
+    equivalent falls outside years 1-9999 (``9999-12-31T23:59:59-14:00``) is refused here, so every DateTime
+    argument and input field answers BAD_USER_INPUT instead of failing later inside a resolver."""
+    moment: datetime = DateTimeDefinition.parse_value(value)  # type: ignore[misc]  # a str, or it raised
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{str(value)[:64]} has no UTC equivalent between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z; "
+            "give a time in that range"
+        ) from None
+
+
+DATETIME_SCALAR = strawberry.scalar(
+    name="DateTime",
+    description="Date with time (isoformat)",
+    serialize=datetime.isoformat,
+    parse_value=_parse_datetime,
+)
 
 
 @overload

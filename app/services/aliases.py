@@ -41,7 +41,7 @@ class AliasService:
             check_alias(alias)
             check_alias_unprotected(self._policy, alias)
             async with attempt.transaction() as uow:
-                model, version = await find_version(uow, name, number)
+                model, version = await find_version(uow, name, number, for_update=True)
                 current = await uow.aliases.get(model.id, alias)
                 result = await uow.aliases.set(version, alias, principal.subject, self._clock())
                 attempt.record(
@@ -58,7 +58,7 @@ class AliasService:
             self._authorizer.require(principal, Permission.ALIAS_WRITE)
             check_alias_unprotected(self._policy, alias)
             async with attempt.transaction() as uow:
-                model = await find_model(uow, name)
+                model = await find_model(uow, name, for_update=True)
                 current = await uow.aliases.get(model.id, alias)
                 if not await uow.aliases.delete(model.id, alias, principal.subject, self._clock()):
                     raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")

@@ -17,14 +17,21 @@ def utc_now() -> datetime:
 
 
 async def find_model(uow: UnitOfWork, name: str, *, for_update: bool = False) -> RegisteredModel:
+    """The model named ``name``, else NOT_FOUND. ``for_update`` locks its row until the transaction ends: every
+    write that reads a model's state and then changes something under it (a version, an alias, a tag) takes this
+    lock first, so racing writers of one model take turns instead of failing inside the database (a first-time
+    tag or alias inserted twice, a version deleted while an alias is set on it). SQLite serialises writers anyway."""
     model = await uow.models.get_by_name(name, for_update=for_update)
     if model is None:
         raise NotFound(f"registered model {name!r} does not exist", field="name")
     return model
 
 
-async def find_version(uow: UnitOfWork, name: str, version: int) -> tuple[RegisteredModel, ModelVersion]:
-    model = await find_model(uow, name)
+async def find_version(
+    uow: UnitOfWork, name: str, version: int, *, for_update: bool = False
+) -> tuple[RegisteredModel, ModelVersion]:
+    """The model and its version; ``for_update`` locks the model row first (see ``lock_model``)."""
+    model = await find_model(uow, name, for_update=for_update)
     found = await uow.versions.get(model.id, version)
     if found is None:
         raise NotFound(f"model {name!r} has no version {version}", field="version")

@@ -84,7 +84,7 @@ class ModelService:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
             check_tag(key, value, "key")
             async with attempt.transaction() as uow:
-                model = await find_model(uow, name)
+                model = await find_model(uow, name, for_update=True)
                 old = (await uow.models.tags([model.id]))[model.id].get(key)
                 await uow.models.set_tag(model.id, key, value)
                 model = await uow.models.touch(model.id, self._clock())
@@ -101,7 +101,7 @@ class ModelService:
         async with self._trail.attempt(principal, "model.tag.delete", model_target(name)) as attempt:
             self._authorizer.require(principal, Permission.MODEL_WRITE)
             async with attempt.transaction() as uow:
-                model = await find_model(uow, name)
+                model = await find_model(uow, name, for_update=True)
                 old = (await uow.models.tags([model.id]))[model.id].get(key)
                 if not await uow.models.delete_tag(model.id, key):
                     raise NotFound(f"model {name!r} has no tag {key!r}", field="key")

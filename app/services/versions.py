@@ -168,7 +168,7 @@ class VersionService:
             self._authorizer.require(principal, Permission.VERSION_WRITE)
             check_tag(key, value, "key")
             async with attempt.transaction() as uow:
-                _, version = await find_version(uow, name, number)
+                _, version = await find_version(uow, name, number, for_update=True)
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 await uow.versions.set_tag(version.id, key, value)
                 updated = await uow.versions.touch(version.id, self._clock())
@@ -185,7 +185,7 @@ class VersionService:
         async with self._trail.attempt(principal, "version.tag.delete", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_WRITE)
             async with attempt.transaction() as uow:
-                _, version = await find_version(uow, name, number)
+                _, version = await find_version(uow, name, number, for_update=True)
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 if not await uow.versions.delete_tag(version.id, key):
                     raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")

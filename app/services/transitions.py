@@ -282,8 +282,14 @@ class TransitionService:
         if found is None:
             raise NotFound(f"transition request {request_public_id(request_id)} does not exist", field="id")
         model = await find_model(uow, found.model_name, for_update=True)
-        request = await _reread(uow, request_id)
-        version = (await uow.versions.get_many([request.version_id]))[request.version_id]
+        # Whoever held the lock before us may have deleted the version, and its requests with it.
+        request = await uow.transitions.get(request_id)
+        version = (await uow.versions.get_many([request.version_id])).get(request.version_id) if request else None
+        if request is None or version is None:
+            raise NotFound(
+                f"transition request {request_public_id(request_id)} does not exist: its version was deleted",
+                field="id",
+            )
         return request, model, version
 
     async def _try_apply(

@@ -86,3 +86,21 @@ async def test_deleting_a_version_while_aliases_are_set_on_it_never_fails_inside
             assert 2 not in versions and state["aliases"] == []
         else:
             assert {alias["version"] for alias in state["aliases"]} == {2}
+
+
+async def test_deleting_a_version_while_its_request_is_approved_never_fails_inside(api):
+    """Approving re-read the request after taking the model's lock and failed (INTERNAL) when the deletion that
+    held the lock had removed the version and, with it, the request."""
+    from tests.governance.conftest import call
+    from tests.governance.test_transitions import APPROVE, register, request
+
+    for round_number in range(ROUNDS):
+        name = f"race/approve-{round_number}"
+        await register(api, name, count=2)
+        pending = (await request(api, 2, "STAGING", name=name))["id"]
+        approvals = [call(api, APPROVE, {"id": pending}, "approver", f"approver-{i}") for i in range(CALLERS - 1)]
+        deletion = call(api, DELETE_VERSION, {"name": name, "version": 2}, "mlops", "racer")
+        bodies = await asyncio.gather(deletion, *approvals)
+        found = codes(bodies)
+        assert "INTERNAL" not in found, found
+        assert set(found[1:]) <= {"OK", "NOT_FOUND", "FAILED_PRECONDITION"}, found

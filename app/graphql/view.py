@@ -54,6 +54,7 @@ from .budget import REQUEST_ERROR, Limits, Refused
 from .context import Context, Loaders, Services
 from .cost import longest_literal_list, operation_cost
 from .errors import map_error
+from .persisted import PersistedQueries
 
 GRAPHIQL_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -193,6 +194,17 @@ async def parse_for_budget(query: str, max_tokens: int) -> DocumentNode | None:
     return await asyncio.to_thread(_parse, query, max_tokens)
 
 
+def _private(response: Response) -> None:
+    """GET answers depend on the caller (token or session cookie) and on Accept: no shared cache may keep them,
+    and a browser's cache must not mix the GraphiQL page with JSON."""
+    response.headers["Cache-Control"] = "private, no-store"
+    vary = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()]
+    for name in ("Accept", "Authorization", "Cookie"):
+        if name.lower() not in (v.lower() for v in vary):
+            vary.append(name)
+    response.headers["Vary"] = ", ".join(vary)
+
+
 class MethodNotAllowed(HTTPException):
     """A 405 that names the method to use instead (the ``Allow`` header)."""
 
@@ -220,6 +232,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.services = services
         self.authenticate = authenticate  # WebSocket connections: the token of connection_init
         self.limits = limits or Limits()
+        self.persisted = PersistedQueries()  # Apollo's automatic persisted queries
         self.max_tokens = max_tokens
 
     def _loaders(self, principal: Principal | None) -> Loaders:
@@ -279,6 +292,17 @@ class GraphQLView(GraphQL[Context, None]):
             scope.setdefault("state", {})[_EXPIRY_TIMER] = timer  # cancelled when the connection ends (run)
         return UNSET
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser: a GET without a query or persisted-query extensions whose ``Accept`` names
+        text/html. Anything else (``*/*``, no header) is an API call and answers JSON."""
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and params.get("query") is None
+            and params.get("extensions") is None
+            and "text/html" in (request.headers.get("accept") or "").lower()
+        )
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """The offline GraphiQL page; its scripts all come from /static, so a strict CSP holds."""
         return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"), headers=GRAPHIQL_HEADERS)
@@ -291,7 +315,10 @@ class GraphQLView(GraphQL[Context, None]):
                 request._body = await budget.read_limited(  # Starlette's Request.body() answers it from here on
                     request.stream(), request.headers.get("content-length"), self.limits.max_request_bytes
                 )
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
+            if isinstance(request, Request) and request.method == "GET":
+                _private(response)
+            return response
         except HTTPException as error:
             reason = _HINTS.get(error.reason, error.reason)
             extensions = (
@@ -304,7 +331,10 @@ class GraphQLView(GraphQL[Context, None]):
             status = error.status_code
             if status == REQUEST_ERROR:
                 status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
-            return Response(self.encode_json(body), status_code=status, headers=headers, media_type=media_type)
+            response = Response(self.encode_json(body), status_code=status, headers=headers, media_type=media_type)
+            if request.method == "GET":
+                _private(response)
+            return response
         finally:
             timer = request.scope.get("state", {}).pop(_EXPIRY_TIMER, None)  # a WebSocket connection is over
             if timer is not None:
@@ -360,17 +390,32 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Any:
         """Check the budget of every operation (the static cost of a batch is the sum), then run them: one by one
         for a batch, so a batch holds one database connection at a time."""
-        operations = request_data if isinstance(request_data, list) else [request_data]
-        cost = 0
-        for operation in operations:
-            cost += await self._cost(operation)
-        budget.check_cost(cost, self.limits.max_query_cost, batch=isinstance(request_data, list))
         if not isinstance(request_data, list):
+            request_data.query = self.persisted.resolve(request_data.query, request_data.extensions)
+            budget.check_cost(await self._cost(request_data), self.limits.max_query_cost)
             return await self.execute_single(request, request_adapter, sub_response, context, root_value, request_data)
-        return [
-            await self.execute_single(request, request_adapter, sub_response, context, root_value, operation)
-            for operation in request_data
-        ]
+        refusals: dict[int, Refused] = {}  # per operation of a batch: PERSISTED_QUERY_NOT_FOUND and the like
+        cost = 0
+        for index, operation in enumerate(request_data):
+            try:
+                operation.query = self.persisted.resolve(operation.query, operation.extensions)
+            except Refused as refusal:
+                refusals[index] = refusal
+                continue
+            cost += await self._cost(operation)
+        budget.check_cost(cost, self.limits.max_query_cost, batch=True)
+        results = []
+        for index, operation in enumerate(request_data):
+            if index in refusals:
+                refused = refusals[index]
+                results.append(
+                    ExecutionResult(data=None, errors=[GraphQLError(refused.reason, extensions=refused.extensions)])
+                )
+            else:
+                results.append(
+                    await self.execute_single(request, request_adapter, sub_response, context, root_value, operation)
+                )
+        return results
 
     async def _cost(self, operation: GraphQLRequestData) -> int:
         """The static cost of one operation; list literals in its document are held to the input limit too.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ CSV_COLUMNS = [
     "prevHash",
     "hash",
 ]
+log = logging.getLogger("modelreg.audit")
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
@@ -51,7 +53,13 @@ def _time(request: Request, name: str) -> datetime | None:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise BadUserInput(f"{name} must be an ISO 8601 time such as 2026-01-31T00:00:00Z", field=name) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise BadUserInput(
+            f"{name}: {raw[:64]} has no UTC equivalent between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+            field=name,
+        ) from None
 
 
 def json_line(event: AuditEvent) -> str:
@@ -106,8 +114,40 @@ async def _jsonl(events: AsyncIterator[AuditEvent]) -> AsyncIterator[str]:
         yield json_line(event)
 
 
+async def _started(events: AsyncIterator[AuditEvent]) -> AsyncIterator[AuditEvent]:
+    """``events`` with its first chunk already read: a failure to read at all is an error response, not a
+    200 whose body breaks off before it begins."""
+    try:
+        first = await anext(events)
+    except StopAsyncIteration:
+        return _replay([], events)
+    return _replay([first], events)
+
+
+async def _replay(read: list[AuditEvent], rest: AsyncIterator[AuditEvent]) -> AsyncIterator[AuditEvent]:
+    for event in read:
+        yield event
+    async for event in rest:
+        yield event
+
+
+async def _aborting_on_failure(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The body; when reading fails midway, the error goes up to the server, which closes the connection without
+    the last chunk of the chunked encoding: clients report an incomplete transfer (curl exit 18, httpx
+    RemoteProtocolError, requests ChunkedEncodingError), never a complete export (docs/audit.md)."""
+    sent = 0
+    try:
+        async for chunk in chunks:
+            yield chunk
+            sent += len(chunk)
+    except Exception:
+        log.error("audit export failed midway; aborting the response", extra={"sent_characters": sent})
+        raise
+
+
 async def export_audit(request: Request) -> Response:
-    """GET /api/audit/export?from=&to=&format=jsonl|csv: the events in sequence order, streamed."""
+    """GET /api/audit/export?from=&to=&format=jsonl|csv: the events in sequence order, streamed. Every parameter
+    is checked and the first events are read before the 200 starts."""
     try:
         principal = request.scope.get("state", {}).get("principal")
         if principal is None:
@@ -117,12 +157,13 @@ async def export_audit(request: Request) -> Response:
             raise BadUserInput("format must be jsonl or csv", field="format")
         occurred_from, occurred_to = _time(request, "from"), _time(request, "to")
         events = await request.app.state.services.audit_log.export(principal, occurred_from, occurred_to)
+        events = await _started(events)
     except RegistryError as error:
         return error_response(error)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     body = _csv(events) if fmt == "csv" else _jsonl(events)
     return StreamingResponse(
-        body,
+        _aborting_on_failure(body),
         media_type=FORMATS[fmt],
         headers={
             "Content-Disposition": attachment(f"modelreg-audit-{stamp}.{fmt}"),

@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> Starlette:
         promotion = load_promotion_policy(settings.promotion_policy_path)
     except PolicyError as error:
         raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
-    database = create_database(settings.effective_database_url)
+    database = create_database(settings.effective_database_url, statement_timeout=settings.statement_timeout)
     authorizer = CasbinAuthorizer(settings.policy_dir)
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)

@@ -77,8 +77,10 @@ class Database:
             await self.reader.dispose()
 
 
-def create_database(url: str, *, echo: bool = False) -> Database:
-    """Build engines and session factories for ``url``."""
+def create_database(url: str, *, echo: bool = False, statement_timeout: float = 0) -> Database:
+    """Build engines and session factories for ``url``. On PostgreSQL, ``statement_timeout`` seconds (0: none) bound
+    every statement of every connection (MODELREG_STATEMENT_TIMEOUT): a runaway query is cancelled by the server
+    instead of holding a pooled connection."""
     async_url, _ = driver_urls(url)
     if is_sqlite(url):
         writer = create_async_engine(async_url, echo=echo)
@@ -86,7 +88,10 @@ def create_database(url: str, *, echo: bool = False) -> Database:
         _configure_sqlite(writer, immediate=True)
         _configure_sqlite(reader, immediate=False)
     else:
-        writer = reader = create_async_engine(async_url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        connect_args = {"options": f"-c statement_timeout={int(statement_timeout * 1000)}"} if statement_timeout else {}
+        writer = reader = create_async_engine(
+            async_url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
+        )
     return Database(
         reader=reader,
         writer=writer,

@@ -176,3 +176,22 @@ async def test_malformed_get_variables_are_a_graphql_shaped_400(api):
     assert response.status_code == 400
     assert only_error(response)["extensions"]["code"] == "BAD_USER_INPUT"
 
+
+
+# MODELREG_STATEMENT_TIMEOUT
+
+
+async def test_postgresql_connections_carry_the_statement_timeout(database_url):
+    from sqlalchemy import text
+
+    from app.db.engine import create_database, is_sqlite
+
+    database = create_database(database_url, statement_timeout=7)
+    try:
+        async with database.reader.connect() as connection:
+            if is_sqlite(database_url):  # SQLite has no statement timeout; the setting is ignored there
+                assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+            else:
+                assert (await connection.execute(text("SHOW statement_timeout"))).scalar() == "7s"
+    finally:
+        await database.dispose()

@@ -292,11 +292,21 @@ def plan_rollback(
     in_production: Sequence[ModelVersion],
     history: Sequence[StageChange],
     versions: Mapping[int, ModelVersion],
+    from_version: int | None = None,
 ) -> RollbackPlan:
     """Archive the version in PRODUCTION and restore the one most recently moved into PRODUCTION before it that
     still exists (``versions``: the model's versions by number, at least those ``restorable_numbers`` names;
-    ``history``: the model's stage moves, oldest first). FAILED_PRECONDITION when either is missing."""
+    ``history``: the model's stage moves, oldest first). FAILED_PRECONDITION when either is missing, or when
+    ``from_version`` (the version the caller means to roll back) is no longer the one in PRODUCTION: a retried or
+    double-clicked rollback must not put the bad version back."""
     current = in_production[0] if in_production else None
+    if from_version is not None and (current is None or current.version != from_version):
+        now = f"version {current.version} is" if current else "no version is"
+        raise FailedPrecondition(
+            f"model {model_name!r}: {now} in PRODUCTION, not version {from_version}; it was rolled back or changed "
+            "already, so nothing was done",
+            field="fromVersion",
+        )
     if current is None:
         raise FailedPrecondition(f"model {model_name!r} has no version in PRODUCTION to roll back")
     for number in restorable_numbers(history):

@@ -227,9 +227,11 @@ class TransitionService:
                 )
         return updated
 
-    async def rollback(self, principal: Principal, name: str, reason: str) -> tuple[ModelVersion, ModelVersion]:
-        """Emergency path, no approvals: put the previous PRODUCTION version back and archive the current one.
-        Returns (restored, archived)."""
+    async def rollback(
+        self, principal: Principal, name: str, reason: str, from_version: int | None = None
+    ) -> tuple[ModelVersion, ModelVersion]:
+        """Emergency path, no approvals: put the previous PRODUCTION version back and archive the current one,
+        provided the one in PRODUCTION is still ``from_version`` when given. Returns (restored, archived)."""
         async with self._trail.attempt(principal, "production.rollback", model_target(name)) as attempt:
             self._authorizer.require(principal, Permission.PRODUCTION_ROLLBACK)
             _comment(reason, required=True, what="reason")
@@ -240,7 +242,9 @@ class TransitionService:
                 history = await uow.transitions.model_history(model.id)
                 numbers = restorable_numbers(history)
                 found = await uow.versions.find_by_model_number([(model.name, n) for n in numbers]) if numbers else {}
-                plan = plan_rollback(name, serving, history, {number: v for (_, number), v in found.items()})
+                plan = plan_rollback(
+                    name, serving, history, {number: v for (_, number), v in found.items()}, from_version
+                )
                 current, previous = plan.archive, plan.restore
                 await self._move(uow, model, current, Stage.ARCHIVED, principal.subject, now, f"rolled back: {reason}")
                 restored = await self._move(

@@ -423,6 +423,25 @@ def test_what_a_rollback_restores_and_archives(history, production, existing, pl
     assert chosen.archive is in_production[0] and chosen.restore is versions[plan[1]]
 
 
+@pytest.mark.parametrize("production,from_version,says", [
+    (2, 2, None),  # still the version the caller means: rolled back
+    (1, 2, "model 'm': version 1 is in PRODUCTION, not version 2; it was rolled back or changed already, so "
+           "nothing was done"),
+    (None, 2, "model 'm': no version is in PRODUCTION, not version 2; it was rolled back or changed already, so "
+              "nothing was done"),
+    (2, None, None),  # no precondition given
+])
+def test_a_rollback_checks_the_version_it_means_to_roll_back(production, from_version, says):
+    history = moves((1, P), (2, P))
+    in_production = [version(production, Stage.PRODUCTION)] if production else []
+    versions = {n: version(n, P if n == production else X) for n in (1, 2)}
+    if says is None:
+        assert plan_rollback("m", in_production, history, versions, from_version).restore.version == 1
+        return
+    error = refused(FailedPrecondition, plan_rollback, "m", in_production, history, versions, from_version)
+    assert (error.message, error.field) == (says, "fromVersion")
+
+
 @pytest.mark.parametrize("history,numbers", [
     ([], []),
     (moves((1, S), (1, X)), []),

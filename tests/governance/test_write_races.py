@@ -104,3 +104,32 @@ async def test_deleting_a_version_while_its_request_is_approved_never_fails_insi
         found = codes(bodies)
         assert "INTERNAL" not in found, found
         assert set(found[1:]) <= {"OK", "NOT_FOUND", "FAILED_PRECONDITION"}, found
+
+
+ROLLBACK_FROM = """
+mutation($name: String!, $from: Int) {
+  rollbackProduction(input: {name: $name, reason: "error rate doubled", fromVersion: $from}) {
+    restored { version } archived { version }
+  }
+}
+"""
+PRODUCTION = 'query($name: String!) { modelVersions(filter: {name: {equals: $name}, stage: [PRODUCTION]}) { nodes { version } } }'
+
+
+async def test_a_retried_rollback_with_from_version_rolls_back_once(api):
+    """Three rollbacks flip-flopped PRODUCTION 2 -> 1 -> 2 -> 1, and 20 parallel ones all succeeded (issue 14, 3)."""
+    from tests.governance.conftest import call
+    from tests.governance.test_transitions import register, to_production
+
+    for round_number in range(ROUNDS):
+        name = f"race/rollback-{round_number}"
+        await register(api, name, count=2)
+        await to_production(api, 1, name)
+        await to_production(api, 2, name)
+        calls = [call(api, ROLLBACK_FROM, {"name": name, "from": 2}, "mlops", f"oncall-{i}") for i in range(CALLERS)]
+        found = codes(await asyncio.gather(*calls))
+        assert sorted(found) == ["FAILED_PRECONDITION"] * (CALLERS - 1) + ["OK"], found
+        assert (await api.ok(PRODUCTION, {"name": name}))["modelVersions"]["nodes"] == [{"version": 1}]
+        retry = await call(api, ROLLBACK_FROM, {"name": name, "from": 2}, "mlops", "oncall-0")
+        assert retry["errors"][0]["extensions"] == {"code": "FAILED_PRECONDITION", "field": "fromVersion"}
+        assert "version 1 is in PRODUCTION, not version 2" in retry["errors"][0]["message"]

@@ -61,6 +61,12 @@ class CancelTransitionRequestInput:
 class RollbackProductionInput:
     name: str = strawberry.field(description="Model name.")
     reason: str = strawberry.field(description="Why (required; recorded in the stage history and the audit log).")
+    from_version: int | None = strawberry.field(
+        default=None,
+        description="The version in PRODUCTION you mean to roll back. Give it: when PRODUCTION holds another version "
+        "by then (the rollback already happened: a retry, a second click), the call is FAILED_PRECONDITION and "
+        "changes nothing, instead of rolling back again.",
+    )
 
 
 @strawberry.type(description="Result of a transition request mutation.")
@@ -155,6 +161,6 @@ class GovernanceMutations:
         from .versions import ModelVersion
 
         restored, archived = await info.context.services.transitions.rollback(
-            info.context.principal, input.name, input.reason
+            info.context.principal, input.name, input.reason, input.from_version
         )
         return RollbackProductionPayload(restored=ModelVersion(entity=restored), archived=ModelVersion(entity=archived))

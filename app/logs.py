@@ -34,25 +34,52 @@ def redact(text: str) -> str:
     return _SECRETS.sub(lambda m: f"{m.group(1)}***" if m.group(1) else f"{m.group(2)}***{m.group(3)}", text)
 
 
+# A query string: "?" right after a path or URL character, up to white space, a quote or a fragment.
+_QUERY_STRING = re.compile(r"(?<=[\w/.~%:\])-])\?([^\s\"'<>#]+)")
+_QUERY_PART = re.compile(r"([^&;=]*)(=[^&;]*)?")
+
+
+def _mask_query(match: re.Match[str]) -> str:
+    parts = _QUERY_PART.sub(
+        lambda p: (f"{p.group(1)}=***" if p.group(2) is not None else "***") if p.group(0) else "", match.group(1)
+    )
+    return "?" + parts
+
+
+def redact_query_strings(text: str) -> str:
+    """Every value of every query string in ``text`` as ``***`` (names kept: ``/graphql?token=***&x=***``).
+
+    A token put in a URL by mistake (``?token=``, ``?access_token=``, a bare ``?eyJ...``) never reaches the log,
+    whichever logger wrote the line: uvicorn writes the websocket handshake line with the full URL."""
+    return _QUERY_STRING.sub(_mask_query, text) if "?" in text else text
+
+
 def describe_exception(error: BaseException) -> dict[str, str]:
     """Type, redacted message and innermost location of an error: enough to find it, without a stack dump."""
     frames = traceback.extract_tb(error.__traceback__)
     where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "-"
-    return {"error_type": type(error).__name__, "error": redact(str(error)[:500]), "where": where}
+    return {
+        "error_type": type(error).__name__,
+        "error": redact_query_strings(redact(str(error)[:500])),
+        "where": where,
+    }
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line; the query strings in the message and in every text field are masked (the one
+    place every logger's lines pass, uvicorn's included)."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_query_strings(record.getMessage()),
             "request_id": current_request_id(),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = redact_query_strings(value) if isinstance(value, str) else value
         if record.exc_info and record.exc_info[1] is not None:
             entry.update(describe_exception(record.exc_info[1]))
         return json.dumps(entry, default=str)

@@ -4,7 +4,9 @@ artifacts, verify the audit log, export the schema."""
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -27,18 +29,29 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings().with_overrides(**overrides)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _reserve(host: str, port: int) -> socket.socket:
+    """A socket bound to the address the server will listen on, as uvicorn binds it (OSError when it cannot be):
+    held while the server starts, so the port is known to be ours before anything is printed."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
-    from app.db import migrate
-    from app.http.tuning import raise_request_body_buffer, reuse_freed_buffers
-    from app.logs import configure_logging
-    from app.main import create_app
 
-    settings = _settings(args)
-    configure_logging(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.effective_database_url)
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    """One line: ``modelreg: cannot listen on 127.0.0.1:8000: address already in use (set MODELREG_PORT)``."""
+    reason = error.strerror or str(error)
+    reason = reason[:1].lower() + reason[1:]
+    address_problem = isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL
+    hint = "set MODELREG_HOST" if address_problem else "set MODELREG_PORT"
+    return f"modelreg: cannot listen on {host}:{port}: {reason} ({hint})"
+
+
+def _banner(settings: Settings, args: argparse.Namespace) -> None:
     base = f"http://{settings.host}:{settings.port}"
     if settings.dev_issuer_enabled:
         log.warning(
@@ -55,10 +68,32 @@ def _serve(args: argparse.Namespace) -> int:
         )
     else:
         print(f"\n  GraphiQL:  {base}/graphql\n", file=sys.stderr, flush=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.db import migrate
+    from app.http.tuning import raise_request_body_buffer, reuse_freed_buffers
+    from app.logs import configure_logging
+    from app.main import create_app
+
+    settings = _settings(args)
+    try:
+        reserved = _reserve(settings.host, settings.port)
+    except OSError as error:
+        print(_cannot_listen(settings.host, settings.port, error), file=sys.stderr)
+        return 3
+    with reserved:  # released just before uvicorn binds the same address
+        configure_logging(settings.log_level)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate.upgrade(settings.effective_database_url)
+        application = create_app(settings)
+        _banner(settings, args)
     raise_request_body_buffer()
     reuse_freed_buffers()
     uvicorn.run(
-        create_app(settings),
+        application,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -315,6 +315,18 @@ def plan_rollback(
     raise FailedPrecondition(f"model {model_name!r} has no earlier PRODUCTION version to restore")
 
 
+def move_reason(request: TransitionRequest, decisions: Sequence[Approval]) -> str | None:
+    """What the stage history records as the reason of a move a request made: the request's comment, then each
+    approval's, oldest first (None when nobody said anything)."""
+    said = [f"requested by {request.requested_by}: {request.comment}"] if request.comment else []
+    said += [
+        f"approved by {decision.approver}: {decision.comment}"
+        for decision in decisions
+        if decision.decision is Decision.APPROVE and decision.comment
+    ]
+    return "; ".join(said) or None
+
+
 def request_events(decided: EventType, request: TransitionRequest) -> list[EventDraft]:
     """The events a decision on ``request`` emits: the decision, then ``transition.applied`` when the move applied."""
     events = [EventDraft(decided, request.model_name, request.version)]

@@ -43,6 +43,7 @@ from app.domain.transitions import (
     checks_before_apply,
     displaced_from_production,
     gates_pass,
+    move_reason,
     needs_free_production,
     plan_rollback,
     request_events,
@@ -343,7 +344,9 @@ class TransitionService:
                     f"replaced in PRODUCTION by version {version.version}",
                     request.id,
                 )
-        await self._move(uow, model, version, stage_of(request), actor, now, None, request.id)
+        decisions = (await uow.transitions.decisions([request.id]))[request.id]
+        reason = move_reason(request, decisions)
+        await self._move(uow, model, version, stage_of(request), actor, now, reason, request.id)
         await uow.models.touch(model.id, now)
 
     async def _move(

@@ -45,6 +45,7 @@ from app.domain.transitions import (
     rule_for_move,
     status_after_approvals,
     tally_approval,
+    move_reason,
 )
 
 pytestmark = pytest.mark.backend_independent
@@ -450,3 +451,18 @@ def test_a_rollback_checks_the_version_it_means_to_roll_back(production, from_ve
 ])
 def test_which_versions_a_rollback_may_look_up(history, numbers):
     assert restorable_numbers(history) == numbers
+
+
+@pytest.mark.parametrize("comment,decisions,reason", [
+    (None, [], None),
+    ("please", [], "requested by rita: please"),
+    (None, [("alice", Decision.APPROVE, "ok")], "approved by alice: ok"),
+    ("please", [("alice", Decision.APPROVE, "ok"), ("bob", Decision.APPROVE, None), ("carl", Decision.APPROVE, "go")],
+     "requested by rita: please; approved by alice: ok; approved by carl: go"),
+    (None, [("alice", Decision.REJECT, "no")], None),  # a rejection never applies a move
+])
+def test_the_reason_a_requested_move_records(comment, decisions, reason):
+    from dataclasses import replace
+
+    said = [replace(approval(who, decision), comment=text) for who, decision, text in decisions]
+    assert move_reason(replace(request(), comment=comment), said) == reason

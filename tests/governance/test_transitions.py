@@ -158,8 +158,8 @@ async def test_the_whole_way_to_production(api):
     assert history(versions[0]) == [
         {"fromStage": "PRODUCTION", "toStage": "ARCHIVED", "changedBy": "alice",
          "reason": "replaced in PRODUCTION by version 2"},
-        {"fromStage": "STAGING", "toStage": "PRODUCTION", "changedBy": "alice", "reason": None},
-        {"fromStage": "NONE", "toStage": "STAGING", "changedBy": "dana", "reason": None}]
+        {"fromStage": "STAGING", "toStage": "PRODUCTION", "changedBy": "alice", "reason": "requested by dana: please; approved by alice: ok"},
+        {"fromStage": "NONE", "toStage": "STAGING", "changedBy": "dana", "reason": "requested by dana: please"}]
     found = await ok(api, NODE, {"id": pending["id"]}, "auditor", "x")
     assert found["node"] == {"id": pending["id"], "status": "APPLIED", "version": 1, "name": "m"}
     listed = (await ok(api, REQUESTS_OF, {"name": "m", "status": ["APPLIED"]}, "auditor", "x"))["transitionRequests"]

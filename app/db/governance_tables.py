@@ -34,6 +34,9 @@ class TransitionRequestRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(256))
     resolution_comment: Mapped[str | None] = mapped_column(Text)
+    # PRODUCTION requests: the version numbers in PRODUCTION when the request was made (or last approved while
+    # APPROVED), which applying it replaces; NULL for other requests and for those made before revision 0008.
+    production_versions: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class TransitionDecisionRow(Base):

@@ -102,6 +102,9 @@ class TransitionRequest:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     resolution_comment: str | None = None
+    # PRODUCTION requests: the versions in PRODUCTION that applying the request replaces, as the requester (or the
+    # last approver of an APPROVED request) saw them; None for other requests.
+    production_versions: tuple[int, ...] | None = None
 
     @property
     def public_id(self) -> str:

@@ -243,12 +243,49 @@ def approvals_complete(request: TransitionRequest, approvals: int) -> bool:
     return approvals >= request.required_approvals
 
 
-def checks_before_apply(gates: list[GateResult], move_refusal: str | None) -> list[GateResult]:
+PRODUCTION_UNCHANGED = "PRODUCTION unchanged since the request"
+
+
+def replaced_in_production(
+    move: Move, version: ModelVersion, in_production: Iterable[ModelVersion]
+) -> tuple[int, ...] | None:
+    """For a move into PRODUCTION, the version numbers there now that it would replace (recorded with the request
+    and compared when it applies); None for other moves."""
+    if move.to_stage is not Stage.PRODUCTION:
+        return None
+    return tuple(sorted(serving.version for serving in in_production if serving.id != version.id))
+
+
+def _versions(numbers: Sequence[int]) -> str:
+    if not numbers:
+        return "no version"
+    return f"version {numbers[0]}" if len(numbers) == 1 else "versions " + ", ".join(map(str, numbers))
+
+
+def production_changed(request: TransitionRequest, now_replaced: tuple[int, ...] | None) -> GateResult | None:
+    """A failed check when PRODUCTION holds other versions than when the request was made (or last approved
+    again): approving it then would replace a version nobody who approved it saw there. None when unchanged, or
+    for requests that replace nothing in PRODUCTION or were made before the versions were recorded."""
+    recorded = request.production_versions
+    if recorded is None or now_replaced is None or tuple(recorded) == now_replaced:
+        return None
+    return GateResult(
+        PRODUCTION_UNCHANGED,
+        False,
+        f"PRODUCTION holds {_versions(now_replaced)} now, {_versions(recorded)} when requested: approve again to "
+        "replace it",
+    )
+
+
+def checks_before_apply(
+    gates: list[GateResult], move_refusal: str | None, changed: GateResult | None = None
+) -> list[GateResult]:
     """The checks run again when the approvals are complete: the gates, led by a failed "move allowed" when the
-    move itself can no longer happen (``move_refusal``, the reason)."""
-    if move_refusal is None:
-        return list(gates)
-    return [GateResult("move allowed", False, move_refusal), *gates]
+    move itself can no longer happen (``move_refusal``, the reason) and by ``changed`` (``production_changed``)."""
+    leading = [GateResult("move allowed", False, move_refusal)] if move_refusal is not None else []
+    if changed is not None:
+        leading.append(changed)
+    return [*leading, *gates]
 
 
 def status_after_approvals(request: TransitionRequest, applied: bool, gates: list[GateResult]) -> TransitionStatus:

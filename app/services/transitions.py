@@ -9,7 +9,7 @@ this up).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.domain.audit import AuditTarget, model_target, version_target
 from app.domain.entities import ModelVersion, RegisteredModel, Stage
@@ -46,6 +46,8 @@ from app.domain.transitions import (
     move_reason,
     needs_free_production,
     plan_rollback,
+    production_changed,
+    replaced_in_production,
     request_events,
     restorable_numbers,
     rule_for_move,
@@ -56,6 +58,9 @@ from app.domain.transitions import (
 from .audit import Attempt, AuditTrail
 from .common import find_model, utc_now
 from .ports import Authorizer, Clock, UnitOfWork
+
+if TYPE_CHECKING:
+    from .deployments import DeploymentService
 
 
 def request_target(request_id: int, request: TransitionRequest | None = None) -> AuditTarget:
@@ -123,11 +128,14 @@ class TransitionService:
         policy: PromotionPolicy,
         trail: AuditTrail,
         clock: Clock = utc_now,
+        serving: DeploymentService | None = None,
     ) -> None:
         self._authorizer = authorizer
         self.policy = policy
         self._trail = trail
         self._clock = clock
+        # Serving follows a production rollback (docs/deployments.md, "Stages and serving", rule 3).
+        self._serving = serving
 
     # Requests.
 
@@ -148,8 +156,9 @@ class TransitionService:
                 gates = await self._gates(uow, rule, version)
                 check_gates_for_request(name, number, new, gates)
                 check_no_open_duplicate(await uow.transitions.open_duplicate(version.id, new))
+                replaced = await self._replaced(uow, model, version, new)
                 request = await uow.transitions.add(
-                    model, version, new, rule.required_approvals, gates, principal.subject, now
+                    model, version, new, rule.required_approvals, gates, principal.subject, now, replaced
                 )
                 if applies_at_once(rule):
                     await self._apply(uow, model, version, request, principal.subject, now)
@@ -178,6 +187,12 @@ class TransitionService:
                 if not decided:
                     await uow.transitions.add_decision(request.id, principal.subject, Decision.APPROVE, comment, now)
                 if approvals_complete(request, approvals):
+                    if request.status is TransitionStatus.APPROVED:
+                        # Approving an APPROVED request again is consent to what PRODUCTION holds now.
+                        replaced = await self._replaced(uow, model, version, request)
+                        if replaced is not None:
+                            await uow.transitions.acknowledge_production(request.id, replaced)
+                            request = await _reread(uow, request.id)
                     applied, gates = await self._try_apply(uow, model, version, request, principal.subject, now)
                     status = status_after_approvals(request, applied, gates)
                     await uow.transitions.resolve(
@@ -254,11 +269,19 @@ class TransitionService:
                 archived = await uow.versions.get(model.id, current.version)
                 assert archived is not None, "archiving keeps the version"
                 await uow.models.touch(model.id, now)
+                # Rule 3 of docs/deployments.md: production environments serving the archived version follow.
+                deployed = {}
+                if self._serving is not None:
+                    deployed = await self._serving.follow_production_rollback(
+                        uow, model.id, name, archived, restored, principal.subject, now
+                    )
                 attempt.record(
                     before={"production": current.version},
-                    after={"production": previous.version, "archived": current.version, "reason": reason},
+                    after={"production": previous.version, "archived": current.version, "reason": reason}
+                    | ({"deployments": deployed} if deployed else {}),
                     target=model_target(name, model.id),
-                    events=[EventDraft(EventType.PRODUCTION_ROLLED_BACK, name)],
+                    events=[EventDraft(EventType.PRODUCTION_ROLLED_BACK, name)]
+                    + ([EventDraft(EventType.DEPLOYMENT_CHANGED, name)] if deployed else []),
                 )
         return restored, archived
 
@@ -274,6 +297,14 @@ class TransitionService:
             return
         in_production = await uow.versions.in_stage(model.id, Stage.PRODUCTION) if needs_free_production(new) else []
         check_move_now(model.name, version, new, in_production=in_production)
+
+    async def _replaced(
+        self, uow: UnitOfWork, model: RegisteredModel, version: ModelVersion, move: NewTransition | TransitionRequest
+    ) -> tuple[int, ...] | None:
+        """The versions in PRODUCTION that ``move`` would replace now (None unless it goes to PRODUCTION)."""
+        if move.to_stage is not Stage.PRODUCTION:
+            return None
+        return replaced_in_production(move, version, await uow.versions.in_stage(model.id, Stage.PRODUCTION))
 
     async def _gates(self, uow: UnitOfWork, rule: StageRule, version: ModelVersion) -> list[GateResult]:
         metrics = (await uow.versions.metrics([version.id]))[version.id]
@@ -313,7 +344,8 @@ class TransitionService:
             await self._check_move(uow, model, version, request)
         except FailedPrecondition as error:
             refusal = error.message
-        gates = checks_before_apply(gates, refusal)
+        changed = production_changed(request, await self._replaced(uow, model, version, request))
+        gates = checks_before_apply(gates, refusal, changed)
         if not gates_pass(gates):
             return False, gates
         await self._apply(uow, model, version, request, actor, now)

@@ -466,3 +466,30 @@ def test_the_reason_a_requested_move_records(comment, decisions, reason):
 
     said = [replace(approval(who, decision), comment=text) for who, decision, text in decisions]
     assert move_reason(replace(request(), comment=comment), said) == reason
+
+
+@pytest.mark.parametrize("recorded,now,detail", [
+    (None, (2,), None),  # made before the versions were recorded: not checked
+    ((1,), None, None),  # not a move into PRODUCTION
+    ((1,), (1,), None),
+    ((), (), None),
+    ((1,), (2,), "PRODUCTION holds version 2 now, version 1 when requested: approve again to replace it"),
+    ((), (2,), "PRODUCTION holds version 2 now, no version when requested: approve again to replace it"),
+    ((1, 2), (), "PRODUCTION holds no version now, versions 1, 2 when requested: approve again to replace it"),
+])
+def test_a_request_applies_only_over_the_production_it_was_approved_for(recorded, now, detail):
+    from dataclasses import replace
+
+    from app.domain.transitions import PRODUCTION_UNCHANGED, production_changed
+
+    changed = production_changed(replace(request(), production_versions=recorded), now)
+    assert (changed is None) if detail is None else (changed == GateResult(PRODUCTION_UNCHANGED, False, detail))
+
+
+def test_what_a_move_into_production_replaces():
+    from app.domain.transitions import replaced_in_production
+
+    serving = [version(1, Stage.PRODUCTION, id=101), version(3, Stage.PRODUCTION, id=103)]
+    assert replaced_in_production(request(), version(2, id=102), serving) == (1, 3)
+    assert replaced_in_production(request(), version(3, id=103), serving) == (1,)
+    assert replaced_in_production(request(to_stage=Stage.STAGING), version(2, id=102), serving) is None

@@ -117,6 +117,8 @@ SEED_APPROVALS = """
 mutation SeedApprovals($p1: ID!, $p3: ID!) {
   a1: approveTransitionRequest(input: {id: $p1}) { transitionRequest { status } }
   a3: approveTransitionRequest(input: {id: $p3}) { transitionRequest { status } }
+  # p3 was requested before p1 put version 1 in PRODUCTION: it waits at APPROVED until approved again.
+  a3again: approveTransitionRequest(input: {id: $p3, comment: "replace version 1"}) { transitionRequest { status } }
 }
 """
 SEED_OWN_REQUEST = """

@@ -55,9 +55,13 @@ async def test_an_approver_barred_from_a_request_gets_false_with_its_id_and_true
     assert refused["extensions"]["code"] == "FORBIDDEN" and "separation of duties" in refused["message"]
     # Another approver may, and the mutation agrees.
     assert await can(api, "approve", "transition", request, "approver", sub="alice") is True
+    # The request was made before the seed put version 3 in PRODUCTION: it waits at APPROVED for a fresh approval.
     assert (await ok(api, APPROVE, {"id": request}, "approver", sub="alice"))["approveTransitionRequest"][
+        "transitionRequest"]["status"] == "APPROVED"
+    assert await can(api, "approve", "transition", request, "approver", sub="bob") is True
+    assert (await ok(api, APPROVE, {"id": request}, "approver", sub="bob"))["approveTransitionRequest"][
         "transitionRequest"]["status"] == "APPLIED"
-    assert await can(api, "approve", "transition", request, "approver", sub="bob") is False  # closed now
+    assert await can(api, "approve", "transition", request, "approver", sub="carl") is False  # closed now
 
 
 @pytest.mark.parametrize("action,request_key,role,sub,allowed", [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, and_, select, update
@@ -53,6 +54,7 @@ def _request(row: TransitionRequestRow, model_name: str, version: int) -> Transi
         resolved_at=row.resolved_at,
         resolved_by=row.resolved_by,
         resolution_comment=row.resolution_comment,
+        production_versions=tuple(row.production_versions) if row.production_versions is not None else None,
     )
 
 
@@ -95,6 +97,7 @@ class SqlTransitionRepository:
         gates: list[GateResult],
         actor: str,
         now: datetime,
+        production_versions: Sequence[int] | None = None,
     ) -> TransitionRequest:
         row = TransitionRequestRow(
             model_id=model.id,
@@ -110,10 +113,19 @@ class SqlTransitionRepository:
             required_approvals=required_approvals,
             archive_existing_production=new.archive_existing_production,
             gate_results=_gates(gates),
+            production_versions=list(production_versions) if production_versions is not None else None,
         )
         self._session.add(row)
         await self._session.flush()
         return _request(row, model.name, version.version)
+
+    async def acknowledge_production(self, request_id: int, production_versions: Sequence[int]) -> None:
+        """An approver approved the request again, seeing these versions in PRODUCTION: they are what it replaces."""
+        await self._session.execute(
+            update(TransitionRequestRow)
+            .where(TransitionRequestRow.id == request_id)
+            .values(production_versions=list(production_versions))
+        )
 
     async def get(self, request_id: int) -> TransitionRequest | None:
         query = self._select().where(TransitionRequestRow.id == request_id).execution_options(populate_existing=True)

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Generic, TypeVar
 
 from .entities import RegulatoryStatus, RiskTier, Stage, VersionStatus
+from .errors import BadUserInput
 
 T = TypeVar("T")
 
@@ -87,6 +88,21 @@ class VersionFilter:
     created_by: str | None = None
     created: TimeRange | None = None
     metrics: tuple[MetricThreshold, ...] = ()
+
+
+# A filter's conditions of one kind each add a subquery: SQLite refuses a statement nested deeper than 1000
+# ("Expression tree is too large"), and no screen asks for more than a few.
+MAX_FILTER_CONDITIONS = 50
+
+
+def check_filter(tags: tuple[TagMatch, ...], metrics: tuple[MetricThreshold, ...] = ()) -> None:
+    """BAD_USER_INPUT when a filter has more tag or metric conditions than ``MAX_FILTER_CONDITIONS``."""
+    for name, conditions in (("filter.tags", tags), ("filter.metrics", metrics)):
+        if len(conditions) > MAX_FILTER_CONDITIONS:
+            raise BadUserInput(
+                f"{name} has {len(conditions)} conditions; at most {MAX_FILTER_CONDITIONS} are allowed",
+                field=name,
+            )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from app.domain.queries import (
     VersionFilter,
     VersionOrder,
     VersionOrderField,
+    check_filter,
 )
 from app.domain.uris import parse_model_uri
 
@@ -64,6 +65,7 @@ class ReadService(RegistryReader):
     ) -> Page[RegisteredModel]:
         await self._require(principal)
         check_page(page, self.max_page_size)
+        check_filter(filter.tags)
         async with self._uow(write=False) as uow:
             return await uow.models.list(filter, order, page, with_total)
 
@@ -72,6 +74,7 @@ class ReadService(RegistryReader):
     ) -> Page[ModelVersion]:
         await self._require(principal)
         check_page(page, self.max_page_size)
+        check_filter(filter.tags, filter.metrics)
         if order.field is VersionOrderField.METRIC and not order.metric:
             raise BadUserInput(
                 "orderBy.metric names the metric to order by when field is METRIC", field="orderBy.metric"

@@ -222,7 +222,7 @@ class Settings:
     statement_timeout: int = setting(
         30,
         "MODELREG_STATEMENT_TIMEOUT",
-        "PostgreSQL: longest one SQL statement may run, in seconds (0: no limit)",
+        "PostgreSQL: longest one SQL statement of `serve` and `worker` may run, in seconds (0: no limit)",
         check=_within(0, 86400, "must be between 0 and 86400"),
     )
     cors_origins: str = setting(

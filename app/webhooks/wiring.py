@@ -38,7 +38,7 @@ async def run_worker(settings: Settings) -> None:
     from app.db.engine import create_database
     from app.db.uow import SqlUnitOfWorkFactory
 
-    database = create_database(settings.effective_database_url)
+    database = create_database(settings.effective_database_url, statement_timeout=settings.statement_timeout)
     parts = build_webhooks(settings, SqlUnitOfWorkFactory(database))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         for name in settings.environments.split(",")
         if name.strip()
     ]
+    deployments = DeploymentService(authorizer, environments, trail)
     services = Services(
         models=ModelService(authorizer, trail),
         versions=VersionService(authorizer, store, verifier, trail),
@@ -95,13 +96,13 @@ def create_app(settings: Settings) -> Starlette:
         reads=ReadService(uow, authorizer, trail, settings.max_page_size),
         artifacts=ArtifactService(uow, authorizer, store, max_upload_size=settings.max_upload_size, trail=trail),
         authorizer=authorizer,
-        transitions=TransitionService(authorizer, promotion, trail),
+        transitions=TransitionService(authorizer, promotion, trail, serving=deployments),
         documents=DocumentService(authorizer, store, trail),
         governance=GovernanceReads(uow, authorizer, trail, settings.max_page_size),
         audit_log=AuditLogService(uow, authorizer, trail, settings.max_page_size),
         lineage=LineageService(authorizer, trail),
         lineage_reads=LineageReads(uow, authorizer, trail, settings.max_page_size),
-        deployments=DeploymentService(authorizer, environments, trail),
+        deployments=deployments,
         deployment_reads=DeploymentReads(uow, authorizer, trail, settings.max_page_size),
         webhooks=WebhookService(
             uow,

@@ -1,5 +1,5 @@
 """What may be deleted, as pure functions: a model or a version is kept while anything still stands on it (a version
-in PRODUCTION, a deployment, an alias, a version derived from it).
+in PRODUCTION, an environment serving it, an alias, a version derived from it).
 
 ``services/models.py`` and ``services/versions.py`` read what a guard needs under the model's row lock, call it and
 delete; each function here takes data and returns nothing or raises the error the caller sees. The guards run in a
@@ -42,14 +42,14 @@ def check_model_deletable(
 ) -> None:
     """FAILED_PRECONDITION unless model ``name`` may be deleted with all its versions: none of them is in
     PRODUCTION (``in_production``: how many are), versions of other models were not derived from them (``derived``:
-    the derivations from its versions), and it has no deployment (``deployed_in``: the environments where it has
-    one, even an empty one)."""
+    the derivations from its versions), and no environment serves it (``deployed_in``: the environments whose
+    deployment of it has entries; one it was undeployed from does not count, and goes with the model)."""
     if in_production:
         raise FailedPrecondition(f"model {name!r} has a version in PRODUCTION; archive it before deleting the model")
     check_not_a_parent(derived, model_id=model_id)
     if deployed_in:
         raise FailedPrecondition(
-            f"model {name!r} has deployments in {', '.join(sorted(deployed_in))}; deployed models are kept"
+            f"model {name!r} is deployed in {', '.join(sorted(deployed_in))}; undeploy it there first"
         )
 
 

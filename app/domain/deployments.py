@@ -32,6 +32,7 @@ class DeploymentAction(str, Enum):
     ADD_SHADOW = "ADD_SHADOW"
     REMOVE_SHADOW = "REMOVE_SHADOW"
     ROLLBACK = "ROLLBACK"
+    UNDEPLOY = "UNDEPLOY"
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,25 @@ def remove_shadow(entries: tuple[Entry, ...], version_id: int, version: int) -> 
     return tuple(entry for entry in entries if entry.version_id != version_id)
 
 
+def undeploy(entries: tuple[Entry, ...], model_name: str, environment: str) -> tuple[Entry, ...]:
+    """Take the model out of the environment: no entries (the deployment and its history stay)."""
+    if not entries:
+        raise FailedPrecondition(f"{model_name!r} is not deployed in {environment!r}", field="environment")
+    return ()
+
+
+def check_expected_revision(current: int, expected: int | None, model_name: str, environment: str) -> None:
+    """A change that names the revision it was decided on (``expected``) happens only while the deployment is
+    still at it (``current``: 0 before the first change): a retried or raced change refuses instead of acting
+    twice. None: no such condition."""
+    if expected is not None and expected != current:
+        raise FailedPrecondition(
+            f"{model_name!r} in {environment!r} is at revision {current} now, not {expected}: it changed since you "
+            "read it (a retry, or someone else); read it again and decide",
+            field="expectedRevision",
+        )
+
+
 def check_entries(entries: tuple[Entry, ...]) -> None:
     """The invariant every revision keeps: live traffic sums to 100 (or nothing is live), versions appear once."""
     live = [entry for entry in entries if entry.role is not DeploymentRole.SHADOW]
@@ -250,11 +270,68 @@ def check_still_servable(
     entries: tuple[Entry, ...], versions: Mapping[int, ModelVersion], environment: Environment, model_name: str
 ) -> None:
     """FAILED_PRECONDITION unless every version of the entries a rollback restores still exists (``versions``: by
-    id) and is still servable in the environment."""
+    id) and is READY. Whether the stages allow the traffic it gives is ``check_follows_stages``."""
     for entry in entries:
         if entry.version_id not in versions:
-            raise FailedPrecondition(f"version {entry.version} of {model_name!r} no longer exists")
-        check_servable(versions[entry.version_id], environment)
+            raise FailedPrecondition(
+                f"cannot roll back: version {entry.version} of {model_name!r} no longer exists; deploy one that does"
+            )
+        if versions[entry.version_id].status is not VersionStatus.READY:
+            check_servable(versions[entry.version_id], environment)
+
+
+# Stages and serving (docs/deployments.md, "Stages and serving").
+
+
+def _live_percent(entries: tuple[Entry, ...], version_id: int) -> int:
+    return sum(e.traffic_percent for e in entries if e.version_id == version_id and e.role is not DeploymentRole.SHADOW)
+
+
+def gaining(before: tuple[Entry, ...], after: tuple[Entry, ...]) -> list[Entry]:
+    """The entries of ``after`` that a change gives something: a version new to the deployment (in any role), or
+    one with more live traffic than before."""
+    present = {entry.version_id for entry in before}
+    return [
+        entry
+        for entry in after
+        if entry.version_id not in present
+        or (entry.role is not DeploymentRole.SHADOW and entry.traffic_percent > _live_percent(before, entry.version_id))
+    ]
+
+
+def check_follows_stages(
+    before: tuple[Entry, ...],
+    after: tuple[Entry, ...],
+    versions: Mapping[int, ModelVersion],
+    environment: Environment,
+    model_name: str,
+) -> None:
+    """Rule 2: in a production environment a change gives traffic (or a place, for a shadow) only to the version
+    in PRODUCTION. Versions that left PRODUCTION keep what they serve and may lose it, never gain it.
+    ``versions``: by id, at least those of ``after``. FAILED_PRECONDITION in one line saying what to do instead."""
+    if not environment.production:
+        return
+    for entry in gaining(before, after):
+        version = versions[entry.version_id]
+        if version.stage is Stage.PRODUCTION:
+            continue
+        raise FailedPrecondition(
+            f"version {entry.version} of {model_name!r} is in {version.stage.value} and this change would give it "
+            f"traffic in {environment.name!r}, which moves traffic only towards the version in PRODUCTION: "
+            "promote or deploy the PRODUCTION version, or rollbackProduction to put a replaced version back "
+            "(its traffic follows)"
+        )
+
+
+def follow_production_rollback(
+    entries: tuple[Entry, ...], archived_id: int, restored_id: int, restored: int
+) -> tuple[Entry, ...] | None:
+    """Rule 3: when rollbackProduction archives a version, a production environment giving it live traffic gives
+    all of it to the restored version (a canary ends); shadows stay, the restored one's aside. None: the archived
+    version has no live traffic there, so nothing changes."""
+    if not _live_percent(entries, archived_id):
+        return None
+    return (Entry(restored_id, restored, DeploymentRole.PRIMARY, 100), *_shadows(entries, restored_id))
 
 
 def joined_versions(before: tuple[Entry, ...], after: tuple[Entry, ...]) -> list[int]:

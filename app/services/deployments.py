@@ -62,7 +62,9 @@ class DeploymentService:
         self._trail = trail
         self._clock = clock
 
-    async def deploy(self, principal: Principal, name: str, environment: str, number: int) -> Deployment:
+    async def deploy(
+        self, principal: Principal, name: str, environment: str, number: int, expected_revision: int | None = None
+    ) -> Deployment:
         return await self._change(
             principal,
             name,
@@ -70,10 +72,17 @@ class DeploymentService:
             DeploymentAction.DEPLOY,
             number,
             lambda entries, v: rules.deploy(entries, v.id, v.version),
+            expected_revision=expected_revision,
         )
 
     async def start_canary(
-        self, principal: Principal, name: str, environment: str, number: int, percent: int
+        self,
+        principal: Principal,
+        name: str,
+        environment: str,
+        number: int,
+        percent: int,
+        expected_revision: int | None = None,
     ) -> Deployment:
         return await self._change(
             principal,
@@ -82,9 +91,12 @@ class DeploymentService:
             DeploymentAction.START_CANARY,
             number,
             lambda entries, v: rules.start_canary(entries, v.id, v.version, percent),
+            expected_revision=expected_revision,
         )
 
-    async def set_canary_traffic(self, principal: Principal, name: str, environment: str, percent: int) -> Deployment:
+    async def set_canary_traffic(
+        self, principal: Principal, name: str, environment: str, percent: int, expected_revision: int | None = None
+    ) -> Deployment:
         return await self._change(
             principal,
             name,
@@ -92,9 +104,12 @@ class DeploymentService:
             DeploymentAction.SET_CANARY_TRAFFIC,
             None,
             lambda entries, _: rules.set_canary_traffic(entries, percent),
+            expected_revision=expected_revision,
         )
 
-    async def promote_canary(self, principal: Principal, name: str, environment: str) -> Deployment:
+    async def promote_canary(
+        self, principal: Principal, name: str, environment: str, expected_revision: int | None = None
+    ) -> Deployment:
         return await self._change(
             principal,
             name,
@@ -102,9 +117,12 @@ class DeploymentService:
             DeploymentAction.PROMOTE_CANARY,
             None,
             lambda entries, _: rules.promote_canary(entries),
+            expected_revision=expected_revision,
         )
 
-    async def abort_canary(self, principal: Principal, name: str, environment: str) -> Deployment:
+    async def abort_canary(
+        self, principal: Principal, name: str, environment: str, expected_revision: int | None = None
+    ) -> Deployment:
         return await self._change(
             principal,
             name,
@@ -112,9 +130,12 @@ class DeploymentService:
             DeploymentAction.ABORT_CANARY,
             None,
             lambda entries, _: rules.abort_canary(entries),
+            expected_revision=expected_revision,
         )
 
-    async def add_shadow(self, principal: Principal, name: str, environment: str, number: int) -> Deployment:
+    async def add_shadow(
+        self, principal: Principal, name: str, environment: str, number: int, expected_revision: int | None = None
+    ) -> Deployment:
         return await self._change(
             principal,
             name,
@@ -122,9 +143,12 @@ class DeploymentService:
             DeploymentAction.ADD_SHADOW,
             number,
             lambda entries, v: rules.add_shadow(entries, v.id, v.version),
+            expected_revision=expected_revision,
         )
 
-    async def remove_shadow(self, principal: Principal, name: str, environment: str, number: int) -> Deployment:
+    async def remove_shadow(
+        self, principal: Principal, name: str, environment: str, number: int, expected_revision: int | None = None
+    ) -> Deployment:
         return await self._change(
             principal,
             name,
@@ -132,9 +156,27 @@ class DeploymentService:
             DeploymentAction.REMOVE_SHADOW,
             number,
             lambda entries, v: rules.remove_shadow(entries, v.id, v.version),
+            expected_revision=expected_revision,
         )
 
-    async def rollback(self, principal: Principal, name: str, environment: str) -> Deployment:
+    async def undeploy(
+        self, principal: Principal, name: str, environment: str, expected_revision: int | None = None
+    ) -> Deployment:
+        """Take the model out of the environment: a revision with no entries (the serving endpoint answers 404; the
+        history stays). A model no environment serves can be deleted."""
+        return await self._change(
+            principal,
+            name,
+            environment,
+            DeploymentAction.UNDEPLOY,
+            None,
+            lambda entries, _: rules.undeploy(entries, name, environment),
+            expected_revision=expected_revision,
+        )
+
+    async def rollback(
+        self, principal: Principal, name: str, environment: str, expected_revision: int | None = None
+    ) -> Deployment:
         """Back to the entries of the revision before the current one (a new revision, like any change)."""
 
         async def previous(uow: UnitOfWork, current: Deployment | None) -> tuple[Entry, ...]:
@@ -142,8 +184,43 @@ class DeploymentService:
             return rules.rollback_entries(history, name, environment)
 
         return await self._change(
-            principal, name, environment, DeploymentAction.ROLLBACK, None, None, before_change=previous
+            principal,
+            name,
+            environment,
+            DeploymentAction.ROLLBACK,
+            None,
+            None,
+            before_change=previous,
+            expected_revision=expected_revision,
         )
+
+    async def follow_production_rollback(
+        self,
+        uow: UnitOfWork,
+        model_id: int,
+        name: str,
+        archived: ModelVersion,
+        restored: ModelVersion,
+        actor: str,
+        now: datetime,
+    ) -> dict[str, int]:
+        """Rule 3 of docs/deployments.md, inside rollbackProduction's transaction (the model row is locked): every
+        production environment giving the archived version live traffic gives it all to the restored version, as a
+        ROLLBACK revision with its DEPLOYED_AS lineage. Returns {environment: new revision} of those changed; the
+        caller records them in its audit record and emits one ``deployment.changed`` event when any changed."""
+        changed: dict[str, int] = {}
+        for environment in sorted(e.name for e in self._environments.values() if e.production):
+            current = await uow.deployments.get(model_id, environment)
+            if current is None:
+                continue
+            after = rules.follow_production_rollback(current.entries, archived.id, restored.id, restored.version)
+            if after is None:
+                continue
+            rules.check_entries(after)
+            await uow.deployments.save(model_id, environment, after, DeploymentAction.ROLLBACK, actor, now)
+            await self._link(uow, name, environment, current.entries, after, actor, now)
+            changed[environment] = current.revision + 1
+        return changed
 
     async def _change(
         self,
@@ -154,6 +231,7 @@ class DeploymentService:
         number: int | None,
         compute: Compute | None,
         before_change: BeforeChange | None = None,
+        expected_revision: int | None = None,
     ) -> Deployment:
         async with self._trail.attempt(
             principal, f"deployment.{action.value.lower()}", _target(name, environment)
@@ -165,6 +243,7 @@ class DeploymentService:
                 model = await find_model(uow, name, for_update=True)  # one change per model at a time
                 current = await uow.deployments.get(model.id, environment)
                 entries = current.entries if current else ()
+                rules.check_expected_revision(current.revision if current else 0, expected_revision, name, environment)
                 if before_change is not None:
                     after = await before_change(uow, current)
                 else:
@@ -173,8 +252,10 @@ class DeploymentService:
                         rules.check_named_version(action, version, target)
                     assert compute is not None, "a change computes its entries unless before_change brings them"
                     after = compute(entries, version)
+                found = await uow.versions.get_many([entry.version_id for entry in after])
                 if action is DeploymentAction.ROLLBACK:
-                    await self._check_still_servable(uow, after, target, name)
+                    rules.check_still_servable(after, found, target, name)
+                rules.check_follows_stages(entries, after, found, target, name)
                 rules.check_entries(after)
                 await uow.deployments.save(model.id, environment, after, action, principal.subject, now)
                 await self._link(uow, name, environment, entries, after, principal.subject, now)
@@ -187,12 +268,6 @@ class DeploymentService:
                     events=[EventDraft(EventType.DEPLOYMENT_CHANGED, name)],
                 )
         return saved
-
-    async def _check_still_servable(
-        self, uow: UnitOfWork, entries: tuple[Entry, ...], environment: Environment, name: str
-    ) -> None:
-        found = await uow.versions.get_many([entry.version_id for entry in entries])
-        rules.check_still_servable(entries, found, environment, name)
 
     async def _link(
         self,
@@ -277,7 +352,7 @@ class DeploymentReads(RegistryReader):
         async with self._uow(write=False) as uow:
             model = await find_model(uow, name)
             deployment = await uow.deployments.get(model.id, environment)
-            if deployment is None:
+            if deployment is None or not deployment.entries:  # never deployed there, or undeployed
                 raise NotFound(f"{name!r} is not deployed in {environment!r}", field="environment")
             ids = [entry.version_id for entry in deployment.entries]
             return deployment, await uow.versions.get_many(ids), await uow.versions.files(ids)

@@ -70,6 +70,7 @@ class ModelService:
                     derived=await derivations(uow, model_id=model.id),
                     deployed_in=await uow.deployments.of_model(model.id),
                 )
+                await uow.deployments.forget_model(model.id)  # undeployed everywhere: only histories remain
                 await uow.models.delete(model.id)
                 attempt.record(
                     before=model_state(model),

@@ -88,7 +88,7 @@ async def test_deployed_versions_and_models_are_kept(api: Api):
     assert refused["extensions"]["code"] == "FAILED_PRECONDITION" and "deployed in dev" in refused["message"]
     await api.ok('mutation { deleteModelVersion(input: {name: "dep/keep", version: 1}) { deletedId } }')
     refused = await api.error('mutation { deleteRegisteredModel(input: {name: "dep/keep"}) { deletedId } }')
-    assert refused["extensions"]["code"] == "FAILED_PRECONDITION" and "deployments in dev" in refused["message"]
+    assert refused["extensions"]["code"] == "FAILED_PRECONDITION" and "deployed in dev" in refused["message"]
 
 
 async def test_serving_endpoint_with_etag(api: Api):

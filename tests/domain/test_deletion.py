@@ -81,9 +81,9 @@ MODELS = [
     (1, [], [], IN_PRODUCTION),
     (2, [], [], IN_PRODUCTION),  # a corrupt count still refuses
     (0, OTHER, [], derived_message("models:/other/1 (from models:/m/3)")),
-    (0, [], ["prod"], "model 'm' has deployments in prod; deployed models are kept"),
-    (0, [], ["staging", "prod", "dev"], "model 'm' has deployments in dev, prod, staging; deployed models are kept"),
-    (0, OWN, ["dev"], "model 'm' has deployments in dev; deployed models are kept"),
+    (0, [], ["prod"], "model 'm' is deployed in prod; undeploy it there first"),
+    (0, [], ["staging", "prod", "dev"], "model 'm' is deployed in dev, prod, staging; undeploy it there first"),
+    (0, OWN, ["dev"], "model 'm' is deployed in dev; undeploy it there first"),
     # the first reason wins: PRODUCTION, then lineage, then deployments
     (1, OTHER, ["prod"], IN_PRODUCTION),
     (1, [], ["prod"], IN_PRODUCTION),

@@ -409,6 +409,7 @@ REMOVE_SHADOW = "mutation RemoveShadow($input: RemoveShadowInput!) { removeShado
 ROLLBACK_DEPLOYMENT = """
 mutation RollbackDeployment($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { revision } } }
 """
+UNDEPLOY = "mutation Undeploy($input: UndeployInput!) { undeploy(input: $input) { deployment { revision } } }"
 
 
 def target(environment: str, **fields: Any) -> dict[str, Any]:
@@ -445,7 +446,13 @@ DEPLOYMENT_CASES: dict[str, list[Bad]] = {
                          "not a shadow")],
     "rollbackDeployment": [Bad("nothing before", ROLLBACK_DEPLOYMENT, target("dev"), "FAILED_PRECONDITION",
                                "no earlier"),
-                           Bad("never deployed", ROLLBACK_DEPLOYMENT, target("sandbox"), "FAILED_PRECONDITION")],
+                           Bad("never deployed", ROLLBACK_DEPLOYMENT, target("sandbox"), "FAILED_PRECONDITION"),
+                           Bad("a revision since", ROLLBACK_DEPLOYMENT, target("staging", expectedRevision=1),
+                               "FAILED_PRECONDITION", "now, not 1")],
+    "undeploy": [Bad("never deployed", UNDEPLOY, target("sandbox"), "FAILED_PRECONDITION", "not deployed"),
+                 Bad("unknown environment", UNDEPLOY, target("moon"), BAD, "MODELREG_ENVIRONMENTS"),
+                 Bad("a revision since", UNDEPLOY, target("dev", expectedRevision=0), "FAILED_PRECONDITION",
+                     "now, not 0")],
 }
 
 CASES: dict[str, list[Bad]] = {

@@ -420,6 +420,7 @@ mutation RemoveShadow { removeShadow(input: {name: "m", environment: "staging", 
 ROLLBACK_DEPLOYMENT = """
 mutation RollbackDeployment { rollbackDeployment(input: {name: "m", environment: "staging"}) { deployment { revision } } }
 """
+UNDEPLOY = 'mutation Undeploy { undeploy(input: {name: "m", environment: "dev"}) { deployment { revision } } }'
 
 # Permissions that guard plain HTTP endpoints, or that a use case checks after its main one, rather than
 # GraphQL fields on their own, with the test that covers them.
@@ -499,6 +500,7 @@ OPERATIONS: dict[str, Operation] = {
     "addShadow": Operation(ADD_SHADOW, P.DEPLOYMENT_WRITE),
     "removeShadow": Operation(REMOVE_SHADOW, P.DEPLOYMENT_WRITE),
     "rollbackDeployment": Operation(ROLLBACK_DEPLOYMENT, P.DEPLOYMENT_WRITE),
+    "undeploy": Operation(UNDEPLOY, P.DEPLOYMENT_WRITE),
 }
 
 

@@ -236,6 +236,20 @@ class SqlDeploymentRepository:
         return found
 
     async def of_model(self, model_id: int) -> builtins.list[str]:
-        """Environments where the model has a deployment (even an empty one)."""
-        rows = await self._session.execute(select(DeploymentRow.environment).where(DeploymentRow.model_id == model_id))
+        """Environments that serve the model now: its deployments with entries (not those it was undeployed from)."""
+        rows = await self._session.execute(
+            select(DeploymentRow.environment)
+            .where(
+                DeploymentRow.model_id == model_id,
+                exists().where(DeploymentEntryRow.deployment_id == DeploymentRow.id),
+            )
+            .order_by(DeploymentRow.environment)
+        )
         return list(rows.scalars())
+
+    async def forget_model(self, model_id: int) -> None:
+        """Delete the model's deployments with their histories (before the model itself: none may serve it)."""
+        ids = select(DeploymentRow.id).where(DeploymentRow.model_id == model_id).scalar_subquery()
+        await self._session.execute(delete(DeploymentEntryRow).where(DeploymentEntryRow.deployment_id.in_(ids)))
+        await self._session.execute(delete(DeploymentRevisionRow).where(DeploymentRevisionRow.deployment_id.in_(ids)))
+        await self._session.execute(delete(DeploymentRow).where(DeploymentRow.model_id == model_id))

@@ -1,4 +1,4 @@
-"""Deployment mutations: deploy, canaries, shadows and rollback (docs/deployments.md)."""
+"""Deployment mutations: deploy, canaries, shadows, rollback and undeploy (docs/deployments.md)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,22 @@ from app.domain import deployments
 from ..context import Info
 from .deployments import Deployment
 
+_EXPECTED = (
+    "The deployment's revision you decided on (0: not deployed there yet). When it is at another one by then (a "
+    "retry that already acted, someone else's change), the call is FAILED_PRECONDITION naming the current revision "
+    "and changes nothing. Null: no such condition."
+)
+
 
 @strawberry.input(description="A model version to deploy to an environment.")
 class DeployInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
     version: int = strawberry.field(description="Version number (READY; in PRODUCTION for production environments).")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
 @strawberry.input(description="A canary: a new version on a share of the live traffic.")
@@ -25,6 +35,10 @@ class StartCanaryInput:
     environment: str = strawberry.field(description="Environment.")
     version: int = strawberry.field(description="Version number of the canary.")
     percent: int = strawberry.field(description="Its share of the live traffic, 1-99.")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
 @strawberry.input(description="A new share of the live traffic for the running canary.")
@@ -32,24 +46,43 @@ class SetCanaryTrafficInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
     percent: int = strawberry.field(description="The canary's share, 1-99.")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
 @strawberry.input(description="The deployment whose canary becomes its primary.")
 class PromoteCanaryInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
 @strawberry.input(description="The deployment whose canary is removed.")
 class AbortCanaryInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
-@strawberry.input(description="The deployment to take back to what it served before its last change.")
+@strawberry.input(
+    description="The deployment to take back to what it served before its last change (under the rules of "
+    "docs/deployments.md, 'Stages and serving')."
+)
 class RollbackDeploymentInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
 @strawberry.input(description="A version to mirror the traffic of a deployment to.")
@@ -59,6 +92,10 @@ class AddShadowInput:
     version: int = strawberry.field(
         description="Version number of the shadow (READY; in PRODUCTION for production environments)."
     )
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
 @strawberry.input(description="A shadow to stop mirroring the traffic to.")
@@ -66,6 +103,20 @@ class RemoveShadowInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
     version: int = strawberry.field(description="Version number of the shadow.")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
+
+
+@strawberry.input(description="The deployment to take out of its environment.")
+class UndeployInput:
+    name: str = strawberry.field(description="Model name.")
+    environment: str = strawberry.field(description="Environment.")
+    expected_revision: int | None = strawberry.field(
+        default=None,
+        description=_EXPECTED,
+    )
 
 
 @strawberry.type(description="The deployment after the change.")
@@ -91,7 +142,7 @@ class DeploymentMutations:
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.deploy(
-                info.context.principal, input.name, input.environment, input.version
+                info.context.principal, input.name, input.environment, input.version, input.expected_revision
             )
         )
 
@@ -101,7 +152,12 @@ class DeploymentMutations:
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.start_canary(
-                info.context.principal, input.name, input.environment, input.version, input.percent
+                info.context.principal,
+                input.name,
+                input.environment,
+                input.version,
+                input.percent,
+                input.expected_revision,
             )
         )
 
@@ -111,7 +167,7 @@ class DeploymentMutations:
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.set_canary_traffic(
-                info.context.principal, input.name, input.environment, input.percent
+                info.context.principal, input.name, input.environment, input.percent, input.expected_revision
             )
         )
 
@@ -121,7 +177,7 @@ class DeploymentMutations:
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.promote_canary(
-                info.context.principal, input.name, input.environment
+                info.context.principal, input.name, input.environment, input.expected_revision
             )
         )
 
@@ -130,7 +186,9 @@ class DeploymentMutations:
         self, info: Info, input: Annotated[AbortCanaryInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
         return _payload(
-            await info.context.services.deployments.abort_canary(info.context.principal, input.name, input.environment)
+            await info.context.services.deployments.abort_canary(
+                info.context.principal, input.name, input.environment, input.expected_revision
+            )
         )
 
     @strawberry.mutation(
@@ -141,7 +199,7 @@ class DeploymentMutations:
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.add_shadow(
-                info.context.principal, input.name, input.environment, input.version
+                info.context.principal, input.name, input.environment, input.version, input.expected_revision
             )
         )
 
@@ -151,7 +209,7 @@ class DeploymentMutations:
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.remove_shadow(
-                info.context.principal, input.name, input.environment, input.version
+                info.context.principal, input.name, input.environment, input.version, input.expected_revision
             )
         )
 
@@ -160,5 +218,20 @@ class DeploymentMutations:
         self, info: Info, input: Annotated[RollbackDeploymentInput, strawberry.argument(description=_ARG)]
     ) -> DeploymentPayload:
         return _payload(
-            await info.context.services.deployments.rollback(info.context.principal, input.name, input.environment)
+            await info.context.services.deployments.rollback(
+                info.context.principal, input.name, input.environment, input.expected_revision
+            )
+        )
+
+    @strawberry.mutation(
+        description="Take the model out of the environment (no entries; the history stays), so it can be retired "
+        "and deleted. Requires deployment:write."
+    )
+    async def undeploy(
+        self, info: Info, input: Annotated[UndeployInput, strawberry.argument(description=_ARG)]
+    ) -> DeploymentPayload:
+        return _payload(
+            await info.context.services.deployments.undeploy(
+                info.context.principal, input.name, input.environment, input.expected_revision
+            )
         )

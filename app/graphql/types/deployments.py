@@ -50,7 +50,12 @@ class DeploymentAction(Enum):
     ABORT_CANARY = strawberry.enum_value("ABORT_CANARY", description="The canary was removed.")
     ADD_SHADOW = strawberry.enum_value("ADD_SHADOW", description="A shadow was added.")
     REMOVE_SHADOW = strawberry.enum_value("REMOVE_SHADOW", description="A shadow was removed.")
-    ROLLBACK = strawberry.enum_value("ROLLBACK", description="Back to the entries of the revision before.")
+    ROLLBACK = strawberry.enum_value(
+        "ROLLBACK",
+        description="Back to the entries of the revision before (rollbackDeployment), or the traffic following "
+        "rollbackProduction to the restored version.",
+    )
+    UNDEPLOY = strawberry.enum_value("UNDEPLOY", description="Taken out of the environment: no entries.")
 
 
 @strawberry.type(description="A version a deployment serves, with its role and share of traffic.")

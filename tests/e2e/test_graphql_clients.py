@@ -7,6 +7,12 @@
 - Apollo Client (core): createRegisteredModel; relayStylePagination() paging forward (first/after) and backward
   (last/before) through five models two at a time; and partial data: with errorPolicy 'all' a data-scientist's
   query of viewer, registeredModels and auditEvents gets the first two and one FORBIDDEN error for the third.
+- Apollo automatic persisted queries (createPersistedQueryLink + HttpLink, then with useGETForHashedQueries): an
+  unknown hash is answered PERSISTED_QUERY_NOT_FOUND, the link's retry with the query registers it, and the next
+  request, hash only (POST, then GET), runs the stored document; a recording fetch shows each request's body.
+- Apollo BatchHttpLink: five queries travel as one POST of an array and each gets its result; twelve in one batch
+  (over MODELREG_MAX_BATCH, 10) are refused together: each query rejects with a ServerError 400 whose result
+  carries the server's BAD_USER_INPUT error with limit and actual.
 
 Needs Node and `npm ci` in the project root (./dev setup). Either missing is a failure, never a skip.
 """
@@ -35,6 +41,8 @@ CHECKS = (
     "apollo.pagination.forward",
     "apollo.pagination.backward",
     "apollo.partialData",
+    "apollo.persistedQueries",
+    "apollo.batchedRequests",
     "relay.compile",
     "relay.mutation",
     "relay.connection",

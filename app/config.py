@@ -208,7 +208,7 @@ class Settings:
         check=_within(1, 1_000_000, "must be between 1 and 1000000"),
     )
     max_query_cost: int = setting(
-        50_000,
+        100_000,
         "MODELREG_MAX_QUERY_COST",
         "request limit: highest static cost of a request (page sizes multiplied through nested connections)",
         check=_within(1, 10**9, "must be between 1 and 1000000000"),

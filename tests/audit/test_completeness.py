@@ -44,6 +44,7 @@ ACTIONS = {
     "pingWebhook": "webhook.ping",
     "redeliverWebhookEvent": "webhook.redeliver",
     "deploy": "deployment.deploy",
+    "undeploy": "deployment.undeploy",
     "startCanary": "deployment.start_canary",
     "setCanaryTraffic": "deployment.set_canary_traffic",
     "abortCanary": "deployment.abort_canary",

@@ -51,6 +51,7 @@ mutation LastChanges($dataset: ID!, $version: ID!, $hook: ID!, $event: ID!) {
   abortCanary(input: {name: "m", environment: "staging"}) { deployment { revision } }
   removeShadow(input: {name: "m", environment: "staging", version: 1}) { deployment { revision } }
   rollbackDeployment(input: {name: "m", environment: "staging"}) { deployment { revision } }
+  undeploy(input: {name: "m", environment: "staging"}) { deployment { revision } }
 }
 """
 DELETE_WEBHOOK = "mutation DeleteWebhook($id: ID!) { deleteWebhook(input: {id: $id}) { deletedId } }"

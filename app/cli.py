@@ -192,6 +192,8 @@ def _artifacts(args: argparse.Namespace) -> int:
                     "kept_referenced": report.kept_referenced,
                     "kept_recent": report.kept_recent,
                     "expired_uploads": report.expired_uploads,
+                    "temporary_deleted": report.temporary_deleted,
+                    "temporary_bytes": report.temporary_bytes,
                 }
             )
         )
@@ -299,7 +301,9 @@ def _parser() -> argparse.ArgumentParser:
     artifacts.add_argument("artifacts_command", choices=["verify", "gc"])
     common(artifacts)
     artifacts.add_argument("--artifact-store", help="store URI (MODELREG_ARTIFACT_STORE)")
-    artifacts.add_argument("--grace", default="24h", help="gc: keep unreferenced files younger than this (24h)")
+    artifacts.add_argument(
+        "--grace", default="24h", help="gc: keep unreferenced blobs and temporary files younger than this (24h)"
+    )
     artifacts.add_argument("--dry-run", action="store_true", help="gc: report what would be deleted")
     artifacts.set_defaults(run=_artifacts)
 

@@ -44,9 +44,11 @@ from app.services.events import EventOutbox
 from app.services.governance_reads import GovernanceReads
 from app.services.lineage import LineageService
 from app.services.lineage_reads import LineageReads
+from app.services.maintenance import remove_partial_writes
 from app.services.models import ModelService
 from app.services.reads import ReadService
 from app.services.registration import RegistrationVerifier
+from app.services.storage_port import ArtifactStore
 from app.services.transitions import TransitionService
 from app.services.versions import VersionService
 from app.services.webhooks import WebhookService
@@ -54,6 +56,23 @@ from app.storage.factory import build_store
 from app.webhooks.wiring import build_webhooks
 
 log = logging.getLogger("modelreg")
+
+
+async def _remove_partial_writes(store: ArtifactStore) -> None:
+    """Temporary files a crash mid-upload left behind (old enough that no live write owns them); a failure to
+    look is logged, never a reason not to start."""
+    try:
+        leftovers = await remove_partial_writes(store)
+    except Exception as error:  # noqa: BLE001 - the store's own errors surface on the first upload
+        log.warning("could not look for partial temporary files", extra={"error_type": type(error).__name__})
+        return
+    if leftovers:
+        log.info(
+            "removed partial temporary files",
+            extra={"files": [leftover.name for leftover in leftovers], "bytes": sum(f.size for f in leftovers)},
+        )
+
+
 WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
@@ -144,6 +163,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await verifier.sweep()  # versions a crash or restart left pending
+        await _remove_partial_writes(store)
         if settings.dispatcher:  # MODELREG_DISPATCHER=false leaves webhook delivery to `modelreg worker`
             webhooks.dispatcher.start()
         feed.start()  # subscriptions: the outbox reader and, on PostgreSQL, LISTEN modelreg_events

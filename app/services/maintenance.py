@@ -8,9 +8,13 @@ from datetime import datetime, timedelta
 
 from .common import utc_now
 from .ports import UnitOfWorkFactory
-from .storage_port import ArtifactStore
+from .storage_port import ArtifactStore, Leftover
 
 GC_BATCH = 500
+# At start-up, temporary files not modified for this long are a crash's leftovers. Not all of them: other processes
+# (replicas, `modelreg worker`) may share the store and be writing theirs now; a write touches its file with every
+# chunk it receives, so only an abandoned one grows this old.
+START_UP_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -27,6 +31,8 @@ class GcReport:
     kept_referenced: int = 0
     kept_recent: int = 0
     expired_uploads: int = 0
+    temporary_deleted: list[str] = field(default_factory=list)
+    temporary_bytes: int = 0
 
 
 async def verify_store(store: ArtifactStore) -> VerifyReport:
@@ -53,7 +59,8 @@ async def collect_garbage(
     now: datetime | None = None,
 ) -> GcReport:
     """Delete blobs that no version references and that are older than ``grace`` (so an upload about to be
-    registered survives), and staged uploads whose time ran out. A referenced blob is never deleted."""
+    registered survives), temporary files of interrupted writes not modified for ``grace``, and staged uploads
+    whose time ran out. A referenced blob is never deleted."""
     now = now or utc_now()
     report = GcReport()
     batch = []
@@ -68,6 +75,9 @@ async def collect_garbage(
             batch = []
     if batch:
         await _sweep(uow_factory, store, batch, report, dry_run)
+    leftovers = await store.sweep_temporary(modified_before=now - grace, dry_run=dry_run)
+    report.temporary_deleted = [leftover.name for leftover in leftovers]
+    report.temporary_bytes = sum(leftover.size for leftover in leftovers)
     async with uow_factory(write=True) as uow:
         expired = await uow.artifacts.expired_uploads(now)
         report.expired_uploads = len(expired)
@@ -91,3 +101,10 @@ async def _sweep(
         if not dry_run:
             await store.delete(digest)
         report.deleted.append(digest)
+
+
+async def remove_partial_writes(
+    store: ArtifactStore, *, grace: timedelta = START_UP_GRACE, now: datetime | None = None
+) -> list[Leftover]:
+    """At start-up: the temporary files a crash left (not modified for ``grace``)."""
+    return await store.sweep_temporary(modified_before=(now or utc_now()) - grace)

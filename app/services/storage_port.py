@@ -9,6 +9,14 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class Leftover:
+    """A temporary file (or blob) an interrupted write left behind: its name in the store and its size."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
 class BlobInfo:
     """A stored blob: content address and size; ``modified`` when the backend knows it."""
 
@@ -60,6 +68,10 @@ class ArtifactStore(Protocol):
 
     async def discard(self, upload_id: str) -> None:
         """Drop a staged upload, if any."""
+
+    async def sweep_temporary(self, *, modified_before: datetime, dry_run: bool = False) -> list[Leftover]:
+        """Remove the temporary files of writes (``tmp/``) not modified since ``modified_before``: what a crash mid
+        write left. Age is the rule because other processes may share the store and be writing theirs now."""
 
     async def close(self) -> None:
         """Release connections (at shutdown)."""

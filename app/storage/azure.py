@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -22,7 +23,7 @@ from azure.storage.blob import BlobBlock, BlobProperties
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
 
 from app.domain.errors import FailedPrecondition, TooLarge
-from app.services.storage_port import BlobInfo
+from app.services.storage_port import BlobInfo, Leftover
 
 from .azure_blocks import BlockWriter
 from .azure_sas import READ, UPLOAD, Signer, attachment
@@ -184,6 +185,23 @@ class AzureArtifactStore:
 
     async def discard(self, upload_id: str) -> None:
         await self._drop(self._staged(upload_id))
+
+    async def sweep_temporary(self, *, modified_before: datetime, dry_run: bool = False) -> list[Leftover]:
+        """Committed ``tmp/`` blobs older than ``modified_before``: a crash between committing a temporary blob and
+        deleting it left a whole copy there. Uncommitted blocks are not listed (the service discards them after 7
+        days); a temporary blob lives seconds (commit, server-side copy, delete), so age tells the abandoned ones."""
+        removed: list[Leftover] = []
+        try:
+            async for item in self._container.list_blobs(name_starts_with="tmp/"):
+                if item.last_modified >= modified_before:
+                    continue
+                if not dry_run:
+                    with suppress(ResourceNotFoundError):
+                        await self._blob(item.name).delete_blob()
+                removed.append(Leftover(item.name, item.size))
+        except ResourceNotFoundError:  # no container yet: nothing left over
+            pass
+        return removed
 
     # -- helpers ---------------------------------------------------------------------------------------------
 

@@ -6,12 +6,13 @@ import asyncio
 import os
 import re
 import secrets
+import stat
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.domain.errors import FailedPrecondition
-from app.services.storage_port import BlobInfo
+from app.services.storage_port import BlobInfo, Leftover
 
 from .digests import check_upload_id, consume, hex_of
 from .writeback import WriteBehindFile
@@ -155,6 +156,24 @@ class LocalArtifactStore:
 
     async def discard(self, upload_id: str) -> None:
         self._staged(upload_id).unlink(missing_ok=True)
+
+    async def sweep_temporary(self, *, modified_before: datetime, dry_run: bool = False) -> list[Leftover]:
+        return await asyncio.to_thread(self._sweep_temporary, modified_before.timestamp(), dry_run)
+
+    def _sweep_temporary(self, cutoff: float, dry_run: bool) -> list[Leftover]:
+        """A write in progress touches its file with every chunk, so only an abandoned one grows old."""
+        removed = []
+        for path in sorted(self._tmp.iterdir()):
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                continue  # its write just finished
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime >= cutoff:
+                continue
+            if not dry_run:
+                path.unlink(missing_ok=True)
+            removed.append(Leftover(f"tmp/{path.name}", info.st_size))
+        return removed
 
     async def close(self) -> None:
         """Nothing to release for a folder."""

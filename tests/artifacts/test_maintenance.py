@@ -7,6 +7,7 @@ from datetime import timedelta
 from azure.storage.blob.aio import BlobServiceClient
 
 from app.db.uow import SqlUnitOfWorkFactory
+from app.services.common import utc_now
 from app.services.maintenance import collect_garbage, verify_store
 
 KEPT, GARBAGE = b"referenced content", b"orphaned content"
@@ -65,3 +66,39 @@ async def test_verify_reports_a_blob_whose_content_changed(api, app, settings):
     await tamper(store, settings, sha(KEPT))
     report = await verify_store(store)
     assert report.mismatches == [sha(KEPT)]
+
+
+async def leave_temporary(store, settings, name: str, data: bytes) -> None:
+    """What a crash mid-write leaves: a temporary file (local) or a committed tmp/ blob (Azure)."""
+    if store.kind == "file":
+        (store.root / "tmp" / name).write_bytes(data)
+        return
+    container = settings.effective_artifact_store.removeprefix("azure://")
+    async with BlobServiceClient.from_connection_string(settings.azure_connection_string) as service:
+        await service.get_blob_client(container, f"tmp/{name}").upload_blob(data)
+
+
+async def temporaries(store, settings) -> list[str]:
+    if store.kind == "file":
+        return sorted(path.name for path in (store.root / "tmp").iterdir())
+    container = settings.effective_artifact_store.removeprefix("azure://")
+    async with BlobServiceClient.from_connection_string(settings.azure_connection_string) as service:
+        client = service.get_container_client(container)
+        return sorted([item.name.removeprefix("tmp/") async for item in client.list_blobs(name_starts_with="tmp/")])
+
+
+async def test_gc_removes_partial_temporary_files_older_than_the_grace(api, app, settings):
+    """A crash mid-upload left its partial temporary file for ever: neither a restart nor `gc --grace 0s` removed
+    it. gc removes those not modified for longer than the grace (younger ones may be uploads in flight)."""
+    store, uow = await seeded(api, app)
+    await leave_temporary(store, settings, "partial-upload", b"x" * 1000)
+    kept = await collect_garbage(uow, store, grace=timedelta(hours=1))
+    assert kept.temporary_deleted == [] and await temporaries(store, settings) == ["partial-upload"]
+    dry = await collect_garbage(uow, store, grace=timedelta(hours=1), now=utc_now() + timedelta(hours=2),
+                                dry_run=True)
+    assert dry.temporary_deleted == ["tmp/partial-upload"] and dry.temporary_bytes == 1000
+    assert await temporaries(store, settings) == ["partial-upload"]
+    done = await collect_garbage(uow, store, grace=timedelta(0), now=utc_now() + timedelta(seconds=1))
+    assert done.temporary_deleted == ["tmp/partial-upload"]
+    assert await temporaries(store, settings) == []
+    assert sha(KEPT) in await digests(store)

@@ -44,6 +44,20 @@ def _check_length(request: Request, limit: int) -> None:
         raise TooLarge(f"the body is larger than the limit of {limit} bytes", field="body")
 
 
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    """The request body; a client gone mid-body is the client's doing: BAD_USER_INPUT saying how far it got (the
+    audit log records that, not INTERNAL), and the stores drop what they had."""
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            yield chunk
+    except ClientDisconnect:
+        raise BadUserInput(
+            f"the client disconnected after {received} bytes of the body; nothing was kept", field="body"
+        ) from None
+
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -67,7 +81,7 @@ async def upload_blob(request: Request) -> Response:
     service = _service(request)
     principal = principal_of(request)
     _check_length(request, service.max_upload_size)
-    info = await service.upload(principal, request.stream(), _expected_digest(request))
+    info = await service.upload(principal, _body(request), _expected_digest(request))
     return JSONResponse({"digest": info.digest, "size": info.size}, status_code=201)
 
 
@@ -77,7 +91,7 @@ async def upload_staged(request: Request) -> Response:
     service = _service(request)
     principal = principal_of(request)
     _check_length(request, service.max_upload_size)
-    size = await service.receive_upload(principal, request.path_params["upload_id"], request.stream())
+    size = await service.receive_upload(principal, request.path_params["upload_id"], _body(request))
     return JSONResponse({"uploadId": request.path_params["upload_id"], "size": size}, status_code=201)
 
 

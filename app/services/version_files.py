@@ -21,7 +21,8 @@ STAT_CONCURRENCY = 16
 
 
 async def stored_files(store: ArtifactStore, refs: tuple[FileRef, ...]) -> list[ArtifactFile]:
-    """The files given by digest, with sizes from the store; FAILED_PRECONDITION names every missing one."""
+    """The files given by digest, with sizes from the store; FAILED_PRECONDITION names every missing one, and
+    BAD_USER_INPUT every one whose declared size is not the stored content's."""
     by_digest = [ref for ref in refs if ref.upload_id is None]
     limit = asyncio.Semaphore(STAT_CONCURRENCY)
 
@@ -36,6 +37,17 @@ async def stored_files(store: ArtifactStore, refs: tuple[FileRef, ...]) -> list[
         raise FailedPrecondition(
             f"these files were not uploaded (no content with their digest is stored): {shown}; "
             "upload them to /api/artifacts/blobs first"
+        )
+    wrong = [
+        (ref, cast(BlobInfo, info).size) for ref, info in found if ref.size not in (None, cast(BlobInfo, info).size)
+    ]
+    if wrong:
+        shown = "; ".join(f"{ref.path} is {size} bytes, not {ref.size}" for ref, size in wrong[:20])
+        more = f" and {len(wrong) - 20} more" if len(wrong) > 20 else ""
+        raise BadUserInput(
+            f"files.size: the stored content differs from the declared size: {shown}{more}; "
+            "declare the size that was uploaded (or leave size out)",
+            field="files.size",
         )
     return [
         ArtifactFile(ref.path, cast(str, ref.digest), cast(BlobInfo, info).size, cast(str, ref.media_type))

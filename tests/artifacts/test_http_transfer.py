@@ -119,6 +119,28 @@ async def test_missing_files_are_a_failed_precondition_naming_them(api, database
     engine.dispose()
 
 
+async def test_a_declared_size_that_differs_from_the_stored_one_is_refused(api, database_url):
+    """A file given by digest with a `size` that is not the stored content's size was registered with the stored
+    size, silently; now it is BAD_USER_INPUT naming the field and the two sizes, and nothing is written."""
+    await upload(api, MODEL)
+    await upload(api, TOKENIZER)
+    body = await register(api, files=[{"path": "model.onnx", "digest": sha(MODEL), "size": len(MODEL) + 1},
+                                      {"path": "tokenizer.json", "digest": sha(TOKENIZER), "size": len(TOKENIZER)}])
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["extensions"].get("field") == "files.size", error
+    assert "model.onnx" in error["message"] and str(len(MODEL)) in error["message"], error
+    assert "tokenizer.json" not in error["message"]
+    engine = sync_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM model_versions")).scalar() == 0
+    engine.dispose()
+    # The right size (or none) registers.
+    body = await register(api, files=[{"path": "model.onnx", "digest": sha(MODEL), "size": len(MODEL)},
+                                      {"path": "tokenizer.json", "digest": sha(TOKENIZER)}])
+    assert "errors" not in body, body
+
+
 async def test_bad_paths_are_refused(api):
     await upload(api, MODEL)
     for path in ["../escape", "/abs", "a//b", "a/./b", "dir\\file", "a/b/"]:

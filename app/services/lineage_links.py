@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from app.domain.commands import NewVersion
 from app.domain.deletion import Derivation
-from app.domain.entities import ModelVersion
+from app.domain.entities import ModelVersion, RegisteredModel
 from app.domain.errors import NotFound
 from app.domain.lineage import EdgeKind, NodeKind, NodeRef, label_of
 from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun, ParentRef
@@ -144,6 +144,30 @@ async def resolve_parents(uow: UnitOfWork, parents: tuple[ParentRef, ...]) -> li
                 raise NotFound("parents: no model version has this id", field="parents.id")
         resolved.append((found, parent.relation))
     return resolved
+
+
+async def lock_with_parents(
+    uow: UnitOfWork, model: RegisteredModel, parents: list[tuple[ModelVersion, str | None]]
+) -> list[tuple[ModelVersion, str | None]]:
+    """The parents of a version about to be created, read again after locking the rows of its model and of the
+    parents' models (in id order, so two creates cannot deadlock): deleting a version or a model locks its model's
+    row before checking that no version derives from it, so the deletion either sees the new DERIVED_FROM edge and
+    refuses, or has happened, and a parent it removed is NOT_FOUND here (issue 14, point 9). Without parents
+    nothing is locked."""
+    if not parents:
+        return parents
+    ids = sorted({model.id} | {parent.model_id for parent, _ in parents})
+    models = await uow.models.get_many(ids)
+    for model_id in ids:
+        found = models.get(model_id)
+        locked = None if found is None else await uow.models.get_by_name(found.name, for_update=True)
+        if locked is None and model_id == model.id:
+            raise NotFound(f"registered model {model.name!r} does not exist", field="name")
+    again = await uow.versions.get_many([parent.id for parent, _ in parents])
+    for parent, _ in parents:
+        if parent.id not in again:
+            raise NotFound(f"parents: {label_of(parent)} was deleted meanwhile", field="parents")
+    return [(again[parent.id], relation) for parent, relation in parents]
 
 
 async def link_new_version(

@@ -16,7 +16,7 @@ from app.domain.rules import check_tag
 
 from .audit import Attempt, AuditTrail, version_state
 from .common import find_model, find_version, utc_now
-from .lineage_links import derivations, link_new_version, resolve_parents
+from .lineage_links import derivations, link_new_version, lock_with_parents, resolve_parents
 from .ports import Authorizer, Clock
 from .registration import RegistrationVerifier
 from .storage_port import ArtifactStore
@@ -92,7 +92,7 @@ class VersionService:
             if staged:
                 usable = await uow.artifacts.unused_uploads(upload_ids, now, for_update=True)
                 check_uploads_usable(staged, usable)
-            parents = await resolve_parents(uow, command.parents)
+            parents = await lock_with_parents(uow, model, await resolve_parents(uow, command.parents))
             number = await uow.models.allocate_version_number(model.id, now)
             files: list[ArtifactFile | StagedFile] = [*stored, *staged]
             status = VersionStatus.PENDING_REGISTRATION if staged else VersionStatus.READY

@@ -219,6 +219,11 @@ class SqlWebhookRepository:
         return to_webhook(row)
 
     async def delete(self, webhook_id: int) -> Webhook:
+        """Delete a webhook and its deliveries. On PostgreSQL the audit chain's lock comes first, the order of every
+        outbox writer (which holds it while adding deliveries): taken after the webhook's row, a writer adding a
+        delivery for it waited for the row while this waited for the lock, a deadlock (issue 14, point 9)."""
+        if dialect_name(self._session) == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
         webhook = to_webhook(await self._row(webhook_id))
         await self._session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
         await self._session.execute(delete(WebhookRow).where(WebhookRow.id == webhook_id))

@@ -230,4 +230,4 @@ class DownloadRow(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 
-from . import deployment_tables, event_tables, governance_tables, lineage_tables  # noqa: E402,F401  (shared metadata)
+from . import deployment_tables, event_tables, governance_tables, idempotency_tables, lineage_tables  # noqa: E402,F401  (shared metadata)

@@ -16,6 +16,7 @@ from .repositories.audit import SqlAuditRepository
 from .repositories.deployments import SqlDeploymentRepository
 from .repositories.documents import SqlDocumentRepository
 from .repositories.events import SqlEventRepository, SqlWebhookRepository
+from .repositories.idempotency import SqlIdempotencyRepository
 from .repositories.lineage import SqlLineageRepository
 from .repositories.lineage_walks import SqlLineageWalks
 from .repositories.models import SqlModelRepository
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.events = SqlEventRepository(self._session)
         self.webhooks = SqlWebhookRepository(self._session)
         self.deployments = SqlDeploymentRepository(self._session)
+        self.idempotency = SqlIdempotencyRepository(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -25,6 +25,7 @@ from app.domain.lineage import EdgeKind, NodeKind, NodeRef
 from app.domain.lineage_commands import NewEdge, NewExternalNode
 from app.domain.queries import Page, PageRequest
 
+from . import idempotency
 from .audit import AuditTrail
 from .common import check_page, find_model, find_version, utc_now
 from .lineage_links import link, register
@@ -63,7 +64,13 @@ class DeploymentService:
         self._clock = clock
 
     async def deploy(
-        self, principal: Principal, name: str, environment: str, number: int, expected_revision: int | None = None
+        self,
+        principal: Principal,
+        name: str,
+        environment: str,
+        number: int,
+        expected_revision: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Deployment:
         return await self._change(
             principal,
@@ -73,6 +80,7 @@ class DeploymentService:
             number,
             lambda entries, v: rules.deploy(entries, v.id, v.version),
             expected_revision=expected_revision,
+            idempotency_key=idempotency_key,
         )
 
     async def start_canary(
@@ -232,6 +240,7 @@ class DeploymentService:
         compute: Compute | None,
         before_change: BeforeChange | None = None,
         expected_revision: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Deployment:
         async with self._trail.attempt(
             principal, f"deployment.{action.value.lower()}", _target(name, environment)
@@ -240,6 +249,20 @@ class DeploymentService:
             target = rules.find_environment(self._environments, environment)
             now = self._clock()
             async with attempt.transaction() as uow:
+                # idempotency key (issue 14, deploy only): a retry with the same key answers the deployment as it is
+                asked = {"name": name, "environment": environment, "version": number, "revision": expected_revision}
+                done = await idempotency.replay(
+                    attempt,
+                    uow,
+                    "deploy",
+                    idempotency_key,
+                    asked,
+                    now,
+                    uow.deployments.get_many,
+                    lambda found: _target(name, environment, found.model_id),
+                )
+                if done is not None:
+                    return done
                 model = await find_model(uow, name, for_update=True)  # one change per model at a time
                 current = await uow.deployments.get(model.id, environment)
                 entries = current.entries if current else ()
@@ -267,6 +290,7 @@ class DeploymentService:
                     target=_target(name, environment, model.id),
                     events=[EventDraft(EventType.DEPLOYMENT_CHANGED, name)],
                 )
+                await idempotency.remember(uow, principal, "deploy", idempotency_key, saved.id)  # issue 14
         return saved
 
     async def _link(

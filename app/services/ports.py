@@ -27,6 +27,7 @@ from app.domain.governance import (
     TransitionStatus,
     VersionAt,
 )
+from app.domain.idempotency import IdempotencyRecord
 from app.domain.identity import Permission, Principal
 from app.domain.lineage import (
     CodeCommit,
@@ -294,6 +295,14 @@ class DeploymentRepository(Protocol):
     async def forget_model(self, model_id: int) -> None: ...
 
 
+class IdempotencyRepository(Protocol):
+    async def claim(
+        self, subject: str, operation: str, key: str, digest: str, now: datetime, expired_before: datetime
+    ) -> IdempotencyRecord | None: ...
+    async def complete(self, subject: str, operation: str, key: str, result_id: int) -> None: ...
+    async def forget_expired(self, expired_before: datetime) -> int: ...
+
+
 class SecretBox(Protocol):
     """Seals secrets the registry must read back later (webhook signing secrets)."""
 
@@ -331,6 +340,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookRepository: ...
     @property
     def deployments(self) -> DeploymentRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...

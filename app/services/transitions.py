@@ -55,6 +55,7 @@ from app.domain.transitions import (
     status_after_approvals,
 )
 
+from . import idempotency
 from .audit import Attempt, AuditTrail
 from .common import find_model, utc_now
 from .ports import Authorizer, Clock, UnitOfWork
@@ -139,7 +140,9 @@ class TransitionService:
 
     # Requests.
 
-    async def request(self, principal: Principal, name: str, number: int, new: NewTransition) -> TransitionRequest:
+    async def request(
+        self, principal: Principal, name: str, number: int, new: NewTransition, idempotency_key: str | None = None
+    ) -> TransitionRequest:
         """Ask for a stage move (or a protected alias move). The move must be one the stage machine allows and
         the version must pass the target's gates now; with no approvals required, it applies at once."""
         async with self._trail.attempt(principal, "transition.request", version_target(name, number)) as attempt:
@@ -147,6 +150,20 @@ class TransitionService:
             check_new_transition(new, self.policy)
             now = self._clock()
             async with attempt.transaction() as uow:
+                # idempotency key (issue 14): a retry with the same key answers the request the first call made
+                asked = {"name": name, "version": number, "transition": new}
+                done = await idempotency.replay(
+                    attempt,
+                    uow,
+                    "requestStageTransition",
+                    idempotency_key,
+                    asked,
+                    now,
+                    uow.transitions.get_many,
+                    lambda request: request_target(request.id, request),
+                )
+                if done is not None:
+                    return done
                 model = await find_model(uow, name, for_update=True)
                 version = await uow.versions.get(model.id, number)
                 if version is None:
@@ -169,6 +186,7 @@ class TransitionService:
                     target=request_target(request.id, request),
                     events=request_events(EventType.TRANSITION_REQUESTED, request),
                 )
+                await idempotency.remember(uow, principal, "requestStageTransition", idempotency_key, request.id)
         return request
 
     async def approve(self, principal: Principal, request_id: int, comment: str | None) -> TransitionRequest:

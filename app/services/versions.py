@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from app.domain.artifacts import ArtifactFile, StagedFile, check_uploads_usable
-from app.domain.audit import version_target
+from app.domain.audit import AuditTarget, version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
 from app.domain.deletion import check_version_deletable
 from app.domain.entities import ModelVersion, VersionStatus
@@ -14,6 +14,7 @@ from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.rules import check_tag
 
+from . import idempotency
 from .audit import Attempt, AuditTrail, version_state
 from .common import find_model, find_version, utc_now
 from .lineage_links import derivations, link_new_version, lock_with_parents, resolve_parents
@@ -21,6 +22,10 @@ from .ports import Authorizer, Clock
 from .registration import RegistrationVerifier
 from .storage_port import ArtifactStore
 from .version_files import staged_files, stored_files, with_manifest
+
+
+def _replayed(version: ModelVersion) -> AuditTarget:  # idempotent replays (issue 14) name the version
+    return version_target(version.model_name, version.version, version.id)
 
 
 class VersionService:
@@ -38,7 +43,9 @@ class VersionService:
         self._trail = trail
         self._clock = clock
 
-    async def create(self, principal: Principal, command: NewVersion) -> ModelVersion:
+    async def create(
+        self, principal: Principal, command: NewVersion, idempotency_key: str | None = None
+    ) -> ModelVersion:
         """Register the next version of a model, numbered 1, 2, 3... without gaps or duplicates.
 
         With ``create_model_if_missing`` the model is registered in the same transaction. Files named by
@@ -57,12 +64,12 @@ class VersionService:
             stored = await stored_files(self._store, command.files)
             staged = staged_files(command.files)
             try:
-                version = await self._create_once(attempt, principal, command, stored, staged)
+                version = await self._create_once(attempt, principal, command, stored, staged, idempotency_key)
             except Conflict:
                 # Another client registered the model between our lookup and insert; it exists now.
                 if not command.create_model_if_missing:
                     raise
-                version = await self._create_once(attempt, principal, command, stored, staged)
+                version = await self._create_once(attempt, principal, command, stored, staged, idempotency_key)
         if staged:
             self._verifier.schedule(version.id)
         return version
@@ -74,9 +81,16 @@ class VersionService:
         command: NewVersion,
         stored: list[ArtifactFile],
         staged: list[StagedFile],
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
         now = self._clock()
         async with attempt.transaction() as uow:
+            # idempotency key (issue 14): a retry with the same key answers the version the first call created
+            done = await idempotency.replay(
+                attempt, uow, "createModelVersion", idempotency_key, command, now, uow.versions.get_many, _replayed
+            )
+            if done is not None:
+                return done
             model = await uow.models.get_by_name(command.model_name)
             if model is None:
                 if not command.create_model_if_missing:
@@ -121,6 +135,7 @@ class VersionService:
                 target=version_target(model.name, number, version.id),
                 events=events,
             )
+            await idempotency.remember(uow, principal, "createModelVersion", idempotency_key, version.id)  # issue 14
         return version
 
     async def update(self, principal: Principal, name: str, number: int, changes: VersionChanges) -> ModelVersion:
@@ -148,6 +163,8 @@ class VersionService:
                 version = await uow.versions.get(model.id, number)
                 if version is None:
                     raise NotFound(f"model {name!r} has no version {number}", field="version")
+                # After the model's row, as every writer of edges takes them: an edge added now is seen below
+                await uow.lineage.lock_graph()
                 derived = await derivations(uow, version)
                 serving = (await uow.deployments.environments_serving([version.id])).get(version.id, [])
                 aliases = (await uow.aliases.for_versions([version.id]))[version.id]

@@ -27,6 +27,12 @@ class DeployInput:
         default=None,
         description=_EXPECTED,
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Optional, 1-255 printable characters chosen by the caller (a CI job id, a UUID): a retry "
+        "with the same key within 24 hours returns the deployment the first call made (as it is now) instead of "
+        "deploying again; the same key with another input is CONFLICT. Keys are per caller and per mutation.",
+    )
 
 
 @strawberry.input(description="A canary: a new version on a share of the live traffic.")
@@ -142,7 +148,12 @@ class DeploymentMutations:
     ) -> DeploymentPayload:
         return _payload(
             await info.context.services.deployments.deploy(
-                info.context.principal, input.name, input.environment, input.version, input.expected_revision
+                info.context.principal,
+                input.name,
+                input.environment,
+                input.version,
+                input.expected_revision,
+                input.idempotency_key,
             )
         )
 

@@ -29,6 +29,12 @@ class RequestStageTransitionInput:
         description="Archive the version in PRODUCTION when this one replaces it (otherwise the "
         "request cannot apply while another version is in PRODUCTION).",
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Optional, 1-255 printable characters chosen by the caller (a CI job id, a UUID): a retry "
+        "with the same key within 24 hours returns what the first call did instead of doing it again; the same key "
+        "with another input is CONFLICT. Keys are per caller and per mutation.",
+    )
 
 
 @strawberry.input(description="Ask for a protected alias (such as `champion`) to point at a version.")
@@ -101,7 +107,9 @@ class GovernanceMutations:
             archive_existing_production=input.archive_existing_production,
         )
         return _payload(
-            await info.context.services.transitions.request(info.context.principal, input.name, input.version, new)
+            await info.context.services.transitions.request(
+                info.context.principal, input.name, input.version, new, input.idempotency_key
+            )
         )
 
     @strawberry.mutation(

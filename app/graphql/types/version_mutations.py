@@ -68,6 +68,12 @@ class CreateModelVersionInput:
     parents: list[ParentVersionInput] | None = strawberry.field(
         default=None, description="Versions it was derived from: fine-tuned, distilled, quantized... (at most 100)."
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Optional, 1-255 printable characters chosen by the caller (a CI job id, a UUID): a retry "
+        "with the same key within 24 hours returns what the first call did instead of doing it again; the same key "
+        "with another input is CONFLICT. Keys are per caller and per mutation.",
+    )
 
     def to_domain(self) -> commands.NewVersion:
         params = unique_map([(p.name, p.value) for p in self.params or ()], "params")
@@ -143,7 +149,9 @@ class VersionMutations:
     async def create_model_version(
         self, info: Info, input: Annotated[CreateModelVersionInput, strawberry.argument(description="The new version.")]
     ) -> ModelVersionPayload:
-        version = await info.context.services.versions.create(info.context.principal, input.to_domain())
+        version = await info.context.services.versions.create(
+            info.context.principal, input.to_domain(), input.idempotency_key
+        )
         return ModelVersionPayload(model_version=ModelVersion(entity=version))
 
     @strawberry.mutation(description="Change a version's description. Requires version:write.")

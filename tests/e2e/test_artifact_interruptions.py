@@ -17,10 +17,12 @@ from tests.support.store_contents import store_names
 
 pytestmark = pytest.mark.e2e
 
-DISCONNECTS = """
-query { auditEvents(filter: {action: "artifact.upload"}, orderBy: {field: SEQUENCE, direction: DESC}, first: 1) {
-  nodes { outcome detail } } }
+LAST_ATTEMPT = """
+query($action: String!) {
+  auditEvents(filter: {action: $action}, orderBy: {field: SEQUENCE, direction: DESC}, first: 1) {
+    nodes { outcome detail } } }
 """
+CREATE_UPLOAD = "mutation { createArtifactUpload(input: {}) { uploadId } }"
 
 
 def send_partial_body(port: int, token: str, path: str = "/api/artifacts/blobs", sent: int = 12 * 1024 * 1024,
@@ -41,20 +43,30 @@ def wait_until(check, timeout: float = 15) -> None:
         time.sleep(0.1)
 
 
-def test_connection_dropped_mid_body_leaves_no_blob_and_is_audited_as_a_disconnect(live_server, artifact_store_env):
+@pytest.mark.parametrize("action", ["artifact.upload", "artifact.upload.receive"])
+def test_connection_dropped_mid_body_leaves_no_blob_and_is_audited_as_a_disconnect(live_server, artifact_store_env,
+                                                                                    action):
+    """Both upload endpoints: a direct upload, and the body of a staged upload sent through the registry. The
+    disconnect was audited INTERNAL with the detail `ClientDisconnect`."""
     token = dev_issuer.mint_token(live_server.data_dir, subject="ci", roles=["mlops"], audience="modelreg")
-    before = store_names(live_server.data_dir, artifact_store_env)
-    log_start = len(live_server.log())
-    with send_partial_body(live_server.port, token):
-        time.sleep(0.5)
+    path = "/api/artifacts/blobs"
+    if action == "artifact.upload.receive":
+        created = httpx.post(f"{live_server.url}/graphql", json={"query": CREATE_UPLOAD},
+                             headers={"Authorization": f"Bearer {token}"}).json()
+        path = f"/api/artifacts/uploads/{created['data']['createArtifactUpload']['uploadId']}"
     auditor = dev_issuer.mint_token(live_server.data_dir, subject="aud", roles=["auditor"], audience="modelreg")
 
     def audited() -> list[dict]:
-        response = httpx.post(f"{live_server.url}/graphql", json={"query": DISCONNECTS},
-                              headers={"Authorization": f"Bearer {auditor}"})
+        response = httpx.post(f"{live_server.url}/graphql", json={"query": LAST_ATTEMPT, "variables": {
+            "action": action}}, headers={"Authorization": f"Bearer {auditor}"})
         return response.json()["data"]["auditEvents"]["nodes"]
 
-    wait_until(lambda: bool(audited()))
+    before = store_names(live_server.data_dir, artifact_store_env)
+    previous = audited()
+    log_start = len(live_server.log())
+    with send_partial_body(live_server.port, token, path):
+        time.sleep(0.5)
+    wait_until(lambda: audited() != previous)
     wait_until(lambda: store_names(live_server.data_dir, artifact_store_env) == before)
     [event] = audited()
     assert event["outcome"] == "BAD_USER_INPUT", event

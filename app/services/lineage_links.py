@@ -149,20 +149,20 @@ async def resolve_parents(uow: UnitOfWork, parents: tuple[ParentRef, ...]) -> li
 async def lock_with_parents(
     uow: UnitOfWork, model: RegisteredModel, parents: list[tuple[ModelVersion, str | None]]
 ) -> list[tuple[ModelVersion, str | None]]:
-    """The parents of a version about to be created, read again after locking the rows of its model and of the
-    parents' models (in id order, so two creates cannot deadlock): deleting a version or a model locks its model's
-    row before checking that no version derives from it, so the deletion either sees the new DERIVED_FROM edge and
-    refuses, or has happened, and a parent it removed is NOT_FOUND here (issue 14, point 9). Without parents
-    nothing is locked."""
-    if not parents:
-        return parents
-    ids = sorted({model.id} | {parent.model_id for parent, _ in parents})
-    models = await uow.models.get_many(ids)
-    for model_id in ids:
-        found = models.get(model_id)
-        locked = None if found is None else await uow.models.get_by_name(found.name, for_update=True)
+    """Lock the row of the model a version is being created in, and of its parents' models (in id order, so two
+    creates cannot deadlock), then read the parents again. Deleting a version or a model locks its model's row
+    before checking what stands on it, so a deletion that comes second sees what the create added (the new version
+    goes with its model; its DERIVED_FROM edge makes the parent's deletion refuse), and a create that comes second
+    finds its model or a parent gone: NOT_FOUND naming it (issue 14, point 9)."""
+    other_ids = sorted({parent.model_id for parent, _ in parents} - {model.id})
+    others = await uow.models.get_many(other_ids) if other_ids else {}
+    for model_id in sorted({model.id, *others}):
+        name = model.name if model_id == model.id else others[model_id].name
+        locked = await uow.models.get_by_name(name, for_update=True)
         if locked is None and model_id == model.id:
             raise NotFound(f"registered model {model.name!r} does not exist", field="name")
+    if not parents:
+        return parents
     again = await uow.versions.get_many([parent.id for parent, _ in parents])
     for parent, _ in parents:
         if parent.id not in again:

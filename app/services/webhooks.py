@@ -30,6 +30,13 @@ def _state(webhook: Webhook) -> dict:
     return state
 
 
+def _one(delivery_ids: list[int], webhook_id: int) -> int:
+    """The delivery added for one webhook; none when it was deleted since it was found (NOT_FOUND)."""
+    if not delivery_ids:
+        raise NotFound(f"no webhook has id {global_id('Webhook', webhook_id)}", field="id")
+    return delivery_ids[0]
+
+
 async def _find(uow: UnitOfWork, webhook_id: int) -> Webhook:
     webhook = await uow.webhooks.get(webhook_id)
     if webhook is None:
@@ -112,7 +119,7 @@ class WebhookService:
                         {"webhookId": webhook.id, "url": webhook.url},
                     )
                 )
-                (delivery_id,) = await uow.webhooks.add_deliveries(event.position, [webhook.id], now)
+                delivery_id = _one(await uow.webhooks.add_deliveries(event.position, [webhook.id], now), webhook_id)
                 delivery = await uow.webhooks.delivery(delivery_id)
                 attempt.record(
                     after={"eventId": event.id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)
@@ -130,7 +137,7 @@ class WebhookService:
                 seq = await uow.webhooks.event_seq(event_id)
                 if seq is None:
                     raise NotFound(f"no event has id {event_id[:64]!r}", field="eventId")
-                (delivery_id,) = await uow.webhooks.add_deliveries(seq, [webhook.id], now)
+                delivery_id = _one(await uow.webhooks.add_deliveries(seq, [webhook.id], now), webhook_id)
                 delivery = await uow.webhooks.delivery(delivery_id)
                 attempt.record(
                     after={"eventId": event_id, "deliveryId": delivery_id}, target=_target(webhook.id, webhook.url)

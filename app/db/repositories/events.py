@@ -241,6 +241,14 @@ class SqlWebhookRepository:
     async def add_deliveries(
         self, event_seq: int, webhook_ids: builtins.list[int], now: datetime
     ) -> builtins.list[int]:
+        """PENDING deliveries of an event to the webhooks that still exist (in the order asked), under the audit
+        chain's lock on PostgreSQL, as ``delete`` takes it: a webhook deleted meanwhile gets none, instead of a
+        foreign key violation or a deadlock (issue 14, point 9)."""
+        if dialect_name(self._session) == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        existing = set(
+            (await self._session.execute(select(WebhookRow.id).where(WebhookRow.id.in_(webhook_ids)))).scalars()
+        )
         rows = [
             WebhookDeliveryRow(
                 webhook_id=webhook_id,
@@ -251,6 +259,7 @@ class SqlWebhookRepository:
                 created_at=now,
             )
             for webhook_id in webhook_ids
+            if webhook_id in existing
         ]
         self._session.add_all(rows)
         await self._session.flush()

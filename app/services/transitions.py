@@ -151,11 +151,12 @@ class TransitionService:
             now = self._clock()
             async with attempt.transaction() as uow:
                 # idempotency key (issue 14): a retry with the same key answers the request the first call made
+                mutation = "requestAliasTransition" if new.kind is TransitionKind.ALIAS else "requestStageTransition"
                 asked = {"name": name, "version": number, "transition": new}
                 done = await idempotency.replay(
                     attempt,
                     uow,
-                    "requestStageTransition",
+                    mutation,
                     idempotency_key,
                     asked,
                     now,
@@ -186,7 +187,7 @@ class TransitionService:
                     target=request_target(request.id, request),
                     events=request_events(EventType.TRANSITION_REQUESTED, request),
                 )
-                await idempotency.remember(uow, principal, "requestStageTransition", idempotency_key, request.id)
+                await idempotency.remember(uow, principal, mutation, idempotency_key, request.id)
         return request
 
     async def approve(self, principal: Principal, request_id: int, comment: str | None) -> TransitionRequest:

@@ -143,3 +143,24 @@ async def test_a_key_whose_version_was_deleted_is_not_found(api: Api):
     gone = await api.error(CREATE, {"in": version_input()})
     assert gone["extensions"]["code"] == "NOT_FOUND" and gone["extensions"]["field"] == "idempotencyKey"
     assert "use a new key" in gone["message"]
+
+
+ALIAS_REQUEST = """mutation($in: RequestAliasTransitionInput!) {
+  requestAliasTransition(input: $in) { transitionRequest { id status alias } } }"""
+
+
+async def test_a_retried_alias_request_returns_the_first_request(api: Api):
+    """requestAliasTransition takes a key too; its keys are its own, apart from requestStageTransition's."""
+    await api.ok(CREATE, {"in": version_input(None)})
+    await api.ok(
+        'mutation { attachDocument(input: {name: "idem/model", version: 1, kind: MODEL_CARD, title: "Card", '
+        'markdown: "# card"}) { modelDocument { revision } } }'
+    )
+    asked = {"name": NAME, "version": 1, "alias": "champion", "idempotencyKey": "champion-1"}
+    first = (await api.ok(ALIAS_REQUEST, {"in": asked}))["requestAliasTransition"]["transitionRequest"]
+    again = (await api.ok(ALIAS_REQUEST, {"in": asked}))["requestAliasTransition"]["transitionRequest"]
+    assert again == first and first["alias"] == "champion"
+    other = await api.error(ALIAS_REQUEST, {"in": {**asked, "version": 2}})
+    assert other["extensions"]["field"] == "idempotencyKey"
+    stage = {"name": NAME, "version": 1, "toStage": "STAGING", "idempotencyKey": "champion-1"}
+    assert "requestStageTransition" in await api.ok(REQUEST, {"in": stage})  # the same key, another mutation

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
 
 
+_IDEMPOTENCY_KEY = (
+    "Optional, 1-255 printable characters chosen by the caller (a CI job id, a UUID): a retry with the same key "
+    "within 24 hours returns what the first call did instead of doing it again; the same key with another input is "
+    "CONFLICT. Keys are per caller and per mutation."
+)
+
+
 @strawberry.input(description="Ask for a version to move to a stage.")
 class RequestStageTransitionInput:
     name: str = strawberry.field(description="Model name.")
@@ -29,12 +36,7 @@ class RequestStageTransitionInput:
         description="Archive the version in PRODUCTION when this one replaces it (otherwise the "
         "request cannot apply while another version is in PRODUCTION).",
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Optional, 1-255 printable characters chosen by the caller (a CI job id, a UUID): a retry "
-        "with the same key within 24 hours returns what the first call did instead of doing it again; the same key "
-        "with another input is CONFLICT. Keys are per caller and per mutation.",
-    )
+    idempotency_key: str | None = strawberry.field(default=None, description=_IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="Ask for a protected alias (such as `champion`) to point at a version.")
@@ -43,6 +45,7 @@ class RequestAliasTransitionInput:
     version: int = strawberry.field(description="Version number the alias should point at.")
     alias: str = strawberry.field(description="A protected alias of the promotion policy.")
     comment: str | None = strawberry.field(default=None, description="Why (shown to approvers).")
+    idempotency_key: str | None = strawberry.field(default=None, description=_IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="Approve a transition request.")
@@ -121,7 +124,9 @@ class GovernanceMutations:
     ) -> TransitionRequestPayload:
         new = governance.NewTransition(kind=governance.TransitionKind.ALIAS, alias=input.alias, comment=input.comment)
         return _payload(
-            await info.context.services.transitions.request(info.context.principal, input.name, input.version, new)
+            await info.context.services.transitions.request(
+                info.context.principal, input.name, input.version, new, input.idempotency_key
+            )
         )
 
     @strawberry.mutation(

@@ -145,6 +145,16 @@ class PageRequest:
         return DEFAULT_PAGE_SIZE if self.first is None else self.first
 
 
+def check_page(page: PageRequest, max_page_size: int) -> PageRequest:
+    """The page request, if its sizes are within bounds and it asks for one end of the window only."""
+    if page.first is not None and page.last is not None:
+        raise BadUserInput("pass first (with after) or last (with before), not both", field="last")
+    for name, size in (("first", page.first), ("last", page.last)):
+        if size is not None and not 0 <= size <= max_page_size:
+            raise BadUserInput(f"{name} must be between 0 and {max_page_size}", field=name)
+    return page
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of results with the cursor of each item, in list order whichever end it was taken from."""

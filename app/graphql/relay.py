@@ -11,7 +11,7 @@ import strawberry
 
 from app.domain.errors import BadUserInput
 from app.domain.public_ids import global_id
-from app.domain.queries import DEFAULT_PAGE_SIZE, Page, PageRequest
+from app.domain.queries import DEFAULT_PAGE_SIZE, Page, PageRequest, check_page
 
 T = TypeVar("T")
 
@@ -193,11 +193,7 @@ def connection_from_list(
     def index_of(cursor: str, argument: str) -> int:
         return position(_list_position(cursor, list_name, argument))
 
-    if page.first is not None and page.last is not None:
-        raise BadUserInput("pass first (with after) or last (with before), not both", field="last")
-    for name, size in (("first", page.first), ("last", page.last)):
-        if size is not None and not 0 <= size <= max_page_size:
-            raise BadUserInput(f"{name} must be between 0 and {max_page_size}", field=name)
+    check_page(page, max_page_size)
     start = max(index_of(page.after, "after") + 1, 0) if page.after else 0
     stop = min(index_of(page.before, "before"), len(items)) if page.before else len(items)
     window = list(range(start, max(start, stop)))

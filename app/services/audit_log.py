@@ -7,10 +7,9 @@ from datetime import datetime
 
 from app.domain.audit import AuditEvent, AuditFilter, AuditTarget, IntegrityReport
 from app.domain.identity import Permission, Principal
-from app.domain.queries import Direction, Page, PageRequest
+from app.domain.queries import Direction, Page, PageRequest, check_page
 
 from .audit import AuditTrail
-from .common import check_page
 from .ports import Authorizer, UnitOfWorkFactory
 
 VERIFY_CHUNK = 5000

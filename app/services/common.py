@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.domain.entities import ModelVersion, RegisteredModel
-from app.domain.errors import BadUserInput, NotFound
-from app.domain.queries import PageRequest
+from app.domain.errors import NotFound
 from app.domain.uris import ModelUri
 
 from .ports import UnitOfWork
@@ -36,16 +35,6 @@ async def find_version(
     if found is None:
         raise NotFound(f"model {name!r} has no version {version}", field="version")
     return model, found
-
-
-def check_page(page: PageRequest, max_page_size: int) -> PageRequest:
-    """The page request, if its sizes are within bounds and it asks for one end of the window only."""
-    if page.first is not None and page.last is not None:
-        raise BadUserInput("pass first (with after) or last (with before), not both", field="last")
-    for name, size in (("first", page.first), ("last", page.last)):
-        if size is not None and not 0 <= size <= max_page_size:
-            raise BadUserInput(f"{name} must be between 0 and {max_page_size}", field=name)
-    return page
 
 
 async def version_at_uri(uow: UnitOfWork, parsed: ModelUri) -> ModelVersion:

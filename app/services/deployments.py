@@ -23,11 +23,11 @@ from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
 from app.domain.lineage import EdgeKind, NodeKind, NodeRef
 from app.domain.lineage_commands import NewEdge, NewExternalNode
-from app.domain.queries import Page, PageRequest
+from app.domain.queries import Page, PageRequest, check_page
 
 from . import idempotency
 from .audit import AuditTrail
-from .common import check_page, find_model, find_version, utc_now
+from .common import find_model, find_version, utc_now
 from .lineage_links import link, register
 from .ports import Authorizer, Clock, UnitOfWork
 from .reads import RegistryReader

@@ -18,11 +18,10 @@ from app.domain.governance import (
 )
 from app.domain.identity import Permission, Principal
 from app.domain.public_ids import global_id
-from app.domain.queries import Page, PageRequest
+from app.domain.queries import Page, PageRequest, check_page
 from app.domain.rules import check_alias
 from app.domain.transitions import check_may_approve, check_may_cancel, passes
 
-from .common import check_page
 from .lineage_links import derivations
 from .ports import UnitOfWork
 from .reads import RegistryReader

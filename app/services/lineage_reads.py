@@ -19,9 +19,8 @@ from app.domain.lineage import (
 )
 from app.domain.lineage_queries import DatasetFilter, RunFilter
 from app.domain.lineage_views import DatasetLink, Reproducibility, missing_for_reproduction
-from app.domain.queries import Page, PageRequest
+from app.domain.queries import Page, PageRequest, check_page
 
-from .common import check_page
 from .lineage_links import entities_of
 from .reads import RegistryReader
 

@@ -16,11 +16,12 @@ from app.domain.queries import (
     VersionOrder,
     VersionOrderField,
     check_filter,
+    check_page,
 )
 from app.domain.uris import parse_model_uri
 
 from .audit import AuditTrail
-from .common import check_page, version_at_uri
+from .common import version_at_uri
 from .ports import Authorizer, UnitOfWorkFactory
 
 

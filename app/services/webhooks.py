@@ -11,11 +11,11 @@ from app.domain.errors import NotFound
 from app.domain.events import PING, DomainEvent
 from app.domain.identity import Permission, Principal
 from app.domain.public_ids import global_id
-from app.domain.queries import Page, PageRequest
+from app.domain.queries import Page, PageRequest, check_page
 from app.domain.webhooks import Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges, check_public_target
 
 from .audit import AuditTrail
-from .common import check_page, utc_now
+from .common import utc_now
 from .ports import Authorizer, Clock, SecretBox, UnitOfWork, UnitOfWorkFactory
 
 

@@ -23,10 +23,7 @@ class DeployInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
     version: int = strawberry.field(description="Version number (READY; in PRODUCTION for production environments).")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Optional, 1-255 printable characters chosen by the caller (a CI job id, a UUID): a retry "
@@ -41,10 +38,7 @@ class StartCanaryInput:
     environment: str = strawberry.field(description="Environment.")
     version: int = strawberry.field(description="Version number of the canary.")
     percent: int = strawberry.field(description="Its share of the live traffic, 1-99.")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.input(description="A new share of the live traffic for the running canary.")
@@ -52,30 +46,21 @@ class SetCanaryTrafficInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
     percent: int = strawberry.field(description="The canary's share, 1-99.")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.input(description="The deployment whose canary becomes its primary.")
 class PromoteCanaryInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.input(description="The deployment whose canary is removed.")
 class AbortCanaryInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.input(
@@ -85,10 +70,7 @@ class AbortCanaryInput:
 class RollbackDeploymentInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.input(description="A version to mirror the traffic of a deployment to.")
@@ -98,10 +80,7 @@ class AddShadowInput:
     version: int = strawberry.field(
         description="Version number of the shadow (READY; in PRODUCTION for production environments)."
     )
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.input(description="A shadow to stop mirroring the traffic to.")
@@ -109,20 +88,14 @@ class RemoveShadowInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
     version: int = strawberry.field(description="Version number of the shadow.")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.input(description="The deployment to take out of its environment.")
 class UndeployInput:
     name: str = strawberry.field(description="Model name.")
     environment: str = strawberry.field(description="Environment.")
-    expected_revision: int | None = strawberry.field(
-        default=None,
-        description=_EXPECTED,
-    )
+    expected_revision: int | None = strawberry.field(default=None, description=_EXPECTED)
 
 
 @strawberry.type(description="The deployment after the change.")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -28,6 +29,7 @@ from app.graphql.view import GraphQLView
 from app.http.artifacts import artifact_routes
 from app.http.audit import audit_routes
 from app.http.cors import allowed_origins, cors_middleware
+from app.http.errors import http_exception
 from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.http.pages import lineage_page
@@ -200,6 +202,7 @@ def create_app(settings: Settings) -> Starlette:
                 AuthMiddleware, authenticate=identity.authenticator.authenticate, session=identity.session_principal
             ),
         ],
+        exception_handlers={HTTPException: http_exception},  # 404 and 405 under /api/ in the REST error shape
         lifespan=lifespan,
     )
     app.state.database = database

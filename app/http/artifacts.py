@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from app.domain.artifacts import ArtifactFile
-from app.domain.errors import BadUserInput, RegistryError, TooLarge
+from app.domain.errors import BadUserInput, TooLarge
 from app.logs import current_request_id
 from app.services.artifacts import ArtifactService
 
 from .content_disposition import attachment
-from .errors import error_response, principal_of
+from .errors import Endpoint, error_response, principal_of, rest_endpoint
 from .tar import tar_stream
 
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -58,20 +59,17 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
         ) from None
 
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
 def _handles_errors(endpoint: Endpoint) -> Endpoint:
+    """The REST error shape (``rest_endpoint``); a client gone mid-upload gets no answer (nobody listens)."""
+
+    @rest_endpoint
+    @functools.wraps(endpoint)
     async def wrapped(request: Request) -> Response:
         try:
             return await endpoint(request)
-        except RegistryError as error:
-            return error_response(error)
         except ClientDisconnect:
             return Response(status_code=499)  # nobody is listening; stores have dropped the partial upload
 
-    wrapped.__name__ = endpoint.__name__
-    wrapped.__doc__ = endpoint.__doc__
     return wrapped
 
 
@@ -83,6 +81,14 @@ async def upload_blob(request: Request) -> Response:
     _check_length(request, service.max_upload_size)
     info = await service.upload(principal, _body(request), _expected_digest(request))
     return JSONResponse({"digest": info.digest, "size": info.size}, status_code=201)
+
+
+@_handles_errors
+async def stored_blob(request: Request) -> Response:
+    """HEAD (or GET) /api/artifacts/blobs/sha256:<hex>: 200 with ``{digest, size}`` when that content is stored, 404
+    when not, so a client skips uploading what the registry already has."""
+    info = await _service(request).stored_blob(principal_of(request), request.path_params["digest"])
+    return JSONResponse({"digest": info.digest, "size": info.size})
 
 
 @_handles_errors
@@ -153,7 +159,10 @@ async def download_file(request: Request) -> Response:
     try:
         byte_range = _byte_range(request.headers.get("range"), file.size)
     except ValueError:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{file.size}"})
+        refusal = BadUserInput(
+            f"Range {request.headers.get('range')!r} is not satisfiable for a file of {file.size} bytes", field="Range"
+        )
+        return error_response(refusal, status=416, headers={**headers, "Content-Range": f"bytes */{file.size}"})
     start, end = byte_range or (0, file.size)
     headers["Content-Length"] = str(end - start)
     status = 200
@@ -193,6 +202,7 @@ async def download_archive(request: Request) -> Response:
 def artifact_routes() -> list[Route]:
     return [
         Route("/api/artifacts/blobs", upload_blob, methods=["PUT", "POST"]),
+        Route("/api/artifacts/blobs/{digest}", stored_blob, methods=["GET", "HEAD"]),
         Route("/api/artifacts/uploads/{upload_id}", upload_staged, methods=["PUT"]),
         Route("/api/artifacts/files", download_file, methods=["GET", "HEAD"]),
         Route("/api/artifacts/archive", download_archive, methods=["GET"]),

@@ -14,11 +14,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from app.domain.audit import AuditEvent, canonical_json
-from app.domain.errors import BadUserInput, RegistryError, Unauthenticated
+from app.domain.errors import BadUserInput
 
 from .content_disposition import attachment
 from .csv_safety import safe_cell
-from .errors import error_response
+from .errors import principal_of, rest_endpoint
 
 CSV_COLUMNS = [
     "seq",
@@ -145,21 +145,17 @@ async def _aborting_on_failure(chunks: AsyncIterator[str]) -> AsyncIterator[str]
         raise
 
 
+@rest_endpoint
 async def export_audit(request: Request) -> Response:
     """GET /api/audit/export?from=&to=&format=jsonl|csv: the events in sequence order, streamed. Every parameter
     is checked and the first events are read before the 200 starts."""
-    try:
-        principal = request.scope.get("state", {}).get("principal")
-        if principal is None:
-            raise Unauthenticated("send a bearer token: Authorization: Bearer <JWT>")
-        fmt = request.query_params.get("format", "jsonl").lower()
-        if fmt not in FORMATS:
-            raise BadUserInput("format must be jsonl or csv", field="format")
-        occurred_from, occurred_to = _time(request, "from"), _time(request, "to")
-        events = await request.app.state.services.audit_log.export(principal, occurred_from, occurred_to)
-        events = await _started(events)
-    except RegistryError as error:
-        return error_response(error)
+    principal = principal_of(request)
+    fmt = request.query_params.get("format", "jsonl").lower()
+    if fmt not in FORMATS:
+        raise BadUserInput("format must be jsonl or csv", field="format")
+    occurred_from, occurred_to = _time(request, "from"), _time(request, "to")
+    events = await request.app.state.services.audit_log.export(principal, occurred_from, occurred_to)
+    events = await _started(events)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     body = _csv(events) if fmt == "csv" else _jsonl(events)
     return StreamingResponse(

@@ -16,9 +16,11 @@ from urllib.parse import parse_qs
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.domain.errors import Unauthenticated
+from app.domain.errors import ErrorCode, Unauthenticated
 from app.domain.identity import Principal, RequestInfo
 from app.logs import current_request_id, reset_request_id, set_request_id
+
+from .errors import error_body, is_rest
 
 log = logging.getLogger("modelreg.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -132,9 +134,15 @@ def with_request_info(scope: Scope, principal: Principal | None) -> Principal | 
 
 
 def _error(
-    status: int, code: str, message: str, *, challenge: str | None = None
+    path: str, status: int, code: ErrorCode, message: str, *, challenge: str | None = None
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    """A refusal in the shape of the endpoint: REST's ``{"error": {...}}`` under /api/, else GraphQL's."""
+    shape = (
+        error_body(code, message)
+        if is_rest(path)
+        else {"errors": [{"message": message, "extensions": {"code": code.value}}]}
+    )
+    body = json.dumps(shape).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -145,11 +153,11 @@ def _error(
     return status, headers, body
 
 
-def _unauthenticated(message: str, *, token_given: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def _unauthenticated(path: str, message: str, *, token_given: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     challenge = 'Bearer realm="modelreg"'
     if token_given:
         challenge += ', error="invalid_token"'
-    return _error(401, "UNAUTHENTICATED", message, challenge=challenge)
+    return _error(path, 401, ErrorCode.UNAUTHENTICATED, message, challenge=challenge)
 
 
 class AuthMiddleware:
@@ -206,7 +214,9 @@ class AuthMiddleware:
             self._log_failure(scope, "token_in_query_string")
             await self._refuse(
                 send,
-                _unauthenticated("do not put tokens in the URL: send Authorization: Bearer <JWT>", token_given=True),
+                _unauthenticated(
+                    scope["path"], "do not put tokens in the URL: send Authorization: Bearer <JWT>", token_given=True
+                ),
             )
             return
         authorization = headers.get("authorization", "")
@@ -218,8 +228,9 @@ class AuthMiddleware:
                 await self._refuse(
                     send,
                     _error(
+                        scope["path"],
                         403,
-                        "FORBIDDEN",
+                        ErrorCode.FORBIDDEN,
                         (
                             "a request signed in by cookie must send the header X-Requested-With (or a JSON body with "
                             "Content-Type: application/json); cross-site requests are refused"
@@ -242,6 +253,6 @@ class AuthMiddleware:
                 getattr(error, "reason", "no_credentials" if not token else "invalid"),
                 getattr(error, "issuer", "-"),
             )
-            await self._refuse(send, _unauthenticated(error.message, token_given=bool(token)))
+            await self._refuse(send, _unauthenticated(scope["path"], error.message, token_given=bool(token)))
             return
         await self.app(scope, receive, send)

@@ -14,9 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.domain.errors import RegistryError
-
-from .errors import error_response, principal_of
+from .errors import principal_of, rest_endpoint
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -25,14 +23,12 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return header.strip() == "*" or etag in [tag.strip().removeprefix("W/") for tag in header.split(",")]
 
 
+@rest_endpoint
 async def serving(request: Request) -> Response:
     environment, name = request.path_params["environment"], request.path_params["model"]
-    try:
-        deployment, versions, files = await request.app.state.services.deployment_reads.serving(
-            principal_of(request), name, environment
-        )
-    except RegistryError as error:
-        return error_response(error)
+    deployment, versions, files = await request.app.state.services.deployment_reads.serving(
+        principal_of(request), name, environment
+    )
     base = str(request.base_url).rstrip("/")
     entries = []
     for entry in deployment.entries:

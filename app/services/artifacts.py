@@ -12,6 +12,7 @@ from app.domain.audit import AuditTarget
 from app.domain.entities import ModelVersion, Stage
 from app.domain.errors import NotFound
 from app.domain.identity import Permission, Principal
+from app.domain.rules import check_sha256
 from app.domain.uris import parse_model_uri
 
 from .audit import AuditTrail
@@ -60,6 +61,15 @@ class ArtifactService:
                     after={"digest": info.digest, "size": info.size},
                     target=AuditTarget("ArtifactBlob", info.digest),
                 )
+        return info
+
+    async def stored_blob(self, principal: Principal, digest: str) -> BlobInfo:
+        """The stored content of ``digest`` (so an uploader can skip sending it again); NOT_FOUND when absent.
+        Needs artifact:write, like the upload it saves."""
+        await self._trail.require(self._authorizer, principal, Permission.ARTIFACT_WRITE, "artifact.stat", BLOB)
+        info = await self.store.stat(check_sha256(digest, "digest"))
+        if info is None:
+            raise NotFound(f"no content {digest} is stored; upload it to /api/artifacts/blobs", field="digest")
         return info
 
     async def create_upload(self, principal: Principal, upload_endpoint: str) -> Upload:

@@ -10,15 +10,15 @@ DIGEST = "sha256:" + hashlib.sha256(DATA).hexdigest()
 REGISTER = """
 mutation($input: CreateModelVersionInput!) { createModelVersion(input: $input) { modelVersion { version } } }
 """
-WRITERS = {"data-scientist", "mlops"}
-READERS = {"data-scientist", "mlops", "approver", "auditor"}
+WRITERS = {"data-scientist", "mlops", "ci"}
+READERS = {"data-scientist", "mlops", "approver", "auditor", "ci"}
 
 
 def auth(api, role):
     return {"authorization": f"Bearer {api.token(role, sub=f'as-{role}')}"}
 
 
-@pytest.mark.parametrize("role", ["data-scientist", "mlops", "approver", "auditor", "nobody"])
+@pytest.mark.parametrize("role", ["data-scientist", "mlops", "approver", "auditor", "ci", "nobody"])
 async def test_upload_and_download_follow_the_policy(api, role):
     await api.client.put("/api/artifacts/blobs", content=DATA, headers=auth(api, "mlops"))
     await api.ok(REGISTER, {"input": {"name": "p", "createModelIfMissing": True,

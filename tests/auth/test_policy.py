@@ -15,7 +15,7 @@ from app.domain.identity import Permission, Principal
 pytestmark = pytest.mark.backend_independent
 
 P = Permission
-ROLES = ("data-scientist", "mlops", "approver", "auditor")
+ROLES = ("data-scientist", "mlops", "approver", "auditor", "ci")
 
 # The issue's table, written out by hand so that a drifting policy.csv fails here.
 MATRIX: dict[str, frozenset[Permission]] = {
@@ -25,6 +25,9 @@ MATRIX: dict[str, frozenset[Permission]] = {
     "mlops": frozenset(Permission) - {P.TRANSITION_APPROVE, P.AUDIT_READ},
     "approver": frozenset({P.REGISTRY_READ, P.ARTIFACT_READ, P.TRANSITION_APPROVE}),
     "auditor": frozenset({P.REGISTRY_READ, P.ARTIFACT_READ, P.AUDIT_READ}),
+    # least privilege for pipelines (issue 16): register, upload, request transitions; no alias, delete, deploy
+    "ci": frozenset({P.REGISTRY_READ, P.MODEL_WRITE, P.VERSION_WRITE, P.ARTIFACT_READ, P.ARTIFACT_WRITE,
+                     P.TRANSITION_REQUEST, P.DOCUMENT_WRITE, P.LINEAGE_WRITE}),
 }
 
 
@@ -53,7 +56,7 @@ def test_permissions_of_each_role(authorizer, role):
     assert authorizer.permissions_of(as_roles(role)) == MATRIX[role]
 
 
-def test_policy_knows_exactly_the_four_roles(authorizer):
+def test_policy_knows_exactly_the_five_roles(authorizer):
     assert authorizer.roles == frozenset(ROLES)
 
 

@@ -18,28 +18,28 @@ from tests.graphql.test_schema_coverage import assert_forbidden, error, gql, hol
 from tests.support.client import Api
 
 P = Permission
-ROLES = ("data-scientist", "mlops", "approver", "auditor")
+ROLES = ("data-scientist", "mlops", "approver", "auditor", "ci")
 
 # The issue's table: each row names the permissions behind it and the roles that may do it.
 TABLE: dict[str, tuple[frozenset[Permission], frozenset[str]]] = {
     "read models, versions, aliases, tags, metrics": (
-        frozenset({P.REGISTRY_READ}), frozenset({"data-scientist", "mlops", "approver", "auditor"})),
+        frozenset({P.REGISTRY_READ}), frozenset({"data-scientist", "mlops", "approver", "auditor", "ci"})),
     "create/update model, create/update version, tags": (
-        frozenset({P.MODEL_WRITE, P.VERSION_WRITE}), frozenset({"data-scientist", "mlops"})),
+        frozenset({P.MODEL_WRITE, P.VERSION_WRITE}), frozenset({"data-scientist", "mlops", "ci"})),
     "set/delete alias": (frozenset({P.ALIAS_WRITE}), frozenset({"data-scientist", "mlops"})),
     "delete version or model": (frozenset({P.MODEL_DELETE, P.VERSION_DELETE}), frozenset({"mlops"})),
-    "upload artifact files": (frozenset({P.ARTIFACT_WRITE}), frozenset({"data-scientist", "mlops"})),
+    "upload artifact files": (frozenset({P.ARTIFACT_WRITE}), frozenset({"data-scientist", "mlops", "ci"})),
     "download artifact files": (frozenset({P.ARTIFACT_READ}),
-                                frozenset({"data-scientist", "mlops", "approver", "auditor"})),
-    "request a transition": (frozenset({P.TRANSITION_REQUEST}), frozenset({"data-scientist", "mlops"})),
+                                frozenset({"data-scientist", "mlops", "approver", "auditor", "ci"})),
+    "request a transition": (frozenset({P.TRANSITION_REQUEST}), frozenset({"data-scientist", "mlops", "ci"})),
     "approve or reject": (frozenset({P.TRANSITION_APPROVE}), frozenset({"approver"})),
     "cancel a request (own only without cancel-any)": (frozenset({P.TRANSITION_CANCEL}),
                                                        frozenset({"data-scientist", "mlops"})),
     "cancel anyone's request": (frozenset({P.TRANSITION_CANCEL_ANY}), frozenset({"mlops"})),
     "rollback production": (frozenset({P.PRODUCTION_ROLLBACK}), frozenset({"mlops"})),
-    "attach documents": (frozenset({P.DOCUMENT_WRITE}), frozenset({"data-scientist", "mlops"})),
+    "attach documents": (frozenset({P.DOCUMENT_WRITE}), frozenset({"data-scientist", "mlops", "ci"})),
     "register datasets, runs, commits, external nodes; add lineage edges": (
-        frozenset({P.LINEAGE_WRITE}), frozenset({"data-scientist", "mlops"})),
+        frozenset({P.LINEAGE_WRITE}), frozenset({"data-scientist", "mlops", "ci"})),
     "manage webhooks, read their deliveries": (frozenset({P.WEBHOOK_MANAGE}), frozenset({"mlops"})),
     "deploy, canaries, shadows, rollbacks": (frozenset({P.DEPLOYMENT_WRITE}), frozenset({"mlops"})),
     "read audit log, integrity, export": (frozenset({P.AUDIT_READ}), frozenset({"auditor"})),
@@ -170,8 +170,9 @@ async def test_group_without_a_rule_means_nothing_in_the_shipped_policy(api):
 
 async def test_creating_the_model_along_with_a_version_needs_model_write(api, settings, tmp_path):
     """A role with version:write alone (a CI pipeline, say) adds versions but does not register models."""
-    async with api_with_policy(settings, api, tmp_path, "p, ci, registry, read", "p, ci, version, write") as custom:
-        ci = token(custom, "ci", sub="ci-bot")
+    async with api_with_policy(settings, api, tmp_path, "p, versions-only, registry, read",
+                               "p, versions-only, version, write") as custom:
+        ci = token(custom, "versions-only", sub="ci-bot")
         refused = (await custom.post(CREATE_VERSION_AND_MODEL, {"name": "new"}, token=ci)).json()
         assert_forbidden(refused, P.MODEL_WRITE)
         assert (await snapshot(api))["registeredModels"]["totalCount"] == 0

@@ -25,7 +25,7 @@ from tests.support.client import Api
 from tests.support.databases import DatabaseImage, capture, fingerprint, restore, wipe
 
 P = Permission
-ROLES = ("data-scientist", "mlops", "approver", "auditor", "nobody")
+ROLES = ("data-scientist", "mlops", "approver", "auditor", "ci", "nobody")
 
 # Calls. Minting a development token costs ~50 ms (the signing key is read and parsed each time) and these
 # tests make hundreds of calls, so each (roles, subject) token is minted once per session.

@@ -102,7 +102,7 @@ def _expect_created(data: dict[str, Any]) -> str | None:
     return None if version["version"] > 10 else f"unexpected version number {version['version']}"
 
 
-def _new_version_input(rng: random.Random, names: list[str]) -> dict[str, Any]:
+def new_version_input(rng: random.Random, names: list[str]) -> dict[str, Any]:
     name = rng.choice(names)
     sha = "%064x" % rng.getrandbits(256)
     return {"input": {
@@ -143,5 +143,5 @@ def build(names: list[str], page_cursors: list[str | None]) -> list[Scenario]:
         Scenario("models_page_100_nested", MODELS_PAGE,
                  lambda rng: {"after": rng.choice(page_cursors)}, _expect_page),
         Scenario("create_model_version", CREATE_VERSION,
-                 lambda rng: _new_version_input(rng, names), _expect_created),
+                 lambda rng: new_version_input(rng, names), _expect_created),
     ]

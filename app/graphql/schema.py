@@ -74,17 +74,25 @@ def build_schema(
     introspection: bool = True,
     field_suggestions: bool = True,
 ) -> strawberry.Schema:
-    """The schema with its protections. Introspection and suggestions can be switched off for production."""
+    """The schema with its protections. Introspection and suggestions can be switched off for production.
+
+    The depth and alias limits are validation rules built once here: Strawberry's limiter extensions build a new
+    rule class per instance, and extensions are instantiated per request, so the validation cache (keyed by the
+    rules) would never hit.
+    """
+    rules = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions = [
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: ParserCache(maxsize=1000),
         lambda: ValidationCache(maxsize=1000),
         ErrorMapping,
     ]
-    if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

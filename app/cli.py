@@ -268,7 +268,12 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelreg", description="modelreg: an ML model registry server.")
+    parser = argparse.ArgumentParser(
+        prog="modelreg",
+        description="modelreg: an ML model registry server.",
+        epilog="push, pull, promote, status, requests, approve, reject, rollback, whoami and login are the client's "
+        "commands (the modelreg-client package in client/, installed by ./dev setup).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -326,8 +331,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _client_command(argv: list[str]) -> int | None:
+    """Runs a command of the client package (modelreg-client: push, pull, promote...) when it is installed and
+    ``argv`` names one, so one `modelreg` does both; None otherwise."""
+    try:
+        from modelreg_client.cli import COMMANDS
+        from modelreg_client.cli import main as client_main
+    except ImportError:
+        return None
+    return client_main(argv) if argv and argv[0] in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    status = _client_command(arguments)
+    if status is not None:
+        return status
+    args = _parser().parse_args(arguments)
     try:
         return args.run(args)
     except ConfigError as error:

@@ -23,7 +23,8 @@ def pins(lock: str) -> dict[str, str]:
 
 def declared(*extras: str) -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    lines = list(project["dependencies"])
+    client = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    lines = list(project["dependencies"]) + list(client["dependencies"])  # ./dev installs the client beside it
     for extra in extras:
         lines += project["optional-dependencies"][extra]
     build = (ROOT / "requirements" / "build.in").read_text(encoding="utf-8").splitlines()

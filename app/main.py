@@ -159,6 +159,7 @@ def create_app(settings: Settings) -> Starlette:
         authenticate=authenticate,
         limits=limits,
         max_tokens=settings.max_tokens,
+        read_scope=uow.request_scope,
         allowed_origins=cors_origins,
     )
 

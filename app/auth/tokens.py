@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +35,7 @@ from .issuers import IssuerConfig
 from .jwks import KeySource, KeysUnavailable
 
 MAX_TOKEN_BYTES = 16 * 1024
+VERIFIED_CACHE_SIZE = 10_000
 LEEWAY_SECONDS = 60
 MAX_SUBJECT_LENGTH = 256  # subjects are stored as creators and owners
 ACCEPTED_TYPES = {"at+jwt", "application/at+jwt", "jwt"}
@@ -80,6 +84,16 @@ class _AccessTokenValidator(JWTBearerTokenValidator):
         return claims
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature and claims were checked, against which key set, and until when it holds."""
+
+    claims: dict[str, Any]
+    config: IssuerConfig
+    keys: KeySet
+    expires_at: float
+
+
 @dataclass
 class TrustedIssuer:
     """One configured provider with its key source."""
@@ -110,11 +124,16 @@ class TokenAuthenticator:
         roles_for: Callable[[list[str]], frozenset[str]],
         leeway: int = LEEWAY_SECONDS,
         max_bytes: int = MAX_TOKEN_BYTES,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._issuers = {trusted.config.issuer: trusted for trusted in issuers}
         self._validators = {trusted.config.issuer: _AccessTokenValidator(trusted.config, leeway) for trusted in issuers}
         self._roles_for = roles_for
         self._max_bytes = max_bytes
+        # Verified tokens by SHA-256, least recently used first: a client sends the same token with every request,
+        # and the RSA check and claim validation were a fifth of a small request's CPU.
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._clock = clock
 
     def issuer(self, issuer: str) -> IssuerConfig | None:
         trusted = self._issuers.get(issuer)
@@ -154,6 +173,9 @@ class TokenAuthenticator:
                 "keys_unavailable",
                 label,
             ) from None
+        digest = hashlib.sha256(token.encode()).digest()
+        if (verified := self._recall(digest, keys)) is not None:
+            return dict(verified.claims), verified.config
         try:
             claims = self._validators[trusted.config.issuer].decode(token, keys)
         except JoseError as error:
@@ -161,7 +183,25 @@ class TokenAuthenticator:
             if reason == "expired_token":
                 raise TokenRefused("the bearer token has expired; get a new one", reason, label) from None
             raise TokenRefused(_REFUSED, reason, label) from None
+        self._remember(digest, _Verified(dict(claims), trusted.config, keys, float(claims["exp"])))
         return dict(claims), trusted.config
+
+    def _recall(self, digest: bytes, keys: KeySet) -> _Verified | None:
+        """A token verified before, while it has not expired and the issuer's key set is the one that verified
+        it (a JWKS refresh replaces the set, so tokens are checked again against the keys the issuer publishes)."""
+        verified = self._verified.get(digest)
+        if verified is None:
+            return None
+        if verified.keys is not keys or self._clock() >= verified.expires_at:
+            del self._verified[digest]
+            return None
+        self._verified.move_to_end(digest)
+        return verified
+
+    def _remember(self, digest: bytes, verified: _Verified) -> None:
+        self._verified[digest] = verified
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
 
     def principal(self, claims: dict[str, Any], config: IssuerConfig) -> Principal:
         """A Principal from verified claims: subject, kind (USER or SERVICE) and registry roles."""

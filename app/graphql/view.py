@@ -224,6 +224,7 @@ class GraphQLView(GraphQL[Context, None]):
         authenticate: Callable[[str], Awaitable[Principal]] | None = None,
         limits: Limits | None = None,
         max_tokens: int = 5000,
+        read_scope: Callable[[], contextlib.AbstractAsyncContextManager[None]] = contextlib.nullcontext,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
@@ -234,6 +235,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.limits = limits or Limits()
         self.persisted = PersistedQueries()  # Apollo's automatic persisted queries
         self.max_tokens = max_tokens
+        self.read_scope = read_scope  # one read session per operation, shared by its resolvers and loaders
 
     def _loaders(self, principal: Principal | None) -> Loaders:
         return Loaders(
@@ -453,9 +455,10 @@ class GraphQLView(GraphQL[Context, None]):
                 "subscriptions run over WebSocket at /graphql with the graphql-transport-ws protocol, not over HTTP",
             )
         try:
-            return await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
+            async with self.read_scope():
+                return await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
         except HTTPException as error:
             if request_adapter.method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
                 raise MethodNotAllowed(f"{error.reason}; send them with POST", allow="POST") from error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
 
@@ -351,7 +352,8 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool) -> UnitOfWork: ...
+    def __call__(self, *, write: bool) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work to enter with ``async with``; reads within a request may share one."""
 
 
 class Authorizer(Protocol):

@@ -165,3 +165,60 @@ async def test_service_principal_gets_its_client_name_for_grouping_rules(tmp_pat
     # A person signing in through that client is not the client: no client: name for users.
     person = await auth.authenticate(issuer({"sub": "mallory", "azp": "ci-churn", "roles": []}))
     assert (person.kind, person.roles) == (PrincipalKind.USER, frozenset())
+
+
+class _CountingKeys(StaticKeySource):
+    """A key source whose key set can be replaced, as a JWKS refresh replaces it."""
+
+    def replace(self, keys):
+        self._keys = keys
+
+
+def _counting_authenticator(tmp_path, clock):
+    keys = _CountingKeys(dev_issuer.public_key_set(tmp_path))
+    config = IssuerConfig(issuer=dev_issuer.DEV_ISSUER, audiences=("modelreg",),
+                          role_sources=(RoleSource.parse("roles"),))
+    auth = TokenAuthenticator([TrustedIssuer(config, keys)], roles_for=CasbinAuthorizer(POLICIES).roles_for,
+                              clock=clock)
+    validator = auth._validators[dev_issuer.DEV_ISSUER]
+    verified = []
+    real_decode = validator.decode
+
+    def decode(token, key_set):
+        verified.append(token)
+        return real_decode(token, key_set)
+
+    validator.decode = decode
+    return auth, keys, verified
+
+
+async def test_a_token_is_verified_once_until_it_expires(tmp_path, issuer):
+    now = [time.time()]
+    auth, _, verified = _counting_authenticator(tmp_path, lambda: now[0])
+    token = issuer({"exp": int(now[0]) + 120})
+    for _ in range(3):
+        assert (await auth.authenticate(token)).subject == "alice"
+    assert len(verified) == 1
+    other = issuer({"sub": "bob"})
+    assert (await auth.authenticate(other)).subject == "bob"
+    assert len(verified) == 2
+
+    now[0] += 121  # past the token's exp: the remembered verification does not outlive it, the token is checked
+    await auth.authenticate(token)  # again (and, with a real clock, refused: test_leeway_tolerates_small_clock_skew)
+    assert len(verified) == 3
+
+
+async def test_a_new_key_set_verifies_remembered_tokens_again(tmp_path, issuer):
+    auth, keys, verified = _counting_authenticator(tmp_path, time.time)
+    token = issuer()
+    await auth.authenticate(token)
+    keys.replace(dev_issuer.public_key_set(tmp_path))  # the same keys, fetched again
+    await auth.authenticate(token)
+    assert len(verified) == 2
+
+    rotated = tmp_path / "rotated"
+    rotated.mkdir()
+    dev_issuer.load_or_create_key(rotated)
+    keys.replace(dev_issuer.public_key_set(rotated))  # the issuer stopped publishing the token's key
+    with pytest.raises(TokenRefused):
+        await auth.authenticate(token)

@@ -214,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
     def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         found = sub.add_parser(name, help=help_text, description=help_text)
         _common(found)
-        found.set_defaults(run=run)
+        found.set_defaults(handler=run)
         return found
 
     p = command("push", cmd_push, "upload a file or folder and register it as a new version")
@@ -291,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return server(arguments)
     args = parser().parse_args(arguments)
     try:
-        return args.run(args)
+        return args.handler(args)
     except ModelregError as error:
         print(f"modelreg: {error}", file=sys.stderr)
         return int(error.exit_code)

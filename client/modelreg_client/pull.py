@@ -53,8 +53,9 @@ def _download(client: Client, url: str, target: Path, size: int, digest: str, pr
     hasher = hashlib.sha256()
     offset = part.stat().st_size if part.is_file() else 0
     offset = offset if offset < size else 0  # a complete or oversized leftover: start over
-    for chunk in chunks(part, length=offset):
-        hasher.update(chunk)
+    if offset:
+        for chunk in chunks(part, length=offset):
+            hasher.update(chunk)
     progress.advance(offset)
     headers = {"range": f"bytes={offset}-"} if offset else {}
     with client.stream("GET", url, headers=headers) as response:

@@ -53,7 +53,7 @@ def test_a_retyped_field_changes_the_generated_types():
 def test_every_operation_has_a_typed_method():
     from modelreg_client.generated import Operations
 
-    names = [line.split()[1].split("(")[0] for line in (ROOT / "client" / "modelreg_client" / "operations.graphql").read_text()
-             .splitlines() if line.startswith(("query ", "mutation "))]
+    lines = (ROOT / "client" / "modelreg_client" / "operations.graphql").read_text().splitlines()
+    names = [line.split()[1].split("(")[0] for line in lines if line.startswith(("query ", "mutation "))]
     methods = {name for name in vars(Operations) if not name.startswith("_")}
     assert {codegen().snake(name) for name in names} <= methods

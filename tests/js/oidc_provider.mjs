@@ -17,7 +17,8 @@
 //   POST /__test/rotate[?drop=1]  new signing key first (used from now on); old ones still published unless drop
 //   POST /__test/outage?on=1|0    answer 503 to everything else, like a provider that is down
 //   GET  /__test/stats            {"jwks": N, "discovery": N} requests served since start
-// The user login is oidc-provider's development interaction (any login name, any password, then consent).
+// The user login is oidc-provider's development interaction (any login name, any password, then consent); the device
+// flow's user code page (/device) leads to the same login.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -64,6 +65,8 @@ function buildProvider(spec, url, keys) {
     features: {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
+      // the device authorization grant (RFC 8628) for terminals: `modelreg login`
+      deviceFlow: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => audience,

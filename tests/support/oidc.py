@@ -37,6 +37,8 @@ AUDIENCE = "api://modelreg"
 ROLES = ("data-scientist", "mlops", "approver", "auditor", "nobody")
 SECRET = "test-client-secret-0123456789abcdef"
 BROWSER_CLIENT = "browser"
+DEVICE_CLIENT = "cli"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ACCOUNTS = {"alice": {"groups": ["ml-approvers", "staff"]}, "bob": {"roles": ["data-scientist"]}}
 GHA_CLIENTS = {"gha-fraud-main": ("acme/fraud-model", "refs/heads/main"),
                "gha-fraud-branch": ("acme/fraud-model", "refs/heads/experiment")}
@@ -77,6 +79,7 @@ class OidcProvider:
         # so live servers on free ports can take the callback.
         clients.append({"client_id": BROWSER_CLIENT, "grant_types": ["authorization_code"],
                         "application_type": "native", "redirect_uris": ["http://127.0.0.1/auth/callback"]})
+        clients.append({"client_id": DEVICE_CLIENT, "grant_types": [DEVICE_GRANT]})
         gha = [{"client_id": name, "client_secret": SECRET, "grant_types": ["client_credentials"],
                 "claims": {"repository": repo, "ref": ref, "repository_owner": "acme"}}
                for name, (repo, ref) in GHA_CLIENTS.items()]

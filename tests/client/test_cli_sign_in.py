@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -134,11 +135,12 @@ class _Runner(BaseHTTPRequestHandler):
     request token as a bearer, the audience as a query parameter. The token it hands out is a real one of the
     GitHub-like issuer for the client chosen per test."""
 
-    client_id = "gha-fraud-main"
-    idp: OidcProvider
-    audiences: list[str] = []
+    client_id: ClassVar[str] = "gha-fraud-main"
+    idp: ClassVar[OidcProvider]
+    audiences: ClassVar[list[str]] = []
+    url: ClassVar[str] = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         query = parse_qs(urlparse(self.path).query)
         if self.headers.get("authorization") != f"bearer {RUNNER_TOKEN}":
             self.send_response(401)
@@ -161,7 +163,7 @@ def runner(idp) -> Iterator[type[_Runner]]:
     http = ThreadingHTTPServer(("127.0.0.1", 0), _Runner)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
-    _Runner.url = f"http://127.0.0.1:{http.server_address[1]}/token?api-version=2.0"  # type: ignore[attr-defined]
+    _Runner.url = f"http://127.0.0.1:{http.server_address[1]}/token?api-version=2.0"
     yield _Runner
     http.shutdown()
     _Runner.client_id = "gha-fraud-main"

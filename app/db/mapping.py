@@ -1,8 +1,14 @@
-"""Row-to-entity conversion, the one place where table rows become domain objects."""
+"""Row-to-entity conversion, the one place where table rows become domain objects.
+
+A row is an ORM object or a Core row selecting the table's columns under their own names: both are read by
+attribute.
+"""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
+
+from sqlalchemy import Row
 
 from app.domain.entities import (
     ArtifactRef,
@@ -23,7 +29,7 @@ from .lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageN
 from .tables import AliasRow, ModelRow, VersionRow
 
 
-def to_model(row: ModelRow) -> RegisteredModel:
+def to_model(row: ModelRow | Row[Any]) -> RegisteredModel:
     return RegisteredModel(
         id=row.id,
         name=row.name,
@@ -38,7 +44,7 @@ def to_model(row: ModelRow) -> RegisteredModel:
     )
 
 
-def to_version(row: VersionRow, model_name: str) -> ModelVersion:
+def to_version(row: VersionRow | Row[Any], model_name: str) -> ModelVersion:
     return ModelVersion(
         id=row.id,
         model_id=row.model_id,
@@ -61,7 +67,7 @@ def to_version(row: VersionRow, model_name: str) -> ModelVersion:
     )
 
 
-def to_alias(row: AliasRow, model_name: str, version: int) -> ModelAlias:
+def to_alias(row: AliasRow | Row[Any], model_name: str, version: int) -> ModelAlias:
     return ModelAlias(
         model_id=row.model_id,
         model_name=model_name,

@@ -103,17 +103,11 @@ class Loaders:
 
             # Keyed by version entity (the record needs its artifact), cached by version id.
             self.reproducibility = DataLoader(load_fn=reproducibility, cache_key_fn=lambda version: version.id)
-        self._reads = reads
-        self._principal = caller
-        self._latest: dict[Stage | None, DataLoader[int, ModelVersion | None]] = {}
-
-    def latest_version(self, stage: Stage | None) -> DataLoader[int, ModelVersion | None]:
-        """Newest version per model, optionally within a stage (one loader per stage asked for)."""
-        if stage not in self._latest:
-            self._latest[stage] = DataLoader(
-                load_fn=_batch(lambda keys: self._reads.latest_versions(self._principal, keys, stage))
-            )
-        return self._latest[stage]
+        # Keyed by (model id, stage or None for the newest overall): every latestVersion field of a page, whatever
+        # its stage, is one statement.
+        self.latest_version: DataLoader[tuple[int, Stage | None], ModelVersion | None] = bind(
+            reads.latest_versions_in_stages
+        )
 
 
 @dataclass

@@ -129,12 +129,16 @@ class ReadService(RegistryReader):
         async with self._uow(write=False) as uow:
             return await uow.versions.metrics(ids)
 
-    async def latest_versions(
-        self, principal: Principal, ids: list[int], stage: Stage | None
-    ) -> dict[int, ModelVersion]:
+    async def latest_versions_in_stages(
+        self, principal: Principal, keys: list[tuple[int, Stage | None]]
+    ) -> dict[tuple[int, Stage | None], ModelVersion]:
+        """The newest version of each model (stage None) or the newest in a stage, for (model id, stage) keys."""
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            return await uow.versions.latest(ids, stage)
+            newest = await uow.versions.latest_in_stages(list({model_id for model_id, _ in keys}))
+        return {
+            (model_id, stage): newest[model_id][stage] for model_id, stage in keys if stage in newest.get(model_id, {})
+        }
 
     async def model_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
         await self._require(principal)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Integer, Row, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.entities import ModelAlias, ModelVersion
@@ -13,23 +13,33 @@ from app.domain.governance import VersionAt
 from ..mapping import to_alias
 from ..tables import AliasChangeRow, AliasRow, ModelRow, VersionRow
 
+_ALIASES = AliasRow.__table__
+_MODELS = ModelRow.__table__
+_VERSIONS = VersionRow.__table__
+_IDS = bindparam("ids", type_=Integer(), expanding=True)
+# Core rows, the hot statements built once (see versions.py).
+_ALIAS_ROWS = (
+    select(*_ALIASES.c, _MODELS.c.name.label("model_name"), _VERSIONS.c.version)
+    .join(_MODELS, _MODELS.c.id == _ALIASES.c.model_id)
+    .join(_VERSIONS, _VERSIONS.c.id == _ALIASES.c.version_id)
+)
+_OF_MODELS = _ALIAS_ROWS.where(_ALIASES.c.model_id.in_(_IDS)).order_by(_ALIASES.c.alias)
+_OF_VERSIONS = _ALIAS_ROWS.where(_ALIASES.c.version_id.in_(_IDS)).order_by(_ALIASES.c.alias)
+
+
+def _alias(row: Row) -> ModelAlias:
+    return to_alias(row, row.model_name, row.version)
+
 
 class SqlAliasRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def _select(self) -> Select:
-        return (
-            select(AliasRow, ModelRow.name, VersionRow.version)
-            .join(ModelRow, ModelRow.id == AliasRow.model_id)
-            .join(VersionRow, VersionRow.id == AliasRow.version_id)
-        )
-
     async def get(self, model_id: int, alias: str) -> ModelAlias | None:
         row = (
-            await self._session.execute(self._select().where(AliasRow.model_id == model_id, AliasRow.alias == alias))
+            await self._session.execute(_ALIAS_ROWS.where(AliasRow.model_id == model_id, AliasRow.alias == alias))
         ).first()
-        return to_alias(*row) if row else None
+        return _alias(row) if row else None
 
     async def set(self, version: ModelVersion, alias: str, actor: str, now: datetime) -> ModelAlias:
         """Point ``alias`` at ``version`` and record the move (a no-op move is not recorded)."""
@@ -80,20 +90,14 @@ class SqlAliasRepository:
 
     async def for_models(self, model_ids: list[int]) -> dict[int, list[ModelAlias]]:
         result: dict[int, list[ModelAlias]] = {model_id: [] for model_id in model_ids}
-        rows = await self._session.execute(
-            self._select().where(AliasRow.model_id.in_(model_ids)).order_by(AliasRow.alias)
-        )
-        for row in rows:
-            result[row[0].model_id].append(to_alias(*row))
+        for row in await self._session.execute(_OF_MODELS, {"ids": model_ids}):
+            result[row.model_id].append(_alias(row))
         return result
 
     async def for_versions(self, version_ids: list[int]) -> dict[int, list[ModelAlias]]:
         result: dict[int, list[ModelAlias]] = {version_id: [] for version_id in version_ids}
-        rows = await self._session.execute(
-            self._select().where(AliasRow.version_id.in_(version_ids)).order_by(AliasRow.alias)
-        )
-        for row in rows:
-            result[row[0].version_id].append(to_alias(*row))
+        for row in await self._session.execute(_OF_VERSIONS, {"ids": version_ids}):
+            result[row.version_id].append(_alias(row))
         return result
 
     async def at(self, model_id: int, alias: str, moment: datetime) -> VersionAt | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Integer, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,15 @@ from ..mapping import to_model
 from ..pagination import fetch_page
 from ..sessions import rowcount
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
+
+_MODELS = ModelRow.__table__
+_TAGS = ModelTagRow.__table__
+_IDS = bindparam("ids", type_=Integer(), expanding=True)
+# Reads select Core rows; the hot statements are built once (see versions.py).
+_MODEL_ROWS = select(*_MODELS.c)
+_BY_NAME = _MODEL_ROWS.where(_MODELS.c.name == bindparam("name"))
+_BY_IDS = _MODEL_ROWS.where(_MODELS.c.id.in_(_IDS))
+_TAGS_OF = select(_TAGS.c.model_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.model_id.in_(_IDS))
 
 _ORDER_COLUMNS = {
     ModelOrderField.NAME: ModelRow.name,
@@ -54,14 +63,12 @@ class SqlModelRepository:
         return to_model(row)
 
     async def get_by_name(self, name: str, *, for_update: bool = False) -> RegisteredModel | None:
-        query = select(ModelRow).where(ModelRow.name == name)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._session.execute(query)).scalar_one_or_none()
+        query = _BY_NAME.with_for_update() if for_update else _BY_NAME
+        row = (await self._session.execute(query, {"name": name})).first()
         return to_model(row) if row else None
 
     async def get_many(self, ids: list[int]) -> dict[int, RegisteredModel]:
-        rows = (await self._session.execute(select(ModelRow).where(ModelRow.id.in_(ids)))).scalars()
+        rows = await self._session.execute(_BY_IDS, {"ids": ids})
         return {row.id: to_model(row) for row in rows}
 
     async def update(self, model_id: int, changes: ModelChanges, now: datetime) -> RegisteredModel:
@@ -84,8 +91,7 @@ class SqlModelRepository:
         return await self._reload(model_id)
 
     async def _reload(self, model_id: int) -> RegisteredModel:
-        query = select(ModelRow).where(ModelRow.id == model_id).execution_options(populate_existing=True)
-        return to_model((await self._session.execute(query)).scalar_one())
+        return to_model((await self._session.execute(_BY_IDS, {"ids": [model_id]})).one())
 
     async def delete(self, model_id: int) -> None:
         """Delete the model with its aliases and versions (their tags and metrics cascade)."""
@@ -122,7 +128,7 @@ class SqlModelRepository:
             conditions.append(ModelRow.owner == filter.owner)
         if filter.created_by is not None:
             conditions.append(ModelRow.created_by == filter.created_by)
-        query = select(ModelRow, sort_key).where(*conditions)
+        query = _MODEL_ROWS.add_columns(sort_key).where(*conditions)
         return await fetch_page(
             self._session,
             query,
@@ -132,14 +138,14 @@ class SqlModelRepository:
             direction=order.direction,
             page=page,
             with_total=with_total,
-            convert=lambda row: to_model(row[0]),
+            convert=to_model,
+            row_id=lambda row: row.id,
         )
 
     async def tags(self, model_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {model_id: {} for model_id in model_ids}
-        rows = await self._session.execute(select(ModelTagRow).where(ModelTagRow.model_id.in_(model_ids)))
-        for row in rows.scalars():
-            result[row.model_id][row.key] = row.value
+        for model_id, key, value in await self._session.execute(_TAGS_OF, {"ids": model_ids}):
+            result[model_id][key] = value
         return result
 
     async def set_tag(self, model_id: int, key: str, value: str) -> None:

@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.artifacts import ArtifactFile, StagedFile
@@ -29,6 +42,42 @@ from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
 from ..sessions import rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionTagRow
+
+_VERSIONS = VersionRow.__table__
+_MODELS = ModelRow.__table__
+_TAGS = VersionTagRow.__table__
+_METRICS = MetricRow.__table__
+_IDS = bindparam("ids", type_=Integer(), expanding=True)
+
+# Reads select plain columns (Core rows, mapped once into entities) rather than ORM entities, and the hot ones are
+# built once here: statement construction and the ORM's identity map and loading were most of a read's cost.
+_VERSION_ROWS = select(*_VERSIONS.c, _MODELS.c.name.label("model_name")).join(
+    _MODELS, _MODELS.c.id == _VERSIONS.c.model_id
+)
+_VERSIONS_BY_ID = _VERSION_ROWS.where(_VERSIONS.c.id.in_(_IDS))
+_TAGS_OF = select(_TAGS.c.version_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.version_id.in_(_IDS))
+_METRICS_OF = (
+    select(_METRICS.c.version_id, _METRICS.c.name, _METRICS.c.value, _METRICS.c.dataset, _METRICS.c.step)
+    .where(_METRICS.c.version_id.in_(_IDS))
+    .order_by(_METRICS.c.id)
+)
+# The newest version of each (model, stage) pair: at most one row per stage and model, one statement for the
+# newest overall and the newest in any stage.
+_NEWEST_PER_STAGE = (
+    select(_VERSIONS.c.model_id, _VERSIONS.c.stage, func.max(_VERSIONS.c.version).label("version"))
+    .where(_VERSIONS.c.model_id.in_(_IDS))
+    .group_by(_VERSIONS.c.model_id, _VERSIONS.c.stage)
+    .subquery()
+)
+_LATEST_PER_STAGE = _VERSION_ROWS.join(
+    _NEWEST_PER_STAGE,
+    and_(_VERSIONS.c.model_id == _NEWEST_PER_STAGE.c.model_id, _VERSIONS.c.version == _NEWEST_PER_STAGE.c.version),
+)
+
+
+def _version(row: Row) -> ModelVersion:
+    return to_version(row, row.model_name)
+
 
 # Versions without the metric sort after all others, in either direction.
 _NO_METRIC_LAST = {Direction.ASC: 1e308, Direction.DESC: -1e308}
@@ -67,7 +116,7 @@ class SqlVersionRepository:
         self._session = session
 
     def _select(self, *extra: SqlColumn) -> Select:
-        return select(VersionRow, ModelRow.name, *extra).join(ModelRow, ModelRow.id == VersionRow.model_id)
+        return _VERSION_ROWS.add_columns(*extra) if extra else _VERSION_ROWS
 
     async def add(
         self,
@@ -127,15 +176,15 @@ class SqlVersionRepository:
     async def get(self, model_id: int, number: int) -> ModelVersion | None:
         query = self._select().where(VersionRow.model_id == model_id, VersionRow.version == number)
         row = (await self._session.execute(query)).first()
-        return to_version(row[0], row[1]) if row else None
+        return _version(row) if row else None
 
     async def get_many(self, ids: list[int]) -> dict[int, ModelVersion]:
-        rows = await self._session.execute(self._select().where(VersionRow.id.in_(ids)))
-        return {row[0].id: to_version(row[0], row[1]) for row in rows}
+        rows = await self._session.execute(_VERSIONS_BY_ID, {"ids": ids})
+        return {row.id: _version(row) for row in rows}
 
     async def find_by_model_number(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
         rows = await self._session.execute(self._select().where(tuple_(ModelRow.name, VersionRow.version).in_(keys)))
-        return {(row[1], row[0].version): to_version(row[0], row[1]) for row in rows}
+        return {(row.model_name, row.version): _version(row) for row in rows}
 
     async def update(self, version_id: int, changes: VersionChanges, now: datetime) -> ModelVersion:
         values: dict[str, object] = {"updated_at": now}
@@ -151,7 +200,7 @@ class SqlVersionRepository:
                 self._select().where(VersionRow.id == version_id).execution_options(populate_existing=True)
             )
         ).one()
-        return to_version(row[0], row[1])
+        return _version(row)
 
     async def delete(self, version_id: int) -> None:
         await self._session.execute(delete(VersionRow).where(VersionRow.id == version_id))
@@ -190,33 +239,35 @@ class SqlVersionRepository:
             direction=order.direction,
             page=page,
             with_total=with_total,
-            convert=lambda row: to_version(row[0], row[1]),
+            convert=_version,
+            row_id=lambda row: row.id,
         )
 
     async def latest(self, model_ids: builtins.list[int], stage: Stage | None) -> dict[int, ModelVersion]:
-        newest_query = select(VersionRow.model_id, func.max(VersionRow.version).label("version")).where(
-            VersionRow.model_id.in_(model_ids)
-        )
-        if stage is not None:
-            newest_query = newest_query.where(VersionRow.stage == stage.value)
-        newest = newest_query.group_by(VersionRow.model_id).subquery()
-        query = self._select().join(
-            newest, and_(VersionRow.model_id == newest.c.model_id, VersionRow.version == newest.c.version)
-        )
-        return {row[0].model_id: to_version(row[0], row[1]) for row in await self._session.execute(query)}
+        found = await self.latest_in_stages(model_ids)
+        return {model_id: newest[stage] for model_id, newest in found.items() if stage in newest}
+
+    async def latest_in_stages(self, model_ids: builtins.list[int]) -> dict[int, dict[Stage | None, ModelVersion]]:
+        """Per model, its newest version (key None) and its newest version in each stage it has versions in."""
+        found: dict[int, dict[Stage | None, ModelVersion]] = {}
+        for row in await self._session.execute(_LATEST_PER_STAGE, {"ids": model_ids}):
+            version = _version(row)
+            newest = found.setdefault(version.model_id, {})
+            newest[version.stage] = version
+            if None not in newest or newest[None].version < version.version:
+                newest[None] = version
+        return found
 
     async def tags(self, version_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {version_id: {} for version_id in version_ids}
-        rows = await self._session.execute(select(VersionTagRow).where(VersionTagRow.version_id.in_(version_ids)))
-        for row in rows.scalars():
-            result[row.version_id][row.key] = row.value
+        for version_id, key, value in await self._session.execute(_TAGS_OF, {"ids": version_ids}):
+            result[version_id][key] = value
         return result
 
     async def metrics(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[Metric]]:
         result: dict[int, list[Metric]] = {version_id: [] for version_id in version_ids}
-        query = select(MetricRow).where(MetricRow.version_id.in_(version_ids)).order_by(MetricRow.id)
-        for row in (await self._session.execute(query)).scalars():
-            result[row.version_id].append(Metric(row.name, row.value, row.dataset, row.step))
+        for version_id, name, value, dataset, step in await self._session.execute(_METRICS_OF, {"ids": version_ids}):
+            result[version_id].append(Metric(name, value, dataset, step))
         return result
 
     async def files(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[ArtifactFile]]:
@@ -272,7 +323,7 @@ class SqlVersionRepository:
 
     async def in_stage(self, model_id: int, stage: Stage) -> builtins.list[ModelVersion]:
         query = self._select().where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)
-        return [to_version(row[0], row[1]) for row in await self._session.execute(query.order_by(VersionRow.version))]
+        return [_version(row) for row in await self._session.execute(query.order_by(VersionRow.version))]
 
     async def set_tag(self, version_id: int, key: str, value: str) -> None:
         await self._session.merge(VersionTagRow(version_id=version_id, key=key, value=value))

@@ -117,8 +117,7 @@ class RegisteredModel(ModelHistoryFields, Node):
     ) -> ModelVersionRef | None:
         from .versions import ModelVersion
 
-        loader = info.context.loaders.latest_version(stage.to_domain() if stage else None)
-        found = await loader.load(self.entity.id)
+        found = await info.context.loaders.latest_version.load((self.entity.id, stage.to_domain() if stage else None))
         return ModelVersion(entity=found) if found else None
 
     @strawberry.field(description="Versions of this model, newest first unless ordered otherwise.")

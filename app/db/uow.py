@@ -112,10 +112,15 @@ class SharedReads:
         self._turn = asyncio.Lock()
         self._unit: SqlUnitOfWork | None = None
         self.stale = False
+        self.closed = False
 
     @asynccontextmanager
     async def lend(self) -> AsyncIterator[SqlUnitOfWork]:
         async with self._turn:
+            if self.closed:  # lent before the request ended, entered after: a unit of its own
+                async with SqlUnitOfWork(self._sessions) as own:
+                    yield own
+                return
             if self._unit is not None and self.stale:
                 await self._close()
             if self._unit is None:
@@ -134,6 +139,7 @@ class SharedReads:
 
     async def close(self) -> None:
         async with self._turn:
+            self.closed = True
             await self._close()
 
 
@@ -152,7 +158,7 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, write: bool) -> AbstractAsyncContextManager[SqlUnitOfWork]:
         if write:
             return SqlUnitOfWork(self._database.write_sessions, self._write_queue)
-        if (shared := _shared_reads.get()) is not None:
+        if (shared := _shared_reads.get()) is not None and not shared.closed:
             return shared.lend()
         return SqlUnitOfWork(self._database.read_sessions)
 

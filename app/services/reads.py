@@ -135,7 +135,9 @@ class ReadService(RegistryReader):
         """The newest version of each model (stage None) or the newest in a stage, for (model id, stage) keys."""
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            newest = await uow.versions.latest_in_stages(list({model_id for model_id, _ in keys}))
+            newest = await uow.versions.latest_in_stages(
+                list({model_id for model_id, _ in keys}), frozenset(stage for _, stage in keys)
+            )
         return {
             (model_id, stage): newest[model_id][stage] for model_id, stage in keys if stage in newest.get(model_id, {})
         }

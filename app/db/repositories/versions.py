@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     select,
     tuple_,
+    union,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,18 +62,32 @@ _METRICS_OF = (
     .where(_METRICS.c.version_id.in_(_IDS))
     .order_by(_METRICS.c.id)
 )
-# The newest version of each (model, stage) pair: at most one row per stage and model, one statement for the
-# newest overall and the newest in any stage.
-_NEWEST_PER_STAGE = (
-    select(_VERSIONS.c.model_id, _VERSIONS.c.stage, func.max(_VERSIONS.c.version).label("version"))
-    .where(_VERSIONS.c.model_id.in_(_IDS))
-    .group_by(_VERSIONS.c.model_id, _VERSIONS.c.stage)
-    .subquery()
-)
-_LATEST_PER_STAGE = _VERSION_ROWS.join(
-    _NEWEST_PER_STAGE,
-    and_(_VERSIONS.c.model_id == _NEWEST_PER_STAGE.c.model_id, _VERSIONS.c.version == _NEWEST_PER_STAGE.c.version),
-)
+
+
+def _newest_versions(stages: frozenset[Stage | None]) -> Select:
+    """Versions with their model name: the newest of each model (when ``None`` is in ``stages``) and the newest of
+    each model in each other stage listed, for the model ids bound to ``ids``: at most one row per model and stage."""
+    newest: list[Select] = []
+    if None in stages:
+        newest.append(
+            select(_VERSIONS.c.model_id, func.max(_VERSIONS.c.version).label("version"))
+            .where(_VERSIONS.c.model_id.in_(_IDS))
+            .group_by(_VERSIONS.c.model_id)
+        )
+    if named := sorted(stage.value for stage in stages if stage is not None):
+        newest.append(
+            select(_VERSIONS.c.model_id, func.max(_VERSIONS.c.version).label("version"))
+            .where(_VERSIONS.c.model_id.in_(_IDS), _VERSIONS.c.stage.in_(named))
+            .group_by(_VERSIONS.c.model_id, _VERSIONS.c.stage)
+        )
+    picked = (newest[0] if len(newest) == 1 else union(*newest)).subquery()
+    return _VERSION_ROWS.join(
+        picked, and_(_VERSIONS.c.model_id == picked.c.model_id, _VERSIONS.c.version == picked.c.version)
+    )
+
+
+# Built on first use per combination of stages asked for (at most 2^5).
+_NEWEST_BY_STAGES: dict[frozenset[Stage | None], Select] = {}
 
 
 def _version(row: Row) -> ModelVersion:
@@ -244,17 +259,22 @@ class SqlVersionRepository:
         )
 
     async def latest(self, model_ids: builtins.list[int], stage: Stage | None) -> dict[int, ModelVersion]:
-        found = await self.latest_in_stages(model_ids)
+        found = await self.latest_in_stages(model_ids, frozenset({stage}))
         return {model_id: newest[stage] for model_id, newest in found.items() if stage in newest}
 
-    async def latest_in_stages(self, model_ids: builtins.list[int]) -> dict[int, dict[Stage | None, ModelVersion]]:
-        """Per model, its newest version (key None) and its newest version in each stage it has versions in."""
+    async def latest_in_stages(
+        self, model_ids: builtins.list[int], stages: frozenset[Stage | None]
+    ) -> dict[int, dict[Stage | None, ModelVersion]]:
+        """Per model, its newest version (key None, when asked for) and its newest in each stage asked for."""
+        if stages not in _NEWEST_BY_STAGES:
+            _NEWEST_BY_STAGES[stages] = _newest_versions(stages)
         found: dict[int, dict[Stage | None, ModelVersion]] = {}
-        for row in await self._session.execute(_LATEST_PER_STAGE, {"ids": model_ids}):
+        for row in await self._session.execute(_NEWEST_BY_STAGES[stages], {"ids": model_ids}):
             version = _version(row)
             newest = found.setdefault(version.model_id, {})
-            newest[version.stage] = version
-            if None not in newest or newest[None].version < version.version:
+            if version.stage in stages:
+                newest[version.stage] = version
+            if None in stages and (None not in newest or newest[None].version < version.version):
                 newest[None] = version
         return found
 

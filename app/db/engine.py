@@ -9,6 +9,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from app import json_codec
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -82,15 +84,22 @@ def create_database(url: str, *, echo: bool = False, statement_timeout: float = 
     every statement of every connection (MODELREG_STATEMENT_TIMEOUT): a runaway query is cancelled by the server
     instead of holding a pooled connection."""
     async_url, _ = driver_urls(url)
+    json_options: dict[str, Any] = {"json_serializer": json_codec.dumps_text, "json_deserializer": json_codec.loads}
     if is_sqlite(url):
-        writer = create_async_engine(async_url, echo=echo)
-        reader = create_async_engine(async_url, echo=echo)
+        writer = create_async_engine(async_url, echo=echo, **json_options)
+        reader = create_async_engine(async_url, echo=echo, **json_options)
         _configure_sqlite(writer, immediate=True)
         _configure_sqlite(reader, immediate=False)
     else:
         connect_args = {"options": f"-c statement_timeout={int(statement_timeout * 1000)}"} if statement_timeout else {}
         writer = reader = create_async_engine(
-            async_url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
+            async_url,
+            echo=echo,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            connect_args=connect_args,
+            **json_options,
         )
     return Database(
         reader=reader,

@@ -44,6 +44,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from app import json_codec
 from app.domain.errors import ErrorCode, Unauthenticated
 from app.domain.identity import Principal
 from app.http.middleware import with_request_info
@@ -341,6 +342,10 @@ class GraphQLView(GraphQL[Context, None]):
             timer = request.scope.get("state", {}).pop(_EXPIRY_TIMER, None)  # a WebSocket connection is over
             if timer is not None:
                 timer.cancel()
+
+    def encode_json(self, data: object) -> str:
+        """orjson; text, since Strawberry sends bytes over a WebSocket as binary frames, which clients refuse."""
+        return json_codec.dumps_text(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         """JSON of a body or GET parameter; anything that is not JSON in UTF-8 is a GraphQL-shaped 400."""

@@ -4,7 +4,7 @@ and connection, see what the request itself wrote, and never leak a session past
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import event, text
 
@@ -44,7 +44,7 @@ async def test_concurrent_reads_of_a_request_share_one_connection(api, app):
 
 async def test_a_read_after_a_write_in_the_same_request_sees_the_write(api, app):
     factory = SqlUnitOfWorkFactory(app.state.database)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with factory.request_scope():
         assert await _model(factory, "shared/b") is None  # the shared read transaction has begun
         async with factory(write=True) as uow:

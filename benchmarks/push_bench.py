@@ -11,7 +11,7 @@ or httpx without it, streaming the file to ``PUT /api/artifacts/blobs`` with its
 benchmarks/artifact_bench.py measures it) and a whole `modelreg push FILE --name ...` in its own process (start-up,
 sha256 of the file, the stored-content check, the streamed upload, the registration; wall time). The blob is
 deleted before every try, so each one uploads. The client's memory: its peak resident size (``wait4``) pushing the
-big file, less its peak pushing a 1-byte file (start-up and imports). Prints one JSON object; exits 1 when a push
+big file, less its peak pushing a 1-byte file (start-up and imports); its CPU time too. Prints one JSON object; exits 1 when a push
 fails or a target is missed (push at least 80% of the server's upload throughput, client memory growth under
 64 MiB).
 """
@@ -51,8 +51,8 @@ def digest_of(path: Path) -> str:
     return f"sha256:{hasher.hexdigest()}"
 
 
-def push(server: LiveServer, token: str, path: Path, name: str) -> tuple[float, float, dict]:
-    """(seconds, peak resident MiB, the command's JSON) of one `modelreg push` process."""
+def push(server: LiveServer, token: str, path: Path, name: str) -> tuple[float, float, float, dict]:
+    """(seconds, peak resident MiB, CPU seconds, the command's JSON) of one `modelreg push` process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELREG_", "CI"))}
     env.update({"MODELREG_URL": server.url, "MODELREG_TOKEN": token})
     started = time.perf_counter()
@@ -65,7 +65,7 @@ def push(server: LiveServer, token: str, path: Path, name: str) -> tuple[float, 
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"modelreg push failed ({process.returncode}): {errors.decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, json.loads(output)
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, json.loads(output)
 
 
 def main() -> int:
@@ -86,8 +86,8 @@ def main() -> int:
         try:
             token = mint_token(server.data_dir, subject="bench-ci", roles=["ci"], audience="modelreg",
                                ttl_seconds=7200, service=True)
-            _, baseline_rss, _ = push(server, token, tiny, "bench/tiny")
-            server_rates, push_rates, peaks = [], [], []
+            _, baseline_rss, baseline_cpu, _ = push(server, token, tiny, "bench/tiny")
+            server_rates, push_rates, peaks, cpu = [], [], [], []
             upload_url = f"{server.url}/api/artifacts/blobs?digest={digest}"
             for attempt in range(args.repeat):
                 status, _, seconds = transfer("PUT", upload_url, token, big)
@@ -95,11 +95,12 @@ def main() -> int:
                     raise SystemExit(f"the server's upload answered {status}")
                 server_rates.append(args.size_mib / seconds)
                 forget_local_blob(server, digest)
-                seconds, peak, pushed = push(server, token, big, f"bench/push-{attempt}")
+                seconds, peak, used, pushed = push(server, token, big, f"bench/push-{attempt}")
                 if pushed["skippedFiles"] != 0:
                     raise SystemExit("the push skipped the file: the blob was not deleted")
                 push_rates.append(args.size_mib / seconds)
                 peaks.append(peak)
+                cpu.append(used)
                 forget_local_blob(server, digest)
                 print(f"try {attempt + 1}: server {server_rates[-1]:.0f} MiB/s, push {push_rates[-1]:.0f} MiB/s, "
                       f"client peak {peak:.0f} MiB", file=sys.stderr, flush=True)
@@ -119,6 +120,8 @@ def main() -> int:
         "push_mib_s": [round(rate) for rate in push_rates],
         "ratio_median": round(ratio_median, 2),
         "ratio_best": round(max(push_rates) / max(server_rates), 2),
+        "client_cpu_s": [round(seconds, 2) for seconds in cpu],
+        "client_start_cpu_s": round(baseline_cpu, 2),
         "client_peak_rss_mib": round(max(peaks), 1),
         "client_baseline_rss_mib": round(baseline_rss, 1),
         "client_rss_growth_mib": round(growth, 1),

@@ -82,15 +82,15 @@ class Generator:
     inputs: dict[str, str] = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
 
-    def annotation(self, graphql_type: GraphQLType, owner_class: str | None = None) -> str:
+    def annotation(self, graphql_type: GraphQLType) -> str:
         """The Python type of an input or scalar type (output objects are handled by ``selection``)."""
         if isinstance(graphql_type, GraphQLNonNull):
-            return self._inner(graphql_type.of_type, owner_class)
-        return f"{self._inner(graphql_type, owner_class)} | None"
+            return self._inner(graphql_type.of_type)
+        return f"{self._inner(graphql_type)} | None"
 
-    def _inner(self, graphql_type: GraphQLType, owner_class: str | None) -> str:
+    def _inner(self, graphql_type: GraphQLType) -> str:
         if isinstance(graphql_type, GraphQLList):
-            return f"list[{self.annotation(graphql_type.of_type, owner_class)}]"
+            return f"list[{self.annotation(graphql_type.of_type)}]"
         assert isinstance(graphql_type, GraphQLNamedType)
         if isinstance(graphql_type, GraphQLEnumType):
             self.enums.add(graphql_type.name)

@@ -2,10 +2,11 @@
 terminals. ``Client`` speaks the registry's GraphQL API with typed operations generated from its schema;
 ``push`` and ``pull`` move whole versions.
 
->>> from modelreg_client import Client, PushSpec, push
->>> with Client("https://modelreg.example.com", token) as registry:
-...     push(registry, PushSpec(path=Path("model/"), name="fraud/scorer", request="PRODUCTION")).uri
-'models:/fraud/scorer/7'
+    from pathlib import Path
+    from modelreg_client import Client, PushSpec, push, resolve_token
+
+    with Client("https://modelreg.example.com", resolve_token()) as registry:
+        print(push(registry, PushSpec(path=Path("model/"), name="fraud/scorer", request="STAGING")).uri)
 """
 
 from .auth import resolve_token

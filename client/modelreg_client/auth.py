@@ -54,12 +54,12 @@ def _saved_login() -> str | None:
     return token if isinstance(token, str) else None
 
 
-def github_actions_token(audience: str, http: httpx.Client | None = None) -> str:
+def github_actions_token(audience: str) -> str:
     """Asks the Actions runner for an OIDC token for ``audience`` (GitHub's documented request)."""
     url, request_token = os.environ["ACTIONS_ID_TOKEN_REQUEST_URL"], os.environ["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]
     separator = "&" if "?" in url else "?"
     try:
-        response = (http or httpx).get(
+        response = httpx.get(
             f"{url}{separator}{urlencode({'audience': audience})}",
             headers={"authorization": f"bearer {request_token}"},
             timeout=30,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -191,18 +192,13 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    import os
-
     parser.add_argument("--url", default=None, help="the registry (MODELREG_URL, default http://127.0.0.1:8000)")
     parser.add_argument("--token-file", help="read the bearer token from this file (MODELREG_TOKEN_FILE)")
     parser.add_argument("--audience", default=None, help="audience of a GitHub Actions OIDC token (MODELREG_AUDIENCE)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
-    parser.set_defaults(environ=os.environ)
 
 
 def parser() -> argparse.ArgumentParser:
-    import os
-
     root = argparse.ArgumentParser(
         prog="modelreg",
         description="modelreg client: push, pull and promote models.",

@@ -67,7 +67,6 @@ class Client(Operations):
         token: str | None = None,
         *,
         timeout: float = 60.0,
-        http: httpx.Client | None = None,
     ) -> None:
         self.url = (url or os.environ.get("MODELREG_URL") or DEFAULT_URL).rstrip("/")
         self.token = token
@@ -75,7 +74,7 @@ class Client(Operations):
         if token:
             headers["authorization"] = f"Bearer {token}"
         # Uploads and downloads stream: a long read timeout, not a total one.
-        self.http = http or httpx.Client(
+        self.http = httpx.Client(
             base_url=self.url,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=10.0),

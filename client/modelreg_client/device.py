@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 import httpx
 
@@ -28,19 +27,14 @@ def _discover(http: httpx.Client, issuer: str) -> dict[str, Any]:
     return document
 
 
-def device_login(
-    issuer: str,
-    client_id: str,
-    *,
-    scope: str = "openid",
-    audience: str | None = None,
-    out: TextIO = sys.stderr,
-    http: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """Runs the grant; returns the token response (``access_token``, ``expires_in``...). Refusals: access_denied is
-    UNAUTHENTICATED, an expired code TIMED_OUT."""
-    http = http or httpx.Client(timeout=30)
+def device_login(issuer: str, client_id: str, *, scope: str = "openid", audience: str | None = None) -> dict[str, Any]:
+    """Runs the grant, telling the person on stderr where to confirm; returns the token response (``access_token``,
+    ``expires_in``...). A refusal in the browser is UNAUTHENTICATED, a code that expired TIMED_OUT."""
+    with httpx.Client(timeout=30) as http:
+        return _run(http, issuer, client_id, scope, audience)
+
+
+def _run(http: httpx.Client, issuer: str, client_id: str, scope: str, audience: str | None) -> dict[str, Any]:
     document = _discover(http, issuer)
     request: dict[str, str] = {"client_id": client_id, "scope": scope}
     if audience:
@@ -50,11 +44,11 @@ def device_login(
         raise bad_input(f"the provider refused the device sign-in: {started.text[:300]}", "client-id")
     grant = started.json()
     where = grant.get("verification_uri_complete") or grant["verification_uri"]
-    print(f"To sign in, open {where}\nand confirm the code {grant['user_code']}", file=out, flush=True)
+    print(f"To sign in, open {where}\nand confirm the code {grant['user_code']}", file=sys.stderr, flush=True)
     interval = float(grant.get("interval", 5))
     deadline = time.monotonic() + float(grant.get("expires_in", 600))
     while time.monotonic() < deadline:
-        sleep(interval)
+        time.sleep(interval)
         answer = http.post(
             document["token_endpoint"],
             data={"grant_type": GRANT, "device_code": grant["device_code"], "client_id": client_id},

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 
 from .client import Client
 from .errors import ModelregError
 from .generated import RequestFields, VersionFields
-
-Sleep = Callable[[float], None]
 
 
 def poll_interval() -> float:
@@ -33,9 +30,7 @@ class Deadline:
             raise ModelregError("TIMED_OUT", f"gave up after {self.seconds:g} s waiting for {what} (--timeout)")
 
 
-def until_ready(
-    client: Client, name: str, version: int, deadline: Deadline, sleep: Sleep = time.sleep
-) -> VersionFields:
+def until_ready(client: Client, name: str, version: int, deadline: Deadline) -> VersionFields:
     """The version once READY; FAILED_PRECONDITION when its registration failed (a file did not match)."""
     while True:
         found = client.version_status(name=name, version=version)["modelVersion"]
@@ -46,16 +41,14 @@ def until_ready(
         if found["status"] == "FAILED_REGISTRATION":
             raise ModelregError("FAILED_PRECONDITION", f"{found['uri']} failed registration: {found['statusMessage']}")
         deadline.check(f"{found['uri']} to become READY")
-        sleep(poll_interval())
+        time.sleep(poll_interval())
 
 
-def until_decided(
-    client: Client, request: RequestFields, deadline: Deadline, sleep: Sleep = time.sleep
-) -> RequestFields:
+def until_decided(client: Client, request: RequestFields, deadline: Deadline) -> RequestFields:
     """The request once APPLIED; FAILED_PRECONDITION when it was rejected or cancelled."""
     while request["status"] in ("PENDING", "APPROVED"):
         deadline.check(f"transition request {request['id']} ({request['toStage']}) to be approved")
-        sleep(poll_interval())
+        time.sleep(poll_interval())
         found = client.request(id=request["id"])["node"]
         if not found:
             raise ModelregError("NOT_FOUND", f"transition request {request['id']} no longer exists")

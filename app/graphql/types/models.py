@@ -11,6 +11,7 @@ import strawberry
 from app.domain import commands, entities, queries
 
 from ..context import Info
+from ..prefetch import MaybeAwaitable, loaded, models_loaded, selected
 from ..relay import (
     After,
     Before,
@@ -99,26 +100,37 @@ class RegisteredModel(ModelHistoryFields, Node):
     def uri(self) -> str:
         return f"models:/{self.entity.name}/latest"
 
-    @strawberry.field(description="Tags on the model, sorted by key.")
-    async def tags(self, info: Info) -> list[Tag]:
-        return tags_of(await info.context.loaders.model_tags.load(self.entity.id))
+    # The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
 
-    @strawberry.field(description="Aliases of this model and the versions they point at, sorted by name.")
-    async def aliases(self, info: Info) -> list[ModelAliasRef]:
+    @strawberry.field(description="Tags on the model, sorted by key.", graphql_type=list[Tag])
+    def tags(self, info: Info) -> MaybeAwaitable[list[Tag]]:
+        return loaded(info.context.loaders.model_tags.load(self.entity.id), tags_of)
+
+    @strawberry.field(
+        description="Aliases of this model and the versions they point at, sorted by name.",
+        graphql_type=list[ModelAliasRef],
+    )
+    def aliases(self, info: Info) -> MaybeAwaitable[list[ModelAliasRef]]:
         from .aliases import ModelAlias
 
-        return [ModelAlias(entity=a) for a in await info.context.loaders.model_aliases.load(self.entity.id)]
+        return loaded(
+            info.context.loaders.model_aliases.load(self.entity.id), lambda found: [ModelAlias(entity=a) for a in found]
+        )
 
-    @strawberry.field(description="The newest version, or the newest in the given stage.")
-    async def latest_version(
+    @strawberry.field(
+        description="The newest version, or the newest in the given stage.", graphql_type=ModelVersionRef | None
+    )
+    def latest_version(
         self,
         info: Info,
         stage: Annotated[Stage | None, strawberry.argument(description="Only versions in this stage.")] = None,
-    ) -> ModelVersionRef | None:
+    ) -> MaybeAwaitable[ModelVersionRef | None]:
         from .versions import ModelVersion
 
-        found = await info.context.loaders.latest_version.load((self.entity.id, stage.to_domain() if stage else None))
-        return ModelVersion(entity=found) if found else None
+        key = (self.entity.id, stage.to_domain() if stage else None)
+        return loaded(
+            info.context.loaders.latest_version.load(key), lambda found: ModelVersion(entity=found) if found else None
+        )
 
     @strawberry.field(description="Versions of this model, newest first unless ordered otherwise.")
     async def versions(
@@ -191,7 +203,10 @@ class ModelQueries:
         self, info: Info, name: Annotated[str, strawberry.argument(description="Model name.")]
     ) -> RegisteredModel | None:
         found = await info.context.services.reads.model(info.context.principal, name)
-        return RegisteredModel(entity=found) if found else None
+        if found is None:
+            return None
+        await models_loaded(info, [found], selected(info))
+        return RegisteredModel(entity=found)
 
     @strawberry.field(description="Registered models matching a filter, one page at a time.")
     async def registered_models(
@@ -216,6 +231,7 @@ class ModelQueries:
             page_request(first, after, last, before),
             with_total=wants_total(info),
         )
+        await models_loaded(info, [model for _, model in page.items], selected(info, "edges", "node"))
         return to_connection(page, lambda m: RegisteredModel(entity=m))
 
 

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from app.domain import entities, queries
 
 from ..context import Info
+from ..prefetch import MaybeAwaitable, loaded, selected, versions_loaded
 from ..relay import (
     After,
     Before,
@@ -158,24 +159,31 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
     def updated_at(self) -> datetime:
         return self.entity.updated_at
 
-    @strawberry.field(description="Tags on the version, sorted by key.")
-    async def tags(self, info: Info) -> list[Tag]:
-        return tags_of(await info.context.loaders.version_tags.load(self.entity.id))
+    # The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
 
-    @strawberry.field(description="Measured values, in the order they were registered.")
-    async def metrics(self, info: Info) -> list[Metric]:
-        found = await info.context.loaders.metrics.load(self.entity.id)
-        return [Metric(name=m.name, value=m.value, dataset=m.dataset, step=m.step) for m in found]
+    @strawberry.field(description="Tags on the version, sorted by key.", graphql_type=list[Tag])
+    def tags(self, info: Info) -> MaybeAwaitable[list[Tag]]:
+        return loaded(info.context.loaders.version_tags.load(self.entity.id), tags_of)
+
+    @strawberry.field(description="Measured values, in the order they were registered.", graphql_type=list[Metric])
+    def metrics(self, info: Info) -> MaybeAwaitable[list[Metric]]:
+        return loaded(
+            info.context.loaders.metrics.load(self.entity.id),
+            lambda found: [Metric(name=m.name, value=m.value, dataset=m.dataset, step=m.step) for m in found],
+        )
 
     @strawberry.field(
         description="Aliases pointing at this version, such as `champion`, sorted by name.",
         # named lazily: a module-level import of aliases.py would be needed to name the type in the annotation
         graphql_type=list[strawberry.LazyType("ModelAlias", "app.graphql.types.aliases")],  # type: ignore[misc]
     )
-    async def aliases(self, info: Info) -> list:
+    def aliases(self, info: Info) -> MaybeAwaitable[list]:
         from .aliases import ModelAlias
 
-        return [ModelAlias(entity=a) for a in await info.context.loaders.version_aliases.load(self.entity.id)]
+        return loaded(
+            info.context.loaders.version_aliases.load(self.entity.id),
+            lambda found: [ModelAlias(entity=a) for a in found],
+        )
 
 
 @strawberry.enum(description="Fields model versions can be ordered by.")
@@ -258,6 +266,7 @@ async def list_versions(
         page,
         with_total=wants_total(info),
     )
+    await versions_loaded(info, [version for _, version in found.items], selected(info, "edges", "node"))
     return to_connection(found, lambda v: ModelVersion(entity=v))
 
 
@@ -271,7 +280,10 @@ class VersionQueries:
         version: Annotated[int, strawberry.argument(description="Version number.")],
     ) -> ModelVersion | None:
         found = await info.context.services.reads.version(info.context.principal, name, version)
-        return ModelVersion(entity=found) if found else None
+        if found is None:
+            return None
+        await versions_loaded(info, [found], selected(info))
+        return ModelVersion(entity=found)
 
     @strawberry.field(description="Model versions across all models matching a filter, one page at a time.")
     async def model_versions(

@@ -1,0 +1,120 @@
+"""Look-ahead loading for lists of models and versions.
+
+A resolver that fetched models or versions loads right away, one batch per relation, the nested fields the query
+selected on them (tags, aliases, newest versions, metrics), through the request's DataLoaders and so through the
+same reads and authorization as the fields themselves. The nested fields then find their data loaded and answer
+synchronously with ``loaded()``: no coroutine and no task per field, which was a third of a catalogue page's CPU.
+Fields that were not looked ahead still work, one batch per field as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any, TypeAlias, TypeVar
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    NullValueNode,
+    VariableNode,
+)
+
+from app.domain import entities
+
+from .context import Info
+
+T = TypeVar("T")
+R = TypeVar("R")
+MaybeAwaitable: TypeAlias = R | Awaitable[R]
+
+
+def loaded(pending: Awaitable[T], convert: Callable[[T], R]) -> MaybeAwaitable[R]:
+    """``convert`` of a DataLoader result: at once when it is loaded already, else once it is."""
+    if isinstance(pending, asyncio.Future) and pending.done():
+        return convert(pending.result())
+
+    async def later() -> R:
+        return convert(await pending)
+
+    return later()
+
+
+def _fields(raw: GraphQLResolveInfo, nodes: Iterable[Any]) -> Iterator[FieldNode]:
+    """The field nodes selected directly in ``nodes``' selection sets, through fragments."""
+    for node in nodes:
+        if node.selection_set is None:
+            continue
+        for selection in node.selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                yield from _fields(raw, [selection])
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in raw.fragments:
+                yield from _fields(raw, [raw.fragments[selection.name.value]])
+
+
+def selected(info: Info, *path: str) -> list[FieldNode]:
+    """The fields selected under the current field, following ``path`` (for a connection: ``"edges", "node"``)."""
+    raw = info._raw_info
+    nodes: list[Any] = list(raw.field_nodes)
+    for name in path:
+        nodes = [field for field in _fields(raw, nodes) if field.name.value == name]
+    return list(_fields(raw, nodes))
+
+
+def _stage(info: Info, field: FieldNode) -> entities.Stage | None:
+    """The ``stage`` argument of a ``latestVersion`` field (None when absent or null)."""
+    for argument in field.arguments or ():
+        if argument.name.value != "stage":
+            continue
+        value = argument.value
+        if isinstance(value, NullValueNode):
+            return None
+        if isinstance(value, VariableNode):
+            values: Any = info._raw_info.variable_values  # typed VariableValues; a dict under Strawberry's executor
+            given = getattr(values, "coerced", values).get(value.name.value)
+            given = getattr(given, "value", given)
+            return entities.Stage(given) if given is not None else None
+        return entities.Stage(getattr(value, "value", None))
+    return None
+
+
+async def models_loaded(info: Info, models: list[entities.RegisteredModel], fields: list[FieldNode]) -> None:
+    """Load what ``fields`` (selected on each of ``models``) need, one statement per relation."""
+    if not models:
+        return
+    loaders = info.context.loaders
+    ids = [model.id for model in models]
+    names = {field.name.value for field in fields}
+    waits: list[Awaitable[Any]] = []
+    if "tags" in names:
+        waits.append(loaders.model_tags.load_many(ids))
+    if "aliases" in names:
+        waits.append(loaders.model_aliases.load_many(ids))
+    latest_fields = [field for field in fields if field.name.value == "latestVersion"]
+    keys = list(dict.fromkeys((model_id, _stage(info, field)) for field in latest_fields for model_id in ids))
+    newest = loaders.latest_version.load_many(keys) if keys else None
+    results = await asyncio.gather(*waits, *([newest] if newest is not None else []))
+    if newest is not None:
+        versions = list({version.id: version for version in results[-1] if version is not None}.values())
+        await versions_loaded(info, versions, list(_fields(info._raw_info, latest_fields)))
+
+
+async def versions_loaded(info: Info, versions: list[entities.ModelVersion], fields: list[FieldNode]) -> None:
+    """Load what ``fields`` (selected on each of ``versions``) need, one statement per relation."""
+    if not versions:
+        return
+    loaders = info.context.loaders
+    ids = [version.id for version in versions]
+    names = {field.name.value for field in fields}
+    waits: list[Awaitable[Any]] = []
+    if "tags" in names:
+        waits.append(loaders.version_tags.load_many(ids))
+    if "metrics" in names:
+        waits.append(loaders.metrics.load_many(ids))
+    if "aliases" in names:
+        waits.append(loaders.version_aliases.load_many(ids))
+    await asyncio.gather(*waits)

@@ -211,3 +211,45 @@ def test_exit_codes_one_per_error_class(live_server, tmp_path, promoted):
              7: "FAILED_PRECONDITION", 8: "TIMED_OUT", 9: "UNAVAILABLE"}
     for name, (code, last_line) in results.items():
         assert last_line and last_line[0].startswith(f"modelreg: {codes[code]}: "), (name, last_line)
+
+
+def test_reject_from_a_terminal_fails_the_waiting_push_then_rollback(live_server, tmp_path):
+    ci, alice = token(live_server, "ci-fraud", "ci", service=True), token(live_server, "alice", "approver")
+    ops = token(live_server, "ops", "mlops")
+    (tmp_path / "card.md").write_text("# card")
+    card = f"MODEL_CARD={tmp_path / 'card.md'}"
+
+    def push_version(content: bytes, *extra: str) -> subprocess.Popen[str]:
+        (tmp_path / "w.bin").write_bytes(content)
+        return subprocess.Popen(command("push", str(tmp_path / "w.bin"), "--name", "e2e/fraud", "--document", card,
+                                        "--request", "PRODUCTION", *extra), env=cli_env(live_server, ci),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def decide(verb: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        request = pending_request(live_server, alice, "e2e/fraud", time.monotonic() + 60)
+        return modelreg(live_server, alice, verb, request["id"], *extra)
+
+    assert push_version(b"v1").wait(timeout=60) == 0
+    assert decide("approve").returncode == 0  # version 1 in PRODUCTION
+
+    waiting = push_version(b"v2", "--wait", "--timeout", "60")
+    rejected = decide("reject", "--comment", "needs recalibration")
+    assert rejected.returncode == 0 and "REJECTED" in rejected.stdout, rejected.stderr
+    _, stderr = waiting.communicate(timeout=60)
+    assert waiting.returncode == 7, stderr
+    assert "to PRODUCTION was REJECTED: needs recalibration" in stderr
+
+    assert push_version(b"v3").wait(timeout=60) == 0
+    assert decide("approve").returncode == 0  # version 3 in PRODUCTION, 1 archived
+
+    mine = modelreg(live_server, ci, "requests", "--mine", "--json")
+    assert mine.returncode == 0, mine.stderr
+    assert {(r["version"], r["toStage"], r["status"]) for r in json.loads(mine.stdout)} >= {
+        (1, "PRODUCTION", "APPLIED"), (2, "PRODUCTION", "REJECTED"), (3, "PRODUCTION", "APPLIED")}
+    assert modelreg(live_server, alice, "requests", "--mine", "--json").stdout.strip() == "[]"
+
+    rolled = modelreg(live_server, ops, "rollback", "e2e/fraud", "--reason", "bad canary", "--from-version", "3")
+    assert rolled.returncode == 0, rolled.stderr
+    assert rolled.stdout.strip() == "models:/e2e/fraud/1 is in PRODUCTION again; models:/e2e/fraud/3 archived"
+    again = modelreg(live_server, ops, "rollback", "e2e/fraud", "--reason", "retry", "--from-version", "3")
+    assert again.returncode == 7 and "FAILED_PRECONDITION" in again.stderr

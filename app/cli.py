@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
-from app.config import ConfigError, Settings, load_settings, parse_duration
+from app.config import SETTINGS, ConfigError, Settings, load_settings, parse_duration
 
 log = logging.getLogger("modelreg")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given as command-line flags (None where not given)."""
+    return {
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
         "data_dir": Path(args.data_dir) if getattr(args, "data_dir", None) else None,
@@ -25,8 +28,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         "oidc_audience": getattr(args, "oidc_audience", None),
         "policy_dir": Path(args.policy_dir) if getattr(args, "policy_dir", None) else None,
         "artifact_store": getattr(args, "artifact_store", None),
+        "workers": getattr(args, "workers", None),
     }
-    return load_settings().with_overrides(**overrides)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings().with_overrides(**_overrides(args))
 
 
 def _reserve(host: str, port: int) -> socket.socket:
@@ -90,17 +97,28 @@ def _serve(args: argparse.Namespace) -> int:
         migrate.upgrade(settings.effective_database_url)
         application = create_app(settings)
         _banner(settings, args)
-    raise_request_body_buffer()
-    reuse_freed_buffers()
-    uvicorn.run(
-        application,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        proxy_headers=True,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+        "proxy_headers": True,
+    }
+    workers = settings.effective_workers
+    if workers == 1:
+        raise_request_body_buffer()
+        reuse_freed_buffers()
+        uvicorn.run(application, **options)
+        return 0
+    # Each worker process builds its own application from the environment (app.main.application_from_environment),
+    # so the flags given here are handed on as the variables they stand for. Migrations ran once, above.
+    for spec in SETTINGS:
+        value = _overrides(args).get(spec.name)
+        if value is not None:
+            os.environ[spec.variable] = str(value)
+    log.info("starting worker processes", extra={"workers": workers})
+    uvicorn.run("app.main:application_from_environment", factory=True, workers=workers, **options)
     return 0
 
 
@@ -287,6 +305,11 @@ def _parser() -> argparse.ArgumentParser:
     common(serve)
     serve.add_argument("--host", help="bind address (MODELREG_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (MODELREG_PORT, default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port, each like a replica (MODELREG_WORKERS, default 0: one per CPU core)",
+    )
     serve.set_defaults(run=_serve)
 
     token = sub.add_parser("token", help="print a token from the local development issuer")

@@ -46,6 +46,18 @@ def _port(port: int) -> str | None:
     return None if 0 < port < 65536 else f"must be a port number 1-65535, got {port}"
 
 
+def _workers(count: int) -> str | None:
+    return None if 0 <= count <= 64 else f"must be 0 (one per CPU core) to 64, got {count}"
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on (the affinity mask, as containers limit it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _database_url(url: str) -> str | None:
     scheme = urlparse(url).scheme.split("+")[0]
     if url and scheme not in ("sqlite", "postgresql", "postgres"):
@@ -117,6 +129,12 @@ class Settings:
     )
     host: str = setting("127.0.0.1", "MODELREG_HOST", "bind address")
     port: int = setting(8000, "MODELREG_PORT", "port to listen on", check=_port)
+    workers: int = setting(
+        0,
+        "MODELREG_WORKERS",
+        "`modelreg serve` processes sharing the port, each like a replica; 0: one per CPU core",
+        check=_workers,
+    )
     # Identity: app/auth/issuers.py checks these together (check_identity_settings), as their rules span several
     # variables and are shared with MODELREG_OIDC_ISSUERS_FILE entries; docs/identity.md explains them.
     oidc_issuer: str | None = setting(
@@ -341,6 +359,11 @@ class Settings:
     def effective_artifact_store(self) -> str:
         """The configured store URI, or the local folder inside the data directory."""
         return self.artifact_store or self.artifact_dir.resolve().as_uri()
+
+    @property
+    def effective_workers(self) -> int:
+        """Server processes to run: ``workers``, or one per CPU core when it is 0."""
+        return self.workers or cpu_cores()
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the given (non-None) fields replaced and validated again."""

@@ -19,7 +19,7 @@ from app.auth.authorizer import CasbinAuthorizer
 from app.auth.tokens import TokenAuthenticator
 from app.config import ConfigError, Settings
 from app.db.engine import create_database, is_sqlite
-from app.db.repositories.events import PostgresEventListener
+from app.db.outbox_listeners import PostgresEventListener, SqliteChangeListener
 from app.db.uow import SqlUnitOfWorkFactory
 from app.domain.deployments import Environment
 from app.graphql.budget import Limits
@@ -83,6 +83,20 @@ def build_authenticator(settings: Settings, authorizer: CasbinAuthorizer) -> Tok
     return wiring.build_authenticator(settings, authorizer.roles_for)
 
 
+def application_from_environment() -> Starlette:
+    """The application of one ``modelreg serve --workers N`` process (a uvicorn factory): settings from the
+    environment the parent set, migrations already applied by the parent."""
+    from app.config import load_settings
+    from app.http.tuning import raise_request_body_buffer, reuse_freed_buffers
+    from app.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    raise_request_body_buffer()
+    reuse_freed_buffers()
+    return create_app(settings)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI application for ``settings``. Migrations are applied by the caller (``modelreg serve``)."""
     try:
@@ -96,7 +110,7 @@ def create_app(settings: Settings) -> Starlette:
     # Subscriptions follow the outbox, woken after local commits and, on PostgreSQL, by other replicas' NOTIFY.
     feed = EventFeed(
         uow,
-        None if is_sqlite(database.url) else PostgresEventListener(database.url),
+        SqliteChangeListener(database.url) if is_sqlite(database.url) else PostgresEventListener(database.url),
         poll_interval=settings.events_poll_interval,
     )
     # Every service records into the same hash-chained audit log; each change also becomes outbox events.

@@ -25,7 +25,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MODELREG_")}
         env.update({"MODELREG_DATA_DIR": str(data_dir), "MODELREG_DATABASE_URL": database_url,
-                    "MODELREG_PORT": str(self.port), **(extra_env or {})})
+                    "MODELREG_PORT": str(self.port), "MODELREG_WORKERS": "1", **(extra_env or {})})
         self.log_path = data_dir / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=self._log,

@@ -3,16 +3,12 @@ processes the outbox grew."""
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import NotFound
@@ -31,7 +27,6 @@ log = logging.getLogger("modelreg.events")
 # NOTIFY channel: a notification (empty payload) means "the outbox grew", sent in the transaction of the events
 # and so delivered by PostgreSQL at commit, to every process that LISTENs (services/event_feed.py).
 EVENTS_CHANNEL = "modelreg_events"
-LISTENER_APPLICATION_NAME = "modelreg-event-listener"  # how the listening connection shows in pg_stat_activity
 
 
 def to_event(row: EventRow) -> DomainEvent:
@@ -125,47 +120,6 @@ class SqlEventRepository:
         notifications of one transaction are delivered together at commit, duplicates folded into one)."""
         if dialect_name(self._session) == "postgresql":
             await self._session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": EVENTS_CHANNEL})
-
-
-class PostgresEventListener:
-    """``LISTEN modelreg_events`` on a dedicated connection (outside the pool: it is held for the process's life).
-
-    ``listen(on_notify)`` runs until cancelled: it calls ``on_notify`` for each notification, and once after
-    every (re)connection, since events may have been committed while nobody listened. A lost connection is
-    retried with backoff; the connection is checked every ``health_interval`` seconds, because a silently
-    dropped one would otherwise wait forever. Meanwhile the feed's periodic poll still delivers every event.
-    """
-
-    def __init__(self, database_url: str, *, health_interval: float = 30.0, retry_delay: float = 1.0) -> None:
-        self._conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._health_interval = health_interval
-        self._retry_delay = retry_delay
-
-    async def listen(self, on_notify: Callable[[], None]) -> None:
-        delay = self._retry_delay
-        while True:
-            try:
-                connection = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name=LISTENER_APPLICATION_NAME
-                )
-                async with connection:
-                    await connection.execute(f"LISTEN {EVENTS_CHANNEL}")
-                    log.info("listening for outbox notifications", extra={"channel": EVENTS_CHANNEL})
-                    delay = self._retry_delay
-                    on_notify()
-                    while True:
-                        async for _ in connection.notifies(timeout=self._health_interval):
-                            on_notify()
-                        await connection.execute("SELECT 1")  # raises if the connection is gone
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - any failure: reconnect
-                log.warning(
-                    "outbox listener disconnected; reconnecting",
-                    extra={"error_type": type(error).__name__, "retry_in_s": delay},
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
 
 
 class SqlWebhookRepository:

@@ -229,6 +229,23 @@ class AttachDocumentResult(TypedDict):
     attachDocument: AttachDocumentResultAttachDocument
 
 
+class VersionDocumentsResultModelVersionDocumentsNodes(TypedDict):
+    kind: DocumentKind
+    markdown: str | None
+
+
+class VersionDocumentsResultModelVersionDocuments(TypedDict):
+    nodes: list[VersionDocumentsResultModelVersionDocumentsNodes]
+
+
+class VersionDocumentsResultModelVersion(TypedDict):
+    documents: VersionDocumentsResultModelVersionDocuments
+
+
+class VersionDocumentsResult(TypedDict):
+    modelVersion: VersionDocumentsResultModelVersion | None
+
+
 class VersionStatusResultModelVersion(VersionFields):
     pass
 
@@ -431,6 +448,20 @@ mutation AttachDocument($input: AttachDocumentInput!) {
       id
       kind
       revision
+    }
+  }
+}
+"""
+
+
+VERSION_DOCUMENTS = """
+query VersionDocuments($name: String!, $version: Int!) {
+  modelVersion(name: $name, version: $version) {
+    documents(first: 100) {
+      nodes {
+        kind
+        markdown
+      }
     }
   }
 }
@@ -737,6 +768,10 @@ class Operations:
     def attach_document(self, *, input: AttachDocumentInput) -> AttachDocumentResult:
         """Runs the AttachDocument operation."""
         return cast(AttachDocumentResult, self.execute(ATTACH_DOCUMENT, {"input": input}))
+
+    def version_documents(self, *, name: str, version: int) -> VersionDocumentsResult:
+        """Runs the VersionDocuments operation."""
+        return cast(VersionDocumentsResult, self.execute(VERSION_DOCUMENTS, {"name": name, "version": version}))
 
     def version_status(self, *, name: str, version: int) -> VersionStatusResult:
         """Runs the VersionStatus operation."""

@@ -202,8 +202,14 @@ def push(client: Client, spec: PushSpec, *, progress_enabled: bool = False, cwd:
     version_data["files"] = uploader.upload_all(files)
     progress.close()
     version: VersionFields = client.register_version(input=version_data)["createModelVersion"]["modelVersion"]
+    attached = set()
+    if spec.documents:  # a retried push (same idempotency key, same version) attaches nothing twice
+        found = client.version_documents(name=spec.name, version=version["version"])["modelVersion"]
+        attached = {(d["kind"], d["markdown"]) for d in found["documents"]["nodes"]} if found else set()
     for name, source in spec.documents.items():
         kind = next(kind for kind in DOCUMENT_KINDS if kind == name)  # checked above
+        if (kind, source.read_text(encoding="utf-8")) in attached:
+            continue
         client.attach_document(
             input={
                 "name": spec.name,

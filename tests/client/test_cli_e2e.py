@@ -253,3 +253,23 @@ def test_reject_from_a_terminal_fails_the_waiting_push_then_rollback(live_server
     assert rolled.stdout.strip() == "models:/e2e/fraud/1 is in PRODUCTION again; models:/e2e/fraud/3 archived"
     again = modelreg(live_server, ops, "rollback", "e2e/fraud", "--reason", "retry", "--from-version", "3")
     assert again.returncode == 7 and "FAILED_PRECONDITION" in again.stderr
+
+
+def test_a_retried_push_with_its_idempotency_key_registers_nothing_twice(live_server, tmp_path):
+    ci = token(live_server, "ci-retry", "ci", service=True)
+    (tmp_path / "w.bin").write_bytes(b"retried weights")
+    (tmp_path / "card.md").write_text("# retried")
+    arguments = ("push", str(tmp_path / "w.bin"), "--name", "e2e/retry", "--document",
+                 f"MODEL_CARD={tmp_path / 'card.md'}", "--request", "PRODUCTION", "--idempotency-key", "job-4711",
+                 "--json")
+    first, again = (modelreg(live_server, ci, *arguments) for _ in range(2))
+    assert first.returncode == 0 and again.returncode == 0, (first.stderr, again.stderr)
+    first_push, second_push = json.loads(first.stdout), json.loads(again.stdout)
+    assert first_push["uri"] == second_push["uri"] == "models:/e2e/retry/1"
+    # The retry finds the version in STAGING: it asks for PRODUCTION only, and gets the first push's request back.
+    assert [r["toStage"] for r in first_push["requests"]] == ["STAGING", "PRODUCTION"]
+    assert [r["id"] for r in second_push["requests"]] == [first_push["requests"][1]["id"]]
+    documents = graphql(live_server, ci, LINEAGE, {"name": "e2e/retry", "version": 1})["modelVersion"]["documents"]
+    assert documents["nodes"] == [{"kind": "MODEL_CARD", "markdown": "# retried"}]
+    assert graphql(live_server, ci, "query { modelVersions(filter: {name: {equals: \"e2e/retry\"}}) { totalCount } }",
+                   {})["modelVersions"]["totalCount"] == 1

@@ -69,7 +69,6 @@ class Client(Operations):
         timeout: float = 60.0,
     ) -> None:
         self.url = (url or os.environ.get("MODELREG_URL") or DEFAULT_URL).rstrip("/")
-        self.token = token
         headers = {"user-agent": USER_AGENT}
         if token:
             headers["authorization"] = f"Bearer {token}"

@@ -44,6 +44,7 @@ def save_login(token: dict[str, Any], issuer: str) -> Path:
 
 
 def _saved_login() -> str | None:
+    """The token `modelreg login` kept, unless missing, unreadable or expiring within 30 s."""
     try:
         record = json.loads(saved_login_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -28,6 +28,7 @@ SERVER_ENTRY_POINT = "modelreg.commands"  # group under which the server package
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    """``K=V`` options as a dict; anything else is bad input naming the option."""
     found = {}
     for item in items or []:
         key, equals, value = item.partition("=")
@@ -38,6 +39,7 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
 
 
 def _seconds(text: str) -> float:
+    """``90``, ``90s``, ``30m`` or ``2h`` in seconds (for --timeout)."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r}: write seconds, or a number with s, m or h (30m)")
@@ -45,14 +47,17 @@ def _seconds(text: str) -> float:
 
 
 def _client(args: argparse.Namespace) -> Client:
+    """A client for ``--url`` with the token of the first source that has one (auth.py)."""
     return Client(args.url, resolve_token(args.token_file, args.audience))
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """The answer on stdout: ``data`` as JSON with --json, else ``text`` for people."""
     print(json.dumps(data, indent=2) if args.json else text)
 
 
 def _request_line(request: RequestFields) -> str:
+    """One transition request on one line: id, version, target, status, requester, comment."""
     target = request["toStage"] or f"@{request['alias']}"
     return (
         f"{request['id']}  models:/{request['name']}/{request['version']} -> {target}  {request['status']}"
@@ -61,6 +66,7 @@ def _request_line(request: RequestFields) -> str:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
+    """modelreg push: upload, register, attach, request (push.py)."""
     metrics = {}
     for key, value in _pairs(args.metric, "--metric").items():
         try:
@@ -104,6 +110,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    """modelreg pull: every file of a version, verified (pull.py)."""
     with _client(args) as client:
         pulled = pull(client, args.uri, Path(args.dest), progress_enabled=wanted() and not args.json)
     _emit(
@@ -115,6 +122,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
+    """modelreg promote: request the moves to a stage."""
     with _client(args) as client:
         requests = promote(client, args.uri, args.to, comment=args.comment, wait=args.wait, timeout=args.timeout)
     _emit(args, {"requests": requests}, "\n".join(_request_line(r) for r in requests))
@@ -122,6 +130,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """modelreg status: stage, status, aliases and open requests of a version."""
     with _client(args) as client:
         resolved = resolve(client, args.uri)
     version = resolved["modelVersion"]
@@ -136,6 +145,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_requests(args: argparse.Namespace) -> int:
+    """modelreg requests: transition requests, filtered."""
     with _client(args) as client:
         filter_: TransitionRequestFilter = {}
         if args.pending:
@@ -152,6 +162,7 @@ def cmd_requests(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
+    """modelreg approve: approve a request."""
     with _client(args) as client:
         request = client.approve(input={"id": args.id, "comment": args.comment})["approveTransitionRequest"]
     _emit(args, request["transitionRequest"], _request_line(request["transitionRequest"]))
@@ -159,6 +170,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
+    """modelreg reject: reject a request (a comment is required)."""
     with _client(args) as client:
         request = client.reject(input={"id": args.id, "comment": args.comment})["rejectTransitionRequest"]
     _emit(args, request["transitionRequest"], _request_line(request["transitionRequest"]))
@@ -166,6 +178,7 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    """modelreg rollback: the previous PRODUCTION version back at once."""
     with _client(args) as client:
         done = client.rollback(input={"name": args.name, "reason": args.reason, "fromVersion": args.from_version})
     restored, archived = done["rollbackProduction"]["restored"], done["rollbackProduction"]["archived"]
@@ -174,6 +187,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
+    """modelreg whoami: the caller as the registry sees the token."""
     with _client(args) as client:
         viewer = client.whoami()["viewer"]
     if viewer is None:
@@ -183,6 +197,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
+    """modelreg login: the device authorization grant; the token is saved for later commands."""
     if not args.issuer or not args.client_id:
         raise bad_input("give --issuer and --client-id (or MODELREG_OIDC_ISSUER and MODELREG_OIDC_CLIENT_ID)")
     token = device.device_login(args.issuer, args.client_id, scope=args.scope, audience=args.audience)
@@ -192,6 +207,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes."""
     parser.add_argument("--url", default=None, help="the registry (MODELREG_URL, default http://127.0.0.1:8000)")
     parser.add_argument("--token-file", help="read the bearer token from this file (MODELREG_TOKEN_FILE)")
     parser.add_argument("--audience", default=None, help="audience of a GitHub Actions OIDC token (MODELREG_AUDIENCE)")
@@ -199,6 +215,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per entry of COMMANDS."""
     root = argparse.ArgumentParser(
         prog="modelreg",
         description="modelreg client: push, pull and promote models.",
@@ -275,11 +292,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _server_main() -> Callable[[list[str]], int] | None:
+    """The server package's command (app.cli:main) when it is installed beside the client."""
     found = [point for point in entry_points(group=SERVER_ENTRY_POINT) if point.name == "server"]
     return found[0].load() if found else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; returns its exit code (errors.ExitCode). Commands not the client's go to the server's."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and not arguments[0].startswith("-") and arguments[0] not in COMMANDS:
         server = _server_main()

@@ -19,6 +19,7 @@ ACCEPT = "application/graphql-response+json, application/json;q=0.9"
 
 
 def _unavailable(url: str, error: httpx.HTTPError) -> ModelregError:
+    """The server could not be reached at all (exit code 9)."""
     return ModelregError("UNAVAILABLE", f"cannot reach the registry at {url}: {error} (check MODELREG_URL)")
 
 
@@ -45,6 +46,7 @@ def rest_error(response: httpx.Response) -> ModelregError:
 
 
 def graphql_error(error: dict[str, Any], request_id: str | None) -> ModelregError:
+    """One GraphQL error (``extensions.code``, ``field``, ``requestId``) as an exception."""
     extensions = error.get("extensions") or {}
     return ModelregError(
         extensions.get("code", "INTERNAL"),

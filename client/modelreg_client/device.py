@@ -15,6 +15,7 @@ GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 def _discover(http: httpx.Client, issuer: str) -> dict[str, Any]:
+    """The issuer's discovery document; bad input when it has no device authorization endpoint."""
     try:
         response = http.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
     except httpx.HTTPError as error:

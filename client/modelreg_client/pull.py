@@ -24,6 +24,7 @@ class Pulled:
 
 
 def resolve(client: Client, uri: str) -> ResolveResultResolveModelUri:
+    """What ``uri`` points at now (pinned URI, version, files, open requests); NOT_FOUND when nothing."""
     resolved = client.resolve(uri=uri)["resolveModelUri"]
     if resolved is None:
         raise ModelregError("NOT_FOUND", f"{uri} resolves to nothing")
@@ -31,6 +32,7 @@ def resolve(client: Client, uri: str) -> ResolveResultResolveModelUri:
 
 
 def _inside(dest: Path, path: str) -> Path:
+    """Where a version's file goes; a path that would leave ``dest`` is refused."""
     target = (dest / path).resolve()
     if not target.is_relative_to(dest.resolve()):
         raise bad_input(f"the version's path {path!r} would leave {dest}")
@@ -38,6 +40,7 @@ def _inside(dest: Path, path: str) -> Path:
 
 
 def _has(target: Path, size: int, digest: str) -> bool:
+    """Whether ``target`` is already the file (size, then sha256)."""
     if not target.is_file() or target.stat().st_size != size:
         return False
     hasher = hashlib.sha256()

@@ -73,6 +73,7 @@ class Pushed:
 
 
 def dataset(text: str) -> VersionDatasetInput:
+    """``--dataset NAME@VERSION[=URI]`` as a training dataset of the version."""
     match = _DATASET.match(text)
     if not match:
         raise bad_input(f"--dataset {text!r}: write NAME@VERSION or NAME@VERSION=URI", "dataset")
@@ -83,6 +84,7 @@ def dataset(text: str) -> VersionDatasetInput:
 
 
 def run(text: str) -> RegisterRunInput:
+    """``--run TRACKER:ID`` as the run that produced the version."""
     tracker, _, run_id = text.partition(":")
     if tracker.lower() not in TRACKERS or not run_id:
         raise bad_input(f"--run {text!r}: write TRACKER:ID with TRACKER one of {', '.join(TRACKERS)}", "run")

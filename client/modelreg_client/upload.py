@@ -34,6 +34,7 @@ class Uploader:
         self.skipped = 0
 
     def upload_all(self, files: list[LocalFile]) -> list[ArtifactFileInput]:
+        """Every file, PARALLEL at a time, in the order given."""
         try:
             with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
                 return list(pool.map(self.upload, files))
@@ -79,6 +80,7 @@ class Uploader:
         return str(answer["digest"])
 
     def _stored(self, digest: str) -> bool:
+        """Whether the registry already stores this content."""
         try:
             self.client.rest("HEAD", f"/api/artifacts/blobs/{digest}")
         except ModelregError as error:

@@ -12,6 +12,7 @@ from .generated import RequestFields, VersionFields
 
 
 def poll_interval() -> float:
+    """Seconds between two polls: MODELREG_POLL_INTERVAL, default 5, at least 0.05."""
     try:
         return max(0.05, float(os.environ.get("MODELREG_POLL_INTERVAL", "5")))
     except ValueError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -88,3 +90,15 @@ def test_every_server_code_has_an_exit_code():
     assert server_codes <= set(CODES)
     assert len(set(CODES.values())) == len(ExitCode) - 1  # every class but OK is reached by some code
     assert ModelregError("SOMETHING_NEW", "x").exit_code == ExitCode.SERVER_ERROR
+
+
+@pytest.mark.parametrize(("entry", "argv", "code", "says"), [
+    ("app.cli", ["whoami", "--url", "http://127.0.0.1:9"], 9, "UNAVAILABLE"),  # the server's hands to the client's
+    ("modelreg_client.cli", ["db", "--help"], 0, "upgrade"),  # the client's hands to the server's (entry point)
+])
+def test_either_entry_point_runs_both_sets_of_commands(entry, argv, code, says):
+    """pip keeps one `modelreg` script, the last installed package's; either must do both."""
+    done = subprocess.run([sys.executable, "-c", f"import sys; from {entry} import main; sys.exit(main({argv!r}))"],
+                          env={"PATH": "/usr/bin:/bin", "MODELREG_TOKEN": "x"}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == code and says in done.stdout + done.stderr, done

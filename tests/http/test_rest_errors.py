@@ -15,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.domain.identity import Principal
 from app.http.errors import rest_endpoint
+from app.http.middleware import AuthMiddleware
 
 DATA = b"rest-error-shape"
 DIGEST = "sha256:" + hashlib.sha256(DATA).hexdigest()
@@ -122,3 +124,28 @@ async def test_an_unexpected_exception_is_internal_with_the_request_id(caplog):
     assert response.json()["error"]["code"] == "INTERNAL"
     assert "fire" not in response.text and "Traceback" not in response.text
     assert any(record.message == "unexpected error in a REST endpoint" for record in caplog.records)
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(("path", "rest"), [("/api/artifacts/blobs", True), ("/graphql", False)])
+async def test_the_cookie_csrf_refusal_takes_the_shape_of_its_path(path, rest):
+    """A cookie-signed request a cross-site form could have sent: 403 from the middleware, before any endpoint."""
+
+    async def endpoint(request: Request) -> Response:
+        return Response("reached")
+
+    async def no_bearer(token: str) -> Principal:
+        raise AssertionError("no bearer token in this test")
+
+    def session(cookie: str | None) -> Principal | None:
+        return Principal(subject="alice", roles=frozenset({"mlops"})) if cookie else None
+
+    app = AuthMiddleware(Starlette(routes=[Route(path, endpoint, methods=["POST"])]), authenticate=no_bearer,
+                         session=session)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 cookies={"modelreg_session": "sealed"}) as client:
+        response = await client.post(path, content=b"x", headers={"content-type": "text/plain"})
+    assert response.status_code == 403
+    body = response.json()
+    code = body["error"]["code"] if rest else body["errors"][0]["extensions"]["code"]
+    assert code == "FORBIDDEN" and set(body) == ({"error"} if rest else {"errors"})

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -112,31 +113,40 @@ def cpu_per_request(server: LiveServer, token: str, operation: Operation, names:
     return cpu * 1000 / requests, wall * 1000 / requests, errors
 
 
+_in_request: ContextVar[bool] = ContextVar("in_request", default=False)
+
+
 @contextmanager
 def counting(app: Any) -> Iterator[dict[str, int]]:
-    """Statements, pool checkouts and new connections on the app's engines while the block runs."""
+    """Statements (BEGIN not counted: SQLite sends it as one, PostgreSQL's driver does not), pool checkouts and new
+    connections of the request made in the block (the event feed's and dispatcher's tasks are not counted)."""
     from sqlalchemy import event
 
     counts = {"statements": 0, "checkouts": 0, "connects": 0}
     engines = {app.state.database.reader.sync_engine, app.state.database.writer.sync_engine}
 
-    def statement(*_: Any) -> None:
-        counts["statements"] += 1
+    def statement(_connection: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if _in_request.get() and not sql.startswith("BEGIN"):
+            counts["statements"] += 1
 
     def checkout(*_: Any) -> None:
-        counts["checkouts"] += 1
+        if _in_request.get():
+            counts["checkouts"] += 1
 
     def connect(*_: Any) -> None:
-        counts["connects"] += 1
+        if _in_request.get():
+            counts["connects"] += 1
 
     hooks = [(engine, "before_cursor_execute", statement) for engine in engines]
     hooks += [(engine.pool, "checkout", checkout) for engine in engines]
     hooks += [(engine.pool, "connect", connect) for engine in engines]
     for target, name, hook in hooks:
         event.listen(target, name, hook)
+    marker = _in_request.set(True)
     try:
         yield counts
     finally:
+        _in_request.reset(marker)
         for target, name, hook in hooks:
             event.remove(target, name, hook)
 

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from app import json_codec
 
+from .sqlite_inline import inline_connector
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -87,6 +89,9 @@ def create_database(url: str, *, echo: bool = False, statement_timeout: float = 
     json_options: dict[str, Any] = {"json_serializer": json_codec.dumps_text, "json_deserializer": json_codec.loads}
     if is_sqlite(url):
         writer = create_async_engine(async_url, echo=echo, **json_options)
+        parsed = make_url(url)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query:
+            json_options["async_creator"] = inline_connector(parsed.database)  # reads on the loop's thread
         reader = create_async_engine(async_url, echo=echo, **json_options)
         _configure_sqlite(writer, immediate=True)
         _configure_sqlite(reader, immediate=False)

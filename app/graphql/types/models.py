@@ -54,51 +54,40 @@ ModelAliasRef = Annotated["ModelAlias", strawberry.lazy("app.graphql.types.alias
 @strawberry.type(description="A named model. Its versions are the immutable registered artifacts.")
 class RegisteredModel(ModelHistoryFields, Node):
     entity: strawberry.Private[entities.RegisteredModel]
+    # Plain fields, filled from the entity once (__post_init__; the defaults only let `RegisteredModel(entity=...)`
+    # construct): a field without a resolver costs a getattr, a method resolver cost Strawberry an Info object and
+    # an argument conversion per field.
+    id: strawberry.ID = strawberry.field(default=strawberry.ID(""), description="Globally unique opaque id.")
+    name: str = strawberry.field(default="", description="Unique name; `/` separates namespaces (`fraud/scoring`).")
+    description: str | None = strawberry.field(default=None, description="Free-text description (Markdown).")
+    owner: str = strawberry.field(default="", description="Subject responsible for the model; the creator unless set.")
+    use_case: str | None = strawberry.field(default=None, description="What the model is used for (business metadata).")
+    risk_tier: RiskTier | None = strawberry.field(
+        default=None, description="Risk tier (business metadata); null until set."
+    )
+    regulatory_status: RegulatoryStatus | None = strawberry.field(
+        default=None, description="Regulatory status (business metadata); null until set."
+    )
+    created_at: datetime = strawberry.field(default=None, description="When the model was registered.")
+    created_by: Actor = strawberry.field(default=None, description="Who registered the model.")
+    updated_at: datetime = strawberry.field(
+        default=None, description="When the model, its tags or its versions last changed."
+    )
+    uri: str = strawberry.field(default="", description="The `models:/` URI of the model's newest version.")
 
-    @strawberry.field(description="Globally unique opaque id.")
-    def id(self) -> strawberry.ID:
-        return to_global_id("RegisteredModel", self.entity.id)
-
-    @strawberry.field(description="Unique name; `/` separates namespaces (`fraud/scoring`).")
-    def name(self) -> str:
-        return self.entity.name
-
-    @strawberry.field(description="Free-text description (Markdown).")
-    def description(self) -> str | None:
-        return self.entity.description
-
-    @strawberry.field(description="Subject responsible for the model; the creator unless set.")
-    def owner(self) -> str:
-        return self.entity.owner
-
-    @strawberry.field(description="What the model is used for (business metadata).")
-    def use_case(self) -> str | None:
-        return self.entity.use_case
-
-    @strawberry.field(description="Risk tier (business metadata); null until set.")
-    def risk_tier(self) -> RiskTier | None:
-        return RiskTier(self.entity.risk_tier.value) if self.entity.risk_tier else None
-
-    @strawberry.field(description="Regulatory status (business metadata); null until set.")
-    def regulatory_status(self) -> RegulatoryStatus | None:
-        status = self.entity.regulatory_status
-        return RegulatoryStatus(status.value) if status else None
-
-    @strawberry.field(description="When the model was registered.")
-    def created_at(self) -> datetime:
-        return self.entity.created_at
-
-    @strawberry.field(description="Who registered the model.")
-    def created_by(self) -> Actor:
-        return Actor.of(self.entity.created_by)
-
-    @strawberry.field(description="When the model, its tags or its versions last changed.")
-    def updated_at(self) -> datetime:
-        return self.entity.updated_at
-
-    @strawberry.field(description="The `models:/` URI of the model's newest version.")
-    def uri(self) -> str:
-        return f"models:/{self.entity.name}/latest"
+    def __post_init__(self) -> None:
+        entity = self.entity
+        self.id = to_global_id("RegisteredModel", entity.id)
+        self.name = entity.name
+        self.description = entity.description
+        self.owner = entity.owner
+        self.use_case = entity.use_case
+        self.risk_tier = RiskTier(entity.risk_tier.value) if entity.risk_tier else None
+        self.regulatory_status = RegulatoryStatus(entity.regulatory_status.value) if entity.regulatory_status else None
+        self.created_at = entity.created_at
+        self.created_by = Actor.of(entity.created_by)
+        self.updated_at = entity.updated_at
+        self.uri = f"models:/{entity.name}/latest"
 
     # The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
 

@@ -72,92 +72,79 @@ class CodeReference:
     commit_sha: str = strawberry.field(description="Commit id.")
 
 
+async def _model_of(root: ModelVersion, info: Info) -> RegisteredModel:
+    return RegisteredModel(entity=await info.context.loaders.model.load(root.entity.model_id))
+
+
+def _params_of(root: ModelVersion) -> list[Param]:
+    return [Param(name=k, value=v) for k, v in sorted(root.entity.params.items())]
+
+
 @strawberry.type(description="One immutable registered version of a model.")
 class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
     entity: strawberry.Private[entities.ModelVersion]
+    # Plain fields, filled from the entity once (__post_init__; the defaults only let `ModelVersion(entity=...)`
+    # construct): see RegisteredModel.
+    id: strawberry.ID = strawberry.field(default=strawberry.ID(""), description="Globally unique opaque id.")
+    model: RegisteredModel = strawberry.field(
+        resolver=_model_of, description="The registered model this version belongs to."
+    )
+    name: str = strawberry.field(default="", description="Name of the model.")
+    version: int = strawberry.field(default=0, description="Version number within the model: 1, 2, 3...")
+    uri: str = strawberry.field(
+        default="", description="The URI that pins exactly this version: `models:/NAME/VERSION`."
+    )
+    stage: Stage = strawberry.field(default=Stage.NONE, description="Lifecycle stage.")
+    status: VersionStatus = strawberry.field(default=VersionStatus.READY, description="Registration status.")
+    status_message: str | None = strawberry.field(
+        default=None, description="Why registration failed, or what a pending registration waits for."
+    )
+    description: str | None = strawberry.field(default=None, description="Free-text description (Markdown).")
+    flavor: str | None = strawberry.field(
+        default=None, description="Framework or packaging flavor, such as `sklearn`, `pytorch` or `onnx`."
+    )
+    signature: JSON | None = strawberry.field(
+        default=None, description="Input and output schema as JSON (`{inputs, outputs}`)."
+    )
+    params: list[Param] = strawberry.field(resolver=_params_of, description="Hyper-parameters, sorted by name.")
+    run: RunReference | None = strawberry.field(default=None, description="The run that produced this version.")
+    code: CodeReference | None = strawberry.field(default=None, description="The code this version was built from.")
+    artifact: ArtifactReference | None = strawberry.field(default=None, description="The version's files.")
+    created_at: datetime = strawberry.field(default=None, description="When the version was registered.")
+    created_by: Actor = strawberry.field(default=None, description="Who registered the version.")
+    updated_at: datetime = strawberry.field(
+        default=None, description="When the version's description, tags or stage last changed."
+    )
 
-    @strawberry.field(description="Globally unique opaque id.")
-    def id(self) -> strawberry.ID:
-        return to_global_id("ModelVersion", self.entity.id)
-
-    @strawberry.field(description="The registered model this version belongs to.")
-    async def model(self, info: Info) -> RegisteredModel:
-        return RegisteredModel(entity=await info.context.loaders.model.load(self.entity.model_id))
-
-    @strawberry.field(description="Name of the model.")
-    def name(self) -> str:
-        return self.entity.model_name
-
-    @strawberry.field(description="Version number within the model: 1, 2, 3...")
-    def version(self) -> int:
-        return self.entity.version
-
-    @strawberry.field(description="The URI that pins exactly this version: `models:/NAME/VERSION`.")
-    def uri(self) -> str:
-        return f"models:/{self.entity.model_name}/{self.entity.version}"
-
-    @strawberry.field(description="Lifecycle stage.")
-    def stage(self) -> Stage:
-        return Stage(self.entity.stage.value)
-
-    @strawberry.field(description="Registration status.")
-    def status(self) -> VersionStatus:
-        return VersionStatus(self.entity.status.value)
-
-    @strawberry.field(description="Why registration failed, or what a pending registration waits for.")
-    def status_message(self) -> str | None:
-        return self.entity.status_message
-
-    @strawberry.field(description="Free-text description (Markdown).")
-    def description(self) -> str | None:
-        return self.entity.description
-
-    @strawberry.field(description="Framework or packaging flavor, such as `sklearn`, `pytorch` or `onnx`.")
-    def flavor(self) -> str | None:
-        return self.entity.flavor
-
-    @strawberry.field(description="Input and output schema as JSON (`{inputs, outputs}`).")
-    def signature(self) -> JSON | None:
-        return cast("JSON | None", self.entity.signature)
-
-    @strawberry.field(description="Hyper-parameters, sorted by name.")
-    def params(self) -> list[Param]:
-        return [Param(name=k, value=v) for k, v in sorted(self.entity.params.items())]
-
-    @strawberry.field(description="The run that produced this version.")
-    def run(self) -> RunReference | None:
-        run = self.entity.run
-        return (
+    def __post_init__(self) -> None:
+        entity = self.entity
+        self.id = to_global_id("ModelVersion", entity.id)
+        self.name = entity.model_name
+        self.version = entity.version
+        self.uri = f"models:/{entity.model_name}/{entity.version}"
+        self.stage = Stage(entity.stage.value)
+        self.status = VersionStatus(entity.status.value)
+        self.status_message = entity.status_message
+        self.description = entity.description
+        self.flavor = entity.flavor
+        self.signature = cast("JSON | None", entity.signature)
+        run, code, artifact = entity.run, entity.code, entity.artifact
+        self.run = (
             RunReference(tracker=TrackerKind(run.tracker.value), run_id=run.run_id, run_uri=run.run_uri)
             if run
             else None
         )
-
-    @strawberry.field(description="The code this version was built from.")
-    def code(self) -> CodeReference | None:
-        code = self.entity.code
-        return CodeReference(repository_url=code.repository_url, commit_sha=code.commit_sha) if code else None
-
-    @strawberry.field(description="The version's files.")
-    def artifact(self) -> ArtifactReference | None:
-        artifact = self.entity.artifact
-        if artifact is None:
-            return None
-        return ArtifactReference(
-            version=self.entity, uri=artifact.uri, digest=artifact.digest, size=long_or_none(artifact.size)
+        self.code = CodeReference(repository_url=code.repository_url, commit_sha=code.commit_sha) if code else None
+        self.artifact = (
+            ArtifactReference(
+                version=entity, uri=artifact.uri, digest=artifact.digest, size=long_or_none(artifact.size)
+            )
+            if artifact
+            else None
         )
-
-    @strawberry.field(description="When the version was registered.")
-    def created_at(self) -> datetime:
-        return self.entity.created_at
-
-    @strawberry.field(description="Who registered the version.")
-    def created_by(self) -> Actor:
-        return Actor.of(self.entity.created_by)
-
-    @strawberry.field(description="When the version's description, tags or stage last changed.")
-    def updated_at(self) -> datetime:
-        return self.entity.updated_at
+        self.created_at = entity.created_at
+        self.created_by = Actor.of(entity.created_by)
+        self.updated_at = entity.updated_at
 
     # The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
 

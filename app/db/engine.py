@@ -88,10 +88,10 @@ def create_database(url: str, *, echo: bool = False, statement_timeout: float = 
     async_url, _ = driver_urls(url)
     json_options: dict[str, Any] = {"json_serializer": json_codec.dumps_text, "json_deserializer": json_codec.loads}
     if is_sqlite(url):
-        writer = create_async_engine(async_url, echo=echo, **json_options)
         parsed = make_url(url)
         if parsed.database and parsed.database != ":memory:" and not parsed.query:
-            json_options["async_creator"] = inline_connector(parsed.database)  # reads on the loop's thread
+            json_options["async_creator"] = inline_connector(parsed.database)  # statements on the loop's thread
+        writer = create_async_engine(async_url, echo=echo, **json_options)
         reader = create_async_engine(async_url, echo=echo, **json_options)
         _configure_sqlite(writer, immediate=True)
         _configure_sqlite(reader, immediate=False)

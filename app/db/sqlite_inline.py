@@ -1,9 +1,11 @@
-"""SQLite reads on the event loop's thread.
+"""SQLite statements on the event loop's thread, except those that can wait.
 
 aiosqlite runs every call of a connection (cursor, execute, fetch, close) on a worker thread and hands the result
 back through the loop: four thread hand-overs per statement, which measured about a fifth of a small GraphQL read's
-CPU. A read in WAL mode never waits for a writer, so the reader engine runs its calls where they are made instead;
-writers keep aiosqlite's thread, since they can wait up to the busy timeout for the write lock.
+CPU. Almost no SQLite call waits here: in WAL mode a read never waits for a writer, and a writer's statements run
+once its transaction holds the write lock. Only taking that lock (``BEGIN IMMEDIATE``, up to the busy timeout while
+another process writes) and committing (which may checkpoint the WAL to the file) can take long; they stay on the
+worker thread, everything else runs where it is called.
 """
 
 from __future__ import annotations
@@ -16,11 +18,21 @@ from typing import Any
 import aiosqlite
 
 
+def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    """Whether the call can block: a BEGIN (the write lock) or a commit (a checkpoint)."""
+    if getattr(fn, "__name__", "") == "commit":
+        return True
+    return bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() in ("BEGIN", "COMMI")
+
+
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run at once on the calling (event loop) thread. The worker thread still
-    opens and closes the connection."""
+    """An aiosqlite connection whose calls run at once on the calling (event loop) thread, but for those that may
+    wait (``_may_wait``), which run on aiosqlite's worker thread as before. The worker thread also opens and closes
+    the connection."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if _may_wait(fn, args):
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)

@@ -1,5 +1,5 @@
-"""SQLite reads run on the event loop's thread (app/db/sqlite_inline.py); writes keep aiosqlite's worker thread, since
-they may wait for the write lock."""
+"""SQLite statements run on the event loop's thread (app/db/sqlite_inline.py), but for taking the write lock (BEGIN
+IMMEDIATE) and committing, which may wait and stay on aiosqlite's worker thread."""
 
 from __future__ import annotations
 
@@ -14,23 +14,31 @@ from tests.support.databases import backend
 pytestmark = pytest.mark.skipif(backend() != "sqlite", reason="the inline reader is SQLite's")
 
 
-async def _statement_threads(sessions) -> tuple[type, set[int]]:
-    """The driver connection's class, and the threads SQLite ran a session's statement on."""
-    seen: set[int] = set()
-    async with sessions() as session:
-        driver = (await (await session.connection()).get_raw_connection()).driver_connection
-        await driver._execute(driver._conn.set_trace_callback, lambda _sql: seen.add(threading.get_ident()))
+async def _statement_threads(engine, commit: bool = False) -> dict[str, set[int]]:
+    """The threads SQLite ran each kind of statement of a transaction on (BEGIN, SELECT, COMMIT)."""
+    seen: dict[str, set[int]] = {}
+
+    def trace(sql: str) -> None:
+        seen.setdefault(sql.split()[0].upper(), set()).add(threading.get_ident())
+
+    async with engine.connect() as connection:  # one DBAPI connection throughout
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, InlineConnection)
+        await driver._execute(driver._conn.set_trace_callback, trace)
         try:
-            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+            if commit:
+                await connection.commit()
         finally:
             await driver._execute(driver._conn.set_trace_callback, None)
-    return type(driver), seen
+    return seen
 
 
-async def test_reads_run_on_the_loop_thread_and_writes_on_a_worker_thread(app):
+async def test_statements_run_on_the_loop_thread_but_the_write_lock_and_the_commit(app):
     database = app.state.database
     loop_thread = threading.get_ident()
-    kind, threads = await _statement_threads(database.read_sessions)
-    assert kind is InlineConnection and threads == {loop_thread}
-    kind, threads = await _statement_threads(database.write_sessions)
-    assert kind is not InlineConnection and threads and loop_thread not in threads
+    read = await _statement_threads(database.reader)
+    assert read["SELECT"] == {loop_thread}
+    write = await _statement_threads(database.writer, commit=True)
+    assert write["SELECT"] == {loop_thread}
+    assert loop_thread not in write["BEGIN"] | write["COMMIT"]

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.cost_bench import tree_cpu_seconds  # noqa: E402
+from benchmarks.cost_bench import ab_throughput, tree_cpu_seconds  # noqa: E402
 from benchmarks.seed import DATASETS, FRAMEWORKS, REGIONS, TEAMS, TRIGGERS, model_name  # noqa: E402
 from tests.support.live_server import free_port  # noqa: E402
 
@@ -168,10 +168,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"operation": operation, "server": "mlflow", "models": args.models,
                                   "calls": len(calls), "cpu_ms_per_op": round(cpu_ms, 2),
                                   "requests": args.requests, "errors": len(errors)}), flush=True)
-        rate, throughput_failed = asyncio.run(throughput(base_url, names, 8, args.seconds))
-        failed += throughput_failed
-        print(json.dumps({"throughput": "get_model", "server": "mlflow", "workers": "default (4)", "concurrency": 8,
-                          "requests_per_s": round(rate, 1), "errors": throughput_failed}), flush=True)
+        url = f"{base_url}{API}/registered-models/get?name={names[len(names) // 2]}"
+        for client, measured in (("httpx", asyncio.run(throughput(base_url, names, 8, args.seconds))),
+                                 ("ab", ab_throughput(url, 8, args.seconds, {}))):
+            if measured is None:
+                continue
+            rate, errors = measured
+            failed += errors
+            print(json.dumps({"throughput": "get_model", "server": "mlflow", "workers": "default (4)",
+                              "concurrency": 8, "client": client, "requests_per_s": round(rate, 1),
+                              "errors": errors}), flush=True)
     finally:
         os.killpg(server.pid, 15)
         server.wait(30)

@@ -21,6 +21,7 @@ from graphql import (
     NullValueNode,
     VariableNode,
 )
+from strawberry.dataloader import DataLoader
 
 from app.domain import entities
 
@@ -82,18 +83,19 @@ def _stage(info: Info, field: FieldNode) -> entities.Stage | None:
     return None
 
 
+def _load_selected(fields: list[FieldNode], ids: list[int], loaders: dict[str, DataLoader]) -> list[Awaitable[Any]]:
+    """Start loading ``ids`` through the loader of each relation field that is among ``fields``."""
+    names = {field.name.value for field in fields}
+    return [loader.load_many(ids) for name, loader in loaders.items() if name in names]
+
+
 async def models_loaded(info: Info, models: list[entities.RegisteredModel], fields: list[FieldNode]) -> None:
     """Load what ``fields`` (selected on each of ``models``) need, one statement per relation."""
     if not models:
         return
     loaders = info.context.loaders
     ids = [model.id for model in models]
-    names = {field.name.value for field in fields}
-    waits: list[Awaitable[Any]] = []
-    if "tags" in names:
-        waits.append(loaders.model_tags.load_many(ids))
-    if "aliases" in names:
-        waits.append(loaders.model_aliases.load_many(ids))
+    waits = _load_selected(fields, ids, {"tags": loaders.model_tags, "aliases": loaders.model_aliases})
     latest_fields = [field for field in fields if field.name.value == "latestVersion"]
     keys = list(dict.fromkeys((model_id, _stage(info, field)) for field in latest_fields for model_id in ids))
     newest = loaders.latest_version.load_many(keys) if keys else None
@@ -108,13 +110,5 @@ async def versions_loaded(info: Info, versions: list[entities.ModelVersion], fie
     if not versions:
         return
     loaders = info.context.loaders
-    ids = [version.id for version in versions]
-    names = {field.name.value for field in fields}
-    waits: list[Awaitable[Any]] = []
-    if "tags" in names:
-        waits.append(loaders.version_tags.load_many(ids))
-    if "metrics" in names:
-        waits.append(loaders.metrics.load_many(ids))
-    if "aliases" in names:
-        waits.append(loaders.version_aliases.load_many(ids))
-    await asyncio.gather(*waits)
+    relations = {"tags": loaders.version_tags, "metrics": loaders.metrics, "aliases": loaders.version_aliases}
+    await asyncio.gather(*_load_selected(fields, [version.id for version in versions], relations))

@@ -100,19 +100,19 @@ def pending_request(server: LiveServer, approver: str, name: str, deadline: floa
 def test_push_with_lineage_request_production_approve_wait_then_pull_by_alias(live_server, tmp_path):
     ci, alice = token(live_server, "ci-churn", "ci", service=True), token(live_server, "alice", "approver")
     folder = model_folder(tmp_path)
-    parent = modelreg(live_server, ci, "push", str(folder / "MLmodel"), "--name", "e2e/churn")
+    parent = modelreg(live_server, ci, "push", str(folder / "MLmodel"), "--name", "cli/churn")
     assert parent.returncode == 0, parent.stderr
-    assert parent.stdout.strip() == "models:/e2e/churn/1"
+    assert parent.stdout.strip() == "models:/cli/churn/1"
 
     push = subprocess.Popen(
-        command("push", str(folder), "--name", "e2e/churn", "--flavor", "sklearn", "--metric", "auc=0.93",
+        command("push", str(folder), "--name", "cli/churn", "--flavor", "sklearn", "--metric", "auc=0.93",
                 "--param", "max_depth=6", "--tag", "team=growth", "--dataset", "churn-events@v3=s3://lake/churn/v3",
-                "--run", "mlflow:8f2c1a", "--code", "auto", "--parent", "models:/e2e/churn/1",
+                "--run", "mlflow:8f2c1a", "--code", "auto", "--parent", "models:/cli/churn/1",
                 "--document", f"MODEL_CARD={tmp_path / 'card.md'}", "--request", "PRODUCTION",
                 "--comment", "beats v1", "--wait", "--timeout", "60", "--json"),
         env=cli_env(live_server, ci), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        request = pending_request(live_server, alice, "e2e/churn", time.monotonic() + 60)
+        request = pending_request(live_server, alice, "cli/churn", time.monotonic() + 60)
         assert request["status"] == "PENDING" and request["requestedBy"]["subject"] == "ci-churn"
         approved = modelreg(live_server, alice, "approve", request["id"], "--comment", "card reviewed")
         assert approved.returncode == 0, approved.stderr
@@ -121,13 +121,13 @@ def test_push_with_lineage_request_production_approve_wait_then_pull_by_alias(li
         push.kill()
     assert push.returncode == 0, stderr
     pushed = json.loads(stdout)
-    assert pushed["uri"] == "models:/e2e/churn/2" and pushed["files"] == 4 and pushed["skippedFiles"] == 1  # MLmodel
+    assert pushed["uri"] == "models:/cli/churn/2" and pushed["files"] == 4 and pushed["skippedFiles"] == 1  # MLmodel
     assert [r["toStage"] for r in pushed["requests"]] == ["STAGING", "PRODUCTION"]
     assert [r["status"] for r in pushed["requests"]] == ["APPLIED", "APPLIED"]
     assert pushed["version"]["stage"] == "PRODUCTION" and pushed["version"]["status"] == "READY"
 
     commit = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
-    version = graphql(live_server, ci, LINEAGE, {"name": "e2e/churn", "version": 2})["modelVersion"]
+    version = graphql(live_server, ci, LINEAGE, {"name": "cli/churn", "version": 2})["modelVersion"]
     assert version["flavor"] == "sklearn" and version["metrics"] == [{"name": "auc", "value": 0.93}]
     assert version["params"] == [{"name": "max_depth", "value": "6"}]
     assert version["tags"] == [{"key": "team", "value": "growth"}]
@@ -136,27 +136,27 @@ def test_push_with_lineage_request_production_approve_wait_then_pull_by_alias(li
     assert version["documents"]["nodes"] == [{"kind": "MODEL_CARD", "markdown": CARD}]
     assert version["reproducibility"]["datasets"] == [
         {"dataset": {"name": "churn-events", "version": "v3", "uri": "s3://lake/churn/v3"}, "kind": "TRAINED_ON"}]
-    assert version["reproducibility"]["parents"] == [{"modelVersion": {"uri": "models:/e2e/churn/1"}}]
+    assert version["reproducibility"]["parents"] == [{"modelVersion": {"uri": "models:/cli/churn/1"}}]
 
     graphql(live_server, token(live_server, "ops", "mlops"), SET_ALIAS,
-            {"input": {"name": "e2e/churn", "alias": "challenger", "version": 2}})
+            {"input": {"name": "cli/churn", "alias": "challenger", "version": 2}})
     dest = tmp_path / "pulled"
-    pulled = modelreg(live_server, ci, "pull", "models:/e2e/churn@challenger", str(dest), "--json")
+    pulled = modelreg(live_server, ci, "pull", "models:/cli/churn@challenger", str(dest), "--json")
     assert pulled.returncode == 0, pulled.stderr
-    assert json.loads(pulled.stdout) == {"uri": "models:/e2e/churn/2", "files": 4, "downloaded": 4,
+    assert json.loads(pulled.stdout) == {"uri": "models:/cli/churn/2", "files": 4, "downloaded": 4,
                                          "bytes": sum(len(data) for data in FILES.values())}
     assert {p.relative_to(dest).as_posix(): p.read_bytes() for p in dest.rglob("*") if p.is_file()} == FILES
 
     # A download cut in the middle: half the file in model.pkl.part; the next pull asks for the rest only.
     (dest / "model.pkl").unlink()
     (dest / "model.pkl.part").write_bytes(FILES["model.pkl"][: len(FILES["model.pkl"]) // 2])
-    resumed = modelreg(live_server, ci, "pull", "models:/e2e/churn/Production", str(dest), "--json")
+    resumed = modelreg(live_server, ci, "pull", "models:/cli/churn/Production", str(dest), "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["downloaded"] == 1
     assert (dest / "model.pkl").read_bytes() == FILES["model.pkl"] and not (dest / "model.pkl.part").exists()
 
-    status = modelreg(live_server, ci, "status", "models:/e2e/churn@challenger")
-    assert status.returncode == 0 and "models:/e2e/churn/2  stage PRODUCTION  status READY" in status.stdout
+    status = modelreg(live_server, ci, "status", "models:/cli/churn@challenger")
+    assert status.returncode == 0 and "models:/cli/churn/2  stage PRODUCTION  status READY" in status.stdout
 
 
 def test_one_modelreg_on_path_runs_client_and_server_commands(live_server):
@@ -175,7 +175,7 @@ def promoted(live_server, tmp_path_factory) -> str:
     (folder / "weights.bin").write_bytes(b"weights for exit codes")
     (folder / "card.md").write_text("# card")
     ci = token(live_server, "ci-exit", "ci", service=True)
-    pushed = modelreg(live_server, ci, "push", str(folder / "weights.bin"), "--name", "e2e/exit-codes",
+    pushed = modelreg(live_server, ci, "push", str(folder / "weights.bin"), "--name", "cli/exit-codes",
                       "--document", f"MODEL_CARD={folder / 'card.md'}", "--request", "PRODUCTION", "--json")
     assert pushed.returncode == 0, pushed.stderr
     assert [r["status"] for r in json.loads(pushed.stdout)["requests"]] == ["APPLIED", "PENDING"]
@@ -192,12 +192,12 @@ def test_exit_codes_one_per_error_class(live_server, tmp_path, promoted):
         "bad input (server)": (2, ci, ("push", str(tmp_path / "f.bin"), "--name", "bad name/../x")),
         "unauthenticated": (3, "not-a-jwt", ("whoami",)),
         "forbidden": (4, token(live_server, "audrey", "auditor"), ("push", str(tmp_path / "f.bin"), "--name", "m")),
-        "forbidden for ci: rollback": (4, ci, ("rollback", "e2e/exit-codes", "--reason", "no")),
-        "not found": (5, ci, ("pull", "models:/e2e/nothing/1", str(tmp_path / "out"))),
+        "forbidden for ci: rollback": (4, ci, ("rollback", "cli/exit-codes", "--reason", "no")),
+        "not found": (5, ci, ("pull", "models:/cli/nothing/1", str(tmp_path / "out"))),
         "conflict": (6, ci, ("promote", promoted, "--to", "PRODUCTION")),
-        "precondition (gate: no model card)": (7, ci, ("push", str(tmp_path / "f.bin"), "--name", "e2e/no-card",
+        "precondition (gate: no model card)": (7, ci, ("push", str(tmp_path / "f.bin"), "--name", "cli/no-card",
                                                        "--request", "PRODUCTION")),
-        "timed out": (8, ci, ("push", str(tmp_path / "f.bin"), "--name", "e2e/exit-codes", "--document",
+        "timed out": (8, ci, ("push", str(tmp_path / "f.bin"), "--name", "cli/exit-codes", "--document",
                               f"MODEL_CARD={tmp_path / 'f.bin'}", "--request", "PRODUCTION", "--wait",
                               "--timeout", "0.5")),
         "server unreachable": (9, ci, ("whoami", "--url", "http://127.0.0.1:9")),
@@ -221,12 +221,12 @@ def test_reject_from_a_terminal_fails_the_waiting_push_then_rollback(live_server
 
     def push_version(content: bytes, *extra: str) -> subprocess.Popen[str]:
         (tmp_path / "w.bin").write_bytes(content)
-        return subprocess.Popen(command("push", str(tmp_path / "w.bin"), "--name", "e2e/fraud", "--document", card,
+        return subprocess.Popen(command("push", str(tmp_path / "w.bin"), "--name", "cli/fraud", "--document", card,
                                         "--request", "PRODUCTION", *extra), env=cli_env(live_server, ci),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def decide(verb: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        request = pending_request(live_server, alice, "e2e/fraud", time.monotonic() + 60)
+        request = pending_request(live_server, alice, "cli/fraud", time.monotonic() + 60)
         return modelreg(live_server, alice, verb, request["id"], *extra)
 
     assert push_version(b"v1").wait(timeout=60) == 0
@@ -248,10 +248,10 @@ def test_reject_from_a_terminal_fails_the_waiting_push_then_rollback(live_server
         (1, "PRODUCTION", "APPLIED"), (2, "PRODUCTION", "REJECTED"), (3, "PRODUCTION", "APPLIED")}
     assert modelreg(live_server, alice, "requests", "--mine", "--json").stdout.strip() == "[]"
 
-    rolled = modelreg(live_server, ops, "rollback", "e2e/fraud", "--reason", "bad canary", "--from-version", "3")
+    rolled = modelreg(live_server, ops, "rollback", "cli/fraud", "--reason", "bad canary", "--from-version", "3")
     assert rolled.returncode == 0, rolled.stderr
-    assert rolled.stdout.strip() == "models:/e2e/fraud/1 is in PRODUCTION again; models:/e2e/fraud/3 archived"
-    again = modelreg(live_server, ops, "rollback", "e2e/fraud", "--reason", "retry", "--from-version", "3")
+    assert rolled.stdout.strip() == "models:/cli/fraud/1 is in PRODUCTION again; models:/cli/fraud/3 archived"
+    again = modelreg(live_server, ops, "rollback", "cli/fraud", "--reason", "retry", "--from-version", "3")
     assert again.returncode == 7 and "FAILED_PRECONDITION" in again.stderr
 
 
@@ -259,17 +259,17 @@ def test_a_retried_push_with_its_idempotency_key_registers_nothing_twice(live_se
     ci = token(live_server, "ci-retry", "ci", service=True)
     (tmp_path / "w.bin").write_bytes(b"retried weights")
     (tmp_path / "card.md").write_text("# retried")
-    arguments = ("push", str(tmp_path / "w.bin"), "--name", "e2e/retry", "--document",
+    arguments = ("push", str(tmp_path / "w.bin"), "--name", "cli/retry", "--document",
                  f"MODEL_CARD={tmp_path / 'card.md'}", "--request", "PRODUCTION", "--idempotency-key", "job-4711",
                  "--json")
     first, again = (modelreg(live_server, ci, *arguments) for _ in range(2))
     assert first.returncode == 0 and again.returncode == 0, (first.stderr, again.stderr)
     first_push, second_push = json.loads(first.stdout), json.loads(again.stdout)
-    assert first_push["uri"] == second_push["uri"] == "models:/e2e/retry/1"
+    assert first_push["uri"] == second_push["uri"] == "models:/cli/retry/1"
     # The retry finds the version in STAGING: it asks for PRODUCTION only, and gets the first push's request back.
     assert [r["toStage"] for r in first_push["requests"]] == ["STAGING", "PRODUCTION"]
     assert [r["id"] for r in second_push["requests"]] == [first_push["requests"][1]["id"]]
-    documents = graphql(live_server, ci, LINEAGE, {"name": "e2e/retry", "version": 1})["modelVersion"]["documents"]
+    documents = graphql(live_server, ci, LINEAGE, {"name": "cli/retry", "version": 1})["modelVersion"]["documents"]
     assert documents["nodes"] == [{"kind": "MODEL_CARD", "markdown": "# retried"}]
-    assert graphql(live_server, ci, "query { modelVersions(filter: {name: {equals: \"e2e/retry\"}}) { totalCount } }",
+    assert graphql(live_server, ci, "query { modelVersions(filter: {name: {equals: \"cli/retry\"}}) { totalCount } }",
                    {})["modelVersions"]["totalCount"] == 1

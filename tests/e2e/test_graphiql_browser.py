@@ -75,6 +75,8 @@ def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveSer
     response = httpx.post(f"{live_server.url}/graphql", headers={"Authorization": f"Bearer {token}"},
                           json={"query": quickstart_mutation()})
     assert response.status_code == 200 and "errors" not in response.json(), response.text
+    # The session's live server is shared: other tests (the README's CI recipes) may have registered demo/churn too.
+    registered = response.json()["data"]["createModelVersion"]["modelVersion"]["version"]
 
     screenshot = tmp_path_factory.mktemp("graphiql-screens") / "graphiql-lineage-query.png"
     report = drive("graphiql_check.mjs", live_server.url, token, screenshot, "--operation", "Lineage", "--expect", "resolveModelUri")
@@ -87,7 +89,7 @@ def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveSer
     assert {edge["kind"] for edge in graph["edges"]} == {"PRODUCED", "BUILT_FROM", "TRAINED_ON"}
     assert graph["mermaid"].startswith("flowchart LR")
     version_node = next(node for node in graph["nodes"] if node["kind"] == "MODEL_VERSION")
-    assert version_node["entity"] == {"name": "demo/churn", "version": 1, "stage": "NONE"}  # was {}
+    assert version_node["entity"] == {"name": "demo/churn", "version": registered, "stage": "NONE"}  # was {}
     assert "run" not in version["reproducibility"]["missing"]
     assert_offline(report)
 

@@ -130,6 +130,9 @@ class Dispatcher:
         sending = Counter(self._inflight.values())
         room = {hook: self._per_webhook - count for hook, count in sending.items()}
         now = self._clock()
+        async with self._uow(write=False) as reader:
+            if not await reader.webhooks.any_due(now):
+                return 0  # idle: no write transaction (on SQLite, no write lock) to claim nothing
         async with self._uow(write=True) as uow:
             claims = await uow.webhooks.claim_due(now, now + self._lease, free, room, self._per_webhook)
             targets = {hook: await uow.webhooks.target(hook) for hook in {claim.webhook_id for claim in claims}}

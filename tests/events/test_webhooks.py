@@ -262,3 +262,25 @@ async def test_two_dispatchers_share_the_outbox_without_sending_twice(api: Api, 
     # most as often as it was attempted.
     sent = [got.headers["modelreg-delivery-id"] for got in receiver.received]
     assert len(set(sent)) == 40 and len(sent) <= sum(d["attempts"] for d in log)
+
+
+async def test_an_idle_dispatcher_takes_no_write_transaction(api, app):
+    """With nothing due it only reads: polling must not take SQLite's write lock (BEGIN IMMEDIATE) or lock rows on
+    PostgreSQL (FOR UPDATE) to claim nothing."""
+    from sqlalchemy import event
+
+    locking = []
+
+    def statement(_connection, _cursor, sql, *_):
+        if sql.startswith("BEGIN IMMEDIATE") or "FOR UPDATE" in sql:
+            locking.append(sql)
+
+    dispatcher = dispatcher_for(app)
+    event.listen(app.state.database.writer.sync_engine, "before_cursor_execute", statement)
+    try:
+        for _ in range(10):
+            assert await dispatcher.dispatch_due() == 0
+            await asyncio.sleep(0.01)
+    finally:
+        event.remove(app.state.database.writer.sync_engine, "before_cursor_execute", statement)
+    assert locking == []

@@ -219,6 +219,20 @@ class SqlWebhookRepository:
         await self._session.flush()
         return [row.id for row in rows]
 
+    async def any_due(self, now: datetime) -> bool:
+        """Whether a pending delivery is due and free (a read, through the status index: an idle dispatcher asks this
+        instead of taking the write lock to claim nothing)."""
+        query = (
+            select(WebhookDeliveryRow.id)
+            .where(
+                WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
+                WebhookDeliveryRow.next_attempt_at <= now,
+                or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now),
+            )
+            .limit(1)
+        )
+        return (await self._session.execute(query)).first() is not None
+
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int, room: dict[int, int], per_webhook: int
     ) -> builtins.list[Claim]:

@@ -92,6 +92,8 @@ def application_from_environment() -> Starlette:
 
     settings = load_settings()
     configure_logging(settings.log_level)
+    # uvicorn's access_log=False ran before this in the worker; keep its access line off (ours is modelreg.http's).
+    logging.getLogger("uvicorn.access").propagate = False
     raise_request_body_buffer()
     reuse_freed_buffers()
     return create_app(settings)

@@ -67,6 +67,7 @@ def test_two_worker_processes_share_the_port(server):
         assert response.json() == {"data": {"viewer": {"subject": "ci"}}}
     log = server.log()
     assert log.count("starting worker processes") == 1
+    assert '"path": "/graphql"' in log and "uvicorn.access" not in log  # one request line, ours, as with one process
 
 
 async def test_a_change_through_any_worker_reaches_subscribers_of_every_worker_at_once(server):

@@ -22,7 +22,7 @@ STATEMENTS = {
     "get_model": 6,
     "model_versions": 3,
     "versions_by_tag": 2,
-    "set_version_tag": {"sqlite": 14, "postgresql": 17},
+    "set_version_tag": {"sqlite": 13, "postgresql": 16},
     "create_version": 45,
     "models_page": 3,
     "catalogue_page": 5,

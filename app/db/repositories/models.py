@@ -17,7 +17,7 @@ from app.domain.queries import ModelFilter, ModelOrder, ModelOrderField, Page, P
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_model
 from ..pagination import fetch_page
-from ..sessions import rowcount
+from ..sessions import rowcount, upsert
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
 
 _MODELS = ModelRow.__table__
@@ -149,8 +149,8 @@ class SqlModelRepository:
         return result
 
     async def set_tag(self, model_id: int, key: str, value: str) -> None:
-        await self._session.merge(ModelTagRow(model_id=model_id, key=key, value=value))
-        await self._session.flush()
+        values = {"model_id": model_id, "key": key, "value": value}
+        await self._session.execute(upsert(self._session, ModelTagRow.__table__, values, ["value"]))
 
     async def delete_tag(self, model_id: int, key: str) -> bool:
         result = await self._session.execute(

@@ -41,7 +41,7 @@ from ..filters import tag_conditions, text_conditions, time_conditions
 from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
-from ..sessions import rowcount
+from ..sessions import rowcount, upsert
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionTagRow
 
 _VERSIONS = VersionRow.__table__
@@ -348,8 +348,8 @@ class SqlVersionRepository:
         return [_version(row) for row in await self._session.execute(query.order_by(VersionRow.version))]
 
     async def set_tag(self, version_id: int, key: str, value: str) -> None:
-        await self._session.merge(VersionTagRow(version_id=version_id, key=key, value=value))
-        await self._session.flush()
+        values = {"version_id": version_id, "key": key, "value": value}
+        await self._session.execute(upsert(self._session, VersionTagRow.__table__, values, ["value"]))
 
     async def delete_tag(self, version_id: int, key: str) -> bool:
         result = await self._session.execute(

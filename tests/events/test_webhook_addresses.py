@@ -15,9 +15,8 @@ import pytest
 
 from app.config import Settings
 from app.domain.addresses import InvalidHost, host_refusal, literal_address, refusal
-from app.main import create_app
 from app.webhooks.sender import HttpWebhookSender
-from tests.support.client import Api
+from tests.support.client import Api, api_with_settings
 from tests.support.webhook_receiver import Receiver
 
 CREATE_WEBHOOK = """
@@ -235,13 +234,8 @@ async def test_private_targets_pass_when_allowed_and_still_connect_once():
 @contextlib.asynccontextmanager
 async def api_refusing_private(settings: Settings, api: Api) -> AsyncIterator[Api]:
     """An API on the same (freshly wiped) database with MODELREG_WEBHOOK_ALLOW_PRIVATE=false, as in production."""
-    application = create_app(settings.with_overrides(webhook_allow_private=False))
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                     base_url="http://testserver") as client:
-            yield Api(client, api.data_dir, database_url=api.database_url)
-    finally:
-        await application.state.database.dispose()
+    async with api_with_settings(settings, api, webhook_allow_private=False) as changed:
+        yield changed
 
 
 REFUSED_AT_CREATION = ["http://169.254.169.254/latest/meta-data/", "http://[64:ff9b::7f00:1]/x",

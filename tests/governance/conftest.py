@@ -6,12 +6,10 @@ import contextlib
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-import httpx
 
 from app.config import Settings
-from app.main import create_app
 from tests.graphql.test_schema_coverage import token
-from tests.support.client import Api
+from tests.support.client import Api, api_with_settings
 
 
 @contextlib.asynccontextmanager
@@ -19,13 +17,8 @@ async def api_with_promotion(settings: Settings, api: Api, tmp_path: Path, polic
     """An API on the same (freshly wiped) database whose promotion policy is ``policy`` (YAML)."""
     path = tmp_path / "promotion.yaml"
     path.write_text(policy, encoding="utf-8")
-    application = create_app(settings.with_overrides(promotion_policy=path))
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                     base_url="http://testserver") as client:
-            yield Api(client, api.data_dir, database_url=api.database_url)
-    finally:
-        await application.state.database.dispose()
+    async with api_with_settings(settings, api, promotion_policy=path) as changed:
+        yield changed
 
 
 async def call(api: Api, document: str, variables: dict[str, Any] | None, role: str, sub: str) -> dict[str, Any]:

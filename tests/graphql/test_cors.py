@@ -7,15 +7,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 import websockets
 
 from app.auth import dev_issuer
 from app.config import Settings
 from app.http.cors import allowed_origins
-from app.main import create_app
-from tests.support.client import Api
+from tests.support.client import Api, api_with_settings
 from tests.support.databases import fresh_database
 from tests.support.live_server import LiveServer
 from tests.support.subscriptions import PROTOCOL, Refused, Subscriber, ws_url
@@ -30,13 +28,8 @@ APOLLO_HEADERS = "authorization,content-type,apollographql-client-name,apollogra
 
 @contextlib.asynccontextmanager
 async def api_with_origins(settings: Settings, api: Api, origins: str = ORIGINS) -> AsyncIterator[Api]:
-    application = create_app(settings.with_overrides(cors_origins=origins))
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                     base_url="http://testserver") as client:
-            yield Api(client, api.data_dir, database_url=api.database_url)
-    finally:
-        await application.state.database.dispose()
+    async with api_with_settings(settings, api, cors_origins=origins) as changed:
+        yield changed
 
 
 def preflight(origin: str, headers: str = APOLLO_HEADERS) -> dict[str, str]:

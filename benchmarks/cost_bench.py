@@ -37,10 +37,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -202,28 +203,39 @@ def ab_throughput(url: str, concurrency: int, seconds: float, headers: dict[str,
     return (float(rate.group(1)), failed) if rate else (0.0, 1)
 
 
-async def throughput(server: LiveServer, token: str, names: list[str], concurrency: int,
-                     seconds: float) -> tuple[float, int]:
-    """Get-model requests per second with ``concurrency`` clients back to back, and the failures."""
-    operation = OPERATIONS[0]
-    rng = random.Random(7)
+async def httpx_throughput(base_url: str, headers: dict[str, str], concurrency: int, seconds: float,
+                           send: Callable[[httpx.AsyncClient], Awaitable[bool]]) -> tuple[float, int]:
+    """Requests per second and failures of ``concurrency`` httpx clients calling ``send`` (True: a good answer)
+    back to back for ``seconds``, after 2 s of warm-up."""
     done = failed = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
-                                 limits=limits, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=30) as http:
         async def worker(until: float, count: bool) -> None:
             nonlocal done, failed
             while time.perf_counter() < until:
-                response = await http.post("/graphql", json={"query": operation.document,
-                                                             "variables": operation.variables(rng, names)})
+                good = await send(http)
                 if count:
                     done += 1
-                    failed += failure(response) is not None
+                    failed += not good
 
         await asyncio.gather(*(worker(time.perf_counter() + 2, False) for _ in range(concurrency)))
         started = time.perf_counter()
         await asyncio.gather(*(worker(started + seconds, True) for _ in range(concurrency)))
         return done / (time.perf_counter() - started), failed
+
+
+async def throughput(server: LiveServer, token: str, names: list[str], concurrency: int,
+                     seconds: float) -> tuple[float, int]:
+    """Get-model requests per second with ``concurrency`` clients back to back, and the failures."""
+    operation = OPERATIONS[0]
+    rng = random.Random(7)
+
+    async def get_model(http: httpx.AsyncClient) -> bool:
+        response = await http.post("/graphql", json={"query": operation.document,
+                                                     "variables": operation.variables(rng, names)})
+        return failure(response) is None
+
+    return await httpx_throughput(server.url, {"Authorization": f"Bearer {token}"}, concurrency, seconds, get_model)
 
 
 def measure_size(args: argparse.Namespace, models: int, work_dir: Path) -> int:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.cost_bench import ab_throughput, tree_cpu_seconds  # noqa: E402
+from benchmarks.cost_bench import ab_throughput, httpx_throughput, tree_cpu_seconds  # noqa: E402
 from benchmarks.seed import DATASETS, FRAMEWORKS, REGIONS, TEAMS, TRIGGERS, model_name  # noqa: E402
 from tests.support.live_server import free_port  # noqa: E402
 
@@ -104,22 +104,14 @@ def seed_mlflow(base_url: str, models: int, rng: random.Random) -> list[str]:
 
 
 async def throughput(base_url: str, names: list[str], concurrency: int, seconds: float) -> tuple[float, int]:
+    """Get-registered-model requests per second with ``concurrency`` clients back to back, and the failures."""
     rng = random.Random(7)
-    done = failed = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-        async def worker(until: float, count: bool) -> None:
-            nonlocal done, failed
-            while time.perf_counter() < until:
-                response = await http.get(API + "/registered-models/get", params={"name": rng.choice(names)})
-                if count:
-                    done += 1
-                    failed += response.status_code != 200
 
-        await asyncio.gather(*(worker(time.perf_counter() + 2, False) for _ in range(concurrency)))
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(started + seconds, True) for _ in range(concurrency)))
-        return done / (time.perf_counter() - started), failed
+    async def get_model(http: httpx.AsyncClient) -> bool:
+        response = await http.get(API + "/registered-models/get", params={"name": rng.choice(names)})
+        return response.status_code == 200
+
+    return await httpx_throughput(base_url, {}, concurrency, seconds, get_model)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.db import migrate
-    from app.http.tuning import raise_request_body_buffer, reuse_freed_buffers
+    from app.http.tuning import tune_server_process
     from app.logs import configure_logging
     from app.main import create_app
 
@@ -107,16 +107,15 @@ def _serve(args: argparse.Namespace) -> int:
     }
     workers = settings.effective_workers
     if workers == 1:
-        raise_request_body_buffer()
-        reuse_freed_buffers()
+        tune_server_process()
         uvicorn.run(application, **options)
         return 0
     # Each worker process builds its own application from the environment (app.main.application_from_environment),
     # so the flags given here are handed on as the variables they stand for. Migrations ran once, above.
+    overrides = _overrides(args)
     for spec in SETTINGS:
-        value = _overrides(args).get(spec.name)
-        if value is not None:
-            os.environ[spec.variable] = str(value)
+        if overrides.get(spec.name) is not None:
+            os.environ[spec.variable] = str(overrides[spec.name])
     log.info("starting worker processes", extra={"workers": workers})
     uvicorn.run("app.main:application_from_environment", factory=True, workers=workers, **options)
     return 0

@@ -87,15 +87,14 @@ def application_from_environment() -> Starlette:
     """The application of one ``modelreg serve --workers N`` process (a uvicorn factory): settings from the
     environment the parent set, migrations already applied by the parent."""
     from app.config import load_settings
-    from app.http.tuning import raise_request_body_buffer, reuse_freed_buffers
+    from app.http.tuning import tune_server_process
     from app.logs import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level)
     # uvicorn's access_log=False ran before this in the worker; keep its access line off (ours is modelreg.http's).
     logging.getLogger("uvicorn.access").propagate = False
-    raise_request_body_buffer()
-    reuse_freed_buffers()
+    tune_server_process()
     return create_app(settings)
 
 

@@ -57,3 +57,9 @@ def reuse_freed_buffers() -> bool:
     if not ok:
         log.warning("mallopt refused the buffer settings; large uploads will cost more CPU")
     return ok
+
+
+def tune_server_process() -> None:
+    """Both settings, for a process about to serve requests (``modelreg serve`` or one of its workers)."""
+    raise_request_body_buffer()
+    reuse_freed_buffers()

@@ -19,12 +19,14 @@ with ``application/graphql-response+json``; either way nothing has executed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import DocumentNode, GraphQLError, parse
 
 from app.domain.errors import ErrorCode
 
@@ -158,3 +160,25 @@ def check_cost(cost: int, limit: int, batch: bool = False) -> None:
 
 
 __all__ = ["REQUEST_ERROR", "Limits", "Refused", "check_batch", "check_cost", "check_lists", "decode", "read_limited"]
+
+
+_PARSE_CACHE_CHARS = 16 * 1024  # documents up to this size stay in the budget's parse cache
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(query: str, max_tokens: int) -> DocumentNode | None:
+    return _parse(query, max_tokens)
+
+
+def _parse(query: str, max_tokens: int) -> DocumentNode | None:
+    try:
+        return parse(query, no_location=True, max_tokens=max_tokens)
+    except (GraphQLError, RecursionError):
+        return None
+
+
+async def parse_for_budget(query: str, max_tokens: int) -> DocumentNode | None:
+    """The document for the cost check (None when it does not parse); long documents are parsed off the loop."""
+    if len(query) <= _PARSE_CACHE_CHARS:
+        return _parse_cached(query, max_tokens)
+    return await asyncio.to_thread(_parse, query, max_tokens)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -31,10 +30,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from cross_web import HTTPException
-from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -51,11 +50,13 @@ from app.http.middleware import with_request_info
 from app.logs import current_request_id
 
 from . import budget
-from .budget import REQUEST_ERROR, Limits, Refused
+from .budget import REQUEST_ERROR, Limits, Refused, parse_for_budget
 from .context import Context, Loaders, Services
 from .cost import longest_literal_list, operation_cost
 from .errors import map_error
+from .media_types import GRAPHQL_RESPONSE_JSON, JSON, is_request_error, negotiate
 from .persisted import PersistedQueries
+from .websocket_tokens import EXPIRY_TIMER, close_when_expired, connection_token
 
 GRAPHIQL_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -66,9 +67,6 @@ GRAPHIQL_HEADERS = {
 GRAPHIQL_PAGE = Path(__file__).resolve().parent.parent / "web" / "graphiql.html"
 
 log = logging.getLogger("modelreg.http")
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
 
 # Strawberry's terse refusals, said with how to fix them; other reasons are passed on unchanged.
 _HINTS = {
@@ -86,60 +84,10 @@ _HINTS = {
 }
 
 
-def negotiate(accept: str | None) -> str:
-    """The response media type for an ``Accept`` header value.
-
-    ``application/graphql-response+json`` when its q-value is positive and at least that of
-    ``application/json`` (which ``*/*`` and ``application/*`` also stand for); otherwise
-    ``application/json``, the spec's default for legacy clients and for types we cannot produce.
-    """
-    quality = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
-    for item in (accept or "").split(","):
-        media_range, *params = (part.strip() for part in item.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        media_range = media_range.lower()
-        target = (
-            GRAPHQL_RESPONSE_JSON
-            if media_range == GRAPHQL_RESPONSE_JSON
-            else (JSON if media_range in (JSON, "application/*", "*/*") else None)
-        )
-        if target:
-            quality[target] = max(quality[target], q)
-    preferred = quality[GRAPHQL_RESPONSE_JSON]
-    return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= quality[JSON] else JSON
-
-
-def _is_request_error(response: GraphQLHTTPResponse) -> bool:
-    """No data and no error with a path: the request failed before execution (or variable coercion)."""
-    errors = cast(list[dict[str, Any]], response.get("errors") or [])  # formatted errors: JSON objects
-    return response.get("data") is None and bool(errors) and all("path" not in error for error in errors)
-
-
 def _code_for_status(status: int) -> ErrorCode:
     return {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND}.get(
         status, ErrorCode.INTERNAL if status >= 500 else ErrorCode.BAD_USER_INPUT
     )
-
-
-def connection_token(params: dict[str, Any]) -> str | None:
-    """The token of a connection_init payload: ``{"Authorization": "Bearer <JWT>"}`` (any case) or
-    ``{"token": "<JWT>"}``; None when there is none."""
-    for key, value in params.items():
-        if not isinstance(value, str):
-            continue
-        if key.lower() == "authorization":
-            scheme, _, token = value.partition(" ")
-            return (token.strip() or None) if scheme.lower() == "bearer" else None
-        if key == "token":
-            return value.strip() or None
-    return None
 
 
 def is_subscription(query: str | None, operation_name: str | None) -> bool:
@@ -152,47 +100,6 @@ def is_subscription(query: str | None, operation_name: str | None) -> bool:
         return False  # Strawberry reports it
     operation = get_operation_ast(document, operation_name)
     return operation is not None and operation.operation == OperationType.SUBSCRIPTION
-
-
-_EXPIRY_TIMER = "modelreg.token_expiry"
-_closing: set[asyncio.Task] = set()  # strong references: the loop keeps only weak ones
-
-
-def _close_when_expired(websocket: WebSocket) -> None:
-    task = asyncio.get_running_loop().create_task(_close_expired(websocket))
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-async def _close_expired(websocket: WebSocket) -> None:
-    """Close a connection whose token has expired (4403, as for a refused token); the client reconnects with a
-    fresh one (subscriptions resume with ``after:``)."""
-    if websocket.client_state == WebSocketState.CONNECTED and websocket.application_state == WebSocketState.CONNECTED:
-        log.info("closing a WebSocket: its token expired")
-        with contextlib.suppress(Exception):  # it may be closing already
-            await websocket.close(code=4403, reason="the token has expired")
-
-
-_PARSE_CACHE_CHARS = 16 * 1024  # documents up to this size stay in the budget's parse cache
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_cached(query: str, max_tokens: int) -> DocumentNode | None:
-    return _parse(query, max_tokens)
-
-
-def _parse(query: str, max_tokens: int) -> DocumentNode | None:
-    try:
-        return parse(query, no_location=True, max_tokens=max_tokens)
-    except (GraphQLError, RecursionError):
-        return None
-
-
-async def parse_for_budget(query: str, max_tokens: int) -> DocumentNode | None:
-    """The document for the cost check (None when it does not parse); long documents are parsed off the loop."""
-    if len(query) <= _PARSE_CACHE_CHARS:
-        return _parse_cached(query, max_tokens)
-    return await asyncio.to_thread(_parse, query, max_tokens)
 
 
 def _private(response: Response) -> None:
@@ -290,9 +197,9 @@ class GraphQLView(GraphQL[Context, None]):
         expires = principal.claims.get("exp")
         if isinstance(expires, (int, float)) and not isinstance(expires, bool):
             timer = asyncio.get_running_loop().call_later(
-                max(0.0, expires - time.time()), _close_when_expired, context.request
+                max(0.0, expires - time.time()), close_when_expired, context.request
             )
-            scope.setdefault("state", {})[_EXPIRY_TIMER] = timer  # cancelled when the connection ends (run)
+            scope.setdefault("state", {})[EXPIRY_TIMER] = timer  # cancelled when the connection ends (run)
         return UNSET
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -339,7 +246,7 @@ class GraphQLView(GraphQL[Context, None]):
                 _private(response)
             return response
         finally:
-            timer = request.scope.get("state", {}).pop(_EXPIRY_TIMER, None)  # a WebSocket connection is over
+            timer = request.scope.get("state", {}).pop(EXPIRY_TIMER, None)  # a WebSocket connection is over
             if timer is not None:
                 timer.cancel()
 
@@ -490,7 +397,7 @@ class GraphQLView(GraphQL[Context, None]):
         """JSON in the negotiated media type; with graphql-response+json a request error is a 400 without data."""
         media_type = sub_response.media_type or JSON
         request_error = False
-        if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and _is_request_error(response_data):
+        if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and is_request_error(response_data):
             request_error = True
             response_data = cast(
                 GraphQLHTTPResponse, {key: value for key, value in response_data.items() if key != "data"}
@@ -502,4 +409,4 @@ class GraphQLView(GraphQL[Context, None]):
         return response
 
 
-__all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLView", "MethodNotAllowed", "negotiate"]
+__all__ = ["GraphQLView", "MethodNotAllowed"]

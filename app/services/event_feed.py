@@ -16,7 +16,7 @@ in ``seq`` order (``SqlEventRepository.add``), so an event is neither skipped no
 
 ``EventSubscriptions`` is the use case: ``registry:read`` through the one authorization path (a denial is
 audited like any denied read), then the feed. (A WebSocket connection, and so its subscriptions, is closed when
-the token it was opened with expires: graphql/view.py.)
+the token it was opened with expires: graphql/websocket_tokens.py.)
 """
 
 from __future__ import annotations

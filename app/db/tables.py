@@ -204,6 +204,18 @@ class VersionFileRow(Base):
     upload_id: Mapped[str | None] = mapped_column(String(64))
 
 
+class VersionSourceRow(Base):
+    """Where a version registered with a ``source`` (an MLflow model, an HTTP or local directory) copies its files
+    from; ``copied_at`` is set once they are stored (the version is READY). A version whose source could not be
+    listed has no row: its artifact URI is the external reference."""
+
+    __tablename__ = "model_version_sources"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    uri: Mapped[str] = mapped_column(Text)
+    copied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class UploadRow(Base):
     """A staged upload handed out to a client; used by at most one version."""
 

@@ -22,6 +22,7 @@ from .repositories.idempotency import SqlIdempotencyRepository
 from .repositories.lineage import SqlLineageRepository
 from .repositories.lineage_walks import SqlLineageWalks
 from .repositories.models import SqlModelRepository
+from .repositories.sources import SqlVersionSourceRepository
 from .repositories.transitions import SqlTransitionRepository
 from .repositories.versions import SqlVersionRepository
 
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(self._session)
         self.deployments = SqlDeploymentRepository(self._session)
         self.idempotency = SqlIdempotencyRepository(self._session)
+        self.sources = SqlVersionSourceRepository(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

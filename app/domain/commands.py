@@ -148,9 +148,19 @@ class NewVersion:
     files: tuple[FileRef, ...] = ()
     datasets: tuple[DatasetUse, ...] = ()
     parents: tuple[ParentRef, ...] = ()
+    # A directory to copy the files from (an MLflow model URI, MLflow's artifact proxy, an HTTP URL, a local path):
+    # the version is PENDING_REGISTRATION until they are stored, or READY with it as an external reference when
+    # the source cannot be read (app/services/source_copy.py).
+    source: str | None = None
 
     def validate(self) -> None:
         rules.check_model_name(self.model_name, "name")
+        if self.source is not None:
+            rules.check_text(self.source, "source", 2000, required=True)
+            if self.files or self.artifact is not None:
+                raise BadUserInput(
+                    "give a source to copy files from, or files or an artifact, not both", field="source"
+                )
         if self.files:
             if self.artifact is not None:
                 raise BadUserInput(

@@ -12,7 +12,7 @@ from app.domain.artifacts import ArtifactFile, StagedFile
 from app.domain.audit import AuditDraft, AuditEvent, AuditFilter
 from app.domain.commands import ModelChanges, NewModel, NewVersion, VersionChanges
 from app.domain.deployments import Deployment, DeploymentAction, DeploymentFilter, DeploymentOrder, Entry, Revision
-from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage, VersionStatus
+from app.domain.entities import ArtifactRef, Metric, ModelAlias, ModelVersion, RegisteredModel, Stage, VersionStatus
 from app.domain.events import DomainEvent
 from app.domain.governance import (
     Approval,
@@ -315,6 +315,15 @@ class SecretBox(Protocol):
     def open(self, sealed: str) -> str: ...
 
 
+class VersionSourceRepository(Protocol):
+    async def add(self, version_id: int, uri: str) -> None: ...
+    async def uris(self, version_ids: list[int]) -> dict[int, str]: ...
+    async def pending(self) -> list[tuple[int, str]]: ...
+    async def attach(
+        self, version_id: int, files: Sequence[ArtifactFile], artifact: ArtifactRef, now: datetime
+    ) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls everything back.
 
@@ -347,6 +356,8 @@ class UnitOfWork(Protocol):
     def deployments(self) -> DeploymentRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def sources(self) -> VersionSourceRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...

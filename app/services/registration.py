@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from datetime import datetime
+from typing import Any
 
 from app.domain.audit import AuditTarget, version_target
 from app.domain.entities import VersionStatus
@@ -11,8 +12,9 @@ from app.domain.errors import RegistryError
 from app.domain.events import EventDraft, EventType
 
 from .audit import SYSTEM, AuditTrail
+from .background import KeyedTasks
 from .common import utc_now
-from .ports import Clock, UnitOfWorkFactory
+from .ports import Clock, UnitOfWork, UnitOfWorkFactory
 from .storage_port import ArtifactStore, BlobInfo
 
 log = logging.getLogger("modelreg.registration")
@@ -36,14 +38,11 @@ class RegistrationVerifier:
         self._max_size = max_size
         self._trail = trail
         self._clock = clock
-        self._tasks: dict[int, asyncio.Task] = {}
+        self._tasks: KeyedTasks[int] = KeyedTasks()
 
     def schedule(self, version_id: int) -> None:
         """Verify in the background (once per version at a time in this process)."""
-        if version_id not in self._tasks:
-            task = asyncio.create_task(self.verify(version_id))
-            self._tasks[version_id] = task
-            task.add_done_callback(lambda _: self._tasks.pop(version_id, None))
+        self._tasks.start(version_id, lambda: self.verify(version_id))
 
     async def sweep(self) -> None:
         """Schedule every version still pending, e.g. after a restart."""
@@ -54,14 +53,11 @@ class RegistrationVerifier:
 
     async def wait(self) -> None:
         """Wait for the verifications in flight (tests use it)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        await self._tasks.wait()
 
     async def stop(self) -> None:
         """Cancel verifications in flight at shutdown; the next start's sweep resumes them."""
-        for task in list(self._tasks.values()):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        await self._tasks.stop()
 
     async def verify(self, version_id: int) -> VersionStatus:
         async with self._uow(write=False) as uow:
@@ -90,24 +86,40 @@ class RegistrationVerifier:
         status = VersionStatus.FAILED_REGISTRATION if problems else VersionStatus.READY
         message = "; ".join(problems)[:4000] if problems else None
         async with self._uow(write=True) as uow:
-            if await uow.versions.finish_registration(version_id, status, message, self._clock()):
-                version = (await uow.versions.get_many([version_id])).get(version_id)
-                target = (
-                    version_target(version.model_name, version.version, version_id)
-                    if version
-                    else AuditTarget("ModelVersion", str(version_id))
-                )
-                settled = EventType.VERSION_READY if status is VersionStatus.READY else EventType.VERSION_FAILED
-                await self._trail.record(
-                    uow,
-                    self._trail.draft(
-                        SYSTEM,
-                        "version.registration.finish",
-                        target,
-                        after={"status": status, "statusMessage": message},
-                    ),
-                    [EventDraft(settled, version.model_name, version.version) if version else EventDraft(settled)],
-                )
+            await settle_registration(uow, self._trail, version_id, status, message, self._clock())
             await uow.commit()
         log.info("registration verified", extra={"version_id": version_id, "status": status.value})
         return status
+
+
+async def settle_registration(
+    uow: UnitOfWork,
+    trail: AuditTrail,
+    version_id: int,
+    status: VersionStatus,
+    message: str | None,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Settle a PENDING_REGISTRATION version as READY or FAILED_REGISTRATION in ``uow``'s transaction, with its
+    audit event and VERSION_READY / VERSION_FAILED; False (nothing recorded) when it was settled already."""
+    if not await uow.versions.finish_registration(version_id, status, message, now):
+        return False
+    version = (await uow.versions.get_many([version_id])).get(version_id)
+    target = (
+        version_target(version.model_name, version.version, version_id)
+        if version
+        else AuditTarget("ModelVersion", str(version_id))
+    )
+    settled = EventType.VERSION_READY if status is VersionStatus.READY else EventType.VERSION_FAILED
+    await trail.record(
+        uow,
+        trail.draft(
+            SYSTEM,
+            "version.registration.finish",
+            target,
+            after={"status": status, "statusMessage": message, **(details or {})},
+        ),
+        [EventDraft(settled, version.model_name, version.version) if version else EventDraft(settled)],
+    )
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import cast
 
@@ -73,9 +74,11 @@ def with_manifest(command: NewVersion, number: int, files: list[ArtifactFile | S
     manifest digest and the total size."""
     if not files:
         return command
-    reference = ArtifactRef(
-        uri=f"models:/{command.model_name}/{number}",
-        digest=manifest_digest(files),
-        size=sum(file.size for file in files),
+    return replace(command, artifact=manifest_reference(command.model_name, number, files))
+
+
+def manifest_reference(model_name: str, number: int, files: Sequence[ArtifactFile | StagedFile]) -> ArtifactRef:
+    """The artifact reference of a version whose files the registry stores: its URI, manifest digest and size."""
+    return ArtifactRef(
+        uri=f"models:/{model_name}/{number}", digest=manifest_digest(files), size=sum(file.size for file in files)
     )
-    return replace(command, artifact=reference)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from app.domain.artifacts import ArtifactFile, StagedFile, check_uploads_usable
 from app.domain.audit import AuditTarget, version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
 from app.domain.deletion import check_version_deletable
-from app.domain.entities import ModelVersion, VersionStatus
+from app.domain.entities import ArtifactRef, ModelVersion, VersionStatus
 from app.domain.errors import Conflict, NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
@@ -20,6 +20,7 @@ from .common import find_model, find_version, utc_now
 from .lineage_links import derivations, link_new_version, lock_with_parents, resolve_parents
 from .ports import Authorizer, Clock
 from .registration import RegistrationVerifier
+from .source_copy import SourceCopier
 from .storage_port import ArtifactStore
 from .version_files import staged_files, stored_files, with_manifest
 
@@ -36,10 +37,12 @@ class VersionService:
         verifier: RegistrationVerifier,
         trail: AuditTrail,
         clock: Clock = utc_now,
+        copier: SourceCopier | None = None,
     ) -> None:
         self._authorizer = authorizer
         self._store = store
         self._verifier = verifier
+        self.copier = copier
         self._trail = trail
         self._clock = clock
 
@@ -50,7 +53,8 @@ class VersionService:
 
         With ``create_model_if_missing`` the model is registered in the same transaction. Files named by
         digest must be stored already; files named by staged upload leave the version PENDING_REGISTRATION
-        until the background verification settles it.
+        until the background verification settles it, and so does a ``source`` that can be read until its files
+        are copied (one that cannot becomes the version's external artifact reference).
         """
         target = version_target(command.model_name, None)
         async with self._trail.attempt(principal, "version.create", target) as attempt:
@@ -61,6 +65,11 @@ class VersionService:
                 self._authorizer.require(principal, Permission.LINEAGE_WRITE)
             command.validate()
             command = command.canonical()
+            listing = None
+            if command.source is not None:
+                listing = await self.copier.listing(command.source) if self.copier else None
+                if listing is None:
+                    command = replace(command, artifact=ArtifactRef(uri=command.source), source=None)
             stored = await stored_files(self._store, command.files)
             staged = staged_files(command.files)
             try:
@@ -72,6 +81,8 @@ class VersionService:
                 version = await self._create_once(attempt, principal, command, stored, staged, idempotency_key)
         if staged:
             self._verifier.schedule(version.id)
+        if command.source is not None and self.copier is not None:
+            self.copier.schedule(version.id, command.source, listing)
         return version
 
     async def _create_once(
@@ -109,12 +120,15 @@ class VersionService:
             parents = await lock_with_parents(uow, model, await resolve_parents(uow, command.parents))
             number = await uow.models.allocate_version_number(model.id, now)
             files: list[ArtifactFile | StagedFile] = [*stored, *staged]
-            status = VersionStatus.PENDING_REGISTRATION if staged else VersionStatus.READY
+            pending = bool(staged) or command.source is not None
+            status = VersionStatus.PENDING_REGISTRATION if pending else VersionStatus.READY
             version = await uow.versions.add(
                 model, number, with_manifest(command, number, files), principal.subject, now, files=files, status=status
             )
             if staged:
                 await uow.artifacts.use_uploads(upload_ids, version.id)
+            if command.source is not None:
+                await uow.sources.add(version.id, command.source)
             lineage = await link_new_version(uow, version, command, parents, principal.subject, now)
             created_model = model.created_at == now and command.create_model_if_missing
             events = [EventDraft(EventType.VERSION_CREATED, model.name, number)]
@@ -129,6 +143,7 @@ class VersionService:
                     "params": command.params,
                     "tags": command.tags,
                     "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
+                    **({"source": command.source} if command.source is not None else {}),
                     "modelCreated": created_model,
                     "lineage": lineage,
                 },

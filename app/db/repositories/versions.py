@@ -42,13 +42,19 @@ from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
 from ..sessions import rowcount, upsert
-from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionTagRow
+from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
 
 _VERSIONS = VersionRow.__table__
 _MODELS = ModelRow.__table__
 _TAGS = VersionTagRow.__table__
 _METRICS = MetricRow.__table__
 _IDS = bindparam("ids", type_=Integer(), expanding=True)
+
+def _pending_message(command: NewVersion) -> str:
+    if command.source is not None:
+        return f"copying the files from {command.source[:500]}"
+    return "waiting for staged uploads to be verified"
+
 
 # Reads select plain columns (Core rows, mapped once into entities) rather than ORM entities, and the hot ones are
 # built once here: statement construction and the ORM's identity map and loading were most of a read's cost.
@@ -149,9 +155,7 @@ class SqlVersionRepository:
             model_id=model.id,
             version=number,
             status=status.value,
-            status_message="waiting for staged uploads to be verified"
-            if status is VersionStatus.PENDING_REGISTRATION
-            else None,
+            status_message=_pending_message(command) if status is VersionStatus.PENDING_REGISTRATION else None,
             stage=Stage.NONE.value,
             description=command.description,
             flavor=command.flavor,
@@ -325,7 +329,11 @@ class SqlVersionRepository:
         return rowcount(settled) > 0
 
     async def pending_registrations(self) -> builtins.list[int]:
-        query = select(VersionRow.id).where(VersionRow.status == VersionStatus.PENDING_REGISTRATION.value)
+        """Versions waiting for their staged uploads (those registered from a source wait for its copy instead)."""
+        query = select(VersionRow.id).where(
+            VersionRow.status == VersionStatus.PENDING_REGISTRATION.value,
+            ~select(VersionSourceRow.version_id).where(VersionSourceRow.version_id == VersionRow.id).exists(),
+        )
         return list((await self._session.execute(query)).scalars())
 
     async def referenced_digests(self, digests: builtins.list[str]) -> set[str]:

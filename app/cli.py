@@ -116,9 +116,31 @@ def _serve(args: argparse.Namespace) -> int:
     for spec in SETTINGS:
         if overrides.get(spec.name) is not None:
             os.environ[spec.variable] = str(overrides[spec.name])
-    log.info("starting worker processes", extra={"workers": workers})
-    uvicorn.run("app.main:application_from_environment", factory=True, workers=workers, **options)
+    metrics_dir, owned = _metrics_dir()
+    log.info("starting worker processes", extra={"workers": workers, "metrics_dir": str(metrics_dir)})
+    try:
+        uvicorn.run("app.main:application_from_environment", factory=True, workers=workers, **options)
+    finally:
+        if owned:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _metrics_dir() -> tuple[Path, bool]:
+    """The folder the workers write their Prometheus values to (prometheus-client's multiprocess mode): the given
+    PROMETHEUS_MULTIPROC_DIR emptied, else a new temporary one removed at exit. Set before the workers start, as
+    they read it when they first import prometheus-client."""
+    import tempfile
+
+    from app.observability.metrics import prepare_multiprocess_dir
+
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="modelreg-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    prepare_multiprocess_dir(folder)
+    return folder, not given
 
 
 def _token(args: argparse.Namespace) -> int:

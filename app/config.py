@@ -135,6 +135,14 @@ class Settings:
         "`modelreg serve` processes sharing the port, each like a replica; 0: one per CPU core",
         check=_workers,
     )
+    metrics_port: int | None = setting(
+        None,
+        "MODELREG_METRICS_PORT",
+        "serve Prometheus `/metrics` on this port only (on `MODELREG_HOST`, no token); unset: on the public port "
+        "([docs/operations.md](docs/operations.md))",
+        check=lambda port: None if port is None else _port(port),
+        shown_default="unset: on the public port",
+    )
     # Identity: app/auth/issuers.py checks these together (check_identity_settings), as their rules span several
     # variables and are shared with MODELREG_OIDC_ISSUERS_FILE entries; docs/identity.md explains them.
     oidc_issuer: str | None = setting(
@@ -426,7 +434,13 @@ def _production_environments(settings: Settings) -> None:
         )
 
 
+def _metrics_port(settings: Settings) -> None:
+    if settings.metrics_port is not None and settings.metrics_port == settings.port:
+        raise ConfigError("MODELREG_METRICS_PORT must differ from MODELREG_PORT (unset it to serve /metrics there)")
+
+
 _RULES: tuple[Callable[[Settings], None], ...] = (
+    _metrics_port,
     _identity,
     _promotion_policy,
     _azure_credentials,

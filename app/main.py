@@ -34,6 +34,8 @@ from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.http.pages import lineage_page
 from app.http.serving import serving_routes
+from app.observability.endpoint import MetricsListener, metrics_route
+from app.observability.requests import MetricsMiddleware, instrument_database
 from app.promotion import PolicyError, load_promotion_policy
 from app.services.aliases import AliasService
 from app.services.artifacts import ArtifactService
@@ -105,6 +107,7 @@ def create_app(settings: Settings) -> Starlette:
     except PolicyError as error:
         raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
     database = create_database(settings.effective_database_url, statement_timeout=settings.statement_timeout)
+    instrument_database(database)  # statements per request, pool use and wait (app/observability)
     authorizer = CasbinAuthorizer(settings.policy_dir)
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)
@@ -178,8 +181,15 @@ def create_app(settings: Settings) -> Starlette:
         allowed_origins=cors_origins,
     )
 
+    # Prometheus scrapes /metrics here, or on MODELREG_METRICS_PORT only (docs/operations.md).
+    metrics_listener = (
+        MetricsListener(database, settings.host, settings.metrics_port) if settings.metrics_port is not None else None
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if metrics_listener is not None:
+            await metrics_listener.start()
         await verifier.sweep()  # versions a crash or restart left pending
         await _remove_partial_writes(store)
         if settings.dispatcher:  # MODELREG_DISPATCHER=false leaves webhook delivery to `modelreg worker`
@@ -189,6 +199,8 @@ def create_app(settings: Settings) -> Starlette:
         # otherwise show up as latency spikes of tens of milliseconds.
         gc.freeze()
         yield
+        if metrics_listener is not None:
+            await metrics_listener.stop()
         await verifier.stop()
         await feed.stop()
         await webhooks.dispatcher.stop()
@@ -202,6 +214,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/favicon.ico", favicon),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([metrics_route(database)] if metrics_listener is None else []),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
             Route("/lineage", lineage_page),
@@ -212,6 +225,7 @@ def create_app(settings: Settings) -> Starlette:
             Mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static"),
         ],
         middleware=[
+            Middleware(MetricsMiddleware),  # outermost: every request counted, refusals by authentication included
             Middleware(RequestIdMiddleware),
             cors_middleware(cors_origins),  # preflights are answered before authentication
             Middleware(

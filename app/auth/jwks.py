@@ -27,6 +27,8 @@ import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from app.observability.metrics import JWKS_REFRESHES
+
 log = logging.getLogger("modelreg.auth")
 
 MAX_DOCUMENT_BYTES = 256 * 1024
@@ -140,6 +142,7 @@ class OidcKeySource(KeySource):
         try:
             keys = await self._fetch()
         except (httpx.HTTPError, _FetchError) as error:
+            JWKS_REFRESHES.labels("failure").inc()
             log.warning(
                 "could not refresh signing keys; keeping the cached ones",
                 extra={
@@ -153,6 +156,7 @@ class OidcKeySource(KeySource):
         self._keys, self._kids = keys, frozenset(key.kid for key in keys.keys)
         self._fetched_at = self._clock()
         self.fetches += 1
+        JWKS_REFRESHES.labels("success").inc()
         log.info("signing keys refreshed", extra={"issuer": self.issuer, "kids": sorted(map(str, self._kids))})
 
     def _start_refresh(self) -> asyncio.Task[None] | None:

@@ -48,6 +48,7 @@ from app.domain.errors import ErrorCode, Unauthenticated
 from app.domain.identity import Principal
 from app.http.middleware import with_request_info
 from app.logs import current_request_id
+from app.observability import requests as observed
 
 from . import budget
 from .budget import REQUEST_ERROR, Limits, Refused, parse_for_budget
@@ -234,6 +235,8 @@ class GraphQLView(GraphQL[Context, None]):
             extensions = (
                 error.extensions if isinstance(error, Refused) else {"code": _code_for_status(error.status_code).value}
             )
+            observed.note_errors([extensions["code"]])
+            observed.note_refusal_in(reason)
             body = {"errors": [{"message": reason, "extensions": extensions}]}
             allow = error.allow if isinstance(error, MethodNotAllowed) else "GET, POST"
             headers = {"Allow": allow} if error.status_code == 405 else None
@@ -306,8 +309,10 @@ class GraphQLView(GraphQL[Context, None]):
         for a batch, so a batch holds one database connection at a time."""
         if not isinstance(request_data, list):
             request_data.query = self.persisted.resolve(request_data.query, request_data.extensions)
+            observed.note_operation(await self._operation_name(request_data))
             budget.check_cost(await self._cost(request_data), self.limits.max_query_cost)
             return await self.execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+        observed.note_operation("batch")
         refusals: dict[int, Refused] = {}  # per operation of a batch: PERSISTED_QUERY_NOT_FOUND and the like
         cost = 0
         for index, operation in enumerate(request_data):
@@ -330,6 +335,14 @@ class GraphQLView(GraphQL[Context, None]):
                     await self.execute_single(request, request_adapter, sub_response, context, root_value, operation)
                 )
         return results
+
+    async def _operation_name(self, operation: GraphQLRequestData) -> str | None:
+        """The name the client gave, else the name of the document's one operation (for metrics and traces)."""
+        if operation.operation_name or not isinstance(operation.query, str):
+            return operation.operation_name
+        document = await parse_for_budget(operation.query, self.max_tokens)  # cached: the cost check parses it too
+        found = get_operation_ast(document) if document is not None else None
+        return found.name.value if found is not None and found.name is not None else None
 
     async def _cost(self, operation: GraphQLRequestData) -> int:
         """The static cost of one operation; list literals in its document are held to the input limit too.
@@ -389,6 +402,9 @@ class GraphQLView(GraphQL[Context, None]):
             result.errors = [
                 error if (error.extensions or {}).get("code") else map_error(error) for error in result.errors
             ]
+            observed.note_errors([str((error.extensions or {}).get("code")) for error in result.errors])
+            for error in result.errors:
+                observed.note_refusal_in(error.message)
         return await super().process_result(request, result)
 
     def create_response(

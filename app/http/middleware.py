@@ -73,7 +73,8 @@ class RequestIdMiddleware:
 Authenticate = Callable[[str], Awaitable[Principal]]
 SessionPrincipal = Callable[[str | None], "Principal | None"]
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/favicon.ico", "/lineage"})
+# /metrics: Prometheus scrapes without a token (or it is on MODELREG_METRICS_PORT only, and 404 here).
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/favicon.ico", "/lineage", "/metrics"})
 SESSION_COOKIE = "modelreg_session"
 # Content types a cross-site form or no-cors fetch can send without a CORS preflight (Fetch standard).
 SIMPLE_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -79,6 +80,7 @@ class Dispatcher:
         concurrency: int = 32,
         per_webhook: int = 4,
         poll_interval: float = 0.5,
+        on_attempt: Callable[[str, int], None] | None = None,
     ) -> None:
         self._uow = uow
         self._sender = sender
@@ -89,6 +91,7 @@ class Dispatcher:
         self._concurrency = concurrency
         self._per_webhook = per_webhook
         self._poll_interval = poll_interval
+        self._on_attempt = on_attempt  # (outcome: delivered, retry or dead; attempt number), for metrics
         self._inflight: dict[asyncio.Task, int] = {}  # task -> webhook id
         self._runner: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -176,6 +179,9 @@ class Dispatcher:
                 next_attempt_at=next_at,
             )
             await uow.commit()
+        if self._on_attempt is not None:
+            outcome = {DeliveryStatus.DELIVERED: "delivered", DeliveryStatus.DEAD: "dead"}.get(status, "retry")
+            self._on_attempt(outcome, claim.attempts + 1)
         log.info(
             "webhook delivery",
             extra={

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from app.config import Settings
 from app.domain.webhooks import RetryPolicy
+from app.observability.metrics import record_webhook_attempt
 from app.services.dispatch import Dispatcher
 from app.services.ports import UnitOfWorkFactory
 
@@ -30,7 +31,10 @@ def build_webhooks(settings: Settings, uow: UnitOfWorkFactory) -> WebhookParts:
     secrets = SealedSecrets(secret_key(settings))
     sender = HttpWebhookSender(settings.webhook_timeout, allow_private=settings.webhook_allow_private)
     policy = RetryPolicy(period=timedelta(seconds=settings.webhook_retry_period))
-    return WebhookParts(secrets, sender, Dispatcher(uow, sender, secrets, policy, timeout=settings.webhook_timeout))
+    dispatcher = Dispatcher(
+        uow, sender, secrets, policy, timeout=settings.webhook_timeout, on_attempt=record_webhook_attempt
+    )
+    return WebhookParts(secrets, sender, dispatcher)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -44,11 +48,19 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    metrics = None
+    if settings.metrics_port is not None:  # the worker's own series (webhook deliveries) for Prometheus
+        from app.observability.endpoint import MetricsListener
+
+        metrics = MetricsListener(database, settings.host, settings.metrics_port)
+        await metrics.start()
     parts.dispatcher.start()
     log.info("webhook worker started")
     try:
         await stop.wait()
     finally:
+        if metrics is not None:
+            await metrics.stop()
         await parts.dispatcher.stop()
         await parts.sender.close()
         await database.dispose()

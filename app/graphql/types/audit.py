@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from app.domain import audit
 from app.domain.errors import BadUserInput
+from app.observability.metrics import AUDIT_VERIFICATIONS
 
 from ..context import Info
 from ..relay import (
@@ -227,6 +228,7 @@ class AuditQueries:
     @strawberry.field(description="Recompute the hash chain and report the first broken event. Requires audit:read.")
     async def audit_integrity(self, info: Info) -> AuditIntegrity | None:
         report = await info.context.services.audit_log.integrity(info.context.principal)
+        AUDIT_VERIFICATIONS.labels("ok" if report.ok else "broken").inc()
         return AuditIntegrity(
             ok=report.ok,
             checked_events=Long(report.checked),

@@ -33,6 +33,7 @@ class Permission(str, Enum):
     LINEAGE_WRITE = "lineage:write"  # registering datasets, runs, commits, external nodes and edges
     WEBHOOK_MANAGE = "webhook:manage"  # creating, changing, reading webhooks and their deliveries
     DEPLOYMENT_WRITE = "deployment:write"  # deploying, canaries, shadows, rollbacks of deployments
+    REGISTRY_IMPORT = "registry:import"  # modelreg import mlflow: stages and aliases recorded as they were
 
     @property
     def resource(self) -> str:

@@ -43,6 +43,7 @@ TABLE: dict[str, tuple[frozenset[Permission], frozenset[str]]] = {
     "manage webhooks, read their deliveries": (frozenset({P.WEBHOOK_MANAGE}), frozenset({"mlops"})),
     "deploy, canaries, shadows, rollbacks": (frozenset({P.DEPLOYMENT_WRITE}), frozenset({"mlops"})),
     "read audit log, integrity, export": (frozenset({P.AUDIT_READ}), frozenset({"auditor"})),
+    "import a registry from MLflow": (frozenset({P.REGISTRY_IMPORT}), frozenset({"mlops"})),
 }
 
 

@@ -10,6 +10,8 @@ import sys
 import traceback
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 
@@ -77,6 +79,9 @@ class JsonFormatter(logging.Formatter):
             "message": redact_query_strings(record.getMessage()),
             "request_id": current_request_id(),
         }
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:  # traces on (app/observability/tracing.py): the line names its trace and span
+            entry["trace_id"], entry["span_id"] = format(span.trace_id, "032x"), format(span.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = redact_query_strings(value) if isinstance(value, str) else value

@@ -34,6 +34,7 @@ from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.http.pages import lineage_page
 from app.http.serving import serving_routes
+from app.observability import tracing
 from app.observability.endpoint import MetricsListener, metrics_route
 from app.observability.requests import MetricsMiddleware, instrument_database
 from app.promotion import PolicyError, load_promotion_policy
@@ -108,6 +109,9 @@ def create_app(settings: Settings) -> Starlette:
         raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
     database = create_database(settings.effective_database_url, statement_timeout=settings.statement_timeout)
     instrument_database(database)  # statements per request, pool use and wait (app/observability)
+    tracer_provider = tracing.provider()  # None unless OTEL_* variables turn traces on
+    if tracer_provider is not None:
+        tracing.instrument_engines(list({database.reader, database.writer}), tracer_provider)
     authorizer = CasbinAuthorizer(settings.policy_dir)
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)
@@ -160,6 +164,7 @@ def create_app(settings: Settings) -> Starlette:
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
         field_suggestions=settings.field_suggestions,
+        tracing=tracer_provider is not None,
     )
     identity = wiring.build_identity(settings, authorizer.roles_for)  # tokens, session cookie, /auth routes
     # Subscriptions (WebSocket) bring their token in connection_init; the view checks it with the same authenticator.
@@ -226,7 +231,8 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=[
             Middleware(MetricsMiddleware),  # outermost: every request counted, refusals by authentication included
-            Middleware(RequestIdMiddleware),
+            *([Middleware(tracing.asgi_middleware, tracer_provider=tracer_provider)] if tracer_provider else []),
+            Middleware(RequestIdMiddleware),  # inside the request's span: a request id it makes is the trace id
             cors_middleware(cors_origins),  # preflights are answered before authentication
             Middleware(
                 AuthMiddleware, authenticate=identity.authenticator.authenticate, session=identity.session_principal

@@ -16,6 +16,8 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from app.observability.tracing import GraphQLTracing
+
 from .errors import ErrorMapping
 from .types.aliases import AliasMutations
 from .types.artifacts import ArtifactMutations
@@ -73,6 +75,7 @@ def build_schema(
     max_tokens: int = 5000,
     introspection: bool = True,
     field_suggestions: bool = True,
+    tracing: bool = False,
 ) -> strawberry.Schema:
     """The schema with its protections. Introspection and suggestions can be switched off for production.
 
@@ -93,6 +96,8 @@ def build_schema(
         lambda: ValidationCache(maxsize=1000),
         ErrorMapping,
     ]
+    if tracing:  # OpenTelemetry spans per operation and resolver (app/observability/tracing.py)
+        extensions.append(GraphQLTracing)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.domain.errors import ErrorCode, Unauthenticated
 from app.domain.identity import Principal, RequestInfo
 from app.logs import current_request_id, reset_request_id, set_request_id
+from app.observability.tracing import current_trace_id, note_request_id
 
 from .errors import error_body, is_rest
 
@@ -38,7 +39,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = Headers(scope=scope).get("x-request-id", "")
-        request_id = given if _SAFE_REQUEST_ID.match(given) else secrets.token_hex(8)
+        # A sane id the caller sent is kept; otherwise the trace id when traces are on, else 16 random hex digits.
+        request_id = given if _SAFE_REQUEST_ID.match(given) else (current_trace_id() or secrets.token_hex(8))
+        note_request_id(request_id)  # on the request's span, when traced
         token = set_request_id(request_id)
         started = time.perf_counter()
         status = 500

@@ -71,6 +71,11 @@ class HttpWebhookSender:
             return SendResult(response.status_code, latency, None)
         return SendResult(response.status_code, latency, f"HTTP {response.status_code}: {excerpt}")
 
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The client deliveries go through (traced when OpenTelemetry is on: app/observability/tracing.py)."""
+        return self._client
+
     async def close(self) -> None:
         await self._client.aclose()
 

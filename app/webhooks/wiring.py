@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from app.config import Settings
 from app.domain.webhooks import RetryPolicy
+from app.observability import tracing
 from app.observability.metrics import record_webhook_attempt
 from app.services.dispatch import Dispatcher
 from app.services.ports import UnitOfWorkFactory
@@ -30,6 +31,9 @@ class WebhookParts:
 def build_webhooks(settings: Settings, uow: UnitOfWorkFactory) -> WebhookParts:
     secrets = SealedSecrets(secret_key(settings))
     sender = HttpWebhookSender(settings.webhook_timeout, allow_private=settings.webhook_allow_private)
+    tracer_provider = tracing.provider()
+    if tracer_provider is not None:  # a client span per delivery, when OTEL_* turn traces on
+        tracing.instrument_http_client(sender.http_client, tracer_provider)
     policy = RetryPolicy(period=timedelta(seconds=settings.webhook_retry_period))
     dispatcher = Dispatcher(
         uow, sender, secrets, policy, timeout=settings.webhook_timeout, on_attempt=record_webhook_attempt
@@ -43,6 +47,9 @@ async def run_worker(settings: Settings) -> None:
     from app.db.uow import SqlUnitOfWorkFactory
 
     database = create_database(settings.effective_database_url, statement_timeout=settings.statement_timeout)
+    tracer_provider = tracing.provider()
+    if tracer_provider is not None:
+        tracing.instrument_engines([database.writer], tracer_provider)
     parts = build_webhooks(settings, SqlUnitOfWorkFactory(database))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

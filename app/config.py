@@ -317,6 +317,25 @@ class Settings:
         "MODELREG_WEBHOOK_ALLOW_PRIVATE",
         "allow webhook targets on private, loopback and link-local addresses",
     )
+    mlflow_tracking_uri: str | None = setting(
+        None,
+        "MODELREG_MLFLOW_TRACKING_URI",
+        "the MLflow tracking server whose `runs:/`, `models:/m-...` and `mlflow-artifacts:` sources a version "
+        "registered through the MLflow API copies its files from (docs/mlflow.md)",
+    )
+    mlflow_tracking_token: str | None = setting(
+        None, "MODELREG_MLFLOW_TRACKING_TOKEN", "bearer token for that tracking server, if it asks for one", secret=True
+    )
+    source_local_roots: str = setting(
+        "",
+        "MODELREG_SOURCE_LOCAL_ROOTS",
+        "comma-separated folders a version's `source` may name local paths in (none: local paths stay references)",
+    )
+    source_allow_private: bool = setting(
+        False,
+        "MODELREG_SOURCE_ALLOW_PRIVATE",
+        "allow copying sources from private, loopback and link-local addresses (the tracking server always may)",
+    )
     dispatcher: bool = setting(
         True, "MODELREG_DISPATCHER", "deliver webhooks from `modelreg serve`; `false` leaves it to `modelreg worker`"
     )

@@ -34,6 +34,9 @@ from app.http.health import favicon, healthz, readyz, root
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
 from app.http.pages import lineage_page
 from app.http.serving import serving_routes
+from app.mlflow.artifacts import mlflow_artifact_routes
+from app.mlflow.routes import mlflow_routes
+from app.mlflow.wiring import build_source_reader
 from app.observability import tracing
 from app.observability.endpoint import MetricsListener, metrics_route
 from app.observability.requests import MetricsMiddleware, instrument_database
@@ -53,6 +56,7 @@ from app.services.maintenance import remove_partial_writes
 from app.services.models import ModelService
 from app.services.reads import ReadService
 from app.services.registration import RegistrationVerifier
+from app.services.source_copy import SourceCopier
 from app.services.storage_port import ArtifactStore
 from app.services.transitions import TransitionService
 from app.services.versions import VersionService
@@ -124,6 +128,9 @@ def create_app(settings: Settings) -> Starlette:
     # Every service records into the same hash-chained audit log; each change also becomes outbox events.
     trail = AuditTrail(uow, EventOutbox(on_commit=feed.wake))
     verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail)
+    # Versions registered with a source (the MLflow API's create_model_version) copy their files in the background.
+    sources = build_source_reader(settings)
+    copier = SourceCopier(uow, store, sources, settings.max_upload_size, trail)
     webhooks = build_webhooks(settings, uow)
     production = {name.strip() for name in settings.production_environments.split(",") if name.strip()}
     environments = [
@@ -134,7 +141,7 @@ def create_app(settings: Settings) -> Starlette:
     deployments = DeploymentService(authorizer, environments, trail)
     services = Services(
         models=ModelService(authorizer, trail),
-        versions=VersionService(authorizer, store, verifier, trail),
+        versions=VersionService(authorizer, store, verifier, trail, copier=copier),
         aliases=AliasService(authorizer, trail, policy=promotion),
         reads=ReadService(uow, authorizer, trail, settings.max_page_size),
         artifacts=ArtifactService(uow, authorizer, store, max_upload_size=settings.max_upload_size, trail=trail),
@@ -196,6 +203,7 @@ def create_app(settings: Settings) -> Starlette:
         if metrics_listener is not None:
             await metrics_listener.start()
         await verifier.sweep()  # versions a crash or restart left pending
+        await copier.sweep()
         await _remove_partial_writes(store)
         if settings.dispatcher:  # MODELREG_DISPATCHER=false leaves webhook delivery to `modelreg worker`
             webhooks.dispatcher.start()
@@ -207,6 +215,8 @@ def create_app(settings: Settings) -> Starlette:
         if metrics_listener is not None:
             await metrics_listener.stop()
         await verifier.stop()
+        await copier.stop()
+        await sources.close()
         await feed.stop()
         await webhooks.dispatcher.stop()
         await webhooks.sender.close()
@@ -226,6 +236,8 @@ def create_app(settings: Settings) -> Starlette:
             *artifact_routes(),
             *audit_routes(),
             *serving_routes(),
+            *mlflow_routes(),  # MLflow's Model Registry REST API (docs/mlflow.md)
+            *mlflow_artifact_routes(),
             *identity.routes,
             Mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static"),
         ],
@@ -245,6 +257,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.services = services
     app.state.settings = settings
     app.state.verifier = verifier
+    app.state.copier = copier
     app.state.uow = uow
     app.state.webhooks = webhooks
     app.state.event_feed = feed

@@ -33,19 +33,41 @@ class VersionOrderField(str, Enum):
 
 @dataclass(frozen=True)
 class TextMatch:
-    """Exact, prefix and substring match on a text field; set ones are combined with AND."""
+    """Exact, prefix and substring match on a text field; set ones are combined with AND. The rest serve MLflow's
+    search syntax: a SQL LIKE pattern (``%`` and ``_``; ``ilike`` ignores case), inequality and (not) one of."""
 
     equals: str | None = None
     prefix: str | None = None
     contains: str | None = None
+    not_equals: str | None = None
+    like: str | None = None
+    ilike: str | None = None
+    one_of: tuple[str, ...] | None = None
+    none_of: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class NumberMatch:
+    """Comparisons of an integer field, combined with AND."""
+
+    equals: int | None = None
+    not_equals: int | None = None
+    gt: int | None = None
+    gte: int | None = None
+    lt: int | None = None
+    lte: int | None = None
 
 
 @dataclass(frozen=True)
 class TagMatch:
-    """A tag that must be present, optionally with a given value."""
+    """A tag that must be present, optionally with a given value (or, for MLflow's search syntax, a value that
+    matches a LIKE pattern); ``not_equals`` instead matches when the tag is absent or has another value."""
 
     key: str
     value: str | None = None
+    like: str | None = None
+    ilike: str | None = None
+    not_equals: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,9 @@ class VersionFilter:
     created_by: str | None = None
     created: TimeRange | None = None
     metrics: tuple[MetricThreshold, ...] = ()
+    run_id: TextMatch | None = None
+    source: TextMatch | None = None  # what a version was registered from (its source, else its artifact URI)
+    number: NumberMatch | None = None
 
 
 # A filter's conditions of one kind each add a subquery: SQLite refuses a statement nested deeper than 1000

@@ -41,6 +41,14 @@ def is_rest(path: str) -> bool:
     return path.startswith(REST_PREFIX)
 
 
+def refusal_body(path: str, code: ErrorCode, message: str) -> dict[str, Any]:
+    """A refusal before any endpoint ran (authentication, routing), in the format of the endpoint asked for: MLflow's
+    ``{"error_code", "message"}`` on the MLflow-compatible API, the REST shape elsewhere."""
+    from app.mlflow.errors import is_mlflow, mlflow_error_body  # the MLflow door's own format
+
+    return mlflow_error_body(code, message) if is_mlflow(path) else error_body(code, message)
+
+
 def error_body(code: ErrorCode, message: str, *, field: str | None = None) -> dict[str, Any]:
     """``{"error": {"code", "message", "requestId"[, "field"]}}``."""
     error: dict[str, Any] = {"code": code.value, "message": message, "requestId": current_request_id()}
@@ -74,7 +82,7 @@ async def http_exception(request: Request, exc: Exception) -> Response:
         code, message = ErrorCode.NOT_FOUND, f"no endpoint {request.url.path}; see docs/http-api.md"
     else:
         code, message = ErrorCode.BAD_USER_INPUT, exc.detail
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(refusal_body(request.url.path, code, message), status_code=exc.status_code, headers=exc.headers)
 
 
 def rest_endpoint(endpoint: Endpoint) -> Endpoint:

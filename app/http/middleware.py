@@ -21,7 +21,7 @@ from app.domain.identity import Principal, RequestInfo
 from app.logs import current_request_id, reset_request_id, set_request_id
 from app.observability.tracing import current_trace_id, note_request_id
 
-from .errors import error_body, is_rest
+from .errors import is_rest, refusal_body
 
 log = logging.getLogger("modelreg.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -142,7 +142,7 @@ def _error(
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """A refusal in the shape of the endpoint: REST's ``{"error": {...}}`` under /api/, else GraphQL's."""
     shape = (
-        error_body(code, message)
+        refusal_body(path, code, message)
         if is_rest(path)
         else {"errors": [{"message": message, "extensions": {"code": code.value}}]}
     )

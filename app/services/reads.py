@@ -151,3 +151,9 @@ class ReadService(RegistryReader):
         await self._require(principal)
         async with self._uow(write=False) as uow:
             return await uow.aliases.for_versions(ids)
+
+    async def version_sources(self, principal: Principal, ids: list[int]) -> dict[int, str]:
+        """What each version registered from a source was copied from."""
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.sources.uris(ids)

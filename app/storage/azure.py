@@ -63,7 +63,7 @@ class AzureArtifactStore:
             self._service = BlobServiceClient.from_connection_string(connection_string, **options)
         elif account_url:
             if credential is None:
-                credential = self._owned_credential = _default_credential()
+                credential = self._owned_credential = default_credential()
             self._service = BlobServiceClient(account_url, credential=credential, **options)
         else:
             raise ValueError("AzureArtifactStore needs a connection string or an account URL")
@@ -311,7 +311,8 @@ def _changed(upload_id: str) -> FailedPrecondition:
     return FailedPrecondition(f"upload {upload_id} changed while the registry was verifying it; upload it again")
 
 
-def _default_credential() -> Any:
+def default_credential() -> Any:
+    """DefaultAzureCredential (managed identity, workload identity, az login), from the optional azure-identity."""
     try:
         from azure.identity.aio import DefaultAzureCredential
     except ImportError as error:

@@ -37,7 +37,7 @@ from app.domain.queries import (
     VersionOrderField,
 )
 
-from ..filters import tag_conditions, text_conditions, time_conditions
+from ..filters import number_conditions, tag_conditions, text_conditions, time_conditions
 from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
@@ -50,11 +50,18 @@ _TAGS = VersionTagRow.__table__
 _METRICS = MetricRow.__table__
 _IDS = bindparam("ids", type_=Integer(), expanding=True)
 
+
 def _pending_message(command: NewVersion) -> str:
     if command.source is not None:
         return f"copying the files from {command.source[:500]}"
     return "waiting for staged uploads to be verified"
 
+
+# What a version was registered from: its source when it was copied from one, else its artifact reference.
+_SOURCE = func.coalesce(
+    select(VersionSourceRow.uri).where(VersionSourceRow.version_id == VersionRow.id).scalar_subquery(),
+    VersionRow.artifact_uri,
+)
 
 # Reads select plain columns (Core rows, mapped once into entities) rather than ORM entities, and the hot ones are
 # built once here: statement construction and the ORM's identity map and loading were most of a read's cost.
@@ -239,6 +246,9 @@ class SqlVersionRepository:
             *tag_conditions(VersionTagRow, VersionRow.id, "version_id", filter.tags),
             *time_conditions(VersionRow.created_at, filter.created),
             *(_metric_condition(threshold) for threshold in filter.metrics),
+            *text_conditions(VersionRow.run_id, filter.run_id),
+            *text_conditions(_SOURCE, filter.source),
+            *number_conditions(VersionRow.version, filter.number),
         ]
         if filter.model_id is not None:
             conditions.append(VersionRow.model_id == filter.model_id)

@@ -91,10 +91,10 @@ class MlflowSourceReader:
         if hops > 2:
             raise SourceUnavailable(f"{uri} points at another location too many times")
         if match := LOGGED_MODEL.match(uri):
-            info = await self._tracking_json(f"/api/2.0/mlflow/logged-models/{match.group(1)}", {})
+            info = await self.tracking_json(f"/api/2.0/mlflow/logged-models/{match.group(1)}", {})
             return await self._list(_field(info, "model", "info", "artifact_uri"), hops + 1)
         if match := RUN_ARTIFACTS.match(uri):
-            run = await self._tracking_json("/api/2.0/mlflow/runs/get", {"run_id": match.group(1)})
+            run = await self.tracking_json("/api/2.0/mlflow/runs/get", {"run_id": match.group(1)})
             root = _field(run, "run", "info", "artifact_uri")
             return await self._list(posixpath.join(root, match.group(2) or ""), hops + 1)
         parts = urlsplit(uri)
@@ -119,7 +119,8 @@ class MlflowSourceReader:
             raise SourceUnavailable(f"{uri} is on an MLflow tracking server; set MODELREG_MLFLOW_TRACKING_URI")
         return self._tracking
 
-    async def _tracking_json(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+    async def tracking_json(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        """A GET of the tracking server's REST API; SourceUnavailable when it is not configured or fails."""
         base = self._tracking_base(path)
         try:
             response = await self._trusted.get(base + path, params=params)

@@ -295,6 +295,15 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.mlflow_import.command import run
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    return run(settings, args)
+
+
 def _export_schema(args: argparse.Namespace) -> int:
     from app.graphql.schema import schema
 
@@ -368,6 +377,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     common(worker)
     worker.set_defaults(run=_worker)
+
+    importing = sub.add_parser("import", help="bring another registry over (docs/mlflow-import.md)")
+    importing_sub = importing.add_subparsers(dest="import_source", required=True)
+    mlflow = importing_sub.add_parser(
+        "mlflow",
+        help="import an MLflow tracking server's model registry: models, versions with their files, stages, "
+        "aliases, tags, runs as lineage; again to continue or to bring new versions over",
+    )
+    common(mlflow)
+    mlflow.add_argument("--artifact-store", help="store URI (MODELREG_ARTIFACT_STORE)")
+    mlflow.add_argument("--tracking-uri", required=True, help="the MLflow tracking server, http(s)://host:port")
+    mlflow.add_argument(
+        "--models", help="only models whose MLflow (or modelreg) name matches this glob, e.g. 'fraud~*'"
+    )
+    mlflow.add_argument("--dry-run", action="store_true", help="read and report what would be imported; write nothing")
+    mlflow.add_argument("--concurrency", type=int, default=8, help="versions whose files are copied at once (8)")
+    mlflow.add_argument(
+        "--actor", default="mlflow-import", help="the service identity the import acts and is audited as"
+    )
+    mlflow.set_defaults(run=_import)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", help="write to this file instead of standard output")

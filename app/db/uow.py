@@ -19,6 +19,7 @@ from .repositories.deployments import SqlDeploymentRepository
 from .repositories.documents import SqlDocumentRepository
 from .repositories.events import SqlEventRepository, SqlWebhookRepository
 from .repositories.idempotency import SqlIdempotencyRepository
+from .repositories.imports import SqlImportRepository
 from .repositories.lineage import SqlLineageRepository
 from .repositories.lineage_walks import SqlLineageWalks
 from .repositories.models import SqlModelRepository
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.deployments = SqlDeploymentRepository(self._session)
         self.idempotency = SqlIdempotencyRepository(self._session)
         self.sources = SqlVersionSourceRepository(self._session)
+        self.imports = SqlImportRepository(self._session)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

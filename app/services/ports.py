@@ -30,6 +30,7 @@ from app.domain.governance import (
 )
 from app.domain.idempotency import IdempotencyRecord
 from app.domain.identity import Permission, Principal
+from app.domain.imports import ImportedModel
 from app.domain.lineage import (
     CodeCommit,
     Dataset,
@@ -315,6 +316,26 @@ class SecretBox(Protocol):
     def open(self, sealed: str) -> str: ...
 
 
+class ImportRepository(Protocol):
+    """What ``modelreg import mlflow`` imported (services/imports.py)."""
+
+    async def model(self, source: str, mlflow_name: str) -> ImportedModel | None: ...
+    async def is_recorded(self, source: str, mlflow_name: str, mlflow_version: int) -> bool: ...
+    async def add(
+        self,
+        source: str,
+        mlflow_name: str,
+        mlflow_version: int | None,
+        model_id: int,
+        version_id: int | None,
+        actor: str,
+        now: datetime,
+        original: dict[str, Any],
+    ) -> None: ...
+    async def next_version(self, model_id: int) -> int: ...
+    async def skip_version_numbers(self, model_id: int, next_number: int) -> None: ...
+
+
 class VersionSourceRepository(Protocol):
     async def add(self, version_id: int, uri: str) -> None: ...
     async def uris(self, version_ids: list[int]) -> dict[int, str]: ...
@@ -358,6 +379,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def sources(self) -> VersionSourceRepository: ...
+    @property
+    def imports(self) -> ImportRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...

@@ -222,7 +222,16 @@ async def create_model_version(request: Request) -> Response:
         run=run,
         source=args.required("source"),
     )
-    version = await _services(request).versions.create(principal, command)
+    try:
+        version = await _services(request).versions.create(principal, command)
+    except NotFound as error:
+        if error.field != "name":
+            raise
+        raise NotFound(
+            f"Registered Model with name={to_mlflow(command.model_name)} not found; create it first "
+            "(registered-models/create)",
+            field="name",
+        ) from None
     [message] = await version_messages(_services(request).reads, principal, [version])
     return _ok({"model_version": message})
 

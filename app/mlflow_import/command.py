@@ -54,6 +54,8 @@ def run(settings: Settings, args: Any, out: TextIO | None = None, err: TextIO | 
     migrate.upgrade(settings.effective_database_url)  # as `serve` does: the import needs the current schema
     options = Options(source, models=args.models, dry_run=args.dry_run, concurrency=args.concurrency)
     token = os.environ.get("MLFLOW_TRACKING_TOKEN") or None
+    if token is None and (settings.mlflow_tracking_uri or "").rstrip("/") == source:
+        token = settings.mlflow_tracking_token  # the server's own MODELREG_MLFLOW_TRACKING_TOKEN for that server
 
     def progress(line: str) -> None:
         print(line, file=err, flush=True)

@@ -13,7 +13,7 @@ from app.config import ConfigError, Settings
 from app.db.engine import create_database
 from app.db.uow import SqlUnitOfWorkFactory
 from app.domain.identity import Principal
-from app.mlflow.sources import MlflowSourceReader
+from app.mlflow.wiring import build_source_reader
 from app.promotion import PolicyError, load_promotion_policy
 from app.services.audit import AuditTrail
 from app.services.events import EventOutbox
@@ -52,7 +52,9 @@ async def import_parts(settings: Settings, tracking_uri: str, token: str | None)
     authorizer = CasbinAuthorizer(settings.policy_dir)
     store = build_store(settings)
     trail = AuditTrail(uow, EventOutbox())  # webhooks deliver the import's events from the outbox, as any change's
-    reader = MlflowSourceReader(tracking_uri, token)
+    # Sources on the tracking server being imported are read through it (with its token); local folders, private
+    # addresses and Azure Blob Storage as the server's own settings allow (MODELREG_SOURCE_*).
+    reader = build_source_reader(settings.with_overrides(mlflow_tracking_uri=tracking_uri, mlflow_tracking_token=token))
     copier = SourceCopier(uow, store, reader, settings.max_upload_size, trail)
     verifier = RegistrationVerifier(uow, store, settings.max_upload_size, trail)
     registry = MlflowRegistry(tracking_uri, token)

@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -270,4 +269,3 @@ def test_an_unreachable_tracking_server_is_a_clear_error(modelreg, settings, art
     port_nobody_listens_on = "http://127.0.0.1:9"
     done = modelreg("import", "mlflow", "--tracking-uri", port_nobody_listens_on, **_env(settings, artifact_store_env))
     assert done.returncode == 3 and "cannot read the MLflow registry: http://127.0.0.1:9" in done.stderr
-    assert os.environ.get("MODELREG_DATABASE_URL") is None

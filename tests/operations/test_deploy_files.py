@@ -24,8 +24,12 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "modelreg-dashboard.json"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 ALERT_TESTS = ROOT / "deploy" / "prometheus" / "alerts_test.yml"
 OPERATIONS = ROOT / "docs" / "operations.md"
-SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum", "_created"),
-            "gauge": ("",), "summary": ("_count", "_sum", "_created")}
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "gauge": ("",),
+    "summary": ("_count", "_sum", "_created"),
+}
 PROMETHEUS_OWN = {"up"}
 _NAME = re.compile(r"\b((?:modelreg|process)_[a-z0-9_]+)\b")
 
@@ -33,8 +37,11 @@ _NAME = re.compile(r"\b((?:modelreg|process)_[a-z0-9_]+)\b")
 def exported() -> set[str]:
     """Every sample name modelreg can export: its own series, the database's gauges, the process collector's."""
     assert metrics.REQUESTS  # the module's series are registered in the default registry
-    families = [*REGISTRY.collect(), *StateCollector(RegistryState(1, 2.0, 3, 4, 5)).collect(),
-                *ProcessCollector(registry=None).collect()]
+    families = [
+        *REGISTRY.collect(),
+        *StateCollector(RegistryState(1, 2.0, 3, 4, 5)).collect(),
+        *ProcessCollector(registry=None).collect(),
+    ]
     names = set()
     for family in families:
         names |= {family.name + suffix for suffix in SUFFIXES.get(family.type, ("",))}
@@ -70,16 +77,20 @@ def test_every_alert_uses_exported_series_and_has_a_runbook_section():
         assert used and used - PROMETHEUS_OWN <= names, (rule["alert"], used - names)
         runbook = rule["annotations"]["runbook"]
         assert runbook == f"docs/operations.md#{rule['alert'].lower()}" and rule["alert"].lower() in sections, runbook
-    wanted = {"ModelregHigh5xxRate", "ModelregHighLatency", "ModelregOutboxStalled", "ModelregWebhookDeadLetters",
-              "ModelregAuditChainBroken"}
+    wanted = {
+        "ModelregHigh5xxRate",
+        "ModelregHighLatency",
+        "ModelregOutboxStalled",
+        "ModelregWebhookDeadLetters",
+        "ModelregAuditChainBroken",
+    }
     assert wanted <= {rule["alert"] for rule in rules}
 
 
 def test_promtool_accepts_the_rules_and_their_unit_tests_pass():
     checked = subprocess.run([promtool(), "check", "rules", str(ALERTS)], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = subprocess.run([promtool(), "test", "rules", str(ALERT_TESTS)], capture_output=True, text=True,
-                            timeout=60)
+    tested = subprocess.run([promtool(), "test", "rules", str(ALERT_TESTS)], capture_output=True, text=True, timeout=60)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -73,10 +73,18 @@ def present(samples: Samples, name: str) -> bool:
 def server(tmp_path_factory: pytest.TempPathFactory, artifact_store_env: dict[str, str]) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("metrics")
     with fresh_database(data_dir, "metrics") as url:
-        live = LiveServer(data_dir, url, {
-            **artifact_store_env, "MODELREG_WORKERS": "2", "MODELREG_METRICS_PORT": str(free_port()),
-            "MODELREG_WEBHOOK_ALLOW_PRIVATE": "true", "MODELREG_DOWNLOAD_REDIRECT": "false",
-            "MODELREG_MAX_QUERY_DEPTH": "6"})
+        live = LiveServer(
+            data_dir,
+            url,
+            {
+                **artifact_store_env,
+                "MODELREG_WORKERS": "2",
+                "MODELREG_METRICS_PORT": str(free_port()),
+                "MODELREG_WEBHOOK_ALLOW_PRIVATE": "true",
+                "MODELREG_DOWNLOAD_REDIRECT": "false",
+                "MODELREG_MAX_QUERY_DEPTH": "6",
+            },
+        )
         try:
             live.database_url = url  # type: ignore[attr-defined]
             yield live
@@ -95,8 +103,9 @@ def _token(server: LiveServer, *roles: str, sub: str = "ops") -> str:
 
 
 def _gql(client: httpx.Client, token: str, query: str, variables: dict | None = None) -> dict:
-    response = client.post("/graphql", json={"query": query, "variables": variables or {}},
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"}
+    )
     return response.json()
 
 
@@ -127,15 +136,27 @@ def test_every_named_series_moves_with_the_workload(server):
             assert upload.status_code == 201, upload.text
             versions = []
             for _ in range(3):
-                created = _gql(client, scientist, CREATE_VERSION, {"input": {
-                    "name": "metrics/model", "createModelIfMissing": True,
-                    "files": [{"path": "model.bin", "digest": _sha(MODEL)}]}})
+                created = _gql(
+                    client,
+                    scientist,
+                    CREATE_VERSION,
+                    {
+                        "input": {
+                            "name": "metrics/model",
+                            "createModelIfMissing": True,
+                            "files": [{"path": "model.bin", "digest": _sha(MODEL)}],
+                        }
+                    },
+                )
                 assert "errors" not in created, created
                 versions.append(created["data"]["createModelVersion"]["modelVersion"])
             requested = _gql(client, scientist, REQUEST_STAGING, {"name": "metrics/model", "version": 1})
             assert "errors" not in requested, requested
-            download = client.get("/api/artifacts/files", params={"uri": "models:/metrics/model/1", "path": "model.bin"},
-                                  headers={"Authorization": f"Bearer {auditor}"})
+            download = client.get(
+                "/api/artifacts/files",
+                params={"uri": "models:/metrics/model/1", "path": "model.bin"},
+                headers={"Authorization": f"Bearer {auditor}"},
+            )
             assert download.status_code == 200 and download.content == MODEL
             assert _gql(client, auditor, VERIFY_AUDIT)["data"]["auditIntegrity"]["ok"] is True
             assert client.post("/graphql", json={"query": "{ viewer { subject } }"}).status_code == 401  # no token
@@ -143,8 +164,11 @@ def test_every_named_series_moves_with_the_workload(server):
             assert syntax["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
             deep = _gql(client, scientist, TOO_DEEP)
             assert "exceeds maximum operation depth" in deep["errors"][0]["message"], deep
-            batch = client.post("/graphql", json=[{"query": "{ viewer { subject } }"}] * 50,
-                                headers={"Authorization": f"Bearer {scientist}"})
+            batch = client.post(
+                "/graphql",
+                json=[{"query": "{ viewer { subject } }"}] * 50,
+                headers={"Authorization": f"Bearer {scientist}"},
+            )
             assert "MODELREG_MAX_BATCH" in batch.text
         # 4 versions' events x 2 hooks (the model's creation and the request too): wait for the first attempts.
         _wait(lambda: len(ok_hook.received) >= 5 and len(failing_hook.received) >= 5, "webhook deliveries")
@@ -197,11 +221,15 @@ def test_database_gauges_read_the_shared_state(server):
         version_id = connection.execute(text("SELECT min(id) FROM model_versions")).scalar()
         delivery_id = connection.execute(text("SELECT min(id) FROM webhook_deliveries")).scalar()
         assert version_id is not None and delivery_id is not None, "runs after the workload test"
-        status = connection.execute(text("SELECT status FROM model_versions WHERE id = :id"), {"id": version_id}).scalar()
-        delivery = connection.execute(text("SELECT status FROM webhook_deliveries WHERE id = :id"),
-                                      {"id": delivery_id}).scalar()
-        connection.execute(text("UPDATE model_versions SET status = 'PENDING_REGISTRATION' WHERE id = :id"),
-                           {"id": version_id})
+        status = connection.execute(
+            text("SELECT status FROM model_versions WHERE id = :id"), {"id": version_id}
+        ).scalar()
+        delivery = connection.execute(
+            text("SELECT status FROM webhook_deliveries WHERE id = :id"), {"id": delivery_id}
+        ).scalar()
+        connection.execute(
+            text("UPDATE model_versions SET status = 'PENDING_REGISTRATION' WHERE id = :id"), {"id": version_id}
+        )
         connection.execute(text("UPDATE webhook_deliveries SET status = 'DEAD' WHERE id = :id"), {"id": delivery_id})
     try:
         samples = scrape(metrics_url)
@@ -209,16 +237,20 @@ def test_database_gauges_read_the_shared_state(server):
         assert value(samples, "modelreg_webhook_dead_letters") == 1
     finally:
         with engine.begin() as connection:
-            connection.execute(text("UPDATE model_versions SET status = :s WHERE id = :id"),
-                               {"s": status, "id": version_id})
-            connection.execute(text("UPDATE webhook_deliveries SET status = :s WHERE id = :id"),
-                               {"s": delivery, "id": delivery_id})
+            connection.execute(
+                text("UPDATE model_versions SET status = :s WHERE id = :id"), {"s": status, "id": version_id}
+            )
+            connection.execute(
+                text("UPDATE webhook_deliveries SET status = :s WHERE id = :id"), {"s": delivery, "id": delivery_id}
+            )
     assert value(scrape(metrics_url), "modelreg_staged_uploads_pending_verification") == 0
 
 
 def test_one_process_serves_metrics_on_the_public_port_without_a_token(live_server):
     samples = scrape(f"{live_server.url}/metrics")
-    assert present(samples, "modelreg_http_requests_total") or present(samples, "modelreg_http_request_duration_seconds_count")
+    assert present(samples, "modelreg_http_requests_total") or present(
+        samples, "modelreg_http_request_duration_seconds_count"
+    )
     assert value(samples, "process_resident_memory_bytes") > 0  # prometheus-client's own process collector
     assert value(samples, "modelreg_database_up") == 1
 

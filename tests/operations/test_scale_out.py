@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from app.graphql.relay import from_global_id
 from app.services.event_feed import HIDDEN_TYPES
@@ -53,8 +53,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, artifact_store_env: dict[s
     policy.write_text(POLICY)
     with fresh_database(folder, "scale") as url:
         try:
-            with Cluster(folder, url, artifact_store_env, replicas=2,
-                         extra_env={"MODELREG_PROMOTION_POLICY": str(policy)}) as running:
+            with Cluster(
+                folder, url, artifact_store_env, replicas=2, extra_env={"MODELREG_PROMOTION_POLICY": str(policy)}
+            ) as running:
                 running.database_url = url  # type: ignore[attr-defined]
                 yield running
         except HaproxyMissing as error:
@@ -69,12 +70,27 @@ def _wait(condition, what: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def _outbox(engine) -> tuple[int, int]:
+    """Webhook deliveries not yet DELIVERED, and the sequence of the newest event subscribers see."""
+    with engine.connect() as db:
+        pending = db.execute(text("SELECT count(*) FROM webhook_deliveries WHERE status <> 'DELIVERED'")).scalar()
+        hidden = sorted(HIDDEN_TYPES)
+        last = db.execute(
+            text("SELECT max(seq) FROM events WHERE type NOT IN :hidden").bindparams(
+                bindparam("hidden", expanding=True)
+            ),
+            {"hidden": hidden},
+        ).scalar()
+    return int(pending or 0), int(last or 0)
+
+
 def test_replicas_survive_a_killed_replica_under_load(cluster):
     receiver = Receiver()
     engine = sync_engine(cluster.database_url)
     load = Load(cluster.url, cluster.data_dir, loops=LOOPS)
     victim = cluster.replicas[0]
     killed_at: list[float] = []
+    drained: list[float] = []
 
     async def kill() -> None:
         killed_at.append(time.monotonic())
@@ -88,18 +104,16 @@ def test_replicas_survive_a_killed_replica_under_load(cluster):
         started = time.monotonic()
         results = await load.run(LOAD_S, [(KILL_AT, kill), (RESTART_AT, restart)], subscribers=SUBSCRIBERS)
         elapsed = time.monotonic() - started
+        drain_started = time.monotonic()
         # Drain: the worker delivers what is pending, the subscribers catch up with the outbox.
-        visible = lambda: [seq for seq, kind in engine.connect().execute(  # noqa: E731
-            text("SELECT seq, type FROM events ORDER BY seq")) if kind not in HIDDEN_TYPES]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            pending = engine.connect().execute(text("SELECT count(*) FROM webhook_deliveries "
-                                                    "WHERE status <> 'DELIVERED'")).scalar()
-            expected = visible()
-            if not pending and all(seen[-1:] == expected[-1:] for seen in results.events_seen.values()):
+            pending, last = _outbox(engine)
+            if not pending and all(seen[-1:] == [last] for seen in results.events_seen.values()):
                 break
             await asyncio.sleep(0.2)
         await load.stop_following()
+        drained.append(time.monotonic() - drain_started)
         return results, elapsed
 
     try:
@@ -108,16 +122,27 @@ def test_replicas_survive_a_killed_replica_under_load(cluster):
     finally:
         receiver.stop()
     summary = results.summary(elapsed)
-    summary.update(kill_at_s=KILL_AT, restart_at_s=RESTART_AT, reconnects=results.reconnects,
-                   failed_calls=[(c.op, round(c.started - killed_at[0], 3), round(c.ended - killed_at[0], 3), c.detail)
-                                 for c in results.failed()])
+    summary.update(
+        kill_at_s=KILL_AT,
+        restart_at_s=RESTART_AT,
+        reconnects=results.reconnects,
+        drain_s=round(drained[0], 1),
+        failed_calls=[
+            (c.op, round(c.started - killed_at[0], 3), round(c.ended - killed_at[0], 3), c.detail)
+            for c in results.failed()
+        ],
+    )
     print("scale-out:", json.dumps(summary))
     Path(cluster.folder, "summary.json").write_text(json.dumps(summary, indent=2))
 
     with engine.connect() as db:
         # Every acknowledged registration exactly once, with the acknowledged number; others at most once.
-        rows = db.execute(text("SELECT v.description, m.name, v.version, v.status FROM model_versions v "
-                               "JOIN registered_models m ON m.id = v.model_id")).all()
+        rows = db.execute(
+            text(
+                "SELECT v.description, m.name, v.version, v.status FROM model_versions v "
+                "JOIN registered_models m ON m.id = v.model_id"
+            )
+        ).all()
         by_marker = Counter(row.description for row in rows)
         stored = {row.description: (row.name, row.version) for row in rows}
         assert results.registered, "no registration was acknowledged"
@@ -136,15 +161,18 @@ def test_replicas_survive_a_killed_replica_under_load(cluster):
         for request in results.approved:
             key = from_global_id(request)[1]
             status = db.execute(text("SELECT status FROM transition_requests WHERE id = :id"), {"id": key}).scalar()
-            decisions = db.execute(text("SELECT count(*) FROM transition_decisions WHERE request_id = :id"),
-                                   {"id": key}).scalar()
+            decisions = db.execute(
+                text("SELECT count(*) FROM transition_decisions WHERE request_id = :id"), {"id": key}
+            ).scalar()
             assert (status, decisions) == ("APPLIED", 1), (request, status, decisions)
         # At most one PRODUCTION version per model, whatever the interleaving.
-        assert not db.execute(text("SELECT model_id FROM model_versions WHERE stage = 'PRODUCTION' "
-                                   "GROUP BY model_id HAVING count(*) > 1")).all()
+        assert not db.execute(
+            text("SELECT model_id FROM model_versions WHERE stage = 'PRODUCTION' GROUP BY model_id HAVING count(*) > 1")
+        ).all()
         # Webhook: every delivery DELIVERED, each event received once, no event after the webhook's without one.
-        deliveries = db.execute(text("SELECT e.id, e.seq, d.status FROM webhook_deliveries d "
-                                     "JOIN events e ON e.seq = d.event_seq")).all()
+        deliveries = db.execute(
+            text("SELECT e.id, e.seq, d.status FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq")
+        ).all()
         events = db.execute(text("SELECT seq, id, type FROM events ORDER BY seq")).all()
     assert deliveries and all(row.status == "DELIVERED" for row in deliveries)
     got = Counter(item.headers.get("modelreg-event-id") for item in received)
@@ -158,13 +186,16 @@ def test_replicas_survive_a_killed_replica_under_load(cluster):
     assert sum(results.reconnects.values()) >= 1, "no subscriber was connected to the killed replica"
     # Uploads: each acknowledged one is in the shared store, whichever replica took it.
     assert results.uploads
-    token = {"Authorization": f"Bearer {load._token('ops', 'mlops')}"}
-    for digest, size in results.uploads.items():
-        stat = httpx.head(f"{cluster.url}/api/artifacts/blobs/{digest}", headers=token, timeout=10)
-        assert stat.status_code == 200, (digest, stat.status_code)
+    with httpx.Client(
+        base_url=cluster.url, headers={"Authorization": f"Bearer {load._token('ops', 'mlops')}"}, timeout=10
+    ) as client:
+        for digest in results.uploads:
+            stat = client.head(f"/api/artifacts/blobs/{digest}")
+            assert stat.status_code == 200, (digest, stat.status_code)
     # The audit chain verifies.
-    audit = subprocess.run([sys.executable, "-m", "app", "audit", "verify"], env=cluster.env, capture_output=True,
-                           text=True, timeout=60)
+    audit = subprocess.run(
+        [sys.executable, "-m", "app", "audit", "verify"], env=cluster.env, capture_output=True, text=True, timeout=60
+    )
     assert audit.returncode == 0 and json.loads(audit.stdout)["ok"], audit.stdout + audit.stderr
     # Failures: only requests in flight on the killed replica when it died (one per caller at most).
     failed = results.failed()

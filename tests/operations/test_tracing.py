@@ -49,9 +49,15 @@ def _descendants(spans: list[ReadableSpan], parent: ReadableSpan) -> list[Readab
     return found
 
 
-@pytest.mark.parametrize("variables", [
-    {"OTEL_TRACES_EXPORTER": "otlp"}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"},
-    {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, {"OTEL_TRACES_EXPORTER": "console"}])
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"OTEL_TRACES_EXPORTER": "otlp"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"},
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"},
+        {"OTEL_TRACES_EXPORTER": "console"},
+    ],
+)
 def test_the_standard_variables_turn_traces_on(variables):
     assert tracing.configured(variables)
     assert not tracing.configured({**variables, "OTEL_SDK_DISABLED": "true"})
@@ -66,8 +72,10 @@ def test_traces_are_off_without_them():
 async def test_request_operation_resolver_and_sql_spans_form_one_tree(exported, settings, api):
     async with api_with_settings(settings, api) as traced:
         response = await traced.client.post(
-            "/graphql", json={"query": CREATE_VERSION, "variables": {"name": "traced/model"}},
-            headers={"Authorization": f"Bearer {traced.token('data-scientist')}"})
+            "/graphql",
+            json={"query": CREATE_VERSION, "variables": {"name": "traced/model"}},
+            headers={"Authorization": f"Bearer {traced.token('data-scientist')}"},
+        )
     assert response.status_code == 200 and "errors" not in response.json(), response.text
     spans = list(exported.get_finished_spans())
     request_id = response.headers["x-request-id"]
@@ -76,27 +84,41 @@ async def test_request_operation_resolver_and_sql_spans_form_one_tree(exported, 
     assert request_id == format(server.context.trace_id, "032x")  # the id the server made is the trace id
     assert server.attributes["modelreg.request_id"] == request_id
     assert server.name.startswith("POST")
-    [operation] = [span for span in _descendants(spans, server) if span.name.startswith("graphql.")
-                   and span.name.endswith("TracedRegistration")]
+    [operation] = [
+        span
+        for span in _descendants(spans, server)
+        if span.name.startswith("graphql.") and span.name.endswith("TracedRegistration")
+    ]
     assert operation.name == "graphql.mutation TracedRegistration"
-    [resolver] = [span for span in _children(spans, operation)
-                  if span.name == "graphql.resolve Mutation.createModelVersion"]
-    sql = [span for span in _descendants(spans, resolver) if span.attributes.get("db.statement")
-           or span.attributes.get("db.query.text")]
-    statements = " ".join(str(span.attributes.get("db.statement") or span.attributes.get("db.query.text"))
-                          for span in sql)
+    [resolver] = [
+        span for span in _children(spans, operation) if span.name == "graphql.resolve Mutation.createModelVersion"
+    ]
+    sql = [
+        span
+        for span in _descendants(spans, resolver)
+        if span.attributes.get("db.statement") or span.attributes.get("db.query.text")
+    ]
+    statements = " ".join(
+        str(span.attributes.get("db.statement") or span.attributes.get("db.query.text")) for span in sql
+    )
     assert "INSERT INTO model_versions" in statements and "INSERT INTO audit_events" in statements, statements
     assert all(span.context.trace_id == server.context.trace_id for span in spans if span in sql)
     # Neither query text nor arguments are recorded: they may carry secrets.
-    assert not any("traced/model" in str(value) for span in spans for value in span.attributes.values()
-                   if span in (operation, resolver))
+    assert not any(
+        "traced/model" in str(value)
+        for span in spans
+        for value in span.attributes.values()
+        if span in (operation, resolver)
+    )
 
 
 async def test_a_request_id_the_caller_sends_is_kept_and_put_on_the_span(exported, settings, api):
     async with api_with_settings(settings, api) as traced:
-        response = await traced.client.post("/graphql", json={"query": "{ viewer { subject } }"},
-                                            headers={"Authorization": f"Bearer {traced.token('auditor')}",
-                                                     "X-Request-ID": "caller-chosen-42"})
+        response = await traced.client.post(
+            "/graphql",
+            json={"query": "{ viewer { subject } }"},
+            headers={"Authorization": f"Bearer {traced.token('auditor')}", "X-Request-ID": "caller-chosen-42"},
+        )
     assert response.headers["x-request-id"] == "caller-chosen-42"
     [server] = [span for span in exported.get_finished_spans() if span.parent is None and span.kind.name == "SERVER"]
     assert server.attributes["modelreg.request_id"] == "caller-chosen-42"
@@ -125,8 +147,12 @@ async def test_a_webhook_delivery_is_a_client_span_and_carries_traceparent(expor
         received = receiver.wait_for(1)
     finally:
         receiver.stop()
-    clients = [span for span in exported.get_finished_spans() if span.kind.name == "CLIENT"
-               and str(span.attributes.get("url.full") or span.attributes.get("http.url", "")).startswith(receiver.url())]
+    clients = [
+        span
+        for span in exported.get_finished_spans()
+        if span.kind.name == "CLIENT"
+        and str(span.attributes.get("url.full") or span.attributes.get("http.url", "")).startswith(receiver.url())
+    ]
     assert clients, [span.name for span in exported.get_finished_spans()]
     trace_ids = {format(span.context.trace_id, "032x") for span in clients}
     assert any(got.headers.get("traceparent", "").split("-")[1] in trace_ids for got in received)

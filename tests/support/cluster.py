@@ -37,7 +37,7 @@ def haproxy_binary() -> str:
     return found
 
 
-def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -61,9 +61,10 @@ class Process:
         self._log: IO[bytes] | None = None
 
     def start(self) -> None:
-        self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - open while the process runs, closed by stop()
+        self.process = subprocess.Popen(
+            self.args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
     def kill(self) -> None:
         """SIGKILL: no graceful shutdown, connections and transactions cut as a crash cuts them."""
@@ -93,8 +94,12 @@ class Replica(Process):
     def __init__(self, name: str, folder: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(name, folder, [sys.executable, "-m", "app", "serve"],
-                         {**env, "MODELREG_PORT": str(self.port), "MODELREG_WORKERS": "1"})
+        super().__init__(
+            name,
+            folder,
+            [sys.executable, "-m", "app", "serve"],
+            {**env, "MODELREG_PORT": str(self.port), "MODELREG_WORKERS": "1"},
+        )
 
     def start(self) -> None:
         self.spawn()
@@ -141,17 +146,31 @@ class Haproxy(Process):
 class Cluster:
     """``replicas`` servers, one webhook worker and HAProxy over one database and artifact store."""
 
-    def __init__(self, folder: Path, database_url: str, store_env: dict[str, str], replicas: int = 2,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        store_env: dict[str, str],
+        replicas: int = 2,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.folder = folder
         self.data_dir = folder / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELREG_", "OTEL_", "PROMETHEUS_"))}
         if not store_env.get("MODELREG_ARTIFACT_STORE"):  # the local store: one folder for every replica
             store_env = {"MODELREG_ARTIFACT_STORE": (folder / "artifacts").resolve().as_uri()}
-        env.update({"MODELREG_DATA_DIR": str(self.data_dir), "MODELREG_DATABASE_URL": database_url,
-                    "MODELREG_DISPATCHER": "false", "MODELREG_WEBHOOK_ALLOW_PRIVATE": "true",
-                    "MODELREG_LOG_LEVEL": "WARNING", **store_env, **(extra_env or {})})
+        env.update(
+            {
+                "MODELREG_DATA_DIR": str(self.data_dir),
+                "MODELREG_DATABASE_URL": database_url,
+                "MODELREG_DISPATCHER": "false",
+                "MODELREG_WEBHOOK_ALLOW_PRIVATE": "true",
+                "MODELREG_LOG_LEVEL": "WARNING",
+                **store_env,
+                **(extra_env or {}),
+            }
+        )
         self.env = env
         self.replicas = [Replica(f"replica-{index}", folder, env) for index in range(replicas)]
         self.worker = Process("worker", folder, [sys.executable, "-m", "app", "worker"], env)

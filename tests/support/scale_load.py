@@ -24,7 +24,9 @@ from tests.support.subscriptions import PROTOCOL, ws_url
 
 READ = """
 query ReadModel($name: String!) {
-  registeredModel(name: $name) { name latestVersion { version stage } versions(first: 5) { edges { node { version } } } }
+  registeredModel(name: $name) {
+    name latestVersion { version stage } versions(first: 5) { edges { node { version } } }
+  }
 }
 """
 LIST = "query ListModels { registeredModels(first: 10) { edges { node { name } } } }"
@@ -76,12 +78,22 @@ class Results:
         ops: dict[str, Any] = {}
         for op in sorted({call.op for call in self.calls}):
             times = sorted(call.ended - call.started for call in self.calls if call.op == op and call.outcome == "ok")
-            ops[op] = {"ok": len(times), "failed": sum(1 for c in self.calls if c.op == op and c.outcome == "failed"),
-                       "refused": sum(1 for c in self.calls if c.op == op and c.outcome == "refused"),
-                       "p50_ms": _percentile(times, 0.50), "p99_ms": _percentile(times, 0.99)}
+            ops[op] = {
+                "ok": len(times),
+                "failed": sum(1 for c in self.calls if c.op == op and c.outcome == "failed"),
+                "refused": sum(1 for c in self.calls if c.op == op and c.outcome == "refused"),
+                "p50_ms": _percentile(times, 0.50),
+                "p99_ms": _percentile(times, 0.99),
+            }
         done = sum(1 for call in self.calls if call.outcome == "ok")
-        return {"seconds": round(seconds, 1), "requests": len(self.calls), "ok": done,
-                "failed": len(self.failed()), "throughput_per_s": round(done / seconds, 1), "operations": ops}
+        return {
+            "seconds": round(seconds, 1),
+            "requests": len(self.calls),
+            "ok": done,
+            "failed": len(self.failed()),
+            "throughput_per_s": round(done / seconds, 1),
+            "operations": ops,
+        }
 
 
 def _percentile(sorted_times: list[float], share: float) -> float | None:
@@ -94,27 +106,39 @@ def _percentile(sorted_times: list[float], share: float) -> float | None:
 class Load:
     """``loops`` concurrent callers, each on a model of its own (``scale/m<i>``) for its writes."""
 
-    def __init__(self, url: str, data_dir: Path, loops: int = 6, think: float = 0.02, seed: int = 19,
-                 upload_bytes: int = 16 * 1024) -> None:
+    def __init__(
+        self,
+        url: str,
+        data_dir: Path,
+        loops: int = 6,
+        think: float = 0.02,
+        seed: int = 19,
+        upload_bytes: int = 16 * 1024,
+        weights: dict[str, int] | None = None,
+    ) -> None:
         self.url, self.data_dir, self.loops, self.think = url, data_dir, loops, think
+        self.weights = weights or WEIGHTS
         self.seed, self.upload_bytes = seed, upload_bytes
         self.results = Results()
         self._stop = asyncio.Event()
         self._approver = self._token("approver", "approver")
 
     def _token(self, subject: str, *roles: str) -> str:
-        return dev_issuer.mint_token(self.data_dir, subject=subject, roles=list(roles), audience="modelreg",
-                                     ttl_seconds=3600)
+        return dev_issuer.mint_token(
+            self.data_dir, subject=subject, roles=list(roles), audience="modelreg", ttl_seconds=3600
+        )
 
-    async def run(self, seconds: float, schedule: list[tuple[float, Callable[[], Awaitable[None]]]] = (),
-                  subscribers: int = 0) -> Results:
+    async def run(
+        self, seconds: float, schedule: list[tuple[float, Callable[[], Awaitable[None]]]] = (), subscribers: int = 0
+    ) -> Results:
         """Load for ``seconds``; each ``(at, action)`` of ``schedule`` runs ``at`` seconds in (kill, restart...)."""
         self._stop.clear()
         started = time.monotonic()
         followers = [asyncio.create_task(self._follow(index)) for index in range(subscribers)]
         await asyncio.sleep(0.5 if subscribers else 0)  # subscribed before the first write
-        async with httpx.AsyncClient(base_url=self.url, timeout=httpx.Timeout(30, connect=5),
-                                     limits=httpx.Limits(max_connections=self.loops * 2)) as client:
+        async with httpx.AsyncClient(
+            base_url=self.url, timeout=httpx.Timeout(30, connect=5), limits=httpx.Limits(max_connections=self.loops * 2)
+        ) as client:
             callers = [asyncio.create_task(self._caller(client, index)) for index in range(self.loops)]
             actions = [asyncio.create_task(self._at(started + at, action)) for at, action in schedule]
             await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
@@ -140,7 +164,7 @@ class Load:
         model = f"scale/m{index}"
         scientist = self._token(f"scientist-{index}", "data-scientist")
         versions: list[int] = []  # this caller's acknowledged versions, READY (no files, or verified files)
-        ops, weights = list(WEIGHTS), list(WEIGHTS.values())
+        ops, weights = list(self.weights), list(self.weights.values())
         while not self._stop.is_set():
             op = rng.choices(ops, weights)[0]
             if op == "approve" and not versions:
@@ -181,28 +205,41 @@ class Load:
         self.results.calls.append(Call(op, started, ended, "ok"))
         return body
 
-    async def _graphql(self, client: httpx.AsyncClient, op: str, token: str, query: str,
-                       variables: dict[str, Any]) -> dict[str, Any] | None:
-        body = await self._call(op, lambda: client.post(
-            "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {token}"}))
+    async def _graphql(
+        self, client: httpx.AsyncClient, op: str, token: str, query: str, variables: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        body = await self._call(
+            op,
+            lambda: client.post(
+                "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {token}"}
+            ),
+        )
         return body["data"] if body else None
 
-    async def _register(self, client: httpx.AsyncClient, token: str, model: str, *, upload: bool,
-                        rng: random.Random) -> int | None:
+    async def _register(
+        self, client: httpx.AsyncClient, token: str, model: str, *, upload: bool, rng: random.Random
+    ) -> int | None:
         marker = secrets.token_hex(8)
         files = None
         if upload:
             data = rng.randbytes(self.upload_bytes)
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
-            stored = await self._call("upload", lambda: client.put(
-                "/api/artifacts/blobs", content=data, headers={"Authorization": f"Bearer {token}"}))
+            stored = await self._call(
+                "upload",
+                lambda: client.put("/api/artifacts/blobs", content=data, headers={"Authorization": f"Bearer {token}"}),
+            )
             if stored is None:
                 return None
             self.results.uploads[digest] = len(data)
             files = [{"path": "model.bin", "digest": digest}]
         self.results.unacknowledged.add(marker)  # until the answer says it is stored
-        data = await self._graphql(client, "register", token, REGISTER, {"input": {
-            "name": model, "createModelIfMissing": True, "description": marker, "files": files}})
+        data = await self._graphql(
+            client,
+            "register",
+            token,
+            REGISTER,
+            {"input": {"name": model, "createModelIfMissing": True, "description": marker, "files": files}},
+        )
         if data is None:
             if self.results.calls[-1].outcome == "refused":
                 self.results.unacknowledged.discard(marker)  # a refusal writes nothing
@@ -215,8 +252,9 @@ class Load:
     async def _promote(self, client: httpx.AsyncClient, token: str, model: str, version: int) -> None:
         """STAGING (no approval needed: applied at once), then PRODUCTION, approved by another identity."""
         for stage in ("STAGING", "PRODUCTION"):
-            data = await self._graphql(client, "request", token, REQUEST, {"name": model, "version": version,
-                                                                           "stage": stage})
+            data = await self._graphql(
+                client, "request", token, REQUEST, {"name": model, "version": version, "stage": stage}
+            )
             if data is None:
                 return
         request_id = data["requestStageTransition"]["transitionRequest"]["id"]
@@ -236,13 +274,22 @@ class Load:
             self.results.reconnects[index] += 1
             try:
                 async with websockets.connect(ws_url(self.url), subprotocols=[PROTOCOL], open_timeout=5) as ws:
-                    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+                    await ws.send(
+                        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+                    )
                     ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
                     if ack.get("type") != "connection_ack":
                         raise ConnectionError(f"no ack: {ack}")
                     after = seen[-1] if seen else 0
-                    await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                              "payload": {"query": EVENTS, "variables": {"after": after}}}))
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "id": "1",
+                                "type": "subscribe",
+                                "payload": {"query": EVENTS, "variables": {"after": after}},
+                            }
+                        )
+                    )
                     async for raw in ws:
                         message = json.loads(raw)
                         if message.get("type") == "ping":

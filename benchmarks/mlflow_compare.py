@@ -83,7 +83,7 @@ def send(http: httpx.Client, call: tuple[str, str, dict[str, Any]]) -> str | Non
     return None if response.status_code == 200 else f"{path}: HTTP {response.status_code} {response.text[:200]}"
 
 
-def seed_mlflow(base_url: str, models: int, rng: random.Random) -> list[str]:
+def seed_mlflow(base_url: str, models: int, rng: random.Random, headers: dict[str, str] | None = None) -> list[str]:
     """Register ``models`` models x 10 versions through the REST API, 8 requests at a time."""
     names = [model_name(index) for index in range(models)]
 
@@ -95,7 +95,7 @@ def seed_mlflow(base_url: str, models: int, rng: random.Random) -> list[str]:
             (await http.post(API + "/model-versions/create", json=body)).raise_for_status()
 
     async def run() -> None:
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=headers) as http:
             for start in range(0, len(names), 8):
                 await asyncio.gather(*(register(name, http) for name in names[start:start + 8]))
 
@@ -103,7 +103,9 @@ def seed_mlflow(base_url: str, models: int, rng: random.Random) -> list[str]:
     return names
 
 
-async def throughput(base_url: str, names: list[str], concurrency: int, seconds: float) -> tuple[float, int]:
+async def throughput(
+    base_url: str, names: list[str], concurrency: int, seconds: float, headers: dict[str, str] | None = None
+) -> tuple[float, int]:
     """Get-registered-model requests per second with ``concurrency`` clients back to back, and the failures."""
     rng = random.Random(7)
 
@@ -111,7 +113,27 @@ async def throughput(base_url: str, names: list[str], concurrency: int, seconds:
         response = await http.get(API + "/registered-models/get", params={"name": rng.choice(names)})
         return response.status_code == 200
 
-    return await httpx_throughput(base_url, {}, concurrency, seconds, get_model)
+    return await httpx_throughput(base_url, headers or {}, concurrency, seconds, get_model)
+
+
+def measure_operations(
+    base_url: str, server_pid: int, names: list[str], requests: int, headers: dict[str, str] | None = None
+) -> dict[str, tuple[float, list[str]]]:
+    """Server CPU milliseconds per operation of OPERATIONS (after a tenth as many warm-up requests), and the
+    errors, over ``requests`` sequential requests on one keep-alive connection."""
+    rng = random.Random(42)
+    measured: dict[str, tuple[float, list[str]]] = {}
+    with httpx.Client(base_url=base_url, timeout=60, headers=headers) as http:
+        for operation, calls in OPERATIONS.items():
+            errors: list[str] = []
+            for index in range(requests // 10 + requests):
+                if index == requests // 10:
+                    started = tree_cpu_seconds(server_pid)
+                for call in calls:
+                    if problem := send(http, call(rng, names)):
+                        errors.append(problem)
+            measured[operation] = ((tree_cpu_seconds(server_pid) - started) * 1000 / requests, errors)
+    return measured
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,23 +165,13 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
         print(f"registering {args.models} models in MLflow...", file=sys.stderr, flush=True)
         names = seed_mlflow(base_url, args.models, random.Random(42))
-        rng = random.Random(42)
-        with httpx.Client(base_url=base_url, timeout=60) as http:
-            for operation, calls in OPERATIONS.items():
-                errors: list[str] = []
-                for index in range(args.requests // 10 + args.requests):
-                    if index == args.requests // 10:
-                        started = tree_cpu_seconds(server.pid)
-                    for call in calls:
-                        if problem := send(http, call(rng, names)):
-                            errors.append(problem)
-                cpu_ms = (tree_cpu_seconds(server.pid) - started) * 1000 / args.requests
-                failed += len(errors)
-                for sample in errors[:3]:
-                    print(f"error sample: {sample}", file=sys.stderr)
-                print(json.dumps({"operation": operation, "server": "mlflow", "models": args.models,
-                                  "calls": len(calls), "cpu_ms_per_op": round(cpu_ms, 2),
-                                  "requests": args.requests, "errors": len(errors)}), flush=True)
+        for operation, (cpu_ms, errors) in measure_operations(base_url, server.pid, names, args.requests).items():
+            failed += len(errors)
+            for sample in errors[:3]:
+                print(f"error sample: {sample}", file=sys.stderr)
+            print(json.dumps({"operation": operation, "server": "mlflow", "models": args.models,
+                              "calls": len(OPERATIONS[operation]), "cpu_ms_per_op": round(cpu_ms, 2),
+                              "requests": args.requests, "errors": len(errors)}), flush=True)
         url = f"{base_url}{API}/registered-models/get?name={names[len(names) // 2]}"
         for client, measured in (("httpx", asyncio.run(throughput(base_url, names, 8, args.seconds))),
                                  ("ab", ab_throughput(url, 8, args.seconds, {}))):

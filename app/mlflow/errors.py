@@ -67,13 +67,16 @@ class MlflowRefusal(RegistryError):
 
 
 def mlflow_endpoint(endpoint: Endpoint) -> Endpoint:
-    """Every failure of an MLflow endpoint in MLflow's format: a registry error by its code, anything unexpected as
-    INTERNAL_ERROR with the request id (logged with it, no stack trace to the client)."""
+    """Runs an MLflow endpoint with one read unit of work for the request; every failure in MLflow's format: a
+    registry error by its code, anything unexpected as INTERNAL_ERROR with the request id (logged with it, no
+    stack trace to the client)."""
 
     @functools.wraps(endpoint)
     async def wrapped(request: Request) -> Response:
         try:
-            return await endpoint(request)
+            # The request's reads share one unit of work (a write commits its own and makes it re-read).
+            async with request.app.state.uow.request_scope():
+                return await endpoint(request)
         except MlflowRefusal as error:
             return mlflow_error_response(error, mlflow_code=error.mlflow_code, status=error.status)
         except RegistryError as error:

@@ -29,6 +29,9 @@ def principal_for(actor: str) -> Principal:
 
 def _line(summary: Summary) -> str:
     if summary.nothing_to_do:
+        failed = sum(counts.failed for counts in summary.counts.values())
+        if failed:
+            return f"nothing to do: everything else in {summary.tracking_uri} is imported already; {failed} failed:"
         return f"nothing to do: everything in {summary.tracking_uri} is imported already"
     verb = "would import" if summary.dry_run else "imported"
     parts = []

@@ -158,6 +158,8 @@ class Importer:
                     )
                 else:
                     self.summary.skipped("versions")
+                    if stage_of(version.current_stage) is not Stage.NONE:
+                        self.summary.skipped("stages")
             elif version.status != "READY":
                 self.summary.skipped("versions")
                 self.summary.note(

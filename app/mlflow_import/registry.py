@@ -208,6 +208,12 @@ class MlflowRegistry:
             self._runs[run_id] = await self._run(body["run"]) if body and body.get("run") else None
         return self._runs[run_id]
 
+    async def logged_model_run(self, model_id: str) -> str | None:
+        """The run an MLflow 3 logged model (``m-...``) was logged in, if MLflow knows it."""
+        body = await self._get(f"logged-models/{model_id}", {}, missing_ok=True)
+        info = ((body or {}).get("model") or {}).get("info") or {}
+        return info.get("source_run_id") or None
+
     def cached_run(self, run_id: str | None) -> MlflowRun | None:
         """A run read before (None when it was not, or MLflow no longer has it)."""
         return self._runs.get(run_id) if run_id else None

@@ -182,11 +182,13 @@ async def test_import_then_a_second_run_has_nothing_to_do(api, modelreg, seeded,
     before = stored(api)
     second = await asyncio.to_thread(modelreg, "import", "mlflow", "--tracking-uri", seeded.url, **env)
     again = json.loads(second.stdout)
+    assert again["nothingToDo"] is True and "nothing to do: everything else in" in second.stderr
     assert second.returncode == 1  # the refused name is still refused, and said so
     assert [failure["model"] for failure in again["failures"]] == [BAD]
+    assert again["models"] == {"imported": 0, "skipped": 3, "failed": 1}
     assert again["versions"] == {"imported": 0, "skipped": 296, "failed": 0}
+    assert again["stages"] == {"imported": 0, "skipped": 7, "failed": 0}
     assert again["aliases"] == {"imported": 0, "skipped": 3, "failed": 0}
-    assert again["stages"]["imported"] == 0 and again["models"]["imported"] == 0
     assert stored(api) == before
 
     clean = await asyncio.to_thread(

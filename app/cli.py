@@ -1,5 +1,5 @@
 """The ``modelreg`` command: serve, deliver webhooks (worker), mint development tokens, run migrations, check
-artifacts, verify the audit log, export the schema."""
+artifacts, verify the audit log, import an MLflow registry, export the schema."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from .summary import Summary
 
 log = logging.getLogger("modelreg.import")
 KEY_PREFIX = "mlflow-import"
+PROGRESS_EVERY_SECONDS = 10.0  # within a model with many versions
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Importer:
         self._settle = settle or (copier.wait if copier is not None else None)
         self.summary = Summary(self._source, dry_run=options.dry_run)
         self._noted_runs: set[str] = set()
+        self._said = time.perf_counter()
 
     def _wanted(self, model: MlflowModel) -> bool:
         pattern = self._options.models
@@ -202,6 +204,9 @@ class Importer:
                 await self._settle()  # the copies of this batch, stored and digested
             for version, registered in created:
                 await self._record(model, version, registered, *planned[version.version])
+            if time.perf_counter() - self._said > PROGRESS_EVERY_SECONDS and start + size < len(todo):
+                self._said = time.perf_counter()
+                self._progress(f"  {model.name}: {start + size} of {len(todo)} versions")
 
     async def _register(self, name: str, version: MlflowVersion) -> ModelVersion:
         """Register the version (its files copied from its source). The idempotency key makes a repeat after an
@@ -297,7 +302,10 @@ class Importer:
             self.summary.imported("versions")
         if recorded.version.version != version.version:
             self.summary.note(
-                model.name, f"numbered {recorded.version.version} in modelreg (the number was taken)", version.version
+                model.name,
+                f"numbered {recorded.version.version} in modelreg: number {version.version} was taken or passed "
+                "(registered in modelreg since, or READY in MLflow only after an earlier import)",
+                version.version,
             )
         wanted = stage_of(version.current_stage)
         if wanted is not Stage.NONE:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -262,3 +265,44 @@ async def _scrape_while_subscribed(url: str, token: str, count: int, metrics_url
     finally:
         for subscriber in subscribers:
             await subscriber.close()
+
+
+def test_the_worker_serves_its_own_metrics(server):
+    """`modelreg worker` (webhook deliveries without HTTP) answers /metrics on MODELREG_METRICS_PORT."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELREG_", "PROMETHEUS_", "OTEL_"))}
+    env.update(
+        {
+            "MODELREG_DATA_DIR": str(server.data_dir),
+            "MODELREG_DATABASE_URL": server.database_url,
+            "MODELREG_METRICS_PORT": str(port),
+            "MODELREG_WEBHOOK_ALLOW_PRIVATE": "true",
+        }
+    )
+    log = server.data_dir / "worker.log"
+    with open(log, "wb") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/metrics"
+            _wait(lambda: _answers(url) or worker.poll() is not None, "the worker's metrics listener", timeout=60)
+            assert worker.poll() is None, log.read_text()
+            samples = scrape(url)
+        finally:
+            worker.terminate()
+            worker.wait(15)
+    assert value(samples, "modelreg_database_up") == 1
+    assert present(samples, "modelreg_outbox_pending_deliveries")
+    assert value(samples, "process_resident_memory_bytes") > 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

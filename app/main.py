@@ -36,6 +36,7 @@ from app.http.pages import lineage_page
 from app.http.serving import serving_routes
 from app.mlflow.artifacts import mlflow_artifact_routes
 from app.mlflow.routes import mlflow_routes
+from app.mlflow.runs import RunReader
 from app.mlflow.wiring import build_source_reader
 from app.observability import tracing
 from app.observability.endpoint import MetricsListener, metrics_route
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
     # Versions registered with a source (the MLflow API's create_model_version) copy their files in the background.
     sources = build_source_reader(settings)
     copier = SourceCopier(uow, store, sources, settings.max_upload_size, trail)
+    mlflow_runs = RunReader(settings.mlflow_tracking_uri, settings.mlflow_tracking_token)  # their lineage Runs
     webhooks = build_webhooks(settings, uow)
     production = {name.strip() for name in settings.production_environments.split(",") if name.strip()}
     environments = [
@@ -217,6 +219,7 @@ def create_app(settings: Settings) -> Starlette:
         await verifier.stop()
         await copier.stop()
         await sources.close()
+        await mlflow_runs.close()
         await feed.stop()
         await webhooks.dispatcher.stop()
         await webhooks.sender.close()
@@ -258,6 +261,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.copier = copier
+    app.state.mlflow_runs = mlflow_runs
     app.state.uow = uow
     app.state.webhooks = webhooks
     app.state.event_feed = feed

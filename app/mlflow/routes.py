@@ -9,6 +9,7 @@ model cannot be renamed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from .errors import MlflowRefusal, mlflow_endpoint
 from .messages import parse_stage
 from .names import to_mlflow
 from .requests import arguments
+from .runs import RunReader
 from .views import collect, latest_per_stage, model_messages, version_messages
 
 API = "/api/2.0/mlflow"
@@ -213,8 +215,9 @@ async def get_model_version_by_alias(request: Request) -> Response:
 @mlflow_endpoint
 async def create_model_version(request: Request) -> Response:
     principal, args = await arguments(request)
-    run_id = args.text("run_id", required=False)
-    run = NewRun(TrackerKind.MLFLOW, run_id, run_uri=args.text("run_link", required=False)) if run_id else None
+    runs: RunReader = request.app.state.mlflow_runs
+    link = args.text("run_link", required=False)
+    run = await runs.lineage(args.text("run_id", required=False), args.text("model_id", required=False), link)
     command = NewVersion(
         model_name=args.model_name(),
         description=args.text("description", required=False),
@@ -223,7 +226,15 @@ async def create_model_version(request: Request) -> Response:
         source=args.required("source"),
     )
     try:
-        version = await _services(request).versions.create(principal, command)
+        try:
+            version = await _services(request).versions.create(principal, command)
+        except Conflict:
+            if run is None or not (run.params or run.metrics or run.experiment_name):
+                raise
+            # The run is in the lineage already, as MLflow described it then (its metrics may have moved since):
+            # link to it by id.
+            bare = NewRun(TrackerKind.MLFLOW, run.run_id)
+            version = await _services(request).versions.create(principal, replace(command, run=bare))
     except NotFound as error:
         if error.field != "name":
             raise

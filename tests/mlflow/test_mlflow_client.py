@@ -25,6 +25,10 @@ query Version($name: String!) {
     artifact { uri digest files { path digest size } }
   }
 }"""
+RUN = """
+query Run($runId: String!) {
+  run(tracker: MLFLOW, runId: $runId) { runUri experimentName params { name value } metrics { name value } }
+}"""
 AUDIT = """
 query Denied($action: String!) {
   auditEvents(filter: {action: $action, outcome: FORBIDDEN}, first: 5) { nodes { actor { subject } action outcome } }
@@ -186,6 +190,7 @@ def test_log_to_mlflow_register_into_modelreg_and_load_back(client, mlflow_regis
     name = unique("mlflow-e2e")
     with mlflow.start_run() as run:
         mlflow.log_param("lr", 0.1)
+        mlflow.log_metric("accuracy", 0.93)
         info = mlflow.pyfunc.log_model(name="model", python_model=AddOne())
 
     registered = mlflow.register_model(info.model_uri, name)  # waits while modelreg copies the files
@@ -194,6 +199,12 @@ def test_log_to_mlflow_register_into_modelreg_and_load_back(client, mlflow_regis
     assert version["status"] == "READY"
     assert version["artifact"]["uri"] == f"models:/{name}/1" and version["artifact"]["digest"].startswith("sha256:")
     assert {"MLmodel", "python_model.pkl"} <= {file["path"] for file in version["artifact"]["files"]}
+    # The logged model's run becomes the version's lineage Run, as MLflow describes it.
+    assert version["run"] == {"tracker": "MLFLOW", "runId": run.info.run_id}
+    lineage = mlflow_registry.graphql(RUN, {"runId": run.info.run_id}, "auditor")["run"]
+    assert lineage["experimentName"] == "Default" and lineage["runUri"].endswith(f"/runs/{run.info.run_id}")
+    assert (lineage["params"], lineage["metrics"]) == ([{"name": "lr", "value": "0.1"}],
+                                                       [{"name": "accuracy", "value": 0.93}])
 
     pending = error_of(lambda: client.set_registered_model_alias(name, "champion", "1"))  # protected
     request_id = re.search(r"transition request (\S+) is pending", pending.message).group(1)
@@ -204,4 +215,3 @@ def test_log_to_mlflow_register_into_modelreg_and_load_back(client, mlflow_regis
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     assert loaded.predict([1, 41]) == AddOne().predict(None, [1, 41]) == [2, 42]
     assert mlflow.pyfunc.load_model(f"models:/{name}/1").predict([0]) == [1]
-    assert run.info.run_id

@@ -26,6 +26,9 @@ from tests.graphql.test_schema_coverage import stored
 from tests.support.databases import sync_engine
 from tests.support.mlflow_server import MlflowServer
 
+# MLflow's stages are deprecated there (FutureWarning) but what registries to import hold.
+pytestmark = pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")
+
 FRAUD, CHURN, RANKER, BAD = "fraud~scorer", "churn", "ranker.v2", "bad name"
 MODEL_FILES = {"MLmodel": b"flavors:\n  python_function: {}\n", "model.pkl": b"\x80\x04weights" * 64}
 VERSIONS = {FRAUD: 150, CHURN: 100, RANKER: 46, BAD: 2}  # 298 in MLflow; churn's numbers 50 and 51 are deleted
@@ -271,3 +274,44 @@ def test_an_unreachable_tracking_server_is_a_clear_error(modelreg, settings, art
     port_nobody_listens_on = "http://127.0.0.1:9"
     done = modelreg("import", "mlflow", "--tracking-uri", port_nobody_listens_on, **_env(settings, artifact_store_env))
     assert done.returncode == 3 and "cannot read the MLflow registry: http://127.0.0.1:9" in done.stderr
+
+
+CREATE_VERSION = """
+mutation CreateVersion($name: String!) { createModelVersion(input: {name: $name}) { modelVersion { version } } }
+"""
+
+
+async def test_a_later_run_brings_what_mlflow_registered_since(api, seeded, settings):
+    """New MLflow versions come over on the next run; a number modelreg handed out meanwhile is taken, so MLflow's
+    version gets the next free one (with a note); an alias MLflow moved since is left where modelreg has it."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=seeded.url, registry_uri=seeded.url)
+    name = "increment"
+    client.create_registered_model(name)
+    for _ in range(3):
+        client.create_model_version(name, "s3://nowhere/increment/model")
+    client.transition_model_version_stage(name, "3", "Staging")
+    client.set_registered_model_alias(name, "best", "2")
+    options = Options(seeded.url, models=name)
+    async with import_parts(settings, seeded.url, None) as parts:
+        first = (await parts.importer(principal_for("mlflow-import"), options).run()).as_json()
+    assert (first["versions"]["imported"], first["stages"]["imported"], first["aliases"]["imported"]) == (3, 1, 1)
+
+    await api.ok(CREATE_VERSION, {"name": name})  # registered in modelreg meanwhile: number 4
+    for _ in range(2):
+        client.create_model_version(name, "s3://nowhere/increment/model")
+    client.transition_model_version_stage(name, "5", "Production")
+    client.set_registered_model_alias(name, "best", "5")
+    async with import_parts(settings, seeded.url, None) as parts:
+        second = (await parts.importer(principal_for("mlflow-import"), options).run()).as_json()
+    assert second["versions"] == {"imported": 2, "skipped": 3, "failed": 0}
+    assert second["stages"] == {"imported": 1, "skipped": 1, "failed": 0}
+    assert second["aliases"] == {"imported": 0, "skipped": 1, "failed": 0}
+    notes = {(note.get("version"), note.get("alias")): note["note"] for note in second["notes"]}
+    assert notes[(4, None)].startswith("numbered 5 in modelreg: number 4 was taken or passed")
+    assert notes[(5, None)].startswith("numbered 6 in modelreg")
+    assert notes[(None, "best")].startswith("points at version 2 in modelreg, at MLflow's version 5")
+    rows = _rows(api.database_url, VERSIONS_OF.format(name=name))
+    assert [(number, stage) for number, stage, _ in rows] == [
+        (1, "NONE"), (2, "NONE"), (3, "STAGING"), (4, "NONE"), (5, "NONE"), (6, "PRODUCTION")]

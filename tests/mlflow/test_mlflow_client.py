@@ -215,3 +215,17 @@ def test_log_to_mlflow_register_into_modelreg_and_load_back(client, mlflow_regis
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     assert loaded.predict([1, 41]) == AddOne().predict(None, [1, 41]) == [2, 42]
     assert mlflow.pyfunc.load_model(f"models:/{name}/1").predict([0]) == [1]
+
+
+def test_a_second_model_from_a_run_that_moved_on_links_the_same_run(client, mlflow_registry):
+    name = unique("mlflow-two-from-one-run")
+    with mlflow.start_run():
+        mlflow.log_metric("loss", 0.5)
+        first = mlflow.pyfunc.log_model(name="first", python_model=AddOne())
+        mlflow.register_model(first.model_uri, name)
+        mlflow.log_metric("loss", 0.2)  # the run goes on after its first registration
+        second = mlflow.pyfunc.log_model(name="second", python_model=AddOne())
+        assert mlflow.register_model(second.model_uri, name).version == "2"
+    runs = [mlflow_registry.graphql(VERSION.replace("version: 1", f"version: {n}"), {"name": name}, "auditor")
+            ["modelVersion"]["run"] for n in (1, 2)]
+    assert runs[0] == runs[1] and runs[0]["tracker"] == "MLFLOW"

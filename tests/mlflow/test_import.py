@@ -29,9 +29,9 @@ from tests.support.mlflow_server import MlflowServer
 # MLflow's stages are deprecated there (FutureWarning) but what registries to import hold.
 pytestmark = pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")
 
-FRAUD, CHURN, RANKER, BAD = "fraud~scorer", "churn", "ranker.v2", "bad name"
+FRAUD, CHURN, RANKER, BAD, EMBEDDER = "fraud~scorer", "churn", "ranker.v2", "bad name", "embedder"
 MODEL_FILES = {"MLmodel": b"flavors:\n  python_function: {}\n", "model.pkl": b"\x80\x04weights" * 64}
-VERSIONS = {FRAUD: 150, CHURN: 100, RANKER: 46, BAD: 2}  # 298 in MLflow; churn's numbers 50 and 51 are deleted
+VERSIONS = {FRAUD: 150, CHURN: 100, RANKER: 46, EMBEDDER: 4, BAD: 2}  # 302 in MLflow; churn's 50 and 51 deleted
 STAGES = {FRAUD: {10: "Archived", 140: "Staging", 145: "Production", 150: "Production"},
           CHURN: {101: "Staging", 102: "Production"}, RANKER: {46: "Staging"}}
 ALIASES = {FRAUD: {"champion": 150, "challenger": 140}, CHURN: {"stable": 90}}
@@ -64,19 +64,23 @@ def _seed(url: str, folder: Path) -> Seed:
         client.set_terminated(run.info.run_id)
         runs.append(run)
     fraud, churn = runs
+    logged = client.create_logged_model(experiment, name="embedder")  # an MLflow 3 logged model: models:/m-<id>
+    client.log_model_artifacts(logged.model_id, str(folder))
     sources = {FRAUD: (f"{fraud.info.artifact_uri}/model", fraud.info.run_id),
                CHURN: (f"runs:/{churn.info.run_id}/model", churn.info.run_id),
-               RANKER: ("s3://nowhere/ranker/model", None), BAD: ("s3://nowhere/bad/model", None)}
+               RANKER: ("s3://nowhere/ranker/model", None), BAD: ("s3://nowhere/bad/model", None),
+               EMBEDDER: (f"models:/{logged.model_id}", None)}
     client.create_registered_model(FRAUD, tags={"team": "risk"}, description="Scores card payments")
-    for name in (CHURN, RANKER, BAD):
+    for name in (CHURN, RANKER, BAD, EMBEDDER):
         client.create_registered_model(name)
     with ThreadPoolExecutor(4) as pool:
         def register(name: str, count: int) -> None:
             source, run_id = sources[name]
+            model_id = logged.model_id if name == EMBEDDER else None
             for i in range(count):
                 client.create_model_version(name, source, run_id=run_id, tags={"seq": str(i + 1)},
-                                            description=f"build {i + 1}")
-        list(pool.map(lambda item: register(*item), [(FRAUD, 150), (CHURN, 102), (RANKER, 46), (BAD, 2)]))
+                                            description=f"build {i + 1}", model_id=model_id)
+        list(pool.map(lambda item: register(*item), [(FRAUD, 150), (CHURN, 102), (RANKER, 46), (BAD, 2), (EMBEDDER, 4)]))
     client.delete_model_version(CHURN, "50")
     client.delete_model_version(CHURN, "51")
     for name, stages in STAGES.items():
@@ -132,13 +136,13 @@ async def test_import_then_a_second_run_has_nothing_to_do(api, modelreg, seeded,
     first = await asyncio.to_thread(modelreg, "import", "mlflow", "--tracking-uri", seeded.url, **env)
     assert first.returncode == 1, first.stderr  # the model MLflow let through with a space in its name failed
     summary = json.loads(first.stdout)
-    assert summary["models"] == {"imported": 3, "skipped": 0, "failed": 1}
+    assert summary["models"] == {"imported": 4, "skipped": 0, "failed": 1}
     assert summary["failures"] == [{"model": BAD, "kind": "models", "reason": summary["failures"][0]["reason"]}]
     assert "modelreg refuses the name 'bad name'" in summary["failures"][0]["reason"]
-    assert summary["versions"] == {"imported": 296, "skipped": 0, "failed": 0}
+    assert summary["versions"] == {"imported": 300, "skipped": 0, "failed": 0}
     assert summary["stages"] == {"imported": 7, "skipped": 0, "failed": 0}
     assert summary["aliases"] == {"imported": 3, "skipped": 0, "failed": 0}
-    assert "[4/4] ranker.v2: versions 46 imported" in first.stderr
+    assert "[5/5] ranker.v2: versions 46 imported" in first.stderr
     notes = {(note["model"], note.get("version")): note["note"] for note in summary["notes"]}
     assert "archived (modelreg holds one PRODUCTION version per model)" in notes[(FRAUD, 145)]
     assert notes[(CHURN, None)] == f"run {seeded.churn_run}: metrics not imported (not finite): gradient_norm"
@@ -171,11 +175,13 @@ async def test_import_then_a_second_run_has_nothing_to_do(api, modelreg, seeded,
 
     churned = (await api.ok(VERSION, {"name": "churn", "version": 102}))["modelVersion"]
     assert churned["status"] == "READY" and len(churned["artifact"]["files"]) == 2  # copied from runs:/<run>/model
+    embedder = (await api.ok(VERSION, {"name": "embedder", "version": 4}))["modelVersion"]
+    assert {f["path"] for f in embedder["artifact"]["files"]} == set(MODEL_FILES)  # from models:/m-<id>
     ranker = (await api.ok(VERSION, {"name": "ranker.v2", "version": 1}))["modelVersion"]
     assert ranker["status"] == "READY" and ranker["artifact"]["uri"] == "s3://nowhere/ranker/model"  # unreadable
 
     events = (await api.ok(AUDIT, {"action": "version.import"}, "auditor"))["auditEvents"]
-    assert events["totalCount"] == 296
+    assert events["totalCount"] == 300
     imported = events["nodes"][0]["after"]["imported"]
     assert imported["from"] == seeded.url and {"creation_timestamp", "user_id", "current_stage"} <= set(
         imported["mlflow"])
@@ -188,8 +194,8 @@ async def test_import_then_a_second_run_has_nothing_to_do(api, modelreg, seeded,
     assert again["nothingToDo"] is True and "nothing to do: everything else in" in second.stderr
     assert second.returncode == 1  # the refused name is still refused, and said so
     assert [failure["model"] for failure in again["failures"]] == [BAD]
-    assert again["models"] == {"imported": 0, "skipped": 3, "failed": 1}
-    assert again["versions"] == {"imported": 0, "skipped": 296, "failed": 0}
+    assert again["models"] == {"imported": 0, "skipped": 4, "failed": 1}
+    assert again["versions"] == {"imported": 0, "skipped": 300, "failed": 0}
     assert again["stages"] == {"imported": 0, "skipped": 7, "failed": 0}
     assert again["aliases"] == {"imported": 0, "skipped": 3, "failed": 0}
     assert stored(api) == before

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from app.domain.commands import NewModel, NewVersion
 from app.domain.entities import Metric, ModelVersion, Stage, TrackerKind, VersionStatus
-from app.domain.errors import Conflict, NotFound, RegistryError
+from app.domain.errors import Conflict, Forbidden, NotFound, RegistryError
 from app.domain.identity import Principal
 from app.domain.imports import ImportedModel, check_source, from_millis, planned_stages, stage_of
 from app.domain.lineage_commands import NewRun
@@ -97,6 +97,10 @@ class Importer:
                 await self._model(model)
             except MlflowUnavailable as error:
                 self.summary.failed("models", model.name, f"reading MLflow: {error}")
+            except Forbidden:
+                raise  # the import as a whole is refused (the policy does not grant registry:import)
+            except RegistryError as error:  # anything else refused stops this model, not the others
+                self.summary.failed("models", model.name, f"{error.code.value}: {error.message}")
             after = self.summary.counts["versions"]
             done = before["versions"]
             self._progress(

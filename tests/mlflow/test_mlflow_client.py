@@ -216,6 +216,12 @@ def test_log_to_mlflow_register_into_modelreg_and_load_back(client, mlflow_regis
     assert loaded.predict([1, 41]) == AddOne().predict(None, [1, 41]) == [2, 42]
     assert mlflow.pyfunc.load_model(f"models:/{name}/1").predict([0]) == [1]
 
+    client.transition_model_version_stage(name, "1", "Staging")  # the stage machine goes through Staging
+    pending = error_of(lambda: client.transition_model_version_stage(name, "1", "Production"))
+    request_id = re.search(r"transition request (\S+) is pending", pending.message).group(1)
+    mlflow_registry.graphql(APPROVE, {"id": request_id}, "approver", sub="approver-1")
+    assert mlflow.pyfunc.load_model(f"models:/{name}/Production").predict([5]) == [6]
+
 
 def test_a_second_model_from_a_run_that_moved_on_links_the_same_run(client, mlflow_registry):
     name = unique("mlflow-two-from-one-run")

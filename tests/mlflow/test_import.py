@@ -26,12 +26,17 @@ from tests.graphql.test_schema_coverage import stored
 from tests.support.databases import sync_engine
 from tests.support.mlflow_server import MlflowServer
 
-# MLflow's stages are deprecated there (FutureWarning) but what registries to import hold.
-pytestmark = pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")
+pytestmark = [
+    # MLflow's stages are deprecated there (FutureWarning) but what registries to import hold.
+    pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning"),
+    # The first test here may start the session's MLflow server and import MLflow's client (30-60 s on a busy
+    # machine) before the seed and a 300-version import: the suite's 120 s would name a slow machine, not a hang.
+    pytest.mark.timeout(240),
+]
 
 FRAUD, CHURN, RANKER, BAD, EMBEDDER = "fraud~scorer", "churn", "ranker.v2", "bad name", "embedder"
 MODEL_FILES = {"MLmodel": b"flavors:\n  python_function: {}\n", "model.pkl": b"\x80\x04weights" * 64}
-VERSIONS = {FRAUD: 150, CHURN: 100, RANKER: 46, EMBEDDER: 4, BAD: 2}  # 302 in MLflow; churn's 50 and 51 deleted
+CREATED = {FRAUD: 150, CHURN: 102, RANKER: 46, EMBEDDER: 4, BAD: 2}  # 302 left in MLflow: churn's 50 and 51 deleted
 STAGES = {FRAUD: {10: "Archived", 140: "Staging", 145: "Production", 150: "Production"},
           CHURN: {101: "Staging", 102: "Production"}, RANKER: {46: "Staging"}}
 ALIASES = {FRAUD: {"champion": 150, "challenger": 140}, CHURN: {"stable": 90}}
@@ -80,7 +85,7 @@ def _seed(url: str, folder: Path) -> Seed:
             for i in range(count):
                 client.create_model_version(name, source, run_id=run_id, tags={"seq": str(i + 1)},
                                             description=f"build {i + 1}", model_id=model_id)
-        list(pool.map(lambda item: register(*item), [(FRAUD, 150), (CHURN, 102), (RANKER, 46), (BAD, 2), (EMBEDDER, 4)]))
+        list(pool.map(lambda item: register(*item), CREATED.items()))
     client.delete_model_version(CHURN, "50")
     client.delete_model_version(CHURN, "51")
     for name, stages in STAGES.items():

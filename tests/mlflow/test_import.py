@@ -326,3 +326,17 @@ async def test_a_later_run_brings_what_mlflow_registered_since(api, seeded, sett
     rows = _rows(api.database_url, VERSIONS_OF.format(name=name))
     assert [(number, stage) for number, stage, _ in rows] == [
         (1, "NONE"), (2, "NONE"), (3, "STAGING"), (4, "NONE"), (5, "NONE"), (6, "PRODUCTION")]
+
+
+def test_a_policy_without_the_import_permission_refuses_the_command(modelreg, seeded, settings, artifact_store_env,
+                                                                    tmp_path):
+    """An operator's own policy that predates registry:import: the command says which permission is missing."""
+    shipped = Path(__file__).resolve().parents[2] / "policies"
+    for name in ("model.conf", "promotion.yaml"):
+        (tmp_path / name).write_bytes((shipped / name).read_bytes())
+    rules = (shipped / "policy.csv").read_text().replace("p, mlops, registry, import\n", "")
+    (tmp_path / "policy.csv").write_text(rules)
+    done = modelreg("import", "mlflow", "--tracking-uri", seeded.url, "--models", RANKER, "--policy-dir",
+                    str(tmp_path), **_env(settings, artifact_store_env))
+    assert done.returncode == 4, done.stderr
+    assert "modelreg: FORBIDDEN" in done.stderr and "registry:import" in done.stderr

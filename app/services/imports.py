@@ -147,6 +147,7 @@ class ImportService:
                     raise NotFound(f"model version {version_id} does not exist", field="id")
                 model = await find_model(uow, found.model_name, for_update=True)
                 version = (await uow.versions.get_many([version_id]))[version_id]  # as of the lock
+                before = version.stage
                 if await uow.imports.is_recorded(source, mlflow_name, mlflow_version):
                     raise Conflict(f"version {mlflow_version} of MLflow model {mlflow_name!r} is recorded already")
                 holders = await uow.versions.in_stage(model.id, Stage.PRODUCTION)
@@ -164,7 +165,7 @@ class ImportService:
                             model_id=model.id,
                             model_name=model.name,
                             version=version.version,
-                            from_stage=found.stage,
+                            from_stage=before,
                             to_stage=recorded,
                             changed_at=now,
                             changed_by=principal.subject,
@@ -176,7 +177,7 @@ class ImportService:
                     events.append(EventDraft(EventType.VERSION_UPDATED, model.name, version.version))
                 note = refusal or note
                 attempt.record(
-                    before={"stage": found.stage},
+                    before={"stage": before},
                     after={"stage": recorded, "imported": _imported(source, original), "note": note},
                     target=version_target(model.name, version.version, version.id),
                     events=events,

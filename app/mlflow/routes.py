@@ -60,6 +60,11 @@ async def _version_answer(request: Request, principal: Any, name: str, number: i
     return _ok({"model_version": message})
 
 
+def _page(key: str, items: list[dict[str, Any]], token: str | None) -> Response:
+    """A page of search results, with the token of the next page when there is one."""
+    return _ok({key: items, **({"next_page_token": token} if token else {})})
+
+
 def _search_size(args: Any, default: int, limit: int) -> int:
     size = args.integer("max_results", default)
     if not 0 < size <= limit:
@@ -120,19 +125,18 @@ async def delete_registered_model(request: Request) -> Response:
 @mlflow_endpoint
 async def search_registered_models(request: Request) -> Response:
     principal, args = await arguments(request)
-    filter = search.model_filter(args.text("filter", required=False))
-    order = search.model_order(args.strings("order_by"))
-    size = _search_size(args, DEFAULT_MODELS_PER_SEARCH, MAX_MODELS_PER_SEARCH)
+    filter, order = (
+        search.model_filter(args.text("filter", required=False)),
+        search.model_order(args.strings("order_by")),
+    )
     reads = _services(request).reads
 
     async def fetch(page: PageRequest) -> Any:
         return await reads.models(principal, filter, order, page, with_total=False)
 
+    size = _search_size(args, DEFAULT_MODELS_PER_SEARCH, MAX_MODELS_PER_SEARCH)
     models, token = await collect(fetch, size, reads.max_page_size, args.text("page_token", required=False))
-    body: dict[str, Any] = {"registered_models": await model_messages(reads, principal, models)}
-    if token:
-        body["next_page_token"] = token
-    return _ok(body)
+    return _page("registered_models", await model_messages(reads, principal, models), token)
 
 
 @mlflow_endpoint
@@ -291,17 +295,14 @@ async def search_model_versions(request: Request) -> Response:
     principal, args = await arguments(request)
     filter = search.version_filter(args.text("filter", required=False))
     order = search.version_order(args.strings("order_by"))
-    size = _search_size(args, DEFAULT_VERSIONS_PER_SEARCH, MAX_VERSIONS_PER_SEARCH)
     reads = _services(request).reads
 
     async def fetch(page: PageRequest) -> Any:
         return await reads.versions(principal, filter, order, page, with_total=False)
 
+    size = _search_size(args, DEFAULT_VERSIONS_PER_SEARCH, MAX_VERSIONS_PER_SEARCH)
     versions, token = await collect(fetch, size, reads.max_page_size, args.text("page_token", required=False))
-    body: dict[str, Any] = {"model_versions": await version_messages(reads, principal, versions)}
-    if token:
-        body["next_page_token"] = token
-    return _ok(body)
+    return _page("model_versions", await version_messages(reads, principal, versions), token)
 
 
 @mlflow_endpoint

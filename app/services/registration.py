@@ -20,10 +20,9 @@ from .storage_port import ArtifactStore, BlobInfo
 log = logging.getLogger("modelreg.registration")
 
 
-class RegistrationVerifier:
-    """Hashes each staged file of a PENDING_REGISTRATION version as it streams, moves it to its content address,
-    then marks the version READY, or FAILED_REGISTRATION with the reason. Runs after the creating transaction
-    commits, and again at start-up for versions a crash left pending (verification is idempotent)."""
+class BackgroundRegistration:
+    """Settles PENDING_REGISTRATION versions in the background, one task per version at a time in this process,
+    after the creating transaction commits and again at start-up for work a crash or restart interrupted."""
 
     def __init__(
         self,
@@ -40,6 +39,19 @@ class RegistrationVerifier:
         self._clock = clock
         self._tasks: KeyedTasks[int] = KeyedTasks()
 
+    async def wait(self) -> None:
+        """Until the work in flight has settled (tests and the importer use it)."""
+        await self._tasks.wait()
+
+    async def stop(self) -> None:
+        """Cancel the work in flight at shutdown; the next start's sweep resumes it."""
+        await self._tasks.stop()
+
+
+class RegistrationVerifier(BackgroundRegistration):
+    """Hashes each staged file of a PENDING_REGISTRATION version as it streams, moves it to its content address,
+    then marks the version READY, or FAILED_REGISTRATION with the reason. Verification is idempotent."""
+
     def schedule(self, version_id: int) -> None:
         """Verify in the background (once per version at a time in this process)."""
         self._tasks.start(version_id, lambda: self.verify(version_id))
@@ -50,14 +62,6 @@ class RegistrationVerifier:
             pending = await uow.versions.pending_registrations()
         for version_id in pending:
             self.schedule(version_id)
-
-    async def wait(self) -> None:
-        """Wait for the verifications in flight (tests use it)."""
-        await self._tasks.wait()
-
-    async def stop(self) -> None:
-        """Cancel verifications in flight at shutdown; the next start's sweep resumes them."""
-        await self._tasks.stop()
 
     async def verify(self, version_id: int) -> VersionStatus:
         async with self._uow(write=False) as uow:

@@ -11,10 +11,9 @@ from app.domain.entities import VersionStatus
 from app.domain.errors import RegistryError
 
 from .audit import AuditTrail
-from .background import KeyedTasks
 from .common import utc_now
 from .ports import Clock, UnitOfWorkFactory
-from .registration import settle_registration
+from .registration import BackgroundRegistration, settle_registration
 from .source_port import RemoteFile, SourceReader, SourceUnavailable
 from .storage_port import ArtifactStore
 from .version_files import manifest_reference
@@ -25,12 +24,11 @@ READ_ATTEMPTS = 3  # a source that fails this many times in a row fails the regi
 RETRY_DELAY_SECONDS = 1.0
 
 
-class SourceCopier:
+class SourceCopier(BackgroundRegistration):
     """Streams each file of a version's source into the store (hashing as it goes), then, in one transaction,
     attaches the files as the version's manifest and marks it READY; a source that cannot be read, lists nothing
-    or holds a file that is too large or badly named marks it FAILED_REGISTRATION with the reason. Runs after the
-    creating transaction commits, and again at start-up for copies a crash interrupted: stored content is
-    content-addressed and a version is settled once, so running twice (or on two replicas) is harmless."""
+    or holds a file that is too large or badly named marks it FAILED_REGISTRATION with the reason. Stored content is
+    content-addressed and a version is settled once, so copying twice (or on two replicas) is harmless."""
 
     def __init__(
         self,
@@ -41,13 +39,8 @@ class SourceCopier:
         trail: AuditTrail,
         clock: Clock = utc_now,
     ) -> None:
-        self._uow = uow
-        self._store = store
+        super().__init__(uow, store, max_size, trail, clock)
         self._reader = reader
-        self._max_size = max_size
-        self._trail = trail
-        self._clock = clock
-        self._tasks: KeyedTasks[int] = KeyedTasks()
 
     async def listing(self, uri: str) -> list[RemoteFile] | None:
         """The files at ``uri``, or None when the source cannot be read (the version then refers to it as an
@@ -71,14 +64,6 @@ class SourceCopier:
             pending = await uow.sources.pending()
         for version_id, uri in pending:
             self.schedule(version_id, uri)
-
-    async def wait(self) -> None:
-        """Until the copies in flight have settled (tests and the importer use it)."""
-        await self._tasks.wait()
-
-    async def stop(self) -> None:
-        """Cancel copies in flight at shutdown; the next start's sweep resumes them."""
-        await self._tasks.stop()
 
     async def copy(self, version_id: int, uri: str, files: list[RemoteFile] | None = None) -> VersionStatus:
         try:

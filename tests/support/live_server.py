@@ -18,27 +18,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class LiveServer:
-    def __init__(self, data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MODELREG_")}
-        env.update({"MODELREG_DATA_DIR": str(data_dir), "MODELREG_DATABASE_URL": database_url,
-                    "MODELREG_PORT": str(self.port), "MODELREG_WORKERS": "1", **(extra_env or {})})
-        self.log_path = data_dir / f"server-{self.port}.log"
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self._wait_ready()
+class ServerProcess:
+    """A server run as a child process with its output in ``log_path``, ready once ``ready_url`` answers 200."""
 
-    def _wait_ready(self, timeout: float = 30) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path, ready_url: str,
+                 timeout: float = 30, cwd: Path | None = None) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+        self._wait_ready(ready_url, timeout)
+
+    def _wait_ready(self, ready_url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -70,3 +67,15 @@ class LiveServer:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
+
+
+class LiveServer(ServerProcess):
+    def __init__(self, data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MODELREG_")}
+        env.update({"MODELREG_DATA_DIR": str(data_dir), "MODELREG_DATABASE_URL": database_url,
+                    "MODELREG_PORT": str(self.port), "MODELREG_WORKERS": "1", **(extra_env or {})})
+        super().__init__([sys.executable, "-m", "app", "serve"], env, data_dir / f"server-{self.port}.log",
+                         f"{self.url}/readyz")

@@ -242,4 +242,4 @@ class DownloadRow(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 
-from . import deployment_tables, event_tables, governance_tables, idempotency_tables, import_tables, lineage_tables  # noqa: E402,F401,E501  (shared metadata)
+from . import deployment_tables, event_tables, governance_tables, idempotency_tables, import_tables, lineage_tables  # noqa: E402, F401  (shared metadata)

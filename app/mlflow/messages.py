@@ -39,6 +39,9 @@ def version_message(
     """MLflow's ``ModelVersion``. ``source`` is what the version was registered from (the registry's own copy
     serves the downloads: ``get-download-uri``)."""
     origin = source or (version.artifact.uri if version.artifact else "")
+    if origin.startswith("models:/") and "/" in origin[len("models:/") :]:  # the registry's own models:/NAME/N
+        name, _, number = origin[len("models:/") :].rpartition("/")
+        origin = f"models:/{to_mlflow(name)}/{number}"
     message: dict[str, Any] = {
         "name": to_mlflow(version.model_name),
         "version": str(version.version),

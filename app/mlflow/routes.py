@@ -24,6 +24,7 @@ from app.domain.lineage_commands import NewRun
 from app.domain.queries import PageRequest
 
 from . import search
+from .copies import from_registry_version
 from .errors import MlflowRefusal, mlflow_endpoint
 from .messages import parse_stage
 from .names import to_mlflow
@@ -229,6 +230,7 @@ async def create_model_version(request: Request) -> Response:
         run=run,
         source=args.required("source"),
     )
+    command = await from_registry_version(_services(request), principal, command)  # copy_model_version
     try:
         try:
             version = await _services(request).versions.create(principal, command)

@@ -216,6 +216,12 @@ def test_log_to_mlflow_register_into_modelreg_and_load_back(client, mlflow_regis
     assert loaded.predict([1, 41]) == AddOne().predict(None, [1, 41]) == [2, 42]
     assert mlflow.pyfunc.load_model(f"models:/{name}/1").predict([0]) == [1]
 
+    copied = client.copy_model_version(f"models:/{name}@champion", f"{name}-copy")  # shares the stored files
+    assert (copied.version, copied.status) == ("1", "READY")
+    copy = mlflow_registry.graphql(VERSION, {"name": f"{name}-copy"}, "auditor")["modelVersion"]
+    assert copy["artifact"]["digest"] == version["artifact"]["digest"]
+    assert mlflow.pyfunc.load_model(f"models:/{name}-copy/1").predict([2]) == [3]
+
     client.transition_model_version_stage(name, "1", "Staging")  # the stage machine goes through Staging
     pending = error_of(lambda: client.transition_model_version_stage(name, "1", "Production"))
     request_id = re.search(r"transition request (\S+) is pending", pending.message).group(1)

@@ -422,11 +422,12 @@ mutation RollbackDeployment { rollbackDeployment(input: {name: "m", environment:
 """
 UNDEPLOY = 'mutation Undeploy { undeploy(input: {name: "m", environment: "dev"}) { deployment { revision } } }'
 
-# Permissions that guard plain HTTP endpoints, or that a use case checks after its main one, rather than
-# GraphQL fields on their own, with the test that covers them.
+# Permissions that guard plain HTTP endpoints or a command, or that a use case checks after its main one, rather
+# than GraphQL fields on their own, with the test that covers them.
 HTTP_ONLY: dict[Permission, str] = {
     P.ARTIFACT_READ: "GET /api/artifacts/files and /archive: tests/artifacts/test_http_permissions.py",
     P.TRANSITION_CANCEL_ANY: "cancelling another's request: tests/governance/test_transitions.py",
+    P.REGISTRY_IMPORT: "modelreg import mlflow (a command, not an API): tests/mlflow/test_import.py",
 }
 
 # Subscription fields run over WebSocket, not HTTP POST, so the walk below cannot call them: each names the

@@ -94,6 +94,16 @@ def test_promtool_accepts_the_rules_and_their_unit_tests_pass():
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
 
 
+def test_promtool_accepts_the_scrape_configuration():
+    checked = subprocess.run(
+        [promtool(), "check", "config", str(ROOT / "deploy" / "prometheus" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0 and "SUCCESS: 11 rules found" in checked.stdout, checked.stdout + checked.stderr
+
+
 def test_promtool_finds_nothing_wrong_in_the_exposition():
     text = metrics.exposition(StateCollector(RegistryState(1, 2.0, 3, 4, 5))).decode()
     assert "modelreg_outbox_pending_deliveries 1.0" in text

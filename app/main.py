@@ -30,9 +30,9 @@ from app.http.artifacts import artifact_routes
 from app.http.audit import audit_routes
 from app.http.cors import allowed_origins, cors_middleware
 from app.http.errors import http_exception
-from app.http.health import favicon, healthz, readyz, root
+from app.http.health import favicon, healthz, readyz
 from app.http.middleware import AuthMiddleware, RequestIdMiddleware
-from app.http.pages import lineage_page
+from app.http.pages import console_page, lineage_page
 from app.http.serving import serving_routes
 from app.mlflow.artifacts import mlflow_artifact_routes
 from app.mlflow.routes import mlflow_routes
@@ -228,7 +228,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", root),
+            Route("/", console_page),  # the web console; GraphiQL when it is not built
             Route("/favicon.ico", favicon),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

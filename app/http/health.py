@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
 log = logging.getLogger("modelreg.http")
 
@@ -23,11 +23,6 @@ async def readyz(request: Request) -> JSONResponse:
         log.warning("readiness check failed", extra={"error_type": type(error).__name__})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
-
-
-async def root(request: Request) -> RedirectResponse:
-    """The root sends people to GraphiQL."""
-    return RedirectResponse("/graphql", status_code=307)
 
 
 async def favicon(request: Request) -> Response:

@@ -13,7 +13,7 @@ from app.domain.transitions import check_alias_unprotected
 
 from .audit import AuditTrail
 from .common import find_model, find_version, utc_now
-from .ports import Authorizer, Clock
+from .ports import ANYWHERE, Authorizer, Clock
 
 
 def alias_target(name: str, alias: str, model_id: int | None = None) -> AuditTarget:
@@ -37,11 +37,13 @@ class AliasService:
         """Point ``alias`` at a version of the model, moving it if it pointed elsewhere. The move is recorded.
         Protected aliases move only through an approved transition request."""
         async with self._trail.attempt(principal, "alias.set", alias_target(name, alias)) as attempt:
-            self._authorizer.require(principal, Permission.ALIAS_WRITE)
+            self._authorizer.require(principal, Permission.ALIAS_WRITE, ANYWHERE)
             check_alias(alias)
             check_alias_unprotected(self._policy, alias)
             async with attempt.transaction() as uow:
-                model, version = await find_version(uow, name, number, for_update=True)
+                model = await find_model(uow, name, for_update=True)
+                self._authorizer.require(principal, Permission.ALIAS_WRITE, name, owner=model.owner)
+                model, version = await find_version(uow, name, number)
                 current = await uow.aliases.get(model.id, alias)
                 result = await uow.aliases.set(version, alias, principal.subject, self._clock())
                 attempt.record(
@@ -55,10 +57,11 @@ class AliasService:
     async def delete(self, principal: Principal, name: str, alias: str) -> str:
         """Remove an alias from a model. The removal is recorded. Protected aliases cannot be removed."""
         async with self._trail.attempt(principal, "alias.delete", alias_target(name, alias)) as attempt:
-            self._authorizer.require(principal, Permission.ALIAS_WRITE)
+            self._authorizer.require(principal, Permission.ALIAS_WRITE, ANYWHERE)
             check_alias_unprotected(self._policy, alias)
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
+                self._authorizer.require(principal, Permission.ALIAS_WRITE, name, owner=model.owner)
                 current = await uow.aliases.get(model.id, alias)
                 if not await uow.aliases.delete(model.id, alias, principal.subject, self._clock()):
                     raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")

@@ -17,7 +17,7 @@ from app.domain.uris import parse_model_uri
 
 from .audit import AuditTrail
 from .common import utc_now, version_at_uri
-from .ports import Authorizer, Clock, UnitOfWorkFactory
+from .ports import ANYWHERE, Authorizer, Clock, UnitOfWorkFactory
 from .storage_port import ArtifactStore, BlobInfo
 
 UPLOAD_TTL = timedelta(hours=2)
@@ -54,7 +54,7 @@ class ArtifactService:
     async def upload(self, principal: Principal, chunks: AsyncIterable[bytes], expected_digest: str | None) -> BlobInfo:
         """Store content (hashed while written); content already stored is not written again."""
         async with self._trail.attempt(principal, "artifact.upload", BLOB) as attempt:
-            self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+            self._authorizer.require(principal, Permission.ARTIFACT_WRITE, ANYWHERE)
             info = await self.store.write(chunks, max_size=self.max_upload_size, expected_digest=expected_digest)
             async with attempt.transaction():
                 attempt.record(
@@ -66,7 +66,9 @@ class ArtifactService:
     async def stored_blob(self, principal: Principal, digest: str) -> BlobInfo:
         """The stored content of ``digest`` (so an uploader can skip sending it again); NOT_FOUND when absent.
         Needs artifact:write, like the upload it saves."""
-        await self._trail.require(self._authorizer, principal, Permission.ARTIFACT_WRITE, "artifact.stat", BLOB)
+        await self._trail.require(
+            self._authorizer, principal, Permission.ARTIFACT_WRITE, "artifact.stat", BLOB, where=ANYWHERE
+        )
         info = await self.store.stat(check_sha256(digest, "digest"))
         if info is None:
             raise NotFound(f"no content {digest} is stored; upload it to /api/artifacts/blobs", field="digest")
@@ -76,7 +78,7 @@ class ArtifactService:
         """A staged upload: straight to the storage backend with a short-lived signed URL where it has them,
         else through ``upload_endpoint`` of the registry."""
         async with self._trail.attempt(principal, "artifact.upload.create", AuditTarget("ArtifactUpload")) as attempt:
-            self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+            self._authorizer.require(principal, Permission.ARTIFACT_WRITE, ANYWHERE)
             upload_id = secrets.token_hex(16)
             now = self._clock()
             direct_url = await self.store.upload_url(upload_id, ttl_seconds=int(UPLOAD_TTL.total_seconds()))
@@ -98,7 +100,7 @@ class ArtifactService:
         """The body of a staged upload sent through the registry; returns its size."""
         target = AuditTarget("ArtifactUpload", upload_id)
         async with self._trail.attempt(principal, "artifact.upload.receive", target) as attempt:
-            self._authorizer.require(principal, Permission.ARTIFACT_WRITE)
+            self._authorizer.require(principal, Permission.ARTIFACT_WRITE, ANYWHERE)
             async with self._uow(write=False) as uow:
                 usable = await uow.artifacts.unused_uploads([upload_id], self._clock())
             check_upload_usable(upload_id, usable)

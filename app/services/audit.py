@@ -119,10 +119,11 @@ class AuditTrail:
         permission: Permission,
         action: str,
         target: AuditTarget | None = None,
+        where: str | None = None,
     ) -> None:
         """``authorizer.require()`` for reads: a denial is recorded, an allowed read is not."""
         try:
-            authorizer.require(principal, permission)
+            authorizer.require(principal, permission, where)
         except Forbidden as error:
             await self.record_failure(principal, action, target or AuditTarget(permission.resource), error)
             raise

@@ -245,7 +245,7 @@ class DeploymentService:
         async with self._trail.attempt(
             principal, f"deployment.{action.value.lower()}", _target(name, environment)
         ) as attempt:
-            self._authorizer.require(principal, Permission.DEPLOYMENT_WRITE)
+            self._authorizer.require(principal, Permission.DEPLOYMENT_WRITE, name)
             target = rules.find_environment(self._environments, environment)
             now = self._clock()
             async with attempt.transaction() as uow:

@@ -34,7 +34,7 @@ class DocumentService:
         """Attach a document, as Markdown text or as content uploaded to /api/artifacts/blobs (by digest).
         Documents never change; attaching the same kind and title again adds the next revision."""
         async with self._trail.attempt(principal, "document.attach", version_target(name, number)) as attempt:
-            self._authorizer.require(principal, Permission.DOCUMENT_WRITE)
+            self._authorizer.require(principal, Permission.DOCUMENT_WRITE, name)
             check_text(new.title.strip(), "title", TITLE_MAX, required=True)
             if (new.markdown is None) == (new.artifact_digest is None):
                 raise BadUserInput(

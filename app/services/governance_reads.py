@@ -115,33 +115,32 @@ class GovernanceReads(RegistryReader):
                 field="id",
             )
         await self._require(principal)
-        allowed = self._authorizer.allows(principal, permission)
         async with self._uow(write=False) as uow:
             if expected == "TransitionRequest":
-                return await self._may_decide(uow, principal, permission, key, allowed)
+                return await self._may_decide(uow, principal, permission, key)
             if expected == "RegisteredModel":
-                return await self._may_change_model(uow, permission, key, allowed)
-            return await self._may_change_version(uow, permission, key, allowed)
+                return await self._may_change_model(uow, principal, permission, key)
+            return await self._may_change_version(uow, principal, permission, key)
 
-    async def _may_decide(
-        self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int, allowed: bool
-    ) -> bool:
+    async def _may_decide(self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int) -> bool:
         request = await uow.transitions.get(key)
         if request is None:
             raise _missing("TransitionRequest", key)
-        if not allowed:
+        if not self._authorizer.allows(principal, permission, request.model_name):  # scoped roles count there
             return False
         if permission is Permission.TRANSITION_CANCEL:
-            may_cancel_any = self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY)
+            may_cancel_any = self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY, request.model_name)
             return passes(check_may_cancel, principal.subject, request, may_cancel_any)
         version = (await uow.versions.get_many([request.version_id]))[request.version_id]
         decisions = (await uow.transitions.decisions([request.id]))[request.id]
         return passes(check_may_approve, principal.subject, request, version, decisions)
 
-    async def _may_change_model(self, uow: UnitOfWork, permission: Permission, key: int, allowed: bool) -> bool:
+    async def _may_change_model(self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int) -> bool:
         model = (await uow.models.get_many([key])).get(key)
         if model is None:
             raise _missing("RegisteredModel", key)
+        owner = model.owner if permission is Permission.MODEL_WRITE else None  # the owner may update the model
+        allowed = self._authorizer.allows(principal, permission, model.name, owner=owner)
         if not allowed or permission is not Permission.MODEL_DELETE:
             return allowed
         return passes(
@@ -153,10 +152,13 @@ class GovernanceReads(RegistryReader):
             deployed_in=await uow.deployments.of_model(model.id),
         )
 
-    async def _may_change_version(self, uow: UnitOfWork, permission: Permission, key: int, allowed: bool) -> bool:
+    async def _may_change_version(
+        self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int
+    ) -> bool:
         version = (await uow.versions.get_many([key])).get(key)
         if version is None:
             raise _missing("ModelVersion", key)
+        allowed = self._authorizer.allows(principal, permission, version.model_name)
         if not allowed or permission is not Permission.VERSION_DELETE:
             return allowed
         aliases = (await uow.aliases.for_versions([version.id]))[version.id]

@@ -14,7 +14,7 @@ from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewE
 from .audit import AuditTrail
 from .common import utc_now
 from .lineage_links import link, register
-from .ports import Authorizer, Clock
+from .ports import ANYWHERE, Authorizer, Clock
 
 _TYPES = {NewDataset: "Dataset", NewRun: "Run", NewCodeCommit: "CodeCommit", NewExternalNode: "ExternalNode"}
 _ACTIONS = {
@@ -57,7 +57,7 @@ class LineageService:
         kind = type(new)
         target = AuditTarget(_TYPES[kind], None, _identity(new)[:256])
         async with self._trail.attempt(principal, _ACTIONS[kind], target) as attempt:
-            self._authorizer.require(principal, Permission.LINEAGE_WRITE)
+            self._authorizer.require(principal, Permission.LINEAGE_WRITE, ANYWHERE)  # shared nodes
             new.validate()
             new = new.canonical()
             async with attempt.transaction() as uow:
@@ -74,7 +74,7 @@ class LineageService:
         """Link two nodes (upstream -> downstream); adding an existing edge returns it (``created`` False)."""
         target = AuditTarget("LineageEdge", None, edge.kind.value)
         async with self._trail.attempt(principal, "lineage.edge.add", target) as attempt:
-            self._authorizer.require(principal, Permission.LINEAGE_WRITE)
+            self._authorizer.require(principal, Permission.LINEAGE_WRITE, ANYWHERE)  # shared nodes
             edge.validate()
             now = self._clock()
             async with attempt.transaction() as uow:

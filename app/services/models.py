@@ -14,7 +14,7 @@ from app.domain.rules import check_tag
 from .audit import AuditTrail, model_state
 from .common import find_model, utc_now
 from .lineage_links import derivations
-from .ports import Authorizer, Clock
+from .ports import ANYWHERE, Authorizer, Clock
 
 
 class ModelService:
@@ -26,7 +26,7 @@ class ModelService:
     async def create(self, principal: Principal, command: NewModel) -> RegisteredModel:
         """Register a new model name. The owner defaults to the caller."""
         async with self._trail.attempt(principal, "model.create", model_target(command.name)) as attempt:
-            self._authorizer.require(principal, Permission.MODEL_WRITE)
+            self._authorizer.require(principal, Permission.MODEL_WRITE, command.name)  # a role in its namespace
             command.validate()
             async with attempt.transaction() as uow:
                 if await uow.models.get_by_name(command.name) is not None:
@@ -44,10 +44,11 @@ class ModelService:
     async def update(self, principal: Principal, name: str, changes: ModelChanges) -> RegisteredModel:
         """Change a model's description, owner or business metadata."""
         async with self._trail.attempt(principal, "model.update", model_target(name)) as attempt:
-            self._authorizer.require(principal, Permission.MODEL_WRITE)
+            self._authorizer.require(principal, Permission.MODEL_WRITE, ANYWHERE)
             changes.validate()
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name)
+                self._authorizer.require(principal, Permission.MODEL_WRITE, name, owner=model.owner)
                 updated = await uow.models.update(model.id, changes, self._clock())
                 attempt.record(
                     before=model_state(model),
@@ -60,7 +61,7 @@ class ModelService:
     async def delete(self, principal: Principal, name: str) -> RegisteredModel:
         """Delete a model with all its versions, unless one of them is in PRODUCTION."""
         async with self._trail.attempt(principal, "model.delete", model_target(name)) as attempt:
-            self._authorizer.require(principal, Permission.MODEL_DELETE)
+            self._authorizer.require(principal, Permission.MODEL_DELETE, name)
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 check_model_deletable(
@@ -82,10 +83,11 @@ class ModelService:
     async def set_tag(self, principal: Principal, name: str, key: str, value: str) -> RegisteredModel:
         """Set (or overwrite) one tag on a model."""
         async with self._trail.attempt(principal, "model.tag.set", model_target(name)) as attempt:
-            self._authorizer.require(principal, Permission.MODEL_WRITE)
+            self._authorizer.require(principal, Permission.MODEL_WRITE, ANYWHERE)
             check_tag(key, value, "key")
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
+                self._authorizer.require(principal, Permission.MODEL_WRITE, name, owner=model.owner)
                 old = (await uow.models.tags([model.id]))[model.id].get(key)
                 await uow.models.set_tag(model.id, key, value)
                 model = await uow.models.touch(model.id, self._clock())
@@ -100,9 +102,10 @@ class ModelService:
     async def delete_tag(self, principal: Principal, name: str, key: str) -> RegisteredModel:
         """Remove one tag from a model; removing a tag that is not there is NOT_FOUND."""
         async with self._trail.attempt(principal, "model.tag.delete", model_target(name)) as attempt:
-            self._authorizer.require(principal, Permission.MODEL_WRITE)
+            self._authorizer.require(principal, Permission.MODEL_WRITE, ANYWHERE)
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
+                self._authorizer.require(principal, Permission.MODEL_WRITE, name, owner=model.owner)
                 old = (await uow.models.tags([model.id]))[model.id].get(key)
                 if not await uow.models.delete_tag(model.id, key):
                     raise NotFound(f"model {name!r} has no tag {key!r}", field="key")

@@ -394,14 +394,26 @@ class UnitOfWorkFactory(Protocol):
         """A unit of work to enter with ``async with``; reads within a request may share one."""
 
 
+# ``where`` of a check made before the model is read: the permission held globally or in some namespace. The use
+# case checks again with the model's name (and owner) once it has read the model.
+ANYWHERE = "*"
+
+
 class Authorizer(Protocol):
     """The one authorization decision point."""
 
-    def require(self, principal: Principal, permission: Permission) -> None:
-        """Raise ``Forbidden`` naming the permission unless the principal holds it."""
+    def require(
+        self, principal: Principal, permission: Permission, where: str | None = None, *, owner: str | None = None
+    ) -> None:
+        """Raise ``Forbidden`` naming the permission unless the principal holds it ``where``: a model name (roles
+        held in its namespace count, docs/authorization.md), a namespace ending in ``/``, ``"*"`` (held globally
+        or in some namespace: the check before the model is read) or None (the registry as a whole: global roles).
+        With ``owner`` (the model's), the model's owner holds there what they hold somewhere."""
 
-    def allows(self, principal: Principal, permission: Permission) -> bool:
-        """Whether the principal holds the permission (for showing, never for deciding an operation)."""
+    def allows(
+        self, principal: Principal, permission: Permission, where: str | None = None, *, owner: str | None = None
+    ) -> bool:
+        """Whether the principal holds the permission ``where`` (for showing, never for deciding an operation)."""
 
     def permissions_of(self, principal: Principal) -> frozenset[Permission]: ...
 

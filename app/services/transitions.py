@@ -58,7 +58,7 @@ from app.domain.transitions import (
 from . import idempotency
 from .audit import Attempt, AuditTrail
 from .common import find_model, utc_now
-from .ports import Authorizer, Clock, UnitOfWork
+from .ports import ANYWHERE, Authorizer, Clock, UnitOfWork
 
 if TYPE_CHECKING:
     from .deployments import DeploymentService
@@ -146,7 +146,7 @@ class TransitionService:
         """Ask for a stage move (or a protected alias move). The move must be one the stage machine allows and
         the version must pass the target's gates now; with no approvals required, it applies at once."""
         async with self._trail.attempt(principal, "transition.request", version_target(name, number)) as attempt:
-            self._authorizer.require(principal, Permission.TRANSITION_REQUEST)
+            self._authorizer.require(principal, Permission.TRANSITION_REQUEST, name)
             check_new_transition(new, self.policy)
             now = self._clock()
             async with attempt.transaction() as uow:
@@ -195,11 +195,12 @@ class TransitionService:
         are complete the checks run again and the move applies in the same transaction; if a check fails the
         request stays APPROVED, and approving it again retries (FAILED_PRECONDITION while it still fails)."""
         async with self._trail.attempt(principal, "transition.approve", request_target(request_id)) as attempt:
-            self._authorizer.require(principal, Permission.TRANSITION_APPROVE)
+            self._authorizer.require(principal, Permission.TRANSITION_APPROVE, ANYWHERE)
             _comment(comment)
             now = self._clock()
             async with attempt.transaction() as uow:
                 request, model, version = await self._locked(uow, request_id)
+                self._authorizer.require(principal, Permission.TRANSITION_APPROVE, model.name)  # scoped approvers
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
                 tally = check_may_approve(principal.subject, request, version, decisions)
                 decided, approvals = tally.decided, tally.approvals
@@ -233,11 +234,12 @@ class TransitionService:
     async def reject(self, principal: Principal, request_id: int, comment: str | None) -> TransitionRequest:
         """Reject a request (one rejection is enough), saying why. The same separation of duties holds."""
         async with self._trail.attempt(principal, "transition.reject", request_target(request_id)) as attempt:
-            self._authorizer.require(principal, Permission.TRANSITION_APPROVE)
+            self._authorizer.require(principal, Permission.TRANSITION_APPROVE, ANYWHERE)
             _comment(comment, required=True)
             now = self._clock()
             async with attempt.transaction() as uow:
-                request, _, version = await self._locked(uow, request_id)
+                request, model, version = await self._locked(uow, request_id)
+                self._authorizer.require(principal, Permission.TRANSITION_APPROVE, model.name)  # scoped approvers
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
                 check_may_reject(principal.subject, request, version, decisions)
                 await uow.transitions.add_decision(request.id, principal.subject, Decision.REJECT, comment, now)
@@ -249,13 +251,16 @@ class TransitionService:
     async def cancel(self, principal: Principal, request_id: int, comment: str | None) -> TransitionRequest:
         """Withdraw an open request: one's own with transition:cancel, anyone's with transition:cancel-any too."""
         async with self._trail.attempt(principal, "transition.cancel", request_target(request_id)) as attempt:
-            self._authorizer.require(principal, Permission.TRANSITION_CANCEL)
+            self._authorizer.require(principal, Permission.TRANSITION_CANCEL, ANYWHERE)
             _comment(comment)
             now = self._clock()
             async with attempt.transaction() as uow:
-                request, _, _ = await self._locked(uow, request_id)
+                request, model, _ = await self._locked(uow, request_id)
+                self._authorizer.require(principal, Permission.TRANSITION_CANCEL, model.name)
                 check_may_cancel(
-                    principal.subject, request, self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY)
+                    principal.subject,
+                    request,
+                    self._authorizer.allows(principal, Permission.TRANSITION_CANCEL_ANY, model.name),
                 )
                 updated = await _close(
                     uow, attempt, request, TransitionStatus.CANCELLED, principal.subject, now, comment
@@ -268,7 +273,7 @@ class TransitionService:
         """Emergency path, no approvals: put the previous PRODUCTION version back and archive the current one,
         provided the one in PRODUCTION is still ``from_version`` when given. Returns (restored, archived)."""
         async with self._trail.attempt(principal, "production.rollback", model_target(name)) as attempt:
-            self._authorizer.require(principal, Permission.PRODUCTION_ROLLBACK)
+            self._authorizer.require(principal, Permission.PRODUCTION_ROLLBACK, name)
             _comment(reason, required=True, what="reason")
             now = self._clock()
             async with attempt.transaction() as uow:

@@ -58,11 +58,11 @@ class VersionService:
         """
         target = version_target(command.model_name, None)
         async with self._trail.attempt(principal, "version.create", target) as attempt:
-            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            self._authorizer.require(principal, Permission.VERSION_WRITE, command.model_name)
             if command.create_model_if_missing:
-                self._authorizer.require(principal, Permission.MODEL_WRITE)
+                self._authorizer.require(principal, Permission.MODEL_WRITE, command.model_name)
             if command.run or command.code or command.datasets or command.parents:
-                self._authorizer.require(principal, Permission.LINEAGE_WRITE)
+                self._authorizer.require(principal, Permission.LINEAGE_WRITE, command.model_name)
             command.validate()
             command = command.canonical()
             listing = None
@@ -156,7 +156,7 @@ class VersionService:
     async def update(self, principal: Principal, name: str, number: int, changes: VersionChanges) -> ModelVersion:
         """Change a version's description; its artifact, metrics, params and references never change."""
         async with self._trail.attempt(principal, "version.update", version_target(name, number)) as attempt:
-            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            self._authorizer.require(principal, Permission.VERSION_WRITE, name)
             changes.validate()
             async with attempt.transaction() as uow:
                 _, version = await find_version(uow, name, number)
@@ -172,7 +172,7 @@ class VersionService:
     async def delete(self, principal: Principal, name: str, number: int) -> ModelVersion:
         """Delete a version that is not in PRODUCTION and carries no alias."""
         async with self._trail.attempt(principal, "version.delete", version_target(name, number)) as attempt:
-            self._authorizer.require(principal, Permission.VERSION_DELETE)
+            self._authorizer.require(principal, Permission.VERSION_DELETE, name)
             async with attempt.transaction() as uow:
                 model = await find_model(uow, name, for_update=True)
                 version = await uow.versions.get(model.id, number)
@@ -197,7 +197,7 @@ class VersionService:
     async def set_tag(self, principal: Principal, name: str, number: int, key: str, value: str) -> ModelVersion:
         """Set (or overwrite) one tag on a version."""
         async with self._trail.attempt(principal, "version.tag.set", version_target(name, number)) as attempt:
-            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            self._authorizer.require(principal, Permission.VERSION_WRITE, name)
             check_tag(key, value, "key")
             async with attempt.transaction() as uow:
                 _, version = await find_version(uow, name, number, for_update=True)
@@ -215,7 +215,7 @@ class VersionService:
     async def delete_tag(self, principal: Principal, name: str, number: int, key: str) -> ModelVersion:
         """Remove one tag from a version; removing a tag that is not there is NOT_FOUND."""
         async with self._trail.attempt(principal, "version.tag.delete", version_target(name, number)) as attempt:
-            self._authorizer.require(principal, Permission.VERSION_WRITE)
+            self._authorizer.require(principal, Permission.VERSION_WRITE, name)
             async with attempt.transaction() as uow:
                 _, version = await find_version(uow, name, number, for_update=True)
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)

@@ -8,6 +8,7 @@ import strawberry
 
 from app.domain.errors import BadUserInput
 from app.domain.identity import Permission
+from app.domain.rules import check_model_name
 
 from ..context import Info
 from ..relay import Node, fetch_node, from_global_id
@@ -35,12 +36,24 @@ def permission_named(action: str, resource: str) -> Permission:
         ) from None
 
 
+def namespace_argument(text: str) -> str:
+    """A namespace (``fraud/``) or model name, checked like a model name; ``""`` is the root namespace."""
+    if text in ("", "/"):
+        return ""
+    check_model_name(text[:-1] if text.endswith("/") else text, "namespace")
+    return text
+
+
 @strawberry.type(description="Who is calling and what they may do, so a frontend can show the right buttons.")
 class Viewer:
     subject: str = strawberry.field(description="Subject (`sub`) of the caller's token.")
     kind: PrincipalKind = strawberry.field(description="A person or a machine identity.")
-    roles: list[str] = strawberry.field(description="Registry roles the caller holds.")
-    permissions: list[str] = strawberry.field(description="Permissions (`resource:action`) those roles grant.")
+    roles: list[str] = strawberry.field(
+        description="Registry roles the caller holds: `mlops` everywhere, `data-scientist@fraud/` within a namespace."
+    )
+    permissions: list[str] = strawberry.field(
+        description="Permissions (`resource:action`) those roles grant, globally or in some namespace."
+    )
 
     @strawberry.field(
         description="Whether the caller may do `action` on `resource` (for example `can(action: "
@@ -74,11 +87,20 @@ class Viewer:
                 "RegisteredModel (write or delete on model) or a ModelVersion (write or delete on version)."
             ),
         ] = None,
+        namespace: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Ask about a place: a namespace (`fraud/`) or a model name (`fraud/cards/x`), answered by "
+                "the roles the caller holds globally, in that namespace or in one above it (docs/authorization.md). "
+                "Without it and without `id`: whether the caller holds the permission globally or in some namespace."
+            ),
+        ] = None,
     ) -> bool:
         permission = permission_named(action, resource)
         principal = info.context.principal
         if id is None:
-            return info.context.services.authorizer.allows(principal, permission)
+            where = "*" if namespace is None else namespace_argument(namespace)
+            return info.context.services.authorizer.allows(principal, permission, where)
         type_name, key = from_global_id(id)
         return await info.context.services.governance.may(principal, permission, type_name, key)
 

@@ -8,7 +8,7 @@ from typing import Any, overload
 from app.domain.audit import AuditTarget
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
-from app.domain.lineage import CodeCommit, Dataset, ExternalNode, LineageEdge, Run, label_of
+from app.domain.lineage import CodeCommit, Dataset, ExternalNode, LineageEdge, NodeKind, Run, label_of
 from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun
 
 from .audit import AuditTrail
@@ -74,10 +74,14 @@ class LineageService:
         """Link two nodes (upstream -> downstream); adding an existing edge returns it (``created`` False)."""
         target = AuditTarget("LineageEdge", None, edge.kind.value)
         async with self._trail.attempt(principal, "lineage.edge.add", target) as attempt:
-            self._authorizer.require(principal, Permission.LINEAGE_WRITE, ANYWHERE)  # shared nodes
+            self._authorizer.require(principal, Permission.LINEAGE_WRITE, ANYWHERE)  # then where its versions are
             edge.validate()
             now = self._clock()
             async with attempt.transaction() as uow:
+                # An edge to or from a model version is a change to that model's lineage: a role in its namespace
+                ends = [ref.key for ref in (edge.upstream, edge.downstream) if ref.kind is NodeKind.MODEL_VERSION]
+                for version in (await uow.versions.get_many(ends)).values() if ends else ():
+                    self._authorizer.require(principal, Permission.LINEAGE_WRITE, version.model_name)
                 source_id, target_id, created = await link(uow, edge, principal.subject, now)
                 found = await uow.lineage.edge(edge.kind, source_id, target_id)
                 attempt.record(

@@ -1,0 +1,217 @@
+"""The web console (/) in headless Chromium against a real server: every page it has, the approval flow across three
+browser contexts, hostile content shown as text, and an axe-core scan of each page.
+
+Drives Debian's /usr/bin/chromium with playwright-core from node_modules (tests/js/console_check.mjs). Needs the
+console built (`./dev setup`, or `npm run console:build`); anything missing is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.auth import dev_issuer
+from tests.support.browser import ROOT, drive, require_browser_tools
+from tests.support.live_server import LiveServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+HOSTILE_MARKDOWN = f"""# Model card
+
+Trained on **churn events**. {HOSTILE}
+
+<div onmouseover="window.__pwned=3">hover</div>
+
+[click me](javascript:window.__pwned=4) and [the docs](https://example.com/docs)
+"""
+
+REGISTER_VERSION = """
+mutation RegisterVersion($input: CreateModelVersionInput!) {
+  createModelVersion(input: $input) { modelVersion { id version uri } }
+}
+"""
+UPDATE_MODEL = """
+mutation UpdateModel($input: UpdateRegisteredModelInput!) { updateRegisteredModel(input: $input) { registeredModel { id } } }
+"""
+SET_MODEL_TAG = """
+mutation Tag($input: SetRegisteredModelTagInput!) { setRegisteredModelTag(input: $input) { registeredModel { id } } }
+"""
+SET_ALIAS = """
+mutation SetAlias($input: SetModelAliasInput!) { setModelAlias(input: $input) { modelAlias { id } } }
+"""
+ATTACH_DOCUMENT = """
+mutation Attach($input: AttachDocumentInput!) { attachDocument(input: $input) { modelDocument { id } } }
+"""
+REQUEST_STAGE = """
+mutation Request($input: RequestStageTransitionInput!) {
+  requestStageTransition(input: $input) { transitionRequest { id status } }
+}
+"""
+
+
+class Registry:
+    """GraphQL calls to the live server with development tokens."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.url = server.url
+        self.data_dir = server.data_dir
+
+    def token(self, subject: str, *roles: str) -> str:
+        return dev_issuer.mint_token(self.data_dir, subject=subject, roles=list(roles), audience="modelreg")
+
+    def call(self, token: str, query: str, **variables: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/graphql", headers={"Authorization": f"Bearer {token}"},
+                              json={"query": query, "variables": variables}, timeout=30)
+        assert response.status_code == 200 and "errors" not in response.json(), response.text
+        return response.json()["data"]
+
+    def upload(self, token: str, content: bytes) -> str:
+        response = httpx.put(f"{self.url}/api/artifacts/blobs", content=content,
+                             headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert response.status_code in (200, 201), response.text
+        return "sha256:" + hashlib.sha256(content).hexdigest()
+
+    def register(self, token: str, **fields: Any) -> dict[str, Any]:
+        return self.call(token, REGISTER_VERSION, input={"createModelIfMissing": True, **fields})[
+            "createModelVersion"]["modelVersion"]
+
+
+def run_plan(server: LiveServer, token: str, tmp_path: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    require_browser_tools()
+    if not (ROOT / "app" / "web" / "console" / "index.html").is_file():
+        pytest.fail("the console is not built: run `./dev setup` (or `npm run console:build`)", pytrace=False)
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(plan))
+    report = drive("console_check.mjs", server.url, token, tmp_path / f"console-{plan['scenario']}.png",
+                   "--plan", str(plan_path))
+    print("\n".join(report["steps"]))
+    for page, violations in report["axe"].items():
+        bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"axe found serious or critical violations on {page}: {bad}"
+    assert report["external"] == [], f"requests to non-loopback hosts: {report['external']}"
+    assert not report["tokenInRequestUrls"], "the token appeared in a request URL"
+    assert report["dialogs"] == [], f"hostile content opened dialogs: {report['dialogs']}"
+    assert report["pageErrors"] == [], report["pageErrors"]
+    return report
+
+
+def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Path):
+    registry = Registry(live_server)
+    token = registry.token("ada", "data-scientist")
+    prefix = f"console-{secrets.token_hex(3)}"
+    model = f"{prefix}/churn"
+    digest = registry.upload(token, b"weights of the churn model\n")
+    registry.register(token, name=model, metrics=[{"name": "auc", "value": 0.81}, {"name": "f1", "value": 0.7}])
+    registry.register(
+        token, name=model, description=HOSTILE, flavor="sklearn",
+        metrics=[{"name": "auc", "value": 0.857}, {"name": "f1", "value": 0.72}, {"name": "logloss", "value": 0.31},
+                 {"name": "recall", "value": 0.66}],
+        params=[{"name": "max_depth", "value": "8"}, {"name": "note", "value": HOSTILE}],
+        signature={"inputs": [{"name": "tenure", "type": "long"}], "outputs": [{"type": "double"}]},
+        files=[{"path": "model/model.pkl", "digest": digest}],
+        tags=[{"key": "suite", "value": prefix}, {"key": "x", "value": HOSTILE}],
+    )
+    registry.call(token, UPDATE_MODEL, input={"name": model, "description": f"Churn model {HOSTILE}"})
+    registry.call(token, SET_MODEL_TAG, input={"name": model, "key": "suite", "value": prefix})
+    registry.call(token, SET_MODEL_TAG, input={"name": model, "key": "x", "value": HOSTILE})
+    registry.call(token, SET_ALIAS, input={"name": model, "alias": "challenger", "version": 2})
+    registry.call(token, ATTACH_DOCUMENT, input={"name": model, "version": 2, "kind": "MODEL_CARD",
+                                                 "title": f"Card {HOSTILE}", "markdown": HOSTILE_MARKDOWN})
+    registry.call(token, REQUEST_STAGE, input={"name": model, "version": 1, "toStage": "STAGING"})  # applies at once
+    for other in ("alpha", "zeta"):
+        registry.register(token, name=f"{prefix}/{other}")
+
+    report = run_plan(live_server, token, tmp_path, {
+        "scenario": "browse", "prefix": prefix, "model": model, "version": 2, "extraMetric": "recall",
+        "tag": f"suite={prefix}",
+    })
+
+    assert report["pageStatus"] == 200
+    assert report["dsStatus"] == "Signed in as ada (data-scientist)"
+    assert "token=" not in report["dsUrlAfterSignIn"]
+    catalogue = report["catalogue"]
+    assert len(catalogue["page1"]) == 2 and len(catalogue["page2"]) == 1, catalogue
+    assert set(catalogue["page1"] + catalogue["page2"]) == {model, f"{prefix}/alpha", f"{prefix}/zeta"}
+    assert catalogue["back"] == catalogue["page1"]
+    assert catalogue["total"].startswith("3 in all")
+    assert catalogue["byTag"] == [model]
+    assert catalogue["staging"] == [f"{model} / v1"]
+    assert "No model matches" in catalogue["empty"]
+
+    page = report["model"]
+    assert page["name"] == model
+    assert page["description"] == f"Churn model {HOSTILE}"  # as text
+    assert [row.split()[0] for row in page["rows"]] == ["v2", "v1"]
+    assert page["stages"] == ["NONE", "STAGING"]
+    assert "@challenger → version 2" in page["aliases"]
+    assert page["metricColumns"] == ["auc", "f1", "logloss"]
+    assert page["metricColumnsAfter"] == ["auc", "f1", "logloss", "recall"]
+    assert f"x={HOSTILE}" in page["tags"]
+    assert page["injected"] == {"pwned": None, "scripts": 0, "handlers": 0, "images": 0}
+
+    version = report["version"]
+    assert version["uri"] == f"models:/{model}/2"
+    assert version["clipboard"] == version["uri"]
+    assert "auc\t0.857\t—" in version["metrics"]
+    assert f"note\t{HOSTILE}" in version["params"]
+    assert '"tenure"' in version["signature"]
+    assert version["files"] == ["model/model.pkl"]
+    assert version["fileHref"].startswith(f"{live_server.url}/api/artifacts/files?")
+    assert version["download"] == {"name": "model.pkl", "text": "weights of the churn model\n"}
+    assert version["documentTitle"] == f"Card {HOSTILE}"
+    assert version["markdownHeadings"] == ["Model card"]  # Markdown is rendered...
+    assert HOSTILE in version["markdownText"]  # ...its HTML shown as text
+    assert '<div onmouseover="window.__pwned=3">hover</div>' in version["markdownText"]
+    assert version["markdownLinks"] == ["https://example.com/docs"]  # the javascript: link is not a link
+    assert version["description"] == HOSTILE
+    assert version["requestFormShown"]
+    assert version["injected"] == {"pwned": None, "scripts": 0, "handlers": 0, "images": 0}
+
+    assert "No model named" in report["missing"]
+    assert report["rejected"]["code"] == "UNAUTHENTICATED"
+    assert "UNAUTHENTICATED" in report["rejected"]["text"]
+    assert report["rejected"]["status"].startswith("Token rejected")
+    other = [text for text in report["consoleErrors"] if "status of 401" not in text]
+    assert other == [], other
+
+
+def test_request_approve_in_two_contexts_and_auditor_sees_no_controls(live_server: LiveServer, tmp_path: Path):
+    registry = Registry(live_server)
+    requester = registry.token("bea", "data-scientist")
+    suffix = secrets.token_hex(3)
+    model = f"console-{suffix}/fraud"
+    registry.register(requester, name=model, metrics=[{"name": "auc", "value": 0.9}])
+    registry.call(requester, REQUEST_STAGE, input={"name": model, "version": 1, "toStage": "STAGING"})
+    registry.call(requester, ATTACH_DOCUMENT, input={"name": model, "version": 1, "kind": "MODEL_CARD",
+                                                     "title": "Card", "markdown": "# Fraud model"})
+    # Another open request, so the auditor's inbox has one it may not decide either.
+    other = registry.register(requester, name=f"console-{suffix}/other")
+    registry.call(requester, ATTACH_DOCUMENT, input={"name": f"console-{suffix}/other", "version": other["version"],
+                                                     "kind": "MODEL_CARD", "title": "Card", "markdown": "ok"})
+    registry.call(requester, REQUEST_STAGE, input={
+        "name": f"console-{suffix}/other", "version": other["version"], "toStage": "STAGING"})
+    pending = registry.call(requester, REQUEST_STAGE, input={
+        "name": f"console-{suffix}/other", "version": other["version"], "toStage": "PRODUCTION",
+    })["requestStageTransition"]["transitionRequest"]
+
+    report = run_plan(live_server, requester, tmp_path, {
+        "scenario": "approve", "model": model, "version": 1, "comment": f"ship it {HOSTILE}",
+        "approverToken": registry.token("cyd", "approver"), "auditorToken": registry.token("dee", "auditor"),
+        "otherRequestId": pending["id"],
+    })
+
+    assert report["requester"]["approveShown"] == 0  # nobody approves their own request
+    assert f"ship it {HOSTILE}" in report["inbox"]["card"]
+    assert "live" in report["inbox"]["live"]
+    assert report["auditor"] == {"buttons": 0, "pendingOther": 1, "requestForm": 0, "versionButtons": 0}
+    assert report["after"]["stage"] == "PRODUCTION"
+    assert "PRODUCTION" in report["after"]["history"]
+    assert "APPLIED" in report["after"]["request"] and "cyd" in report["after"]["request"]
+    assert report["consoleErrors"] == [], report["consoleErrors"]

@@ -1,0 +1,324 @@
+// Drives modelreg's web console (/) in headless Chromium (Debian's /usr/bin/chromium via playwright-core).
+//
+//   node tests/js/console_check.mjs BASE_URL TOKEN SCREENSHOT --plan PLAN.json
+//
+// PLAN.json names the scenario and its data (seeded by tests/e2e/test_console_browser.py):
+//   browse:   catalogue (typed filter, paging by cursor, tag and stage filters), model page (metric columns), version
+//             page (metrics, params, signature, file download, Markdown, copy of the URI), hostile content shown as
+//             text, a missing model, a rejected token; the keyboard only, between pages.
+//   approve:  three browser contexts: a data scientist requests PRODUCTION, an approver sees it arrive live in the
+//             inbox and approves it, the version shows PRODUCTION; an auditor sees no control it may not use.
+// Every page visited gets an axe-core scan (serious and critical violations are reported). SCREENSHOT is the path
+// of the last page's screenshot; the others go beside it (console-*.png). Requests to hosts other than loopback are
+// recorded and aborted. Prints one JSON report on stdout; exits 1 when a step failed (the report says which).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.MODELREG_CHROMIUM || '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const STEP_TIMEOUT_MS = 20000;
+const LOCAL_SCHEMES = new Set(['data:', 'blob:', 'about:', 'chrome:', 'chrome-error:']);
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+
+const [baseUrl, token, screenshot, ...rest] = process.argv.slice(2);
+const planPath = rest[rest.indexOf('--plan') + 1];
+if (!baseUrl || !token || !screenshot || !rest.includes('--plan')) {
+  console.error('usage: console_check.mjs BASE_URL TOKEN SCREENSHOT --plan PLAN.json');
+  process.exit(2);
+}
+const plan = JSON.parse(readFileSync(planPath, 'utf8'));
+const shots = dirname(screenshot);
+const report = { ok: false, scenario: plan.scenario, steps: [], requests: [], external: [], consoleErrors: [],
+                 pageErrors: [], dialogs: [], axe: {}, screenshots: [] };
+
+function isExternal(url) {
+  const parsed = new URL(url);
+  return !LOCAL_SCHEMES.has(parsed.protocol) && !LOOPBACK_HOSTS.has(parsed.hostname);
+}
+
+const started = Date.now();
+function step(text) {
+  report.steps.push(`${Date.now() - started} ms: ${text}`);
+}
+
+async function newPage(browser, who) {
+  // bypassCSP only so that axe-core can be injected; the page's own CSP is checked by the Python test.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, bypassCSP: true,
+                                             acceptDownloads: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+  context.on('request', (request) => report.requests.push(`${who} ${request.method()} ${request.url()}`));
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (isExternal(url)) {
+      report.external.push(url);
+      return route.abort('blockedbyclient');
+    }
+    return route.continue();
+  });
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') report.consoleErrors.push(`${who}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => report.pageErrors.push(`${who}: ${error}`));
+  page.on('dialog', (dialog) => {
+    report.dialogs.push(`${who}: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  return page;
+}
+
+async function signIn(page, who, tokenValue) {
+  const response = await page.goto(`${baseUrl}/#token=${encodeURIComponent(tokenValue)}`,
+                                   { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+  report.pageStatus = response.status();
+  await page.locator('[data-testid="viewer-status"].ok').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report[`${who}Status`] = await page.locator('[data-testid="viewer-status"]').innerText();
+  report[`${who}UrlAfterSignIn`] = page.url();
+  step(`${who} signed in`);
+}
+
+/** axe-core on the page as it is: violations by impact, the serious and critical ones in full. */
+async function scan(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    const outcome = await window.axe.run(document, { resultTypes: ['violations'] });
+    return outcome.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                                            targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
+  });
+  report.axe[name] = result;
+  step(`axe scanned ${name}`);
+}
+
+async function shoot(page, name) {
+  const path = join(shots, `console-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  report.screenshots.push(path);
+}
+
+/** Focus an element and press a key: the flows use the keyboard, not the mouse. */
+async function press(locator, key = 'Enter') {
+  await locator.focus();
+  await locator.press(key);
+}
+
+async function texts(page, selector) {
+  return page.locator(selector).evaluateAll((cells) => cells.map((cell) => cell.innerText.trim()));
+}
+
+async function injected(page) {
+  return page.evaluate(() => ({
+    pwned: window.__pwned ?? null,
+    scripts: document.querySelectorAll('#root script').length,
+    handlers: [...document.querySelectorAll('#root *')].filter((el) => [...el.attributes].some((a) => /^on/i.test(a.name))).length,
+    images: document.querySelectorAll('#root img').length,
+  }));
+}
+
+async function browse(browser) {
+  const page = await newPage(browser, 'ds');
+  await signIn(page, 'ds', token);
+  await page.goto(`${baseUrl}/#/?size=2`);
+  await page.locator('[data-testid="model-row"], [data-testid="empty"]').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  // Type the filter and submit with Enter.
+  await page.getByLabel('Name contains').focus();
+  await page.keyboard.type(plan.prefix);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((prefix) => {
+    const rows = [...document.querySelectorAll('[data-testid="model-link"]')];
+    return rows.length > 0 && rows.every((row) => row.textContent.includes(prefix));
+  }, plan.prefix, { timeout: STEP_TIMEOUT_MS });
+  report.catalogue = { page1: await texts(page, '[data-testid="model-link"]'),
+                       total: await page.locator('[data-testid="total"]').innerText() };
+  step('catalogue filtered by name');
+  await scan(page, 'catalogue');
+  await shoot(page, 'catalogue');
+  await press(page.getByRole('link', { name: 'Next →' }));
+  await page.waitForFunction((first) => {
+    const rows = [...document.querySelectorAll('[data-testid="model-link"]')].map((row) => row.textContent);
+    return rows.length > 0 && !rows.includes(first);
+  }, report.catalogue.page1[0], { timeout: STEP_TIMEOUT_MS });
+  report.catalogue.page2 = await texts(page, '[data-testid="model-link"]');
+  step('catalogue next page');
+  await press(page.getByRole('link', { name: '← Previous' }));
+  await page.waitForFunction((first) => [...document.querySelectorAll('[data-testid="model-link"]')]
+    .some((row) => row.textContent === first), report.catalogue.page1[0], { timeout: STEP_TIMEOUT_MS });
+  report.catalogue.back = await texts(page, '[data-testid="model-link"]');
+  step('catalogue previous page');
+
+  await page.goto(`${baseUrl}/#/?tag=${encodeURIComponent(plan.tag)}`);
+  await page.getByTestId('total').filter({ hasText: /^1 in all/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.catalogue.byTag = await texts(page, '[data-testid="model-link"]');
+  await page.goto(`${baseUrl}/#/?q=${encodeURIComponent(plan.prefix)}&stage=STAGING`);
+  await page.locator('[data-testid="version-row"]').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.catalogue.staging = await texts(page, '[data-testid="version-row"] th');
+  await page.goto(`${baseUrl}/#/?q=${encodeURIComponent(plan.prefix + '-nothing')}`);
+  await page.locator('[data-testid="empty"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.catalogue.empty = await page.locator('[data-testid="empty"]').innerText();
+  await scan(page, 'catalogue-empty');
+  step('catalogue filtered by tag and stage; empty state');
+
+  // Model page, reached with the keyboard from the catalogue.
+  await page.goto(`${baseUrl}/#/?q=${encodeURIComponent(plan.prefix)}&sort=name-asc`);
+  const link = page.locator('[data-testid="model-link"]', { hasText: plan.model });
+  await link.waitFor({ timeout: STEP_TIMEOUT_MS });
+  await press(link);
+  await page.locator('[data-testid="model-versions"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  const metricHeaders = () => texts(page, '[data-testid="model-versions"] thead th.num');
+  report.model = {
+    name: await page.locator('[data-testid="model-name"]').innerText(),
+    description: await page.locator('[data-testid="description"]').innerText(),
+    rows: await texts(page, '[data-testid="model-versions"] tbody tr'),
+    stages: await texts(page, '[data-testid="model-versions"] [data-testid="stage"]'),
+    aliases: await page.locator('[data-testid="aliases"]').innerText(),
+    tags: await texts(page, '[data-testid="tag"]'),
+    metricColumns: await metricHeaders(),
+  };
+  await press(page.getByRole('checkbox', { name: plan.extraMetric }), 'Space');
+  await page.waitForFunction((metric) => [...document.querySelectorAll('[data-testid="model-versions"] thead th.num')]
+    .some((th) => th.textContent === metric), plan.extraMetric, { timeout: STEP_TIMEOUT_MS });
+  report.model.metricColumnsAfter = await metricHeaders();
+  report.model.injected = await injected(page);
+  step('model page');
+  await scan(page, 'model');
+  await shoot(page, 'model');
+
+  // Version page.
+  await press(page.getByRole('link', { name: `v${plan.version}`, exact: true }));
+  await page.locator('[data-testid="metrics"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  await page.locator('[data-testid="markdown"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.version = {
+    uri: await page.locator('[data-testid="uri"]').innerText(),
+    metrics: await texts(page, '[data-testid="metrics"] tbody tr'),
+    params: await texts(page, '[data-testid="params"] tbody tr'),
+    signature: await page.locator('[data-testid="signature"]').innerText(),
+    files: await texts(page, '[data-testid="file-link"]'),
+    fileHref: await page.locator('[data-testid="file-link"]').first().getAttribute('href'),
+    documentTitle: await page.locator('[data-testid="document-title"]').innerText(),
+    markdownText: await page.locator('[data-testid="markdown"]').innerText(),
+    markdownHeadings: await texts(page, '[data-testid="markdown"] h1, [data-testid="markdown"] h2'),
+    markdownLinks: await page.locator('[data-testid="markdown"] a').evaluateAll((links) => links.map((a) => a.getAttribute('href'))),
+    history: await page.locator('[data-testid="history"], [data-testid="history"] + *').first().innerText().catch(() => ''),
+    requestFormShown: await page.locator('[data-testid="request-form"]').count() > 0,
+    description: await page.locator('.description').first().innerText(),
+  };
+  report.version.injected = await injected(page);
+  await press(page.getByRole('button', { name: `Copy ${report.version.uri}` }));
+  await page.getByText('Copied').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.version.clipboard = await page.evaluate(() => navigator.clipboard.readText());
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: STEP_TIMEOUT_MS }),
+    press(page.locator('[data-testid="file-link"]').first()),
+  ]);
+  const stream = await download.createReadStream();
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  report.version.download = { name: download.suggestedFilename(), text: Buffer.concat(chunks).toString('utf8') };
+  step('version page, copy, download');
+  await scan(page, 'version');
+  await shoot(page, 'version');
+
+  // A model that does not exist, then a token the server rejects.
+  await page.goto(`${baseUrl}/#/models/${encodeURIComponent(plan.prefix + '/missing')}`);
+  await page.locator('[data-testid="not-found"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.missing = await page.locator('[data-testid="not-found"]').innerText();
+  await scan(page, 'not-found');
+  await page.goto(`${baseUrl}/#/`);
+  await page.getByLabel('Bearer token').fill('not-a-valid-jwt');
+  await page.getByLabel('Bearer token').press('Enter');
+  await page.locator('[data-testid="error"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.rejected = { code: await page.locator('[data-testid="error"]').getAttribute('data-code'),
+                      text: await page.locator('[data-testid="error"]').innerText(),
+                      status: await page.locator('[data-testid="viewer-status"]').innerText() };
+  step('rejected token shown');
+  await scan(page, 'error');
+  await shoot(page, 'error');
+  return page;
+}
+
+async function approve(browser) {
+  const [ds, approver, auditor] = await Promise.all(['ds', 'approver', 'auditor'].map((who) => newPage(browser, who)));
+  await signIn(ds, 'ds', token);
+  await signIn(approver, 'approver', plan.approverToken);
+  await signIn(auditor, 'auditor', plan.auditorToken);
+  await approver.goto(`${baseUrl}/#/inbox`);
+  await approver.locator('[data-testid="inbox"], [data-testid="empty"]').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  await approver.waitForTimeout(500); // the subscription's connection is up
+  step('approver inbox open');
+
+  const versionUrl = `${baseUrl}/#/models/${encodeURIComponent(plan.model)}/versions/${plan.version}`;
+  await ds.goto(versionUrl);
+  await ds.locator('[data-testid="request-form"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  await ds.getByTestId('request-stage').selectOption('PRODUCTION');
+  await ds.getByLabel('Comment').first().fill(plan.comment);
+  await press(ds.getByTestId('request-submit'));
+  const mine = ds.locator('[data-testid="request"][data-status="PENDING"]');
+  await mine.waitFor({ timeout: STEP_TIMEOUT_MS });
+  const requestId = await mine.getAttribute('data-request-id');
+  await ds.locator(`[data-request-id="${requestId}"] [data-testid="cancel"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.requester = { requestId, approveShown: await ds.locator(`[data-request-id="${requestId}"] [data-testid="approve"]`).count() };
+  step('data scientist requested PRODUCTION');
+
+  const card = approver.locator(`[data-testid="inbox"] [data-request-id="${requestId}"]`);
+  await card.waitFor({ timeout: STEP_TIMEOUT_MS }); // no reload: the subscription brought it
+  await card.locator('[data-testid="approve"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.inbox = { card: await card.innerText(), live: await approver.getByTestId('live').innerText() };
+  await scan(approver, 'inbox');
+  await shoot(approver, 'inbox');
+
+  // The auditor: the same open request, no decision control, no request form on the version page.
+  await auditor.goto(`${baseUrl}/#/inbox`);
+  const seen = auditor.locator(`[data-testid="inbox"] [data-request-id="${requestId}"]`);
+  await seen.waitFor({ timeout: STEP_TIMEOUT_MS });
+  await auditor.waitForTimeout(500); // permission answers have arrived
+  report.auditor = { buttons: await seen.locator('button').count(),
+                     pendingOther: await auditor.locator(`[data-request-id="${plan.otherRequestId}"]`).count() };
+  await scan(auditor, 'inbox-auditor');
+  await auditor.goto(versionUrl);
+  await auditor.locator('[data-testid="metrics"], [data-testid="requests"]').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  await auditor.waitForTimeout(500);
+  report.auditor.requestForm = await auditor.locator('[data-testid="request-form"]').count();
+  report.auditor.versionButtons = await auditor.locator('[data-testid="requests"] button').count();
+  step('auditor sees no controls');
+
+  await card.locator('[data-testid="decision-comment"]').fill('looks good');
+  await press(card.locator('[data-testid="approve"]'));
+  await card.waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+  step('approver approved; the request left the inbox');
+
+  await ds.reload();
+  await ds.locator('h1 [data-testid="stage"]', { hasText: 'PRODUCTION' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.after = { stage: await ds.locator('h1 [data-testid="stage"]').innerText(),
+                   history: await ds.getByTestId('history').innerText(),
+                   request: await ds.locator(`[data-request-id="${requestId}"]`).innerText() };
+  step('version shows PRODUCTION');
+  await scan(ds, 'version-production');
+  await shoot(ds, 'version-production');
+  return ds;
+}
+
+async function main() {
+  let browser;
+  let last;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    last = plan.scenario === 'approve' ? await approve(browser) : await browse(browser);
+    report.tokenInRequestUrls = report.requests.some((request) => request.split('#')[0].includes(token));
+    report.ok = true;
+    await last.screenshot({ path: screenshot, fullPage: true });
+  } catch (error) {
+    report.error = String((error && error.stack) || error);
+    const pages = browser ? browser.contexts().flatMap((context) => context.pages()) : [];
+    for (const [index, page] of pages.entries()) {
+      await page.screenshot({ path: index ? screenshot.replace(/\.png$/, `-${index}.png`) : screenshot }).catch(() => {});
+    }
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+  }
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  process.exit(report.ok ? 0 : 1);
+}
+
+main();

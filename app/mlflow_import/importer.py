@@ -269,17 +269,6 @@ class Importer:
             self._noted_runs.add(run.run_id)
             dropped = ", ".join(run.dropped_metrics)
             self.summary.note(model.name, f"run {run.run_id}: metrics not imported (not finite): {dropped}")
-        if registered.status is VersionStatus.PENDING_REGISTRATION:
-            current = await self._status(registered)
-            if current is VersionStatus.PENDING_REGISTRATION:
-                self.summary.failed(
-                    "versions",
-                    model.name,
-                    f"the copy of its files into version {registered.version} did not finish; run the import again "
-                    "to continue it",
-                    version.version,
-                )
-                return
         try:
             recorded = await self._imports.record_version(
                 self._principal,
@@ -319,9 +308,6 @@ class Importer:
                 self.summary.imported("stages")
         if recorded.note and recorded.stage is not Stage.NONE:
             self.summary.note(model.name, recorded.note, version.version)
-
-    async def _status(self, version: ModelVersion) -> VersionStatus:
-        return await self._imports.status(self._principal, version.id)
 
     def _aliases(self, model: MlflowModel, imported: ImportedModel | None) -> None:
         """Dry run: the aliases an import would set."""

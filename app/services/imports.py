@@ -15,7 +15,7 @@ from typing import Any
 from app.domain.audit import AuditTarget, model_target, version_target
 from app.domain.commands import NewModel
 from app.domain.entities import ModelAlias, ModelVersion, Stage, VersionStatus
-from app.domain.errors import Conflict, NotFound
+from app.domain.errors import Conflict, FailedPrecondition, NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.governance import StageChange
 from app.domain.identity import Permission, Principal
@@ -64,18 +64,6 @@ class ImportService:
         source = check_source(source)
         async with self._uow(write=False) as uow:
             return await uow.imports.model(source, mlflow_name)
-
-    async def status(self, principal: Principal, version_id: int) -> VersionStatus:
-        """A registered version's status now (the importer asks it of a copy that may have settled late)."""
-        target = AuditTarget("ModelVersion", str(version_id))
-        await self._trail.require(
-            self._authorizer, principal, Permission.REGISTRY_IMPORT, "version.import.read", target
-        )
-        async with self._uow(write=False) as uow:
-            found = (await uow.versions.get_many([version_id])).get(version_id)
-        if found is None:
-            raise NotFound(f"model version {version_id} does not exist", field="id")
-        return found.status
 
     async def import_model(
         self, principal: Principal, source: str, mlflow_name: str, command: NewModel, original: dict[str, Any]
@@ -135,7 +123,8 @@ class ImportService:
     ) -> RecordedVersion:
         """Record a version registered from MLflow as imported, and give it its MLflow ``stage`` (in the stage history
         as imported, with MLflow's times and user), unless it did not register (it keeps NONE) or another version
-        holds PRODUCTION. ``note`` says why ``stage`` differs from MLflow's, when it does."""
+        holds PRODUCTION. ``note`` says why ``stage`` differs from MLflow's, when it does. A version whose copy has
+        not finished is FAILED_PRECONDITION: it is recorded once settled, by a later run."""
         target = AuditTarget("ModelVersion", str(version_id))
         async with self._trail.attempt(principal, "version.import", target) as attempt:
             self._authorizer.require(principal, Permission.REGISTRY_IMPORT)
@@ -150,6 +139,12 @@ class ImportService:
                 before = version.stage
                 if await uow.imports.is_recorded(source, mlflow_name, mlflow_version):
                     raise Conflict(f"version {mlflow_version} of MLflow model {mlflow_name!r} is recorded already")
+                if version.status is VersionStatus.PENDING_REGISTRATION:
+                    raise FailedPrecondition(
+                        f"the copy of the files of version {version.version} of {model.name!r} has not finished; "
+                        "run the import again to continue it",
+                        field="version",
+                    )
                 holders = await uow.versions.in_stage(model.id, Stage.PRODUCTION)
                 in_production = [held.version for held in holders if held.id != version.id]
                 recorded, refusal = stage_to_record(stage, version.status, in_production)

@@ -84,7 +84,8 @@ def _seed(url: str, folder: Path) -> Seed:
             model_id = logged.model_id if name == EMBEDDER else None
             for i in range(count):
                 client.create_model_version(name, source, run_id=run_id, tags={"seq": str(i + 1)},
-                                            description=f"build {i + 1}", model_id=model_id)
+                                            description=f"build {i + 1}", model_id=model_id,
+                                            await_creation_for=0)  # READY at once on this server: no polling
         list(pool.map(lambda item: register(*item), CREATED.items()))
     client.delete_model_version(CHURN, "50")
     client.delete_model_version(CHURN, "51")

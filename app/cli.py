@@ -304,6 +304,18 @@ def _import(args: argparse.Namespace) -> int:
     return run(settings, args)
 
 
+def _policy(args: argparse.Namespace) -> int:
+    from app.auth.explain import explain
+
+    try:
+        report, status = explain(_settings(args).policy_dir, args)
+    except ValueError as error:
+        print(f"modelreg: {error}", file=sys.stderr)
+        return 2
+    print(report)
+    return status
+
+
 def _export_schema(args: argparse.Namespace) -> int:
     from app.graphql.schema import schema
 
@@ -397,6 +409,25 @@ def _parser() -> argparse.ArgumentParser:
         "--actor", default="mlflow-import", help="the service identity the import acts and is audited as"
     )
     mlflow.set_defaults(run=_import)
+
+    policy = sub.add_parser("policy", help="ask the authorization policy (docs/authorization.md)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    explain = policy_sub.add_parser(
+        "explain", help="print the decision for a caller and the rules that made it (exit 0 allowed, 1 refused)"
+    )
+    common(explain)
+    explain.add_argument("--sub", default="someone", help="the caller's subject (for --owner)")
+    explain.add_argument("--role", action="append", help="a role name in the token, e.g. mlops or approver@fraud/")
+    explain.add_argument("--group", action="append", help="a group in the token (the name group:GROUP)")
+    explain.add_argument("--name", action="append", help="any other name a role claim yields, e.g. client:ci-fraud")
+    explain.add_argument("--action", required=True, help="a permission (model:write) or an action (approve)")
+    explain.add_argument(
+        "--resource",
+        help="models:/NAME (or a version's URI), a namespace such as fraud/, or * for anywhere; "
+        "none: the registry as a whole",
+    )
+    explain.add_argument("--owner", help="the model's owner (a subject or group:NAME), for the owner rule")
+    explain.set_defaults(run=_policy)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", help="write to this file instead of standard output")

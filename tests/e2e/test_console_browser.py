@@ -172,6 +172,7 @@ def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Pa
     assert version["markdownLinks"] == ["https://example.com/docs"]  # the javascript: link is not a link
     assert version["description"] == HOSTILE
     assert version["requestFormShown"]
+    assert "Never moved: the version is in NONE." in version["history"]
     assert version["injected"] == {"pwned": None, "scripts": 0, "handlers": 0, "images": 0}
 
     assert "No model named" in report["missing"]

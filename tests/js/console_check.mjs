@@ -200,7 +200,7 @@ async function browse(browser) {
     markdownText: await page.locator('[data-testid="markdown"]').innerText(),
     markdownHeadings: await texts(page, '[data-testid="markdown"] h1, [data-testid="markdown"] h2'),
     markdownLinks: await page.locator('[data-testid="markdown"] a').evaluateAll((links) => links.map((a) => a.getAttribute('href'))),
-    history: await page.locator('[data-testid="history"], [data-testid="history"] + *').first().innerText().catch(() => ''),
+    history: await page.locator('section[aria-labelledby="history-title"]').innerText(),
     requestFormShown: await page.locator('[data-testid="request-form"]').count() > 0,
     description: await page.locator('.description').first().innerText(),
   };

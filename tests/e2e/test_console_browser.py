@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,11 @@ def run_plan(server: LiveServer, token: str, tmp_path: Path, plan: dict[str, Any
         pytest.fail("the console is not built: run `./dev setup` (or `npm run console:build`)", pytrace=False)
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(json.dumps(plan))
+    # MODELREG_CONSOLE_SCREENSHOTS=docs/console keeps the pages' screenshots (docs/console.md shows them).
+    shots = Path(os.environ.get("MODELREG_CONSOLE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
     report = drive("console_check.mjs", server.url, token, tmp_path / f"console-{plan['scenario']}.png",
-                   "--plan", str(plan_path))
+                   "--plan", str(plan_path), "--shots", str(shots))
     print("\n".join(report["steps"]))
     for page, violations in report["axe"].items():
         bad = [v for v in violations if v["impact"] in ("serious", "critical")]

@@ -1,6 +1,6 @@
 // Drives modelreg's web console (/) in headless Chromium (Debian's /usr/bin/chromium via playwright-core).
 //
-//   node tests/js/console_check.mjs BASE_URL TOKEN SCREENSHOT --plan PLAN.json
+//   node tests/js/console_check.mjs BASE_URL TOKEN SCREENSHOT --plan PLAN.json [--shots DIR]
 //
 // PLAN.json names the scenario and its data (seeded by tests/e2e/test_console_browser.py):
 //   browse:   catalogue (typed filter, paging by cursor, tag and stage filters), model page (metric columns), version
@@ -9,7 +9,7 @@
 //   approve:  three browser contexts: a data scientist requests PRODUCTION, an approver sees it arrive live in the
 //             inbox and approves it, the version shows PRODUCTION; an auditor sees no control it may not use.
 // Every page visited gets an axe-core scan (serious and critical violations are reported). SCREENSHOT is the path
-// of the last page's screenshot; the others go beside it (console-*.png). Requests to hosts other than loopback are
+// of the last page's screenshot; the others go beside it or into --shots DIR (console-*.png). Requests to hosts other than loopback are
 // recorded and aborted. Prints one JSON report on stdout; exits 1 when a step failed (the report says which).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,7 +30,7 @@ if (!baseUrl || !token || !screenshot || !rest.includes('--plan')) {
   process.exit(2);
 }
 const plan = JSON.parse(readFileSync(planPath, 'utf8'));
-const shots = dirname(screenshot);
+const shots = rest.includes('--shots') ? rest[rest.indexOf('--shots') + 1] : dirname(screenshot);
 const report = { ok: false, scenario: plan.scenario, steps: [], requests: [], external: [], consoleErrors: [],
                  pageErrors: [], dialogs: [], axe: {}, screenshots: [] };
 
@@ -94,7 +94,7 @@ async function scan(page, name) {
 
 async function shoot(page, name) {
   const path = join(shots, `console-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: false });
   report.screenshots.push(path);
 }
 

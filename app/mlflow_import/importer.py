@@ -10,28 +10,27 @@ interrupted one continues where it stopped.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from app.domain.commands import NewModel, NewVersion
-from app.domain.entities import Metric, ModelVersion, Stage, TrackerKind, VersionStatus
+from app.domain.entities import ModelVersion, Stage, TrackerKind, VersionStatus
 from app.domain.errors import Conflict, Forbidden, NotFound, RegistryError
 from app.domain.identity import Principal
-from app.domain.imports import ImportedModel, check_source, from_millis, planned_stages, stage_of
+from app.domain.imports import ImportedModel, check_source, planned_stages, stage_of
 from app.domain.lineage_commands import NewRun
 from app.domain.rules import check_model_name
 from app.mlflow.names import to_modelreg
 from app.services.imports import ImportService
 from app.services.versions import VersionService
 
-from .registry import MlflowModel, MlflowRegistry, MlflowRun, MlflowUnavailable, MlflowVersion
+from .commands import idempotency_key, version_command
+from .registry import MlflowModel, MlflowRegistry, MlflowUnavailable, MlflowVersion
 from .summary import Summary
 
 log = logging.getLogger("modelreg.import")
-KEY_PREFIX = "mlflow-import"
 PROGRESS_EVERY_SECONDS = 10.0  # within a model with many versions
 
 
@@ -41,19 +40,6 @@ class Options:
     models: str | None = None  # a glob over MLflow names (or the modelreg names they become)
     dry_run: bool = False
     concurrency: int = 8  # versions whose copies run at once
-
-
-def _key(source: str, name: str, version: int, retry: str = "") -> str:
-    """The idempotency key of one version's registration: a registration that committed before the importer was
-    interrupted answers the same version when the next run repeats it."""
-    digest = hashlib.sha256(f"{source}\n{name}\n{version}".encode()).hexdigest()[:40]
-    return f"{KEY_PREFIX}:{digest}{retry}"
-
-
-def _run_uri(source: str, run: MlflowRun | None, run_id: str) -> str:
-    if run is not None and run.experiment_id is not None:
-        return f"{source}/#/experiments/{run.experiment_id}/runs/{run_id}"
-    return f"runs:/{run_id}"
 
 
 class Importer:
@@ -216,18 +202,8 @@ class Importer:
         """Register the version (its files copied from its source). The idempotency key makes a repeat after an
         interruption answer the version registered then."""
         run = await self._registry.run(version.run_id) if version.run_id else None
-        command = NewVersion(
-            model_name=name,
-            description=version.description,
-            source=version.source,
-            run=self._run(version.run_id, run) if version.run_id else None,
-            metrics=tuple(Metric(key, value, step=step) for key, (value, step) in sorted(run.metrics.items()))
-            if run
-            else (),
-            params=dict(run.params) if run else {},
-            tags=version.tags,
-        )
-        key = _key(self._source, version.name, version.version)
+        command = version_command(self._source, name, version, run)
+        key = idempotency_key(self._source, version.name, version.version)
         try:
             return await self._create(command, key)
         except Conflict as error:
@@ -244,20 +220,6 @@ class Importer:
                 raise
             # The version an earlier run registered under this key was deleted since: register it again.
             return await self._versions.create(self._principal, command, idempotency_key=f"{key}:{time.time_ns()}")
-
-    def _run(self, run_id: str, run: MlflowRun | None) -> NewRun:
-        if run is None:
-            return NewRun(TrackerKind.MLFLOW, run_id, run_uri=f"runs:/{run_id}")
-        return NewRun(
-            tracker=TrackerKind.MLFLOW,
-            run_id=run_id,
-            run_uri=_run_uri(self._source, run, run_id),
-            experiment_name=run.experiment_name,
-            params=dict(run.params),
-            metrics={key: value for key, (value, _) in run.metrics.items()},
-            started_at=from_millis(run.start_time),
-            ended_at=from_millis(run.end_time),
-        )
 
     async def _record(
         self, model: MlflowModel, version: MlflowVersion, registered: ModelVersion, stage: Stage, note: str | None

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from app.auth.authorizer import OPEN_READS, REGISTRY_WIDE
+from tests.auth.test_policy import MATRIX
 from tests.graphql.test_schema_coverage import (
     OPERATIONS,
     SEED,
@@ -121,3 +122,39 @@ async def test_field_with_scopes(api, name):
         except AssertionError as failure:
             problems.append(f"as {caller(role, column)} ({column}, {'allowed' if allowed else 'denied'}): {failure}")
     assert not problems, "\n".join(problems)
+
+
+# What viewer tells a frontend about scoped roles.
+
+VIEWER_IN_SCOPE = """
+query Viewer($model: ID!) {
+  viewer {
+    roles permissions
+    anywhere: can(action: "write", resource: "model")
+    here: can(action: "write", resource: "model", namespace: "team-a/")
+    nested: can(action: "write", resource: "model", namespace: "team-a/sub/x")
+    there: can(action: "write", resource: "model", namespace: "team-b/")
+    root: can(action: "write", resource: "model", namespace: "")
+    webhooks: can(action: "manage", resource: "webhook")
+    model: can(action: "write", resource: "model", id: $model)
+    deleteModel: can(action: "delete", resource: "model", id: $model)
+  }
+}
+"""
+BAD_NAMESPACE = 'query { viewer { can(action: "write", resource: "model", namespace: "a//b/") } }'
+
+
+async def test_viewer_answers_with_the_scopes(api):
+    seeded = await seed_in_namespace(api)
+    inside = await ok(api, VIEWER_IN_SCOPE, {"model": seeded["model_id"]}, f"data-scientist@{NAMESPACE}")
+    assert inside["viewer"] == {
+        "roles": [f"data-scientist@{NAMESPACE}"],
+        "permissions": sorted(p.value for p in MATRIX["data-scientist"]),
+        "anywhere": True, "here": True, "nested": True, "there": False, "root": False, "webhooks": False,
+        "model": True, "deleteModel": False,
+    }
+    outside = (await ok(api, VIEWER_IN_SCOPE, {"model": seeded["model_id"]}, f"mlops@{ELSEWHERE}"))["viewer"]
+    assert (outside["here"], outside["there"], outside["webhooks"], outside["model"], outside["deleteModel"]) == (
+        False, True, False, False, False)
+    body = await gql(api, BAD_NAMESPACE, None, "mlops")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body

@@ -5,6 +5,7 @@ import { currentToken, loadSession, storeToken, type Session } from './auth';
 import { makeClient } from './client';
 import { ViewerDocument } from './generated/graphql';
 import { CataloguePage } from './pages/Catalogue';
+import { ComparePage } from './pages/Compare';
 import { InboxPage } from './pages/Inbox';
 import { ModelPage } from './pages/Model';
 import { VersionPage } from './pages/Version';
@@ -39,6 +40,8 @@ function Page() {
       return <VersionPage name={route.name} version={route.version} />;
     case 'inbox':
       return <InboxPage />;
+    case 'compare':
+      return <ComparePage name={route.name} versions={route.versions} />;
     default:
       return (
         <div className="notice">

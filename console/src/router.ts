@@ -2,6 +2,7 @@
 //   #/?q=&tag=&owner=&stage=&sort=&after=&before=   catalogue
 //   #/models/NAME                                    model (NAME URI-encoded)
 //   #/models/NAME/versions/N                         version
+//   #/models/NAME/compare?v=1,2,3                    2-5 versions side by side
 //   #/inbox                                          approvals inbox
 import { useEffect, useState } from 'react';
 
@@ -10,6 +11,7 @@ export type Route =
   | { page: 'model'; name: string }
   | { page: 'version'; name: string; version: number }
   | { page: 'inbox' }
+  | { page: 'compare'; name: string; versions: number[] }
   | { page: 'missing'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -19,6 +21,10 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0) return { page: 'catalogue', params: new URLSearchParams(query) };
   if (parts[0] === 'inbox' && parts.length === 1) return { page: 'inbox' };
   if (parts[0] === 'models' && parts.length === 2) return { page: 'model', name: decodeURIComponent(parts[1]) };
+  if (parts[0] === 'models' && parts.length === 3 && parts[2] === 'compare') {
+    const versions = (new URLSearchParams(query).get('v') || '').split(',').filter((v) => /^\d+$/.test(v)).map(Number);
+    return { page: 'compare', name: decodeURIComponent(parts[1]), versions };
+  }
   if (parts[0] === 'models' && parts.length === 4 && parts[2] === 'versions' && /^\d+$/.test(parts[3])) {
     return { page: 'version', name: decodeURIComponent(parts[1]), version: Number(parts[3]) };
   }
@@ -27,6 +33,7 @@ export function parseRoute(hash: string): Route {
 
 export const modelHref = (name: string) => `#/models/${encodeURIComponent(name)}`;
 export const versionHref = (name: string, version: number) => `${modelHref(name)}/versions/${version}`;
+export const compareHref = (name: string, versions: number[]) => `${modelHref(name)}/compare?v=${versions.join(',')}`;
 export function catalogueHref(params: Record<string, string>): string {
   const query = new URLSearchParams(Object.entries(params).filter(([, value]) => value !== '')).toString();
   return query ? `#/?${query}` : '#/';

@@ -50,6 +50,14 @@ mutation SetAlias($input: SetModelAliasInput!) { setModelAlias(input: $input) { 
 ATTACH_DOCUMENT = """
 mutation Attach($input: AttachDocumentInput!) { attachDocument(input: $input) { modelDocument { id } } }
 """
+DEPLOY = """
+mutation Deploy($input: DeployInput!) { deploy(input: $input) { deployment { id revision } } }
+"""
+APPROVE = """
+mutation Approve($input: ApproveTransitionRequestInput!) {
+  approveTransitionRequest(input: $input) { transitionRequest { id status } }
+}
+"""
 REQUEST_STAGE = """
 mutation Request($input: RequestStageTransitionInput!) {
   requestStageTransition(input: $input) { transitionRequest { id status } }
@@ -129,6 +137,7 @@ def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Pa
     registry.call(token, ATTACH_DOCUMENT, input={"name": model, "version": 2, "kind": "MODEL_CARD",
                                                  "title": f"Card {HOSTILE}", "markdown": HOSTILE_MARKDOWN})
     registry.call(token, REQUEST_STAGE, input={"name": model, "version": 1, "toStage": "STAGING"})  # applies at once
+    registry.call(registry.token("mo", "mlops"), DEPLOY, input={"name": model, "environment": "staging", "version": 1})
     for other in ("alpha", "zeta"):
         registry.register(token, name=f"{prefix}/{other}")
 
@@ -148,6 +157,7 @@ def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Pa
     assert catalogue["byTag"] == [model]
     assert catalogue["staging"] == [f"{model} / v1"]
     assert "No model matches" in catalogue["empty"]
+    assert catalogue["aucAtLeast"] == [[f"{model} / v2", "0.857"]]
 
     page = report["model"]
     assert page["name"] == model
@@ -159,6 +169,13 @@ def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Pa
     assert page["metricColumnsAfter"] == ["auc", "f1", "logloss", "recall"]
     assert f"x={HOSTILE}" in page["tags"]
     assert page["injected"] == {"pwned": None, "scripts": 0, "handlers": 0, "images": 0}
+    assert page["deployed"] == ["", "staging primary 100%"]
+    compare = report["compare"]
+    assert compare["columns"] == ["v1 STAGING", "v2 NONE"]
+    differs = {row.split("\t")[0].split("\n")[0].strip(): row for row in compare["differs"]}
+    assert set(differs) == {"auc", "f1", "logloss", "recall", "max_depth", "note"}, compare
+    assert "0.81\t0.857" in differs["auc"]
+    assert compare["same"] == ["by\tada\tada"]
 
     version = report["version"]
     assert version["uri"] == f"models:/{model}/2"
@@ -192,10 +209,14 @@ def test_request_approve_in_two_contexts_and_auditor_sees_no_controls(live_serve
     requester = registry.token("bea", "data-scientist")
     suffix = secrets.token_hex(3)
     model = f"console-{suffix}/fraud"
-    registry.register(requester, name=model, metrics=[{"name": "auc", "value": 0.9}])
-    registry.call(requester, REQUEST_STAGE, input={"name": model, "version": 1, "toStage": "STAGING"})
-    registry.call(requester, ATTACH_DOCUMENT, input={"name": model, "version": 1, "kind": "MODEL_CARD",
-                                                     "title": "Card", "markdown": "# Fraud model"})
+    approver = registry.token("cyd", "approver")
+    for version, auc in ((1, 0.9), (2, 0.93)):  # v1 in PRODUCTION; the browser requests v2 to replace it
+        registry.register(requester, name=model, metrics=[{"name": "auc", "value": auc}])
+        registry.call(requester, REQUEST_STAGE, input={"name": model, "version": version, "toStage": "STAGING"})
+        registry.call(requester, ATTACH_DOCUMENT, input={"name": model, "version": version, "kind": "MODEL_CARD",
+                                                         "title": "Card", "markdown": "# Fraud model"})
+    first = registry.call(requester, REQUEST_STAGE, input={"name": model, "version": 1, "toStage": "PRODUCTION"})
+    registry.call(approver, APPROVE, input={"id": first["requestStageTransition"]["transitionRequest"]["id"]})
     # Another open request, so the auditor's inbox has one it may not decide either.
     other = registry.register(requester, name=f"console-{suffix}/other")
     registry.call(requester, ATTACH_DOCUMENT, input={"name": f"console-{suffix}/other", "version": other["version"],
@@ -207,16 +228,17 @@ def test_request_approve_in_two_contexts_and_auditor_sees_no_controls(live_serve
     })["requestStageTransition"]["transitionRequest"]
 
     report = run_plan(live_server, requester, tmp_path, {
-        "scenario": "approve", "model": model, "version": 1, "comment": f"ship it {HOSTILE}",
-        "approverToken": registry.token("cyd", "approver"), "auditorToken": registry.token("dee", "auditor"),
+        "scenario": "approve", "model": model, "version": 2, "comment": f"ship it {HOSTILE}",
+        "approverToken": approver, "auditorToken": registry.token("dee", "auditor"),
         "otherRequestId": pending["id"],
     })
 
     assert report["requester"]["approveShown"] == 0  # nobody approves their own request
     assert f"ship it {HOSTILE}" in report["inbox"]["card"]
     assert "live" in report["inbox"]["live"]
+    assert report["inbox"]["replaces"] == ["Replaces v1 in PRODUCTION", "auc\t0.93\t0.9"]
     assert report["auditor"] == {"buttons": 0, "pendingOther": 1, "requestForm": 0, "versionButtons": 0}
     assert report["after"]["stage"] == "PRODUCTION"
-    assert "PRODUCTION" in report["after"]["history"]
+    assert "STAGING → PRODUCTION" in report["after"]["history"]
     assert "APPLIED" in report["after"]["request"] and "cyd" in report["after"]["request"]
     assert report["consoleErrors"] == [], report["consoleErrors"]

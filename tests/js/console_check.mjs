@@ -149,11 +149,19 @@ async function browse(browser) {
   step('catalogue previous page');
 
   await page.goto(`${baseUrl}/#/?tag=${encodeURIComponent(plan.tag)}`);
+  await page.locator('[data-testid="models"][aria-busy="false"]').waitFor({ timeout: STEP_TIMEOUT_MS });
   await page.getByTestId('total').filter({ hasText: /^1 in all/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
   report.catalogue.byTag = await texts(page, '[data-testid="model-link"]');
   await page.goto(`${baseUrl}/#/?q=${encodeURIComponent(plan.prefix)}&stage=STAGING`);
-  await page.locator('[data-testid="version-row"]').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  await page.locator('[data-testid="versions"][aria-busy="false"] [data-testid="version-row"]').first()
+    .waitFor({ timeout: STEP_TIMEOUT_MS });
   report.catalogue.staging = await texts(page, '[data-testid="version-row"] th');
+  await page.goto(`${baseUrl}/#/?q=${encodeURIComponent(plan.prefix)}&metric=auc&min=0.85`);
+  await page.locator('[data-testid="versions"][aria-busy="false"] [data-testid="metric-value"]').first()
+    .waitFor({ timeout: STEP_TIMEOUT_MS });
+  await page.getByTestId('total').filter({ hasText: /^1 in all/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.catalogue.aucAtLeast = await page.locator('[data-testid="version-row"]').evaluateAll((rows) => rows.map((row) => [
+    row.querySelector('th').innerText.trim(), row.querySelector('[data-testid="metric-value"]').innerText.trim()]));
   await page.goto(`${baseUrl}/#/?q=${encodeURIComponent(plan.prefix + '-nothing')}`);
   await page.locator('[data-testid="empty"]').waitFor({ timeout: STEP_TIMEOUT_MS });
   report.catalogue.empty = await page.locator('[data-testid="empty"]').innerText();
@@ -181,9 +189,27 @@ async function browse(browser) {
     .some((th) => th.textContent === metric), plan.extraMetric, { timeout: STEP_TIMEOUT_MS });
   report.model.metricColumnsAfter = await metricHeaders();
   report.model.injected = await injected(page);
+  await page.locator('[data-testid="deployed"] .deployed').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.model.deployed = await texts(page, '[data-testid="deployed"]');
   step('model page');
   await scan(page, 'model');
   await shoot(page, 'model');
+
+  // Compare the two versions (ticked with the keyboard), then back to the model page.
+  await press(page.getByRole('checkbox', { name: 'Compare v1' }), 'Space');
+  await press(page.getByRole('checkbox', { name: 'Compare v2' }), 'Space');
+  await press(page.getByTestId('compare-link'));
+  await page.getByTestId('compare').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.compare = {
+    columns: await texts(page, '[data-testid="compare"] thead th.num'),
+    differs: await texts(page, '[data-testid="compare-row"][data-differs="true"]'),
+    same: await texts(page, '[data-testid="compare-row"][data-differs="false"]'),
+  };
+  step('compare');
+  await scan(page, 'compare');
+  await shoot(page, 'compare');
+  await page.goBack();
+  await page.locator('[data-testid="model-versions"]').waitFor({ timeout: STEP_TIMEOUT_MS });
 
   // Version page.
   await press(page.getByRole('link', { name: `v${plan.version}`, exact: true }));
@@ -264,7 +290,9 @@ async function approve(browser) {
   const card = approver.locator(`[data-testid="inbox"] [data-request-id="${requestId}"]`);
   await card.waitFor({ timeout: STEP_TIMEOUT_MS }); // no reload: the subscription brought it
   await card.locator('[data-testid="approve"]').waitFor({ timeout: STEP_TIMEOUT_MS });
-  report.inbox = { card: await card.innerText(), live: await approver.getByTestId('live').innerText() };
+  report.inbox = { card: await card.innerText(), live: await approver.getByTestId('live').innerText(),
+                   replaces: await card.locator('[data-testid="replaces"] caption, [data-testid="replaces"] tbody tr')
+                     .evaluateAll((rows) => rows.map((row) => row.innerText.trim())) };
   await scan(approver, 'inbox');
   await shoot(approver, 'inbox');
 

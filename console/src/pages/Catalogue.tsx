@@ -1,10 +1,11 @@
-// The catalogue: models filtered by name, tag, owner (and, with a stage, the versions in that stage), sorted, one
-// page at a time with the connection's cursors. Every filter lives in the URL, so a view can be shared.
+// The catalogue: models filtered by name, tag, owner, use case and risk tier (and, with a stage or a metric
+// threshold, the versions that match: both belong to versions), sorted, one page at a time with the connection's
+// cursors. Every filter lives in the URL, so a view can be shared.
 import { useState, type FormEvent } from 'react';
 import { useQuery } from 'urql';
 import {
   CatalogueByStageDocument, CatalogueDocument, type ModelVersionFilter, type RegisteredModelFilter,
-  type RegisteredModelOrderField, type OrderDirection, type Stage, type TagMatch,
+  type RegisteredModelOrderField, type OrderDirection, type RiskTier, type Stage, type TagMatch,
 } from '../generated/graphql';
 import { catalogueHref, modelHref, versionHref } from '../router';
 import { Empty, ErrorBox, Loading, StageBadge, Tags, Time, usePageTitle } from '../ui';
@@ -17,7 +18,8 @@ const SORTS: Record<string, [RegisteredModelOrderField, OrderDirection, string]>
   'name-asc': ['NAME', 'ASC', 'Name A–Z'],
   'name-desc': ['NAME', 'DESC', 'Name Z–A'],
 };
-const FIELDS = ['q', 'tag', 'owner', 'stage', 'sort'] as const;
+const FIELDS = ['q', 'tag', 'owner', 'use', 'risk', 'stage', 'metric', 'min', 'sort'] as const;
+const RISKS: RiskTier[] = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 
 function tagMatch(text: string): TagMatch[] | undefined {
   const clean = text.trim();
@@ -32,20 +34,28 @@ export function CataloguePage({ params }: { params: URLSearchParams }) {
   const size = Math.min(Math.max(Number(get('size')) || 20, 1), 100);
   const paging = get('before') ? { last: size, before: get('before') } : { first: size, after: get('after') || undefined };
   const stage = STAGES.includes(get('stage') as Stage) ? (get('stage') as Stage) : null;
-  const filter: RegisteredModelFilter & ModelVersionFilter = {
+  const filter: ModelVersionFilter = {
     name: get('q') ? { contains: get('q') } : undefined,
     tags: tagMatch(get('tag')),
     owner: get('owner') || undefined,
   };
+  const modelFilter: RegisteredModelFilter = {
+    ...filter,
+    useCase: get('use') ? { contains: get('use') } : undefined,
+    riskTier: RISKS.includes(get('risk') as RiskTier) ? [get('risk') as RiskTier] : undefined,
+  };
+  const threshold = get('metric') && get('min') !== '' && Number.isFinite(Number(get('min')))
+    ? [{ name: get('metric'), gte: Number(get('min')) }] : undefined;
   const current = Object.fromEntries(FIELDS.map((name) => [name, get(name)])) as Record<string, string>;
   if (get('size')) current.size = get('size');
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title" ref={heading}>Catalogue</h1>
       <Filters current={current} />
-      {stage
-        ? <VersionsInStage filter={{ ...filter, stage: [stage] }} paging={paging} current={current} />
-        : <Models filter={filter} sort={get('sort')} paging={paging} current={current} />}
+      {stage || threshold
+        ? <VersionsInStage filter={{ ...filter, stage: stage ? [stage] : undefined, metrics: threshold }} paging={paging} current={current}
+                           metric={threshold ? get('metric') : ''} />
+        : <Models filter={modelFilter} sort={get('sort')} paging={paging} current={current} />}
     </section>
   );
 }
@@ -55,19 +65,30 @@ function Filters({ current }: { current: Record<string, string> }) {
   const set = (name: string) => (event: { target: { value: string } }) => setDraft({ ...draft, [name]: event.target.value });
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    window.location.hash = catalogueHref(Object.fromEntries(FIELDS.map((name) => [name, (draft[name] || '').trim()])));
+    window.location.hash = catalogueHref({
+      ...Object.fromEntries(FIELDS.map((name) => [name, (draft[name] || '').trim()])), size: current.size || '',
+    });
   };
   return (
     <form className="filters" role="search" aria-label="Filter models" onSubmit={apply}>
       <label>Name contains <input name="q" type="search" value={draft.q} onChange={set('q')} /></label>
       <label>Tag <input name="tag" placeholder="key or key=value" value={draft.tag} onChange={set('tag')} /></label>
       <label>Owner <input name="owner" value={draft.owner} onChange={set('owner')} /></label>
+      <label>Use case <input name="use" value={draft.use} onChange={set('use')} /></label>
+      <label>Risk tier
+        <select name="risk" value={draft.risk} onChange={set('risk')}>
+          <option value="">Any</option>
+          {RISKS.map((risk) => <option key={risk} value={risk}>{risk}</option>)}
+        </select>
+      </label>
       <label>Stage
         <select name="stage" value={draft.stage} onChange={set('stage')}>
           <option value="">Any (models)</option>
           {STAGES.map((stage) => <option key={stage} value={stage}>{stage} (versions)</option>)}
         </select>
       </label>
+      <label>Metric <input name="metric" placeholder="auc" size={8} value={draft.metric} onChange={set('metric')} /></label>
+      <label>at least <input name="min" type="number" step="any" size={6} value={draft.min} onChange={set('min')} /></label>
       <label>Sort
         <select name="sort" value={draft.sort || 'updated-desc'} onChange={set('sort')}>
           {Object.entries(SORTS).map(([key, [, , label]]) => <option key={key} value={key}>{label}</option>)}
@@ -111,7 +132,7 @@ function Models({ filter, sort, paging, current }: { filter: RegisteredModelFilt
   }
   return (
     <>
-      <table className="grid" data-testid="models">
+      <table className="grid" data-testid="models" aria-busy={fetching}>
         <caption className="sr-only">Models</caption>
         <thead>
           <tr><th scope="col">Model</th><th scope="col">Owner</th><th scope="col">Latest version</th><th scope="col">Aliases</th><th scope="col">Tags</th><th scope="col">Updated</th></tr>
@@ -138,24 +159,27 @@ function Models({ filter, sort, paging, current }: { filter: RegisteredModelFilt
   );
 }
 
-function VersionsInStage({ filter, paging, current }: { filter: ModelVersionFilter; paging: Paging; current: Record<string, string> }) {
+function VersionsInStage({ filter, paging, current, metric }: {
+  filter: ModelVersionFilter; paging: Paging; current: Record<string, string>; metric: string;
+}) {
   const [{ data, error, fetching }] = useQuery({ query: CatalogueByStageDocument, variables: { filter, ...paging } });
   if (error && !data) return <ErrorBox error={error} />;
   const connection = data?.modelVersions;
   if (!connection) return fetching ? <Loading what="versions" /> : <Empty>No answer from the server.</Empty>;
   if (!connection.edges.length) {
-    return <Empty><p>No version in this stage matches these filters.</p><p><a href="#/">Show every model</a></p></Empty>;
+    return <Empty><p>No version matches these filters.</p><p><a href="#/">Show every model</a></p></Empty>;
   }
   return (
     <>
-      <table className="grid" data-testid="versions">
-        <caption className="sr-only">Versions in the stage</caption>
-        <thead><tr><th scope="col">Version</th><th scope="col">Stage</th><th scope="col">Owner</th><th scope="col">Tags</th><th scope="col">Created</th></tr></thead>
+      <table className="grid" data-testid="versions" aria-busy={fetching}>
+        <caption className="sr-only">Matching versions</caption>
+        <thead><tr><th scope="col">Version</th><th scope="col">Stage</th>{metric && <th scope="col" className="num">{metric}</th>}<th scope="col">Owner</th><th scope="col">Tags</th><th scope="col">Created</th></tr></thead>
         <tbody>
           {connection.edges.map(({ node: version }) => (
             <tr key={version.id} data-testid="version-row">
               <th scope="row"><a href={modelHref(version.name)}>{version.name}</a> / <a href={versionHref(version.name, version.version)}>v{version.version}</a></th>
               <td><StageBadge stage={version.stage} /></td>
+              {metric && <td className="num" data-testid="metric-value">{version.metrics.find((m) => m.name === metric)?.value ?? '—'}</td>}
               <td>{version.model.owner}</td>
               <td><Tags tags={version.tags} /></td>
               <td><Time value={version.createdAt} /></td>

@@ -5,7 +5,7 @@ import { useEffect } from 'react';
 import { useQuery, useSubscription } from 'urql';
 import { currentToken } from '../auth';
 import { InboxDocument, TransitionEventsDocument } from '../generated/graphql';
-import { Empty, ErrorBox, Loading, usePageTitle } from '../ui';
+import { Empty, ErrorBox, formatMetric, Loading, usePageTitle } from '../ui';
 import { RequestCard } from './Requests';
 
 export function InboxPage() {
@@ -32,8 +32,34 @@ export function InboxPage() {
         : !data ? (fetching ? <Loading what="open requests" /> : null)
           : requests.length === 0 ? <Empty><p>No open requests. Nothing waits for a decision.</p></Empty>
             : <ul className="requests" data-testid="inbox">{requests.map((request) => (
-                <RequestCard key={request.id} request={request} onChanged={refresh} showVersion />
+                <RequestCard key={request.id} request={request} onChanged={refresh} showVersion>
+                  {request.kind === 'STAGE' && request.toStage === 'PRODUCTION' && request.modelVersion && (
+                    <Replaces candidate={request.modelVersion} />
+                  )}
+                </RequestCard>
               ))}</ul>}
     </section>
+  );
+}
+
+type Metrics = ReadonlyArray<{ name: string; value: number }>;
+
+/** The candidate's metrics beside those of the PRODUCTION version it would replace. */
+function Replaces({ candidate }: { candidate: { version: number; metrics: Metrics; model: { production: { version: number; metrics: Metrics } | null } } }) {
+  const current = candidate.model.production;
+  if (!current) return <p className="sub" data-testid="replaces">No version is in PRODUCTION: nothing is replaced.</p>;
+  const names = [...new Set([...candidate.metrics, ...current.metrics].map((m) => m.name))].sort();
+  const value = (metrics: Metrics, name: string) => {
+    const found = metrics.find((m) => m.name === name);
+    return found ? formatMetric(found.value) : '—';
+  };
+  return (
+    <table className="grid compact replaces" data-testid="replaces">
+      <caption>Replaces v{current.version} in PRODUCTION</caption>
+      <thead><tr><th scope="col">Metric</th><th scope="col" className="num">v{candidate.version} (requested)</th><th scope="col" className="num">v{current.version} (PRODUCTION)</th></tr></thead>
+      <tbody>{names.map((name) => (
+        <tr key={name}><th scope="row">{name}</th><td className="num">{value(candidate.metrics, name)}</td><td className="num">{value(current.metrics, name)}</td></tr>
+      ))}</tbody>
+    </table>
   );
 }

@@ -1,8 +1,8 @@
 // A model: its fields, aliases, tags and versions with the metric columns the viewer picks.
 import { useMemo, useState } from 'react';
 import { useQuery } from 'urql';
-import { ModelPageDocument } from '../generated/graphql';
-import { versionHref } from '../router';
+import { ModelDeploymentsDocument, ModelPageDocument } from '../generated/graphql';
+import { compareHref, versionHref } from '../router';
 import { Empty, ErrorBox, formatMetric, Loading, StageBadge, StatusBadge, Tags, Time, usePageTitle } from '../ui';
 
 const PAGE = 50;
@@ -17,6 +17,12 @@ export function ModelPage({ name }: { name: string }) {
     [versions],
   );
   const [chosen, setChosen] = useState<string[] | null>(null);
+  const [picked, setPicked] = useState<number[]>([]);
+  const [{ data: deployed }] = useQuery({ query: ModelDeploymentsDocument, variables: { name } });
+  const deployments = (deployed?.deployments?.edges ?? []).map((edge) => edge.node);
+  const whereDeployed = (version: number) => deployments.flatMap((deployment) => deployment.entries
+    .filter((entry) => entry.version === version)
+    .map((entry) => `${deployment.environment} ${entry.role.toLowerCase()} ${entry.trafficPercent}%`));
   const columns = chosen ?? metricNames.slice(0, 3);
 
   if (error && !data) return <><h1 ref={heading}>{name}</h1><ErrorBox error={error} /></>;
@@ -61,19 +67,30 @@ export function ModelPage({ name }: { name: string }) {
           ))}
         </fieldset>
       )}
+      {versions.length > 1 && (
+        <div className="compare-bar">
+          {picked.length >= 2 && picked.length <= 5
+            ? <a href={compareHref(model.name, [...picked].sort((a, b) => a - b))} data-testid="compare-link">Compare versions {[...picked].sort((a, b) => a - b).join(', ')}</a>
+            : <span className="sub">Tick 2 to 5 versions to compare them.</span>}
+        </div>
+      )}
       {versions.length === 0
         ? <Empty>No versions yet. Register one with <code>createModelVersion</code> or <code>modelreg push</code>.</Empty>
         : (
           <table className="grid" data-testid="model-versions">
             <caption className="sr-only">Versions of {model.name}</caption>
             <thead><tr>
+              <th scope="col"><span className="sr-only">Compare</span></th>
               <th scope="col">Version</th><th scope="col">Stage</th><th scope="col">Status</th><th scope="col">Aliases</th>
               {columns.map((metric) => <th key={metric} scope="col" className="num">{metric}</th>)}
+              <th scope="col">Deployed</th>
               <th scope="col">Created</th>
             </tr></thead>
             <tbody>
               {versions.map((version) => (
                 <tr key={version.id} data-testid="version-row">
+                  <td><input type="checkbox" aria-label={`Compare v${version.version}`} checked={picked.includes(version.version)}
+                             onChange={() => setPicked(picked.includes(version.version) ? picked.filter((v) => v !== version.version) : [...picked, version.version])} /></td>
                   <th scope="row"><a href={versionHref(model.name, version.version)}>v{version.version}</a></th>
                   <td><StageBadge stage={version.stage} /></td>
                   <td><StatusBadge status={version.status} /></td>
@@ -82,6 +99,7 @@ export function ModelPage({ name }: { name: string }) {
                     const found = version.metrics.find((m) => m.name === metric);
                     return <td key={metric} className="num" data-metric={metric}>{found ? formatMetric(found.value) : '—'}</td>;
                   })}
+                  <td data-testid="deployed">{whereDeployed(version.version).map((text) => <span key={text} className="deployed">{text}</span>)}</td>
                   <td><Time value={version.createdAt} /> <span className="sub">by {version.createdBy.subject}</span></td>
                 </tr>
               ))}

@@ -1,6 +1,6 @@
 // Transition requests, with approve / reject / cancel shown only when viewer.can says the viewer may, for that
 // request (approve covers reject).
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import {
   ApproveRequestDocument, CancelRequestDocument, RejectRequestDocument, RequestPermissionsDocument,
@@ -9,8 +9,8 @@ import {
 import { versionHref } from '../router';
 import { ErrorBox, StageBadge, StatusBadge, Time } from '../ui';
 
-export function RequestCard({ request, onChanged, showVersion = false }: {
-  request: RequestFieldsFragment; onChanged: () => void; showVersion?: boolean;
+export function RequestCard({ request, onChanged, showVersion = false, children }: {
+  request: RequestFieldsFragment; onChanged: () => void; showVersion?: boolean; children?: ReactNode;
 }) {
   const open = request.status === 'PENDING' || request.status === 'APPROVED';
   const [{ data: rights }, recheck] = useQuery({
@@ -55,6 +55,7 @@ export function RequestCard({ request, onChanged, showVersion = false }: {
           ))}
         </ul>
       )}
+      {children}
       {request.resolvedAt && (
         <p className="sub">{request.status.toLowerCase()} by {request.resolvedBy?.subject ?? '?'} <Time value={request.resolvedAt} />{request.resolutionComment ? `: “${request.resolutionComment}”` : ''}</p>
       )}

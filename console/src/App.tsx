@@ -4,6 +4,7 @@ import { Provider, useQuery } from 'urql';
 import { currentToken, loadSession, storeToken, type Session } from './auth';
 import { makeClient } from './client';
 import { ViewerDocument } from './generated/graphql';
+import { AuditPage } from './pages/Audit';
 import { CataloguePage } from './pages/Catalogue';
 import { ComparePage } from './pages/Compare';
 import { InboxPage } from './pages/Inbox';
@@ -40,6 +41,8 @@ function Page() {
       return <VersionPage name={route.name} version={route.version} />;
     case 'inbox':
       return <InboxPage />;
+    case 'audit':
+      return <AuditPage />;
     case 'compare':
       return <ComparePage name={route.name} versions={route.versions} />;
     default:
@@ -89,6 +92,7 @@ function Header({ session, onCredentials }: { session: Session; onCredentials: (
         <a className="brand" href="#/">modelreg</a>
         <a href="#/">Catalogue</a>
         <a href="#/inbox">Approvals</a>
+        {viewer?.permissions.includes('audit:read') && <a href="#/audit">Audit</a>}
         <a href="/lineage">Lineage</a>
         <a href="/graphql">GraphiQL</a>
       </nav>

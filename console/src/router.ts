@@ -4,6 +4,7 @@
 //   #/models/NAME/versions/N                         version
 //   #/models/NAME/compare?v=1,2,3                    2-5 versions side by side
 //   #/inbox                                          approvals inbox
+//   #/audit                                          audit log (audit:read)
 import { useEffect, useState } from 'react';
 
 export type Route =
@@ -11,6 +12,7 @@ export type Route =
   | { page: 'model'; name: string }
   | { page: 'version'; name: string; version: number }
   | { page: 'inbox' }
+  | { page: 'audit' }
   | { page: 'compare'; name: string; versions: number[] }
   | { page: 'missing'; path: string };
 
@@ -20,6 +22,7 @@ export function parseRoute(hash: string): Route {
   const parts = path.split('/').filter(Boolean);
   if (parts.length === 0) return { page: 'catalogue', params: new URLSearchParams(query) };
   if (parts[0] === 'inbox' && parts.length === 1) return { page: 'inbox' };
+  if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit' };
   if (parts[0] === 'models' && parts.length === 2) return { page: 'model', name: decodeURIComponent(parts[1]) };
   if (parts[0] === 'models' && parts.length === 3 && parts[2] === 'compare') {
     const versions = (new URLSearchParams(query).get('v') || '').split(',').filter((v) => /^\d+$/.test(v)).map(Number);

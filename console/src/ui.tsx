@@ -1,6 +1,7 @@
 // Shared pieces: states (loading, empty, error, denied), stage badges, tags, times. Everything user-provided is
 // rendered as React text (escaped), never as HTML.
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type MouseEvent, type ReactNode } from 'react';
+import { authHeaders, currentToken } from './auth';
 import type { CombinedError } from 'urql';
 
 export interface ApiProblem {
@@ -113,6 +114,34 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     <>
       <button type="button" className="small" onClick={copy} aria-label={label}>Copy</button>
       <span role="status" className="copy-status">{state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select the text' : ''}</span>
+    </>
+  );
+}
+
+/** A file link: a plain link with the browser session's cookie; with a bearer token (which a link cannot carry),
+ * the file is fetched with it and handed to the browser as a download. */
+export function DownloadLink({ url, path, label, testId = 'file-link' }: { url: string; path: string; label?: string; testId?: string }) {
+  const [problem, setProblem] = useState('');
+  const name = path.split('/').pop() || 'download';
+  const download = async (event: MouseEvent) => {
+    if (!currentToken()) return;
+    event.preventDefault();
+    setProblem('');
+    const response = await fetch(url, { headers: authHeaders() });
+    if (!response.ok) {
+      setProblem(`HTTP ${response.status}`);
+      return;
+    }
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name;
+    link.click();
+    window.setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  };
+  return (
+    <>
+      <a href={url} download={name} onClick={download} data-testid={testId}>{label ?? path}</a>
+      {problem && <span className="sub" role="alert"> download failed: {problem}</span>}
     </>
   );
 }

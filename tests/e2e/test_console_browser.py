@@ -242,3 +242,9 @@ def test_request_approve_in_two_contexts_and_auditor_sees_no_controls(live_serve
     assert "STAGING → PRODUCTION" in report["after"]["history"]
     assert "APPLIED" in report["after"]["request"] and "cyd" in report["after"]["request"]
     assert report["consoleErrors"] == [], report["consoleErrors"]
+    audit = report["audit"]
+    assert audit["integrity"].startswith("Hash chain intact"), audit
+    assert "transition.approve" in audit["actions"] and set(audit["actors"]) == {"cyd (approver)"}, audit
+    assert audit["navShown"] == 1 and audit["dsNav"] == 0
+    assert audit["export"].startswith("seq,occurredAt,actorSubject"), audit["export"]
+    assert "audit:read" in audit["dsDenied"]

@@ -324,6 +324,37 @@ async function approve(browser) {
   step('version shows PRODUCTION');
   await scan(ds, 'version-production');
   await shoot(ds, 'version-production');
+
+  // The audit log: the auditor reads it, filters it and exports it; the data scientist may not.
+  await auditor.goto(`${baseUrl}/#/audit`);
+  await auditor.getByTestId('integrity').filter({ hasText: 'Hash chain' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await auditor.getByLabel('Actor').fill('cyd');
+  await auditor.getByLabel('Outcome').selectOption('OK');
+  await press(auditor.getByLabel('Action'));
+  await auditor.locator('[data-testid="audit"][aria-busy="false"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+  await auditor.waitForFunction(() => [...document.querySelectorAll('[data-testid="audit-row"]')]
+    .every((row) => row.children[2].textContent.startsWith('cyd')), null, { timeout: STEP_TIMEOUT_MS });
+  const [exported] = await Promise.all([
+    auditor.waitForEvent('download', { timeout: STEP_TIMEOUT_MS }),
+    press(auditor.getByTestId('export-csv')),
+  ]);
+  const chunks = [];
+  for await (const chunk of await exported.createReadStream()) chunks.push(chunk);
+  report.audit = {
+    integrity: await auditor.getByTestId('integrity').innerText(),
+    actions: await texts(auditor, '[data-testid="audit-row"] td:nth-child(4)'),
+    actors: await texts(auditor, '[data-testid="audit-row"] td:nth-child(3)'),
+    navShown: await auditor.getByRole('link', { name: 'Audit', exact: true }).count(),
+    export: Buffer.concat(chunks).toString('utf8').split('\n')[0],
+  };
+  await scan(auditor, 'audit');
+  await shoot(auditor, 'audit');
+  await ds.goto(`${baseUrl}/#/audit`);
+  await ds.getByTestId('denied').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.audit.dsDenied = await ds.getByTestId('denied').innerText();
+  report.audit.dsNav = await ds.getByRole('link', { name: 'Audit', exact: true }).count();
+  await scan(ds, 'audit-denied');
+  step('audit read, filtered and exported by the auditor; denied to the data scientist');
   return ds;
 }
 

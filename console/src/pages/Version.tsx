@@ -1,13 +1,12 @@
 // A version: URI with copy, metrics, params, signature, files with download links, documents (Markdown rendered
 // safely), stage history, transition requests, and a stage request form when the viewer may request one.
-import { useState, type FormEvent, type MouseEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { RequestStageTransitionDocument, VersionPageDocument, type Stage } from '../generated/graphql';
-import { currentToken, authHeaders } from '../auth';
 import { renderMarkdown } from '../markdown';
 import { modelHref } from '../router';
 import {
-  CopyButton, Empty, ErrorBox, formatBytes, formatMetric, Loading, StageBadge, StatusBadge, Tags, Time, usePageTitle,
+  CopyButton, DownloadLink, Empty, ErrorBox, formatBytes, formatMetric, Loading, StageBadge, StatusBadge, Tags, Time, usePageTitle,
 } from '../ui';
 import { RequestCard } from './Requests';
 
@@ -151,33 +150,5 @@ function RequestForm({ name, version, stage, onDone }: { name: string; version: 
       <button type="submit" className="primary" disabled={fetching} data-testid="request-submit">Request</button>
       {error && <ErrorBox error={error} title="The request was refused" />}
     </form>
-  );
-}
-
-/** A file link: a plain link with the browser session's cookie; with a bearer token (which a link cannot carry),
- * the file is fetched with it and handed to the browser as a download. */
-function DownloadLink({ url, path }: { url: string; path: string }) {
-  const [problem, setProblem] = useState('');
-  const name = path.split('/').pop() || 'download';
-  const download = async (event: MouseEvent) => {
-    if (!currentToken()) return;
-    event.preventDefault();
-    setProblem('');
-    const response = await fetch(url, { headers: authHeaders() });
-    if (!response.ok) {
-      setProblem(`HTTP ${response.status}`);
-      return;
-    }
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(await response.blob());
-    link.download = name;
-    link.click();
-    window.setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-  };
-  return (
-    <>
-      <a href={url} download={name} onClick={download} data-testid="file-link">{path}</a>
-      {problem && <span className="sub" role="alert"> download failed: {problem}</span>}
-    </>
   );
 }

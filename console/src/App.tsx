@@ -7,6 +7,7 @@ import { ViewerDocument } from './generated/graphql';
 import { AuditPage } from './pages/Audit';
 import { CataloguePage } from './pages/Catalogue';
 import { ComparePage } from './pages/Compare';
+import { DeploymentsPage } from './pages/Deployments';
 import { InboxPage } from './pages/Inbox';
 import { ModelPage } from './pages/Model';
 import { VersionPage } from './pages/Version';
@@ -41,6 +42,8 @@ function Page() {
       return <VersionPage name={route.name} version={route.version} />;
     case 'inbox':
       return <InboxPage />;
+    case 'deployments':
+      return <DeploymentsPage />;
     case 'audit':
       return <AuditPage />;
     case 'compare':
@@ -92,6 +95,7 @@ function Header({ session, onCredentials }: { session: Session; onCredentials: (
         <a className="brand" href="#/">modelreg</a>
         <a href="#/">Catalogue</a>
         <a href="#/inbox">Approvals</a>
+        <a href="#/deployments">Deployments</a>
         {viewer?.permissions.includes('audit:read') && <a href="#/audit">Audit</a>}
         <a href="/lineage">Lineage</a>
         <a href="/graphql">GraphiQL</a>

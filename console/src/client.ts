@@ -13,6 +13,8 @@ const EMBEDDED = [
   'RegisteredModelConnection', 'RegisteredModelEdge', 'ModelVersionConnection', 'ModelVersionEdge',
   'TransitionRequestConnection', 'TransitionRequestEdge', 'StageChangeConnection', 'StageChangeEdge',
   'ModelDocumentConnection', 'ModelDocumentEdge', 'ApprovalConnection', 'ApprovalEdge',
+  'DeploymentEntry', 'DeploymentConnection', 'DeploymentEdge', 'DeploymentRevisionConnection', 'DeploymentRevisionEdge',
+  'DeploymentPayload', 'AuditEventConnection', 'AuditEventEdge', 'AuditIntegrity', 'AuditTargetRef',
 ];
 
 let ws: WsClient | null = null;

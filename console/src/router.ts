@@ -5,6 +5,7 @@
 //   #/models/NAME/compare?v=1,2,3                    2-5 versions side by side
 //   #/inbox                                          approvals inbox
 //   #/audit                                          audit log (audit:read)
+//   #/deployments                                    deployments per environment
 import { useEffect, useState } from 'react';
 
 export type Route =
@@ -13,6 +14,7 @@ export type Route =
   | { page: 'version'; name: string; version: number }
   | { page: 'inbox' }
   | { page: 'audit' }
+  | { page: 'deployments' }
   | { page: 'compare'; name: string; versions: number[] }
   | { page: 'missing'; path: string };
 
@@ -23,6 +25,7 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0) return { page: 'catalogue', params: new URLSearchParams(query) };
   if (parts[0] === 'inbox' && parts.length === 1) return { page: 'inbox' };
   if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit' };
+  if (parts[0] === 'deployments' && parts.length === 1) return { page: 'deployments' };
   if (parts[0] === 'models' && parts.length === 2) return { page: 'model', name: decodeURIComponent(parts[1]) };
   if (parts[0] === 'models' && parts.length === 3 && parts[2] === 'compare') {
     const versions = (new URLSearchParams(query).get('v') || '').split(',').filter((v) => /^\d+$/.test(v)).map(Number);

@@ -248,3 +248,23 @@ def test_request_approve_in_two_contexts_and_auditor_sees_no_controls(live_serve
     assert audit["navShown"] == 1 and audit["dsNav"] == 0
     assert audit["export"].startswith("seq,occurredAt,actorSubject"), audit["export"]
     assert "audit:read" in audit["dsDenied"]
+
+
+def test_deployments_history_and_confirmed_rollback(live_server: LiveServer, tmp_path: Path):
+    registry = Registry(live_server)
+    mlops = registry.token("eve", "mlops")
+    model = f"console-{secrets.token_hex(3)}/ranker"
+    for version in (1, 2):
+        registry.register(mlops, name=model)
+        registry.call(mlops, DEPLOY, input={"name": model, "environment": "staging", "version": version})
+
+    report = run_plan(live_server, mlops, tmp_path, {
+        "scenario": "deployments", "model": model, "auditorToken": registry.token("dee", "auditor"),
+    })
+
+    words = " ".join  # an entry is a flex row: innerText breaks its parts over lines
+    assert [words(entry.split()) for entry in report["before"]["entries"]] == ["v2 primary 100%"], report["before"]
+    assert len(report["history"]) == 2 and report["history"][0].startswith("#2"), report["history"]
+    assert report["confirmFocused"], "the confirmation did not take the focus"
+    assert [words(entry.split()) for entry in report["after"]["entries"]] == ["v1 primary 100%"], report["after"]
+    assert report["auditorRollback"] == 0

@@ -6,6 +6,8 @@
 //   browse:   catalogue (typed filter, paging by cursor, tag and stage filters), model page (metric columns), version
 //             page (metrics, params, signature, file download, Markdown, copy of the URI), hostile content shown as
 //             text, a missing model, a rejected token; the keyboard only, between pages.
+//   deployments: an mlops engineer reads a deployment's history and rolls it back (confirmed); an auditor sees no
+//             rollback control.
 //   approve:  three browser contexts: a data scientist requests PRODUCTION, an approver sees it arrive live in the
 //             inbox and approves it, the version shows PRODUCTION; an auditor sees no control it may not use.
 // Every page visited gets an axe-core scan (serious and critical violations are reported). SCREENSHOT is the path
@@ -358,12 +360,42 @@ async function approve(browser) {
   return ds;
 }
 
+async function deployments(browser) {
+  const [mlops, auditor] = await Promise.all(['mlops', 'auditor'].map((who) => newPage(browser, who)));
+  await signIn(mlops, 'mlops', token);
+  await signIn(auditor, 'auditor', plan.auditorToken);
+  await mlops.goto(`${baseUrl}/#/deployments`);
+  const card = mlops.locator(`[data-testid="deployment"][data-name="${plan.model}"]`);
+  await card.waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.before = { revision: await card.getAttribute('data-revision'), entries: await texts(card, '[data-testid="entry"]') };
+  await press(card.getByRole('button', { name: 'History' }));
+  await card.getByTestId('deployment-history').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.history = await texts(card, '[data-testid="deployment-history"] li');
+  await scan(mlops, 'deployments');
+  await shoot(mlops, 'deployments');
+  await press(card.getByTestId('rollback'));
+  await card.getByTestId('rollback-confirm').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.confirmFocused = await card.getByTestId('rollback-confirm').evaluate((button) => document.activeElement === button);
+  await mlops.keyboard.press('Enter');
+  await mlops.locator(`[data-testid="deployment"][data-name="${plan.model}"][data-revision="${Number(report.before.revision) + 1}"]`)
+    .waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.after = { entries: await texts(card, '[data-testid="entry"]') };
+  step('rolled back with confirmation');
+  await auditor.goto(`${baseUrl}/#/deployments`);
+  const seen = auditor.locator(`[data-testid="deployment"][data-name="${plan.model}"]`);
+  await seen.waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.auditorRollback = await seen.getByTestId('rollback').count();
+  await scan(auditor, 'deployments-auditor');
+  return mlops;
+}
+
 async function main() {
   let browser;
   let last;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-    last = plan.scenario === 'approve' ? await approve(browser) : await browse(browser);
+    const scenarios = { browse, approve, deployments };
+    last = await scenarios[plan.scenario](browser);
     report.tokenInRequestUrls = report.requests.some((request) => request.split('#')[0].includes(token));
     report.ok = true;
     await last.screenshot({ path: screenshot, fullPage: true });

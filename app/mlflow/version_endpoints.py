@@ -40,12 +40,15 @@ async def create_model_version(request: Request) -> Response:
     principal, args = await arguments(request)
     runs: RunReader = request.app.state.mlflow_runs
     link = args.text("run_link", required=False)
-    run = await runs.lineage(args.text("run_id", required=False), args.text("model_id", required=False), link)
+    facts = await runs.describe(args.text("run_id", required=False), args.text("model_id", required=False), link)
+    run = facts.run if facts else None
     command = NewVersion(
         model_name=args.model_name(),
         description=args.text("description", required=False),
         tags=args.tags(),
         run=run,
+        params=facts.params if facts else {},
+        metrics=facts.metrics if facts else (),
         source=args.required("source"),
     )
     command = await from_registry_version(services_of(request), principal, command)  # copy_model_version

@@ -21,7 +21,7 @@ mutation Approve($id: ID!) {
 VERSION = """
 query Version($name: String!) {
   modelVersion(name: $name, version: 1) {
-    status stage run { tracker runId }
+    status stage run { tracker runId } metrics { name value } params { name value }
     artifact { uri digest files { path digest size } }
   }
 }"""
@@ -199,8 +199,11 @@ def test_log_to_mlflow_register_into_modelreg_and_load_back(client, mlflow_regis
     assert version["status"] == "READY"
     assert version["artifact"]["uri"] == f"models:/{name}/1" and version["artifact"]["digest"].startswith("sha256:")
     assert {"MLmodel", "python_model.pkl"} <= {file["path"] for file in version["artifact"]["files"]}
-    # The logged model's run becomes the version's lineage Run, as MLflow describes it.
+    # The logged model's run becomes the version's lineage Run, as MLflow describes it; its params and latest
+    # metrics are the version's own too, so promotion gates on metrics apply.
     assert version["run"] == {"tracker": "MLFLOW", "runId": run.info.run_id}
+    assert (version["metrics"], version["params"]) == ([{"name": "accuracy", "value": 0.93}],
+                                                       [{"name": "lr", "value": "0.1"}])
     lineage = mlflow_registry.graphql(RUN, {"runId": run.info.run_id}, "auditor")["run"]
     assert lineage["experimentName"] == "Default" and lineage["runUri"].endswith(f"/runs/{run.info.run_id}")
     assert (lineage["params"], lineage["metrics"]) == ([{"name": "lr", "value": "0.1"}],

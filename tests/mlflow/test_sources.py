@@ -32,7 +32,7 @@ class FileServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 server.requests += 1
                 if fail_after is not None and server.requests > fail_after:
                     self.send_response(500)
@@ -79,17 +79,17 @@ async def register(api: Api, name: str, source: str) -> dict:
     return response.json()["model_version"]
 
 
-async def settled(api: Api, name: str, version: str = "1", timeout: float = 20) -> dict:
+async def settled(api: Api, name: str, version: str = "1", seconds: float = 20) -> dict:
     """The version once it is no longer PENDING_REGISTRATION (the copy runs in the background)."""
     token = api.token("data-scientist")
-    for _ in range(int(timeout / 0.05)):
+    for _ in range(int(seconds / 0.05)):
         response = await api.client.get(GET, params={"name": name, "version": version},
                                          headers={"Authorization": f"Bearer {token}"})
         found = response.json()["model_version"]
         if found["status"] != "PENDING_REGISTRATION":
             return found
         await asyncio.sleep(0.05)
-    raise AssertionError(f"still pending after {timeout}s")
+    raise AssertionError(f"still pending after {seconds}s")
 
 
 async def test_a_local_folder_inside_the_allowed_roots_is_copied(api, settings, model_dir):

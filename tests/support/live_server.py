@@ -22,7 +22,7 @@ class ServerProcess:
     """A server run as a child process with its output in ``log_path``, ready once ``ready_url`` answers 200."""
 
     def __init__(self, command: list[str], env: dict[str, str], log_path: Path, ready_url: str,
-                 timeout: float = 30, cwd: Path | None = None) -> None:
+                 timeout: float = 60, cwd: Path | None = None) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,

@@ -14,7 +14,7 @@ const EMBEDDED = [
   'TransitionRequestConnection', 'TransitionRequestEdge', 'StageChangeConnection', 'StageChangeEdge',
   'ModelDocumentConnection', 'ModelDocumentEdge', 'ApprovalConnection', 'ApprovalEdge',
   'DeploymentEntry', 'DeploymentConnection', 'DeploymentEdge', 'DeploymentRevisionConnection', 'DeploymentRevisionEdge',
-  'DeploymentPayload', 'AuditEventConnection', 'AuditEventEdge', 'AuditIntegrity', 'AuditTargetRef',
+  'DeploymentPayload', 'LineageGraph', 'LineageEdge', 'AuditEventConnection', 'AuditEventEdge', 'AuditIntegrity', 'AuditTargetRef',
 ];
 
 let ws: WsClient | null = null;

@@ -123,6 +123,9 @@ def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Pa
     registry.register(token, name=model, metrics=[{"name": "auc", "value": 0.81}, {"name": "f1", "value": 0.7}])
     registry.register(
         token, name=model, description=HOSTILE, flavor="sklearn",
+        run={"tracker": "MLFLOW", "runId": f"run-{prefix}"},
+        code={"repositoryUrl": "https://github.com/acme/churn", "commitSha": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"},
+        datasets=[{"dataset": {"name": f"events-{prefix}", "version": "v3"}}],
         metrics=[{"name": "auc", "value": 0.857}, {"name": "f1", "value": 0.72}, {"name": "logloss", "value": 0.31},
                  {"name": "recall", "value": 0.66}],
         params=[{"name": "max_depth", "value": "8"}, {"name": "note", "value": HOSTILE}],
@@ -193,6 +196,10 @@ def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Pa
     assert version["markdownLinks"] == ["https://example.com/docs"]  # the javascript: link is not a link
     assert version["description"] == HOSTILE
     assert version["requestFormShown"]
+    lineage = sorted(" ".join(item.split()) for item in version["lineage"])
+    assert len(lineage) == 3 and lineage[0].startswith("CODE_COMMIT") and "built from" in lineage[0], lineage
+    assert lineage[1].startswith(f"DATASET events-{prefix}") and "trained on" in lineage[1], lineage
+    assert lineage[2].startswith(f"RUN run-{prefix}") or f"run-{prefix}" in lineage[2], lineage
     assert "Never moved: the version is in NONE." in version["history"]
     assert version["injected"] == {"pwned": None, "scripts": 0, "handlers": 0, "images": 0}
 

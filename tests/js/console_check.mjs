@@ -230,6 +230,7 @@ async function browse(browser) {
     markdownLinks: await page.locator('[data-testid="markdown"] a').evaluateAll((links) => links.map((a) => a.getAttribute('href'))),
     history: await page.locator('section[aria-labelledby="history-title"]').innerText(),
     requestFormShown: await page.locator('[data-testid="request-form"]').count() > 0,
+    lineage: await texts(page, '[data-testid="lineage"] li'),
     description: await page.locator('.description').first().innerText(),
   };
   report.version.injected = await injected(page);

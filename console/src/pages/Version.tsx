@@ -41,7 +41,6 @@ export function VersionPage({ name, version }: { name: string; version: number }
         {mv.flavor && <><dt>Flavor</dt><dd>{mv.flavor}</dd></>}
         {mv.run && <><dt>Run</dt><dd>{mv.run.tracker} <code>{mv.run.runId}</code></dd></>}
         {mv.code && <><dt>Code</dt><dd>{mv.code.repositoryUrl} <code>{mv.code.commitSha.slice(0, 12)}</code></dd></>}
-        <dt>Lineage</dt><dd><a href={`/lineage?id=${encodeURIComponent(mv.id)}`}>Open in the lineage explorer</a></dd>
       </dl>
       <Tags tags={mv.tags} />
 
@@ -67,6 +66,12 @@ export function VersionPage({ name, version }: { name: string; version: number }
           ) : <Empty>No parameters recorded.</Empty>}
         </section>
       </div>
+
+      <section aria-labelledby="lineage-title">
+        <h2 id="lineage-title">Lineage</h2>
+        <LineagePreview lineage={mv.lineage} rootId={mv.id} />
+        <p><a href={`/lineage?id=${encodeURIComponent(mv.id)}&direction=BOTH`}>Open in the lineage explorer</a></p>
+      </section>
 
       <section aria-labelledby="signature-title">
         <h2 id="signature-title">Signature</h2>
@@ -150,5 +155,30 @@ function RequestForm({ name, version, stage, onDone }: { name: string; version: 
       <button type="submit" className="primary" disabled={fetching} data-testid="request-submit">Request</button>
       {error && <ErrorBox error={error} title="The request was refused" />}
     </form>
+  );
+}
+
+/** What the version was made from, one hop upstream: each source with the edge that links it. */
+function LineagePreview({ lineage, rootId }: {
+  lineage: { truncated: boolean; nodes: ReadonlyArray<{ id: string; kind: string; label: string; depth: number }>;
+             edges: ReadonlyArray<{ kind: string; upstreamId: string; downstreamId: string; relation: string | null }> };
+  rootId: string;
+}) {
+  const sources = lineage.edges.filter((edge) => edge.downstreamId === rootId);
+  if (!sources.length) return <Empty>No recorded sources (run, code, datasets, parent versions).</Empty>;
+  const byId = new Map(lineage.nodes.map((node) => [node.id, node]));
+  return (
+    <ul className="lineage" data-testid="lineage">
+      {sources.map((edge) => {
+        const node = byId.get(edge.upstreamId);
+        return (
+          <li key={`${edge.kind}-${edge.upstreamId}`}>
+            <span className="badge">{node?.kind ?? 'NODE'}</span> {node?.label ?? edge.upstreamId}{' '}
+            <span className="sub">{edge.kind.toLowerCase().replace(/_/g, ' ')}{edge.relation ? ` (${edge.relation})` : ''}</span>
+          </li>
+        );
+      })}
+      {lineage.truncated && <li className="sub">More in the explorer.</li>}
+    </ul>
   );
 }

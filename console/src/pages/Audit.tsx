@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { useQuery } from 'urql';
 import { AuditAllowedDocument, AuditDocument, AuditIntegrityDocument, type AuditEventFilter, type AuditOutcome } from '../generated/graphql';
-import { DownloadLink, Empty, ErrorBox, Loading, StatusBadge, Time, usePageTitle } from '../ui';
+import { DownloadLink, Empty, ErrorBox, Loading, Time, usePageTitle } from '../ui';
 
 const OUTCOMES: AuditOutcome[] = ['OK', 'UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT',
   'FAILED_PRECONDITION', 'INTERNAL'];
@@ -103,7 +103,7 @@ function AuditLog() {
                       <td>{event.actor.subject}{event.actorRoles.length ? <span className="sub"> ({event.actorRoles.join(', ')})</span> : null}</td>
                       <td><code>{event.action}</code></td>
                       <td>{event.target.type}{event.target.name ? ` ${event.target.name}` : ''}</td>
-                      <td><StatusBadge status={event.outcome === 'OK' ? 'ready' : 'failed'} /> {event.outcome}</td>
+                      <td><span className={`badge ${event.outcome === 'OK' ? 'status-ready' : 'status-failed'}`}>{event.outcome}</span></td>
                       <td>{event.detail ?? ''}</td>
                     </tr>
                   ))}</tbody>

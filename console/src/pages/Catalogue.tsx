@@ -51,7 +51,7 @@ export function CataloguePage({ params }: { params: URLSearchParams }) {
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title" ref={heading}>Catalogue</h1>
-      <Filters current={current} />
+      <Filters key={params.toString()} current={current} />
       {stage || threshold
         ? <VersionsInStage filter={{ ...filter, stage: stage ? [stage] : undefined, metrics: threshold }} paging={paging} current={current}
                            metric={threshold ? get('metric') : ''} />

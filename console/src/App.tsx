@@ -11,6 +11,7 @@ import { DeploymentsPage } from './pages/Deployments';
 import { InboxPage } from './pages/Inbox';
 import { ModelPage } from './pages/Model';
 import { VersionPage } from './pages/Version';
+import { WebhooksPage } from './pages/Webhooks';
 import { useRoute } from './router';
 import { problemsOf } from './ui';
 
@@ -44,6 +45,8 @@ function Page() {
       return <InboxPage />;
     case 'deployments':
       return <DeploymentsPage />;
+    case 'webhooks':
+      return <WebhooksPage />;
     case 'audit':
       return <AuditPage />;
     case 'compare':
@@ -97,6 +100,7 @@ function Header({ session, onCredentials }: { session: Session; onCredentials: (
         <a href="#/inbox">Approvals</a>
         <a href="#/deployments">Deployments</a>
         {viewer?.permissions.includes('audit:read') && <a href="#/audit">Audit</a>}
+        {viewer?.permissions.includes('webhook:manage') && <a href="#/webhooks">Webhooks</a>}
         <a href="/lineage">Lineage</a>
         <a href="/graphql">GraphiQL</a>
       </nav>

@@ -14,7 +14,8 @@ const EMBEDDED = [
   'TransitionRequestConnection', 'TransitionRequestEdge', 'StageChangeConnection', 'StageChangeEdge',
   'ModelDocumentConnection', 'ModelDocumentEdge', 'ApprovalConnection', 'ApprovalEdge',
   'DeploymentEntry', 'DeploymentConnection', 'DeploymentEdge', 'DeploymentRevisionConnection', 'DeploymentRevisionEdge',
-  'DeploymentPayload', 'LineageGraph', 'LineageEdge', 'AuditEventConnection', 'AuditEventEdge', 'AuditIntegrity', 'AuditTargetRef',
+  'DeploymentPayload', 'WebhookConnection', 'WebhookEdge', 'WebhookDeliveryConnection', 'WebhookDeliveryEdge',
+  'WebhookDeliveryPayload', 'LineageGraph', 'LineageEdge', 'AuditEventConnection', 'AuditEventEdge', 'AuditIntegrity', 'AuditTargetRef',
 ];
 
 let ws: WsClient | null = null;

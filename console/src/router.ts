@@ -6,6 +6,7 @@
 //   #/inbox                                          approvals inbox
 //   #/audit                                          audit log (audit:read)
 //   #/deployments                                    deployments per environment
+//   #/webhooks                                       webhooks and deliveries (webhook:manage)
 import { useEffect, useState } from 'react';
 
 export type Route =
@@ -15,6 +16,7 @@ export type Route =
   | { page: 'inbox' }
   | { page: 'audit' }
   | { page: 'deployments' }
+  | { page: 'webhooks' }
   | { page: 'compare'; name: string; versions: number[] }
   | { page: 'missing'; path: string };
 
@@ -26,6 +28,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'inbox' && parts.length === 1) return { page: 'inbox' };
   if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit' };
   if (parts[0] === 'deployments' && parts.length === 1) return { page: 'deployments' };
+  if (parts[0] === 'webhooks' && parts.length === 1) return { page: 'webhooks' };
   if (parts[0] === 'models' && parts.length === 2) return { page: 'model', name: decodeURIComponent(parts[1]) };
   if (parts[0] === 'models' && parts.length === 3 && parts[2] === 'compare') {
     const versions = (new URLSearchParams(query).get('v') || '').split(',').filter((v) => /^\d+$/.test(v)).map(Number);

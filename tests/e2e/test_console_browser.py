@@ -58,6 +58,12 @@ mutation Approve($input: ApproveTransitionRequestInput!) {
   approveTransitionRequest(input: $input) { transitionRequest { id status } }
 }
 """
+CREATE_WEBHOOK = """
+mutation Hook($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }
+"""
+PING_WEBHOOK = """
+mutation Ping($input: PingWebhookInput!) { pingWebhook(input: $input) { delivery { id eventId } } }
+"""
 REQUEST_STAGE = """
 mutation Request($input: RequestStageTransitionInput!) {
   requestStageTransition(input: $input) { transitionRequest { id status } }
@@ -257,16 +263,24 @@ def test_request_approve_in_two_contexts_and_auditor_sees_no_controls(live_serve
     assert "audit:read" in audit["dsDenied"]
 
 
-def test_deployments_history_and_confirmed_rollback(live_server: LiveServer, tmp_path: Path):
+def test_deployments_rollback_and_webhook_redelivery(live_server: LiveServer, tmp_path: Path):
     registry = Registry(live_server)
     mlops = registry.token("eve", "mlops")
-    model = f"console-{secrets.token_hex(3)}/ranker"
+    suffix = secrets.token_hex(3)
+    model = f"console-{suffix}/ranker"
+    # A public name is accepted (names are resolved at delivery, which fails here): the ping's delivery is retried.
+    webhook_url = f"https://hooks.console.invalid/console-{suffix}"  # .invalid never resolves (RFC 2606)
+    hook = registry.call(mlops, CREATE_WEBHOOK, input={"url": webhook_url, "secret": secrets.token_hex(16),
+                                                       "modelNamePattern": model, "events": ["VERSION_CREATED"]})[
+        "createWebhook"]["webhook"]
+    registry.call(mlops, PING_WEBHOOK, input={"id": hook["id"]})
     for version in (1, 2):
         registry.register(mlops, name=model)
         registry.call(mlops, DEPLOY, input={"name": model, "environment": "staging", "version": version})
 
     report = run_plan(live_server, mlops, tmp_path, {
         "scenario": "deployments", "model": model, "auditorToken": registry.token("dee", "auditor"),
+        "webhookUrl": webhook_url,
     })
 
     words = " ".join  # an entry is a flex row: innerText breaks its parts over lines
@@ -275,3 +289,8 @@ def test_deployments_history_and_confirmed_rollback(live_server: LiveServer, tmp
     assert report["confirmFocused"], "the confirmation did not take the focus"
     assert [words(entry.split()) for entry in report["after"]["entries"]] == ["v1 primary 100%"], report["after"]
     assert report["auditorRollback"] == 0
+    webhook = report["webhook"]
+    assert webhook["types"].count("WEBHOOK_PING") == 1, webhook
+    assert webhook["after"] == 2, webhook  # the ping's event delivered once more
+    assert "webhook:manage" in webhook["auditorDenied"]
+    assert webhook["auditorNav"] == 0 and webhook["mlopsNav"] == 1

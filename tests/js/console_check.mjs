@@ -6,8 +6,8 @@
 //   browse:   catalogue (typed filter, paging by cursor, tag and stage filters), model page (metric columns), version
 //             page (metrics, params, signature, file download, Markdown, copy of the URI), hostile content shown as
 //             text, a missing model, a rejected token; the keyboard only, between pages.
-//   deployments: an mlops engineer reads a deployment's history and rolls it back (confirmed); an auditor sees no
-//             rollback control.
+//   deployments: an mlops engineer reads a deployment's history and rolls it back (confirmed), and redelivers a
+//             webhook's event; an auditor sees no rollback control and may not see webhooks.
 //   approve:  three browser contexts: a data scientist requests PRODUCTION, an approver sees it arrive live in the
 //             inbox and approves it, the version shows PRODUCTION; an auditor sees no control it may not use.
 // Every page visited gets an axe-core scan (serious and critical violations are reported). SCREENSHOT is the path
@@ -387,6 +387,24 @@ async function deployments(browser) {
   await seen.waitFor({ timeout: STEP_TIMEOUT_MS });
   report.auditorRollback = await seen.getByTestId('rollback').count();
   await scan(auditor, 'deployments-auditor');
+
+  // Webhooks: the mlops engineer redelivers an event; the auditor may not see them.
+  await mlops.goto(`${baseUrl}/#/webhooks`);
+  const hook = mlops.locator(`[data-testid="webhook"][data-url="${plan.webhookUrl}"]`);
+  const pings = hook.locator('[data-testid="delivery"]', { hasText: 'WEBHOOK_PING' });
+  await pings.first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook = { types: await texts(hook, '[data-testid="delivery"] td:first-child') };
+  await scan(mlops, 'webhooks');
+  await shoot(mlops, 'webhooks');
+  await press(pings.first().getByTestId('redeliver'));
+  await pings.nth(1).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.after = await pings.count();
+  step('webhook event redelivered');
+  await auditor.goto(`${baseUrl}/#/webhooks`);
+  await auditor.getByTestId('denied').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.auditorDenied = await auditor.getByTestId('denied').innerText();
+  report.webhook.auditorNav = await auditor.getByRole('link', { name: 'Webhooks', exact: true }).count();
+  report.webhook.mlopsNav = await mlops.getByRole('link', { name: 'Webhooks', exact: true }).count();
   return mlops;
 }
 

@@ -73,7 +73,9 @@ def start_login(server: LiveServer, idp: OidcProvider, config_dir: Path) -> tupl
     selector = selectors.DefaultSelector()
     selector.register(login.stderr, selectors.EVENT_READ)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and selector.select(timeout=1):
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=1):
+            continue  # nothing yet: a busy machine takes seconds to start the command
         line = login.stderr.readline()
         if line.startswith("To sign in, open "):
             return login, line.removeprefix("To sign in, open ").strip()

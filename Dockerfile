@@ -1,14 +1,18 @@
 # syntax=docker/dockerfile:1
-# modelreg: multi-stage build. Stage 1 builds the browser assets (GraphiQL is served by the app, no CDN),
+# modelreg: multi-stage build. Stage 1 builds the browser assets (the web console, GraphiQL: served by the app, no CDN),
 # stage 2 builds the wheel from the locked dependencies (requirements/runtime.txt), stage 3 is the slim runtime running as a non-root user.
 
 FROM node:20-bookworm-slim AS web
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# The console's build tools (Vite, graphql-codegen, TypeScript) are development dependencies: none of them ships.
+RUN npm ci --no-audit --no-fund
 COPY scripts/build_web_assets.py scripts/
 COPY app/web app/web
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 >/dev/null \
+COPY schema.graphql ./
+COPY console console
+RUN npm run console:build \
+    && apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 >/dev/null \
     && python3 scripts/build_web_assets.py
 
 FROM python:3.11-slim-bookworm AS build

@@ -52,3 +52,26 @@ def test_lineage_migration_turns_run_and_code_references_into_nodes(tmp_path):
         engine.dispose()
         assert kinds == {"MODEL_VERSION": 2, "RUN": 1, "CODE_COMMIT": 2}
         assert edges == {"PRODUCED": 2, "BUILT_FROM": 2}
+
+
+@pytest.mark.postgresql_only
+def test_replicas_upgrading_at_once_wait_for_each_other(tmp_path):
+    """Three `modelreg db upgrade` processes on an empty PostgreSQL database (replicas starting together): before
+    the advisory lock in migrations/env.py, two of three failed (duplicate key in pg_type); now one migrates and the
+    others find the database at head."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.databases import SWITCH, backend
+
+    if backend() != "postgresql":
+        pytest.skip(f"replicas share a PostgreSQL database: set {SWITCH} (CI's second leg)")
+    with fresh_database(tmp_path, "race") as url:
+        command.downgrade(migrate.alembic_config(url), "base")
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("MODELREG_")}, "MODELREG_DATABASE_URL": url}
+        upgrades = [subprocess.Popen([sys.executable, "-m", "app", "db", "upgrade"], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+        outcomes = [(process.wait(120), process.stdout.read() if process.stdout else "") for process in upgrades]
+        assert [code for code, _ in outcomes] == [0, 0, 0], [output[-500:] for _, output in outcomes]
+        assert "(head)" in migrate.current(url)

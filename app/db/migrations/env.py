@@ -7,6 +7,7 @@ from app.db.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK = 0x6D6F64656C726567  # "modelreg": the advisory lock key migrations hold on PostgreSQL
 
 
 def run_migrations_offline() -> None:
@@ -27,6 +28,11 @@ def run_migrations_online() -> None:
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together each run `modelreg serve`'s upgrade: one migrates while the others
+                # wait here, then find the database at head (PostgreSQL's DDL is transactional; the lock is held
+                # until this transaction commits). SQLite has one writer at a time anyway.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             context.run_migrations()
 
 

@@ -1,7 +1,7 @@
 """The MLflow run behind a version registered through the MLflow door: its lineage Run (tracker MLFLOW) with the
 run's experiment, params, latest metrics and times from the tracking server (``MODELREG_MLFLOW_TRACKING_URI``), and
 the params and metrics the version itself carries, so promotion gates on metrics apply to it as to any version
-(the importer does the same: app/mlflow_import/commands.py)."""
+(the importer builds its versions' runs with the same ``run_command``)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,37 @@ import math
 from dataclasses import dataclass, replace
 
 from app.domain.entities import Metric, TrackerKind
+from app.domain.imports import from_millis
 from app.domain.lineage_commands import NewRun
 from app.domain.rules import PARAM_VALUE_MAX, TAG_KEY_PATTERN
-from app.mlflow_import.commands import run_command
-from app.mlflow_import.registry import MlflowRegistry, MlflowRun, MlflowUnavailable
+
+from .tracking import MlflowRegistry, MlflowRun, MlflowUnavailable
 
 log = logging.getLogger("modelreg.mlflow")
+
+
+def run_uri(source: str, run: MlflowRun | None, run_id: str) -> str:
+    """The run's page in MLflow's UI when its experiment is known, else MLflow's ``runs:/`` URI."""
+    if run is not None and run.experiment_id is not None:
+        return f"{source}/#/experiments/{run.experiment_id}/runs/{run_id}"
+    return f"runs:/{run_id}"
+
+
+def run_command(source: str, run_id: str, run: MlflowRun | None) -> NewRun:
+    """The lineage run of a version: what MLflow has of it (experiment, params, latest metrics, times), or its id
+    alone when MLflow no longer has it."""
+    if run is None:
+        return NewRun(TrackerKind.MLFLOW, run_id, run_uri=f"runs:/{run_id}")
+    return NewRun(
+        tracker=TrackerKind.MLFLOW,
+        run_id=run_id,
+        run_uri=run_uri(source, run, run_id),
+        experiment_name=run.experiment_name,
+        params=dict(run.params),
+        metrics={key: value for key, (value, _) in run.metrics.items()},
+        started_at=from_millis(run.start_time),
+        ended_at=from_millis(run.end_time),
+    )
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from app.config import Settings
 from app.domain.errors import RegistryError
 from app.domain.identity import Principal, PrincipalKind
 from app.domain.imports import check_source
+from app.mlflow.tracking import MlflowUnavailable
 
 from .importer import Options
-from .registry import MlflowUnavailable
 from .summary import Summary
 
 IMPORT_ROLE = "mlops"  # the role the import acts with; the policy must grant it registry:import

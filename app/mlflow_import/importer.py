@@ -23,11 +23,11 @@ from app.domain.imports import ImportedModel, check_source, planned_stages, stag
 from app.domain.lineage_commands import NewRun
 from app.domain.rules import check_model_name
 from app.mlflow.names import to_modelreg
+from app.mlflow.tracking import MlflowModel, MlflowRegistry, MlflowUnavailable, MlflowVersion
 from app.services.imports import ImportService
 from app.services.versions import VersionService
 
 from .commands import idempotency_key, version_command
-from .registry import MlflowModel, MlflowRegistry, MlflowUnavailable, MlflowVersion
 from .summary import Summary
 
 log = logging.getLogger("modelreg.import")

@@ -13,6 +13,7 @@ from app.config import ConfigError, Settings
 from app.db.engine import create_database
 from app.db.uow import SqlUnitOfWorkFactory
 from app.domain.identity import Principal
+from app.mlflow.tracking import MlflowRegistry
 from app.mlflow.wiring import build_source_reader
 from app.promotion import PolicyError, load_promotion_policy
 from app.services.audit import AuditTrail
@@ -24,7 +25,6 @@ from app.services.versions import VersionService
 from app.storage.factory import build_store
 
 from .importer import Importer, Options
-from .registry import MlflowRegistry
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from app.domain.entities import Stage, VersionStatus
 from app.domain.errors import BadUserInput
 from app.domain.imports import check_source, from_millis, planned_stages, stage_of, stage_reason, stage_to_record
-from app.mlflow_import.registry import _model, _quoted, _version
+from app.mlflow.tracking import _model, _quoted, _version
 from app.mlflow_import.summary import Summary
 
 pytestmark = pytest.mark.backend_independent

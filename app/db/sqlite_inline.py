@@ -6,11 +6,16 @@ CPU. Almost no SQLite call waits here: in WAL mode a read never waits for a writ
 once its transaction holds the write lock. Only taking that lock (``BEGIN IMMEDIATE``, up to the busy timeout while
 another process writes) and committing (which may checkpoint the WAL to the file) can take long; they stay on the
 worker thread, everything else runs where it is called.
+
+A call never runs beside another: while a worker-thread call is unfinished (its caller may have been cancelled, the
+thread keeps going), later calls queue behind it on the worker thread too. Two threads inside one ``sqlite3``
+connection crash the process.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -30,12 +35,33 @@ class InlineConnection(aiosqlite.Connection):
     wait (``_may_wait``), which run on aiosqlite's worker thread as before. The worker thread also opens and closes
     the connection."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_worker = 0  # worker-thread calls queued or running; changed under _on_worker_lock
+        self._on_worker_lock = threading.Lock()
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if _may_wait(fn, args):
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if _may_wait(fn, args) or self._on_worker:
+            return await self._on_worker_thread(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
+
+    async def _on_worker_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on aiosqlite's thread, counted in ``_on_worker`` until it has returned there."""
+
+        def counted() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._on_worker_lock:
+                    self._on_worker -= 1
+
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        with self._on_worker_lock:
+            self._on_worker += 1
+        return await super()._execute(counted)  # type: ignore[no-untyped-call]  # queues at once: no await before
 
 
 def inline_connector(path: str) -> Callable[[], Awaitable[InlineConnection]]:

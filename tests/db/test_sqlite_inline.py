@@ -42,3 +42,30 @@ async def test_statements_run_on_the_loop_thread_but_the_write_lock_and_the_comm
     write = await _statement_threads(database.writer, commit=True)
     assert write["SELECT"] == {loop_thread}
     assert loop_thread not in write["BEGIN"] | write["COMMIT"]
+
+
+async def test_a_call_waits_for_the_worker_call_it_follows_even_when_that_one_was_cancelled(tmp_path):
+    """A cancelled commit keeps running on the worker thread; the next statement must not run beside it on the loop's
+    thread (two threads inside one sqlite3 connection crashed an xdist worker in CI)."""
+    import asyncio
+
+    from app.db.sqlite_inline import inline_connector
+
+    connection = await inline_connector(str(tmp_path / "inline.db"))()
+    release, order = threading.Event(), []
+
+    def commit() -> None:  # named like the call that stays on the worker thread
+        release.wait(5)
+        order.append("commit")
+
+    try:
+        pending = asyncio.ensure_future(connection._execute(commit))
+        await asyncio.sleep(0.05)
+        pending.cancel()
+        threading.Timer(0.3, release.set).start()
+        await connection.execute("SELECT 1")
+        order.append("select")
+        assert order == ["commit", "select"]
+    finally:
+        release.set()
+        await connection.close()

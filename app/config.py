@@ -96,6 +96,10 @@ def _log_level(level: str) -> str | None:
     return None if known else "must be one of DEBUG, INFO, WARNING, ERROR"
 
 
+def _read_scope(mode: str) -> str | None:
+    return None if mode in ("global", "scoped") else f"must be global or scoped, got {mode!r}"
+
+
 def _origins(text: str) -> str | None:
     for origin in (item.strip() for item in text.split(",") if item.strip()):
         parts = urlparse(origin)
@@ -212,6 +216,13 @@ class Settings:
         "promotion policy: approvals and gates per stage, overrides, protected aliases "
         "([docs/governance.md](docs/governance.md))",
         shown_default="`promotion.yaml` in the policy folder, else the shipped one",
+    )
+    read_scope: str = setting(
+        "global",
+        "MODELREG_READ_SCOPE",
+        "`global`: every role reads the whole catalogue; `scoped`: each caller reads only the namespaces where "
+        "they hold a role ([docs/authorization.md](docs/authorization.md#scoped-reads))",
+        check=_read_scope,
     )
     introspection: bool = setting(
         True, "MODELREG_INTROSPECTION", "GraphQL introspection (switch off in production if you wish)"

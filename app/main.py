@@ -117,7 +117,7 @@ def create_app(settings: Settings) -> Starlette:
     tracer_provider = tracing.provider()  # None unless OTEL_* variables turn traces on
     if tracer_provider is not None:
         tracing.instrument_engines(list({database.reader, database.writer}), tracer_provider)
-    authorizer = CasbinAuthorizer(settings.policy_dir)
+    authorizer = CasbinAuthorizer(settings.policy_dir, settings.read_scope)
     uow = SqlUnitOfWorkFactory(database)
     store = build_store(settings)
     # Subscriptions follow the outbox, woken after local commits and, on PostgreSQL, by other replicas' NOTIFY.

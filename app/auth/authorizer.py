@@ -20,6 +20,7 @@ import casbin
 
 from app.domain.errors import Forbidden
 from app.domain.identity import Permission, Principal
+from app.domain.read_scope import EVERYTHING, ReadScope
 
 log = logging.getLogger("modelreg.auth")
 
@@ -30,6 +31,8 @@ SCOPE_MARK = "@"  # data-scientist@fraud/: a role within a namespace (model name
 OPEN_READS = frozenset({Permission.REGISTRY_READ, Permission.ARTIFACT_READ})
 # Permissions over the registry as a whole, never about one model: only a role held globally grants them.
 REGISTRY_WIDE = frozenset({Permission.WEBHOOK_MANAGE, Permission.AUDIT_READ, Permission.REGISTRY_IMPORT})
+# In the scoped reads mode an auditor within a namespace reads that namespace's audit events.
+SCOPED_AUDIT = frozenset({Permission.AUDIT_READ})
 CACHE_SIZE = 8192
 
 
@@ -78,14 +81,21 @@ class Explanation:
 class CasbinAuthorizer:
     """Decides with policies/model.conf and policies/policy.csv. The policy is read once at start-up."""
 
-    def __init__(self, policy_dir: Path) -> None:
+    def __init__(self, policy_dir: Path, read_scope: str = "global") -> None:
         self._enforcer = casbin.Enforcer(str(policy_dir / "model.conf"), str(policy_dir / "policy.csv"))
+        # MODELREG_READ_SCOPE: "global", reads open to every role wherever held; "scoped", a read is decided in
+        # the model's namespace like any other permission, and the audit log is read within one's namespaces.
+        self.scoped_reads = read_scope == "scoped"
+        self._open = frozenset() if self.scoped_reads else OPEN_READS
+        self._unplaced_anywhere = OPEN_READS | SCOPED_AUDIT if self.scoped_reads else OPEN_READS
+        self._registry_wide = REGISTRY_WIDE - SCOPED_AUDIT if self.scoped_reads else REGISTRY_WIDE
         self._enforcer.add_function("within", within)
         self.roles: frozenset[str] = frozenset(rule[0] for rule in self._enforcer.get_policy())
         self._scoped = self._scoped_rules()
         # The policy is immutable while the process runs, so decisions per (roles, namespace, permission) can be
         # cached; bounded, the namespaces a process sees are few.
         self._decide = lru_cache(maxsize=CACHE_SIZE)(self._decide_uncached)
+        self._read_scope = lru_cache(maxsize=CACHE_SIZE)(self._read_scope_uncached)
 
     def _scoped_rules(self) -> dict[str, list[tuple[str, str]]]:
         """``g2, name, role, namespace`` lines: name -> [(role, namespace)]."""
@@ -109,10 +119,10 @@ class CasbinAuthorizer:
 
     def _decide_uncached(self, roles: frozenset[str], namespace: str | None, permission: Permission) -> bool:
         if namespace is None:
-            namespace = ANYWHERE if permission in OPEN_READS else ""
-            global_only = permission not in OPEN_READS
+            namespace = ANYWHERE if permission in self._unplaced_anywhere else ""
+            global_only = permission not in self._unplaced_anywhere
         else:
-            global_only = permission in REGISTRY_WIDE
+            global_only = permission in self._registry_wide
         for entry in sorted(roles):
             role, scope = split_holding(entry)
             if global_only and scope != GLOBAL:
@@ -127,8 +137,8 @@ class CasbinAuthorizer:
         """Whether the principal may do what ``permission`` guards ``where`` (a model name, a namespace ending in
         ``/``, ANYWHERE, or None for the registry as a whole). With ``owner`` (the model's owner), a caller who
         owns the model holds there any permission they hold somewhere."""
-        if permission in OPEN_READS:
-            namespace: str | None = None  # reading the catalogue: a role held anywhere (no scoped reads mode yet)
+        if permission in self._open:
+            namespace: str | None = None  # reading the catalogue (global reads mode): a role held anywhere
         elif where is None or where == ANYWHERE:
             namespace = where
         else:
@@ -157,6 +167,25 @@ class CasbinAuthorizer:
             if scoped and where not in (None, ANYWHERE):
                 place = f" in {namespace_of(where) or 'the root namespace'!r}"
             raise Forbidden(f"missing permission {permission.value}{place} (caller has {roles})")
+
+    def read_scope(self, principal: Principal, permission: Permission = Permission.REGISTRY_READ) -> ReadScope:
+        """Where the principal may read (``permission``: registry:read, artifact:read or audit:read): everything
+        in the global reads mode or with a global role granting it; in the scoped mode, the namespaces where a
+        role granting it is held. Cached per set of roles, so a request derives it once."""
+        if not self.scoped_reads:
+            return EVERYTHING
+        return self._read_scope(principal.roles, permission)
+
+    def _read_scope_uncached(self, roles: frozenset[str], permission: Permission) -> ReadScope:
+        namespaces: set[str] = set()
+        for entry in sorted(roles):
+            role, scope = split_holding(entry)
+            if scope == GLOBAL:
+                if self._grants(role, GLOBAL, ANYWHERE, permission):
+                    return EVERYTHING
+            elif self._grants(role, scope, scope, permission):
+                namespaces.add(scope)
+        return ReadScope.of(namespaces)
 
     def permissions_of(self, principal: Principal) -> frozenset[Permission]:
         """What the principal holds globally or in some namespace (``viewer.permissions``)."""

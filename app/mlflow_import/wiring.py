@@ -49,7 +49,7 @@ async def import_parts(settings: Settings, tracking_uri: str, token: str | None)
         raise ConfigError(f"MODELREG_PROMOTION_POLICY: {error}") from None
     database = create_database(settings.effective_database_url, statement_timeout=settings.statement_timeout)
     uow = SqlUnitOfWorkFactory(database)
-    authorizer = CasbinAuthorizer(settings.policy_dir)
+    authorizer = CasbinAuthorizer(settings.policy_dir, settings.read_scope)
     store = build_store(settings)
     trail = AuditTrail(uow, EventOutbox())  # webhooks deliver the import's events from the outbox, as any change's
     # Sources on the tracking server being imported are read through it (with its token); local folders, private

@@ -45,6 +45,7 @@ from app.domain.lineage import (
 from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewExternalNode, NewRun
 from app.domain.lineage_queries import DatasetFilter, RunFilter, Walk
 from app.domain.queries import Direction, ModelFilter, ModelOrder, Page, PageRequest, VersionFilter, VersionOrder
+from app.domain.read_scope import EVERYTHING, ReadScope
 from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
 
 
@@ -57,7 +58,12 @@ class ModelRepository(Protocol):
     async def delete(self, model_id: int) -> None: ...
     async def allocate_version_number(self, model_id: int, now: datetime) -> int: ...
     async def list(
-        self, filter: ModelFilter, order: ModelOrder, page: PageRequest, with_total: bool
+        self,
+        filter: ModelFilter,
+        order: ModelOrder,
+        page: PageRequest,
+        with_total: bool,
+        scope: ReadScope = EVERYTHING,
     ) -> Page[RegisteredModel]: ...
     async def tags(self, model_ids: builtins.list[int]) -> dict[int, dict[str, str]]: ...
     async def set_tag(self, model_id: int, key: str, value: str) -> None: ...
@@ -83,7 +89,12 @@ class VersionRepository(Protocol):
     async def delete(self, version_id: int) -> None: ...
     async def count_in_stage(self, model_id: int, stage: Stage) -> int: ...
     async def list(
-        self, filter: VersionFilter, order: VersionOrder, page: PageRequest, with_total: bool
+        self,
+        filter: VersionFilter,
+        order: VersionOrder,
+        page: PageRequest,
+        with_total: bool,
+        scope: ReadScope = EVERYTHING,
     ) -> Page[ModelVersion]: ...
     async def latest(self, model_ids: builtins.list[int], stage: Stage | None) -> dict[int, ModelVersion]: ...
     async def latest_in_stages(
@@ -423,3 +434,7 @@ class Authorizer(Protocol):
 
 class Clock(Protocol):
     def __call__(self) -> datetime: ...
+    def read_scope(self, principal: Principal, permission: Permission = Permission.REGISTRY_READ) -> ReadScope:
+        """Where the principal may read (MODELREG_READ_SCOPE): everything, or the models of some namespaces; the
+        read use cases pass it to the repositories, which filter in SQL."""
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage
-from app.domain.errors import BadUserInput
+from app.domain.errors import BadUserInput, NotFound
 from app.domain.identity import Permission, Principal
 from app.domain.queries import (
     ModelFilter,
@@ -18,6 +18,7 @@ from app.domain.queries import (
     check_filter,
     check_page,
 )
+from app.domain.read_scope import ReadScope
 from app.domain.uris import parse_model_uri
 
 from .audit import AuditTrail
@@ -48,15 +49,24 @@ class RegistryReader:
     async def _require(self, principal: Principal) -> None:
         await self._trail.require(self._authorizer, principal, Permission.REGISTRY_READ, "registry.read")
 
+    def _scope(self, principal: Principal) -> ReadScope:
+        """Where the caller reads (MODELREG_READ_SCOPE): lists and counts pass it to SQL, single objects out of it
+        answer as missing ones do."""
+        return self._authorizer.read_scope(principal)
+
 
 class ReadService(RegistryReader):
     async def model(self, principal: Principal, name: str) -> RegisteredModel | None:
         await self._require(principal)
+        if not self._scope(principal).covers(name):
+            return None
         async with self._uow(write=False) as uow:
             return await uow.models.get_by_name(name)
 
     async def version(self, principal: Principal, name: str, number: int) -> ModelVersion | None:
         await self._require(principal)
+        if not self._scope(principal).covers(name):
+            return None
         async with self._uow(write=False) as uow:
             model = await uow.models.get_by_name(name)
             return await uow.versions.get(model.id, number) if model else None
@@ -68,7 +78,7 @@ class ReadService(RegistryReader):
         check_page(page, self.max_page_size)
         check_filter(filter.tags)
         async with self._uow(write=False) as uow:
-            return await uow.models.list(filter, order, page, with_total)
+            return await uow.models.list(filter, order, page, with_total, self._scope(principal))
 
     async def versions(
         self, principal: Principal, filter: VersionFilter, order: VersionOrder, page: PageRequest, with_total: bool
@@ -81,12 +91,14 @@ class ReadService(RegistryReader):
                 "orderBy.metric names the metric to order by when field is METRIC", field="orderBy.metric"
             )
         async with self._uow(write=False) as uow:
-            return await uow.versions.list(filter, order, page, with_total)
+            return await uow.versions.list(filter, order, page, with_total, self._scope(principal))
 
     async def resolve_uri(self, principal: Principal, uri: str) -> ResolvedUri:
         """Resolve ``models:/NAME/VERSION``, ``/STAGE``, ``/latest`` or ``@ALIAS`` to one version."""
         await self._require(principal)
         parsed = parse_model_uri(uri)
+        if not self._scope(principal).covers(parsed.name):
+            raise NotFound(f"registered model {parsed.name!r} does not exist", field="name")
         async with self._uow(write=False) as uow:
             return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
 
@@ -99,18 +111,24 @@ class ReadService(RegistryReader):
 
     async def models_by_id(self, principal: Principal, ids: list[int]) -> dict[int, RegisteredModel]:
         await self._require(principal)
+        scope = self._scope(principal)
         async with self._uow(write=False) as uow:
-            return await uow.models.get_many(ids)
+            found = await uow.models.get_many(ids)
+        return found if scope.everything else {k: m for k, m in found.items() if scope.covers(m.name)}
 
     async def versions_by_id(self, principal: Principal, ids: list[int]) -> dict[int, ModelVersion]:
         await self._require(principal)
+        scope = self._scope(principal)
         async with self._uow(write=False) as uow:
-            return await uow.versions.get_many(ids)
+            found = await uow.versions.get_many(ids)
+        return found if scope.everything else {k: v for k, v in found.items() if scope.covers(v.model_name)}
 
     async def versions_by_number(
         self, principal: Principal, keys: list[tuple[str, int]]
     ) -> dict[tuple[str, int], ModelVersion]:
         await self._require(principal)
+        scope = self._scope(principal)
+        keys = [key for key in keys if scope.covers(key[0])]
         async with self._uow(write=False) as uow:
             return await uow.versions.find_by_model_number(keys)
 

@@ -13,10 +13,12 @@ from app.domain.commands import ModelChanges, NewModel
 from app.domain.entities import RegisteredModel
 from app.domain.errors import Conflict
 from app.domain.queries import ModelFilter, ModelOrder, ModelOrderField, Page, PageRequest
+from app.domain.read_scope import EVERYTHING, ReadScope
 
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_model
 from ..pagination import fetch_page
+from ..read_scope import name_in_scope
 from ..sessions import rowcount, upsert
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
 
@@ -111,10 +113,16 @@ class SqlModelRepository:
         return result.scalar_one() - 1
 
     async def list(
-        self, filter: ModelFilter, order: ModelOrder, page: PageRequest, with_total: bool
+        self,
+        filter: ModelFilter,
+        order: ModelOrder,
+        page: PageRequest,
+        with_total: bool,
+        scope: ReadScope = EVERYTHING,
     ) -> Page[RegisteredModel]:
         sort_key = _ORDER_COLUMNS[order.field]
         conditions = [
+            *name_in_scope(ModelRow.name, scope),
             *text_conditions(ModelRow.name, filter.name),
             *tag_conditions(ModelTagRow, ModelRow.id, "model_id", filter.tags),
             *time_conditions(ModelRow.created_at, filter.created),

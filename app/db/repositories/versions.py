@@ -36,11 +36,13 @@ from app.domain.queries import (
     VersionOrder,
     VersionOrderField,
 )
+from app.domain.read_scope import EVERYTHING, ReadScope
 
 from ..filters import number_conditions, tag_conditions, text_conditions, time_conditions
 from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
+from ..read_scope import name_in_scope
 from ..sessions import rowcount, upsert
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
 
@@ -238,10 +240,16 @@ class SqlVersionRepository:
         return (await self._session.execute(query)).scalar_one()
 
     async def list(
-        self, filter: VersionFilter, order: VersionOrder, page: PageRequest, with_total: bool
+        self,
+        filter: VersionFilter,
+        order: VersionOrder,
+        page: PageRequest,
+        with_total: bool,
+        scope: ReadScope = EVERYTHING,
     ) -> Page[ModelVersion]:
         sort_key = _sort_key(order)
         conditions = [
+            *name_in_scope(ModelRow.name, scope),
             *text_conditions(ModelRow.name, filter.model_name),
             *tag_conditions(VersionTagRow, VersionRow.id, "version_id", filter.tags),
             *time_conditions(VersionRow.created_at, filter.created),

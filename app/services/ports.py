@@ -428,13 +428,13 @@ class Authorizer(Protocol):
 
     def permissions_of(self, principal: Principal) -> frozenset[Permission]: ...
 
+    def read_scope(self, principal: Principal, permission: Permission = Permission.REGISTRY_READ) -> ReadScope:
+        """Where the principal may read (MODELREG_READ_SCOPE): everything, or the models of some namespaces; the
+        read use cases pass it to the repositories, which filter in SQL."""
+
     def roles_for(self, claim_values: list[str]) -> frozenset[str]:
         """Registry roles for role or group names found in a token (grouping rules applied)."""
 
 
 class Clock(Protocol):
     def __call__(self) -> datetime: ...
-    def read_scope(self, principal: Principal, permission: Permission = Permission.REGISTRY_READ) -> ReadScope:
-        """Where the principal may read (MODELREG_READ_SCOPE): everything, or the models of some namespaces; the
-        read use cases pass it to the repositories, which filter in SQL."""
-

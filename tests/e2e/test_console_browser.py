@@ -64,6 +64,14 @@ mutation Hook($input: CreateWebhookInput!) { createWebhook(input: $input) { webh
 PING_WEBHOOK = """
 mutation Ping($input: PingWebhookInput!) { pingWebhook(input: $input) { delivery { id eventId } } }
 """
+LIST_WEBHOOKS = """
+query Hooks { webhooks(first: 100) { nodes { url active events description } } }
+"""
+DEPLOYMENT_HISTORY = """
+query History($name: String!, $environment: String!) {
+  deployment(name: $name, environment: $environment) { history(first: 10) { nodes { action } } }
+}
+"""
 REQUEST_STAGE = """
 mutation Request($input: RequestStageTransitionInput!) {
   requestStageTransition(input: $input) { transitionRequest { id status } }
@@ -278,9 +286,13 @@ def test_deployments_rollback_and_webhook_redelivery(live_server: LiveServer, tm
         registry.register(mlops, name=model)
         registry.call(mlops, DEPLOY, input={"name": model, "environment": "staging", "version": version})
 
+    doomed_url = f"https://hooks.console.invalid/doomed-{suffix}"
+    registry.call(mlops, CREATE_WEBHOOK, input={"url": doomed_url, "secret": secrets.token_hex(16)})
+    new_url = f"https://hooks.console.invalid/new-{suffix}"
+
     report = run_plan(live_server, mlops, tmp_path, {
         "scenario": "deployments", "model": model, "auditorToken": registry.token("dee", "auditor"),
-        "webhookUrl": webhook_url,
+        "webhookUrl": webhook_url, "newWebhookUrl": new_url, "doomedWebhookUrl": doomed_url, "hostile": HOSTILE,
     })
 
     words = " ".join  # an entry is a flex row: innerText breaks its parts over lines
@@ -288,9 +300,34 @@ def test_deployments_rollback_and_webhook_redelivery(live_server: LiveServer, tm
     assert len(report["history"]) == 2 and report["history"][0].startswith("#2"), report["history"]
     assert report["confirmFocused"], "the confirmation did not take the focus"
     assert [words(entry.split()) for entry in report["after"]["entries"]] == ["v1 primary 100%"], report["after"]
-    assert report["auditorRollback"] == 0
+    assert report["auditorRollback"] == 0 and report["auditorCanary"] == 0
+    canary = {key: [words(entry.split()) for entry in value] if isinstance(value, list) else value
+              for key, value in report["canary"].items()}
+    assert canary["started"] == ["v1 primary 90%", "v2 canary 10%"], canary
+    assert canary["shifted"] == ["v1 primary 75%", "v2 canary 25%"], canary
+    assert "to v2 (replacing v1)" in canary["promoteQuestion"] and canary["promoteFocused"], canary
+    assert canary["promoted"] == ["v2 primary 100%"], canary
+    assert canary["second"] == ["v2 primary 95%", "v1 canary 5%"], canary
+    assert "Remove canary v1" in canary["abortQuestion"], canary
+    assert canary["aborted"] == ["v2 primary 100%"], canary
+    assert canary["invalidBlocked"], canary
+    deployment = registry.call(mlops, DEPLOYMENT_HISTORY, name=model, environment="staging")["deployment"]
+    assert [node["action"] for node in deployment["history"]["nodes"]][:5] == [
+        "ABORT_CANARY", "START_CANARY", "PROMOTE_CANARY", "SET_CANARY_TRAFFIC", "START_CANARY"], deployment
     webhook = report["webhook"]
     assert webhook["types"].count("WEBHOOK_PING") == 1, webhook
     assert webhook["after"] == 2, webhook  # the ping's event delivered once more
     assert "webhook:manage" in webhook["auditorDenied"]
     assert webhook["auditorNav"] == 0 and webhook["mlopsNav"] == 1
+    assert webhook["created"]["state"] == "ACTIVE"
+    assert webhook["created"]["filter"] == f"Events: DEPLOYMENT_CHANGED, VERSION_READY · models {model}", webhook
+    assert webhook["created"]["description"] == HOSTILE  # as text
+    assert webhook["injected"] == {"pwned": None, "scripts": 0, "handlers": 0, "images": 0}
+    assert webhook["paused"] == "PAUSED" and webhook["pausedButton"] == "Resume" and webhook["resumed"] == "ACTIVE"
+    assert webhook["edited"] == {"filter": f"Events: DEPLOYMENT_CHANGED · models {model}",
+                                 "description": "Deployments of the ranker"}, webhook
+    assert webhook["pinged"] == 1 and webhook["refused"] == "BAD_USER_INPUT" and webhook["deleteFocused"], webhook
+    hooks = {node["url"]: node for node in registry.call(mlops, LIST_WEBHOOKS)["webhooks"]["nodes"]}
+    assert doomed_url not in hooks
+    assert hooks[new_url]["active"] and hooks[new_url]["events"] == ["DEPLOYMENT_CHANGED"], hooks[new_url]
+    assert hooks[new_url]["description"] == "Deployments of the ranker"

@@ -6,8 +6,9 @@
 //   browse:   catalogue (typed filter, paging by cursor, tag and stage filters), model page (metric columns), version
 //             page (metrics, params, signature, file download, Markdown, copy of the URI), hostile content shown as
 //             text, a missing model, a rejected token; the keyboard only, between pages.
-//   deployments: an mlops engineer reads a deployment's history and rolls it back (confirmed), and redelivers a
-//             webhook's event; an auditor sees no rollback control and may not see webhooks.
+//   deployments: an mlops engineer reads a deployment's history and rolls it back (confirmed), runs canaries (start,
+//             shift, promote and abort, confirmed), redelivers a webhook's event, creates, pauses, resumes, edits,
+//             pings and deletes webhooks; an auditor sees no rollback or canary control and may not see webhooks.
 //   approve:  three browser contexts: a data scientist requests PRODUCTION, an approver sees it arrive live in the
 //             inbox and approves it, the version shows PRODUCTION; an auditor sees no control it may not use.
 // Every page visited gets an axe-core scan (serious and critical violations are reported). SCREENSHOT is the path
@@ -373,7 +374,6 @@ async function deployments(browser) {
   await card.getByTestId('deployment-history').waitFor({ timeout: STEP_TIMEOUT_MS });
   report.history = await texts(card, '[data-testid="deployment-history"] li');
   await scan(mlops, 'deployments');
-  await shoot(mlops, 'deployments');
   await press(card.getByTestId('rollback'));
   await card.getByTestId('rollback-confirm').waitFor({ timeout: STEP_TIMEOUT_MS });
   report.confirmFocused = await card.getByTestId('rollback-confirm').evaluate((button) => document.activeElement === button);
@@ -382,10 +382,53 @@ async function deployments(browser) {
     .waitFor({ timeout: STEP_TIMEOUT_MS });
   report.after = { entries: await texts(card, '[data-testid="entry"]') };
   step('rolled back with confirmation');
+
+  // Canary: start v2 at 10% (typed, Enter), shift it to 25%, promote it (confirmed); start v1, abort it (confirmed).
+  const atRevision = (revision) => mlops.locator(
+    `[data-testid="deployment"][data-name="${plan.model}"][data-revision="${revision}"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
+  let revision = Number(report.before.revision) + 1;
+  const entries = () => texts(card, '[data-testid="entry"]');
+  report.canary = {};
+  await card.getByLabel('Canary version').fill('2');
+  await card.getByLabel('Share %', { exact: true }).fill('10');
+  await card.getByLabel('Share %', { exact: true }).press('Enter');
+  await atRevision(++revision);
+  report.canary.started = await entries();
+  await scan(mlops, 'deployments-canary');
+  await shoot(mlops, 'deployments');
+  await card.getByLabel('Canary v2 share %').fill('25');
+  await card.getByLabel('Canary v2 share %').press('Enter');
+  await atRevision(++revision);
+  report.canary.shifted = await entries();
+  await press(card.getByTestId('canary-promote'));
+  await card.getByTestId('canary-confirm').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.canary.promoteQuestion = await card.locator('.confirm').innerText();
+  report.canary.promoteFocused = await card.getByTestId('canary-confirm').evaluate((button) => document.activeElement === button);
+  await mlops.keyboard.press('Enter');
+  await atRevision(++revision);
+  report.canary.promoted = await entries();
+  await card.getByLabel('Canary version').fill('1');
+  await card.getByLabel('Share %', { exact: true }).fill('5');
+  await press(card.getByTestId('canary-start'));
+  await atRevision(++revision);
+  report.canary.second = await entries();
+  await press(card.getByTestId('canary-abort'));
+  await card.getByTestId('canary-confirm').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.canary.abortQuestion = await card.locator('.confirm').innerText();
+  await mlops.keyboard.press('Enter');
+  await atRevision(++revision);
+  report.canary.aborted = await entries();
+  await card.getByLabel('Canary version').fill('1');
+  await card.getByLabel('Share %', { exact: true }).fill('150');
+  await card.getByLabel('Share %', { exact: true }).press('Enter');  // the browser's own check refuses 150 first
+  report.canary.invalidBlocked = await card.getByLabel('Share %', { exact: true }).evaluate((input) => !input.validity.valid);
+  step('canary started, shifted, promoted; another started and aborted');
+
   await auditor.goto(`${baseUrl}/#/deployments`);
   const seen = auditor.locator(`[data-testid="deployment"][data-name="${plan.model}"]`);
   await seen.waitFor({ timeout: STEP_TIMEOUT_MS });
   report.auditorRollback = await seen.getByTestId('rollback').count();
+  report.auditorCanary = await seen.getByTestId('canary-controls').count();
   await scan(auditor, 'deployments-auditor');
 
   // Webhooks: the mlops engineer redelivers an event; the auditor may not see them.
@@ -395,11 +438,64 @@ async function deployments(browser) {
   await pings.first().waitFor({ timeout: STEP_TIMEOUT_MS });
   report.webhook = { types: await texts(hook, '[data-testid="delivery"] td:first-child') };
   await scan(mlops, 'webhooks');
-  await shoot(mlops, 'webhooks');
   await press(pings.first().getByTestId('redeliver'));
   await pings.nth(1).waitFor({ timeout: STEP_TIMEOUT_MS });
   report.webhook.after = await pings.count();
   step('webhook event redelivered');
+
+  // Create a webhook with the form (keyboard), pause it, resume it, edit it, ping it; then delete another (confirmed).
+  await press(mlops.getByTestId('webhook-new'));
+  const form = mlops.getByRole('form', { name: 'New webhook' });
+  await form.getByLabel('URL').fill(plan.newWebhookUrl);
+  await form.getByLabel('Signing secret (16-256 characters)').fill('s3cret-s3cret-s3cret');
+  await form.getByLabel('Models (name pattern, empty: all)').fill(plan.model);
+  await form.getByLabel('Description').fill(plan.hostile);
+  await press(form.getByRole('checkbox', { name: 'VERSION_READY' }), 'Space');
+  await press(form.getByRole('checkbox', { name: 'DEPLOYMENT_CHANGED' }), 'Space');
+  await scan(mlops, 'webhooks-form');
+  await press(form.getByTestId('webhook-save'));
+  const created = mlops.locator(`[data-testid="webhook"][data-url="${plan.newWebhookUrl}"]`);
+  await created.waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.created = { state: await created.getByTestId('webhook-state').innerText(),
+                             filter: await created.getByTestId('webhook-filter').innerText(),
+                             description: await created.getByTestId('webhook-description').innerText() };
+  report.webhook.injected = await injected(mlops);
+  await press(created.getByTestId('webhook-toggle'));
+  await mlops.locator(`[data-testid="webhook"][data-url="${plan.newWebhookUrl}"][data-active="false"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.paused = await created.getByTestId('webhook-state').innerText();
+  report.webhook.pausedButton = await created.getByTestId('webhook-toggle').innerText();
+  await press(created.getByTestId('webhook-toggle'));
+  await mlops.locator(`[data-testid="webhook"][data-url="${plan.newWebhookUrl}"][data-active="true"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.resumed = await created.getByTestId('webhook-state').innerText();
+  await press(created.getByTestId('webhook-edit'));
+  const edit = created.getByTestId('webhook-form');
+  await edit.getByLabel('Description').fill('Deployments of the ranker');
+  await press(edit.getByRole('checkbox', { name: 'VERSION_READY' }), 'Space');
+  await press(edit.getByTestId('webhook-save'));
+  await created.getByTestId('webhook-form').waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+  await created.getByTestId('webhook-description').filter({ hasText: 'Deployments of the ranker' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.edited = { filter: await created.getByTestId('webhook-filter').innerText(),
+                            description: await created.getByTestId('webhook-description').innerText() };
+  await press(created.getByTestId('webhook-ping'));
+  await created.locator('[data-testid="delivery"]', { hasText: 'WEBHOOK_PING' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.pinged = await created.locator('[data-testid="delivery"]').count();
+  // A refused change shows the server's code: a secret too short, sent past the browser's check by the API's rule.
+  await press(mlops.getByTestId('webhook-new'));
+  const bad = mlops.getByRole('form', { name: 'New webhook' });
+  await bad.getByLabel('URL').fill('ftp://not-http.example/hook');
+  await bad.getByLabel('Signing secret (16-256 characters)').fill('s3cret-s3cret-s3cret');
+  await press(bad.getByTestId('webhook-save'));
+  await bad.getByTestId('error').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.webhook.refused = await bad.getByTestId('error').getAttribute('data-code');
+  await press(bad.getByRole('button', { name: 'Cancel' }));
+  const doomed = mlops.locator(`[data-testid="webhook"][data-url="${plan.doomedWebhookUrl}"]`);
+  await press(doomed.getByTestId('webhook-delete'));
+  report.webhook.deleteFocused = await doomed.getByTestId('webhook-delete-confirm').evaluate((button) => document.activeElement === button);
+  await mlops.keyboard.press('Enter');
+  await doomed.waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+  await scan(mlops, 'webhooks-edited');
+  await shoot(mlops, 'webhooks');
+  step('webhook created, paused, resumed, edited, pinged; another deleted');
   await auditor.goto(`${baseUrl}/#/webhooks`);
   await auditor.getByTestId('denied').waitFor({ timeout: STEP_TIMEOUT_MS });
   report.webhook.auditorDenied = await auditor.getByTestId('denied').innerText();

@@ -1,9 +1,11 @@
 // Deployments per environment: what each serves with its traffic shares (primary, canary, shadows), its history,
-// and a rollback to the revision before, confirmed in place and guarded by the revision seen (expectedRevision).
-import { useState } from 'react';
+// a rollback to the revision before, and canary controls (start, change the share, promote, abort; promote and abort
+// confirmed in place), each guarded by the revision seen (expectedRevision).
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import {
-  DeploymentHistoryDocument, DeploymentsDocument, RollbackDeploymentDocument, type DeploymentFieldsFragment,
+  AbortCanaryDocument, DeploymentHistoryDocument, DeploymentsDocument, PromoteCanaryDocument, RollbackDeploymentDocument,
+  SetCanaryTrafficDocument, StartCanaryDocument, type DeploymentFieldsFragment,
 } from '../generated/graphql';
 import { modelHref, versionHref } from '../router';
 import { Empty, ErrorBox, Loading, Time, usePageTitle } from '../ui';
@@ -87,6 +89,7 @@ function DeploymentCard({ deployment, canRollback, onChanged }: {
         )}
       </div>
       {error && <ErrorBox error={error} title="The rollback was refused" />}
+      {canRollback && <CanaryControls deployment={deployment} onChanged={() => { onChanged(); if (open) reload({ requestPolicy: 'network-only' }); }} />}
       {open && (history?.deployment
         ? (
           <ol className="history" data-testid="deployment-history">
@@ -97,5 +100,81 @@ function DeploymentCard({ deployment, canRollback, onChanged }: {
           </ol>
         ) : <Loading what="the history" />)}
     </li>
+  );
+}
+
+type Confirming = 'promote' | 'abort' | null;
+
+/** Start a canary (a version and its share), change its share, promote it (confirmed) or abort it (confirmed). */
+function CanaryControls({ deployment, onChanged }: { deployment: DeploymentFieldsFragment; onChanged: () => void }) {
+  const canary = deployment.entries.find((entry) => entry.role === 'CANARY');
+  const primary = deployment.entries.find((entry) => entry.role === 'PRIMARY');
+  const [version, setVersion] = useState('');
+  const [percent, setPercent] = useState(String(canary?.trafficPercent ?? 10));
+  const [confirming, setConfirming] = useState<Confirming>(null);
+  const [error, setError] = useState<{ error: CombinedError; title: string } | null>(null);
+  const [{ fetching: starting }, start] = useMutation(StartCanaryDocument);
+  const [{ fetching: shifting }, shift] = useMutation(SetCanaryTrafficDocument);
+  const [{ fetching: promoting }, promote] = useMutation(PromoteCanaryDocument);
+  const [{ fetching: aborting }, abort] = useMutation(AbortCanaryDocument);
+  const target = { name: deployment.name, environment: deployment.environment, expectedRevision: deployment.revision };
+  const id = `canary-${deployment.id}`;
+  const done = (title: string, result: { error?: CombinedError }) => {
+    setError(result.error ? { error: result.error, title } : null);
+    setConfirming(null);
+    if (!result.error) onChanged();
+  };
+  const submitStart = async (event: FormEvent) => {
+    event.preventDefault();
+    done('The canary was refused', await start({ input: { ...target, version: Number(version), percent: Number(percent) } }));
+  };
+  const submitShare = async (event: FormEvent) => {
+    event.preventDefault();
+    done('The new share was refused', await shift({ input: { ...target, percent: Number(percent) } }));
+  };
+  return (
+    <div className="canary" data-testid="canary-controls">
+      {!canary ? (
+        <form className="canary-form" onSubmit={submitStart} aria-label={`Start a canary of ${deployment.name} in ${deployment.environment}`}>
+          <label htmlFor={`${id}-version`}>Canary version</label>
+          <input id={`${id}-version`} type="number" min={1} required value={version} onChange={(e) => setVersion(e.target.value)}
+                 data-testid="canary-version" />
+          <label htmlFor={`${id}-percent`}>Share %</label>
+          <input id={`${id}-percent`} type="number" min={1} max={99} required value={percent} onChange={(e) => setPercent(e.target.value)}
+                 data-testid="canary-percent" />
+          <button type="submit" disabled={starting} data-testid="canary-start">Start canary</button>
+        </form>
+      ) : (
+        <>
+          <form className="canary-form" onSubmit={submitShare} aria-label={`Canary v${canary.version} of ${deployment.name} in ${deployment.environment}`}>
+            <label htmlFor={`${id}-percent`}>Canary v{canary.version} share %</label>
+            <input id={`${id}-percent`} type="number" min={1} max={99} required value={percent} onChange={(e) => setPercent(e.target.value)}
+                   data-testid="canary-percent" />
+            <button type="submit" disabled={shifting} data-testid="canary-set">Set share</button>
+            {confirming === null && (
+              <>
+                <button type="button" onClick={() => setConfirming('promote')} data-testid="canary-promote">Promote…</button>
+                <button type="button" onClick={() => setConfirming('abort')} data-testid="canary-abort">Abort…</button>
+              </>
+            )}
+          </form>
+          {confirming && (
+            <p role="group" aria-label={`Confirm: ${confirming} the canary`} className="confirm">
+              {confirming === 'promote'
+                ? `Send all of ${deployment.name}'s traffic in ${deployment.environment} to v${canary.version}${primary ? ` (replacing v${primary.version})` : ''}?`
+                : `Remove canary v${canary.version}: its ${canary.trafficPercent}% goes back to ${primary ? `v${primary.version}` : 'the primary'}?`}{' '}
+              <button type="button" className="primary" autoFocus data-testid="canary-confirm" disabled={promoting || aborting}
+                      onClick={async () => confirming === 'promote'
+                        ? done('The promotion was refused', await promote({ input: target }))
+                        : done('The abort was refused', await abort({ input: target }))}>
+                {confirming === 'promote' ? 'Confirm promotion' : 'Confirm abort'}
+              </button>{' '}
+              <button type="button" onClick={() => setConfirming(null)}>Keep</button>
+            </p>
+          )}
+        </>
+      )}
+      {error && <ErrorBox error={error.error} title={error.title} />}
+    </div>
   );
 }

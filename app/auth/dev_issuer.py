@@ -75,8 +75,9 @@ def mint_token(
     ttl_seconds: int = 3600,
     service: bool = False,
     now: int | None = None,
+    groups: list[str] | None = None,
 ) -> str:
-    """A signed RFC 9068 access token from the development issuer."""
+    """A signed RFC 9068 access token from the development issuer (with a ``groups`` claim when given)."""
     key = load_or_create_key(data_dir)
     issued = int(time.time()) if now is None else now
     claims: dict[str, object] = {
@@ -90,5 +91,7 @@ def mint_token(
         "client_id": subject if service else "modelreg-cli",
         ROLES_CLAIM: roles,
     }
+    if groups is not None:
+        claims["groups"] = groups
     header = {"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}
     return jwt.encode(header, claims, key)

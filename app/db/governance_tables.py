@@ -37,6 +37,9 @@ class TransitionRequestRow(Base):
     # PRODUCTION requests: the version numbers in PRODUCTION when the request was made (or last approved while
     # APPROVED), which applying it replaces; NULL for other requests and for those made before revision 0008.
     production_versions: Mapped[list[int] | None] = mapped_column(JSON)
+    # Approvals required from members of named groups, as the promotion policy said when the request was made:
+    # [[group, count], ...]; NULL when none (and for requests made before revision 0012).
+    required_groups: Mapped[list[list[Any]] | None] = mapped_column(JSON)
 
 
 class TransitionDecisionRow(Base):
@@ -50,6 +53,8 @@ class TransitionDecisionRow(Base):
     decision: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The approver's groups (token groups claim) that the request's required_groups name, when they decided.
+    approver_groups: Mapped[list[str] | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("request_id", "approver"),)
 

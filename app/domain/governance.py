@@ -79,6 +79,22 @@ class Approval:
     decision: Decision
     comment: str | None
     decided_at: datetime
+    # The approver's groups (token ``groups`` claim) that the request's group requirements name, as they were when
+    # the approver decided: what the approval counted for (empty when the request names no group).
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupApprovals:
+    """One group requirement of a request: approvals from members of ``group`` required, and given so far."""
+
+    group: str
+    required: int
+    approvals: int
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.required - self.approvals)
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,9 @@ class TransitionRequest:
     # PRODUCTION requests: the versions in PRODUCTION that applying the request replaces, as the requester (or the
     # last approver of an APPROVED request) saw them; None for other requests.
     production_versions: tuple[int, ...] | None = None
+    # Approvals required from members of named groups, as the promotion policy said when the request was made:
+    # ((group, count), ...); among ``required_approvals``.
+    required_groups: tuple[tuple[str, int], ...] = ()
 
     @property
     def public_id(self) -> str:

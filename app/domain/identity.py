@@ -65,3 +65,14 @@ class Principal:
     roles: frozenset[str] = frozenset()
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     request: RequestInfo | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The groups the token's ``groups`` claim names (a list, or a space-separated string): what owner groups
+        (``group:NAME``) and the promotion policy's ``approver_groups`` are matched against."""
+        value = self.claims.get("groups")
+        if isinstance(value, str):
+            return tuple(value.split())
+        if isinstance(value, list):
+            return tuple(item for item in value if isinstance(item, str) and item)
+        return ()

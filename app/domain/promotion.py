@@ -70,6 +70,10 @@ class StageRule:
     version_ready: bool = False
     metrics: tuple[MetricGate, ...] = ()
     documents: tuple[DocumentKind, ...] = ()
+    # Approvals from members of named groups (the approver's token ``groups`` claim): ((group, count), ...), in
+    # policy order. They are among ``required_approvals``: one approval counts for the total and for each of the
+    # approver's groups named here.
+    approver_groups: tuple[tuple[str, int], ...] = ()
 
 
 DEFAULT_RULES = {
@@ -128,7 +132,8 @@ def evaluate(
 
 # Parsing.
 
-_RULE_KEYS = {"required_approvals", "gates"}
+_RULE_KEYS = {"required_approvals", "approver_groups", "gates"}
+GROUP_NAME_MAX = 256
 _GATE_KEYS = {"version_ready", "metrics", "documents"}
 
 
@@ -161,6 +166,14 @@ def _rule(data: Any, where: str, base: StageRule) -> StageRule:
         if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 20:
             raise PolicyError(f"{where}.required_approvals must be a whole number 0-20, got {count!r}")
         rule = replace(rule, required_approvals=count)
+    if "approver_groups" in data:
+        rule = replace(rule, approver_groups=_approver_groups(data["approver_groups"], f"{where}.approver_groups"))
+    largest = max((count for _, count in rule.approver_groups), default=0)
+    if rule.required_approvals < largest:
+        raise PolicyError(
+            f"{where}.required_approvals ({rule.required_approvals}) counts every approval, those from "
+            f"approver_groups included: make it at least {largest}"
+        )
     gates = _mapping(data.get("gates") or {}, f"{where}.gates")
     unknown = set(gates) - _GATE_KEYS
     if unknown:
@@ -183,6 +196,19 @@ def _rule(data: Any, where: str, base: StageRule) -> StageRule:
             raise PolicyError(f"{where}.gates.documents must be a list of document kinds ({kinds})")
         rule = replace(rule, documents=tuple(DocumentKind(item) for item in items))
     return rule
+
+
+def _approver_groups(data: Any, where: str) -> tuple[tuple[str, int], ...]:
+    """``{risk-office: 1}``: how many approvals each named group must give (an empty mapping: none)."""
+    data = _mapping(data if data is not None else {}, where)
+    found = []
+    for group, count in data.items():
+        if not isinstance(group, str) or not group.strip() or group != group.strip() or len(group) > GROUP_NAME_MAX:
+            raise PolicyError(f"{where}: {group!r} is not a group name (as the token's groups claim carries it)")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 20:
+            raise PolicyError(f"{where}.{group} must be a whole number of approvals 1-20, got {count!r}")
+        found.append((group, count))
+    return tuple(found)
 
 
 def _stages(data: Any, where: str, base: dict[Stage, StageRule]) -> dict[Stage, StageRule]:

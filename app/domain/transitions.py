@@ -19,6 +19,7 @@ from .governance import (
     Approval,
     Decision,
     GateResult,
+    GroupApprovals,
     NewTransition,
     StageChange,
     TransitionKind,
@@ -139,7 +140,7 @@ def check_no_open_duplicate(duplicate: int | None) -> None:
 
 def applies_at_once(rule: StageRule) -> bool:
     """A move that needs no approvals applies when it is requested."""
-    return rule.required_approvals == 0
+    return rule.required_approvals == 0 and not rule.approver_groups
 
 
 # Who decides, and how approvals count.
@@ -238,9 +239,36 @@ def passes(check: Callable[..., object], *args: object, **kwargs: object) -> boo
     return True
 
 
-def approvals_complete(request: TransitionRequest, approvals: int) -> bool:
-    """Whether ``approvals`` reach what the request requires, so it is to apply now."""
-    return approvals >= request.required_approvals
+def approvals_complete(
+    request: TransitionRequest, approvals: int, groups: Sequence[GroupApprovals] = ()
+) -> bool:
+    """Whether ``approvals`` reach what the request requires, and no group requirement (``group_approvals``) misses
+    an approval, so it is to apply now."""
+    return approvals >= request.required_approvals and not any(group.missing for group in groups)
+
+
+def counting_groups(request: TransitionRequest, groups: Iterable[str]) -> tuple[str, ...]:
+    """The approver's groups (their token's ``groups`` claim) that the request's group requirements name: what is
+    recorded with the approval, in the requirements' order."""
+    held = set(groups)
+    return tuple(group for group, _ in request.required_groups if group in held)
+
+
+def group_approvals(request: TransitionRequest, decisions: Iterable[Approval]) -> list[GroupApprovals]:
+    """Each group requirement of the request with the approvals its members gave (each approver once, by the groups
+    recorded with their approval), in policy order."""
+    approved = [d for d in decisions if d.decision is Decision.APPROVE]
+    return [
+        GroupApprovals(group, count, len({d.approver for d in approved if group in d.groups}))
+        for group, count in request.required_groups
+    ]
+
+
+def missing_groups_text(groups: Sequence[GroupApprovals]) -> str:
+    """``risk-office: 1 more approval``, for messages and the audit log; empty when none is missing."""
+    return "; ".join(
+        f"{g.group}: {g.missing} more approval{'s' if g.missing != 1 else ''}" for g in groups if g.missing
+    )
 
 
 PRODUCTION_UNCHANGED = "PRODUCTION unchanged since the request"

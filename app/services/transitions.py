@@ -41,8 +41,11 @@ from app.domain.transitions import (
     check_new_transition,
     check_no_open_duplicate,
     checks_before_apply,
+    counting_groups,
     displaced_from_production,
     gates_pass,
+    group_approvals,
+    missing_groups_text,
     move_reason,
     needs_free_production,
     plan_rollback,
@@ -81,7 +84,7 @@ def request_state(request: TransitionRequest) -> dict[str, Any]:
         "requiredApprovals": request.required_approvals,
         "archiveExistingProduction": request.archive_existing_production,
         "gates": [{"gate": g.gate, "passed": g.passed} for g in request.gate_results],
-    }
+    } | ({"requiredGroups": dict(request.required_groups)} if request.required_groups else {})
 
 
 _CLOSED_EVENTS = {
@@ -176,7 +179,15 @@ class TransitionService:
                 check_no_open_duplicate(await uow.transitions.open_duplicate(version.id, new))
                 replaced = await self._replaced(uow, model, version, new)
                 request = await uow.transitions.add(
-                    model, version, new, rule.required_approvals, gates, principal.subject, now, replaced
+                    model,
+                    version,
+                    new,
+                    rule.required_approvals,
+                    gates,
+                    principal.subject,
+                    now,
+                    replaced,
+                    required_groups=rule.approver_groups,
                 )
                 if applies_at_once(rule):
                     await self._apply(uow, model, version, request, principal.subject, now)
@@ -204,9 +215,15 @@ class TransitionService:
                 decisions = (await uow.transitions.decisions([request.id]))[request.id]
                 tally = check_may_approve(principal.subject, request, version, decisions)
                 decided, approvals = tally.decided, tally.approvals
+                groups = counting_groups(request, principal.groups)  # recorded: what this approval counted for
                 if not decided:
-                    await uow.transitions.add_decision(request.id, principal.subject, Decision.APPROVE, comment, now)
-                if approvals_complete(request, approvals):
+                    await uow.transitions.add_decision(
+                        request.id, principal.subject, Decision.APPROVE, comment, now, groups
+                    )
+                    if request.required_groups:
+                        decisions = (await uow.transitions.decisions([request.id]))[request.id]
+                by_group = group_approvals(request, decisions)
+                if approvals_complete(request, approvals, by_group):
                     if request.status is TransitionStatus.APPROVED:
                         # Approving an APPROVED request again is consent to what PRODUCTION holds now.
                         replaced = await self._replaced(uow, model, version, request)
@@ -223,9 +240,16 @@ class TransitionService:
                         at=now if applied else None,
                     )
                 updated = await _reread(uow, request.id)
+                explained = {}
+                if request.required_groups:  # docs/authorization.md, "Approver groups"
+                    explained = {
+                        "approverGroups": list(groups),
+                        "groupApprovals": {g.group: g.approvals for g in by_group},
+                        "missingGroupApprovals": missing_groups_text(by_group) or None,
+                    }
                 attempt.record(
                     before={"status": request.status, "approvals": approvals - (not decided)},
-                    after={**request_state(updated), "approvals": approvals},
+                    after={**request_state(updated), "approvals": approvals, **explained},
                     target=request_target(request.id, request),
                     events=request_events(EventType.TRANSITION_APPROVED, updated),
                 )

@@ -74,11 +74,27 @@ def test_first_matching_override_wins_and_keeps_unlisted_keys():
     ({"version": 2}, "version must be 1"),
     ({"stage": {}}, "unknown key(s) ['stage']"),
     ([1, 2], "must be a mapping"),
+    ({"stages": {"PRODUCTION": {"approver_groups": ["risk-office"]}}}, "approver_groups must be a mapping"),
+    ({"stages": {"PRODUCTION": {"approver_groups": {"risk-office": 0}}}}, "approver_groups.risk-office must be"),
+    ({"stages": {"PRODUCTION": {"approver_groups": {" x": 1}}}}, "is not a group name"),
+    ({"stages": {"PRODUCTION": {"required_approvals": 1, "approver_groups": {"risk-office": 2}}}},
+     "stages.PRODUCTION.required_approvals (1) counts every approval"),
+    ({"overrides": [{"models": "fraud/*", "stages": {"STAGING": {"approver_groups": {"risk-office": 1}}}}]},
+     "overrides[0].stages.STAGING.required_approvals (0)"),
 ])
 def test_policy_errors_name_the_entry(data, says):
     with pytest.raises(PolicyError) as refused:
         parse_policy(data)
     assert says in str(refused.value)
+
+
+def test_approver_groups_per_model_pattern():
+    policy = parse_policy({"overrides": [{"models": "fraud/*", "stages": {"PRODUCTION": {
+        "required_approvals": 2, "approver_groups": {"risk-office": 1, "model-validation": 2}}}}]})
+    fraud = policy.rule_for("fraud/cards/x", Stage.PRODUCTION)
+    assert fraud.approver_groups == (("risk-office", 1), ("model-validation", 2)) and fraud.required_approvals == 2
+    assert policy.rule_for("churn/x", Stage.PRODUCTION).approver_groups == ()
+    assert policy.alias_rule("fraud/x").approver_groups == fraud.approver_groups  # protected aliases follow
 
 
 def version(status=VersionStatus.READY) -> ModelVersion:

@@ -55,6 +55,7 @@ def _request(row: TransitionRequestRow, model_name: str, version: int) -> Transi
         resolved_by=row.resolved_by,
         resolution_comment=row.resolution_comment,
         production_versions=tuple(row.production_versions) if row.production_versions is not None else None,
+        required_groups=tuple((str(group), int(count)) for group, count in row.required_groups or ()),
     )
 
 
@@ -74,7 +75,15 @@ def _change(row: StageChangeRow, model_name: str) -> StageChange:
 
 
 def _approval(row: TransitionDecisionRow) -> Approval:
-    return Approval(row.id, row.request_id, row.approver, Decision(row.decision), row.comment, row.decided_at)
+    return Approval(
+        row.id,
+        row.request_id,
+        row.approver,
+        Decision(row.decision),
+        row.comment,
+        row.decided_at,
+        tuple(row.approver_groups or ()),
+    )
 
 
 class SqlTransitionRepository:
@@ -98,6 +107,7 @@ class SqlTransitionRepository:
         actor: str,
         now: datetime,
         production_versions: Sequence[int] | None = None,
+        required_groups: Sequence[tuple[str, int]] = (),
     ) -> TransitionRequest:
         row = TransitionRequestRow(
             model_id=model.id,
@@ -114,6 +124,7 @@ class SqlTransitionRepository:
             archive_existing_production=new.archive_existing_production,
             gate_results=_gates(gates),
             production_versions=list(production_versions) if production_versions is not None else None,
+            required_groups=[[group, count] for group, count in required_groups] or None,
         )
         self._session.add(row)
         await self._session.flush()
@@ -171,11 +182,22 @@ class SqlTransitionRepository:
         )
 
     async def add_decision(
-        self, request_id: int, approver: str, decision: Decision, comment: str | None, now: datetime
+        self,
+        request_id: int,
+        approver: str,
+        decision: Decision,
+        comment: str | None,
+        now: datetime,
+        groups: Sequence[str] = (),
     ) -> None:
         self._session.add(
             TransitionDecisionRow(
-                request_id=request_id, approver=approver, decision=decision.value, comment=comment, decided_at=now
+                request_id=request_id,
+                approver=approver,
+                decision=decision.value,
+                comment=comment,
+                decided_at=now,
+                approver_groups=list(groups) or None,
             )
         )
         await self._session.flush()

@@ -12,6 +12,7 @@ import strawberry
 from app.domain import governance
 from app.domain.errors import BadUserInput
 from app.domain.queries import PageRequest
+from app.domain.transitions import group_approvals
 
 from ..context import Info
 from ..relay import (
@@ -99,6 +100,24 @@ class Approval(Node):
     def decided_at(self) -> datetime:
         return self.entity.decided_at
 
+    @strawberry.field(
+        description="The approver's groups (from their token's `groups` claim) that the request's group "
+        "requirements name, as recorded when they decided: the groups this approval counted for. Empty when the "
+        "request requires no group."
+    )
+    def approver_groups(self) -> list[str]:
+        return list(self.entity.groups)
+
+
+@strawberry.type(description="Approvals the promotion policy requires from members of one group, and those given.")
+class GroupApprovals:
+    group: str = strawberry.field(
+        description="The group, as tokens' `groups` claim names it (for Microsoft Entra ID, the group's object id)."
+    )
+    required: int = strawberry.field(description="Approvals required from its members.")
+    approvals: int = strawberry.field(description="Approvals its members gave so far (each approver once).")
+    missing: int = strawberry.field(description="Approvals from its members still missing (0 when satisfied).")
+
 
 @strawberry.type(
     description="A request to move a version to a stage, or a protected alias to a version, under the "
@@ -161,6 +180,20 @@ class TransitionRequest(Node):
     @strawberry.field(description="Approvals the promotion policy requires for this move.")
     def required_approvals(self) -> int:
         return self.entity.required_approvals
+
+    @strawberry.field(
+        description="Approvals the promotion policy requires from members of named groups for this move (such as one "
+        "from `risk-office`), among requiredApprovals, with how many each group gave and how many are still "
+        "missing; the request applies when none is missing. Empty when no group is required."
+    )
+    async def group_approvals(self, info: Info) -> list[GroupApprovals]:
+        if not self.entity.required_groups:
+            return []
+        found = await info.context.loaders.approvals.load(self.entity.id)
+        return [
+            GroupApprovals(group=g.group, required=g.required, approvals=g.approvals, missing=g.missing)
+            for g in group_approvals(self.entity, found)
+        ]
 
     @strawberry.field(description="Whether the version in PRODUCTION is archived when this one replaces it.")
     def archive_existing_production(self) -> bool:

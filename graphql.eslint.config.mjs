@@ -27,6 +27,7 @@ const TYPES_WITHOUT_ID = {
   DatasetUse: 'how a version used a dataset, part of its reproducibility report',
   DeploymentEntry: 'one version served by a deployment revision, part of that revision',
   GateResult: 'one gate of a transition check, computed on request',
+  GroupApprovals: 'one group requirement of a transition request with its tally, computed on request',
   LineageGraph: 'a query result (nodes and edges around a start node)',
   Metric: 'a named value of a version, part of the version',
   Param: 'a named value of a version, part of the version',

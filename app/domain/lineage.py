@@ -175,7 +175,19 @@ class ExternalNode:
         return self.name
 
 
-LineageEntity = Dataset | Run | CodeCommit | ExternalNode | ModelVersion
+@dataclass(frozen=True)
+class RedactedNode:
+    """A node the caller may not read (scoped reads, docs/authorization.md): its kind and nothing else. Its
+    reference in a graph is a stand-in (a negative key, numbered per walk), never the object's own id."""
+
+    kind: NodeKind
+
+    @property
+    def label(self) -> str:
+        return "(redacted)"
+
+
+LineageEntity = Dataset | Run | CodeCommit | ExternalNode | ModelVersion | RedactedNode
 
 
 def label_of(entity: LineageEntity) -> str:

@@ -6,6 +6,7 @@ suite; the last test here shows the same caller reading everything in it."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 
 import pytest
@@ -109,3 +110,66 @@ async def test_the_global_mode_reads_everything(api: Api):
     await seed(api)
     page = (await api.ok(CATALOGUE, {"first": 10}, "data-scientist@fraud/"))["registeredModels"]
     assert page["totalCount"] == 7
+
+
+# Lineage: walks, impact analysis, node(id) of versions.
+
+REGISTER_DATASET = """
+mutation($in: RegisterDatasetInput!) { registerDataset(input: $in) { dataset { id } } }
+"""
+ADD_EDGE = "mutation($in: AddLineageEdgeInput!) { addLineageEdge(input: $in) { created } }"
+WALK = """
+query($id: ID!, $direction: LineageDirection!) {
+  lineage(id: $id, direction: $direction, depth: 5) {
+    mermaid dot
+    nodes { id kind label depth redacted entity { __typename ... on RedactedLineageNode { kind redacted }
+      ... on ModelVersion { uri } ... on Dataset { name } } }
+    edges { kind upstreamId downstreamId relation }
+  }
+}
+"""
+MISSING_VERSION_ID = base64.b64encode(b"ModelVersion:999999").decode()
+IMPACT = """
+query($id: ID!) { impactedModelVersions(nodeId: $id, first: 10) { totalCount nodes { name version } } }
+"""
+
+
+async def test_lineage_shows_versions_out_of_scope_as_stubs(scoped: Api):
+    """raw (a dataset) -> churn/x v1 -> (DERIVED_FROM) fraud/a v1: a fraud/ caller sees churn/x v1 as a stub and
+    nothing beyond it; impact analysis from raw counts only fraud/ versions; churn/x v1 is not a root it may use."""
+    raw = (await scoped.ok(REGISTER_DATASET, {"in": {"name": "raw", "version": "1"}}))["registerDataset"]["dataset"]
+    churn = (await scoped.ok(CREATE_VERSION, {"input": {"name": "churn/x", "createModelIfMissing": True,
+                                                        "datasets": [{"id": raw["id"]}]}}))
+    churn = churn["createModelVersion"]["modelVersion"]
+    fraud = (await scoped.ok(CREATE_VERSION, {"input": {"name": "fraud/a", "createModelIfMissing": True}}))
+    fraud = fraud["createModelVersion"]["modelVersion"]
+    await scoped.ok(ADD_EDGE, {"in": {"kind": "DERIVED_FROM", "upstreamId": churn["id"], "downstreamId": fraud["id"],
+                                      "relation": "fine-tuned"}})
+    caller = "data-scientist@fraud/"
+
+    seen = (await scoped.ok(WALK, {"id": fraud["id"], "direction": "UPSTREAM"}, caller))["lineage"]
+    stub = next(node for node in seen["nodes"] if node["redacted"])
+    assert len(seen["nodes"]) == 2  # the root and the stub; the dataset behind the stub is not walked to
+    assert stub["entity"] == {"__typename": "RedactedLineageNode", "kind": "MODEL_VERSION", "redacted": True}
+    assert (stub["kind"], stub["label"], stub["depth"]) == ("MODEL_VERSION", "(redacted)", 1)
+    assert stub["id"] != churn["id"]
+    assert seen["edges"] == [{"kind": "DERIVED_FROM", "upstreamId": stub["id"], "downstreamId": fraud["id"],
+                              "relation": "fine-tuned"}]
+    assert "churn" not in str(seen) and "raw" not in str(seen)
+    assert (await scoped.error(NODE, {"id": stub["id"]}, "mlops"))["extensions"]["code"] == "BAD_USER_INPUT"
+
+    everything = (await scoped.ok(WALK, {"id": fraud["id"], "direction": "UPSTREAM"}, "auditor"))["lineage"]
+    assert {node["label"] for node in everything["nodes"]} == {"models:/fraud/a/1", "models:/churn/x/1", "raw 1"}
+    assert not any(node["redacted"] for node in everything["nodes"])
+
+    impact = (await scoped.ok(IMPACT, {"id": raw["id"]}, caller))["impactedModelVersions"]
+    assert impact == {"totalCount": 1, "nodes": [{"name": "fraud/a", "version": 1}]}
+    assert (await scoped.ok(IMPACT, {"id": raw["id"]}, "auditor"))["impactedModelVersions"]["totalCount"] == 2
+    from_raw = (await scoped.ok(WALK, {"id": raw["id"], "direction": "DOWNSTREAM"}, caller))["lineage"]
+    assert [node["redacted"] for node in from_raw["nodes"]] == [False, True]  # raw, then the stub; fraud/a behind it
+
+    for query, variables in ((WALK, {"id": churn["id"], "direction": "UPSTREAM"}), (IMPACT, {"id": churn["id"]})):
+        hidden = await scoped.error(query, variables, caller)
+        missing = await scoped.error(query, {**variables, "id": MISSING_VERSION_ID}, caller)
+        assert hidden["extensions"]["code"] == "NOT_FOUND", hidden
+        assert hidden["message"] == missing["message"]

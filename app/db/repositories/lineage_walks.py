@@ -14,10 +14,12 @@ from app.domain.entities import ModelVersion, Stage
 from app.domain.lineage import EdgeKind, WalkDirection
 from app.domain.lineage_queries import EdgeRow, Walk, WalkRow
 from app.domain.queries import Direction, Page, PageRequest
+from app.domain.read_scope import EVERYTHING, ReadScope
 
 from ..lineage_tables import LineageEdgeRow, LineageNodeRow
 from ..mapping import ref_of, to_version
 from ..pagination import fetch_page
+from ..read_scope import name_in_scope
 from ..tables import ModelRow, UTCDateTime, VersionRow
 
 # One recursive member per direction: from the nodes reached so far, one more hop along edges of the kinds.
@@ -128,7 +130,7 @@ class SqlLineageWalks:
         return path[::-1]
 
     async def downstream_versions(
-        self, root_id: int, stage: Stage | None, page: PageRequest, with_total: bool
+        self, root_id: int, stage: Stage | None, page: PageRequest, with_total: bool, scope: ReadScope = EVERYTHING
     ) -> Page[ModelVersion]:
         """Versions downstream of a node along any edge but DEPLOYED_AS, however far: a page by version id.
 
@@ -149,7 +151,7 @@ class SqlLineageWalks:
             .join(ModelRow, ModelRow.id == VersionRow.model_id)
             .join(LineageNodeRow, LineageNodeRow.version_id == VersionRow.id)
             .join(down, down.c.node_id == LineageNodeRow.id)
-            .where(down.c.node_id != root_id, down.c.stop == 0)
+            .where(down.c.node_id != root_id, down.c.stop == 0, *name_in_scope(ModelRow.name, scope))
         )
         if stage is not None:
             query = query.where(VersionRow.stage == stage.value)

@@ -35,17 +35,31 @@ from .lineage_nodes import (
 )
 from .versions import ModelVersion
 
+
+@strawberry.type(
+    description="A node the caller may not read (MODELREG_READ_SCOPE=scoped: a model version outside the caller's "
+    "namespaces): its kind only. Its id is a stand-in for this walk, not the object's id."
+)
+class RedactedLineageNode:
+    kind: LineageNodeKind = strawberry.field(description="Kind of node.")
+    redacted: bool = strawberry.field(default=True, description="Always true.")
+
+
 LineageEntity = Annotated[
-    Dataset | Run | CodeCommit | ModelVersion | ExternalNode,
+    Dataset | Run | CodeCommit | ModelVersion | ExternalNode | RedactedLineageNode,
     strawberry.union(
         "LineageEntity", description="The object behind a lineage node; select fields with `... on Dataset { }`."
     ),
 ]
 
 
-def entity_type(entity: lineage.LineageEntity) -> Dataset | Run | CodeCommit | ModelVersion | ExternalNode:
+def entity_type(
+    entity: lineage.LineageEntity,
+) -> Dataset | Run | CodeCommit | ModelVersion | ExternalNode | RedactedLineageNode:
     if isinstance(entity, entities.ModelVersion):
         return ModelVersion(entity=entity)
+    if isinstance(entity, lineage.RedactedNode):
+        return RedactedLineageNode(kind=LineageNodeKind(entity.kind.value))
     return node_type(entity)
 
 
@@ -56,6 +70,11 @@ class LineageGraphNode:
     label: str = strawberry.field(description="Short human-readable name: `churn-events v3`, `models:/demo/churn/3`.")
     depth: int = strawberry.field(description="Hops from the root along the walk (0 for the root).")
     entity: LineageEntity = strawberry.field(description="The object with all its fields.")
+    redacted: bool = strawberry.field(
+        default=False,
+        description="True for a node the caller may not read (scoped reads): `entity` is a RedactedLineageNode and "
+        "`label` says `(redacted)`.",
+    )
 
 
 @strawberry.type(description="An edge of the lineage graph, pointing the way data flows.")
@@ -96,6 +115,7 @@ class LineageGraph:
                 label=lineage.label_of(node.entity),
                 depth=node.depth,
                 entity=entity_type(node.entity),
+                redacted=isinstance(node.entity, lineage.RedactedNode),
             )
             for node in self.graph.nodes
         ]

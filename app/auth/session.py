@@ -3,9 +3,9 @@
 Two cookies, each sealed with its own key derived from ``MODELREG_SESSION_SECRET`` (JWE ``dir`` +
 ``A256GCM`` by joserfc), so any replica can read them and neither can pass for the other:
 
-- ``modelreg_session``: who signed in (subject, kind, registry roles, issuer) until it expires: when the
-  access token it was made from expires, at most ``MODELREG_SESSION_TTL``. HttpOnly, SameSite=Lax, Path=/,
-  Secure on https.
+- ``modelreg_session``: who signed in (subject, kind, registry roles, issuer, and the access token's ``groups``
+  claim, which owner groups and approver groups are matched against) until it expires: when the access token it
+  was made from expires, at most ``MODELREG_SESSION_TTL``. HttpOnly, SameSite=Lax, Path=/, Secure on https.
 - ``modelreg_login``: the state, nonce and PKCE verifier of one sign-in in progress, ten minutes, Path=/auth.
 
 Requests authenticated by the session cookie are checked against cross-site request forgery by
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -24,6 +25,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from app.domain.identity import Principal, PrincipalKind
+
+log = logging.getLogger("modelreg.auth")
 
 SESSION_COOKIE = "modelreg_session"
 LOGIN_COOKIE = "modelreg_login"
@@ -77,10 +80,25 @@ class SessionCodec:
         return min(cap, int(token_expires_at)) if token_expires_at else cap
 
     def seal(self, principal: Principal, issuer: str, expires_at: int) -> str:
-        return self._sealer.seal(
-            {"iss": issuer, "sub": principal.subject, "kind": principal.kind.value, "roles": sorted(principal.roles)},
-            expires_at,
-        )
+        """The cookie value. The token's ``groups`` go along so that a session decides as the bearer token would
+        (a model owned by ``group:NAME``, approvals from named groups); when they would make the cookie too large
+        (hundreds of groups), the session goes without them and the log says so."""
+        data: dict[str, Any] = {
+            "iss": issuer,
+            "sub": principal.subject,
+            "kind": principal.kind.value,
+            "roles": sorted(principal.roles),
+        }
+        groups = list(principal.groups)
+        if groups:
+            try:
+                return self._sealer.seal({**data, "groups": groups}, expires_at)
+            except ValueError:
+                log.warning(
+                    "session without the groups claim: too many groups for a cookie",
+                    extra={"subject": principal.subject, "groups": len(groups)},
+                )
+        return self._sealer.seal(data, expires_at)
 
     def principal(self, value: str | None) -> Principal | None:
         data = self._sealer.unseal(value)
@@ -90,11 +108,13 @@ class SessionCodec:
             kind = PrincipalKind(data["kind"])
             roles = frozenset(str(role) for role in data["roles"])
             subject, issuer = str(data["sub"]), str(data["iss"])
+            groups = [str(group) for group in data.get("groups") or ()]
         except (KeyError, ValueError, TypeError):
             return None
-        return Principal(
-            subject=subject, kind=kind, roles=roles, claims={"iss": issuer, "sub": subject, "modelreg_auth": "session"}
-        )
+        claims: dict[str, Any] = {"iss": issuer, "sub": subject, "modelreg_auth": "session"}
+        if groups:
+            claims["groups"] = groups
+        return Principal(subject=subject, kind=kind, roles=roles, claims=claims)
 
 
 def cookie_header(name: str, value: str, *, max_age: int, path: str, secure: bool) -> str:

@@ -37,6 +37,24 @@ def test_session_keeps_subject_kind_and_roles_until_the_token_would_expire():
     assert restored.claims["iss"] == "https://idp"
 
 
+def test_session_carries_the_groups_claim():
+    """Owner groups and approver groups decide for a session as for the bearer token it was made from."""
+    codec = SessionCodec(SECRET, ttl=3600)
+    expires = int(time.time()) + 60
+    member = Principal("dana", roles=frozenset({"data-scientist@churn/"}), claims={"groups": ["ml-churn", "staff"]})
+    assert codec.principal(codec.seal(member, "https://idp", expires)).groups == ("ml-churn", "staff")
+    assert codec.principal(codec.seal(Principal("erin"), "https://idp", expires)).groups == ()
+
+
+def test_a_session_with_too_many_groups_for_a_cookie_goes_without_them(caplog):
+    codec = SessionCodec(SECRET, ttl=3600)
+    many = [f"5b1e7c2a-0f3d-4c8e-9a61-{n:012d}" for n in range(200)]  # Entra ID object ids, up to 200
+    value = codec.seal(Principal("frank", claims={"groups": many}), "https://idp", int(time.time()) + 60)
+    restored = codec.principal(value)
+    assert restored is not None and restored.subject == "frank" and restored.groups == ()
+    assert "session without the groups claim" in caplog.text
+
+
 @pytest.mark.parametrize("method, headers, safe", [
     ("GET", {}, True),
     ("HEAD", {"sec-fetch-site": "cross-site"}, True),

@@ -4,7 +4,8 @@ per test session on free loopback ports, with two issuers:
 - ``idp``: a company provider (RS256). One client-credentials client per registry role (``svc-<role>``, the
   role in a ``roles`` claim), ``svc-groups`` whose token carries ``groups``, ``svc-ci`` with no role claim at
   all (for grouping by client id), and ``browser``: a public client for the authorization code flow with PKCE.
-  User accounts (any login name, any password) get access token claims from ACCOUNTS.
+  User accounts (any login name, any password) get access token claims from ACCOUNTS (``dana``: a member of
+  ``ml-churn``, which tests map to a role within a namespace).
 - ``gha``: a GitHub Actions-like issuer (ES256) whose client-credentials tokens carry ``repository`` and
   ``ref`` claims.
 
@@ -39,7 +40,8 @@ SECRET = "test-client-secret-0123456789abcdef"
 BROWSER_CLIENT = "browser"
 DEVICE_CLIENT = "cli"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-ACCOUNTS = {"alice": {"groups": ["ml-approvers", "staff"]}, "bob": {"roles": ["data-scientist"]}}
+ACCOUNTS = {"alice": {"groups": ["ml-approvers", "staff"]}, "bob": {"roles": ["data-scientist"]},
+            "dana": {"groups": ["ml-churn", "staff"]}}
 GHA_CLIENTS = {"gha-fraud-main": ("acme/fraud-model", "refs/heads/main"),
                "gha-fraud-branch": ("acme/fraud-model", "refs/heads/experiment")}
 START_TIMEOUT_S = 30

@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from app.observability.tracing import GraphQLTracing
 
 from .errors import ErrorMapping
+from .execution import PlainLeafExecutor
 from .types.aliases import AliasMutations
 from .types.artifacts import ArtifactMutations
 from .types.audit import AuditQueries
@@ -103,6 +104,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=PlainLeafExecutor,
         config=StrawberryConfig(
             disable_field_suggestions=not field_suggestions, scalar_map={Long: LONG_SCALAR, datetime: DATETIME_SCALAR}
         ),

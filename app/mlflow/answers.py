@@ -65,8 +65,10 @@ def search_size(args: Any, default: int, limit: int) -> int:
 def pending_refusal(request_: TransitionRequest, what: str) -> MlflowRefusal:
     """The answer to a move the promotion policy holds for approval: nothing moved, the request waits."""
     approvals = request_.required_approvals
+    groups = ", ".join(f"{count} from members of {group}" for group, count in request_.required_groups)
     error = FailedPrecondition(
-        f"{what} needs {approvals} approval{'s' if approvals != 1 else ''} under modelreg's promotion policy: "
+        f"{what} needs {approvals} approval{'s' if approvals != 1 else ''}{f' ({groups})' if groups else ''} under "
+        "modelreg's promotion policy: "
         f"transition request {request_.public_id} is pending. It applies when an approver approves it "
         "(approveTransitionRequest in the GraphQL API, or `modelreg approve`); nothing has moved yet.",
         field="stage",

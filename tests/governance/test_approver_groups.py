@@ -159,3 +159,16 @@ async def test_a_group_member_still_needs_the_approver_role_in_the_namespace(set
         scoped = (await approve(api, request["id"], "risk-3", ["risk-office"], roles=("approver@fraud/",)))[
             "approveTransitionRequest"]["transitionRequest"]
         assert scoped["groupApprovals"][0]["approvals"] == 1 and scoped["status"] == "PENDING"
+
+
+async def test_the_mlflow_door_names_the_group_approvals_a_move_waits_for(settings, api, tmp_path):
+    """MLflow's transition-stage makes the same request; its answer says which group's approval it waits for."""
+    async with api_with_promotion(settings, api, tmp_path, POLICY) as api:
+        await run(api, REGISTER, {"name": "fraud/via-mlflow"}, "ds", ["data-scientist"])
+        headers = {"authorization": f"Bearer {token(api, 'ds', ['data-scientist'], None)}"}
+        url = "/api/2.0/mlflow/model-versions/transition-stage"
+        body = {"name": "fraud~via-mlflow", "version": "1"}
+        assert (await api.client.post(url, json={**body, "stage": "Staging"}, headers=headers)).status_code == 200
+        pending = await api.client.post(url, json={**body, "stage": "Production"}, headers=headers)
+        assert pending.status_code == 400 and pending.json()["error_code"] == "INVALID_STATE", pending.text
+        assert "needs 2 approvals (1 from members of risk-office)" in pending.json()["message"]

@@ -1,0 +1,152 @@
+"""Every door decides as GraphQL does with scoped roles (issue 18): the MLflow-compatible REST API, the artifact upload
+and download endpoints (ours and MLflow's artifact proxy), the serving endpoint and the audit export. Each is an
+adapter over the same use cases, so a data scientist within ``fraud/`` changes ``fraud/`` models through MLflow's API
+and not ``churn/`` ones, a role-less caller reads nothing, a scoped auditor does not export the (registry-wide) audit
+log; every refusal is FORBIDDEN (MLflow's PERMISSION_DENIED) and recorded in the audit log, where the global auditor
+sees it. The reads mode is the default (``global``): every role reads the whole catalogue."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from tests.support.client import Api
+
+MLFLOW = "/api/2.0/mlflow"
+DATA = b"scoped-doors"
+DIGEST = "sha256:" + hashlib.sha256(DATA).hexdigest()
+FRAUD_DS, CHURN_DS, CHURN_MLOPS = "data-scientist@fraud/", "data-scientist@churn/", "mlops@churn/"
+FRAUD_AUDITOR, NOBODY = "auditor@fraud/", "nobody"
+
+CREATE_VERSION = """
+mutation($name: String!, $digest: String!) {
+  createModelVersion(input: {name: $name, createModelIfMissing: true, files: [{path: "f.bin", digest: $digest}]}) {
+    modelVersion { version }
+  }
+}
+"""
+DEPLOY = """
+mutation($name: String!) { deploy(input: {name: $name, environment: "dev", version: 1}) { deployment { revision } } }
+"""
+NOW = "query { auditEvents(first: 1) { nodes { occurredAt } } }"
+DENIED = """
+query($from: DateTime!) {
+  auditEvents(first: 100, filter: {outcome: FORBIDDEN, from: $from}) {
+    nodes { actor { subject } actorRoles action detail }
+  }
+}
+"""
+
+
+def caller(api: Api, role: str) -> dict[str, str]:
+    """Headers of a caller whose subject is its role (``data-scientist@fraud/``)."""
+    return {"authorization": f"Bearer {api.token(role, sub=role)}"}
+
+
+async def seed(api: Api) -> str:
+    """fraud/detector and churn/predictor, each with version 1 (one stored file) deployed in dev, by global roles;
+    returns the time to read refusals from."""
+    assert (await api.client.put("/api/artifacts/blobs", content=DATA, headers=caller(api, "mlops"))).status_code \
+        == 201
+    for name in ("fraud/detector", "churn/predictor"):
+        await api.ok(CREATE_VERSION, {"name": name, "digest": DIGEST})
+        await api.ok(DEPLOY, {"name": name})
+    return (await api.ok(NOW, None, "auditor"))["auditEvents"]["nodes"][0]["occurredAt"]
+
+
+async def send(api: Api, role: str, method: str, path: str, body: dict[str, Any] | None = None):
+    if method == "GET":
+        return await api.client.get(path, params=body, headers=caller(api, role))
+    return await api.client.request(method, path, json=body, headers=caller(api, role))
+
+
+# (caller, method, path, body, audit action): MLflow's registry API on the other team's model, then the other doors.
+REFUSED = [
+    (CHURN_DS, "POST", f"{MLFLOW}/registered-models/create", {"name": "fraud~intruder"}, "model.create"),
+    (CHURN_DS, "PATCH", f"{MLFLOW}/registered-models/update", {"name": "fraud~detector", "description": "x"},
+     "model.update"),
+    (CHURN_DS, "POST", f"{MLFLOW}/registered-models/set-tag", {"name": "fraud~detector", "key": "k", "value": "v"},
+     "model.tag.set"),
+    (CHURN_DS, "POST", f"{MLFLOW}/registered-models/alias",
+     {"name": "fraud~detector", "alias": "latest-good", "version": "1"}, "alias.set"),
+    (CHURN_DS, "POST", f"{MLFLOW}/model-versions/create", {"name": "fraud~detector", "source": "s3://bucket/m"},
+     "version.create"),
+    (CHURN_DS, "PATCH", f"{MLFLOW}/model-versions/update",
+     {"name": "fraud~detector", "version": "1", "description": "x"}, "version.update"),
+    (CHURN_DS, "POST", f"{MLFLOW}/model-versions/transition-stage",
+     {"name": "fraud~detector", "version": "1", "stage": "Staging"}, "transition.request"),
+    (CHURN_MLOPS, "DELETE", f"{MLFLOW}/model-versions/delete", {"name": "fraud~detector", "version": "1"},
+     "version.delete"),
+    (CHURN_MLOPS, "DELETE", f"{MLFLOW}/registered-models/delete", {"name": "fraud~detector"}, "model.delete"),
+    (NOBODY, "GET", f"{MLFLOW}/registered-models/get", {"name": "churn~predictor"}, "registry.read"),
+    # Artifacts: uploading takes artifact:write somewhere; downloading any role (an auditor holds no write).
+    (FRAUD_AUDITOR, "PUT", "/api/artifacts/blobs", None, "artifact.upload"),
+    (NOBODY, "GET", "/api/artifacts/files", {"uri": "models:/fraud/detector/1", "path": "f.bin"},
+     "artifact.download"),
+    (NOBODY, "GET", "/api/2.0/mlflow-artifacts/artifacts/models/fraud~detector/1/f.bin", None, "artifact.download"),
+    # Serving, and the audit export (registry-wide: a role within a namespace does not grant it).
+    (NOBODY, "GET", "/api/serving/dev/fraud/detector", None, "registry.read"),
+    (FRAUD_AUDITOR, "GET", "/api/audit/export", None, "audit.export"),
+]
+
+
+async def test_every_door_refuses_out_of_scope_callers_and_audits_it(api: Api):
+    since = await seed(api)
+    for role, method, path, body, _ in REFUSED:
+        if path == "/api/artifacts/blobs":
+            response = await api.client.put(path, content=DATA, headers=caller(api, role))
+        else:
+            response = await send(api, role, method, path, body)
+        assert response.status_code == 403, (role, path, response.status_code, response.text)
+        error = response.json()
+        code = error.get("error_code") or error.get("error", {}).get("code")
+        assert code in ("PERMISSION_DENIED", "FORBIDDEN"), (path, error)
+    # Nothing changed on the fraud model.
+    model = (await send(api, FRAUD_DS, "GET", f"{MLFLOW}/registered-models/get", {"name": "fraud~detector"})).json()
+    assert model["registered_model"].get("description", "") == "" and not model["registered_model"].get("tags")
+    assert (await api.ok('{ registeredModel(name: "fraud/intruder") { name } }'))["registeredModel"] is None
+
+    # The global auditor sees each refusal, with the caller's scoped role.
+    events = (await api.ok(DENIED, {"from": since}, "auditor"))["auditEvents"]["nodes"]
+    seen = sorted((event["actor"]["subject"], event["action"]) for event in events)
+    assert seen == sorted((role, action) for role, _, _, _, action in REFUSED), seen
+    assert all(event["actorRoles"] == [event["actor"]["subject"]] for event in events
+               if event["actor"]["subject"] != NOBODY)
+
+
+@pytest.mark.parametrize("role", [FRAUD_DS, "data-scientist"], ids=["in scope", "global"])
+async def test_in_scope_callers_pass_every_door(api: Api, role: str):
+    await seed(api)
+    allowed = [
+        ("POST", f"{MLFLOW}/registered-models/create", {"name": "fraud~new"}),
+        ("PATCH", f"{MLFLOW}/registered-models/update", {"name": "fraud~detector", "description": "changed"}),
+        ("POST", f"{MLFLOW}/registered-models/set-tag", {"name": "fraud~detector", "key": "k", "value": "v"}),
+        ("POST", f"{MLFLOW}/registered-models/alias", {"name": "fraud~detector", "alias": "latest-good",
+                                                        "version": "1"}),
+        ("POST", f"{MLFLOW}/model-versions/create", {"name": "fraud~detector", "source": "s3://bucket/m"}),
+        ("POST", f"{MLFLOW}/model-versions/transition-stage",
+         {"name": "fraud~detector", "version": "1", "stage": "Staging"}),
+        ("GET", f"{MLFLOW}/registered-models/get", {"name": "churn~predictor"}),  # reads stay open (global mode)
+        ("GET", f"{MLFLOW}/model-versions/get-download-uri", {"name": "fraud~detector", "version": "1"}),
+        ("GET", "/api/artifacts/files", {"uri": "models:/fraud/detector/1", "path": "f.bin"}),
+        ("GET", "/api/2.0/mlflow-artifacts/artifacts/models/fraud~detector/1/f.bin", None),
+        ("GET", "/api/serving/dev/fraud/detector", None),
+        ("GET", "/api/serving/dev/churn/predictor", None),
+    ]
+    for method, path, body in allowed:
+        response = await send(api, role, method, path, body)
+        assert response.status_code == 200, (role, path, response.status_code, response.text)
+    upload = await api.client.put("/api/artifacts/blobs", content=b"new bytes", headers=caller(api, role))
+    assert upload.status_code == 201, upload.text  # staged content belongs to no model: a role anywhere may upload
+    model = (await api.ok('{ registeredModel(name: "fraud/detector") { description aliases { alias } '
+                          "versions(first: 5) { nodes { version stage } } } }"))["registeredModel"]
+    assert model["description"] == "changed" and model["aliases"] == [{"alias": "latest-good"}]
+    assert {(v["version"], v["stage"]) for v in model["versions"]["nodes"]} == {(1, "STAGING"), (2, "NONE")}
+
+
+async def test_the_audit_export_takes_a_global_auditor(api: Api):
+    await seed(api)
+    exported = await api.client.get("/api/audit/export", headers=caller(api, "auditor"))
+    assert exported.status_code == 200 and b"deployment.deploy" in exported.content

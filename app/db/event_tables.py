@@ -42,6 +42,8 @@ class WebhookRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(256))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the creator could read (scoped reads): namespaces separated by spaces, NULL for everything (0013).
+    read_scope: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class WebhookDeliveryRow(Base):

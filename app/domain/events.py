@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from .read_scope import EVERYTHING, ReadScope
+
 
 class EventType(StrEnum):
     """The kinds of event, by the names receivers see (``type`` in a webhook body)."""
@@ -82,9 +84,12 @@ class EventFilter:
 
     types: frozenset[str] = frozenset()
     model_name_pattern: str | None = None
+    scope: ReadScope = EVERYTHING  # what the subscriber may read (scoped reads): events about other models are not
 
     def matches(self, event: DomainEvent) -> bool:
         if self.types and event.type not in self.types:
+            return False
+        if not self.scope.covers(event.model_name):
             return False
         if self.model_name_pattern is None:
             return True

@@ -43,3 +43,11 @@ class ReadScope:
 
 
 EVERYTHING = ReadScope()
+
+# Audit events about one model: their target name starts with the model's name (``fraud/a``, ``fraud/a@champion``,
+# ``fraud/a@production``). An auditor within a namespace reads these, for the namespace's models, and no others.
+MODEL_AUDIT_TARGETS = ("RegisteredModel", "ModelVersion", "TransitionRequest", "ModelAlias", "Deployment")
+
+
+def covers_audit_target(scope: ReadScope, target_type: str, target_name: str | None) -> bool:
+    return scope.everything or (target_type in MODEL_AUDIT_TARGETS and scope.covers(target_name))

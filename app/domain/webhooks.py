@@ -14,6 +14,7 @@ from . import rules
 from .addresses import InvalidHost, host_refusal, literal_address
 from .errors import BadUserInput
 from .events import ALL_EVENT_TYPES, DomainEvent, EventFilter
+from .read_scope import EVERYTHING, ReadScope
 
 SECRET_MIN = 16
 SECRET_MAX = 256
@@ -41,10 +42,11 @@ class Webhook:
     created_at: datetime
     created_by: str
     updated_at: datetime
+    read_scope: ReadScope = EVERYTHING  # what its creator could read (scoped reads): it delivers nothing else
 
     @property
     def filter(self) -> EventFilter:
-        return EventFilter(self.event_types, self.model_name_pattern)
+        return EventFilter(self.event_types, self.model_name_pattern, self.read_scope)
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,8 @@ class ArtifactService:
             AuditTarget("ModelVersion", name=uri[:256]),
         )
         parsed = parse_model_uri(uri)
+        if not self._authorizer.read_scope(principal, Permission.ARTIFACT_READ).covers(parsed.name):
+            raise NotFound(f"registered model {parsed.name!r} does not exist", field="name")  # as a missing one
         async with self._uow(write=True) as uow:
             version = await version_at_uri(uow, parsed)
             files = (await uow.versions.files([version.id]))[version.id]

@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from app.domain.audit import AuditEvent, AuditFilter, AuditTarget, IntegrityReport
+from app.domain.errors import Forbidden
 from app.domain.identity import Permission, Principal
 from app.domain.queries import Direction, Page, PageRequest, check_page
+from app.domain.read_scope import ReadScope, covers_audit_target
 
 from .audit import AuditTrail
 from .ports import Authorizer, UnitOfWorkFactory
@@ -53,18 +55,28 @@ class AuditLogService:
     ) -> Page[AuditEvent]:
         await self._require(principal, "audit.read")
         check_page(page, self.max_page_size)
+        scope = self._authorizer.read_scope(principal, Permission.AUDIT_READ)
         async with self._uow(write=False) as uow:
-            return await uow.audit.list(filter, page, with_total, direction)
+            return await uow.audit.list(filter, page, with_total, direction, scope)
 
     async def event(self, principal: Principal, seq: int) -> AuditEvent | None:
         """The event with sequence number ``seq`` (``node(id:)``), or None."""
         await self._require(principal, "audit.read")
+        scope = self._authorizer.read_scope(principal, Permission.AUDIT_READ)
         async with self._uow(write=False) as uow:
             found = await uow.audit.chunk(seq - 1, 1)
-        return found[0] if found and found[0].seq == seq else None
+        if not found or found[0].seq != seq:
+            return None
+        target = found[0].draft.target
+        return found[0] if covers_audit_target(scope, target.type, target.name) else None
 
     async def integrity(self, principal: Principal) -> IntegrityReport:
         await self._require(principal, "audit.verify")
+        if not self._authorizer.read_scope(principal, Permission.AUDIT_READ).everything:
+            # The chain links every event: checking it takes reading them all (scoped reads, authorization.md).
+            error = Forbidden("missing permission audit:read held globally: the integrity check reads every event")
+            await self._trail.record_failure(principal, "audit.verify", LOG, error)
+            raise error
         return await verify_chain(self._uow)
 
     async def export(
@@ -73,18 +85,24 @@ class AuditLogService:
         """Authorize now, then stream the events up to the head as it is now, in sequence order, a chunk per
         short read transaction (the log is append-only, so chunks are consistent with each other)."""
         await self._require(principal, "audit.export")
+        scope = self._authorizer.read_scope(principal, Permission.AUDIT_READ)
         async with self._uow(write=False) as uow:
             head = await uow.audit.head()
-        return self._stream(head, occurred_from, occurred_to)
+        return self._stream(head, occurred_from, occurred_to, scope)
 
     async def _stream(
-        self, head: int, occurred_from: datetime | None, occurred_to: datetime | None
+        self, head: int, occurred_from: datetime | None, occurred_to: datetime | None, scope: ReadScope
     ) -> AsyncIterator[AuditEvent]:
         after = 0
         while True:
             async with self._uow(write=False) as uow:
                 events = await uow.audit.chunk(
-                    after, EXPORT_CHUNK, until_seq=head, occurred_from=occurred_from, occurred_to=occurred_to
+                    after,
+                    EXPORT_CHUNK,
+                    until_seq=head,
+                    occurred_from=occurred_from,
+                    occurred_to=occurred_to,
+                    scope=scope,
                 )
             for event in events:
                 yield event

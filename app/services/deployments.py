@@ -331,14 +331,18 @@ class DeploymentReads(RegistryReader):
 
     async def deployment(self, principal: Principal, name: str, environment: str) -> Deployment | None:
         await self._require(principal)
+        if not self._scope(principal).covers(name):
+            return None
         async with self._uow(write=False) as uow:
             model = await uow.models.get_by_name(name)
             return await uow.deployments.get(model.id, environment) if model else None
 
     async def deployments_by_id(self, principal: Principal, ids: list[int]) -> dict[int, Deployment]:
         await self._require(principal)
+        scope = self._scope(principal)
         async with self._uow(write=False) as uow:
-            return await uow.deployments.get_many(ids)
+            found = await uow.deployments.get_many(ids)
+        return found if scope.everything else {k: d for k, d in found.items() if scope.covers(d.model_name)}
 
     async def deployments(
         self,
@@ -352,7 +356,7 @@ class DeploymentReads(RegistryReader):
         await self._require(principal)
         check_page(page, self.max_page_size)
         async with self._uow(write=False) as uow:
-            return await uow.deployments.list(filter, order, page, with_total)
+            return await uow.deployments.list(filter, order, page, with_total, self._scope(principal))
 
     async def history(
         self, principal: Principal, deployment_id: int, page: PageRequest, with_total: bool
@@ -361,18 +365,32 @@ class DeploymentReads(RegistryReader):
         await self._require(principal)
         check_page(page, self.max_page_size)
         async with self._uow(write=False) as uow:
+            if not await self._readable(principal, uow, deployment_id):
+                return Page()
             return await uow.deployments.history_page(deployment_id, page, with_total)
 
     async def revision(self, principal: Principal, deployment_id: int, number: int) -> Revision | None:
         await self._require(principal)
         async with self._uow(write=False) as uow:
+            if not await self._readable(principal, uow, deployment_id):
+                return None
             return await uow.deployments.revision(deployment_id, number)
+
+    async def _readable(self, principal: Principal, uow: UnitOfWork, deployment_id: int) -> bool:
+        """Whether the deployment's model is in the caller's read scope (no statement when they read everything)."""
+        scope = self._scope(principal)
+        if scope.everything:
+            return True
+        found = (await uow.deployments.get_many([deployment_id])).get(deployment_id)
+        return found is not None and scope.covers(found.model_name)
 
     async def serving(
         self, principal: Principal, name: str, environment: str
     ) -> tuple[Deployment, dict[int, ModelVersion], dict[int, list]]:
         """What a serving system pulls: the deployment, its versions and their files (one read transaction)."""
         await self._require(principal)
+        if not self._scope(principal).covers(name):  # as if it did not exist (scoped reads)
+            raise NotFound(f"registered model {name!r} does not exist", field="name")
         async with self._uow(write=False) as uow:
             model = await find_model(uow, name)
             deployment = await uow.deployments.get(model.id, environment)

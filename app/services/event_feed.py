@@ -26,6 +26,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable
+from dataclasses import replace
 
 from app.domain import rules
 from app.domain.audit import AuditTarget
@@ -208,7 +209,7 @@ class EventSubscriptions:
             "registry.read",
             AuditTarget("EventSubscription", name=model_name),
         )
-        wanted = event_filter(types, model_name)
+        wanted = replace(event_filter(types, model_name), scope=self._authorizer.read_scope(principal))
         if after is not None and not 0 <= after < 2**63:
             raise BadUserInput("after is an event sequence number, 0 or more", field="after")
         position = await self.feed.head() if after is None else after

@@ -53,7 +53,7 @@ class GovernanceReads(RegistryReader):
         await self._require(principal)
         check_page(page, self.max_page_size)
         async with self._uow(write=False) as uow:
-            return await uow.transitions.list(filter, page, with_total)
+            return await uow.transitions.list(filter, page, with_total, self._scope(principal))
 
     async def stage_at(self, principal: Principal, model_id: int, stage: Stage, moment: datetime) -> list[StageChange]:
         """The versions that were in ``stage`` at ``moment``, as the stage changes that put them there (the last
@@ -80,17 +80,24 @@ class GovernanceReads(RegistryReader):
     async def request(self, principal: Principal, key: int) -> TransitionRequest | None:
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            return await uow.transitions.get(key)
+            found = await uow.transitions.get(key)
+        return found if found is not None and self._scope(principal).covers(found.model_name) else None
 
     async def approval(self, principal: Principal, key: int) -> Approval | None:
         await self._require(principal)
+        scope = self._scope(principal)
         async with self._uow(write=False) as uow:
-            return (await uow.transitions.decisions_by_id([key])).get(key)
+            found = (await uow.transitions.decisions_by_id([key])).get(key)
+            if found is None or scope.everything:
+                return found
+            request = await uow.transitions.get(found.request_id)
+        return found if request is not None and scope.covers(request.model_name) else None
 
     async def stage_change(self, principal: Principal, key: int) -> StageChange | None:
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            return (await uow.transitions.stage_changes_by_id([key])).get(key)
+            found = (await uow.transitions.stage_changes_by_id([key])).get(key)
+        return found if found is not None and self._scope(principal).covers(found.model_name) else None
 
     # What the caller may do to one object.
 
@@ -124,7 +131,7 @@ class GovernanceReads(RegistryReader):
 
     async def _may_decide(self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int) -> bool:
         request = await uow.transitions.get(key)
-        if request is None:
+        if request is None or not self._scope(principal).covers(request.model_name):
             raise _missing("TransitionRequest", key)
         if not self._authorizer.allows(principal, permission, request.model_name):  # scoped roles count there
             return False
@@ -137,7 +144,7 @@ class GovernanceReads(RegistryReader):
 
     async def _may_change_model(self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int) -> bool:
         model = (await uow.models.get_many([key])).get(key)
-        if model is None:
+        if model is None or not self._scope(principal).covers(model.name):
             raise _missing("RegisteredModel", key)
         owner = model.owner if permission is Permission.MODEL_WRITE else None  # the owner may update the model
         allowed = self._authorizer.allows(principal, permission, model.name, owner=owner)
@@ -156,7 +163,7 @@ class GovernanceReads(RegistryReader):
         self, uow: UnitOfWork, principal: Principal, permission: Permission, key: int
     ) -> bool:
         version = (await uow.versions.get_many([key])).get(key)
-        if version is None:
+        if version is None or not self._scope(principal).covers(version.model_name):
             raise _missing("ModelVersion", key)
         allowed = self._authorizer.allows(principal, permission, version.model_name)
         if not allowed or permission is not Permission.VERSION_DELETE:
@@ -191,5 +198,14 @@ class GovernanceReads(RegistryReader):
     async def documents_by_id(self, principal: Principal, ids: list[int]) -> dict[int, Document]:
         """Documents by id (``node(id:)``)."""
         await self._require(principal)
+        scope = self._scope(principal)
         async with self._uow(write=False) as uow:
-            return await uow.documents.get_many(ids)
+            found = await uow.documents.get_many(ids)
+            if scope.everything or not found:
+                return found
+            versions = await uow.versions.get_many(list({document.version_id for document in found.values()}))
+        return {
+            key: document
+            for key, document in found.items()
+            if document.version_id in versions and scope.covers(versions[document.version_id].model_name)
+        }

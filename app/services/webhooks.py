@@ -73,7 +73,13 @@ class WebhookService:
             if not self._allow_private_targets:
                 check_public_target(new.url)
             async with attempt.transaction() as uow:
-                webhook = await uow.webhooks.add(new, self._secrets.seal(new.secret), principal.subject, self._clock())
+                webhook = await uow.webhooks.add(
+                    new,
+                    self._secrets.seal(new.secret),
+                    principal.subject,
+                    self._clock(),
+                    self._authorizer.read_scope(principal),  # it delivers only what its creator may read
+                )
                 attempt.record(after=_state(webhook), target=_target(webhook.id, webhook.url))
         return webhook
 

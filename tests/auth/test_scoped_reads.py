@@ -7,12 +7,19 @@ suite; the last test here shows the same caller reading everything in it."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import pytest
 
 from app.config import Settings
-from tests.support.client import Api, api_with_settings
+from app.domain.identity import Principal
+from app.main import create_app
+from tests.auth.test_scopes import policy_dir_with
+from tests.support.client import Api
 
 FRAUD = ["fraud/a", "fraud/b", "fraud/cards/c"]
 CHURN = ["churn/x", "churn/y"]
@@ -42,10 +49,21 @@ RESOLVE = 'query($uri: String!) { resolveModelUri(uri: $uri) { modelVersion { na
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 
 
+@contextlib.asynccontextmanager
+async def scoped_server(settings: Settings, api: Api, **overrides: Any) -> AsyncIterator[tuple[Api, Any]]:
+    """A scoped-reads server on the test's (empty) database, and the application (for its services)."""
+    application = create_app(settings.with_overrides(read_scope="scoped", **overrides))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                     base_url="http://testserver") as client:
+            yield Api(client, api.data_dir, database_url=api.database_url), application
+    finally:
+        await application.state.database.dispose()
+
+
 @pytest.fixture
 async def scoped(api: Api, settings: Settings) -> AsyncIterator[Api]:
-    """A scoped-reads server on the test's (empty) database."""
-    async with api_with_settings(settings, api, read_scope="scoped") as scoped_api:
+    async with scoped_server(settings, api) as (scoped_api, _):
         yield scoped_api
 
 
@@ -173,3 +191,154 @@ async def test_lineage_shows_versions_out_of_scope_as_stubs(scoped: Api):
         missing = await scoped.error(query, {**variables, "id": MISSING_VERSION_ID}, caller)
         assert hidden["extensions"]["code"] == "NOT_FOUND", hidden
         assert hidden["message"] == missing["message"]
+
+
+# The audit log: an auditor within fraud/ reads fraud/'s events, in the query, node(id) and the export.
+
+AUDIT = """
+query { auditEvents(first: 100) { totalCount nodes { id action target { type name } } } }
+"""
+INTEGRITY = "query { auditIntegrity { ok } }"
+
+
+async def test_an_auditor_within_a_namespace_reads_its_audit_events(scoped: Api):
+    await seed(scoped)
+    await scoped.gql(CREATE_VERSION, {"input": {"name": "churn/x"}}, "data-scientist@fraud/")  # refused, audited
+    everything = (await scoped.ok(AUDIT, None, "auditor"))["auditEvents"]
+    fraud = (await scoped.ok(AUDIT, None, "auditor@fraud/"))["auditEvents"]
+    names = [node["target"]["name"] or "" for node in fraud["nodes"]]
+    assert names and all(name.startswith("fraud/") for name in names), names
+    assert fraud["totalCount"] == len(fraud["nodes"]) == sum(
+        1 for node in everything["nodes"] if (node["target"]["name"] or "").startswith("fraud/"))
+    assert fraud["totalCount"] < everything["totalCount"]
+    hidden = next(node for node in everything["nodes"] if node["target"]["name"] == "churn/x")
+    assert await scoped.ok(NODE, {"id": hidden["id"]}, "auditor@fraud/") == {"node": None}
+    assert (await scoped.ok(NODE, {"id": fraud["nodes"][0]["id"]}, "auditor@fraud/"))["node"] is not None
+    # The integrity check reads every event: global auditors only.
+    assert (await scoped.error(INTEGRITY, None, "auditor@fraud/"))["extensions"]["code"] == "FORBIDDEN"
+    assert (await scoped.ok(INTEGRITY, None, "auditor"))["auditIntegrity"]["ok"] is True
+    # The export (HTTP) streams the same events.
+    response = await scoped.client.get("/api/audit/export", params={"format": "jsonl"},
+                                       headers={"authorization": f"Bearer {scoped.token('auditor@fraud/')}"})
+    assert response.status_code == 200, response.text
+    exported = [json.loads(line) for line in response.text.splitlines() if line]
+    assert len(exported) == fraud["totalCount"]
+    assert all(event["target"]["name"].startswith("fraud/") for event in exported)
+    refused = await scoped.client.get("/api/audit/export",
+                                      headers={"authorization": f"Bearer {scoped.token('data-scientist@fraud/')}"})
+    assert refused.status_code == 403
+
+
+# Events: subscriptions and webhook payloads carry only what the subscriber (the webhook's creator) may read.
+
+CREATE_WEBHOOK = """
+mutation($in: CreateWebhookInput!) { createWebhook(input: $in) { webhook { id } } }
+"""
+DELIVERIES = """
+query($id: ID!) { webhook(id: $id) { deliveries(first: 50) { totalCount nodes { eventId eventType } } } }
+"""
+
+
+async def test_a_subscription_follows_only_readable_models(api: Api, settings: Settings):
+    async with scoped_server(settings, api) as (scoped_api, application):
+        events = application.state.services.events
+        fraud_only = await events.subscribe(Principal("watcher", roles=frozenset({"data-scientist@fraud/"})), after=0)
+        everything = await events.subscribe(Principal("watcher", roles=frozenset({"auditor"})), after=0)
+        await seed(scoped_api)
+        await scoped_api.ok(CREATE_VERSION, {"input": {"name": "fraud/a"}})  # the last event: fraud/a version 2
+        seen: dict[str, list[str]] = {"fraud": [], "all": []}
+        for key, stream in (("fraud", fraud_only), ("all", everything)):
+            async for event in stream:
+                seen[key].append(event.model_name)
+                if (event.model_name, event.version) == ("fraud/a", 2):
+                    break
+            await stream.aclose()
+        assert seen["fraud"] and all(name.startswith("fraud/") for name in seen["fraud"]), seen["fraud"]
+        assert seen["fraud"] == [name for name in seen["all"] if name and name.startswith("fraud/")]
+        assert any(name and name.startswith("churn/") for name in seen["all"])
+
+
+async def test_a_webhook_delivers_only_what_its_creator_may_read(api: Api, settings: Settings, tmp_path):
+    """A role that manages webhooks but reads nothing (hook-admin, a custom policy), held with data-scientist
+    within fraud/: its webhook gets fraud/'s events only; a global mlops's webhook gets all of them."""
+    policies = policy_dir_with(tmp_path, "p, hook-admin, webhook, manage")
+    async with scoped_server(settings, api, policy_dir=policies) as (scoped_api, _):
+        hook = {"url": "http://127.0.0.1:9/hook", "secret": "s" * 20, "events": ["VERSION_CREATED"]}
+        scoped_hook = (await scoped_api.ok(CREATE_WEBHOOK, {"in": hook}, "hook-admin", "data-scientist@fraud/"))
+        global_hook = await scoped_api.ok(CREATE_WEBHOOK, {"in": hook}, "mlops")
+        await seed(scoped_api)
+        counts = {}
+        for label, created in (("scoped", scoped_hook), ("global", global_hook)):
+            page = await scoped_api.ok(DELIVERIES, {"id": created["createWebhook"]["webhook"]["id"]}, "mlops")
+            counts[label] = page["webhook"]["deliveries"]["totalCount"]
+        assert counts == {"scoped": len(FRAUD), "global": len(FRAUD + CHURN + ROOT + LOOKALIKE)}
+
+
+# The other doors: the MLflow-compatible API, artifact downloads, the serving endpoint, transition requests.
+
+async def test_the_mlflow_api_searches_and_gets_within_scope(scoped: Api):
+    await seed(scoped)
+    headers = {"authorization": f"Bearer {scoped.token('data-scientist@fraud/')}"}
+    found = await scoped.client.get("/api/2.0/mlflow/registered-models/search", headers=headers)
+    assert found.status_code == 200, found.text
+    assert sorted(m["name"] for m in found.json()["registered_models"]) == ["fraud~a", "fraud~b", "fraud~cards~c"]
+    versions = await scoped.client.get("/api/2.0/mlflow/model-versions/search", headers=headers)
+    assert sorted(v["name"] for v in versions.json()["model_versions"]) == ["fraud~a", "fraud~b", "fraud~cards~c"]
+    hidden = await scoped.client.get("/api/2.0/mlflow/registered-models/get", params={"name": "churn~x"},
+                                     headers=headers)
+    missing = await scoped.client.get("/api/2.0/mlflow/registered-models/get", params={"name": "churn~nope"},
+                                      headers=headers)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error_code"] == missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+ARTIFACT = b"scoped model bytes"
+DEPLOY = "mutation($in: DeployInput!) { deploy(input: $in) { deployment { revision } } }"
+DEPLOYMENTS = "query { deployments(first: 20) { totalCount nodes { name environment } } }"
+
+
+async def test_artifacts_and_serving_answer_out_of_scope_as_missing(scoped: Api):
+    bearer = {"authorization": f"Bearer {scoped.token('data-scientist')}"}
+    put = await scoped.client.put("/api/artifacts/blobs", content=ARTIFACT, headers=bearer)
+    assert put.status_code == 201, put.text
+    files = [{"path": "model.bin", "digest": put.json()["digest"]}]
+    for name in ("fraud/a", "churn/x"):
+        await scoped.ok(CREATE_VERSION, {"input": {"name": name, "createModelIfMissing": True, "files": files}})
+        await scoped.ok(DEPLOY, {"in": {"name": name, "environment": "dev", "version": 1}})
+    caller = {"authorization": f"Bearer {scoped.token('auditor@fraud/')}"}
+
+    def download(uri: str) -> Any:
+        return scoped.client.get("/api/artifacts/files", params={"uri": uri, "path": "model.bin"}, headers=caller)
+
+    assert (await download("models:/fraud/a/1")).content == ARTIFACT
+    hidden, missing = await download("models:/churn/x/1"), await download("models:/churn/nope/1")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"]["code"] == missing.json()["error"]["code"]
+
+    assert (await scoped.client.get("/api/serving/dev/fraud/a", headers=caller)).status_code == 200
+    hidden = await scoped.client.get("/api/serving/dev/churn/x", headers=caller)
+    missing = await scoped.client.get("/api/serving/dev/churn/nope", headers=caller)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"]["code"] == missing.json()["error"]["code"] == "NOT_FOUND"
+    assert hidden.json()["error"]["message"] == missing.json()["error"]["message"].replace("churn/nope", "churn/x")
+
+    listed = (await scoped.ok(DEPLOYMENTS, None, "auditor@fraud/"))["deployments"]
+    assert listed["totalCount"] == 1 and listed["nodes"][0]["name"] == "fraud/a"
+
+
+REQUEST = """
+mutation($in: RequestStageTransitionInput!) { requestStageTransition(input: $in) { transitionRequest { id } } }
+"""
+REQUESTS = "query { transitionRequests(first: 20) { totalCount nodes { id modelVersion { name } } } }"
+
+
+async def test_transition_requests_are_listed_within_scope(scoped: Api):
+    await seed(scoped)
+    ids = {}
+    for name in ("fraud/a", "churn/x"):
+        made = await scoped.ok(REQUEST, {"in": {"name": name, "version": 1, "toStage": "STAGING"}}, "data-scientist")
+        ids[name] = made["requestStageTransition"]["transitionRequest"]["id"]
+    listed = (await scoped.ok(REQUESTS, None, "approver@fraud/"))["transitionRequests"]
+    assert listed["totalCount"] == 1 and listed["nodes"][0]["id"] == ids["fraud/a"]
+    assert await scoped.ok(NODE, {"id": ids["churn/x"]}, "approver@fraud/") == {"node": None}
+    assert (await scoped.ok(REQUESTS, None, "approver"))["transitionRequests"]["totalCount"] == 2

@@ -21,9 +21,11 @@ from app.domain.audit import (
     chain,
 )
 from app.domain.queries import Direction, Page, PageRequest
+from app.domain.read_scope import EVERYTHING, MODEL_AUDIT_TARGETS, ReadScope
 
 from ..governance_tables import AuditEventRow
 from ..pagination import fetch_page
+from ..read_scope import text_in_scope
 from ..sessions import dialect_name
 
 # pg_advisory_xact_lock key serialising appends to the chain ("modelreg" as a 64-bit number).
@@ -51,6 +53,13 @@ def _event(row: AuditEventRow | Row) -> AuditEvent:
         user_agent=row.user_agent,
     )
     return AuditEvent(seq=row.seq, draft=draft, prev_hash=row.prev_hash, hash=row.hash)
+
+
+def _in_scope(scope: ReadScope) -> list[Any]:
+    """The events an auditor within some namespaces reads: those about a model of theirs."""
+    if scope.everything:
+        return []
+    return [AuditEventRow.target_type.in_(MODEL_AUDIT_TARGETS), *text_in_scope(AuditEventRow.target_name, scope)]
 
 
 class SqlAuditRepository:
@@ -101,9 +110,14 @@ class SqlAuditRepository:
         return event
 
     async def list(
-        self, filter: AuditFilter, page: PageRequest, with_total: bool, direction: Direction = Direction.DESC
+        self,
+        filter: AuditFilter,
+        page: PageRequest,
+        with_total: bool,
+        direction: Direction = Direction.DESC,
+        scope: ReadScope = EVERYTHING,
     ) -> Page[AuditEvent]:
-        conditions = []
+        conditions = _in_scope(scope)
         if filter.actor is not None:
             conditions.append(AuditEventRow.actor_subject == filter.actor)
         if filter.action is not None:
@@ -156,10 +170,11 @@ class SqlAuditRepository:
         until_seq: int | None = None,
         occurred_from: datetime | None = None,
         occurred_to: datetime | None = None,
+        scope: ReadScope = EVERYTHING,
     ) -> builtins.list[AuditEvent]:
         """Up to ``limit`` events after ``after_seq`` in sequence order (for verification and export)."""
         # Plain rows, not ORM objects: verification and export read every event, and this halves the cost.
-        query = select(*AuditEventRow.__table__.columns).where(AuditEventRow.seq > after_seq)
+        query = select(*AuditEventRow.__table__.columns).where(AuditEventRow.seq > after_seq, *_in_scope(scope))
         if until_seq is not None:
             query = query.where(AuditEventRow.seq <= until_seq)
         if occurred_from is not None:

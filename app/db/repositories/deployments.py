@@ -20,10 +20,12 @@ from app.domain.deployments import (
     Revision,
 )
 from app.domain.queries import Direction, Page, PageRequest
+from app.domain.read_scope import EVERYTHING, ReadScope
 
 from ..deployment_tables import DeploymentEntryRow, DeploymentRevisionRow, DeploymentRow
 from ..filters import text_conditions
 from ..pagination import fetch_page
+from ..read_scope import name_in_scope
 from ..tables import ModelRow, VersionRow
 
 
@@ -85,10 +87,15 @@ class SqlDeploymentRepository:
         return {found.id: found for found in await self._with_entries([(row[0], row[1]) for row in rows])}
 
     async def list(
-        self, filter: DeploymentFilter, order: DeploymentOrder, page: PageRequest, with_total: bool
+        self,
+        filter: DeploymentFilter,
+        order: DeploymentOrder,
+        page: PageRequest,
+        with_total: bool,
+        scope: ReadScope = EVERYTHING,
     ) -> Page[Deployment]:
         sort_key = _ORDER_COLUMNS[order.field]
-        conditions = [*text_conditions(ModelRow.name, filter.model_name)]
+        conditions = [*text_conditions(ModelRow.name, filter.model_name), *name_in_scope(ModelRow.name, scope)]
         if filter.environments:
             conditions.append(DeploymentRow.environment.in_(filter.environments))
         if filter.canary is not None:

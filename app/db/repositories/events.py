@@ -15,6 +15,7 @@ from app.domain.errors import NotFound
 from app.domain.events import DomainEvent
 from app.domain.public_ids import global_id
 from app.domain.queries import Direction, Page, PageRequest
+from app.domain.read_scope import EVERYTHING, ReadScope
 from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookChanges
 
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
@@ -55,6 +56,7 @@ def to_webhook(row: WebhookRow) -> Webhook:
         row.created_at,
         row.created_by,
         row.updated_at,
+        EVERYTHING if row.read_scope is None else ReadScope(tuple(row.read_scope.split())),
     )
 
 
@@ -126,8 +128,11 @@ class SqlWebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, new: NewWebhook, sealed_secret: str, actor: str, now: datetime) -> Webhook:
+    async def add(
+        self, new: NewWebhook, sealed_secret: str, actor: str, now: datetime, scope: ReadScope = EVERYTHING
+    ) -> Webhook:
         row = WebhookRow(
+            read_scope=None if scope.namespaces is None else " ".join(scope.namespaces),
             url=new.url,
             event_types=sorted(new.event_types),
             model_name_pattern=new.model_name_pattern,

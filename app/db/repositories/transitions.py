@@ -23,9 +23,11 @@ from app.domain.governance import (
     TransitionStatus,
 )
 from app.domain.queries import Direction, Page, PageRequest
+from app.domain.read_scope import EVERYTHING, ReadScope
 
 from ..governance_tables import StageChangeRow, TransitionDecisionRow, TransitionRequestRow
 from ..pagination import SqlColumn, fetch_page
+from ..read_scope import name_in_scope
 from ..tables import ModelRow, VersionRow
 
 
@@ -218,8 +220,10 @@ class SqlTransitionRepository:
         query = select(TransitionDecisionRow).where(TransitionDecisionRow.id.in_(ids))
         return {row.id: _approval(row) for row in (await self._session.execute(query)).scalars()}
 
-    async def list(self, filter: TransitionFilter, page: PageRequest, with_total: bool) -> Page[TransitionRequest]:
-        conditions = []
+    async def list(
+        self, filter: TransitionFilter, page: PageRequest, with_total: bool, scope: ReadScope = EVERYTHING
+    ) -> Page[TransitionRequest]:
+        conditions = name_in_scope(ModelRow.name, scope)
         if filter.model_name is not None:
             conditions.append(ModelRow.name == filter.model_name)
         if filter.version is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, FromClause, Result
@@ -16,6 +17,19 @@ def dialect_name(session: AsyncSession) -> str:
     bind = session.bind
     assert bind is not None, "sessions come from a sessionmaker bound to an engine"
     return bind.dialect.name
+
+
+@asynccontextmanager
+async def race_guard(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint around an insert that a concurrent transaction may have made first (the caller looked, found
+    nothing, and catches the IntegrityError). Only PostgreSQL needs it: SQLite's writer holds the database's write
+    lock from BEGIN IMMEDIATE, so nobody inserts between the look and the insert, and the savepoint's two statements
+    would be spent for nothing."""
+    if dialect_name(session) == "sqlite":
+        yield
+        return
+    async with session.begin_nested():
+        yield
 
 
 def rowcount(result: Result[Any]) -> int:

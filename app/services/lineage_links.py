@@ -179,38 +179,43 @@ async def link_new_version(
     now: datetime,
 ) -> dict[str, Any]:
     """Link a version being created to its run, code, datasets and (resolved) parents; what was linked, for the
-    audit log."""
+    audit log.
+
+    Nothing can have linked a version that did not exist before this transaction, so none of ``link``'s checks can
+    fail here (no edge to find, no second producing run, no cycle): the version's node and all its edges are written
+    in two statements. The same edge named twice is written once, as ``link`` would (another relation: CONFLICT).
+    """
     me = NodeRef(NodeKind.MODEL_VERSION, version.id)
     linked: dict[str, Any] = {}
+    edges: list[NewEdge] = []
+    sources: dict[NodeRef, int] = {}
     if command.run is not None:
         run, _ = await register(uow, command.run, actor, now)
-        await link(uow, NewEdge(EdgeKind.PRODUCED, NodeRef(NodeKind.RUN, run.id), me), actor, now, new_downstream=True)
+        edges.append(NewEdge(EdgeKind.PRODUCED, NodeRef(NodeKind.RUN, run.id), me))
         linked["run"] = run.id
     if command.code is not None:
         commit, _ = await register(uow, command.code, actor, now)
-        await link(
-            uow,
-            NewEdge(EdgeKind.BUILT_FROM, NodeRef(NodeKind.CODE_COMMIT, commit.id), me),
-            actor,
-            now,
-            new_downstream=True,
-        )
+        edges.append(NewEdge(EdgeKind.BUILT_FROM, NodeRef(NodeKind.CODE_COMMIT, commit.id), me))
         linked["codeCommit"] = commit.id
+    sources.update({edge.upstream: edge.upstream.key for edge in edges})  # registered just now: they exist
     # Inline datasets are registered in one order, whatever the caller's, so concurrent creates cannot deadlock.
     inline = sorted(
         {use.dataset for use in command.datasets if use.dataset is not None},
         key=lambda new: (new.name, new.version or "", new.digest or ""),
     )
     registered = {new: (await register(uow, new, actor, now))[0].id for new in inline}
+    sources.update({NodeRef(NodeKind.DATASET, node_id): node_id for node_id in registered.values()})
     datasets = []
     for use in command.datasets:
         # NewVersion.validate: an id when there is no inline dataset
         dataset_id = registered[use.dataset] if use.dataset is not None else cast(int, use.dataset_id)
-        await link(uow, NewEdge(use.kind, NodeRef(NodeKind.DATASET, dataset_id), me), actor, now, new_downstream=True)
+        edges.append(NewEdge(use.kind, NodeRef(NodeKind.DATASET, dataset_id), me))
         datasets.append({"dataset": dataset_id, "kind": use.kind.value})
     for parent, relation in parents:
-        edge = NewEdge(EdgeKind.DERIVED_FROM, NodeRef(NodeKind.MODEL_VERSION, parent.id), me, relation)
-        await link(uow, edge, actor, now, new_downstream=True)
+        upstream = NodeRef(NodeKind.MODEL_VERSION, parent.id)
+        edges.append(NewEdge(EdgeKind.DERIVED_FROM, upstream, me, relation))
+        sources[upstream] = await uow.lineage.version_node(parent.id, actor, now)  # read again, locked: it exists
+    await uow.lineage.link_new_version(version.id, await _distinct_edges(uow, edges, sources), actor, now)
     if datasets:
         linked["datasets"] = datasets
     if parents:
@@ -218,6 +223,27 @@ async def link_new_version(
             {"version": parent.id, "uri": label_of(parent), "relation": relation} for parent, relation in parents
         ]
     return linked
+
+
+async def _distinct_edges(
+    uow: UnitOfWork, edges: list[NewEdge], sources: dict[NodeRef, int]
+) -> list[tuple[EdgeKind, int, str | None]]:
+    """``(kind, upstream node, relation)`` of each distinct edge into a new version, checked as ``link`` checks
+    them; ``sources`` holds the nodes known to exist, any other (a dataset named by id) is looked up."""
+    first: dict[tuple[EdgeKind, NodeRef], NewEdge] = {}
+    for edge in edges:
+        edge.validate()
+        seen = first.get((edge.kind, edge.upstream))
+        if seen is not None:
+            check_same_relation(edge, seen.relation)
+            continue
+        first[(edge.kind, edge.upstream)] = edge
+        if edge.upstream not in sources:  # a dataset named by id
+            node_id = await uow.lineage.node_id(edge.upstream)
+            if node_id is None:
+                raise NotFound(f"no {edge.upstream.kind.value} node has this id", field="id")
+            sources[edge.upstream] = node_id
+    return [(edge.kind, sources[edge.upstream], edge.relation) for edge in first.values()]
 
 
 async def derivations(

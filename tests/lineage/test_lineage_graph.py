@@ -275,3 +275,28 @@ async def test_deleting_a_parent_version_is_refused_and_deletion_removes_edges(a
     await api.ok("mutation { deleteModelVersion(input: {name: \"demo/churn\", version: 1}) { deletedId } }")
     remaining = await walk(api, parent["id"], "DOWNSTREAM")
     assert [n["label"] for n in remaining["nodes"]] == ["models:/demo/base/1"] and remaining["edges"] == []
+
+
+async def test_a_new_version_names_an_edge_twice_or_an_unknown_dataset(api: Api):
+    """createModelVersion writes a new version's edges in one statement: an edge named twice is written once (as
+    addLineageEdge would answer it), twice with another relation is a CONFLICT, and an unknown dataset id NOT_FOUND,
+    with nothing written."""
+    data = (await api.ok(REGISTER_DATASET, {"in": {"name": "twice", "version": "1"}}))["registerDataset"]["dataset"]
+    parent = await create(api, "demo/twice-parent")
+    version = await create(api, "demo/twice", datasets=[{"id": data["id"]}, {"dataset": {"name": "twice", "version": "1"}},
+                                                      {"id": data["id"], "kind": "VALIDATED_ON"}],
+                           parents=[{"id": parent["id"], "relation": "distilled"}, {"id": parent["id"]}])
+    graph = await walk(api, version["id"], depth=1)
+    assert sorted((e["kind"], e["upstreamId"], e["relation"]) for e in graph["edges"]) == [
+        ("DERIVED_FROM", parent["id"], "distilled"), ("TRAINED_ON", data["id"], None),
+        ("VALIDATED_ON", data["id"], None)]
+
+    conflict = await api.error(CREATE, {"in": {"name": "demo/twice", "parents": [
+        {"id": parent["id"], "relation": "distilled"}, {"id": parent["id"], "relation": "pruned"}]}})
+    assert conflict["extensions"]["code"] == "CONFLICT" and "relation" in conflict["message"]
+    unknown = await api.error(CREATE, {"in": {"name": "demo/twice", "datasets": [{"id": parent["id"]}]}})
+    assert unknown["extensions"]["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
+    missing = await api.error(CREATE, {"in": {"name": "demo/twice", "datasets": [{"id": version["id"].replace("A", "B")}]}})
+    assert missing["extensions"]["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
+    versions = await api.ok('{ registeredModel(name: "demo/twice") { versions(first: 5) { totalCount } } }')
+    assert versions["registeredModel"]["versions"]["totalCount"] == 1  # the refused creates wrote nothing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ from ..filters import text_conditions
 from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
 from ..mapping import ref_of, to_commit, to_dataset, to_external, to_run
 from ..pagination import fetch_page
-from ..sessions import dialect_name
+from ..sessions import dialect_name, race_guard
 from ..tables import VersionRow
 
 GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
@@ -84,7 +84,7 @@ class SqlLineageRepository:
     async def _add(self, kind: NodeKind, actor: str, now: datetime, **values: Any) -> Any:
         table, convert = DETAILS[kind]
         try:
-            async with self._session.begin_nested():
+            async with race_guard(self._session):
                 node = LineageNodeRow(kind=kind.value, created_at=now, created_by=actor)
                 self._session.add(node)
                 await self._session.flush()
@@ -181,7 +181,7 @@ class SqlLineageRepository:
         if found is not None:
             return found
         try:
-            async with self._session.begin_nested():
+            async with race_guard(self._session):
                 node = LineageNodeRow(
                     kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now, created_by=actor
                 )
@@ -193,6 +193,30 @@ class SqlLineageRepository:
             if found is None:
                 raise
             return found
+
+    async def link_new_version(
+        self, version_id: int, edges: list[tuple[EdgeKind, int, str | None]], actor: str, now: datetime
+    ) -> int:
+        """The node of a version created in this transaction, with its incoming edges ``(kind, source node,
+        relation)``, distinct: two statements, as nothing can link a version that did not exist before."""
+        node_id = cast(
+            int,
+            await self._session.scalar(
+                insert(LineageNodeRow)
+                .values(kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now, created_by=actor)
+                .returning(LineageNodeRow.id)
+            ),
+        )
+        if edges:
+            await self._session.execute(
+                insert(LineageEdgeRow),
+                [
+                    {"source_id": source, "target_id": node_id, "kind": kind.value, "relation": relation,
+                     "created_at": now, "created_by": actor}
+                    for kind, source, relation in edges
+                ],
+            )
+        return node_id
 
     async def lock_graph(self) -> None:
         """Serialise edge checks and inserts among concurrent transactions (PostgreSQL; SQLite has one writer)."""
@@ -214,7 +238,7 @@ class SqlLineageRepository:
     ) -> bool:
         """Add the edge; False when it exists (callers look first: this catches a concurrent insert)."""
         try:
-            async with self._session.begin_nested():
+            async with race_guard(self._session):
                 self._session.add(
                     LineageEdgeRow(
                         source_id=source_id,

@@ -3,6 +3,7 @@ duties, who may cancel, approval counting, when a request applies, and what a pr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -35,8 +36,11 @@ from app.domain.transitions import (
     check_open,
     check_separation_of_duties,
     checks_before_apply,
+    counting_groups,
     displaced_from_production,
     gates_pass,
+    group_approvals,
+    missing_groups_text,
     move_target,
     needs_free_production,
     passes,
@@ -298,6 +302,27 @@ def test_one_decision_per_approver_when_rejecting(earlier, allowed):
 ])
 def test_when_approvals_are_complete(required, approvals, complete):
     assert approvals_complete(request(required=required), approvals) is complete
+
+
+def test_group_approvals_count_each_member_once_and_only_approvals():
+    """risk-office needs 1 and model-validation 2 of 3 approvals; the groups recorded with each decision count."""
+    grouped = replace(request(required=3), required_groups=(("risk-office", 1), ("model-validation", 2)))
+    assert counting_groups(grouped, ["staff", "model-validation", "risk-office"]) == ("risk-office",
+                                                                                        "model-validation")
+    assert counting_groups(request(), ["risk-office"]) == ()  # a request naming no group records none
+    decisions = [replace(approval("v1"), groups=("model-validation",)),
+                 replace(approval("r1", Decision.REJECT), groups=("risk-office",)),  # a rejection is no approval
+                 replace(approval("a1"), groups=())]
+    tally = group_approvals(grouped, decisions)
+    assert [(g.group, g.approvals, g.missing) for g in tally] == [("risk-office", 0, 1), ("model-validation", 1, 1)]
+    assert not approvals_complete(grouped, 3, tally)  # the count is there, the groups are not
+    assert missing_groups_text(tally) == "risk-office: 1 more approval; model-validation: 1 more approval"
+    decisions.append(replace(approval("v2"), groups=("risk-office", "model-validation")))  # one counts for both
+    tally = group_approvals(grouped, decisions)
+    assert [g.missing for g in tally] == [0, 0] and approvals_complete(grouped, 3, tally)
+    assert missing_groups_text(tally) == ""
+    assert not applies_at_once(parse_policy({"stages": {"PRODUCTION": {
+        "required_approvals": 1, "approver_groups": {"risk-office": 1}}}}).rule_for("m", Stage.PRODUCTION))
 
 
 @pytest.mark.parametrize("refusal,gates,expected", [

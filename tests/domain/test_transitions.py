@@ -41,6 +41,7 @@ from app.domain.transitions import (
     gates_pass,
     group_approvals,
     missing_groups_text,
+    move_reason,
     move_target,
     needs_free_production,
     passes,
@@ -49,7 +50,6 @@ from app.domain.transitions import (
     rule_for_move,
     status_after_approvals,
     tally_approval,
-    move_reason,
 )
 
 pytestmark = pytest.mark.backend_independent

@@ -9,6 +9,7 @@ import { CataloguePage } from './pages/Catalogue';
 import { ComparePage } from './pages/Compare';
 import { DeploymentsPage } from './pages/Deployments';
 import { InboxPage } from './pages/Inbox';
+import { LineagePage } from './pages/Lineage';
 import { ModelPage } from './pages/Model';
 import { VersionPage } from './pages/Version';
 import { WebhooksPage } from './pages/Webhooks';
@@ -49,6 +50,8 @@ function Page() {
       return <WebhooksPage />;
     case 'audit':
       return <AuditPage />;
+    case 'lineage':
+      return <LineagePage params={route.params} />;
     case 'compare':
       return <ComparePage name={route.name} versions={route.versions} />;
     default:
@@ -101,7 +104,7 @@ function Header({ session, onCredentials }: { session: Session; onCredentials: (
         <a href="#/deployments">Deployments</a>
         {viewer?.permissions.includes('audit:read') && <a href="#/audit">Audit</a>}
         {viewer?.permissions.includes('webhook:manage') && <a href="#/webhooks">Webhooks</a>}
-        <a href="/lineage">Lineage</a>
+        <a href="#/lineage">Lineage</a>
         <a href="/graphql">GraphiQL</a>
       </nav>
       <div className="who">

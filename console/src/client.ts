@@ -15,7 +15,7 @@ const EMBEDDED = [
   'ModelDocumentConnection', 'ModelDocumentEdge', 'ApprovalConnection', 'ApprovalEdge',
   'DeploymentEntry', 'DeploymentConnection', 'DeploymentEdge', 'DeploymentRevisionConnection', 'DeploymentRevisionEdge',
   'DeploymentPayload', 'WebhookConnection', 'WebhookEdge', 'WebhookDeliveryConnection', 'WebhookDeliveryEdge',
-  'WebhookDeliveryPayload', 'LineageGraph', 'LineageEdge', 'AuditEventConnection', 'AuditEventEdge', 'AuditIntegrity', 'AuditTargetRef',
+  'WebhookDeliveryPayload', 'LineageGraph', 'LineageGraphNode', 'LineageEdge', 'RunMetric', 'RunEnvironment', 'ResolvedModelUri', 'AuditEventConnection', 'AuditEventEdge', 'AuditIntegrity', 'AuditTargetRef',
 ];
 
 let ws: WsClient | null = null;

@@ -7,6 +7,7 @@
 //   #/audit                                          audit log (audit:read)
 //   #/deployments                                    deployments per environment
 //   #/webhooks                                       webhooks and deliveries (webhook:manage)
+//   #/lineage?id=ID&direction=BOTH&depth=3           the lineage explorer around a node
 import { useEffect, useState } from 'react';
 
 export type Route =
@@ -17,6 +18,7 @@ export type Route =
   | { page: 'audit' }
   | { page: 'deployments' }
   | { page: 'webhooks' }
+  | { page: 'lineage'; params: URLSearchParams }
   | { page: 'compare'; name: string; versions: number[] }
   | { page: 'missing'; path: string };
 
@@ -29,6 +31,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit' };
   if (parts[0] === 'deployments' && parts.length === 1) return { page: 'deployments' };
   if (parts[0] === 'webhooks' && parts.length === 1) return { page: 'webhooks' };
+  if (parts[0] === 'lineage' && parts.length === 1) return { page: 'lineage', params: new URLSearchParams(query) };
   if (parts[0] === 'models' && parts.length === 2) return { page: 'model', name: decodeURIComponent(parts[1]) };
   if (parts[0] === 'models' && parts.length === 3 && parts[2] === 'compare') {
     const versions = (new URLSearchParams(query).get('v') || '').split(',').filter((v) => /^\d+$/.test(v)).map(Number);
@@ -43,6 +46,9 @@ export function parseRoute(hash: string): Route {
 export const modelHref = (name: string) => `#/models/${encodeURIComponent(name)}`;
 export const versionHref = (name: string, version: number) => `${modelHref(name)}/versions/${version}`;
 export const compareHref = (name: string, versions: number[]) => `${modelHref(name)}/compare?v=${versions.join(',')}`;
+export function lineageHref(id: string, direction = 'BOTH', depth = 3): string {
+  return `#/lineage?${new URLSearchParams({ id, direction, depth: String(depth) }).toString()}`;
+}
 export function catalogueHref(params: Record<string, string>): string {
   const query = new URLSearchParams(Object.entries(params).filter(([, value]) => value !== '')).toString();
   return query ? `#/?${query}` : '#/';

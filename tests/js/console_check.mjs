@@ -504,12 +504,113 @@ async function deployments(browser) {
   return mlops;
 }
 
+/** The explorer's geometry as drawn: node boxes, text sizes at the zoom shown, edges and layers. */
+async function lineageGeometry(page) {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('[data-testid="lineage-canvas"]');
+    const scale = Number(canvas.dataset.scale);
+    const boxes = [...document.querySelectorAll('[data-testid="lineage-node"]')].map((el) => {
+      const r = el.getBoundingClientRect();
+      return { id: el.dataset.id, kind: el.dataset.kind, rank: Number(el.dataset.rank),
+               label: el.querySelector('.llabel').textContent, stage: el.querySelector('[data-testid="stage"]')?.textContent ?? null,
+               left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+    });
+    const fontSizes = [...document.querySelectorAll('[data-testid="lineage-node"] *, [data-testid="lineage-edge-label"]')]
+      .filter((el) => [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+      .map((el) => Math.round(parseFloat(getComputedStyle(el).fontSize) * scale * 10) / 10);
+    const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+    const overlaps = [];
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      if (hit(boxes[i], boxes[j])) overlaps.push([boxes[i].label, boxes[j].label]);
+    }
+    const labelOnNode = [];
+    for (const el of document.querySelectorAll('[data-testid="lineage-edge-label"]')) {
+      const r = el.getBoundingClientRect();
+      for (const box of boxes) if (hit(r, box)) labelOnNode.push([el.textContent, box.label]);
+    }
+    return { scale, boxes, fontSizes, overlaps, labelOnNode };
+  });
+}
+
+async function lineage(browser) {
+  const page = await newPage(browser, 'ds');
+  await signIn(page, 'ds', token);
+  // From the version page's link, with the keyboard.
+  await page.goto(`${baseUrl}/#/models/${encodeURIComponent(plan.model)}/versions/${plan.version}`);
+  await press(page.getByTestId('lineage-explorer-link'));
+  await page.getByTestId('lineage-panel-title').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.panel = { fromVersionPage: await page.getByTestId('lineage-panel-title').innerText() };
+  step('explorer opened from the version page');
+
+  await page.goto(`${baseUrl}/#/lineage?id=${encodeURIComponent(plan.rootId)}&direction=BOTH&depth=${plan.depth}`);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="lineage-node"]').length >= 30, null,
+                             { timeout: STEP_TIMEOUT_MS });
+  const geometry = await lineageGeometry(page);
+  const byId = new Map(geometry.boxes.map((box) => [box.id, box]));
+  const graph = await page.evaluate(async ([id, depth]) => {
+    const response = await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json',
+      Authorization: `Bearer ${localStorage.getItem('modelreg:token')}` },
+      body: JSON.stringify({ query: 'query($id: ID!, $d: Int!) { lineage(id: $id, direction: BOTH, depth: $d, maxNodes: 500) { edges { upstreamId downstreamId kind } } }',
+                             variables: { id, d: depth } }) });
+    return (await response.json()).data.lineage;
+  }, [plan.rootId, plan.depth]);
+  const backwards = [];
+  const sourcesFarAway = [];
+  for (const edge of graph.edges) {
+    const up = byId.get(edge.upstreamId);
+    const down = byId.get(edge.downstreamId);
+    if (!up || !down) continue;
+    if (up.right > down.left) backwards.push([up.label, down.label]);
+    // A source (nothing feeds it) belongs in the layer just before the version it feeds first.
+    const fed = graph.edges.filter((e) => e.downstreamId === up.id).length === 0;
+    const firstUse = Math.min(...graph.edges.filter((e) => e.upstreamId === up.id).map((e) => byId.get(e.downstreamId)?.rank ?? Infinity));
+    if (fed && down.rank === firstUse && down.rank - up.rank > 2) sourcesFarAway.push([up.label, down.label, up.rank, down.rank]);
+  }
+  report.graph = { scale: geometry.scale, nodes: geometry.boxes, fontSizes: geometry.fontSizes, overlaps: geometry.overlaps,
+                   labelOnNode: geometry.labelOnNode, backwards, sourcesFarAway };
+  step(`graph of ${geometry.boxes.length} nodes drawn`);
+  await scan(page, 'lineage');
+
+  // The side panel, node by node with the keyboard: a version, a dataset, a run.
+  const node = (kind, text) => page.locator(`[data-testid="lineage-node"][data-kind="${kind}"]`, { hasText: text }).first();
+  const panelTitle = page.getByTestId('lineage-panel-title');
+  await press(node('MODEL_VERSION', `${plan.model}/3`));
+  await panelTitle.filter({ hasText: `${plan.model}/3` }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await page.locator(`[data-testid="lineage-version"][data-uri="models:/${plan.model}/3"] [data-testid="lineage-metrics"]`)
+    .waitFor({ timeout: STEP_TIMEOUT_MS });
+  const panel = page.getByTestId('lineage-panel');
+  report.panel.version = {
+    title: await panelTitle.innerText(),
+    metrics: await texts(page, '[data-testid="lineage-metrics"] tbody tr'),
+    files: await texts(page, '[data-testid="lineage-file"]'),
+    versionLink: await page.getByTestId('lineage-version-link').evaluate((a) => a.href),
+    inputs: await panel.locator('h3:has-text("Inputs") + ul li').evaluateAll((items) => items.map((li) => li.innerText.trim())),
+  };
+  await shoot(page, 'lineage');
+  await press(node('DATASET', plan.datasetLabel));
+  await panelTitle.filter({ hasText: plan.datasetLabel }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.panel.dataset = { title: await panelTitle.innerText(), facts: await page.getByTestId('lineage-facts').innerText() };
+  report.injected = await injected(page);
+  await press(node('RUN', plan.runLabel));
+  await panelTitle.filter({ hasText: plan.runLabel }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.panel.run = { facts: await page.getByTestId('lineage-facts').innerText(),
+                       timeTitle: await page.locator('[data-testid="lineage-facts"] time').first().getAttribute('title') };
+  await scan(page, 'lineage-panel');
+  // Onward: explore from the run.
+  await press(page.getByTestId('lineage-recentre'));
+  await page.waitForFunction(() => document.querySelector('[data-testid="lineage-node"].root')?.dataset.kind === 'RUN', null,
+                             { timeout: STEP_TIMEOUT_MS });
+  report.panel.recentred = await page.locator('[data-testid="lineage-node"]').count();
+  step('side panel of a version, a dataset and a run; explored onward from the run');
+  return page;
+}
+
 async function main() {
   let browser;
   let last;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-    const scenarios = { browse, approve, deployments };
+    const scenarios = { browse, approve, deployments, lineage };
     last = await scenarios[plan.scenario](browser);
     report.tokenInRequestUrls = report.requests.some((request) => request.split('#')[0].includes(token));
     report.ok = true;

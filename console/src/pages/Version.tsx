@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { RequestStageTransitionDocument, VersionPageDocument, type Stage } from '../generated/graphql';
 import { renderMarkdown } from '../markdown';
-import { modelHref } from '../router';
+import { lineageHref, modelHref } from '../router';
 import {
   CopyButton, DownloadLink, Empty, ErrorBox, formatBytes, formatMetric, Loading, StageBadge, StatusBadge, Tags, Time, usePageTitle,
 } from '../ui';
@@ -70,7 +70,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
       <section aria-labelledby="lineage-title">
         <h2 id="lineage-title">Lineage</h2>
         <LineagePreview lineage={mv.lineage} rootId={mv.id} />
-        <p><a href={`/lineage?id=${encodeURIComponent(mv.id)}&direction=BOTH`}>Open in the lineage explorer</a></p>
+        <p><a href={lineageHref(mv.id)} data-testid="lineage-explorer-link">Open in the lineage explorer</a></p>
       </section>
 
       <section aria-labelledby="signature-title">

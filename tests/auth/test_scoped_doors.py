@@ -3,16 +3,18 @@ and download endpoints (ours and MLflow's artifact proxy), the serving endpoint 
 adapter over the same use cases, so a data scientist within ``fraud/`` changes ``fraud/`` models through MLflow's API
 and not ``churn/`` ones, a role-less caller reads nothing, a scoped auditor does not export the (registry-wide) audit
 log; every refusal is FORBIDDEN (MLflow's PERMISSION_DENIED) and recorded in the audit log, where the global auditor
-sees it. The reads mode is the default (``global``): every role reads the whole catalogue."""
+sees it. In the default reads mode (``global``) every role reads the whole catalogue; in the scoped mode (the end of
+this module) a model out of the caller's namespaces answers through every door as one that does not exist."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
 
-from tests.support.client import Api
+from tests.support.client import Api, api_with_settings
 
 MLFLOW = "/api/2.0/mlflow"
 DATA = b"scoped-doors"
@@ -150,3 +152,79 @@ async def test_the_audit_export_takes_a_global_auditor(api: Api):
     await seed(api)
     exported = await api.client.get("/api/audit/export", headers=caller(api, "auditor"))
     assert exported.status_code == 200 and b"deployment.deploy" in exported.content
+
+
+# The scoped reads mode (MODELREG_READ_SCOPE=scoped): reading through any door is decided in the model's namespace, and
+# a model out of scope answers as one that does not exist (404: its existence is not disclosed); the audit log is read
+# within one's namespaces.
+
+@pytest.fixture
+async def scoped(settings, api: Api):
+    async with api_with_settings(settings, api, read_scope="scoped") as scoped_api:
+        yield scoped_api
+
+
+READS = [
+    ("GET", f"{MLFLOW}/registered-models/get", {"name": "{team}~detector"}),
+    ("GET", f"{MLFLOW}/registered-models/get-latest-versions", {"name": "{team}~detector"}),
+    ("GET", f"{MLFLOW}/model-versions/get", {"name": "{team}~detector", "version": "1"}),
+    ("GET", f"{MLFLOW}/model-versions/get-download-uri", {"name": "{team}~detector", "version": "1"}),
+    ("GET", f"{MLFLOW}/registered-models/alias", {"name": "{team}~detector", "alias": "latest-good"}),
+    ("GET", "/api/artifacts/files", {"uri": "models:/{team}/detector/1", "path": "f.bin"}),
+    ("GET", "/api/artifacts/archive", {"uri": "models:/{team}/detector/1"}),
+    ("GET", "/api/2.0/mlflow-artifacts/artifacts", {"path": "models/{team}~detector/1"}),
+    ("GET", "/api/2.0/mlflow-artifacts/artifacts/models/{team}~detector/1/f.bin", None),
+    ("GET", "/api/serving/dev/{team}/detector", None),
+]
+
+
+def filled(value: Any, team: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{team}", team)
+    return {k: filled(v, team) for k, v in value.items()} if isinstance(value, dict) else value
+
+
+async def test_scoped_reads_through_every_door(scoped: Api):
+    api = scoped
+    assert (await api.client.put("/api/artifacts/blobs", content=DATA, headers=caller(api, "mlops"))).status_code \
+        == 201
+    for team in ("fraud", "churn"):
+        await api.ok(CREATE_VERSION, {"name": f"{team}/detector", "digest": DIGEST})
+        await api.ok(DEPLOY, {"name": f"{team}/detector"})
+        await api.ok('mutation($n: String!) { setModelAlias(input: {name: $n, alias: "latest-good", version: 1}) '
+                     "{ modelAlias { alias } } }", {"n": f"{team}/detector"})
+    problems = []
+    for method, path, body in READS:
+        for team, expected in (("fraud", 200), ("churn", 404)):
+            response = await send(api, FRAUD_DS, method, filled(path, team), filled(body, team))
+            if response.status_code != expected:
+                problems.append(f"{path} on {team}: {response.status_code} {response.text[:200]}")
+    searched = await send(api, FRAUD_DS, "GET", f"{MLFLOW}/registered-models/search", {"max_results": "100"})
+    names = [m["name"] for m in searched.json().get("registered_models", [])]
+    if names != ["fraud~detector"]:
+        problems.append(f"registered-models/search shows {names}")
+    versions = await send(api, FRAUD_DS, "GET", f"{MLFLOW}/model-versions/search", {"max_results": "100"})
+    names = sorted({v["name"] for v in versions.json().get("model_versions", [])})
+    if names != ["fraud~detector"]:
+        problems.append(f"model-versions/search shows {names}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_scoped_audit_export(scoped: Api):
+    """In the scoped mode an auditor within fraud/ exports the audit events about fraud/ models and nothing else; a
+    data scientist there exports nothing (FORBIDDEN)."""
+    api = scoped
+    assert (await api.client.put("/api/artifacts/blobs", content=DATA, headers=caller(api, "mlops"))).status_code \
+        == 201
+    for team in ("fraud", "churn"):
+        await api.ok(CREATE_VERSION, {"name": f"{team}/detector", "digest": DIGEST})
+    exported = await api.client.get("/api/audit/export", headers=caller(api, FRAUD_AUDITOR))
+    assert exported.status_code == 200, exported.text
+    lines = [json.loads(line) for line in exported.text.splitlines() if line.strip()]
+    names = {line["target"]["name"].split("@")[0] for line in lines}
+    assert names == {"fraud/detector"}, names
+    everything = await api.client.get("/api/audit/export", headers=caller(api, "auditor"))
+    assert {"fraud/detector", "churn/detector"} <= {json.loads(line)["target"]["name"]
+                                                    for line in everything.text.splitlines() if line.strip()}
+    refused = await api.client.get("/api/audit/export", headers=caller(api, FRAUD_DS))
+    assert refused.status_code == 403, refused.text

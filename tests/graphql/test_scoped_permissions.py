@@ -4,16 +4,22 @@ data moved into the namespace ``team-a/``. Expectations come from the policy (``
 a role held within a namespace grants its permissions there and below, never the registry-wide ones (webhooks,
 audit, import); reading the catalogue stays open to every role wherever held. The few operations that act on no
 model are named below with the reason; a new operation is in the matrix, and refused out of scope, by default.
-A refused call fails with one FORBIDDEN naming the permission and writes nothing."""
+A refused call fails with one FORBIDDEN naming the permission and writes nothing. With MODELREG_READ_SCOPE=scoped,
+every read operation of the matrix runs again (test_read_with_scoped_reads): in scope as above, out of scope
+showing nothing of the namespace."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from app.auth.authorizer import OPEN_READS, REGISTRY_WIDE
+from app.config import Settings
+from app.domain.identity import Permission as P
 from tests.auth.test_policy import MATRIX
 from tests.graphql.test_schema_coverage import (
     OPERATIONS,
@@ -27,7 +33,7 @@ from tests.graphql.test_schema_coverage import (
     root_fields,
     stored,
 )
-from tests.support.client import Api
+from tests.support.client import Api, api_with_settings
 from tests.support.databases import DatabaseImage, capture, restore, wipe
 
 NAMESPACE = "team-a/"
@@ -158,3 +164,48 @@ async def test_viewer_answers_with_the_scopes(api):
         False, True, False, False, False)
     body = await gql(api, BAD_NAMESPACE, None, "mlops")
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+
+
+# Scoped reads (MODELREG_READ_SCOPE=scoped): every read operation of the matrix, as each role holding its
+# permission within team-a/ (where the seed is) and within team-b/. In scope it answers as in the matrix above; out
+# of scope it is not refused but shows nothing of team-a/: no name, no id of the seed, at most NOT_FOUND errors.
+
+READS = frozenset({P.REGISTRY_READ, P.ARTIFACT_READ, P.AUDIT_READ})
+# Reads that a role within a namespace may not make at all, with the reason.
+GLOBAL_READS: dict[str, str] = {"auditIntegrity": "the hash chain links every event: checking it reads them all"}
+SHARED_SEED = {"dataset_id"}  # datasets are shared lineage nodes: readable by every role
+
+
+@pytest.fixture
+async def scoped_api(api: Api, settings: Settings) -> AsyncIterator[Api]:
+    async with api_with_settings(settings, api, read_scope="scoped") as scoped:
+        yield scoped
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPERATIONS.items()
+                                        if op.permission in READS and root_fields()[n] == "Query"))
+async def test_read_with_scoped_reads(scoped_api, name):
+    op = OPERATIONS[name]
+    document = in_namespace(op.document)
+    seeded = await seed_in_namespace(scoped_api)
+    seed_ids = {str(value) for key, value in seeded.items() if key not in SHARED_SEED}
+    problems = []
+    for role in ROLES:
+        if not holds(role, op.permission):
+            continue
+        inside = await gql(scoped_api, document, op.variables(seeded), f"{role}@{NAMESPACE}")
+        try:
+            assert_outcome(inside, name, name not in GLOBAL_READS)
+            if name in GLOBAL_READS:
+                assert_outcome(await gql(scoped_api, document, op.variables(seeded), role), name, True)
+        except AssertionError as failure:
+            problems.append(f"as {role}@{NAMESPACE}: {failure}")
+        if name in GLOBAL_READS:
+            continue
+        outside = await gql(scoped_api, document, op.variables(seeded), f"{role}@{ELSEWHERE}")
+        shown = json.dumps(outside.get("data"))
+        codes = {error.get("extensions", {}).get("code") for error in outside.get("errors") or []}
+        leaked = [seen for seen in (NAMESPACE, *seed_ids) if seen in shown]
+        if leaked or not codes <= {"NOT_FOUND"}:
+            problems.append(f"as {role}@{ELSEWHERE}: leaked {leaked} or errors {codes}: {outside}")
+    assert not problems, "\n".join(problems)

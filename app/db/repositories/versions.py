@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -17,6 +17,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     select,
     tuple_,
     union,
@@ -184,23 +185,18 @@ class SqlVersionRepository:
         )
         self._session.add(row)
         await self._session.flush()
-        self._session.add_all(VersionTagRow(version_id=row.id, key=k, value=v) for k, v in command.tags.items())
-        self._session.add_all(
-            MetricRow(version_id=row.id, name=m.name, value=m.value, dataset=m.dataset, step=m.step)
-            for m in command.metrics
-        )
-        self._session.add_all(
-            VersionFileRow(
-                version_id=row.id,
-                path=f.path,
-                digest=f.digest,
-                size=f.size,
-                media_type=f.media_type,
-                upload_id=getattr(f, "upload_id", None),
-            )
-            for f in files
-        )
-        await self._session.flush()
+        # One INSERT per table for the children (Core: the ORM's bulk insert splits rows by which values are None).
+        children: list[tuple[Any, list[dict[str, Any]]]] = [
+            (VersionTagRow, [{"version_id": row.id, "key": k, "value": v} for k, v in command.tags.items()]),
+            (MetricRow, [{"version_id": row.id, "name": m.name, "value": m.value, "dataset": m.dataset,
+                          "step": m.step} for m in command.metrics]),
+            (VersionFileRow, [{"version_id": row.id, "path": f.path, "digest": f.digest, "size": f.size,
+                               "media_type": f.media_type, "upload_id": getattr(f, "upload_id", None)}
+                              for f in files]),
+        ]
+        for table, rows in children:
+            if rows:
+                await self._session.execute(insert(table.__table__), rows)
         return to_version(row, model.name)
 
     async def get(self, model_id: int, number: int) -> ModelVersion | None:

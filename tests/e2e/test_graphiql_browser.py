@@ -54,9 +54,15 @@ def test_default_query_shows_the_registered_model(live_server: LiveServer, tmp_p
     assert name in report["resultVisibleText"]
     result = json.loads(report["resultText"])
     assert result["data"]["viewer"]["subject"] == "alice"
-    edges = result["data"]["registeredModels"]["edges"]
-    assert {"version": 1, "stage": "NONE", "uri": f"models:/{name}/1"} in [
-        edge["node"]["latestVersion"] for edge in edges]
+    nodes = result["data"]["registeredModels"]["nodes"]
+    assert {"version": 1, "stage": "NONE", "uri": f"models:/{name}/1"} in [node["latestVersion"] for node in nodes]
+    # Short enough to read whole at 1280x720: both operations, no scrolling, nothing shrunk.
+    editor = report["editor"]
+    assert "query Overview" in editor["text"] and "query Lineage" in editor["text"]
+    assert "... on ModelVersion {" in editor["text"]
+    assert editor["lastLineVisible"] and editor["scrollHeight"] <= editor["clientHeight"] + 1, editor
+    assert editor["scrollWidth"] <= editor["clientWidth"] + 1, editor  # no line runs off to the right
+    assert editor["fontSize"] >= 12, editor
     assert_offline(report)
     assert screenshot.stat().st_size > 10_000
 
@@ -90,7 +96,6 @@ def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveSer
     assert graph["mermaid"].startswith("flowchart LR")
     version_node = next(node for node in graph["nodes"] if node["kind"] == "MODEL_VERSION")
     assert version_node["entity"] == {"name": "demo/churn", "version": registered, "stage": "NONE"}  # was {}
-    assert "run" not in version["reproducibility"]["missing"]
     assert_offline(report)
 
 

@@ -46,6 +46,19 @@ async function runDefaultQuery(page, args, report) {
   await page.locator('#token-status.ok').waitFor({ timeout: STEP_TIMEOUT_MS });
   report.tokenStatus = await page.locator('#token-status').innerText();
   report.steps.push('token accepted');
+  // The default document, as it shows at 1280x720: every line within the editor's visible area, no scrolling.
+  report.editor = await page.evaluate(() => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+    const info = cm.getScrollInfo();
+    const box = cm.getWrapperElement().getBoundingClientRect();
+    const last = cm.lastLine();
+    const lastBottom = cm.charCoords({ line: last, ch: 0 }, 'window').bottom;
+    return { lines: cm.lineCount(), text: cm.getValue(), scrollHeight: info.height, clientHeight: info.clientHeight,
+             scrollWidth: info.width, clientWidth: info.clientWidth,
+             lastLineVisible: lastBottom <= Math.min(box.bottom, window.innerHeight), top: info.top,
+             fontSize: parseFloat(getComputedStyle(cm.getWrapperElement()).fontSize) };
+  });
+  report.steps.push('default document measured');
   // The default document holds several operations: the run button opens a menu of them.
   await page.click('.graphiql-execute-button');
   await page.getByRole('menuitem', { name: args.operation, exact: true }).click({ timeout: STEP_TIMEOUT_MS });
@@ -69,7 +82,7 @@ async function main() {
   let context;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1400, height: 900 },
+      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 720 }, // a common laptop window: the default document must show in it
     });
     context.on('request', (request) => report.requests.push(`${request.method()} ${request.url()}`));
     await context.route('**/*', (route) => {

@@ -308,7 +308,8 @@ def _policy(args: argparse.Namespace) -> int:
     from app.auth.explain import explain
 
     try:
-        report, status = explain(_settings(args).policy_dir, args)
+        settings = _settings(args)
+        report, status = explain(settings.policy_dir, args, settings.read_scope)
     except ValueError as error:
         print(f"modelreg: {error}", file=sys.stderr)
         return 2

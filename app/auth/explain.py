@@ -53,9 +53,9 @@ def place_of(resource: str | None) -> str | None:
     return text  # fraud/x, or models:/fraud/x (a name, not a URI of a version)
 
 
-def explain(policy_dir: Path, args: argparse.Namespace) -> tuple[str, int]:
-    """The report and the exit status (0 allowed, 1 refused)."""
-    authorizer = CasbinAuthorizer(policy_dir)
+def explain(policy_dir: Path, args: argparse.Namespace, read_scope: str = "global") -> tuple[str, int]:
+    """The report and the exit status (0 allowed, 1 refused); reads are decided in the MODELREG_READ_SCOPE mode."""
+    authorizer = CasbinAuthorizer(policy_dir, read_scope)
     permission = permission_for(args.action)
     where = place_of(args.resource)
     names = [*(args.role or []), *(f"group:{group}" for group in args.group or []), *(args.name or [])]

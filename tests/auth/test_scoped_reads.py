@@ -342,3 +342,12 @@ async def test_transition_requests_are_listed_within_scope(scoped: Api):
     assert listed["totalCount"] == 1 and listed["nodes"][0]["id"] == ids["fraud/a"]
     assert await scoped.ok(NODE, {"id": ids["churn/x"]}, "approver@fraud/") == {"node": None}
     assert (await scoped.ok(REQUESTS, None, "approver"))["transitionRequests"]["totalCount"] == 2
+
+
+def test_policy_explain_decides_reads_in_the_mode(modelreg):
+    args = ("policy", "explain", "--role", "data-scientist@fraud/", "--action", "registry:read",
+            "--resource", "models:/churn/x")
+    assert modelreg(*args).returncode == 0
+    refused = modelreg(*args, MODELREG_READ_SCOPE="scoped")
+    assert refused.returncode == 1 and refused.stdout.startswith("REFUSED: registry:read on model churn/x")
+    assert modelreg(*args[:-1], "models:/fraud/cards/x", MODELREG_READ_SCOPE="scoped").returncode == 0

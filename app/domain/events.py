@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from .entities import ModelVersion
 from .read_scope import EVERYTHING, ReadScope
 
 
@@ -54,6 +55,8 @@ class EventDraft:
     type: EventType
     model_name: str | None = None
     version: int | None = None
+    # The version itself when the change created it: its state is known (no aliases yet) without reading it again.
+    created: ModelVersion | None = None
 
 
 @dataclass(frozen=True)

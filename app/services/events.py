@@ -9,24 +9,31 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.domain.audit import AuditDraft
+from app.domain.entities import ModelVersion
 from app.domain.events import DomainEvent, EventDraft
 
 from .ports import UnitOfWork
 
 
-async def _version_state(uow: UnitOfWork, name: str | None, number: int | None) -> dict[str, Any]:
+async def _version_state(uow: UnitOfWork, draft: EventDraft) -> dict[str, Any]:
     """The version's stage, status, aliases and manifest digest right after the change (empty when it is gone)."""
+    name, number = draft.model_name, draft.version
     if name is None or number is None:
         return {}
+    if draft.created is not None:
+        return _state(draft.created, [])
     version = (await uow.versions.find_by_model_number([(name, number)])).get((name, number))
     if version is None:
         return {}
-    aliases = (await uow.aliases.for_versions([version.id]))[version.id]
+    return _state(version, [alias.alias for alias in (await uow.aliases.for_versions([version.id]))[version.id]])
+
+
+def _state(version: ModelVersion, aliases: list[str]) -> dict[str, Any]:
     return {
-        "uri": f"models:/{name}/{number}",
+        "uri": f"models:/{version.model_name}/{version.version}",
         "stage": version.stage.value,
         "status": version.status.value,
-        "aliases": sorted(alias.alias for alias in aliases),
+        "aliases": sorted(aliases),
         "manifestDigest": version.artifact.digest if version.artifact else None,
     }
 
@@ -47,15 +54,14 @@ class EventOutbox:
         if not events:
             return []
         target = change.target
-        written = []
         webhooks = [webhook for webhook in await uow.webhooks.list() if webhook.active]
         states: dict[tuple[str | None, int | None], dict[str, Any]] = {}
+        drafted = []
         for draft in events:
             subject = (draft.model_name, draft.version)
             if subject not in states:
-                states[subject] = await _version_state(uow, *subject)
-            state = states[subject]
-            event = await uow.events.add(
+                states[subject] = await _version_state(uow, draft)
+            drafted.append(
                 DomainEvent(
                     id=str(uuid.uuid4()),
                     type=draft.type.value,
@@ -67,17 +73,18 @@ class EventOutbox:
                     payload={
                         "modelName": draft.model_name,
                         "version": draft.version,
-                        **state,
+                        **states[subject],
                         "action": change.action,
                         "target": {"type": target.type, "id": target.id, "name": target.name},
                         "change": {"before": change.before, "after": change.after},
                     },
                 )
             )
+        written = await uow.events.add_all(drafted)
+        for event in written:
             wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]
             if wanted:
                 await uow.webhooks.add_deliveries(event.position, wanted, change.occurred_at)
-            written.append(event)
         await uow.events.notify()
         if self._on_commit is not None:
             uow.after_commit(self._on_commit)

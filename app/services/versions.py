@@ -131,11 +131,11 @@ class VersionService:
                 await uow.sources.add(version.id, command.source)
             lineage = await link_new_version(uow, version, command, parents, principal.subject, now)
             created_model = model.created_at == now and command.create_model_if_missing
-            events = [EventDraft(EventType.VERSION_CREATED, model.name, number)]
+            events = [EventDraft(EventType.VERSION_CREATED, model.name, number, version)]
             if created_model:
-                events.insert(0, EventDraft(EventType.MODEL_CREATED, model.name, number))
+                events.insert(0, EventDraft(EventType.MODEL_CREATED, model.name, number, version))
             if status is VersionStatus.READY:
-                events.append(EventDraft(EventType.VERSION_READY, model.name, number))
+                events.append(EventDraft(EventType.VERSION_READY, model.name, number, version))
             attempt.record(
                 after={
                     **version_state(version),

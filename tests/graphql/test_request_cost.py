@@ -22,7 +22,7 @@ STATEMENTS = {
     "model_versions": 3,
     "versions_by_tag": 2,
     "set_version_tag": {"sqlite": 13, "postgresql": 16},
-    "create_version": {"sqlite": 21, "postgresql": 29},
+    "create_version": {"sqlite": 19, "postgresql": 25},
     "models_page": 3,
     "catalogue_page": 5,
 }

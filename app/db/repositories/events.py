@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import builtins
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import NotFound
@@ -84,28 +85,30 @@ class SqlEventRepository:
         self._session = session
 
     async def add(self, event: DomainEvent) -> DomainEvent:
-        """Write an event in the caller's transaction.
+        """Write one event in the caller's transaction (see ``add_all``)."""
+        return (await self.add_all([event]))[0]
+
+    async def add_all(self, events: list[DomainEvent]) -> list[DomainEvent]:
+        """Write events in the caller's transaction, in order, with one INSERT; they come back with their ``seq``.
 
         Readers of the outbox (subscriptions) move past every ``seq`` they have seen, so events must become
         visible in ``seq`` order. On PostgreSQL a sequence hands out numbers before commit, so two writers could
         commit out of order: every writer takes the audit chain's transaction lock first (audited changes hold it
         anyway, taken again it is free) and so allocates and commits in turn. SQLite has one writer at a time.
         """
+        if not events:
+            return []
         if dialect_name(self._session) == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-        row = EventRow(
-            id=event.id,
-            type=event.type,
-            occurred_at=event.occurred_at,
-            actor_subject=event.actor_subject,
-            actor_kind=event.actor_kind,
-            model_name=event.model_name,
-            version=event.version,
-            payload=event.payload,
+        rows = await self._session.execute(
+            insert(EventRow).returning(EventRow.seq, sort_by_parameter_order=True),
+            [
+                {"id": e.id, "type": e.type, "occurred_at": e.occurred_at, "actor_subject": e.actor_subject,
+                 "actor_kind": e.actor_kind, "model_name": e.model_name, "version": e.version, "payload": e.payload}
+                for e in events
+            ],
         )
-        self._session.add(row)
-        await self._session.flush()
-        return to_event(row)
+        return [replace(event, seq=seq) for event, seq in zip(events, rows.scalars(), strict=True)]
 
     async def after(self, seq: int, limit: int) -> list[DomainEvent]:
         """Events after a position in the outbox, oldest first."""

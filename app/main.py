@@ -193,6 +193,7 @@ def create_app(settings: Settings) -> Starlette:
         max_tokens=settings.max_tokens,
         read_scope=uow.request_scope,
         allowed_origins=cors_origins,
+        session=identity.session_principal,  # subscriptions of the console signed in by the browser session
     )
 
     # Prometheus scrapes /metrics here, or on MODELREG_METRICS_PORT only (docs/operations.md).

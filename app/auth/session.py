@@ -52,6 +52,11 @@ class Sealer:
 
     def unseal(self, value: str | None, now: float | None = None) -> dict[str, Any] | None:
         """The data, or None when the value is missing, forged, for another purpose, or expired."""
+        sealed = self.unseal_with_expiry(value, now)
+        return sealed[0] if sealed else None
+
+    def unseal_with_expiry(self, value: str | None, now: float | None = None) -> tuple[dict[str, Any], int] | None:
+        """The data and when it expires (Unix seconds), or None as for ``unseal``."""
         if not value or len(value) > MAX_COOKIE_BYTES:
             return None
         try:
@@ -65,7 +70,7 @@ class Sealer:
         if not isinstance(expires, (int, float)) or expires <= (time.time() if now is None else now):
             return None
         data = payload.get("d")
-        return data if isinstance(data, dict) else None
+        return (data, int(expires)) if isinstance(data, dict) else None
 
 
 class SessionCodec:
@@ -101,9 +106,11 @@ class SessionCodec:
         return self._sealer.seal(data, expires_at)
 
     def principal(self, value: str | None) -> Principal | None:
-        data = self._sealer.unseal(value)
-        if data is None:
+        """Who the cookie signs in; its ``exp`` claim is the session's end (a WebSocket is closed then)."""
+        sealed = self._sealer.unseal_with_expiry(value)
+        if sealed is None:
             return None
+        data, expires_at = sealed
         try:
             kind = PrincipalKind(data["kind"])
             roles = frozenset(str(role) for role in data["roles"])
@@ -111,7 +118,7 @@ class SessionCodec:
             groups = [str(group) for group in data.get("groups") or ()]
         except (KeyError, ValueError, TypeError):
             return None
-        claims: dict[str, Any] = {"iss": issuer, "sub": subject, "modelreg_auth": "session"}
+        claims: dict[str, Any] = {"iss": issuer, "sub": subject, "modelreg_auth": "session", "exp": expires_at}
         if groups:
             claims["groups"] = groups
         return Principal(subject=subject, kind=kind, roles=roles, claims=claims)

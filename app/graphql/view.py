@@ -57,7 +57,7 @@ from .cost import longest_literal_list, operation_cost
 from .errors import map_error
 from .media_types import GRAPHQL_RESPONSE_JSON, JSON, is_request_error, negotiate
 from .persisted import PersistedQueries
-from .websocket_tokens import EXPIRY_TIMER, close_when_expired, connection_token
+from .websocket_tokens import EXPIRY_TIMER, close_when_expired, connection_token, session_principal
 
 GRAPHIQL_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -134,6 +134,7 @@ class GraphQLView(GraphQL[Context, None]):
         limits: Limits | None = None,
         max_tokens: int = 5000,
         read_scope: Callable[[], contextlib.AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+        session: Callable[[str | None], Principal | None] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
@@ -141,6 +142,7 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(schema, **kwargs)
         self.services = services
         self.authenticate = authenticate  # WebSocket connections: the token of connection_init
+        self.session = session  # ...or, from a page of this server, the browser session cookie of the handshake
         self.limits = limits or Limits()
         self.persisted = PersistedQueries()  # Apollo's automatic persisted queries
         self.max_tokens = max_tokens
@@ -167,17 +169,23 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """graphql-transport-ws ``connection_init``: authenticate its token like a bearer header; the caller
-        becomes the context's principal for every operation of the connection. No or a refused token closes the
-        connection with 4403 (Forbidden), logged like a refused HTTP request (never the token)."""
+        """graphql-transport-ws ``connection_init``: authenticate its token like a bearer header or, without one, the
+        browser session cookie of a same-origin handshake (websocket_tokens.session_principal); the caller becomes
+        the context's principal for every operation of the connection. No or a refused token closes the connection
+        with 4403 (Forbidden), logged like a refused HTTP request (never the token)."""
         scope = context.request.scope
         token = connection_token(context.connection_params or {})
+        cookie_principal = None if token else session_principal(scope, self.session)
         try:
-            if not token or self.authenticate is None:
+            if cookie_principal is not None:
+                principal = cookie_principal
+            elif not token or self.authenticate is None:
                 raise Unauthenticated(
                     'send the token in the connection_init payload: {"Authorization": "Bearer <JWT>"}'
+                    + (" (or sign in: a page of this server subscribes with the session)" if self.session else "")
                 )
-            principal = await self.authenticate(token)
+            else:
+                principal = await self.authenticate(token)
         except Unauthenticated as error:
             client = scope.get("client") or ("-", 0)
             log.warning(

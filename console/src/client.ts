@@ -1,8 +1,10 @@
 // The GraphQL client: urql with Graphcache (a normalized cache keyed by the schema's global ids), plain fetch for
-// queries and mutations, and graphql-ws on /graphql for subscriptions when a bearer token is set (the server
-// authenticates a WebSocket by the token in connection_init only).
+// queries and mutations, and graphql-ws on /graphql for subscriptions. The server authenticates the WebSocket by
+// the bearer token in connection_init or, with none, by the browser session cookie of the handshake (this page's
+// origin only). useLiveState() says whether the live connection is up.
 import { cacheExchange } from '@urql/exchange-graphcache';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { useSyncExternalStore } from 'react';
 import { Client, fetchExchange, subscriptionExchange } from 'urql';
 import { authHeaders, currentToken } from './auth';
 
@@ -20,6 +22,22 @@ const EMBEDDED = [
 
 let ws: WsClient | null = null;
 
+/** The live connection: 'idle' (none opened), 'connecting', 'connected', 'refused' (4403: no or a refused
+ * credential), 'closed' (anything else). */
+export type LiveState = 'idle' | 'connecting' | 'connected' | 'refused' | 'closed';
+let liveState: LiveState = 'idle';
+const liveListeners = new Set<() => void>();
+function setLive(state: LiveState) {
+  liveState = state;
+  liveListeners.forEach((listener) => listener());
+}
+export function useLiveState(): LiveState {
+  return useSyncExternalStore((listener) => {
+    liveListeners.add(listener);
+    return () => liveListeners.delete(listener);
+  }, () => liveState);
+}
+
 function wsClient(): WsClient {
   if (!ws) {
     const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -27,7 +45,13 @@ function wsClient(): WsClient {
       url: `${scheme}//${window.location.host}/graphql`,
       lazy: true,
       retryAttempts: 3,
-      connectionParams: () => ({ Authorization: `Bearer ${currentToken()}` }),
+      // With a token, the token; without, nothing: the server then reads the session cookie of the handshake.
+      connectionParams: () => (currentToken() ? { Authorization: `Bearer ${currentToken()}` } : {}),
+      on: {
+        connecting: () => setLive('connecting'),
+        connected: () => setLive('connected'),
+        closed: (event) => setLive((event as CloseEvent | undefined)?.code === 4403 ? 'refused' : 'closed'),
+      },
     });
   }
   return ws;
@@ -37,6 +61,7 @@ export function makeClient(): Client {
   if (ws) {
     void ws.dispose();
     ws = null;
+    setLive('idle');
   }
   return new Client({
     url: '/graphql',

@@ -39,7 +39,9 @@ mutation RegisterVersion($input: CreateModelVersionInput!) {
 }
 """
 UPDATE_MODEL = """
-mutation UpdateModel($input: UpdateRegisteredModelInput!) { updateRegisteredModel(input: $input) { registeredModel { id } } }
+mutation UpdateModel($input: UpdateRegisteredModelInput!) {
+  updateRegisteredModel(input: $input) { registeredModel { id } }
+}
 """
 SET_MODEL_TAG = """
 mutation Tag($input: SetRegisteredModelTagInput!) { setRegisteredModelTag(input: $input) { registeredModel { id } } }
@@ -138,7 +140,8 @@ def test_catalogue_model_and_version_pages(live_server: LiveServer, tmp_path: Pa
     registry.register(
         token, name=model, description=HOSTILE, flavor="sklearn",
         run={"tracker": "MLFLOW", "runId": f"run-{prefix}"},
-        code={"repositoryUrl": "https://github.com/acme/churn", "commitSha": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"},
+        code={"repositoryUrl": "https://github.com/acme/churn",
+              "commitSha": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"},
         datasets=[{"dataset": {"name": f"events-{prefix}", "version": "v3"}}],
         metrics=[{"name": "auc", "value": 0.857}, {"name": "f1", "value": 0.72}, {"name": "logloss", "value": 0.31},
                  {"name": "recall", "value": 0.66}],

@@ -92,8 +92,9 @@ def test_a_schema_change_that_breaks_an_operation_fails_the_build(tmp_path):
     assert 'Cannot query field "alias" on type "ModelAlias"' in output, output
 
     # A field's type changed: the operations still validate, and the type check fails where the console uses it.
-    changed = console_copy(tmp_path / "changed", re.sub(
-        r"(type Metric \{[^}]*?\n  value: )Float!", r"\1String!", (ROOT / "schema.graphql").read_text(encoding="utf-8")))
+    schema = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    changed_schema = re.sub(r"(type Metric \{[^}]*?\n  value: )Float!", r"\1String!", schema)
+    changed = console_copy(tmp_path / "changed", changed_schema)
     assert run("graphql-codegen", "--config", "codegen.ts", cwd=changed).returncode == 0
     done = run("tsc", "--noEmit", "-p", "tsconfig.json", cwd=changed)
     assert done.returncode != 0, done.stdout

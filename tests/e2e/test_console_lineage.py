@@ -47,7 +47,7 @@ def seed(registry: Registry, token: str, prefix: str) -> tuple[str, dict[int, st
         )
         ids[number] = version["id"]
     registry.call(token, REQUEST_STAGE, input={"name": model, "version": VERSIONS, "toStage": "STAGING"})
-    for number in range(1, 4):
+    for _ in range(3):
         registry.register(token, name=f"{prefix}/ranker", parents=[{"uri": f"models:/{model}/{VERSIONS}"}])
     return model, ids
 

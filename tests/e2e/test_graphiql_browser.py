@@ -85,7 +85,8 @@ def test_default_lineage_query_works_on_the_quickstart_data(live_server: LiveSer
     registered = response.json()["data"]["createModelVersion"]["modelVersion"]["version"]
 
     screenshot = tmp_path_factory.mktemp("graphiql-screens") / "graphiql-lineage-query.png"
-    report = drive("graphiql_check.mjs", live_server.url, token, screenshot, "--operation", "Lineage", "--expect", "resolveModelUri")
+    report = drive("graphiql_check.mjs", live_server.url, token, screenshot, "--operation", "Lineage",
+                   "--expect", "resolveModelUri")
 
     result = json.loads(report["resultText"])
     assert "errors" not in result, result

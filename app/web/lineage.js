@@ -213,6 +213,7 @@
   function writeQueryToUrl(query) {
     var params = new URLSearchParams({ id: query.id, direction: query.direction, depth: String(query.depth) });
     history.replaceState(null, '', window.location.pathname + '?' + params.toString());
+    $('console-explorer').href = '/#/lineage?' + params.toString(); // the same graph in the web console
     bar.showSessionLink(hereForNext());
   }
 

@@ -602,6 +602,11 @@ async function lineage(browser) {
                              { timeout: STEP_TIMEOUT_MS });
   report.panel.recentred = await page.locator('[data-testid="lineage-node"]').count();
   step('side panel of a version, a dataset and a run; explored onward from the run');
+  // A models:/ URI in the address (as the old /lineage page and the docs link it).
+  await page.goto(`${baseUrl}/#/lineage?id=${encodeURIComponent(`models:/${plan.model}/2`)}&direction=UPSTREAM&depth=1`);
+  await page.locator('[data-testid="lineage-node"].root').waitFor({ timeout: STEP_TIMEOUT_MS });
+  report.panel.byUri = { root: await page.locator('[data-testid="lineage-node"].root .llabel').innerText(),
+                         nodes: await page.locator('[data-testid="lineage-node"]').count() };
   return page;
 }
 

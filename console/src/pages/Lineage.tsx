@@ -32,10 +32,20 @@ export function LineagePage({ params }: { params: URLSearchParams }) {
     <section aria-labelledby="lineage-title" className="lineage-page">
       <h1 id="lineage-title" ref={heading}>Lineage</h1>
       <StartForm key={`form ${id} ${direction} ${depth}`} id={id} direction={direction} depth={depth} />
-      {id ? <Explorer key={`${id} ${direction} ${depth}`} id={id} direction={direction} depth={depth} />
+      {id.startsWith('models:/') ? <FromUri uri={id} direction={direction} depth={depth} />
+        : id ? <Explorer key={`${id} ${direction} ${depth}`} id={id} direction={direction} depth={depth} />
         : <Empty>Start from a model version's <code>models:/NAME/VERSION</code> URI or any node's id (a version page links here).</Empty>}
     </section>
   );
+}
+
+/** #/lineage?id=models:/NAME/VERSION (or a stage, latest, @alias): the version it points at now. */
+function FromUri({ uri, direction, depth }: { uri: string; direction: LineageDirection; depth: number }) {
+  const [{ data, error, fetching }] = useQuery({ query: ResolveLineageUriDocument, variables: { uri } });
+  if (error && !data) return <ErrorBox error={error} />;
+  const id = data?.resolveModelUri?.modelVersion.id;
+  if (!id) return fetching || !data ? <Loading what={uri} /> : <Empty>Nothing at <code>{uri}</code>.</Empty>;
+  return <Explorer key={`${id} ${direction} ${depth}`} id={id} direction={direction} depth={depth} />;
 }
 
 function StartForm({ id, direction, depth }: { id: string; direction: LineageDirection; depth: number }) {

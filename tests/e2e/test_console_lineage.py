@@ -100,5 +100,6 @@ def test_lineage_explorer_on_a_real_graph(live_server: LiveServer, tmp_path: Pat
     assert "Started" in run["facts"] and not re.search(r"\d{4}-\d\d-\d\dT", run["facts"]), run  # a human time
     assert run["timeTitle"] == "2026-11-02T09:15:00+00:00" or run["timeTitle"].startswith("2026-11-02T09:15"), run
     assert panel["recentred"] >= 1
-    assert panel["byUri"] == {"root": f"models:/{model}/2", "nodes": 6}, panel["byUri"]  # v2, its run, commit, 2 datasets, v1
+    # v2 and one hop upstream: its run, commit, two datasets and v1
+    assert panel["byUri"] == {"root": f"models:/{model}/2", "nodes": 6}, panel["byUri"]
     assert report["injected"] == {"pwned": None, "scripts": 0, "handlers": 0, "images": 0}

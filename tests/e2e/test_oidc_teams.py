@@ -5,7 +5,8 @@ rules onto roles within namespaces (docs/authorization.md): ``ml-fraud`` -> data
 
 Each team registers and promotes its own models, its approvers approve its requests only, every cross-team attempt
 is refused with FORBIDDEN and recorded in the audit log (seen by the global auditor through ``auditEvents``), a
-group that owns a model of another team may change it, and reading the catalogue stays open to everyone.
+group that owns a model of another team may change it, and reading the catalogue stays open to everyone (with
+MODELREG_READ_SCOPE=scoped, each team reads its own namespace only).
 """
 
 from __future__ import annotations
@@ -270,3 +271,34 @@ async def test_a_group_that_owns_a_model_of_another_team(api, idp):
     await ok(api, idp, "churn-ds", SET_ALIAS, {"name": "fraud/shared"})
     await refused(api, idp, "churn-ds", CREATE_VERSION, {"name": "fraud/shared"})
     await refused(api, idp, "churn-approver", UPDATE_MODEL, {"name": "fraud/shared"})  # holds no model:write
+
+
+@pytest.fixture
+async def scoped_api(teams_app: Any, api: Api) -> AsyncIterator[Api]:
+    """The same registry (same policy, provider and database) with MODELREG_READ_SCOPE=scoped."""
+    application = create_app(teams_app.state.settings.with_overrides(read_scope="scoped"))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                     base_url="http://testserver") as client:
+            yield Api(client, api.data_dir, database_url=api.database_url)
+    finally:
+        await application.state.database.dispose()
+
+
+async def test_scoped_reads_with_groups(scoped_api, idp):
+    """With scoped reads each team reads its own namespace only (the groups claim through g2 rules), the global
+    auditor everything; a team's audit view stays refused to a data scientist."""
+    await ok(scoped_api, idp, "fraud-ds", CREATE_MODEL, {"name": "fraud/cards/detector"})
+    await ok(scoped_api, idp, "churn-ds", CREATE_MODEL, {"name": "churn/predictor"})
+    seen = {}
+    for who in ("fraud-ds", "fraud-approver", "churn-ds", "auditor"):
+        models = (await ok(scoped_api, idp, who, READ_MODELS))["registeredModels"]
+        seen[who] = (models["totalCount"], sorted(n["name"] for n in models["nodes"]))
+    assert seen == {
+        "fraud-ds": (1, ["fraud/cards/detector"]),
+        "fraud-approver": (1, ["fraud/cards/detector"]),
+        "churn-ds": (1, ["churn/predictor"]),
+        "auditor": (2, ["churn/predictor", "fraud/cards/detector"]),
+    }
+    hidden = await ok(scoped_api, idp, "churn-ds", 'query { registeredModel(name: "fraud/cards/detector") { name } }')
+    assert hidden == {"registeredModel": None}

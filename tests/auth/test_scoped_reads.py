@@ -351,3 +351,30 @@ def test_policy_explain_decides_reads_in_the_mode(modelreg):
     refused = modelreg(*args, MODELREG_READ_SCOPE="scoped")
     assert refused.returncode == 1 and refused.stdout.startswith("REFUSED: registry:read on model churn/x")
     assert modelreg(*args[:-1], "models:/fraud/cards/x", MODELREG_READ_SCOPE="scoped").returncode == 0
+
+
+@pytest.mark.backend_independent
+def test_the_read_scope_of_each_set_of_roles(tmp_path):
+    from app.auth.authorizer import CasbinAuthorizer
+    from app.domain.identity import Permission
+    from app.domain.read_scope import EVERYTHING, ReadScope
+
+    scoped = CasbinAuthorizer(Settings().policy_dir, "scoped")
+    custom = CasbinAuthorizer(policy_dir_with(tmp_path, "p, hook-admin, webhook, manage"), "scoped")
+
+    def scope(*roles: str, permission: Permission = Permission.REGISTRY_READ, of: Any = scoped) -> ReadScope:
+        return of.read_scope(Principal("p", roles=frozenset(roles)), permission)
+
+    assert scope("mlops") == scope("auditor", "data-scientist@fraud/") == EVERYTHING
+    assert scope("data-scientist@fraud/") == ReadScope(("fraud/",))
+    assert scope("data-scientist@fraud/", "approver@fraud/cards/", "ci@churn/") == ReadScope(("churn/", "fraud/"))
+    assert scope() == scope("hook-admin", of=custom) == ReadScope(())
+    assert scope("hook-admin", "ci@churn/", of=custom) == ReadScope(("churn/",))
+    assert scope("auditor@fraud/", permission=Permission.AUDIT_READ) == ReadScope(("fraud/",))
+    assert scope("data-scientist@fraud/", permission=Permission.AUDIT_READ) == ReadScope(())
+    default = CasbinAuthorizer(Settings().policy_dir)
+    assert default.read_scope(Principal("p", roles=frozenset({"ci@churn/"}))) == EVERYTHING
+    fraud = ReadScope(("fraud/",))
+    assert [fraud.covers(n) for n in ("fraud/a", "fraud/cards/b", "fraudulent/c", "fraud", None)] == [
+        True, True, False, False, False]
+    assert fraud.ranges() == [("fraud/", "fraud0")]

@@ -55,8 +55,10 @@ class EventDraft:
     type: EventType
     model_name: str | None = None
     version: int | None = None
-    # The version itself when the change created it: its state is known (no aliases yet) without reading it again.
-    created: ModelVersion | None = None
+    # What the use case holds already of the version's state after the change (read again when not given): the
+    # version, and its aliases (a version the change created has none).
+    version_after: ModelVersion | None = None
+    aliases_after: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,18 @@ async def _version_state(uow: UnitOfWork, draft: EventDraft) -> dict[str, Any]:
     name, number = draft.model_name, draft.version
     if name is None or number is None:
         return {}
-    if draft.created is not None:
-        return _state(draft.created, [])
-    version = (await uow.versions.find_by_model_number([(name, number)])).get((name, number))
+    version = draft.version_after
     if version is None:
-        return {}
-    return _state(version, [alias.alias for alias in (await uow.aliases.for_versions([version.id]))[version.id]])
+        version = (await uow.versions.find_by_model_number([(name, number)])).get((name, number))
+        if version is None:
+            return {}
+    aliases = draft.aliases_after
+    if aliases is None:
+        aliases = tuple(alias.alias for alias in (await uow.aliases.for_versions([version.id]))[version.id])
+    return _state(version, aliases)
 
 
-def _state(version: ModelVersion, aliases: list[str]) -> dict[str, Any]:
+def _state(version: ModelVersion, aliases: tuple[str, ...]) -> dict[str, Any]:
     return {
         "uri": f"models:/{version.model_name}/{version.version}",
         "stage": version.stage.value,

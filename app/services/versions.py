@@ -131,11 +131,11 @@ class VersionService:
                 await uow.sources.add(version.id, command.source)
             lineage = await link_new_version(uow, version, command, parents, principal.subject, now)
             created_model = model.created_at == now and command.create_model_if_missing
-            events = [EventDraft(EventType.VERSION_CREATED, model.name, number, version)]
+            events = [EventDraft(EventType.VERSION_CREATED, model.name, number, version, ())]
             if created_model:
-                events.insert(0, EventDraft(EventType.MODEL_CREATED, model.name, number, version))
+                events.insert(0, EventDraft(EventType.MODEL_CREATED, model.name, number, version, ()))
             if status is VersionStatus.READY:
-                events.append(EventDraft(EventType.VERSION_READY, model.name, number, version))
+                events.append(EventDraft(EventType.VERSION_READY, model.name, number, version, ()))
             attempt.record(
                 after={
                     **version_state(version),
@@ -203,12 +203,12 @@ class VersionService:
                 _, version = await find_version(uow, name, number, for_update=True)
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 await uow.versions.set_tag(version.id, key, value)
-                updated = await uow.versions.touch(version.id, self._clock())
+                updated = await uow.versions.touch(version, self._clock())
                 attempt.record(
                     before={"tags": {key: old}},
                     after={"tags": {key: value}},
                     target=version_target(name, number, version.id),
-                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number)],
+                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated)],
                 )
         return updated
 
@@ -221,11 +221,11 @@ class VersionService:
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 if not await uow.versions.delete_tag(version.id, key):
                     raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
-                updated = await uow.versions.touch(version.id, self._clock())
+                updated = await uow.versions.touch(version, self._clock())
                 attempt.record(
                     before={"tags": {key: old}},
                     after={"tags": {key: None}},
                     target=version_target(name, number, version.id),
-                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number)],
+                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated)],
                 )
         return updated

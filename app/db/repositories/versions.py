@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -217,16 +218,17 @@ class SqlVersionRepository:
         if changes.description is not None:
             values["description"] = changes.description
         await self._session.execute(update(VersionRow).where(VersionRow.id == version_id).values(**values))
-        return await self.touch(version_id, now)
+        return await self._current(version_id)
 
-    async def touch(self, version_id: int, now: datetime) -> ModelVersion:
-        await self._session.execute(update(VersionRow).where(VersionRow.id == version_id).values(updated_at=now))
-        row = (
-            await self._session.execute(
-                self._select().where(VersionRow.id == version_id).execution_options(populate_existing=True)
-            )
-        ).one()
-        return _version(row)
+    async def touch(self, version: ModelVersion, now: datetime) -> ModelVersion:
+        """Mark ``version`` (as read, locked, in this transaction) changed at ``now``; the version as it is now."""
+        await self._session.execute(update(VersionRow).where(VersionRow.id == version.id).values(updated_at=now))
+        return dataclasses.replace(version, updated_at=now)
+
+    async def _current(self, version_id: int) -> ModelVersion:
+        """The version as this transaction's changes left it."""
+        query = self._select().where(VersionRow.id == version_id).execution_options(populate_existing=True)
+        return _version((await self._session.execute(query)).one())
 
     async def delete(self, version_id: int) -> None:
         await self._session.execute(delete(VersionRow).where(VersionRow.id == version_id))
@@ -363,7 +365,7 @@ class SqlVersionRepository:
         await self._session.execute(
             update(VersionRow).where(VersionRow.id == version_id).values(stage=stage.value, updated_at=now)
         )
-        return await self.touch(version_id, now)
+        return await self._current(version_id)
 
     async def in_stage(self, model_id: int, stage: Stage) -> builtins.list[ModelVersion]:
         query = self._select().where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)

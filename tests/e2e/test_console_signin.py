@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -92,7 +94,9 @@ def test_console_sign_in_and_live_inbox_on_the_cookie(server: LiveServer, idp: O
     token, model, version = staged_version(server, idp)
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"requesterToken": token, "model": model, "version": version}))
-    screenshot = tmp_path / "console-signed-in.png"
+    shots = Path(os.environ.get("MODELREG_CONSOLE_SCREENSHOTS") or tmp_path)  # docs/console.md shows it
+    shots.mkdir(parents=True, exist_ok=True)
+    screenshot = shots / "console-signed-in.png"
     done = subprocess.run(["node", str(ROOT / "tests" / "js" / "console_signin_check.mjs"), server.url, "alice",
                            str(screenshot), "--plan", str(plan)], cwd=ROOT, capture_output=True, text=True,
                           timeout=180, stdin=subprocess.DEVNULL)

@@ -161,9 +161,14 @@ class ReadService(RegistryReader):
         }
 
     async def model_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
+        """Each model's aliases (also ``node(id:)`` of a ModelAlias: none for a model out of the read scope)."""
         await self._require(principal)
+        scope = self._scope(principal)
         async with self._uow(write=False) as uow:
-            return await uow.aliases.for_models(ids)
+            found = await uow.aliases.for_models(ids)
+        if scope.everything:
+            return found
+        return {key: [alias for alias in aliases if scope.covers(alias.model_name)] for key, aliases in found.items()}
 
     async def version_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
         await self._require(principal)

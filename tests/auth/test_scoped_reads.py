@@ -47,6 +47,8 @@ query($name: String!) {
 """
 RESOLVE = 'query($uri: String!) { resolveModelUri(uri: $uri) { modelVersion { name version } } }'
 NODE = "query($id: ID!) { node(id: $id) { id } }"
+SET_ALIAS = "mutation($in: SetModelAliasInput!) { setModelAlias(input: $in) { modelAlias { alias } } }"
+ALIASES = "query($name: String!) { registeredModel(name: $name) { aliases { id } } }"
 
 
 @contextlib.asynccontextmanager
@@ -112,6 +114,10 @@ async def test_an_object_out_of_scope_answers_as_a_missing_one(scoped: Api):
         assert out["message"] == missing["message"].replace("-missing", "")
         for node_id in (created[name]["id"], created[name]["model"]["id"]):
             assert await scoped.ok(NODE, {"id": node_id}, caller) == {"node": None}
+    await scoped.ok(SET_ALIAS, {"in": {"name": "churn/x", "alias": "candidate", "version": 1}})
+    alias_id = (await scoped.ok(ALIASES, {"name": "churn/x"}))["registeredModel"]["aliases"][0]["id"]
+    assert (await scoped.ok(NODE, {"id": alias_id}))["node"] == {"id": alias_id}
+    assert await scoped.ok(NODE, {"id": alias_id}, caller) == {"node": None}
     resolved = await scoped.ok(RESOLVE, {"uri": "models:/fraud/cards/c/1"}, caller)
     assert resolved["resolveModelUri"]["modelVersion"] == {"name": "fraud/cards/c", "version": 1}
     assert (await scoped.ok(NODE, {"id": created["fraud/a"]["id"]}, caller))["node"] == {"id": created["fraud/a"]["id"]}

@@ -76,6 +76,9 @@ def test_lineage_explorer_on_a_real_graph(live_server: LiveServer, tmp_path: Pat
     # No two node boxes overlap, and no edge label sits on a node.
     assert graph["overlaps"] == [], graph["overlaps"][:5]
     assert graph["labelOnNode"] == [], graph["labelOnNode"][:5]
+    assert graph["labelsOverlap"] == [], graph["labelsOverlap"][:5]
+    # Too big for the canvas at a readable size: it scrolls instead of shrinking.
+    assert graph["canvas"]["scrollWidth"] > graph["canvas"]["width"], graph["canvas"]
     # Layered: every edge runs left to right, and a version's own sources sit in the layer just before it.
     assert graph["backwards"] == [], graph["backwards"][:5]
     assert graph["sourcesFarAway"] == [], graph["sourcesFarAway"][:5]

@@ -528,7 +528,17 @@ async function lineageGeometry(page) {
       const r = el.getBoundingClientRect();
       for (const box of boxes) if (hit(r, box)) labelOnNode.push([el.textContent, box.label]);
     }
-    return { scale, boxes, fontSizes, overlaps, labelOnNode };
+    const labels = [...document.querySelectorAll('[data-testid="lineage-edge-label"]')].map((el) => {
+      const r = el.getBoundingClientRect();
+      return { text: el.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+    });
+    const labelsOverlap = [];
+    for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++) {
+      if (hit(labels[i], labels[j])) labelsOverlap.push([labels[i].text, labels[j].text]);
+    }
+    const canvasBox = canvas.getBoundingClientRect();
+    return { scale, boxes, fontSizes, overlaps, labelOnNode, labelsOverlap,
+             canvas: { width: canvasBox.width, scrollWidth: canvas.scrollWidth, scrollHeight: canvas.scrollHeight } };
   });
 }
 
@@ -567,7 +577,8 @@ async function lineage(browser) {
     if (fed && down.rank === firstUse && down.rank - up.rank > 2) sourcesFarAway.push([up.label, down.label, up.rank, down.rank]);
   }
   report.graph = { scale: geometry.scale, nodes: geometry.boxes, fontSizes: geometry.fontSizes, overlaps: geometry.overlaps,
-                   labelOnNode: geometry.labelOnNode, backwards, sourcesFarAway };
+                   labelOnNode: geometry.labelOnNode, labelsOverlap: geometry.labelsOverlap, canvas: geometry.canvas,
+                   backwards, sourcesFarAway };
   step(`graph of ${geometry.boxes.length} nodes drawn`);
   await scan(page, 'lineage');
 

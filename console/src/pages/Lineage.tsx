@@ -105,9 +105,11 @@ function layoutGraph(graph: Graph, sizes: Map<string, { width: number; height: n
   for (const node of graph.nodes) g.setNode(node.id, { ...(sizes.get(node.id) ?? { width: 180, height: 48 }) });
   graph.edges.forEach((edge, index) => {
     if (!g.hasNode(edge.upstreamId) || !g.hasNode(edge.downstreamId)) return;
-    const text = edgeText(edge);
-    g.setEdge(edge.upstreamId, edge.downstreamId,
-              { width: text.length * EDGE_FONT_PX * 0.6 + 10, height: EDGE_FONT_PX + 8, labelpos: 'c', index }, `e${index}`);
+    const measured = sizes.get(`edge:${edgeText(edge)}`);
+    g.setEdge(edge.upstreamId, edge.downstreamId, {
+      width: measured?.width ?? edgeText(edge).length * EDGE_FONT_PX * 0.6 + 10, height: measured?.height ?? EDGE_FONT_PX + 8,
+      labelpos: 'c', index,
+    }, `e${index}`);
   });
   dagre.layout(g);
   const nodes = new Map<string, Placed & { rank: number }>();
@@ -202,6 +204,9 @@ function Canvas({ graph, selected, onSelect }: { graph: Graph; selected: string;
       <div className="lineage-measure" ref={measure} aria-hidden="true">
         {graph.nodes.map((node) => (
           <div key={node.id} data-measure={node.id} className={`lnode kind-${node.kind.toLowerCase()}`}><NodeBody node={node} /></div>
+        ))}
+        {[...new Set(graph.edges.map(edgeText))].map((text) => (
+          <span key={text} data-measure={`edge:${text}`} className="ledge-label">{text}</span>
         ))}
       </div>
       <div className="lineage-viewport" ref={viewport} data-testid="lineage-canvas" data-scale={scale} {...panHandlers()}>

@@ -87,6 +87,7 @@ def staged_version(server: LiveServer, idp: OidcProvider) -> tuple[str, str, int
     return token, model, version
 
 
+@pytest.mark.browser
 def test_console_sign_in_and_live_inbox_on_the_cookie(server: LiveServer, idp: OidcProvider, tmp_path):
     require_browser_tools()
     if not (ROOT / "app" / "web" / "console" / "index.html").is_file():

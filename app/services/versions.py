@@ -102,7 +102,8 @@ class VersionService:
             )
             if done is not None:
                 return done
-            model = await uow.models.get_by_name(command.model_name)
+            # Without parents the model's row is the only one to lock (lock_with_parents): locked as it is read.
+            model = await uow.models.get_by_name(command.model_name, for_update=not command.parents)
             if model is None:
                 if not command.create_model_if_missing:
                     raise NotFound(
@@ -117,7 +118,9 @@ class VersionService:
             if staged:
                 usable = await uow.artifacts.unused_uploads(upload_ids, now, for_update=True)
                 check_uploads_usable(staged, usable)
-            parents = await lock_with_parents(uow, model, await resolve_parents(uow, command.parents))
+            parents = await resolve_parents(uow, command.parents)
+            if parents:
+                parents = await lock_with_parents(uow, model, parents)
             number = await uow.models.allocate_version_number(model.id, now)
             files: list[ArtifactFile | StagedFile] = [*stored, *staged]
             pending = bool(staged) or command.source is not None

@@ -21,8 +21,8 @@ STATEMENTS = {
     "get_model": 6,
     "model_versions": 3,
     "versions_by_tag": 2,
-    "set_version_tag": {"sqlite": 11, "postgresql": 14},
-    "create_version": {"sqlite": 19, "postgresql": 25},
+    "set_version_tag": {"sqlite": 11, "postgresql": 13},
+    "create_version": {"sqlite": 18, "postgresql": 23},
     "models_page": 3,
     "catalogue_page": 5,
 }

@@ -30,6 +30,20 @@ from ..sessions import dialect_name
 
 # pg_advisory_xact_lock key serialising appends to the chain ("modelreg" as a 64-bit number).
 CHAIN_LOCK_KEY = int.from_bytes(b"modelreg", "big") & 0x7FFF_FFFF_FFFF_FFFF
+_CHAIN_LOCK_HELD = "modelreg.chain_lock_held"  # session.info: the transaction that holds it
+
+
+async def hold_chain_lock(session: AsyncSession) -> None:
+    """Take the audit chain's transaction lock on PostgreSQL (nothing on SQLite, which has one writer), once per
+    transaction: the audit append, the outbox and webhook deletion all take it, and taken again it costs a round
+    trip for nothing. It is released when the transaction ends."""
+    if dialect_name(session) != "postgresql":
+        return
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None and session.info.get(_CHAIN_LOCK_HELD) is transaction:
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    session.info[_CHAIN_LOCK_HELD] = session.sync_session.get_transaction()
 
 
 def _json_text(value: Any) -> str | None:
@@ -73,8 +87,7 @@ class SqlAuditRepository:
         (held until commit), on SQLite by the write lock every writing transaction takes with BEGIN IMMEDIATE.
         Call it last in a transaction, so the lock is held briefly.
         """
-        if dialect_name(self._session) == "postgresql":
-            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        await hold_chain_lock(self._session)
         head = (
             await self._session.execute(
                 select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1)

@@ -22,7 +22,7 @@ from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Web
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
 from ..pagination import fetch_page
 from ..sessions import dialect_name
-from .audit import CHAIN_LOCK_KEY
+from .audit import hold_chain_lock
 
 log = logging.getLogger("modelreg.events")
 
@@ -98,8 +98,7 @@ class SqlEventRepository:
         """
         if not events:
             return []
-        if dialect_name(self._session) == "postgresql":
-            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        await hold_chain_lock(self._session)
         rows = await self._session.execute(
             insert(EventRow).returning(EventRow.seq, sort_by_parameter_order=True),
             [
@@ -184,8 +183,7 @@ class SqlWebhookRepository:
         """Delete a webhook and its deliveries. On PostgreSQL the audit chain's lock comes first, the order of every
         outbox writer (which holds it while adding deliveries): taken after the webhook's row, a writer adding a
         delivery for it waited for the row while this waited for the lock, a deadlock (issue 14, point 9)."""
-        if dialect_name(self._session) == "postgresql":
-            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        await hold_chain_lock(self._session)
         webhook = to_webhook(await self._row(webhook_id))
         await self._session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
         await self._session.execute(delete(WebhookRow).where(WebhookRow.id == webhook_id))
@@ -206,8 +204,7 @@ class SqlWebhookRepository:
         """PENDING deliveries of an event to the webhooks that still exist (in the order asked), under the audit
         chain's lock on PostgreSQL, as ``delete`` takes it: a webhook deleted meanwhile gets none, instead of a
         foreign key violation or a deadlock (issue 14, point 9)."""
-        if dialect_name(self._session) == "postgresql":
-            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        await hold_chain_lock(self._session)
         existing = set(
             (await self._session.execute(select(WebhookRow.id).where(WebhookRow.id.in_(webhook_ids)))).scalars()
         )

@@ -8,6 +8,11 @@ resolver, no field extension, a scalar or enum type — the answer is the attrib
 ``PlainLeafExecutor`` computes directly. Anything else (a resolver, an object or list type, a null where the schema
 says non-null, a value that does not coerce, schema extensions that wrap resolvers) takes graphql-core's own path,
 so errors, their paths and locations are exactly graphql-core's.
+
+Lists of objects (``[Tag!]!``, a connection's edges) get the same treatment one level up: each item's fields are
+executed straight away with the list's collected sub-selection, instead of through four calls of value completion
+per item; lists with nullable items, awaitable items, ``@defer``/``@stream`` or a failed type check take
+graphql-core's path.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from typing import Any
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     Undefined,
     is_leaf_type,
@@ -109,6 +116,70 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return _gather(results, awaitable_fields)
 
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[Any],
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        object_type = self._plain_items_type(return_type, field_details_list, info, path, result, position_context)
+        if object_type is None:
+            return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
+        grouped_field_set = self.collect_subfields(object_type, field_details_list)[0]
+        is_awaitable = self.is_awaitable
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        for index, item in enumerate(result):
+            item_path = path.add_key(index, None)
+            try:
+                value = self.execute_fields(object_type, item, item_path, grouped_field_set, None)
+            except Exception as error:
+                if awaitable_indices:  # as graphql-core does: settle what other items started
+                    self.settle_in_background([completed[i] for i in awaitable_indices])
+                self.handle_field_error(error, return_type.of_type, field_details_list, item_path)  # raises: non-null
+                raise
+            if is_awaitable(value):
+                awaitable_indices.append(index)
+            completed.append(value)
+        if not awaitable_indices:
+            return completed
+        return _gather_items(completed, awaitable_indices)
+
+    def _plain_items_type(
+        self,
+        return_type: GraphQLList[Any],
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> GraphQLObjectType | None:
+        """The object type of the items when the list can take the short path (see the module's docstring)."""
+        item_type = return_type.of_type
+        if (
+            not isinstance(item_type, GraphQLNonNull)
+            or not isinstance(item_type.of_type, GraphQLObjectType)
+            or not isinstance(result, list | tuple)
+            or position_context is not None
+            or not self.error_propagation
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return None
+        object_type = item_type.of_type
+        if self.collect_subfields(object_type, field_details_list)[1]:  # @defer inside
+            return None
+        is_awaitable = self.is_awaitable
+        is_type_of = object_type.is_type_of
+        for item in result:
+            if is_awaitable(item):
+                return None
+            if is_type_of is not None and is_type_of(item, info) is not True:
+                return None  # graphql-core's path reports it (or awaits an asynchronous check)
+        return object_type
+
 
 def _answer(recipe: PlainLeaf, source: Any) -> Any:
     """The field's output value, or Undefined to let graphql-core's path answer (and report any error)."""
@@ -120,6 +191,14 @@ def _answer(recipe: PlainLeaf, source: Any) -> Any:
     except Exception:  # noqa: BLE001 - graphql-core's path reports it, with its path and location
         return Undefined
     return Undefined if coerced is None or coerced is Undefined else coerced
+
+
+async def _gather_items(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+    """``completed`` with its awaitable items awaited, as graphql-core's ``complete_iterable_value`` does."""
+    awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
+    for index, value in zip(awaitable_indices, awaited, strict=True):
+        completed[index] = value
+    return completed
 
 
 async def _gather(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The plain-leaf executor (app/graphql/execution.py) answers exactly as graphql-core's own path: same data, same
-errors with the same paths, same order, for plain fields, resolvers, enums, nulls and values that do not coerce."""
+errors with the same paths, same order, for plain fields, resolvers, enums, nulls and values that do not coerce, and
+for lists of objects (non-null items, nested lists, async fields inside items, errors inside items)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ class Item:
     def shout(self) -> str:
         return self.name.upper()
 
+    @strawberry.field
+    def friends(self) -> list[Item]:
+        return [item for item in ITEMS if item.name != self.name]
+
+    @strawberry.field
+    async def echo(self) -> str:
+        return self.name
+
 
 ITEMS = [
     Item(name="a", colour=Colour.RED, score=1.5, label="x"),
@@ -47,12 +56,25 @@ class Query:
     async def later(self) -> list[Item]:
         return ITEMS[:1]
 
+    @strawberry.field
+    def strict(self) -> list[Item]:
+        return ITEMS
+
+    @strawberry.field
+    def maybe(self) -> list[Item] | None:
+        return ITEMS
+
 
 DOCUMENTS = [
     "{ items { name colour score shout } }",
     "{ items { name label } }",
     "{ items { n: name name ...F } later { name again: name } } fragment F on Item { colour score }",
     "{ items { __typename name @include(if: false) score @skip(if: false) } }",
+    "{ strict { name echo friends { name shout friends { name } } } }",
+    "{ strict { name label } }",  # a null inside a non-null item: the error nulls the list, up to `strict`
+    "{ maybe { name label } items { name } }",  # ... up to a nullable list
+    "{ maybe { friends { name colour } } }",
+    "{ strict { ... on Item { name } friends { echo ...F } } } fragment F on Item { score }",
 ]
 
 
@@ -81,6 +103,12 @@ def test_only_plain_leaf_fields_take_the_short_path():
     graphql_schema = _schema(PlainLeafExecutor)._schema
     assert set(plain_leaves(graphql_schema, graphql_schema.type_map["Item"])) == {"name", "colour", "score", "label"}
     assert plain_leaves(graphql_schema, graphql_schema.type_map["Query"]) == {}
+
+
+async def test_an_error_inside_a_list_item_keeps_its_path():
+    result = await _schema(PlainLeafExecutor).execute("{ maybe { name label } }")
+    assert result.data == {"maybe": None}
+    assert [e.path for e in result.errors] == [["maybe", 1, "label"]]
 
 
 def test_the_registry_schema_uses_it():

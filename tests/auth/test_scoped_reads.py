@@ -146,7 +146,7 @@ WALK = """
 query($id: ID!, $direction: LineageDirection!) {
   lineage(id: $id, direction: $direction, depth: 5) {
     mermaid dot
-    nodes { id kind label depth redacted entity { __typename ... on RedactedLineageNode { kind redacted }
+    nodes { id kind label depth redacted entity { __typename ... on RedactedLineageNode { id kind redacted }
       ... on ModelVersion { uri } ... on Dataset { name } } }
     edges { kind upstreamId downstreamId relation }
   }
@@ -174,7 +174,8 @@ async def test_lineage_shows_versions_out_of_scope_as_stubs(scoped: Api):
     seen = (await scoped.ok(WALK, {"id": fraud["id"], "direction": "UPSTREAM"}, caller))["lineage"]
     stub = next(node for node in seen["nodes"] if node["redacted"])
     assert len(seen["nodes"]) == 2  # the root and the stub; the dataset behind the stub is not walked to
-    assert stub["entity"] == {"__typename": "RedactedLineageNode", "kind": "MODEL_VERSION", "redacted": True}
+    assert stub["entity"] == {"__typename": "RedactedLineageNode", "id": stub["id"], "kind": "MODEL_VERSION",
+                              "redacted": True}
     assert (stub["kind"], stub["label"], stub["depth"]) == ("MODEL_VERSION", "(redacted)", 1)
     assert stub["id"] != churn["id"]
     assert seen["edges"] == [{"kind": "DERIVED_FROM", "upstreamId": stub["id"], "downstreamId": fraud["id"],

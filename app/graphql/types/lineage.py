@@ -41,6 +41,10 @@ from .versions import ModelVersion
     "namespaces): its kind only. Its id is a stand-in for this walk, not the object's id."
 )
 class RedactedLineageNode:
+    id: strawberry.ID = strawberry.field(
+        description="The stand-in id of this node in this walk (as its LineageGraphNode's and its edges'); "
+        "`node(id:)` does not resolve it."
+    )
     kind: LineageNodeKind = strawberry.field(description="Kind of node.")
     redacted: bool = strawberry.field(default=True, description="Always true.")
 
@@ -54,12 +58,12 @@ LineageEntity = Annotated[
 
 
 def entity_type(
-    entity: lineage.LineageEntity,
+    entity: lineage.LineageEntity, ref: lineage.NodeRef
 ) -> Dataset | Run | CodeCommit | ModelVersion | ExternalNode | RedactedLineageNode:
     if isinstance(entity, entities.ModelVersion):
         return ModelVersion(entity=entity)
     if isinstance(entity, lineage.RedactedNode):
-        return RedactedLineageNode(kind=LineageNodeKind(entity.kind.value))
+        return RedactedLineageNode(id=ref_id(ref), kind=LineageNodeKind(entity.kind.value))
     return node_type(entity)
 
 
@@ -114,7 +118,7 @@ class LineageGraph:
                 kind=LineageNodeKind(node.ref.kind.value),
                 label=lineage.label_of(node.entity),
                 depth=node.depth,
-                entity=entity_type(node.entity),
+                entity=entity_type(node.entity, node.ref),
                 redacted=isinstance(node.entity, lineage.RedactedNode),
             )
             for node in self.graph.nodes

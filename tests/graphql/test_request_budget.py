@@ -129,9 +129,10 @@ async def test_a_long_list_in_the_variables_is_refused_before_coercion_and_sql(a
 
 async def test_a_long_list_literal_in_the_document_is_refused(api):
     values = ", ".join(["STAGING"] * (DEFAULTS.max_input_items + 1))
-    response = await api.post(f"{{ modelVersions(filter: {{stage: [{values}]}}) {{ totalCount }} }}",
-                              token=api.token("mlops"))
-    assert only_error(response)["extensions"]["actual"] == DEFAULTS.max_input_items + 1
+    for _ in range(2):  # the second time from the per-document cache: refused all the same
+        response = await api.post(f"{{ modelVersions(filter: {{stage: [{values}]}}) {{ totalCount }} }}",
+                                  token=api.token("mlops"))
+        assert only_error(response)["extensions"]["actual"] == DEFAULTS.max_input_items + 1
 
 
 async def test_a_body_over_the_limit_is_refused_while_reading(api):

@@ -101,7 +101,10 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = answer
                         continue
                 result = self.execute_field(
-                    parent_type, source_value, field_details_list, Path(path, response_name, parent_type.name),
+                    parent_type,
+                    source_value,
+                    field_details_list,
+                    Path(path, response_name, parent_type.name),
                     position_context,
                 )
                 if result is not Undefined:

@@ -102,8 +102,16 @@ class SqlEventRepository:
         rows = await self._session.execute(
             insert(EventRow).returning(EventRow.seq, sort_by_parameter_order=True),
             [
-                {"id": e.id, "type": e.type, "occurred_at": e.occurred_at, "actor_subject": e.actor_subject,
-                 "actor_kind": e.actor_kind, "model_name": e.model_name, "version": e.version, "payload": e.payload}
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at,
+                    "actor_subject": e.actor_subject,
+                    "actor_kind": e.actor_kind,
+                    "model_name": e.model_name,
+                    "version": e.version,
+                    "payload": e.payload,
+                }
                 for e in events
             ],
         )

@@ -211,8 +211,14 @@ class SqlLineageRepository:
             await self._session.execute(
                 insert(LineageEdgeRow),
                 [
-                    {"source_id": source, "target_id": node_id, "kind": kind.value, "relation": relation,
-                     "created_at": now, "created_by": actor}
+                    {
+                        "source_id": source,
+                        "target_id": node_id,
+                        "kind": kind.value,
+                        "relation": relation,
+                        "created_at": now,
+                        "created_by": actor,
+                    }
                     for kind, source, relation in edges
                 ],
             )

@@ -189,11 +189,27 @@ class SqlVersionRepository:
         # One INSERT per table for the children (Core: the ORM's bulk insert splits rows by which values are None).
         children: list[tuple[Any, list[dict[str, Any]]]] = [
             (VersionTagRow, [{"version_id": row.id, "key": k, "value": v} for k, v in command.tags.items()]),
-            (MetricRow, [{"version_id": row.id, "name": m.name, "value": m.value, "dataset": m.dataset,
-                          "step": m.step} for m in command.metrics]),
-            (VersionFileRow, [{"version_id": row.id, "path": f.path, "digest": f.digest, "size": f.size,
-                               "media_type": f.media_type, "upload_id": getattr(f, "upload_id", None)}
-                              for f in files]),
+            (
+                MetricRow,
+                [
+                    {"version_id": row.id, "name": m.name, "value": m.value, "dataset": m.dataset, "step": m.step}
+                    for m in command.metrics
+                ],
+            ),
+            (
+                VersionFileRow,
+                [
+                    {
+                        "version_id": row.id,
+                        "path": f.path,
+                        "digest": f.digest,
+                        "size": f.size,
+                        "media_type": f.media_type,
+                        "upload_id": getattr(f, "upload_id", None),
+                    }
+                    for f in files
+                ],
+            ),
         ]
         for table, rows in children:
             if rows:

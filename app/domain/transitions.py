@@ -239,9 +239,7 @@ def passes(check: Callable[..., object], *args: object, **kwargs: object) -> boo
     return True
 
 
-def approvals_complete(
-    request: TransitionRequest, approvals: int, groups: Sequence[GroupApprovals] = ()
-) -> bool:
+def approvals_complete(request: TransitionRequest, approvals: int, groups: Sequence[GroupApprovals] = ()) -> bool:
     """Whether ``approvals`` reach what the request requires, and no group requirement (``group_approvals``) misses
     an approval, so it is to apply now."""
     return approvals >= request.required_approvals and not any(group.missing for group in groups)

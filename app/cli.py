@@ -4,150 +4,21 @@ artifacts, verify the audit log, import an MLflow registry, export the schema.""
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
-import os
-import socket
 import sys
 from pathlib import Path
-from typing import Any
 
-from app.config import SETTINGS, ConfigError, Settings, load_settings, parse_duration
+from app.config import ConfigError, parse_duration
+from app.serve import run_server, settings_from_flags
 
 log = logging.getLogger("modelreg")
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, object]:
-    """The settings given as command-line flags (None where not given)."""
-    return {
-        "host": getattr(args, "host", None),
-        "port": getattr(args, "port", None),
-        "data_dir": Path(args.data_dir) if getattr(args, "data_dir", None) else None,
-        "database_url": getattr(args, "database_url", None),
-        "oidc_issuer": getattr(args, "oidc_issuer", None),
-        "oidc_audience": getattr(args, "oidc_audience", None),
-        "policy_dir": Path(args.policy_dir) if getattr(args, "policy_dir", None) else None,
-        "artifact_store": getattr(args, "artifact_store", None),
-        "workers": getattr(args, "workers", None),
-    }
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings().with_overrides(**_overrides(args))
-
-
-def _reserve(host: str, port: int) -> socket.socket:
-    """A socket bound to the address the server will listen on, as uvicorn binds it (OSError when it cannot be):
-    held while the server starts, so the port is known to be ours before anything is printed."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _cannot_listen(host: str, port: int, error: OSError) -> str:
-    """One line: ``modelreg: cannot listen on 127.0.0.1:8000: address already in use (set MODELREG_PORT)``."""
-    reason = error.strerror or str(error)
-    reason = reason[:1].lower() + reason[1:]
-    address_problem = isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL
-    hint = "set MODELREG_HOST" if address_problem else "set MODELREG_PORT"
-    return f"modelreg: cannot listen on {host}:{port}: {reason} ({hint})"
-
-
-def _banner(settings: Settings, args: argparse.Namespace) -> None:
-    base = f"http://{settings.host}:{settings.port}"
-    if settings.dev_issuer_enabled:
-        log.warning(
-            "development token issuer enabled: tokens are signed with a key in the data directory. "
-            "Set MODELREG_OIDC_ISSUER for production.",
-            extra={"data_dir": str(settings.data_dir.resolve())},
-        )
-        data_dir = f" --data-dir {settings.data_dir}" if args.data_dir else ""
-        print(
-            f"\n  GraphiQL:  {base}/graphql\n  Token:     modelreg token --sub you --role data-scientist{data_dir}"
-            f"\n             (from a source checkout: ./dev modelreg token ...)\n",
-            file=sys.stderr,
-            flush=True,
-        )
-    else:
-        print(f"\n  GraphiQL:  {base}/graphql\n", file=sys.stderr, flush=True)
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.db import migrate
-    from app.http.tuning import tune_server_process
-    from app.logs import configure_logging
-    from app.main import create_app
-
-    settings = _settings(args)
-    try:
-        reserved = _reserve(settings.host, settings.port)
-    except OSError as error:
-        print(_cannot_listen(settings.host, settings.port, error), file=sys.stderr)
-        return 3
-    with reserved:  # released just before uvicorn binds the same address
-        configure_logging(settings.log_level)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate.upgrade(settings.effective_database_url)
-        application = create_app(settings)
-        _banner(settings, args)
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_config": None,
-        "access_log": False,
-        "timeout_graceful_shutdown": 10,
-        "proxy_headers": True,
-    }
-    workers = settings.effective_workers
-    if workers == 1:
-        tune_server_process()
-        uvicorn.run(application, **options)
-        return 0
-    # Each worker process builds its own application from the environment (app.main.application_from_environment),
-    # so the flags given here are handed on as the variables they stand for. Migrations ran once, above.
-    overrides = _overrides(args)
-    for spec in SETTINGS:
-        if overrides.get(spec.name) is not None:
-            os.environ[spec.variable] = str(overrides[spec.name])
-    metrics_dir, owned = _metrics_dir()
-    log.info("starting worker processes", extra={"workers": workers, "metrics_dir": str(metrics_dir)})
-    try:
-        uvicorn.run("app.main:application_from_environment", factory=True, workers=workers, **options)
-    finally:
-        if owned:
-            import shutil
-
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-    return 0
-
-
-def _metrics_dir() -> tuple[Path, bool]:
-    """The folder the workers write their Prometheus values to (prometheus-client's multiprocess mode): the given
-    PROMETHEUS_MULTIPROC_DIR emptied, else a new temporary one removed at exit. Set before the workers start, as
-    they read it when they first import prometheus-client."""
-    import tempfile
-
-    from app.observability.metrics import prepare_multiprocess_dir
-
-    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="modelreg-metrics-"))
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-    prepare_multiprocess_dir(folder)
-    return folder, not given
 
 
 def _token(args: argparse.Namespace) -> int:
     from app.auth import dev_issuer
     from app.auth.issuers import split_list
 
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     if not settings.dev_issuer_enabled:
         print(
             "modelreg: MODELREG_OIDC_ISSUER is set, so the development issuer is off; get a token from "
@@ -177,7 +48,7 @@ def _token(args: argparse.Namespace) -> int:
 def _db(args: argparse.Namespace) -> int:
     from app.db import migrate
 
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     if args.db_command == "upgrade":
         migrate.upgrade(settings.effective_database_url)
         print(migrate.current(settings.effective_database_url))
@@ -197,7 +68,7 @@ def _artifacts(args: argparse.Namespace) -> int:
     from app.services.maintenance import collect_garbage, verify_store
     from app.storage.factory import build_store
 
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     store = build_store(settings)
     try:
         grace = timedelta(seconds=parse_duration(args.grace))
@@ -251,7 +122,7 @@ def _audit(args: argparse.Namespace) -> int:
     from app.db.uow import SqlUnitOfWorkFactory
     from app.services.audit_log import verify_chain
 
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     migrate.upgrade(settings.effective_database_url)  # as `serve` does
 
     async def run() -> int:
@@ -288,7 +159,7 @@ def _worker(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
     from app.webhooks.wiring import run_worker
 
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     configure_logging(settings.log_level)
     migrate.upgrade(settings.effective_database_url)
     asyncio.run(run_worker(settings))
@@ -299,7 +170,7 @@ def _import(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
     from app.mlflow_import.command import run
 
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     configure_logging(settings.log_level)
     return run(settings, args)
 
@@ -308,7 +179,7 @@ def _policy(args: argparse.Namespace) -> int:
     from app.auth.explain import explain
 
     try:
-        settings = _settings(args)
+        settings = settings_from_flags(args)
         report, status = explain(settings.policy_dir, args, settings.read_scope)
     except ValueError as error:
         print(f"modelreg: {error}", file=sys.stderr)
@@ -353,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="server processes sharing the port, each like a replica (MODELREG_WORKERS, default 0: one per CPU core)",
     )
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=run_server)
 
     token = sub.add_parser("token", help="print a token from the local development issuer")
     common(token)

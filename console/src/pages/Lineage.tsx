@@ -179,14 +179,17 @@ function Canvas({ graph, selected, onSelect }: { graph: Graph; selected: string;
     setZoom(Math.max(0, ZOOMS.filter((z) => placed.width * z <= room).length - 1));
   }, [graph]);
   const scale = ZOOMS[zoom];
-  // The start node in view (the canvas scrolls; it never shrinks the labels to fit).
+  // The selected node (at first the start) in the middle of the view after a layout or a zoom: the canvas scrolls,
+  // it never shrinks the labels to fit.
+  const centreOn = useRef(selected);
+  centreOn.current = selected;
   useLayoutEffect(() => {
-    const root = layout?.nodes.get(graph.root);
+    const node = layout?.nodes.get(centreOn.current);
     const box = viewport.current;
-    if (!root || !box) return;
-    box.scrollLeft = Math.max(0, (root.x + root.width / 2) * scale - box.clientWidth / 2);
-    box.scrollTop = Math.max(0, (root.y + root.height / 2) * scale - box.clientHeight / 2);
-  }, [layout, graph.root, scale]);
+    if (!node || !box) return;
+    box.scrollLeft = Math.max(0, (node.x + node.width / 2) * scale - box.clientWidth / 2);
+    box.scrollTop = Math.max(0, (node.y + node.height / 2) * scale - box.clientHeight / 2);
+  }, [layout, scale]);
   const ordered = useMemo(() => layout
     ? [...graph.nodes].sort((a, b) => {
       const pa = layout.nodes.get(a.id)!;

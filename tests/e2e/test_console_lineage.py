@@ -82,6 +82,10 @@ def test_lineage_explorer_on_a_real_graph(live_server: LiveServer, tmp_path: Pat
     # Layered: every edge runs left to right, and a version's own sources sit in the layer just before it.
     assert graph["backwards"] == [], graph["backwards"][:5]
     assert graph["sourcesFarAway"] == [], graph["sourcesFarAway"][:5]
+    # Keyboard: Tab moves from node to node, never back a layer.
+    tabbed = graph["tabbed"]
+    assert all(step["testid"] == "lineage-node" for step in tabbed), tabbed
+    assert [step["rank"] for step in tabbed] == sorted(step["rank"] for step in tabbed), tabbed
     # Stage badges on every version node, as the server says.
     stages = {node["label"]: node["stage"] for node in nodes if node["kind"] == "MODEL_VERSION"}
     assert stages[f"models:/{model}/{VERSIONS}"] == "STAGING" and stages[f"models:/{model}/1"] == "NONE", stages

@@ -582,6 +582,15 @@ async function lineage(browser) {
   step(`graph of ${geometry.boxes.length} nodes drawn`);
   await scan(page, 'lineage');
 
+  // Tab goes from node to node, layer by layer (left to right).
+  await page.locator('[data-testid="lineage-node"]').first().focus();
+  const tabbed = [];
+  for (let i = 0; i < 4; i++) {
+    tabbed.push(await page.evaluate(() => ({ testid: document.activeElement?.dataset.testid ?? null,
+                                             rank: Number(document.activeElement?.dataset.rank) })));
+    await page.keyboard.press('Tab');
+  }
+  report.graph.tabbed = tabbed;
   // The side panel, node by node with the keyboard: a version, a dataset, a run.
   const node = (kind, text) => page.locator(`[data-testid="lineage-node"][data-kind="${kind}"]`, { hasText: text }).first();
   const panelTitle = page.getByTestId('lineage-panel-title');

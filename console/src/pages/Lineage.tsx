@@ -137,7 +137,8 @@ function Explorer({ id, direction, depth }: { id: string; direction: LineageDire
   return (
     <>
       <p className="sub" data-testid="lineage-summary">
-        {graph.nodes.length} nodes, {graph.edges.length} edges, {direction.toLowerCase()} {depth} hop{depth === 1 ? '' : 's'}
+        {graph.nodes.length} nodes, {graph.edges.length} edges around <strong>{graph.nodes.find((n) => n.id === graph.root)?.label ?? id}</strong>,
+        {' '}{direction.toLowerCase()} {depth} hop{depth === 1 ? '' : 's'}
         {graph.truncated && ' — there is more beyond (more hops, or explore from a node at the edge)'}
       </p>
       <div className="lineage-layout">

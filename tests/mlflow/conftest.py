@@ -82,3 +82,11 @@ def mlflow_registry(tmp_path_factory: pytest.TempPathFactory, mlflow_server: Mlf
             yield Registry(server, local_root)
         finally:
             server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need MLflow's server run on one xdist worker (``--dist loadgroup`` in pyproject.toml): one MLflow
+    server (15-40 s to start) per test run, rather than one on every worker."""
+    for item in items:
+        if "mlflow_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("mlflow"))

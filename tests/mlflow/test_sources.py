@@ -179,6 +179,8 @@ def test_azure_locations_are_recognised_on_the_registrys_account_only():
 async def test_a_folder_in_the_registrys_azure_account_is_copied(api, settings):
     from azure.storage.blob.aio import BlobServiceClient
 
+    if settings.azure_connection_string is None:  # run alone, outside CI's Azure leg
+        pytest.skip("needs the suite on Azure Blob Storage (MODELREG_TEST_ARTIFACT_STORE=azure)")
     async with BlobServiceClient.from_connection_string(settings.azure_connection_string) as service:
         container = service.get_container_client("mlflow-sources")
         if not await container.exists():

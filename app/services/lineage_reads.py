@@ -68,10 +68,14 @@ def redact(graph: LineageGraph, scope: ReadScope, direction: WalkDirection) -> L
         if node.ref in depth
     ]
     edges = [
-        replace(edge, upstream=stand_in.get(edge.upstream, edge.upstream),
-                downstream=stand_in.get(edge.downstream, edge.downstream))
+        replace(
+            edge,
+            upstream=stand_in.get(edge.upstream, edge.upstream),
+            downstream=stand_in.get(edge.downstream, edge.downstream),
+        )
         for edge in graph.edges
-        if edge.upstream in depth and edge.downstream in depth
+        if edge.upstream in depth
+        and edge.downstream in depth
         and not (edge.upstream in hidden and edge.downstream in hidden)
     ]
     return LineageGraph(graph.root, nodes, edges, graph.truncated)

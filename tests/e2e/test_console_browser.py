@@ -74,6 +74,12 @@ query History($name: String!, $environment: String!) {
   deployment(name: $name, environment: $environment) { history(first: 10) { nodes { action } } }
 }
 """
+REQUEST_ALIAS = """
+mutation RequestAlias($input: RequestAliasTransitionInput!) {
+  requestAliasTransition(input: $input) { transitionRequest { id status } }
+}
+"""
+
 REQUEST_STAGE = """
 mutation Request($input: RequestStageTransitionInput!) {
   requestStageTransition(input: $input) { transitionRequest { id status } }
@@ -251,16 +257,23 @@ def test_request_approve_in_two_contexts_and_auditor_sees_no_controls(live_serve
         "name": f"console-{suffix}/other", "version": other["version"], "toStage": "PRODUCTION",
     })["requestStageTransition"]["transitionRequest"]
 
+    # The protected alias champion on v1, and an open request to move it to v2.
+    held = registry.call(requester, REQUEST_ALIAS, input={"name": model, "version": 1, "alias": "champion"})
+    registry.call(approver, APPROVE, input={"id": held["requestAliasTransition"]["transitionRequest"]["id"]})
+    move = registry.call(requester, REQUEST_ALIAS, input={"name": model, "version": 2, "alias": "champion"})
+
     report = run_plan(live_server, requester, tmp_path, {
         "scenario": "approve", "model": model, "version": 2, "comment": f"ship it {HOSTILE}",
         "approverToken": approver, "auditorToken": registry.token("dee", "auditor"),
         "otherRequestId": pending["id"],
+        "aliasRequestId": move["requestAliasTransition"]["transitionRequest"]["id"],
     })
 
     assert report["requester"]["approveShown"] == 0  # nobody approves their own request
     assert f"ship it {HOSTILE}" in report["inbox"]["card"]
     assert "live" in report["inbox"]["live"]
     assert report["inbox"]["replaces"] == ["Replaces v1 in PRODUCTION", "auc\t0.93\t0.9"]
+    assert report["aliasReplaces"] == ["Replaces v1 as @champion", "auc\t0.93\t0.9"]
     assert report["auditor"] == {"buttons": 0, "pendingOther": 1, "requestForm": 0, "versionButtons": 0}
     assert report["after"]["stage"] == "PRODUCTION"
     assert "STAGING → PRODUCTION" in report["after"]["history"]

@@ -284,7 +284,7 @@ async function approve(browser) {
   await ds.getByTestId('request-stage').selectOption('PRODUCTION');
   await ds.getByLabel('Comment').first().fill(plan.comment);
   await press(ds.getByTestId('request-submit'));
-  const mine = ds.locator('[data-testid="request"][data-status="PENDING"]');
+  const mine = ds.locator('[data-testid="request"][data-kind="STAGE"][data-status="PENDING"]');
   await mine.waitFor({ timeout: STEP_TIMEOUT_MS });
   const requestId = await mine.getAttribute('data-request-id');
   await ds.locator(`[data-request-id="${requestId}"] [data-testid="cancel"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
@@ -297,6 +297,12 @@ async function approve(browser) {
   report.inbox = { card: await card.innerText(), live: await approver.getByTestId('live').innerText(),
                    replaces: await card.locator('[data-testid="replaces"] caption, [data-testid="replaces"] tbody tr')
                      .evaluateAll((rows) => rows.map((row) => row.innerText.trim())) };
+  if (plan.aliasRequestId) { // a protected alias's move: the version it holds now beside the requested one
+    const aliasCard = approver.locator(`[data-testid="inbox"] [data-request-id="${plan.aliasRequestId}"]`);
+    await aliasCard.locator('[data-testid="replaces"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+    report.aliasReplaces = await aliasCard.locator('[data-testid="replaces"] caption, [data-testid="replaces"] tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.innerText.trim()));
+  }
   await scan(approver, 'inbox');
   await shoot(approver, 'inbox');
 

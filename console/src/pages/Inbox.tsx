@@ -38,7 +38,12 @@ export function InboxPage() {
             : <ul className="requests" data-testid="inbox">{requests.map((request) => (
                 <RequestCard key={request.id} request={request} onChanged={refresh} showVersion>
                   {request.kind === 'STAGE' && request.toStage === 'PRODUCTION' && request.modelVersion && (
-                    <Replaces candidate={request.modelVersion} />
+                    <Replaces candidate={request.modelVersion} current={request.modelVersion.model.production}
+                      where="in PRODUCTION" />
+                  )}
+                  {request.kind === 'ALIAS' && request.alias && request.modelVersion && (
+                    <Replaces candidate={request.modelVersion} where={`as @${request.alias}`}
+                      current={request.modelVersion.model.aliases.find((held) => held.alias === request.alias)?.modelVersion ?? null} />
                   )}
                 </RequestCard>
               ))}</ul>}
@@ -47,11 +52,11 @@ export function InboxPage() {
 }
 
 type Metrics = ReadonlyArray<{ name: string; value: number }>;
+type Held = { version: number; metrics: Metrics };
 
-/** The candidate's metrics beside those of the PRODUCTION version it would replace. */
-function Replaces({ candidate }: { candidate: { version: number; metrics: Metrics; model: { production: { version: number; metrics: Metrics } | null } } }) {
-  const current = candidate.model.production;
-  if (!current) return <p className="sub" data-testid="replaces">No version is in PRODUCTION: nothing is replaced.</p>;
+/** The candidate's metrics beside those of the version it would replace (in PRODUCTION, or under the alias). */
+function Replaces({ candidate, current, where }: { candidate: Held; current: Held | null; where: string }) {
+  if (!current) return <p className="sub" data-testid="replaces">No version is {where}: nothing is replaced.</p>;
   const names = [...new Set([...candidate.metrics, ...current.metrics].map((m) => m.name))].sort();
   const value = (metrics: Metrics, name: string) => {
     const found = metrics.find((m) => m.name === name);
@@ -59,8 +64,8 @@ function Replaces({ candidate }: { candidate: { version: number; metrics: Metric
   };
   return (
     <table className="grid compact replaces" data-testid="replaces">
-      <caption>Replaces v{current.version} in PRODUCTION</caption>
-      <thead><tr><th scope="col">Metric</th><th scope="col" className="num">v{candidate.version} (requested)</th><th scope="col" className="num">v{current.version} (PRODUCTION)</th></tr></thead>
+      <caption>Replaces v{current.version} {where}</caption>
+      <thead><tr><th scope="col">Metric</th><th scope="col" className="num">v{candidate.version} (requested)</th><th scope="col" className="num">v{current.version} (now)</th></tr></thead>
       <tbody>{names.map((name) => (
         <tr key={name}><th scope="row">{name}</th><td className="num">{value(candidate.metrics, name)}</td><td className="num">{value(current.metrics, name)}</td></tr>
       ))}</tbody>

@@ -40,7 +40,7 @@ export function RequestCard({ request, onChanged, showVersion = false, children 
   const target = request.kind === 'ALIAS' ? `@${request.alias}` : request.toStage;
   const failed = request.gateResults.filter((gate) => !gate.passed);
   return (
-    <li className="request" data-testid="request" data-request-id={request.id} data-status={request.status}>
+    <li className="request" data-testid="request" data-request-id={request.id} data-kind={request.kind} data-status={request.status}>
       <div className="request-head">
         {showVersion && <a href={versionHref(request.name, request.version)}>{request.name} v{request.version}</a>}
         <span><StageBadge stage={request.fromStage} /> → {request.kind === 'ALIAS' ? <span className="alias">{target}</span> : <StageBadge stage={String(target)} />}</span>

@@ -23,7 +23,9 @@ from tests.support.live_server import LiveServer, free_port
 from tests.support.subscriptions import Subscriber
 from tests.support.webhook_receiver import Receiver
 
-pytestmark = pytest.mark.e2e
+# One xdist worker runs the module in order (--dist loadgroup): its server starts once, and the shared-state test
+# reads what the workload test wrote.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("metrics")]
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

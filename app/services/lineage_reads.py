@@ -36,8 +36,9 @@ def readable(scope: ReadScope, entity: Any) -> bool:
 
 def redact(graph: LineageGraph, scope: ReadScope, direction: WalkDirection) -> LineageGraph:
     """The walk as the caller may see it: each version out of scope a stub (its kind only, a stand-in key), edges
-    to it kept, and nothing walked past it (the nodes and edges reached only through a stub are dropped; depths are
-    counted again without them)."""
+    to it kept, nothing past it: the walk's SQL goes no further than a stub (``SqlLineageWalks.walk`` with the
+    scope), and this walk over the result, which drops what is reached only through a stub and counts depths
+    again, keeps that true whatever the walk returned."""
     hidden = {node.ref for node in graph.nodes if not readable(scope, node.entity)}
     if not hidden:
         return graph
@@ -96,7 +97,9 @@ class LineageReads(RegistryReader):
                     raise NotFound(f"no {request.root.kind.value} has this id", field="id")
             if root_id is None:
                 return LineageGraph(request.root, [GraphNode(request.root, 0, root)], [], False)
-            walk = await uow.walks.walk(root_id, request.direction, request.depth, request.kinds, request.max_nodes)
+            walk = await uow.walks.walk(
+                root_id, request.direction, request.depth, request.kinds, request.max_nodes, scope
+            )
             entities = await entities_of(uow, [row.ref for row in walk.nodes])
         refs = {row.node_id: row.ref for row in walk.nodes}
         nodes = [GraphNode(row.ref, row.depth, entities[row.ref]) for row in walk.nodes if row.ref in entities]

@@ -248,7 +248,13 @@ class LineageRepository(Protocol):
 
 class LineageWalks(Protocol):
     async def walk(
-        self, root_id: int, direction: WalkDirection, depth: int, kinds: tuple[EdgeKind, ...], max_nodes: int
+        self,
+        root_id: int,
+        direction: WalkDirection,
+        depth: int,
+        kinds: tuple[EdgeKind, ...],
+        max_nodes: int,
+        scope: ReadScope = EVERYTHING,
     ) -> Walk: ...
     async def path(self, from_id: int, to_id: int) -> list[int] | None: ...
     async def downstream_versions(

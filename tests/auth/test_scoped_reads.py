@@ -152,6 +152,9 @@ query($id: ID!, $direction: LineageDirection!) {
   }
 }
 """
+BOUNDED_WALK = """
+query($id: ID!) { lineage(id: $id, direction: UPSTREAM, depth: 5, maxNodes: 2) { truncated nodes { id } } }
+"""
 MISSING_VERSION_ID = base64.b64encode(b"ModelVersion:999999").decode()
 IMPACT = """
 query($id: ID!) { impactedModelVersions(nodeId: $id, first: 10) { totalCount nodes { name version } } }
@@ -181,6 +184,10 @@ async def test_lineage_shows_versions_out_of_scope_as_stubs(scoped: Api):
     assert seen["edges"] == [{"kind": "DERIVED_FROM", "upstreamId": stub["id"], "downstreamId": fraud["id"],
                               "relation": "fine-tuned"}]
     assert "churn" not in str(seen) and "raw" not in str(seen)
+    # The walk stops at the stub in SQL: the dataset behind it neither takes a place under maxNodes nor truncates.
+    bounded = (await scoped.ok(BOUNDED_WALK, {"id": fraud["id"]}, caller))["lineage"]
+    assert (len(bounded["nodes"]), bounded["truncated"]) == (2, False)
+    assert (await scoped.ok(BOUNDED_WALK, {"id": fraud["id"]}, "auditor"))["lineage"]["truncated"] is True
     assert (await scoped.error(NODE, {"id": stub["id"]}, "mlops"))["extensions"]["code"] == "BAD_USER_INPUT"
 
     everything = (await scoped.ok(WALK, {"id": fraud["id"], "direction": "UPSTREAM"}, "auditor"))["lineage"]

@@ -29,7 +29,25 @@ _STEP = {
 }
 
 
-def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
+def _out_of_scope_filter(scope: ReadScope) -> tuple[str, dict[str, str]]:
+    """A condition of the recursive step that walks no further from a version the caller may not read (it is still
+    reached, and shown as a stub), with its parameters: one name range per namespace, as ``name_in_scope``."""
+    if scope.everything:
+        return "", {}
+    params: dict[str, str] = {}
+    ranges = []
+    for number, (low, high) in enumerate(scope.ranges()):
+        params[f"scope_low_{number}"], params[f"scope_high_{number}"] = low, high
+        ranges.append(f"(bm.name >= :scope_low_{number} AND bm.name < :scope_high_{number})")
+    readable = " OR ".join(ranges) or "1 = 0"
+    return (
+        " AND NOT EXISTS (SELECT 1 FROM lineage_nodes bn JOIN model_versions bv ON bv.id = bn.version_id"
+        f" JOIN registered_models bm ON bm.id = bv.model_id WHERE bn.id = w.node_id AND NOT ({readable}))",
+        params,
+    )
+
+
+def _walk_sql(directions: list[WalkDirection], kind_filter: str, scope_filter: str = "") -> str:
     ctes = []
     for direction in directions:
         name, near, far = _STEP[direction]
@@ -42,7 +60,7 @@ def _walk_sql(directions: list[WalkDirection], kind_filter: str) -> str:
             f" SELECT CAST(:root AS BIGINT), 0"
             f" UNION"
             f" SELECT {step}, w.depth + 1 FROM {name} w JOIN lineage_edges e ON {near} = w.node_id"
-            f" WHERE w.depth <= :depth AND w.node_id IS NOT NULL)"
+            f" WHERE w.depth <= :depth AND w.node_id IS NOT NULL{scope_filter})"
         )
     reached = " UNION ALL ".join(f"SELECT node_id, depth FROM {_STEP[d][0]}" for d in directions)
     return (
@@ -69,16 +87,24 @@ class SqlLineageWalks:
         self._session = session
 
     async def walk(
-        self, root_id: int, direction: WalkDirection, depth: int, kinds: tuple[EdgeKind, ...], max_nodes: int
+        self,
+        root_id: int,
+        direction: WalkDirection,
+        depth: int,
+        kinds: tuple[EdgeKind, ...],
+        max_nodes: int,
+        scope: ReadScope = EVERYTHING,
     ) -> Walk:
         """Nodes within ``depth`` hops of the root (nearest first, at most ``max_nodes``), the edges among them,
-        and whether a bound cut the walk. One statement."""
+        and whether a bound cut the walk. One statement. With a read scope, a version out of it is reached but not
+        walked past, so nodes behind it neither count towards ``max_nodes`` nor make the walk truncated."""
         directions: list[WalkDirection] = (
             [WalkDirection.UPSTREAM, WalkDirection.DOWNSTREAM] if direction is WalkDirection.BOTH else [direction]
         )
         every_kind = set(kinds) == set(EdgeKind)
-        statement = text(_walk_sql(directions, "" if every_kind else " AND e.kind IN :kinds"))
-        params: dict[str, object] = {"root": root_id, "depth": depth, "limit": max_nodes + 1}
+        scope_filter, scope_params = _out_of_scope_filter(scope)
+        statement = text(_walk_sql(directions, "" if every_kind else " AND e.kind IN :kinds", scope_filter))
+        params: dict[str, object] = {"root": root_id, "depth": depth, "limit": max_nodes + 1, **scope_params}
         if not every_kind:
             statement = statement.bindparams(bindparam("kinds", expanding=True))
             params["kinds"] = [kind.value for kind in kinds]

@@ -5,6 +5,7 @@ The public port answers 404 for /metrics; a single process without the setting s
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import subprocess
@@ -23,9 +24,7 @@ from tests.support.live_server import LiveServer, free_port
 from tests.support.subscriptions import Subscriber
 from tests.support.webhook_receiver import Receiver
 
-# One xdist worker runs the module in order (--dist loadgroup): its server starts once, and the shared-state test
-# reads what the workload test wrote.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("metrics")]
+pytestmark = pytest.mark.e2e
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -219,36 +218,54 @@ def test_every_named_series_moves_with_the_workload(server):
 
 
 def test_database_gauges_read_the_shared_state(server):
-    """Staged uploads pending verification and dead letters are read from the database at scrape time."""
+    """Staged uploads pending verification and dead letters are read from the database at scrape time. The test
+    makes its own version and webhook delivery (xdist may run it on a server of its own, before or without the
+    workload test), then marks them and counts from what was there before."""
     metrics_url = _metrics_url(server)
     engine = sync_engine(server.database_url)
+
+    def scalar(sql: str, **params: object) -> object:
+        with engine.begin() as connection:
+            return connection.execute(text(sql), params).scalar_one()
+
+    receiver = Receiver()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            created = _gql(client, _token(server, "mlops"), CREATE_WEBHOOK, {"url": receiver.url("/state")})
+            assert "errors" not in created, created
+            made = _gql(client, _token(server, "data-scientist", sub="scientist"), CREATE_VERSION,
+                        {"input": {"name": "metrics/state", "createModelIfMissing": True}})
+            assert "errors" not in made, made
+        hook_id = int(base64.b64decode(created["data"]["createWebhook"]["webhook"]["id"]).decode().rsplit(":", 1)[1])
+        delivery_id = scalar("SELECT max(id) FROM webhook_deliveries WHERE webhook_id = :hook", hook=hook_id)
+        # Delivered first: a dispatcher no longer touches the row, so marking it DEAD below is not overwritten.
+        _wait(lambda: scalar("SELECT status FROM webhook_deliveries WHERE id = :id", id=delivery_id) == "DELIVERED",
+              "the delivery")
+    finally:
+        receiver.stop()
+    version_id = scalar(
+        "SELECT v.id FROM model_versions v JOIN registered_models m ON m.id = v.model_id WHERE m.name = 'metrics/state'"
+    )
+    delivery = "DELIVERED"
+    before = scrape(metrics_url)
+    pending = value(before, "modelreg_staged_uploads_pending_verification")
+    dead = value(before, "modelreg_webhook_dead_letters")
     with engine.begin() as connection:
-        version_id = connection.execute(text("SELECT min(id) FROM model_versions")).scalar()
-        delivery_id = connection.execute(text("SELECT min(id) FROM webhook_deliveries")).scalar()
-        assert version_id is not None and delivery_id is not None, "runs after the workload test"
-        status = connection.execute(
-            text("SELECT status FROM model_versions WHERE id = :id"), {"id": version_id}
-        ).scalar()
-        delivery = connection.execute(
-            text("SELECT status FROM webhook_deliveries WHERE id = :id"), {"id": delivery_id}
-        ).scalar()
         connection.execute(
             text("UPDATE model_versions SET status = 'PENDING_REGISTRATION' WHERE id = :id"), {"id": version_id}
         )
         connection.execute(text("UPDATE webhook_deliveries SET status = 'DEAD' WHERE id = :id"), {"id": delivery_id})
     try:
         samples = scrape(metrics_url)
-        assert value(samples, "modelreg_staged_uploads_pending_verification") == 1
-        assert value(samples, "modelreg_webhook_dead_letters") == 1
+        assert value(samples, "modelreg_staged_uploads_pending_verification") == pending + 1
+        assert value(samples, "modelreg_webhook_dead_letters") == dead + 1
     finally:
         with engine.begin() as connection:
-            connection.execute(
-                text("UPDATE model_versions SET status = :s WHERE id = :id"), {"s": status, "id": version_id}
-            )
+            connection.execute(text("UPDATE model_versions SET status = 'READY' WHERE id = :id"), {"id": version_id})
             connection.execute(
                 text("UPDATE webhook_deliveries SET status = :s WHERE id = :id"), {"s": delivery, "id": delivery_id}
             )
-    assert value(scrape(metrics_url), "modelreg_staged_uploads_pending_verification") == 0
+    assert value(scrape(metrics_url), "modelreg_staged_uploads_pending_verification") == pending
 
 
 def test_one_process_serves_metrics_on_the_public_port_without_a_token(live_server):

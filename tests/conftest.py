@@ -16,6 +16,7 @@ from tests.support.azurite import Azurite
 from tests.support.client import Api
 from tests.support.databases import backend, fresh_database, wipe
 from tests.support.live_server import LiveServer
+from tests.support.oidc import OidcProvider, ProviderUnavailable, provider
 
 pytest_plugins = ["tests.support.cli"]  # the `modelreg` fixture: the command run in process
 
@@ -98,3 +99,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
              and BACKEND_FIXTURES & set(getattr(item, "fixturenames", ()))]
     if wrong:
         raise pytest.UsageError(f"marked backend_independent but using the database or artifact store: {wrong}")
+
+
+@pytest.fixture(scope="module")
+def idp() -> OidcProvider:
+    """The real OpenID provider (npm oidc-provider on loopback, tests/support/oidc.py), started once per test run;
+    a module that needs another provider defines its own ``idp``."""
+    try:
+        return provider()
+    except ProviderUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+

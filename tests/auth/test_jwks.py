@@ -9,17 +9,9 @@ import logging
 import pytest
 
 from app.auth.jwks import KeysUnavailable, OidcKeySource
-from tests.support.oidc import OidcProvider, ProviderUnavailable, provider
+from tests.support.oidc import OidcProvider
 
 pytestmark = pytest.mark.backend_independent
-
-
-@pytest.fixture(scope="module")
-def idp() -> OidcProvider:
-    try:
-        return provider()
-    except ProviderUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 class Clock:

@@ -24,18 +24,13 @@ import pytest
 from app.config import Settings
 from tests.e2e.test_oidc_server import submit_form
 from tests.support.live_server import LiveServer
-from tests.support.oidc import AUDIENCE, DEVICE_CLIENT, OidcProvider, issuers_file, provider
+from tests.support.oidc import AUDIENCE, DEVICE_CLIENT, OidcProvider, issuers_file
 
 pytestmark = pytest.mark.e2e
 
 RUNNER_TOKEN = "runner-request-token-0123456789"
 # The GitHub Actions preset of docs/identity.md: the main branch of the repository is the ci role.
 CI_RULE = "g, repo:acme/fraud-model:ref:refs/heads/main, ci"
-
-
-@pytest.fixture(scope="module")
-def idp() -> OidcProvider:
-    return provider()
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from tests.e2e.test_oidc_server import sign_in
 from tests.support.browser import ROOT, require_browser_tools
 from tests.support.databases import fresh_database
 from tests.support.live_server import LiveServer
-from tests.support.oidc import OidcProvider, ProviderUnavailable, issuers_file, policy_dir, provider
+from tests.support.oidc import OidcProvider, issuers_file, policy_dir
 from tests.support.subscriptions import EVENTS, PROTOCOL, ws_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent]
@@ -41,14 +41,6 @@ mutation Request($input: RequestStageTransitionInput!) {
 ATTACH = """
 mutation Attach($input: AttachDocumentInput!) { attachDocument(input: $input) { modelDocument { id } } }
 """
-
-
-@pytest.fixture(scope="module")
-def idp() -> OidcProvider:
-    try:
-        return provider()
-    except ProviderUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="module")

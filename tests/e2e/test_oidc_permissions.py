@@ -31,7 +31,7 @@ from tests.graphql.test_schema_coverage import (
 )
 from tests.support.client import Api
 from tests.support.databases import wipe
-from tests.support.oidc import OidcProvider, ProviderUnavailable, issuers_file, policy_dir, provider
+from tests.support.oidc import OidcProvider, issuers_file, policy_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -62,14 +62,6 @@ class OidcApi(Api):
         if len(roles) != 1:
             raise AssertionError(f"the provider has one client per single role, not for {roles}")
         return self.idp.role_token(roles[0])
-
-
-@pytest.fixture(scope="module")
-def idp() -> OidcProvider:
-    try:
-        return provider()
-    except ProviderUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="module")

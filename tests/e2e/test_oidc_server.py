@@ -26,20 +26,12 @@ from app.config import Settings
 from tests.support.browser import ROOT, require_browser_tools
 from tests.support.databases import fresh_database
 from tests.support.live_server import LiveServer
-from tests.support.oidc import OidcProvider, ProviderUnavailable, issuers_file, policy_dir, provider
+from tests.support.oidc import OidcProvider, issuers_file, policy_dir, provider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent]
 
 VIEWER = {"query": "query Viewer { viewer { subject kind roles } }"}
 SESSION_SECRET = secrets.token_urlsafe(32)
-
-
-@pytest.fixture(scope="module")
-def idp() -> OidcProvider:
-    try:
-        return provider()
-    except ProviderUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from app.config import Settings
 from tests.e2e.test_oidc_server import sign_in
 from tests.support.databases import fresh_database
 from tests.support.live_server import LiveServer
-from tests.support.oidc import OidcProvider, ProviderUnavailable, issuers_file, policy_dir, provider
+from tests.support.oidc import OidcProvider, issuers_file, policy_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent]
 
@@ -59,14 +59,6 @@ mutation Approve($id: ID!) {
   }
 }
 """
-
-
-@pytest.fixture(scope="module")
-def idp() -> OidcProvider:
-    try:
-        return provider()
-    except ProviderUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="module")

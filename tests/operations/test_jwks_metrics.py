@@ -7,17 +7,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from app.auth.jwks import KeysUnavailable, OidcKeySource
-from tests.support.oidc import OidcProvider, ProviderUnavailable, provider
 
 pytestmark = pytest.mark.backend_independent
-
-
-@pytest.fixture(scope="module")
-def idp() -> OidcProvider:
-    try:
-        return provider()
-    except ProviderUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 def refreshes(result: str) -> float:

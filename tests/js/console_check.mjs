@@ -129,9 +129,13 @@ async function browse(browser) {
   await page.getByLabel('Name contains').focus();
   await page.keyboard.type(plan.prefix);
   await page.keyboard.press('Enter');
+  // The filter applies on Enter: wait for it in the address and for its answer (the unfiltered first page may
+  // already show only this test's newest models, with another total).
   await page.waitForFunction((prefix) => {
     const rows = [...document.querySelectorAll('[data-testid="model-link"]')];
-    return rows.length > 0 && rows.every((row) => row.textContent.includes(prefix));
+    return new URLSearchParams(location.hash.split('?')[1] ?? '').get('q') === prefix
+      && document.querySelector('[data-testid="models"]')?.getAttribute('aria-busy') === 'false'
+      && rows.length > 0 && rows.every((row) => row.textContent.includes(prefix));
   }, plan.prefix, { timeout: STEP_TIMEOUT_MS });
   report.catalogue = { page1: await texts(page, '[data-testid="model-link"]'),
                        total: await page.locator('[data-testid="total"]').innerText() };

@@ -117,7 +117,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-        return _gather(results, awaitable_fields)
+        return _awaited(results, awaitable_fields)
 
     def complete_list_value(
         self,
@@ -149,7 +149,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             completed.append(value)
         if not awaitable_indices:
             return completed
-        return _gather_items(completed, awaitable_indices)
+        return _awaited(completed, awaitable_indices)
 
     def _plain_items_type(
         self,
@@ -196,20 +196,13 @@ def _answer(recipe: PlainLeaf, source: Any) -> Any:
     return Undefined if coerced is None or coerced is Undefined else coerced
 
 
-async def _gather_items(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
-    """``completed`` with its awaitable items awaited, as graphql-core's ``complete_iterable_value`` does."""
-    awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
-    for index, value in zip(awaitable_indices, awaited, strict=True):
-        completed[index] = value
-    return completed
-
-
-async def _gather(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
-    """``results`` with its awaitable values awaited, as graphql-core's ``execute_fields`` does."""
-    if len(awaitable_fields) == 1:
-        field = awaitable_fields[0]
-        results[field] = await results[field]
+async def _awaited(values: Any, keys: list[Any]) -> Any:
+    """``values`` (a field's results by response name, or a list's items by index) with the awaitables at ``keys``
+    awaited, as graphql-core's ``execute_fields`` and ``complete_iterable_value`` do."""
+    if len(keys) == 1:
+        values[keys[0]] = await values[keys[0]]
     else:
-        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
-        results.update(zip(awaitable_fields, awaited, strict=True))
-    return results
+        awaited = await gather_with_cancel(*(values[key] for key in keys))
+        for key, value in zip(keys, awaited, strict=True):
+            values[key] = value
+    return values

@@ -47,6 +47,19 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    async def fetch_all(self, sql: str, parameters: Any) -> tuple[list[Any], Any]:
+        """Run a query and fetch its rows and description in one call (``PreparedRead``: no cursor object to keep)."""
+
+        def query() -> tuple[list[Any], Any]:
+            assert self._connection is not None
+            cursor = self._connection.execute(sql, parameters)
+            try:
+                return cursor.fetchall(), cursor.description
+            finally:
+                cursor.close()
+
+        return await self._execute(query)
+
     async def _on_worker_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` on aiosqlite's thread, counted in ``_on_worker`` until it has returned there."""
 

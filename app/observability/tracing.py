@@ -34,6 +34,8 @@ from starlette.types import ASGIApp
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.tracing.utils import should_skip_tracing
 
+from app.db.prepared import use_sqlalchemy_path
+
 REQUEST_ID_ATTRIBUTE = "modelreg.request_id"
 _provider: TracerProvider | None = None
 _enabled = False
@@ -122,6 +124,7 @@ def instrument_engines(engines: list[AsyncEngine], tracer_provider: TracerProvid
     usage = NoOpMeterProvider().get_meter("modelreg").create_up_down_counter("db.client.connections.usage")
     for engine in engines:
         EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
+        use_sqlalchemy_path(engine)  # its listeners need an execution context: no prepared reads beside it
 
 
 def instrument_http_client(client: httpx.AsyncClient, tracer_provider: TracerProvider) -> None:

@@ -11,6 +11,7 @@ from app.domain.entities import ModelAlias, ModelVersion
 from app.domain.governance import VersionAt
 
 from ..mapping import to_alias
+from ..prepared import PreparedRead
 from ..tables import AliasChangeRow, AliasRow, ModelRow, VersionRow
 
 _ALIASES = AliasRow.__table__
@@ -23,8 +24,8 @@ _ALIAS_ROWS = (
     .join(_MODELS, _MODELS.c.id == _ALIASES.c.model_id)
     .join(_VERSIONS, _VERSIONS.c.id == _ALIASES.c.version_id)
 )
-_OF_MODELS = _ALIAS_ROWS.where(_ALIASES.c.model_id.in_(_IDS)).order_by(_ALIASES.c.alias)
-_OF_VERSIONS = _ALIAS_ROWS.where(_ALIASES.c.version_id.in_(_IDS)).order_by(_ALIASES.c.alias)
+_OF_MODELS = PreparedRead(_ALIAS_ROWS.where(_ALIASES.c.model_id.in_(_IDS)).order_by(_ALIASES.c.alias))
+_OF_VERSIONS = PreparedRead(_ALIAS_ROWS.where(_ALIASES.c.version_id.in_(_IDS)).order_by(_ALIASES.c.alias))
 
 
 def _alias(row: Row) -> ModelAlias:
@@ -90,13 +91,13 @@ class SqlAliasRepository:
 
     async def for_models(self, model_ids: list[int]) -> dict[int, list[ModelAlias]]:
         result: dict[int, list[ModelAlias]] = {model_id: [] for model_id in model_ids}
-        for row in await self._session.execute(_OF_MODELS, {"ids": model_ids}):
+        for row in await _OF_MODELS.all(self._session, {"ids": model_ids}):
             result[row.model_id].append(_alias(row))
         return result
 
     async def for_versions(self, version_ids: list[int]) -> dict[int, list[ModelAlias]]:
         result: dict[int, list[ModelAlias]] = {version_id: [] for version_id in version_ids}
-        for row in await self._session.execute(_OF_VERSIONS, {"ids": version_ids}):
+        for row in await _OF_VERSIONS.all(self._session, {"ids": version_ids}):
             result[row.version_id].append(_alias(row))
         return result
 

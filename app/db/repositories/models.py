@@ -18,6 +18,7 @@ from app.domain.read_scope import EVERYTHING, ReadScope
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_model
 from ..pagination import fetch_page
+from ..prepared import PreparedRead
 from ..read_scope import name_in_scope
 from ..sessions import rowcount, upsert
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
@@ -27,9 +28,9 @@ _TAGS = ModelTagRow.__table__
 _IDS = bindparam("ids", type_=Integer(), expanding=True)
 # Reads select Core rows; the hot statements are built once (see versions.py).
 _MODEL_ROWS = select(*_MODELS.c)
-_BY_NAME = _MODEL_ROWS.where(_MODELS.c.name == bindparam("name"))
-_BY_IDS = _MODEL_ROWS.where(_MODELS.c.id.in_(_IDS))
-_TAGS_OF = select(_TAGS.c.model_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.model_id.in_(_IDS))
+_BY_NAME = PreparedRead(_MODEL_ROWS.where(_MODELS.c.name == bindparam("name")))
+_BY_IDS = PreparedRead(_MODEL_ROWS.where(_MODELS.c.id.in_(_IDS)))
+_TAGS_OF = PreparedRead(select(_TAGS.c.model_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.model_id.in_(_IDS)))
 
 _ORDER_COLUMNS = {
     ModelOrderField.NAME: ModelRow.name,
@@ -65,13 +66,14 @@ class SqlModelRepository:
         return to_model(row)
 
     async def get_by_name(self, name: str, *, for_update: bool = False) -> RegisteredModel | None:
-        query = _BY_NAME.with_for_update() if for_update else _BY_NAME
-        row = (await self._session.execute(query, {"name": name})).first()
+        if for_update:
+            row = (await self._session.execute(_BY_NAME.statement.with_for_update(), {"name": name})).first()
+        else:
+            row = await _BY_NAME.first(self._session, {"name": name})
         return to_model(row) if row else None
 
     async def get_many(self, ids: list[int]) -> dict[int, RegisteredModel]:
-        rows = await self._session.execute(_BY_IDS, {"ids": ids})
-        return {row.id: to_model(row) for row in rows}
+        return {row.id: to_model(row) for row in await _BY_IDS.all(self._session, {"ids": ids})}
 
     async def update(self, model_id: int, changes: ModelChanges, now: datetime) -> RegisteredModel:
         values: dict[str, object] = {"updated_at": now}
@@ -93,7 +95,8 @@ class SqlModelRepository:
         return await self._reload(model_id)
 
     async def _reload(self, model_id: int) -> RegisteredModel:
-        return to_model((await self._session.execute(_BY_IDS, {"ids": [model_id]})).one())
+        (row,) = await _BY_IDS.all(self._session, {"ids": [model_id]})
+        return to_model(row)
 
     async def delete(self, model_id: int) -> None:
         """Delete the model with its aliases and versions (their tags and metrics cascade)."""
@@ -152,7 +155,7 @@ class SqlModelRepository:
 
     async def tags(self, model_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {model_id: {} for model_id in model_ids}
-        for model_id, key, value in await self._session.execute(_TAGS_OF, {"ids": model_ids}):
+        for model_id, key, value in await _TAGS_OF.all(self._session, {"ids": model_ids}):
             result[model_id][key] = value
         return result
 

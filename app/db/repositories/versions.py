@@ -44,6 +44,7 @@ from ..filters import number_conditions, tag_conditions, text_conditions, time_c
 from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
+from ..prepared import PreparedRead
 from ..read_scope import name_in_scope
 from ..sessions import rowcount, upsert
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
@@ -72,9 +73,9 @@ _SOURCE = func.coalesce(
 _VERSION_ROWS = select(*_VERSIONS.c, _MODELS.c.name.label("model_name")).join(
     _MODELS, _MODELS.c.id == _VERSIONS.c.model_id
 )
-_VERSIONS_BY_ID = _VERSION_ROWS.where(_VERSIONS.c.id.in_(_IDS))
-_TAGS_OF = select(_TAGS.c.version_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.version_id.in_(_IDS))
-_METRICS_OF = (
+_VERSIONS_BY_ID = PreparedRead(_VERSION_ROWS.where(_VERSIONS.c.id.in_(_IDS)))
+_TAGS_OF = PreparedRead(select(_TAGS.c.version_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.version_id.in_(_IDS)))
+_METRICS_OF = PreparedRead(
     select(_METRICS.c.version_id, _METRICS.c.name, _METRICS.c.value, _METRICS.c.dataset, _METRICS.c.step)
     .where(_METRICS.c.version_id.in_(_IDS))
     .order_by(_METRICS.c.id)
@@ -106,7 +107,7 @@ def _newest_versions(stages: frozenset[Stage | None]) -> Select:
 
 
 # Built on first use per combination of stages asked for (at most 2^5).
-_NEWEST_BY_STAGES: dict[frozenset[Stage | None], Select] = {}
+_NEWEST_BY_STAGES: dict[frozenset[Stage | None], PreparedRead] = {}
 
 
 def _version(row: Row) -> ModelVersion:
@@ -222,8 +223,7 @@ class SqlVersionRepository:
         return _version(row) if row else None
 
     async def get_many(self, ids: list[int]) -> dict[int, ModelVersion]:
-        rows = await self._session.execute(_VERSIONS_BY_ID, {"ids": ids})
-        return {row.id: _version(row) for row in rows}
+        return {row.id: _version(row) for row in await _VERSIONS_BY_ID.all(self._session, {"ids": ids})}
 
     async def find_by_model_number(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
         rows = await self._session.execute(self._select().where(tuple_(ModelRow.name, VersionRow.version).in_(keys)))
@@ -305,9 +305,9 @@ class SqlVersionRepository:
     ) -> dict[int, dict[Stage | None, ModelVersion]]:
         """Per model, its newest version (key None, when asked for) and its newest in each stage asked for."""
         if stages not in _NEWEST_BY_STAGES:
-            _NEWEST_BY_STAGES[stages] = _newest_versions(stages)
+            _NEWEST_BY_STAGES[stages] = PreparedRead(_newest_versions(stages))
         found: dict[int, dict[Stage | None, ModelVersion]] = {}
-        for row in await self._session.execute(_NEWEST_BY_STAGES[stages], {"ids": model_ids}):
+        for row in await _NEWEST_BY_STAGES[stages].all(self._session, {"ids": model_ids}):
             version = _version(row)
             newest = found.setdefault(version.model_id, {})
             if version.stage in stages:
@@ -318,13 +318,13 @@ class SqlVersionRepository:
 
     async def tags(self, version_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {version_id: {} for version_id in version_ids}
-        for version_id, key, value in await self._session.execute(_TAGS_OF, {"ids": version_ids}):
+        for version_id, key, value in await _TAGS_OF.all(self._session, {"ids": version_ids}):
             result[version_id][key] = value
         return result
 
     async def metrics(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[Metric]]:
         result: dict[int, list[Metric]] = {version_id: [] for version_id in version_ids}
-        for version_id, name, value, dataset, step in await self._session.execute(_METRICS_OF, {"ids": version_ids}):
+        for version_id, name, value, dataset, step in await _METRICS_OF.all(self._session, {"ids": version_ids}):
             result[version_id].append(Metric(name, value, dataset, step))
         return result
 

@@ -84,14 +84,18 @@ class _AccessTokenValidator(JWTBearerTokenValidator):
         return claims
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Verified:
-    """A token whose signature and claims were checked, against which key set, and until when it holds."""
+    """A token whose signature and claims were checked, against which key set (found by ``kid``), until when it
+    holds, and the caller it names once ``authenticate`` has made it (the policy's role mapping never changes while
+    the server runs)."""
 
     claims: dict[str, Any]
     config: IssuerConfig
     keys: KeySet
+    kid: str | None
     expires_at: float
+    principal: Principal | None = None
 
 
 @dataclass
@@ -140,9 +144,23 @@ class TokenAuthenticator:
         return trusted.config if trusted else None
 
     async def authenticate(self, token: str) -> Principal:
-        """The caller behind ``token``: its claims checked by Authlib, its roles mapped by the policy."""
+        """The caller behind ``token``: its claims checked by Authlib, its roles mapped by the policy. A token
+        verified before answers the same caller without being decoded again, while ``_recall`` holds it."""
+        digest = hashlib.sha256(token.encode()).digest() if len(token) <= self._max_bytes else None
+        if digest is not None:
+            remembered = self._verified.get(digest)
+            if remembered is not None and remembered.principal is not None:
+                try:
+                    keys = await self._issuers[remembered.config.issuer].keys.keys_for(remembered.kid)
+                except KeysUnavailable:
+                    keys = None
+                if keys is not None and self._recall(digest, keys) is not None:
+                    return remembered.principal
         claims, config = await self.validate(token)
-        return self.principal(claims, config)
+        principal = self.principal(claims, config)
+        if digest is not None and (remembered := self._verified.get(digest)) is not None:
+            remembered.principal = principal
+        return principal
 
     async def validate(self, token: str) -> tuple[dict[str, Any], IssuerConfig]:
         """The verified claims of ``token`` and the issuer that signed it."""
@@ -183,7 +201,7 @@ class TokenAuthenticator:
             if reason == "expired_token":
                 raise TokenRefused("the bearer token has expired; get a new one", reason, label) from None
             raise TokenRefused(_REFUSED, reason, label) from None
-        self._remember(digest, _Verified(dict(claims), trusted.config, keys, float(claims["exp"])))
+        self._remember(digest, _Verified(dict(claims), trusted.config, keys, kid, float(claims["exp"])))
         return dict(claims), trusted.config
 
     def _recall(self, digest: bytes, keys: KeySet) -> _Verified | None:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from graphql import DocumentNode, GraphQLError, parse
 
@@ -79,8 +81,20 @@ def _too_large(limit: int, actual: int) -> Refused:
     )
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
 def decode(data: str | bytes) -> Any:
-    """JSON from a body or a GET parameter; a GraphQL-shaped 400 for anything that is not JSON in UTF-8."""
+    """JSON from a body or a GET parameter; a GraphQL-shaped 400 for anything that is not JSON in UTF-8.
+
+    orjson reads what it can (about 4x faster); what it refuses (NaN, lone surrogates, errors) and documents with
+    19 digits in a row (orjson reads an integer beyond 64 bits as a float) are read by the standard library, so the
+    answer never depends on which one ran."""
+    if _LONG_DIGITS.search(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(data)
     except UnicodeDecodeError:

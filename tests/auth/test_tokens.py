@@ -222,3 +222,19 @@ async def test_a_new_key_set_verifies_remembered_tokens_again(tmp_path, issuer):
     keys.replace(dev_issuer.public_key_set(rotated))  # the issuer stopped publishing the token's key
     with pytest.raises(TokenRefused):
         await auth.authenticate(token)
+
+
+async def test_a_remembered_token_answers_its_caller_without_being_decoded_again(tmp_path, issuer, monkeypatch):
+    import app.auth.tokens as tokens
+
+    auth, keys, verified = _counting_authenticator(tmp_path, time.time)
+    token = issuer({"roles": ["mlops"]})
+    first = await auth.authenticate(token)
+    decoded = []
+    real_segment = tokens._segment
+    monkeypatch.setattr(tokens, "_segment", lambda part: decoded.append(part) or real_segment(part))
+    again = await auth.authenticate(token)
+    assert again == first and again.roles == first.roles and decoded == [] and len(verified) == 1
+    keys.replace(dev_issuer.public_key_set(tmp_path))  # a refreshed key set: the token is checked again
+    assert await auth.authenticate(token) == first
+    assert len(decoded) == 2 and len(verified) == 2

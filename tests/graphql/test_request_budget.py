@@ -196,3 +196,21 @@ async def test_postgresql_connections_carry_the_statement_timeout(database_url):
                 assert (await connection.execute(text("SHOW statement_timeout"))).scalar() == "7s"
     finally:
         await database.dispose()
+
+
+@pytest.mark.parametrize("body", [
+    b'{"query": "{ a }", "variables": {"n": 1, "f": 0.1, "s": "\\u00e9", "l": [true, null]}}',
+    b'{"n": 123456789012345678901234567890}',  # beyond 64 bits: orjson would give a float
+    b'{"n": -9223372036854775809}',
+    b'{"n": NaN, "i": Infinity}',  # not JSON, but the standard library reads them: so do we
+    b'"\\ud800"',  # a lone surrogate
+    '{"s": "text given as str"}',
+    b'{"a": 1, "a": 2}',
+])
+def test_request_json_reads_as_the_standard_library_reads_it(body):
+    import json
+
+    from app.graphql.budget import decode
+
+    got, expected = decode(body), json.loads(body)
+    assert repr(got) == repr(expected)  # repr: NaN is not equal to itself; types too (1 and 1.0 print apart)

@@ -67,6 +67,7 @@ class _Walk:
             if isinstance(definition, FragmentDefinitionNode)
         }
         self.defaults: dict[str, Any] = {}
+        self.consulted: dict[str, None] = {}  # the variables read, in order (a dict as an ordered set)
 
     def argument(self, node: FieldNode, field: GraphQLField | None, name: str) -> Any:
         for argument in node.arguments or ():
@@ -74,6 +75,7 @@ class _Walk:
                 value = argument.value
                 if isinstance(value, VariableNode):
                     variable = value.name.value
+                    self.consulted[variable] = None
                     if variable in self.variables:
                         return self.variables[variable]
                     return self.defaults.get(variable)
@@ -141,6 +143,41 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
     return operations[0] if len(operations) == 1 else None
 
 
+class _KnownCosts:
+    """The costs of one operation of one parsed document, by the values of the variables its walk reads (page sizes
+    and walk bounds): a repeated query with other names or ids in its variables is not walked again."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        self.schema, self.document = schema, document
+        self.consulted: tuple[str, ...] = ()
+        self.by_values: dict[tuple[Any, ...], int] = {}
+
+    def key(self, variables: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The values of the consulted variables, typed (True, 1 and 1.0 are equal but count differently); None
+        when one cannot be a key."""
+        key = tuple((type(value), value) for value in (variables.get(name, _ABSENT) for name in self.consulted))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    def learn(self, consulted: dict[str, None], variables: Mapping[str, Any], cost: int) -> None:
+        if not set(consulted) <= set(self.consulted):  # another path through the document: start again
+            self.consulted = tuple(dict.fromkeys((*self.consulted, *consulted)))
+            self.by_values.clear()
+        key = self.key(variables)
+        if key is not None and len(self.by_values) < _VALUES_KEPT:
+            self.by_values[key] = cost
+
+
+_ABSENT = object()
+_VALUES_KEPT = 64
+# Per (document object, operation name), like _LONGEST_LISTS below: the entry keeps its document alive.
+_KNOWN_COSTS: OrderedDict[tuple[int, str | None], _KnownCosts] = OrderedDict()
+_DOCUMENTS_KEPT = 1000
+
+
 def operation_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -148,16 +185,31 @@ def operation_cost(
     operation_name: str | None = None,
 ) -> int:
     """The cost of the operation ``operation_name`` of ``document`` with ``variables`` (see the module doc); 0 when
-    the document names no runnable operation (execution then refuses it)."""
+    the document names no runnable operation (execution then refuses it). Remembered per document and the values
+    of the variables the walk reads."""
+    values = variables if isinstance(variables, Mapping) else {}
+    known = _KNOWN_COSTS.get((id(document), operation_name))
+    if known is None or known.document is not document or known.schema is not schema:
+        known = _KnownCosts(schema, document)
+        _KNOWN_COSTS[(id(document), operation_name)] = known
+        if len(_KNOWN_COSTS) > _DOCUMENTS_KEPT:
+            _KNOWN_COSTS.popitem(last=False)
+    else:
+        _KNOWN_COSTS.move_to_end((id(document), operation_name))
+        key = known.key(values)
+        if key is not None and (cost := known.by_values.get(key)) is not None:
+            return cost
     operation = select_operation(document, operation_name)
     if operation is None:
         return 0
-    walk = _Walk(schema, document, variables if isinstance(variables, Mapping) else {})
+    walk = _Walk(schema, document, values)
     for definition in operation.variable_definitions or ():
         if definition.default_value is not None:
             walk.defaults[definition.variable.name.value] = value_from_ast_untyped(definition.default_value)
     root = schema.get_root_type(operation.operation)
-    return walk.selection_cost(operation.selection_set, root, frozenset())
+    cost = walk.selection_cost(operation.selection_set, root, frozenset())
+    known.learn(walk.consulted, values, cost)
+    return cost
 
 
 class _LongestList(Visitor):

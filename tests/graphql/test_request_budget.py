@@ -214,3 +214,30 @@ def test_request_json_reads_as_the_standard_library_reads_it(body):
 
     got, expected = decode(body), json.loads(body)
     assert repr(got) == repr(expected)  # repr: NaN is not equal to itself; types too (1 and 1.0 print apart)
+
+
+def test_a_remembered_cost_is_the_cost_walked_again_whatever_the_variables():
+    """Costs are remembered per document by the values of the variables the walk reads; each answer must be what
+    a fresh walk gives, as the variables change (True, 1 and 1.0 are equal in Python, not in cost)."""
+    from app.graphql import cost as cost_module
+
+    document = parse(
+        "query($n: Int, $m: Int, $l: Int, $name: String) { registeredModels(first: $n) { edges { node { name "
+        "versions(first: $m, last: $l) { edges { node { version } } } } } } registeredModel(name: $name) { name } }"
+    )
+    graphql_schema = schema._schema
+    sequences = [
+        {"n": 5, "m": 3, "name": "a"}, {"n": 5, "m": 3, "name": "b"}, {"n": 5, "m": None, "l": 7},
+        {"n": 5, "m": None, "l": 2}, {"n": True, "m": 1}, {"n": 1, "m": 1}, {"n": 1.0, "m": 1}, {},
+        {"n": [1]}, {"n": 5, "m": 3, "name": "c"}, {"n": 100, "l": 4},
+    ]
+    walked = []
+    for variables in sequences:
+        cost_module._KNOWN_COSTS.clear()
+        walked.append(operation_cost(graphql_schema, document, variables))
+    cost_module._KNOWN_COSTS.clear()
+    for _ in range(3):  # the first round learns, the next ones answer from what was learnt
+        for variables, expected in zip(sequences, walked, strict=True):
+            assert operation_cost(graphql_schema, document, variables) == expected, variables
+    (known,) = cost_module._KNOWN_COSTS.values()
+    assert set(known.consulted) == {"n", "m", "l"} and len(known.by_values) >= 8

@@ -6,18 +6,12 @@ from datetime import datetime
 
 import strawberry
 from graphql import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from app.observability.tracing import GraphQLTracing
 
+from .documents import CachedDocuments
 from .errors import ErrorMapping
 from .execution import PlainLeafExecutor
 from .types.aliases import AliasMutations
@@ -81,8 +75,8 @@ def build_schema(
     """The schema with its protections. Introspection and suggestions can be switched off for production.
 
     The depth and alias limits are validation rules built once here: Strawberry's limiter extensions build a new
-    rule class per instance, and extensions are instantiated per request, so the validation cache (keyed by the
-    rules) would never hit.
+    rule class per instance, and extensions are instantiated per request, so a validation cache keyed by the rules
+    would never hit. Parsing and validation are remembered by one extension (documents.py).
     """
     rules = [
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
@@ -90,13 +84,7 @@ def build_schema(
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    extensions = [
-        lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: ParserCache(maxsize=1000),
-        lambda: ValidationCache(maxsize=1000),
-        ErrorMapping,
-    ]
+    extensions = [lambda: CachedDocuments(rules, max_tokens), ErrorMapping]
     if tracing:  # OpenTelemetry spans per operation and resolver (app/observability/tracing.py)
         extensions.append(GraphQLTracing)
     return strawberry.Schema(

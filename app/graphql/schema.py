@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.observability.tracing import GraphQLTracing
 
+from . import direct_resolvers
 from .documents import CachedDocuments
 from .errors import ErrorMapping
 from .execution import PlainLeafExecutor
@@ -87,7 +88,7 @@ def build_schema(
     extensions = [lambda: CachedDocuments(rules, max_tokens), ErrorMapping]
     if tracing:  # OpenTelemetry spans per operation and resolver (app/observability/tracing.py)
         extensions.append(GraphQLTracing)
-    return strawberry.Schema(
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -97,6 +98,8 @@ def build_schema(
             disable_field_suggestions=not field_suggestions, scalar_map={Long: LONG_SCALAR, datetime: DATETIME_SCALAR}
         ),
     )
+    direct_resolvers.install(built)
+    return built
 
 
 # The exported schema (schema.graphql) is printed from this default instance.

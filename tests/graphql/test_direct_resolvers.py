@@ -1,0 +1,55 @@
+"""Direct resolvers (app/graphql/direct_resolvers.py) answer exactly what Strawberry's wrapper answers: the same
+documents against an application built without them give the same bodies, errors included."""
+
+from __future__ import annotations
+
+from app.graphql import direct_resolvers
+from app.graphql.schema import build_schema
+from tests.support.client import api_with_settings
+
+SEED = [
+    'createModelVersion(input: {name: "direct/a", createModelIfMissing: true, tags: [{key: "team", value: "x"}], '
+    'metrics: [{name: "auc", value: 0.9, dataset: "validation", step: 2}]}) { modelVersion { version } }',
+    'createModelVersion(input: {name: "direct/a", metrics: [{name: "auc", value: 0.95}]}) { modelVersion { version } }',
+    'createModelVersion(input: {name: "direct/b", createModelIfMissing: true, parents: [{uri: "models:/direct/a/1"}]}) '
+    "{ modelVersion { version } }",
+    'setModelAlias(input: {name: "direct/a", alias: "stable", version: 1}) { modelAlias { alias } }',
+    'setRegisteredModelTag(input: {name: "direct/a", key: "owner", value: "ml"}) { registeredModel { name } }',
+    'requestStageTransition(input: {name: "direct/a", version: 2, toStage: STAGING, comment: "try"}) '
+    "{ transitionRequest { id } }",
+]
+
+DOCUMENTS = [
+    # the catalogue's relations, with and without arguments (latestVersion(stage:) converts an enum argument)
+    """{ registeredModels(first: 10) { edges { node { name tags { key value } aliases { alias version }
+         latestVersion { version metrics { name value dataset step } tags { key value } aliases { alias } }
+         staging: latestVersion(stage: STAGING) { version } none: latestVersion(stage: PRODUCTION) { version } } } } }""",
+    """{ registeredModel(name: "direct/b") { latestVersion { version lineage(direction: UPSTREAM) {
+         truncated mermaid dot nodes { __typename ... on ModelVersion { name version } } edges { relation } } } } }""",
+    """{ transitionRequests(first: 5) { nodes { kind name version fromStage toStage status comment requestedBy
+         { subject } requiredApprovals approvals { nodes { decision } } } } }""",
+    "{ viewer { subject roles } }",
+    # errors raised under a direct resolver's parent keep their message, path and locations
+    '{ registeredModel(name: "direct/a") { latestVersion(stage: NOT_A_STAGE) { version } } }',
+    '{ modelVersion(name: "direct/a", version: 99) { version tags { key } } }',
+]
+
+
+async def test_direct_resolvers_answer_what_strawberrys_wrapper_answers(api, settings, monkeypatch):
+    for mutation in SEED:
+        await api.ok("mutation { %s }" % mutation, None, "mlops")
+    direct = [await api.gql(document, None, "mlops") for document in DOCUMENTS]
+    monkeypatch.setattr(direct_resolvers, "install", lambda schema: [])
+    async with api_with_settings(settings, api) as wrapped_api:
+        wrapped = [await wrapped_api.gql(document, None, "mlops") for document in DOCUMENTS]
+    for document, with_direct, with_wrapper in zip(DOCUMENTS, direct, wrapped, strict=True):
+        assert with_direct == with_wrapper, document
+    assert any("errors" in body for body in direct) and all("data" in body for body in direct[:4])
+
+
+def test_only_plain_synchronous_resolvers_are_replaced():
+    changed = set(direct_resolvers.install(build_schema()))  # installed again: the names it replaces
+    assert {"RegisteredModel.tags", "RegisteredModel.latestVersion", "ModelVersion.metrics"} <= changed
+    assert "RegisteredModel.versions" not in changed  # asynchronous
+    assert "Query.registeredModels" not in changed  # asynchronous
+    assert not any(name.startswith(("Mutation.", "Subscription.")) for name in changed)

@@ -106,10 +106,13 @@ def create_database(url: str, *, echo: bool = False, statement_timeout: float = 
             connect_args=connect_args,
             **json_options,
         )
+    # PostgreSQL reads run in autocommit: under READ COMMITTED every statement takes its own snapshot inside a
+    # transaction too, so BEGIN and ROLLBACK were two round trips per request that bought nothing.
+    read_bind = reader if is_sqlite(url) else reader.execution_options(isolation_level="AUTOCOMMIT")
     return Database(
         reader=reader,
         writer=writer,
-        read_sessions=async_sessionmaker(reader, expire_on_commit=False, autoflush=False),
+        read_sessions=async_sessionmaker(read_bind, expire_on_commit=False, autoflush=False),
         write_sessions=async_sessionmaker(writer, expire_on_commit=False, autoflush=False),
         url=url,
     )

@@ -34,7 +34,7 @@ from .sqlite_inline import InlineConnection
 
 Processor = Callable[[Any], Any] | None
 
-# Engines with OpenTelemetry's statement spans: their listeners need SQLAlchemy's execution context.
+# Pools of engines with OpenTelemetry's statement spans: their listeners need SQLAlchemy's execution context.
 _TRACED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 # Plans per IN-list length kept per statement and dialect; longer tails of lengths take SQLAlchemy's path.
@@ -42,8 +42,9 @@ _MAX_PLANS = 256
 
 
 def use_sqlalchemy_path(engine: AsyncEngine) -> None:
-    """Send every ``PreparedRead`` on ``engine`` through ``AsyncSession.execute`` (for traced engines)."""
-    _TRACED.add(engine.sync_engine)
+    """Send every ``PreparedRead`` on ``engine`` (and on the engines sharing its pool, as one with other execution
+    options does) through ``AsyncSession.execute``: for traced engines."""
+    _TRACED.add(engine.sync_engine.pool)
 
 
 class _Plan:
@@ -109,7 +110,7 @@ class PreparedRead:
     async def all(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
         connection = await session.connection()
         lengths = tuple((name, len(value)) for name, value in values.items() if isinstance(value, (list, tuple)))
-        if connection.sync_engine in _TRACED or any(length == 0 for _, length in lengths):
+        if connection.sync_engine.pool in _TRACED or any(length == 0 for _, length in lengths):
             return list((await session.execute(self.statement, dict(values))).all())
         dialect = connection.dialect
         key = (dialect.name, lengths)

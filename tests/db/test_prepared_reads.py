@@ -125,7 +125,7 @@ def traced_reader(app):
     engine = app.state.database.reader
     use_sqlalchemy_path(engine)
     yield engine
-    _TRACED.discard(engine.sync_engine)
+    _TRACED.discard(engine.sync_engine.pool)
 
 
 async def test_a_traced_engine_keeps_sqlalchemy_execution(app, traced_reader):

@@ -83,3 +83,23 @@ async def test_a_task_outliving_its_request_reads_with_its_own_session(api, app)
         assert (await uow.models.get_by_name("shared/d")).name == "shared/d"
     for engine in {app.state.database.reader, app.state.database.writer}:
         assert engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_postgresql_reads_hold_no_transaction_and_writes_hold_one(app):
+    """PostgreSQL reads run in autocommit (app/db/engine.py): under READ COMMITTED every statement had its own
+    snapshot inside a transaction anyway, and BEGIN and ROLLBACK cost two round trips per request. ``now()`` is the
+    start of the transaction: two statements of a read see two times, two of a write the same one."""
+    import pytest
+
+    from tests.support.databases import SWITCH, backend
+
+    if backend() != "postgresql":
+        pytest.skip(f"PostgreSQL's transactions: set {SWITCH} (CI's second leg)")
+    database = app.state.database
+    for sessions, same_time in ((database.read_sessions, False), (database.write_sessions, True)):
+        async with sessions() as session:
+            first = (await session.execute(text("SELECT now()"))).scalar_one()
+            await asyncio.sleep(0.01)
+            second = (await session.execute(text("SELECT now()"))).scalar_one()
+            await session.rollback()
+        assert (first == second) is same_time

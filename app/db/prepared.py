@@ -28,6 +28,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .sqlite_inline import InlineConnection
@@ -55,8 +56,10 @@ class _Plan:
         expanded = statement.compile(dialect=dialect).construct_expanded_state(dict(sample))
         self.sql = expanded.statement
         self.positions: Sequence[str] | None = expanded.positiontup  # None: named parameters
-        self.defaults = dict(expanded.parameters)  # the statement's own bound values, e.g. stage names of an IN
         self.expansion = {name: names for name, names in expanded.parameter_expansion.items() if name in sample}
+        given = set(sample).union(*self.expansion.values())
+        # The statement's own bound values (the stage names of an IN, say); the caller's are given on every call.
+        self.defaults = {name: value for name, value in expanded.parameters.items() if name not in given}
         self.bind_processors = dict(expanded.processors)
         self._types = [column.type for column in statement.selected_columns]
         self._dialect = dialect
@@ -97,20 +100,31 @@ class PreparedRead:
     """A Core ``SELECT`` built once, run on the session's connection without SQLAlchemy's per-execution work.
 
     ``await read.all(session, {"ids": [1, 2]})`` answers what ``(await session.execute(read.statement,
-    ...)).all()`` would, as named tuples. Expanding (``IN``) parameters are compiled per list length.
+    ...)).all()`` would: rows read by attribute or unpacked (named tuples; SQLAlchemy's own rows where its path is
+    taken: traced or echoing engines, empty ``IN`` lists). Every parameter the statement leaves open must be given;
+    expanding (``IN``) parameters are compiled per list length.
     """
 
     def __init__(self, statement: Select) -> None:
         keys = list(statement.selected_columns.keys())
         if len(set(keys)) != len(keys) or not all(key.isidentifier() and not key.startswith("_") for key in keys):
             raise ValueError(f"a prepared read needs distinct column names usable as attributes, not {keys}")
+        binds = list(statement.compile().binds.values())
+        if any(bind.callable is not None for bind in binds):
+            raise ValueError("a prepared read cannot take parameters computed at execution (callable_)")
         self.statement = statement
-        self._plans: dict[tuple[str, tuple[tuple[str, int], ...]], _Plan] = {}
+        self._required = frozenset(bind.key for bind in binds if bind.required)
+        self._expanding = tuple(sorted(bind.key for bind in binds if bind.required and bind.expanding))
+        self._plans: dict[tuple[str, tuple[int, ...]], _Plan] = {}
 
     async def all(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        if values.keys() != self._required:
+            raise ValueError(f"this read takes the parameters {sorted(self._required)}, not {sorted(values)}")
+        if any(not isinstance(values[name], (list, tuple)) for name in self._expanding):
+            values = {**values, **{name: list(values[name]) for name in self._expanding}}
         connection = await session.connection()
-        lengths = tuple((name, len(value)) for name, value in values.items() if isinstance(value, (list, tuple)))
-        if connection.sync_engine.pool in _TRACED or any(length == 0 for _, length in lengths):
+        lengths = tuple(len(values[name]) for name in self._expanding)
+        if connection.sync_engine.pool in _TRACED or connection.sync_engine.echo or 0 in lengths:
             return list((await session.execute(self.statement, dict(values))).all())
         dialect = connection.dialect
         key = (dialect.name, lengths)
@@ -126,7 +140,12 @@ class PreparedRead:
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
         # The session's connection has begun its transaction: the driver connection is at hand, no I/O needed.
-        raw_rows, description = await _fetch_all(sync_connection.connection.driver_connection, plan.sql, parameters)
+        try:
+            raw_rows, description = await _fetch_all(sync_connection.connection.driver_connection, plan.sql, parameters)
+        except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it, the connection dropped if it is lost
+            if dialect.is_disconnect(error, None, None):
+                sync_connection.invalidate(error)
+            raise DBAPIError.instance(plan.sql, parameters, error, dialect.loaded_dbapi.Error) from error
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
         return plan.rows(raw_rows, description)

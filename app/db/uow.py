@@ -31,7 +31,8 @@ log = logging.getLogger("modelreg.db")
 
 
 class SqlUnitOfWork:
-    """Repositories over one session. Leaving the block without ``commit()`` rolls back.
+    """Repositories over one session. Leaving the block without ``commit()`` rolls back. Read units only read: on
+    PostgreSQL their sessions run in autocommit (db/engine.py), so a write there would not wait for ``commit()``.
 
     ``after_commit(callback)`` runs a callback once the transaction has committed (never after a rollback): the
     event outbox uses it to wake this process's subscriptions (services/event_feed.py).

@@ -82,6 +82,7 @@ def _too_large(limit: int, actual: int) -> Refused:
 
 
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
 
 
 def decode(data: str | bytes) -> Any:
@@ -90,7 +91,8 @@ def decode(data: str | bytes) -> Any:
     orjson reads what it can (about 4x faster); what it refuses (NaN, lone surrogates, errors) and documents with
     19 digits in a row (orjson reads an integer beyond 64 bits as a float) are read by the standard library, so the
     answer never depends on which one ran."""
-    if _LONG_DIGITS.search(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data) is None:
+    long_digits = _LONG_DIGITS_TEXT.search(data) if isinstance(data, str) else _LONG_DIGITS.search(data)
+    if long_digits is None:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -116,8 +116,9 @@ async def test_each_prepared_statement_is_announced_to_the_statement_listeners(a
             await models._BY_NAME.all(session, {"name": "prepared/a"})
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    statements = [statement for statement, _ in seen if not statement.startswith("BEGIN")]
-    assert len(statements) == 1 and "registered_models" in statements[0]
+    statements = [(statement, context) for statement, context in seen if not statement.startswith("BEGIN")]
+    assert len(statements) == 1 and "registered_models" in statements[0][0]
+    assert statements[0][1] is None  # no SQLAlchemy execution context: the prepared path ran
 
 
 @pytest.fixture
@@ -149,3 +150,23 @@ def test_a_statement_whose_column_names_cannot_be_attributes_is_refused():
 
     with pytest.raises(ValueError, match="distinct column names"):
         PreparedRead(select(column("a").label("_private")))
+
+
+async def test_the_parameters_a_read_takes_are_all_required_and_no_others(app):
+    async with app.state.database.read_sessions() as session:
+        with pytest.raises(ValueError, match="takes the parameters"):
+            await models._BY_NAME.all(session, {})
+        with pytest.raises(ValueError, match="takes the parameters"):
+            await models._BY_NAME.all(session, {"name": "prepared/a", "other": 1})
+        as_set = await models._BY_IDS.all(session, {"ids": {1, 2, 3}})  # any collection of ids, as SQLAlchemy takes
+        assert as_set == await models._BY_IDS.all(session, {"ids": [1, 2, 3]})
+
+
+async def test_a_failing_statement_raises_sqlalchemys_error(app):
+    from sqlalchemy import column, select, table
+    from sqlalchemy.exc import DBAPIError
+
+    broken = PreparedRead(select(column("x")).select_from(table("no_such_table")))
+    async with app.state.database.read_sessions() as session:
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            await broken.all(session, {})

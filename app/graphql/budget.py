@@ -193,8 +193,13 @@ def _parse(query: str, max_tokens: int) -> DocumentNode | None:
         return None
 
 
+def parse_is_remembered(query: str) -> bool:
+    """Whether ``parse_for_budget`` hands the same document object for this text every time (short documents)."""
+    return len(query) <= _PARSE_CACHE_CHARS
+
+
 async def parse_for_budget(query: str, max_tokens: int) -> DocumentNode | None:
     """The document for the cost check (None when it does not parse); long documents are parsed off the loop."""
-    if len(query) <= _PARSE_CACHE_CHARS:
+    if parse_is_remembered(query):
         return _parse_cached(query, max_tokens)
     return await asyncio.to_thread(_parse, query, max_tokens)

@@ -183,11 +183,16 @@ def operation_cost(
     document: DocumentNode,
     variables: Mapping[str, Any] | None,
     operation_name: str | None = None,
+    *,
+    remember: bool = True,
 ) -> int:
     """The cost of the operation ``operation_name`` of ``document`` with ``variables`` (see the module doc); 0 when
     the document names no runnable operation (execution then refuses it). Remembered per document and the values
-    of the variables the walk reads."""
+    of the variables the walk reads, unless ``remember`` is false (a document parsed afresh for this request: its
+    entry could never be found again)."""
     values = variables if isinstance(variables, Mapping) else {}
+    if not remember:
+        return _walk_cost(schema, document, values, operation_name)[0]
     known = _KNOWN_COSTS.get((id(document), operation_name))
     if known is None or known.document is not document or known.schema is not schema:
         known = _KnownCosts(schema, document)
@@ -199,17 +204,24 @@ def operation_cost(
         key = known.key(values)
         if key is not None and (cost := known.by_values.get(key)) is not None:
             return cost
+    cost, consulted = _walk_cost(schema, document, values, operation_name)
+    known.learn(consulted, values, cost)
+    return cost
+
+
+def _walk_cost(
+    schema: GraphQLSchema, document: DocumentNode, values: Mapping[str, Any], operation_name: str | None
+) -> tuple[int, dict[str, None]]:
+    """The cost, walked, and the variables the walk read."""
     operation = select_operation(document, operation_name)
     if operation is None:
-        return 0
+        return 0, {}
     walk = _Walk(schema, document, values)
     for definition in operation.variable_definitions or ():
         if definition.default_value is not None:
             walk.defaults[definition.variable.name.value] = value_from_ast_untyped(definition.default_value)
     root = schema.get_root_type(operation.operation)
-    cost = walk.selection_cost(operation.selection_set, root, frozenset())
-    known.learn(walk.consulted, values, cost)
-    return cost
+    return walk.selection_cost(operation.selection_set, root, frozenset()), walk.consulted
 
 
 class _LongestList(Visitor):

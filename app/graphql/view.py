@@ -369,7 +369,13 @@ class GraphQLView(GraphQL[Context, None]):
                 limit=self.limits.max_input_items,
                 actual=longest,
             )
-        return operation_cost(cast(Any, self.schema)._schema, document, operation.variables, operation.operation_name)
+        return operation_cost(
+            cast(Any, self.schema)._schema,
+            document,
+            operation.variables,
+            operation.operation_name,
+            remember=budget.parse_is_remembered(operation.query),
+        )
 
     async def execute_single(
         self,

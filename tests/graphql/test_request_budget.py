@@ -241,3 +241,19 @@ def test_a_remembered_cost_is_the_cost_walked_again_whatever_the_variables():
             assert operation_cost(graphql_schema, document, variables) == expected, variables
     (known,) = cost_module._KNOWN_COSTS.values()
     assert set(known.consulted) == {"n", "m", "l"} and len(known.by_values) >= 8
+
+
+async def test_a_long_document_parsed_afresh_leaves_no_remembered_cost(api):
+    """Documents over the budget's parse cache are parsed anew per request: their cost entries could never be found
+    again, so they are not kept (they would only push out the entries of repeated queries)."""
+    from app.graphql import budget
+    from app.graphql import cost as cost_module
+
+    padding = " " * (budget._PARSE_CACHE_CHARS + 10)
+    short, long = "{ viewer { subject } }", "{ viewer { subject } }" + padding
+    assert budget.parse_is_remembered(short) and not budget.parse_is_remembered(long)
+    await api.ok(short, None, "mlops")
+    kept = len(cost_module._KNOWN_COSTS)
+    for _ in range(3):
+        await api.ok(long, None, "mlops")
+    assert len(cost_module._KNOWN_COSTS) == kept

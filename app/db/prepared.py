@@ -1,19 +1,24 @@
-"""Hot reads run straight on the session's database connection, skipping SQLAlchemy's execution machinery.
+"""Hot statements run straight on the session's database connection, skipping SQLAlchemy's execution machinery.
 
 A prebuilt Core ``SELECT`` executed through ``AsyncSession.execute`` cost about 150 us of CPU on SQLite, of which
 the driver's own work was 10-15 us: the rest is SQLAlchemy's per-execution work (cache key, execution context,
 result object, one greenlet switch per cursor call). The registry's hottest reads (a model by name, tags, metrics,
 aliases, newest versions) are a handful of fixed statements, so a ``PreparedRead`` compiles each once per dialect
 (and per length of its ``IN`` lists), keeps the column types' result processors, and runs the SQL on the driver
-connection of the session's own transaction: the same SQL, the same values, at a fraction of the cost.
+connection of the session's own transaction: the same SQL, the same values, at a fraction of the cost. The write
+path's fixed statements are prepared the same way: a ``PreparedWrite`` (an ``INSERT``, ``UPDATE`` or ``DELETE``
+with its ``RETURNING`` rows: a new version, the audit record, a lineage node), ``PreparedRows`` (one ``INSERT`` of
+many rows: a version's tags and metrics, the outbox events) and ``PreparedUpsert`` (a tag, per dialect).
 
 What is kept from SQLAlchemy's path:
 
-- the statement runs in the session's transaction, on its connection (``BEGIN`` is issued as before);
+- the statement runs in the session's transaction, on its connection (``BEGIN`` is issued as before), after the
+  session's pending ORM changes are flushed, as SQLAlchemy's autoflush would;
 - each statement is announced to the engine's ``before_cursor_execute`` listeners (statement counts per request,
   the N+1 and request-cost tests), with no execution context;
-- rows come back with the values SQLAlchemy would give (each column's result processor, from the driver's
-  ``description``) and are read by attribute or unpacked like SQLAlchemy's rows.
+- values go in as SQLAlchemy would send them (each parameter's bind processor: times, JSON), and rows come back
+  with the values SQLAlchemy would give (each column's result processor, from the driver's ``description``),
+  read by attribute or unpacked like SQLAlchemy's rows.
 
 Engines that are traced (OpenTelemetry's SQLAlchemy spans need an execution context) use SQLAlchemy's path.
 """
@@ -23,13 +28,15 @@ from __future__ import annotations
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
-from sqlalchemy import Select
+from sqlalchemy import CursorResult, Delete, FromClause, Insert, Select, Table, Update, bindparam, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from .sqlite_inline import InlineConnection
 
@@ -41,9 +48,12 @@ _TRACED: weakref.WeakSet[Any] = weakref.WeakSet()
 # Plans per IN-list length kept per statement and dialect; longer tails of lengths take SQLAlchemy's path.
 _MAX_PLANS = 256
 
+Statement = Select | Insert | Update | Delete
+S = TypeVar("S", bound="Select[Any] | Insert | Update | Delete")
+
 
 def use_sqlalchemy_path(engine: AsyncEngine) -> None:
-    """Send every ``PreparedRead`` on ``engine`` (and on the engines sharing its pool, as one with other execution
+    """Send every prepared statement on ``engine`` (and on the engines sharing its pool, as one with other execution
     options does) through ``AsyncSession.execute``: for traced engines."""
     _TRACED.add(engine.sync_engine.pool)
 
@@ -52,18 +62,24 @@ class _Plan:
     """One executable form of a statement (per dialect and IN-list lengths): its SQL, its parameters' defaults and
     converters, and how rows are built."""
 
-    def __init__(self, statement: Select, dialect: Dialect, sample: Mapping[str, Any]) -> None:
-        expanded = statement.compile(dialect=dialect).construct_expanded_state(dict(sample))
+    def __init__(self, statement: Statement, dialect: Dialect, sample: Mapping[str, Any]) -> None:
+        compiled = statement.compile(dialect=dialect)
+        expanded = compiled.construct_expanded_state(dict(sample))
         self.sql = expanded.statement
         self.positions: Sequence[str] | None = expanded.positiontup  # None: named parameters
         self.expansion = {name: names for name, names in expanded.parameter_expansion.items() if name in sample}
         given = set(sample).union(*self.expansion.values())
         # The statement's own bound values (the stage names of an IN, say); the caller's are given on every call.
         self.defaults = {name: value for name, value in expanded.parameters.items() if name not in given}
+        # The expanded state converts the items of IN lists only; every other value is converted by its type here.
         self.bind_processors = dict(expanded.processors)
-        self._types = [column.type for column in statement.selected_columns]
+        for name, bind in compiled.binds.items():
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None and name in expanded.parameters:
+                self.bind_processors.setdefault(name, convert)
+        self._types = [column.type for column in statement.exported_columns]
         self._dialect = dialect
-        self.row: Any = namedtuple("Row", list(statement.selected_columns.keys()))  # type: ignore[misc]
+        self.row: Any = namedtuple("Row", [str(key) for key in list(statement.exported_columns.keys())])  # type: ignore[misc]
         self.result_processors: list[Processor] | None = None  # from the first execution's cursor description
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
@@ -80,7 +96,9 @@ class _Plan:
             return named
         return [named[name] for name in self.positions]
 
-    def rows(self, raw_rows: list[Any], description: Sequence[Any]) -> list[Any]:
+    def rows(self, raw_rows: list[Any], description: Sequence[Any] | None) -> list[Any]:
+        if description is None:  # a write without RETURNING
+            return []
         processors = self.result_processors
         if processors is None:
             processors = self.result_processors = [
@@ -96,42 +114,63 @@ class _Plan:
         ]
 
 
-class PreparedRead:
-    """A Core ``SELECT`` built once, run on the session's connection without SQLAlchemy's per-execution work.
+_CONNECTION = "modelreg.prepared_connection"  # session.info: (transaction, its connection)
 
-    ``await read.all(session, {"ids": [1, 2]})`` answers what ``(await session.execute(read.statement,
-    ...)).all()`` would: rows read by attribute or unpacked (named tuples; SQLAlchemy's own rows where its path is
-    taken: traced or echoing engines, empty ``IN`` lists). Every parameter the statement leaves open must be given;
-    expanding (``IN``) parameters are compiled per list length.
-    """
 
-    def __init__(self, statement: Select) -> None:
-        keys = list(statement.selected_columns.keys())
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, begun if need be. ``AsyncSession.connection()`` costs about
+    34 us (a greenlet hop) per call; a unit of work runs a dozen statements on one transaction, so it is kept."""
+    sync_session = session.sync_session
+    cached = session.info.get(_CONNECTION)
+    if cached is not None and cached[0] is _innermost(sync_session):
+        return cast(AsyncConnection, cached[1])
+    connection = await session.connection()  # in a nested transaction, this is what emits its SAVEPOINT
+    session.info[_CONNECTION] = (_innermost(sync_session), connection)
+    return connection
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    """The transaction statements run in now: a savepoint's (``begin_nested``) while one is open, else the root's."""
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+class _Prepared(Generic[S]):
+    """A Core statement built once and run on the session's connection (``PreparedRead``, ``PreparedWrite``)."""
+
+    def __init__(self, statement: S) -> None:
+        keys = [key or "" for key in list(statement.exported_columns.keys())]
         if len(set(keys)) != len(keys) or not all(key.isidentifier() and not key.startswith("_") for key in keys):
-            raise ValueError(f"a prepared read needs distinct column names usable as attributes, not {keys}")
-        binds = list(statement.compile().binds.values())
+            raise ValueError(f"a prepared statement needs distinct column names usable as attributes, not {keys}")
+        compiled = statement.compile()
+        binds = list(compiled.binds.values())
         if any(bind.callable is not None for bind in binds):
-            raise ValueError("a prepared read cannot take parameters computed at execution (callable_)")
-        self.statement = statement
+            raise ValueError("a prepared statement cannot take parameters computed at execution (callable_)")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a prepared statement cannot fill column defaults computed in Python: give every value")
+        self.statement: S = statement
         self._required = frozenset(bind.key for bind in binds if bind.required)
         self._expanding = tuple(sorted(bind.key for bind in binds if bind.required and bind.expanding))
         self._plans: dict[tuple[str, tuple[int, ...]], _Plan] = {}
 
-    async def all(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+    async def _rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        """The rows the statement answers (none for a write without RETURNING)."""
         if values.keys() != self._required:
-            raise ValueError(f"this read takes the parameters {sorted(self._required)}, not {sorted(values)}")
+            raise ValueError(f"this statement takes the parameters {sorted(self._required)}, not {sorted(values)}")
         if any(not isinstance(values[name], (list, tuple)) for name in self._expanding):
             values = {**values, **{name: list(values[name]) for name in self._expanding}}
-        connection = await session.connection()
+        sync_session = session.sync_session
+        if sync_session.autoflush and (sync_session.new or sync_session.dirty or sync_session.deleted):
+            await session.flush()  # the driver would not see pending ORM changes; SQLAlchemy's autoflush would
+        connection = await _connection(session)
         lengths = tuple(len(values[name]) for name in self._expanding)
         if connection.sync_engine.pool in _TRACED or connection.sync_engine.echo or 0 in lengths:
-            return list((await session.execute(self.statement, dict(values))).all())
+            return await self._through_sqlalchemy(session, values)
         dialect = connection.dialect
         key = (dialect.name, lengths)
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= _MAX_PLANS:
-                return list((await session.execute(self.statement, dict(values))).all())
+                return await self._through_sqlalchemy(session, values)
             plan = self._plans[key] = _Plan(self.statement, dialect, values)
         parameters = plan.parameters(values)
         sync_connection = connection.sync_connection
@@ -145,14 +184,129 @@ class PreparedRead:
         except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it, the connection dropped if it is lost
             if dialect.is_disconnect(error, None, None):
                 sync_connection.invalidate(error)
+                session.info.pop(_CONNECTION, None)
             raise DBAPIError.instance(plan.sql, parameters, error, dialect.loaded_dbapi.Error) from error
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
         return plan.rows(raw_rows, description)
 
+    async def _through_sqlalchemy(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        result = cast(CursorResult[Any], await session.execute(self.statement, dict(values)))
+        return list(result.all()) if result.returns_rows else []
+
+
+class PreparedRead(_Prepared[Select]):
+    """A Core ``SELECT`` built once, run on the session's connection without SQLAlchemy's per-execution work.
+
+    ``await read.all(session, {"ids": [1, 2]})`` answers what ``(await session.execute(read.statement,
+    ...)).all()`` would: rows read by attribute or unpacked (named tuples; SQLAlchemy's own rows where its path is
+    taken: traced or echoing engines, empty ``IN`` lists). Every parameter the statement leaves open must be given;
+    expanding (``IN``) parameters are compiled per list length.
+    """
+
+    def __init__(self, statement: Select) -> None:
+        super().__init__(statement)
+
+    async def all(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        return await self._rows(session, values)
+
     async def first(self, session: AsyncSession, values: Mapping[str, Any]) -> Any | None:
-        rows = await self.all(session, values)
+        rows = await self._rows(session, values)
         return rows[0] if rows else None
+
+
+class PreparedWrite(_Prepared[Insert | Update | Delete]):
+    """A Core ``INSERT``, ``UPDATE`` or ``DELETE`` built once, run like a ``PreparedRead`` in the session's
+    transaction. ``await write.run(session, values)`` answers its ``RETURNING`` rows (none without RETURNING).
+
+    Every value is given by the caller: a statement that would fill a column from a default computed in Python
+    (SQLAlchemy computes those at execution) is refused when built. The ORM's identity map is not updated, so
+    the rows it changes must not be held as ORM objects by the session. Name the parameters of an ``UPDATE`` or
+    ``DELETE`` unlike the table's columns: SQLAlchemy's own path (traced engines) would take them for SET values.
+    """
+
+    def __init__(self, statement: Insert | Update | Delete) -> None:
+        super().__init__(statement)
+
+    async def run(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
+        return await self._rows(session, values)
+
+
+def insert_row(table: FromClause, names: Sequence[str] | None = None) -> Insert:
+    """``INSERT INTO table (names) VALUES (:name, ...)``: one row, every value given (by default every column but
+    the one the database numbers)."""
+    if names is None:
+        numbered = getattr(table, "autoincrement_column", None)  # a Table's; its mapped classes show a FromClause
+        names = [column.name for column in table.columns if column is not numbered]
+    return insert(cast(Table, table)).values({name: bindparam(name, type_=table.c[name].type) for name in names})
+
+
+class PreparedRows:
+    """``INSERT INTO table (names) VALUES (...), (...), ...``: many rows in one statement, prepared per number of
+    rows up to ``max_rows`` (more take SQLAlchemy's executemany). Every row gives a value for each of ``names``.
+
+    With ``returning``, ``run`` answers those columns of the rows written, in no particular order (neither database
+    promises the order of a multi-row ``RETURNING``): return a column that tells the rows apart.
+    """
+
+    def __init__(
+        self, table: FromClause, names: Sequence[str], *, returning: Sequence[str] = (), max_rows: int = 64
+    ) -> None:
+        self._table = cast(Table, table)
+        self._names = list(names)
+        self._returning = [self._table.c[name] for name in returning]
+        self._max_rows = max_rows
+        self._by_count: dict[int, PreparedWrite] = {}
+
+    async def run(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        count = len(rows)
+        if count == 0:
+            return []
+        if count > self._max_rows:
+            statement = insert(self._table)
+            if self._returning:
+                statement = statement.returning(*self._returning)
+            result = await session.execute(statement, [{name: row[name] for name in self._names} for row in rows])
+            return list(result.all()) if self._returning else []
+        write = self._by_count.get(count)
+        if write is None:
+            values: list[dict[str, Any]] = [
+                {name: bindparam(f"{name}_{index}", type_=self._table.c[name].type) for name in self._names}
+                for index in range(count)
+            ]
+            statement = insert(self._table).values(values)
+            if self._returning:
+                statement = statement.returning(*self._returning)
+            write = self._by_count[count] = PreparedWrite(statement)
+        return await write.run(
+            session, {f"{name}_{index}": row[name] for index, row in enumerate(rows) for name in self._names}
+        )
+
+
+class PreparedUpsert:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of the ``replace`` columns, one row, prepared for each
+    dialect (the statement is dialect-specific): one statement where the ORM's ``merge`` reads first, and no
+    unique-key race between two first-time writers."""
+
+    def __init__(self, table: FromClause, replace: Sequence[str]) -> None:
+        keys = [column.name for column in table.primary_key]
+        self._by_dialect: dict[str, PreparedWrite] = {}
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite)):
+            columns = [column.name for column in table.columns]
+            statement = dialect.insert(cast(Table, table)).values(
+                {column: bindparam(column, type_=table.c[column].type) for column in columns}
+            )
+            excluded = {column: statement.excluded[column] for column in replace}
+            self._by_dialect[name] = PreparedWrite(statement.on_conflict_do_update(index_elements=keys, set_=excluded))
+
+    def for_dialect(self, name: str) -> PreparedWrite:
+        """The statement for the dialect ``name`` (``postgresql`` or ``sqlite``)."""
+        return self._by_dialect[name]
+
+    async def run(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
+        bind = session.bind
+        assert bind is not None, "sessions come from a sessionmaker bound to an engine"
+        await self.for_dialect(bind.dialect.name).run(session, values)
 
 
 async def _fetch_all(driver: Any, sql: str, parameters: Any) -> tuple[list[Any], Sequence[Any]]:
@@ -164,4 +318,4 @@ async def _fetch_all(driver: Any, sql: str, parameters: Any) -> tuple[list[Any],
             return list(await cursor.fetchall()), cursor.description
     async with driver.cursor() as cursor:  # psycopg
         await cursor.execute(sql, parameters)
-        return await cursor.fetchall(), cursor.description
+        return (await cursor.fetchall() if cursor.description is not None else []), cursor.description

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, FromClause, Result
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import Insert
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -35,12 +33,3 @@ async def race_guard(session: AsyncSession) -> AsyncIterator[None]:
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched (``session.execute`` types every result as a plain ``Result``)."""
     return cast(CursorResult[Any], result).rowcount
-
-
-def upsert(session: AsyncSession, table: FromClause, values: Mapping[str, Any], replace: list[str]) -> Insert:
-    """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of the ``replace`` columns, in the session's dialect: one
-    statement where the ORM's ``merge`` reads first, and no unique-key race between two first-time writers."""
-    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
-    insert = dialect.insert(table).values(**values)
-    keys = [column.name for column in table.primary_key]
-    return insert.on_conflict_do_update(index_elements=keys, set_={name: insert.excluded[name] for name in replace})

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, text
 
 from app.db.prepared import PreparedRead, _TRACED, use_sqlalchemy_path
-from app.db.repositories import aliases, models, versions
+from app.db.repositories import aliases, audit, events, lineage, models, versions
 from app.db.repositories.versions import _newest_versions
 from app.domain.commands import NewModel
 from app.domain.entities import Stage
@@ -16,7 +16,8 @@ VERSION = (
     'createModelVersion(input: {name: "prepared/%s", createModelIfMissing: true, description: "d", '
     'tags: [{key: "team", value: "fraud"}, {key: "k%d", value: "v"}], '
     'metrics: [{name: "auc", value: 0.91, dataset: "validation", step: 3}, {name: "loss", value: 0.25}], '
-    'params: [{name: "lr", value: "0.1"}]}) { modelVersion { id } }'
+    'params: [{name: "lr", value: "0.1"}], run: {tracker: MLFLOW, runId: "run-%s"}, '
+    'code: {repositoryUrl: "https://git.example.com/r", commitSha: "%s"}}) { modelVersion { id } }'
 )
 
 
@@ -24,7 +25,7 @@ async def _seed(api, app) -> dict[str, list[int]]:
     """Two models with three versions each (one of them in PRODUCTION, one in STAGING), tags and an alias."""
     for model in ("a", "b"):
         for index in range(3):
-            await api.ok("mutation { %s }" % (VERSION % (model, index)))
+            await api.ok("mutation { %s }" % (VERSION % (model, index, model, model * 40)))
         await api.ok(
             'mutation { setRegisteredModelTag(input: {name: "prepared/%s", key: "owner", value: "x"}) '
             "{ registeredModel { name } } }" % model
@@ -61,6 +62,13 @@ def _reads(ids: dict[str, list[int]]) -> list[tuple[str, PreparedRead, dict]]:
         ("version metrics", versions._METRICS_OF, {"ids": version_ids}),
         ("aliases of models", aliases._OF_MODELS, {"ids": model_ids}),
         ("aliases of versions", aliases._OF_VERSIONS, {"ids": version_ids}),
+        ("model by name, locked", models._BY_NAME_LOCKED, {"name": "prepared/a"}),
+        ("version by number", versions._BY_NUMBER, {"model_id": model_ids[0], "number": 2}),
+        ("audit head", audit._HEAD, {}),
+        ("outbox after", events._AFTER, {"seq": 2, "limit": 5}),
+        ("webhooks", events._WEBHOOK_LIST, {}),
+        ("run", lineage._RUN, {"tracker": "MLFLOW", "run_id": "run-a"}),
+        ("commit", lineage._COMMIT, {"repository_url": "https://git.example.com/r", "commit_sha": "a" * 40}),
         *((f"newest in {sorted(map(str, s))}", PreparedRead(_newest_versions(s)), {"ids": model_ids})
           for s in stage_sets),
     ]

@@ -22,7 +22,7 @@ STATEMENTS = {
     "model_versions": 3,
     "versions_by_tag": 2,
     "set_version_tag": {"sqlite": 11, "postgresql": 13},
-    "create_version": {"sqlite": 18, "postgresql": 23},
+    "create_version": {"sqlite": 17, "postgresql": 23},
     "models_page": 3,
     "catalogue_page": 5,
 }

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, text
+from sqlalchemy import BigInteger, Row, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.audit import (
@@ -25,11 +25,17 @@ from app.domain.read_scope import EVERYTHING, MODEL_AUDIT_TARGETS, ReadScope
 
 from ..governance_tables import AuditEventRow
 from ..pagination import fetch_page
+from ..prepared import PreparedRead, PreparedWrite, insert_row
 from ..read_scope import text_in_scope
 from ..sessions import dialect_name
 
 # pg_advisory_xact_lock key serialising appends to the chain ("modelreg" as a 64-bit number).
 CHAIN_LOCK_KEY = int.from_bytes(b"modelreg", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+_CHAIN_LOCK = PreparedRead(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)).label("locked")))
+_AUDIT = AuditEventRow.__table__
+_HEAD = PreparedRead(select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1))
+_APPEND = PreparedWrite(insert_row(_AUDIT))
 _CHAIN_LOCK_HELD = "modelreg.chain_lock_held"  # session.info: the transaction that holds it
 
 
@@ -42,7 +48,7 @@ async def hold_chain_lock(session: AsyncSession) -> None:
     transaction = session.sync_session.get_transaction()
     if transaction is not None and session.info.get(_CHAIN_LOCK_HELD) is transaction:
         return
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    await _CHAIN_LOCK.all(session, {"key": CHAIN_LOCK_KEY})
     session.info[_CHAIN_LOCK_HELD] = session.sync_session.get_transaction()
 
 
@@ -88,38 +94,34 @@ class SqlAuditRepository:
         Call it last in a transaction, so the lock is held briefly.
         """
         await hold_chain_lock(self._session)
-        head = (
-            await self._session.execute(
-                select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1)
-            )
-        ).first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        head = await _HEAD.first(self._session, {})
+        seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
         event = chain(seq, draft, prev_hash)
         target = draft.target
-        self._session.add(
-            AuditEventRow(
-                seq=seq,
-                occurred_at=draft.occurred_at,
-                actor_subject=draft.actor_subject,
-                actor_kind=draft.actor_kind,
-                actor_roles=canonical_json(list(draft.actor_roles)),
-                action=draft.action,
-                target_type=target.type,
-                target_id=target.id,
-                target_name=target.name,
-                target_version=target.version,
-                before=_json_text(draft.before),
-                after=_json_text(draft.after),
-                outcome=draft.outcome,
-                detail=draft.detail,
-                request_id=draft.request_id,
-                client_address=draft.client_address,
-                user_agent=draft.user_agent,
-                prev_hash=prev_hash,
-                hash=event.hash,
-            )
+        await _APPEND.run(
+            self._session,
+            {
+                "seq": seq,
+                "occurred_at": draft.occurred_at,
+                "actor_subject": draft.actor_subject,
+                "actor_kind": draft.actor_kind,
+                "actor_roles": canonical_json(list(draft.actor_roles)),
+                "action": draft.action,
+                "target_type": target.type,
+                "target_id": target.id,
+                "target_name": target.name,
+                "target_version": target.version,
+                "before": _json_text(draft.before),
+                "after": _json_text(draft.after),
+                "outcome": draft.outcome,
+                "detail": draft.detail,
+                "request_id": draft.request_id,
+                "client_address": draft.client_address,
+                "user_agent": draft.user_agent,
+                "prev_hash": prev_hash,
+                "hash": event.hash,
+            },
         )
-        await self._session.flush()
         return event
 
     async def list(

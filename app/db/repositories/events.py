@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import String, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import NotFound
@@ -21,6 +21,7 @@ from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Web
 
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
 from ..pagination import fetch_page
+from ..prepared import PreparedRead, PreparedRows
 from ..sessions import dialect_name
 from .audit import hold_chain_lock
 
@@ -29,6 +30,19 @@ log = logging.getLogger("modelreg.events")
 # NOTIFY channel: a notification (empty payload) means "the outbox grew", sent in the transaction of the events
 # and so delivered by PostgreSQL at commit, to every process that LISTENs (services/event_feed.py).
 EVENTS_CHANNEL = "modelreg_events"
+
+_EVENTS = EventRow.__table__
+_WEBHOOKS = WebhookRow.__table__
+_ADD_EVENTS = PreparedRows(
+    _EVENTS,
+    ["id", "type", "occurred_at", "actor_subject", "actor_kind", "model_name", "version", "payload"],
+    returning=["seq", "id"],
+)
+_AFTER = PreparedRead(
+    select(*_EVENTS.c).where(_EVENTS.c.seq > bindparam("seq")).order_by(_EVENTS.c.seq).limit(bindparam("limit"))
+)
+_NOTIFY = PreparedRead(select(func.pg_notify(bindparam("channel", type_=String), "").label("notified")))
+_WEBHOOK_LIST = PreparedRead(select(*_WEBHOOKS.c).order_by(_WEBHOOKS.c.id))
 
 
 def to_event(row: EventRow) -> DomainEvent:
@@ -99,30 +113,26 @@ class SqlEventRepository:
         if not events:
             return []
         await hold_chain_lock(self._session)
-        rows = await self._session.execute(
-            insert(EventRow).returning(EventRow.seq, sort_by_parameter_order=True),
-            [
-                {
-                    "id": e.id,
-                    "type": e.type,
-                    "occurred_at": e.occurred_at,
-                    "actor_subject": e.actor_subject,
-                    "actor_kind": e.actor_kind,
-                    "model_name": e.model_name,
-                    "version": e.version,
-                    "payload": e.payload,
-                }
-                for e in events
-            ],
-        )
-        return [replace(event, seq=seq) for event, seq in zip(events, rows.scalars(), strict=True)]
+        rows = [
+            {
+                "id": e.id,
+                "type": e.type,
+                "occurred_at": e.occurred_at,
+                "actor_subject": e.actor_subject,
+                "actor_kind": e.actor_kind,
+                "model_name": e.model_name,
+                "version": e.version,
+                "payload": e.payload,
+            }
+            for e in events
+        ]
+        # The rows are numbered in the order given; RETURNING may come in any order, so each seq is found by id.
+        numbered = {row.id: row.seq for row in await _ADD_EVENTS.run(self._session, rows)}
+        return [replace(e, seq=numbered[e.id]) for e in events]
 
     async def after(self, seq: int, limit: int) -> list[DomainEvent]:
         """Events after a position in the outbox, oldest first."""
-        rows = await self._session.execute(
-            select(EventRow).where(EventRow.seq > seq).order_by(EventRow.seq).limit(limit)
-        )
-        return [to_event(row) for row in rows.scalars()]
+        return [to_event(row) for row in await _AFTER.all(self._session, {"seq": seq, "limit": limit})]
 
     async def head(self) -> int:
         return (await self._session.execute(select(func.coalesce(func.max(EventRow.seq), 0)))).scalar_one()
@@ -131,7 +141,7 @@ class SqlEventRepository:
         """Tell listening processes that the outbox grew, once this transaction commits (PostgreSQL only;
         notifications of one transaction are delivered together at commit, duplicates folded into one)."""
         if dialect_name(self._session) == "postgresql":
-            await self._session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": EVENTS_CHANNEL})
+            await _NOTIFY.all(self._session, {"channel": EVENTS_CHANNEL})
 
 
 class SqlWebhookRepository:
@@ -198,8 +208,7 @@ class SqlWebhookRepository:
         return webhook
 
     async def list(self) -> list[Webhook]:
-        rows = await self._session.execute(select(WebhookRow).order_by(WebhookRow.id))
-        return [to_webhook(row) for row in rows.scalars()]
+        return [to_webhook(row) for row in await _WEBHOOK_LIST.all(self._session, {})]
 
     async def target(self, webhook_id: int) -> tuple[str, str]:
         """(url, sealed secret) to send a delivery to."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from ..filters import text_conditions
 from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
 from ..mapping import ref_of, to_commit, to_dataset, to_external, to_run
 from ..pagination import fetch_page
+from ..prepared import PreparedRead, PreparedRows, PreparedWrite, insert_row
 from ..sessions import dialect_name, race_guard
 from ..tables import VersionRow
 
@@ -41,6 +42,36 @@ DETAILS: dict[NodeKind, tuple[Any, Any]] = {
     NodeKind.EXTERNAL: (ExternalNodeRow, to_external),
 }
 
+_NODES = LineageNodeRow.__table__
+_ADD_NODE = PreparedWrite(insert_row(_NODES).returning(*_NODES.c))
+_ADD_DETAIL = {
+    kind: PreparedWrite(insert_row(table.__table__).returning(*table.__table__.c))
+    for kind, (table, _) in DETAILS.items()
+}
+_ADD_EDGES = PreparedRows(
+    LineageEdgeRow.__table__, ["source_id", "target_id", "kind", "relation", "created_at", "created_by"]
+)
+
+
+def _finder(kind: NodeKind, *identity: str) -> PreparedRead:
+    """The first node of ``kind`` whose detail row has the given values of the ``identity`` columns: one row of the
+    detail's and the node's columns (their names do not overlap), which is both arguments of the kind's converter."""
+    detail = DETAILS[kind][0].__table__
+    return PreparedRead(
+        select(*detail.c, *_NODES.c)
+        .join(_NODES, _NODES.c.id == detail.c.node_id)
+        .where(*(detail.c[name] == bindparam(name) for name in identity))
+        .order_by(detail.c.node_id)
+        .limit(1)
+    )
+
+
+_DATASET_BY_VERSION = _finder(NodeKind.DATASET, "name", "version")
+_DATASET_BY_DIGEST = _finder(NodeKind.DATASET, "digest")
+_RUN = _finder(NodeKind.RUN, "tracker", "run_id")
+_COMMIT = _finder(NodeKind.CODE_COMMIT, "repository_url", "commit_sha")
+_EXTERNAL = _finder(NodeKind.EXTERNAL, "name")
+
 
 class SqlLineageRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -48,52 +79,38 @@ class SqlLineageRepository:
 
     # Finding nodes by identity
 
-    async def _one(self, kind: NodeKind, *conditions: Any) -> Any:
-        table, convert = DETAILS[kind]
-        query = (
-            select(table, LineageNodeRow)
-            .join(LineageNodeRow, LineageNodeRow.id == table.node_id)
-            .where(*conditions)
-            .order_by(table.node_id)
-            .limit(1)
-        )
-        row = (await self._session.execute(query)).first()
-        return convert(row[0], row[1]) if row else None
+    async def _one(self, kind: NodeKind, finder: PreparedRead, values: dict[str, Any]) -> Any:
+        row = await finder.first(self._session, values)
+        return DETAILS[kind][1](row, row) if row else None
 
     async def find_dataset(self, new: NewDataset) -> Dataset | None:
         """By name and version; without a version, by digest."""
         if new.version is not None:
-            return await self._one(NodeKind.DATASET, DatasetRow.name == new.name, DatasetRow.version == new.version)
-        return await self._one(NodeKind.DATASET, DatasetRow.digest == new.digest)
+            return await self._one(NodeKind.DATASET, _DATASET_BY_VERSION, {"name": new.name, "version": new.version})
+        return await self._one(NodeKind.DATASET, _DATASET_BY_DIGEST, {"digest": new.digest})
 
     async def find_run(self, new: NewRun) -> Run | None:
-        return await self._one(NodeKind.RUN, RunRow.tracker == new.tracker.value, RunRow.run_id == new.run_id)
+        return await self._one(NodeKind.RUN, _RUN, {"tracker": new.tracker.value, "run_id": new.run_id})
 
     async def find_commit(self, new: NewCodeCommit) -> CodeCommit | None:
-        return await self._one(
-            NodeKind.CODE_COMMIT,
-            CodeCommitRow.repository_url == new.repository_url,
-            CodeCommitRow.commit_sha == new.commit_sha,
-        )
+        values = {"repository_url": new.repository_url, "commit_sha": new.commit_sha}
+        return await self._one(NodeKind.CODE_COMMIT, _COMMIT, values)
 
     async def find_external(self, new: NewExternalNode) -> ExternalNode | None:
-        return await self._one(NodeKind.EXTERNAL, ExternalNodeRow.name == new.name)
+        return await self._one(NodeKind.EXTERNAL, _EXTERNAL, {"name": new.name})
 
     # Adding nodes: None when a concurrent transaction registered the same identity first.
 
     async def _add(self, kind: NodeKind, actor: str, now: datetime, **values: Any) -> Any:
-        table, convert = DETAILS[kind]
         try:
             async with race_guard(self._session):
-                node = LineageNodeRow(kind=kind.value, created_at=now, created_by=actor)
-                self._session.add(node)
-                await self._session.flush()
-                row = table(node_id=node.id, **values)
-                self._session.add(row)
-                await self._session.flush()
+                (node,) = await _ADD_NODE.run(
+                    self._session, {"kind": kind.value, "version_id": None, "created_at": now, "created_by": actor}
+                )
+                (row,) = await _ADD_DETAIL[kind].run(self._session, {"node_id": node.id, **values})
         except IntegrityError:
             return None
-        return convert(row, node)
+        return DETAILS[kind][1](row, node)
 
     async def add_dataset(self, new: NewDataset, actor: str, now: datetime) -> Dataset | None:
         return await self._add(
@@ -199,30 +216,28 @@ class SqlLineageRepository:
     ) -> int:
         """The node of a version created in this transaction, with its incoming edges ``(kind, source node,
         relation)``, distinct: two statements, as nothing can link a version that did not exist before."""
-        node_id = cast(
-            int,
-            await self._session.scalar(
-                insert(LineageNodeRow)
-                .values(kind=NodeKind.MODEL_VERSION.value, version_id=version_id, created_at=now, created_by=actor)
-                .returning(LineageNodeRow.id)
-            ),
+        values = {
+            "kind": NodeKind.MODEL_VERSION.value,
+            "version_id": version_id,
+            "created_at": now,
+            "created_by": actor,
+        }
+        (node,) = await _ADD_NODE.run(self._session, values)
+        await _ADD_EDGES.run(
+            self._session,
+            [
+                {
+                    "source_id": source,
+                    "target_id": node.id,
+                    "kind": kind.value,
+                    "relation": relation,
+                    "created_at": now,
+                    "created_by": actor,
+                }
+                for kind, source, relation in edges
+            ],
         )
-        if edges:
-            await self._session.execute(
-                insert(LineageEdgeRow),
-                [
-                    {
-                        "source_id": source,
-                        "target_id": node_id,
-                        "kind": kind.value,
-                        "relation": relation,
-                        "created_at": now,
-                        "created_by": actor,
-                    }
-                    for kind, source, relation in edges
-                ],
-            )
-        return node_id
+        return cast(int, node.id)
 
     async def lock_graph(self) -> None:
         """Serialise edge checks and inserts among concurrent transactions (PostgreSQL; SQLite has one writer)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Integer, bindparam, delete, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +19,9 @@ from app.domain.read_scope import EVERYTHING, ReadScope
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_model
 from ..pagination import fetch_page
-from ..prepared import PreparedRead
+from ..prepared import PreparedRead, PreparedUpsert, PreparedWrite
 from ..read_scope import name_in_scope
-from ..sessions import rowcount, upsert
+from ..sessions import rowcount
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
 
 _MODELS = ModelRow.__table__
@@ -29,8 +30,18 @@ _IDS = bindparam("ids", type_=Integer(), expanding=True)
 # Reads select Core rows; the hot statements are built once (see versions.py).
 _MODEL_ROWS = select(*_MODELS.c)
 _BY_NAME = PreparedRead(_MODEL_ROWS.where(_MODELS.c.name == bindparam("name")))
+_BY_NAME_LOCKED = PreparedRead(_BY_NAME.statement.with_for_update())  # SQLite: BEGIN IMMEDIATE holds the lock
 _BY_IDS = PreparedRead(_MODEL_ROWS.where(_MODELS.c.id.in_(_IDS)))
 _TAGS_OF = PreparedRead(select(_TAGS.c.model_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.model_id.in_(_IDS)))
+_SET_TAG = PreparedUpsert(_TAGS, ["value"])
+_BY_ID = _MODELS.c.id == bindparam("model_id")
+_TOUCH = PreparedWrite(update(cast(Table, _MODELS)).where(_BY_ID).values(updated_at=bindparam("changed_at")))
+_NEXT_NUMBER = PreparedWrite(
+    update(cast(Table, _MODELS))
+    .where(_BY_ID)
+    .values(next_version=_MODELS.c.next_version + 1, updated_at=bindparam("changed_at"))
+    .returning(_MODELS.c.next_version)
+)
 
 _ORDER_COLUMNS = {
     ModelOrderField.NAME: ModelRow.name,
@@ -66,10 +77,7 @@ class SqlModelRepository:
         return to_model(row)
 
     async def get_by_name(self, name: str, *, for_update: bool = False) -> RegisteredModel | None:
-        if for_update:
-            row = (await self._session.execute(_BY_NAME.statement.with_for_update(), {"name": name})).first()
-        else:
-            row = await _BY_NAME.first(self._session, {"name": name})
+        row = await (_BY_NAME_LOCKED if for_update else _BY_NAME).first(self._session, {"name": name})
         return to_model(row) if row else None
 
     async def get_many(self, ids: list[int]) -> dict[int, RegisteredModel]:
@@ -91,7 +99,7 @@ class SqlModelRepository:
         return await self._reload(model_id)
 
     async def touch(self, model_id: int, now: datetime) -> RegisteredModel:
-        await self._session.execute(update(ModelRow).where(ModelRow.id == model_id).values(updated_at=now))
+        await _TOUCH.run(self._session, {"model_id": model_id, "changed_at": now})
         return await self._reload(model_id)
 
     async def _reload(self, model_id: int) -> RegisteredModel:
@@ -107,13 +115,8 @@ class SqlModelRepository:
     async def allocate_version_number(self, model_id: int, now: datetime) -> int:
         """Take the model's next version number and mark the model updated. The row update also serializes
         concurrent creators."""
-        result = await self._session.execute(
-            update(ModelRow)
-            .where(ModelRow.id == model_id)
-            .values(next_version=ModelRow.next_version + 1, updated_at=now)
-            .returning(ModelRow.next_version)
-        )
-        return result.scalar_one() - 1
+        (row,) = await _NEXT_NUMBER.run(self._session, {"model_id": model_id, "changed_at": now})
+        return cast(int, row.next_version) - 1
 
     async def list(
         self,
@@ -160,8 +163,7 @@ class SqlModelRepository:
         return result
 
     async def set_tag(self, model_id: int, key: str, value: str) -> None:
-        values = {"model_id": model_id, "key": key, "value": value}
-        await self._session.execute(upsert(self._session, ModelTagRow.__table__, values, ["value"]))
+        await _SET_TAG.run(self._session, {"model_id": model_id, "key": key, "value": value})
 
     async def delete_tag(self, model_id: int, key: str) -> bool:
         result = await self._session.execute(

@@ -6,19 +6,19 @@ import builtins
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
     Row,
     Select,
+    Table,
     and_,
     bindparam,
     delete,
     exists,
     func,
-    insert,
     select,
     tuple_,
     union,
@@ -44,9 +44,9 @@ from ..filters import number_conditions, tag_conditions, text_conditions, time_c
 from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
-from ..prepared import PreparedRead
+from ..prepared import PreparedRead, PreparedRows, PreparedUpsert, PreparedWrite, insert_row
 from ..read_scope import name_in_scope
-from ..sessions import rowcount, upsert
+from ..sessions import rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
 
 _VERSIONS = VersionRow.__table__
@@ -74,6 +74,20 @@ _VERSION_ROWS = select(*_VERSIONS.c, _MODELS.c.name.label("model_name")).join(
     _MODELS, _MODELS.c.id == _VERSIONS.c.model_id
 )
 _VERSIONS_BY_ID = PreparedRead(_VERSION_ROWS.where(_VERSIONS.c.id.in_(_IDS)))
+_BY_NUMBER = PreparedRead(
+    _VERSION_ROWS.where(_VERSIONS.c.model_id == bindparam("model_id"), _VERSIONS.c.version == bindparam("number"))
+)
+_TOUCH = PreparedWrite(
+    update(cast(Table, _VERSIONS))
+    .where(_VERSIONS.c.id == bindparam("version_id"))
+    .values(updated_at=bindparam("changed_at"))
+)
+_SET_TAG = PreparedUpsert(_TAGS, ["value"])
+_ADD = PreparedWrite(insert_row(_VERSIONS).returning(*_VERSIONS.c))
+# The children of a new version: one INSERT per table, of all its rows.
+_ADD_TAGS = PreparedRows(_TAGS, ["version_id", "key", "value"])
+_ADD_METRICS = PreparedRows(_METRICS, ["version_id", "name", "value", "dataset", "step"])
+_ADD_FILES = PreparedRows(VersionFileRow.__table__, ["version_id", "path", "digest", "size", "media_type", "upload_id"])
 _TAGS_OF = PreparedRead(select(_TAGS.c.version_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.version_id.in_(_IDS)))
 _METRICS_OF = PreparedRead(
     select(_METRICS.c.version_id, _METRICS.c.name, _METRICS.c.value, _METRICS.c.dataset, _METRICS.c.step)
@@ -163,63 +177,59 @@ class SqlVersionRepository:
         files: Sequence[ArtifactFile | StagedFile] = (),
         status: VersionStatus = VersionStatus.READY,
     ) -> ModelVersion:
-        row = VersionRow(
-            model_id=model.id,
-            version=number,
-            status=status.value,
-            status_message=_pending_message(command) if status is VersionStatus.PENDING_REGISTRATION else None,
-            stage=Stage.NONE.value,
-            description=command.description,
-            flavor=command.flavor,
-            signature=command.signature,
-            run_tracker=command.run.tracker.value if command.run else None,
-            run_id=command.run.run_id if command.run else None,
-            run_uri=command.run.run_uri if command.run else None,
-            code_repository_url=command.code.repository_url if command.code else None,
-            code_commit_sha=command.code.commit_sha if command.code else None,
-            artifact_uri=command.artifact.uri if command.artifact else None,
-            artifact_digest=command.artifact.digest if command.artifact else None,
-            artifact_size=command.artifact.size if command.artifact else None,
-            params=dict(command.params),
-            created_at=now,
-            created_by=actor,
-            updated_at=now,
+        (row,) = await _ADD.run(
+            self._session,
+            {
+                "model_id": model.id,
+                "version": number,
+                "status": status.value,
+                "status_message": _pending_message(command) if status is VersionStatus.PENDING_REGISTRATION else None,
+                "stage": Stage.NONE.value,
+                "description": command.description,
+                "flavor": command.flavor,
+                "signature": command.signature,
+                "run_tracker": command.run.tracker.value if command.run else None,
+                "run_id": command.run.run_id if command.run else None,
+                "run_uri": command.run.run_uri if command.run else None,
+                "code_repository_url": command.code.repository_url if command.code else None,
+                "code_commit_sha": command.code.commit_sha if command.code else None,
+                "artifact_uri": command.artifact.uri if command.artifact else None,
+                "artifact_digest": command.artifact.digest if command.artifact else None,
+                "artifact_size": command.artifact.size if command.artifact else None,
+                "params": dict(command.params),
+                "created_at": now,
+                "created_by": actor,
+                "updated_at": now,
+            },
         )
-        self._session.add(row)
-        await self._session.flush()
-        # One INSERT per table for the children (Core: the ORM's bulk insert splits rows by which values are None).
-        children: list[tuple[Any, list[dict[str, Any]]]] = [
-            (VersionTagRow, [{"version_id": row.id, "key": k, "value": v} for k, v in command.tags.items()]),
-            (
-                MetricRow,
-                [
-                    {"version_id": row.id, "name": m.name, "value": m.value, "dataset": m.dataset, "step": m.step}
-                    for m in command.metrics
-                ],
-            ),
-            (
-                VersionFileRow,
-                [
-                    {
-                        "version_id": row.id,
-                        "path": f.path,
-                        "digest": f.digest,
-                        "size": f.size,
-                        "media_type": f.media_type,
-                        "upload_id": getattr(f, "upload_id", None),
-                    }
-                    for f in files
-                ],
-            ),
-        ]
-        for table, rows in children:
-            if rows:
-                await self._session.execute(insert(table.__table__), rows)
+        await _ADD_TAGS.run(
+            self._session, [{"version_id": row.id, "key": k, "value": v} for k, v in command.tags.items()]
+        )
+        await _ADD_METRICS.run(
+            self._session,
+            [
+                {"version_id": row.id, "name": m.name, "value": m.value, "dataset": m.dataset, "step": m.step}
+                for m in command.metrics
+            ],
+        )
+        await _ADD_FILES.run(
+            self._session,
+            [
+                {
+                    "version_id": row.id,
+                    "path": f.path,
+                    "digest": f.digest,
+                    "size": f.size,
+                    "media_type": f.media_type,
+                    "upload_id": getattr(f, "upload_id", None),
+                }
+                for f in files
+            ],
+        )
         return to_version(row, model.name)
 
     async def get(self, model_id: int, number: int) -> ModelVersion | None:
-        query = self._select().where(VersionRow.model_id == model_id, VersionRow.version == number)
-        row = (await self._session.execute(query)).first()
+        row = await _BY_NUMBER.first(self._session, {"model_id": model_id, "number": number})
         return _version(row) if row else None
 
     async def get_many(self, ids: list[int]) -> dict[int, ModelVersion]:
@@ -238,7 +248,7 @@ class SqlVersionRepository:
 
     async def touch(self, version: ModelVersion, now: datetime) -> ModelVersion:
         """Mark ``version`` (as read, locked, in this transaction) changed at ``now``; the version as it is now."""
-        await self._session.execute(update(VersionRow).where(VersionRow.id == version.id).values(updated_at=now))
+        await _TOUCH.run(self._session, {"version_id": version.id, "changed_at": now})
         return dataclasses.replace(version, updated_at=now)
 
     async def _current(self, version_id: int) -> ModelVersion:
@@ -388,8 +398,7 @@ class SqlVersionRepository:
         return [_version(row) for row in await self._session.execute(query.order_by(VersionRow.version))]
 
     async def set_tag(self, version_id: int, key: str, value: str) -> None:
-        values = {"version_id": version_id, "key": key, "value": value}
-        await self._session.execute(upsert(self._session, VersionTagRow.__table__, values, ["value"]))
+        await _SET_TAG.run(self._session, {"version_id": version_id, "key": key, "value": value})
 
     async def delete_tag(self, version_id: int, key: str) -> bool:
         result = await self._session.execute(

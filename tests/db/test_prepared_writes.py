@@ -1,0 +1,322 @@
+"""Prepared writes (app/db/prepared.py) store exactly what SQLAlchemy's own execution of the same statement stores,
+byte for byte as the database keeps it, in the session's transaction and announced to the statement listeners.
+Typed parameters (times, JSON) are converted as SQLAlchemy converts them, reads included, and pending ORM changes
+are flushed first, as SQLAlchemy's autoflush would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, event, insert, select, text
+
+from app.db.prepared import PreparedRead, PreparedRows, PreparedUpsert, PreparedWrite
+from app.db.repositories import audit, events, lineage, models, versions
+from app.db.event_tables import EventRow
+from app.db.tables import MetricRow, ModelRow
+from app.domain.lineage import NodeKind
+
+NOW = datetime(2026, 12, 7, 3, 30, 15, 123456, tzinfo=UTC)
+
+
+async def _ids(api, app) -> tuple[int, int, int]:
+    """The model, version and version's lineage node of a version registered with its run."""
+    await api.ok(
+        'mutation { createModelVersion(input: {name: "prepared/w", createModelIfMissing: true, '
+        'run: {tracker: MLFLOW, runId: "r1"}, tags: [{key: "team", value: "fraud"}]}) { modelVersion { id } } }'
+    )
+    async with app.state.database.read_sessions() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT m.id, v.id, n.id FROM registered_models m JOIN model_versions v ON v.model_id = m.id "
+                    "JOIN lineage_nodes n ON n.version_id = v.id WHERE m.name = 'prepared/w'"
+                )
+            )
+        ).one()
+    return row[0], row[1], row[2]
+
+
+def _writes(
+    model_id: int, version_id: int, node_id: int
+) -> list[tuple[str, PreparedWrite | PreparedUpsert, dict[str, Any], str]]:
+    """(label, write, values, raw SQL reading back every stored column of the row it writes)."""
+    seq = 10_000_000
+    return [
+        (
+            "version",
+            versions._ADD,
+            {
+                "model_id": model_id,
+                "version": 99,
+                "status": "READY",
+                "status_message": None,
+                "stage": "NONE",
+                "description": "d",
+                "flavor": "sklearn",
+                "signature": {"inputs": [{"name": "x", "type": "double"}]},
+                "run_tracker": None,
+                "run_id": None,
+                "run_uri": None,
+                "code_repository_url": None,
+                "code_commit_sha": None,
+                "artifact_uri": "s3://b/m.tar.gz",
+                "artifact_digest": "sha256:" + "a" * 64,
+                "artifact_size": 10**12,
+                "params": {"lr": "0.1"},
+                "created_at": NOW,
+                "created_by": "tester",
+                "updated_at": NOW,
+            },
+            # every column but id, which PostgreSQL's sequence does not give back on rollback
+            "SELECT model_id, version, status, stage, description, flavor, signature, run_tracker, run_id, run_uri, "
+            "code_repository_url, code_commit_sha, artifact_uri, artifact_digest, artifact_size, params, "
+            f"status_message, created_at, created_by, updated_at FROM model_versions WHERE model_id = {model_id} "
+            "AND version = 99",
+        ),
+        (
+            "lineage run",
+            lineage._ADD_DETAIL[NodeKind.RUN],
+            {
+                "node_id": node_id,
+                "tracker": "MLFLOW",
+                "run_id": "r2",
+                "run_uri": None,
+                "experiment_name": "e",
+                "params": {"a": "1"},
+                "metrics": {"auc": 0.9},
+                "started_at": NOW,
+                "ended_at": None,
+                "python_version": "3.11",
+                "requirements_digest": None,
+                "container_image": None,
+            },
+            f"SELECT * FROM lineage_runs WHERE node_id = {node_id}",
+        ),
+        (
+            "version tag, new",
+            versions._SET_TAG,
+            {"version_id": version_id, "key": "fresh", "value": "v1"},
+            f"SELECT * FROM model_version_tags WHERE version_id = {version_id} AND key = 'fresh'",
+        ),
+        (
+            "version tag, replaced",
+            versions._SET_TAG,
+            {"version_id": version_id, "key": "team", "value": "risk"},
+            f"SELECT * FROM model_version_tags WHERE version_id = {version_id} ORDER BY key",
+        ),
+        (
+            "model tag",
+            models._SET_TAG,
+            {"model_id": model_id, "key": "owner", "value": "x"},
+            f"SELECT * FROM registered_model_tags WHERE model_id = {model_id}",
+        ),
+        (
+            "model touched",
+            models._TOUCH,
+            {"model_id": model_id, "changed_at": NOW},
+            f"SELECT * FROM registered_models WHERE id = {model_id}",
+        ),
+        (
+            "version number taken",
+            models._NEXT_NUMBER,
+            {"model_id": model_id, "changed_at": NOW},
+            f"SELECT * FROM registered_models WHERE id = {model_id}",
+        ),
+        (
+            "version touched",
+            versions._TOUCH,
+            {"version_id": version_id, "changed_at": NOW},
+            f"SELECT * FROM model_versions WHERE id = {version_id}",
+        ),
+        (
+            "audit record",
+            audit._APPEND,
+            {
+                "seq": seq,
+                "occurred_at": NOW,
+                "actor_subject": "tester",
+                "actor_kind": "USER",
+                "actor_roles": '["mlops"]',
+                "action": "version.tag.set",
+                "target_type": "version",
+                "target_id": str(version_id),
+                "target_name": "prepared/w",
+                "target_version": 1,
+                "before": None,
+                "after": '{"tags":{"fresh":"v1"}}',
+                "outcome": "success",
+                "detail": None,
+                "request_id": "r1",
+                "client_address": "127.0.0.1",
+                "user_agent": "pytest",
+                "prev_hash": "0" * 64,
+                "hash": "f" * 64,
+            },
+            f"SELECT * FROM audit_events WHERE seq = {seq}",
+        ),
+    ]
+
+
+async def _stored(app, write: Any, values: dict[str, Any], read_back: str, *, prepared: bool) -> tuple[Any, Any]:
+    """(rows the write answered, the stored rows as the database keeps them), in a transaction rolled back."""
+    async with app.state.database.write_sessions() as session:
+        if isinstance(write, PreparedUpsert):
+            write = write.for_dialect(session.bind.dialect.name)
+        if prepared:
+            answered = [tuple(row) for row in await write.run(session, values)]
+        else:
+            result = await session.execute(write.statement, values)
+            answered = [tuple(row) for row in result.all()] if result.returns_rows else []
+        # the raw stored text, not what a column type would make of it: a time or JSON stored in another form fails
+        stored = [tuple(map(repr, row)) for row in await session.execute(text(read_back))]
+        await session.rollback()
+    return answered, stored
+
+
+async def test_prepared_writes_store_what_sqlalchemy_stores(api, app):
+    model_id, version_id, node_id = await _ids(api, app)
+    for label, write, values, read_back in _writes(model_id, version_id, node_id):
+        prepared = await _stored(app, write, values, read_back, prepared=True)
+        expected = await _stored(app, write, values, read_back, prepared=False)
+        assert prepared[1] == expected[1], label
+        assert prepared[1], label  # the row is there
+        assert [[type(value) for value in row] for row in prepared[0]] == [
+            [type(value) for value in row] for row in expected[0]
+        ], label
+
+
+async def test_each_prepared_write_is_announced_to_the_statement_listeners(api, app):
+    _, version_id, _ = await _ids(api, app)
+    engine = app.state.database.writer.sync_engine
+    seen: list[tuple[str, object]] = []
+
+    def record(_connection, _cursor, statement, _parameters, context, _many):
+        seen.append((statement, context))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with app.state.database.write_sessions() as session:
+            await versions._TOUCH.run(session, {"version_id": version_id, "changed_at": NOW})
+            await session.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    statements = [(statement, context) for statement, context in seen if not statement.startswith("BEGIN")]
+    assert [statement.split()[0] for statement, _ in statements] == ["UPDATE"]
+    assert statements[0][1] is None  # no SQLAlchemy execution context: the prepared path ran
+
+
+async def test_a_typed_parameter_of_a_read_is_converted_as_sqlalchemy_converts_it(api, app):
+    await _ids(api, app)
+    table = ModelRow.__table__
+    since = PreparedRead(select(table.c.name).where(table.c.created_at > bindparam("since")).order_by(table.c.name))
+    async with app.state.database.read_sessions() as session:
+        for moment in (datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1)):
+            expected = [tuple(row) for row in await session.execute(since.statement, {"since": moment})]
+            assert [tuple(row) for row in await since.all(session, {"since": moment})] == expected
+        assert expected == []  # nothing was created tomorrow, and the day before found rows
+        assert await since.all(session, {"since": datetime.now(UTC) - timedelta(days=1)})
+
+
+async def test_pending_orm_changes_are_flushed_before_a_prepared_statement_when_the_session_autoflushes(app):
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async with AsyncSession(app.state.database.writer, autoflush=True) as session:
+        session.add(
+            ModelRow(name="prepared/pending", owner="o", created_at=NOW, created_by="o", updated_at=NOW, next_version=1)
+        )
+        found = await models._BY_NAME.first(session, {"name": "prepared/pending"})
+        await session.rollback()
+    assert found is not None and found.name == "prepared/pending"
+
+
+def test_a_write_that_needs_a_default_computed_in_python_is_refused():
+    table = Table("t", MetaData(), Column("a", Integer, primary_key=True), Column("b", JSON, default=dict))
+    with pytest.raises(ValueError, match="defaults computed in Python"):
+        PreparedWrite(insert(table).values(a=bindparam("a")))
+
+
+@pytest.mark.parametrize("count", [1, 3, 5])
+async def test_prepared_rows_store_what_sqlalchemys_executemany_stores(api, app, count):
+    _, version_id, _ = await _ids(api, app)
+    metrics = PreparedRows(MetricRow.__table__, ["version_id", "name", "value", "dataset", "step"], max_rows=4)
+    rows = [
+        {
+            "version_id": version_id,
+            "name": f"m{index}",
+            "value": index / 3,
+            "dataset": None if index else "v",
+            "step": 2,
+        }
+        for index in range(count)
+    ]
+    read_back = (
+        f"SELECT version_id, name, value, dataset, step FROM model_version_metrics WHERE version_id = {version_id}"
+    )
+    stored = []
+    for prepared in (True, False):
+        async with app.state.database.write_sessions() as session:
+            if prepared:  # 5 rows: more than max_rows, SQLAlchemy's executemany
+                await metrics.run(session, rows)
+            else:
+                await session.execute(insert(MetricRow.__table__), rows)
+            stored.append([tuple(map(repr, row)) for row in await session.execute(text(read_back + " ORDER BY name"))])
+            await session.rollback()
+    assert stored[0] == stored[1] and len(stored[0]) == count
+
+
+async def test_a_session_runs_prepared_statements_in_each_of_its_transactions_in_turn(api, app):
+    _, version_id, _ = await _ids(api, app)
+    later = NOW + timedelta(hours=1)
+    async with app.state.database.write_sessions() as session:
+        await versions._TOUCH.run(session, {"version_id": version_id, "changed_at": NOW})
+        await session.commit()  # the connection goes back to the pool; the next statement begins anew
+        await versions._TOUCH.run(session, {"version_id": version_id, "changed_at": later})
+        await session.commit()
+        await versions._TOUCH.run(session, {"version_id": version_id, "changed_at": later})
+        async with session.begin_nested() as savepoint:  # the same connection, another transaction object
+            await versions._TOUCH.run(session, {"version_id": version_id, "changed_at": NOW})
+            await savepoint.rollback()
+        await session.commit()
+    async with app.state.database.read_sessions() as session:
+        (row,) = await versions._VERSIONS_BY_ID.all(session, {"ids": [version_id]})
+    assert row.updated_at == later
+
+
+@pytest.mark.parametrize("prepared_up_to", [None, 2], ids=["prepared", "executemany"])
+async def test_outbox_events_are_numbered_in_the_order_given_and_stored_as_sqlalchemy_stores_them(app, prepared_up_to):
+    add_events = events._ADD_EVENTS
+    if prepared_up_to is not None:  # more rows than that: SQLAlchemy's executemany
+        add_events = PreparedRows(
+            EventRow.__table__, add_events._names, returning=["seq", "id"], max_rows=prepared_up_to
+        )
+    drafted = [
+        {
+            "id": f"00000000-0000-4000-8000-00000000000{index}",
+            "type": "model_version.created",
+            "occurred_at": NOW,
+            "actor_subject": "tester",
+            "actor_kind": "USER",
+            "model_name": "prepared/w",
+            "version": index,
+            "payload": {"modelName": "prepared/w", "tags": {"é": "ü"}, "n": 1.5, "none": None},
+        }
+        for index in range(1, 4)
+    ]
+    read_back = (
+        "SELECT id, type, occurred_at, actor_subject, actor_kind, model_name, version, payload FROM events "
+        "WHERE id LIKE '00000000-0000-4000-8000-%' ORDER BY seq"
+    )
+    stored = []
+    for prepared in (True, False):
+        async with app.state.database.write_sessions() as session:
+            if prepared:
+                numbered = {row.id: row.seq for row in await add_events.run(session, drafted)}
+                order = [numbered[row["id"]] for row in drafted]
+                assert order == sorted(order) and len(set(order)) == 3
+            else:
+                await session.execute(insert(EventRow.__table__), drafted)
+            stored.append([tuple(map(repr, row)) for row in await session.execute(text(read_back))])
+            await session.rollback()
+    assert stored[0] == stored[1] and len(stored[0]) == 3

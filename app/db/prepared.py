@@ -13,7 +13,8 @@ many rows: a version's tags and metrics, the outbox events) and ``PreparedUpsert
 What is kept from SQLAlchemy's path:
 
 - the statement runs in the session's transaction, on its connection (``BEGIN`` is issued as before), after the
-  session's pending ORM changes are flushed, as SQLAlchemy's autoflush would;
+  session's pending ORM changes are flushed (the ORM writes these statements replaced flushed them too), and
+  never in a transaction SQLAlchemy has given up (a failed flush): that raises as ``session.execute`` would;
 - each statement is announced to the engine's ``before_cursor_execute`` listeners (statement counts per request,
   the N+1 and request-cost tests), with no execution context;
 - values go in as SQLAlchemy would send them (each parameter's bind processor: times, JSON), and rows come back
@@ -48,8 +49,8 @@ _TRACED: weakref.WeakSet[Any] = weakref.WeakSet()
 # Plans per IN-list length kept per statement and dialect; longer tails of lengths take SQLAlchemy's path.
 _MAX_PLANS = 256
 
-Statement = Select | Insert | Update | Delete
-S = TypeVar("S", bound="Select[Any] | Insert | Update | Delete")
+Statement = Select[Any] | Insert | Update | Delete
+S = TypeVar("S", bound=Statement)
 
 
 def use_sqlalchemy_path(engine: AsyncEngine) -> None:
@@ -122,9 +123,12 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     34 us (a greenlet hop) per call; a unit of work runs a dozen statements on one transaction, so it is kept."""
     sync_session = session.sync_session
     cached = session.info.get(_CONNECTION)
-    if cached is not None and cached[0] is _innermost(sync_session):
+    current = _innermost(sync_session)
+    if cached is not None and current is not None and cached[0] is current and current.is_active:
         return cast(AsyncConnection, cached[1])
-    connection = await session.connection()  # in a nested transaction, this is what emits its SAVEPOINT
+    # In a nested transaction this emits its SAVEPOINT; in one rolled back by a failed flush it raises, as
+    # SQLAlchemy's own execution would (on SQLite the statement would otherwise run, and commit, outside it).
+    connection = await session.connection()
     session.info[_CONNECTION] = (_innermost(sync_session), connection)
     return connection
 
@@ -159,8 +163,8 @@ class _Prepared(Generic[S]):
         if any(not isinstance(values[name], (list, tuple)) for name in self._expanding):
             values = {**values, **{name: list(values[name]) for name in self._expanding}}
         sync_session = session.sync_session
-        if sync_session.autoflush and (sync_session.new or sync_session.dirty or sync_session.deleted):
-            await session.flush()  # the driver would not see pending ORM changes; SQLAlchemy's autoflush would
+        if sync_session.new or sync_session.dirty or sync_session.deleted:
+            await session.flush()  # the driver would not see them
         connection = await _connection(session)
         lengths = tuple(len(values[name]) for name in self._expanding)
         if connection.sync_engine.pool in _TRACED or connection.sync_engine.echo or 0 in lengths:
@@ -204,9 +208,6 @@ class PreparedRead(_Prepared[Select]):
     expanding (``IN``) parameters are compiled per list length.
     """
 
-    def __init__(self, statement: Select) -> None:
-        super().__init__(statement)
-
     async def all(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
         return await self._rows(session, values)
 
@@ -224,9 +225,6 @@ class PreparedWrite(_Prepared[Insert | Update | Delete]):
     the rows it changes must not be held as ORM objects by the session. Name the parameters of an ``UPDATE`` or
     ``DELETE`` unlike the table's columns: SQLAlchemy's own path (traced engines) would take them for SET values.
     """
-
-    def __init__(self, statement: Insert | Update | Delete) -> None:
-        super().__init__(statement)
 
     async def run(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
         return await self._rows(session, values)

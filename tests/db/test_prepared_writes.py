@@ -165,7 +165,15 @@ async def _stored(app, write: Any, values: dict[str, Any], read_back: str, *, pr
         if isinstance(write, PreparedUpsert):
             write = write.for_dialect(session.bind.dialect.name)
         if prepared:
-            answered = [tuple(row) for row in await write.run(session, values)]
+            contexts: list[object] = []
+            engine = app.state.database.writer.sync_engine
+            listener = lambda _c, _cur, statement, _p, context, _m: contexts.append(context)  # noqa: E731
+            event.listen(engine, "before_cursor_execute", listener)
+            try:
+                answered = [tuple(row) for row in await write.run(session, values)]
+            finally:
+                event.remove(engine, "before_cursor_execute", listener)
+            assert contexts[-1:] == [None]  # no SQLAlchemy execution context: the prepared path ran
         else:
             result = await session.execute(write.statement, values)
             answered = [tuple(row) for row in result.all()] if result.returns_rows else []
@@ -219,10 +227,8 @@ async def test_a_typed_parameter_of_a_read_is_converted_as_sqlalchemy_converts_i
         assert await since.all(session, {"since": datetime.now(UTC) - timedelta(days=1)})
 
 
-async def test_pending_orm_changes_are_flushed_before_a_prepared_statement_when_the_session_autoflushes(app):
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    async with AsyncSession(app.state.database.writer, autoflush=True) as session:
+async def test_pending_orm_changes_are_flushed_before_a_prepared_statement(app):
+    async with app.state.database.write_sessions() as session:  # which does not autoflush: the app flushes
         session.add(
             ModelRow(name="prepared/pending", owner="o", created_at=NOW, created_by="o", updated_at=NOW, next_version=1)
         )
@@ -320,3 +326,50 @@ async def test_outbox_events_are_numbered_in_the_order_given_and_stored_as_sqlal
             stored.append([tuple(map(repr, row)) for row in await session.execute(text(read_back))])
             await session.rollback()
     assert stored[0] == stored[1] and len(stored[0]) == 3
+
+
+async def test_a_prepared_statement_refuses_a_transaction_that_a_failed_flush_rolled_back(api, app):
+    from sqlalchemy.exc import IntegrityError, PendingRollbackError
+
+    _, version_id, _ = await _ids(api, app)
+    async with app.state.database.write_sessions() as session:
+        assert await models._BY_NAME.first(session, {"name": "prepared/w"}) is not None  # the connection is kept
+        session.add(ModelRow(name="prepared/w", owner="o", created_at=NOW, created_by="o", updated_at=NOW))
+        with pytest.raises(IntegrityError):
+            await session.flush()  # SQLAlchemy rolls the transaction back
+        with pytest.raises(PendingRollbackError):  # not run outside it (on SQLite: committed at once)
+            await versions._TOUCH.run(session, {"version_id": version_id, "changed_at": NOW})
+        await session.rollback()
+    async with app.state.database.read_sessions() as session:
+        (row,) = await versions._VERSIONS_BY_ID.all(session, {"ids": [version_id]})
+    assert row.updated_at != NOW
+
+
+async def test_a_lineage_node_registered_first_by_another_transaction_is_taken_back_on_postgresql_only(app):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.domain.entities import TrackerKind
+    from app.domain.lineage_commands import NewRun
+
+    new = NewRun(tracker=TrackerKind.MLFLOW, run_id="raced")
+    async with app.state.database.write_sessions() as session:
+        repository = lineage.SqlLineageRepository(session)
+        assert await repository.add_run(new, "tester", NOW) is not None
+        if session.bind.dialect.name == "sqlite":  # one writer: a duplicate is a bug, not a race
+            with pytest.raises(IntegrityError):
+                await repository.add_run(new, "tester", NOW)
+            return
+        assert await repository.add_run(new, "tester", NOW) is None  # the savepoint took its node back
+        assert (await repository.find_run(new)) is not None  # and the transaction goes on
+        await session.commit()
+    async with app.state.database.read_sessions() as session:
+        counts = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM lineage_runs WHERE run_id = 'raced'), "
+                    "(SELECT count(*) FROM lineage_nodes n WHERE n.version_id IS NULL AND NOT EXISTS "
+                    "(SELECT 1 FROM lineage_runs r WHERE r.node_id = n.id) AND n.kind = 'RUN')"
+                )
+            )
+        ).one()
+    assert tuple(counts) == (1, 0)

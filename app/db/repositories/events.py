@@ -126,7 +126,9 @@ class SqlEventRepository:
             }
             for e in events
         ]
-        # The rows are numbered in the order given; RETURNING may come in any order, so each seq is found by id.
+        # Both databases number the rows of one INSERT ... VALUES in the order of the VALUES (SQLite's rowids,
+        # PostgreSQL's sequence as it runs the list), which neither documents: the order test in
+        # tests/db/test_prepared_writes.py runs on both. RETURNING may come in any order, so each seq is found by id.
         numbered = {row.id: row.seq for row in await _ADD_EVENTS.run(self._session, rows)}
         return [replace(e, seq=numbered[e.id]) for e in events]
 

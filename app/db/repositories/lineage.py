@@ -109,6 +109,8 @@ class SqlLineageRepository:
                 )
                 (row,) = await _ADD_DETAIL[kind].run(self._session, {"node_id": node.id, **values})
         except IntegrityError:
+            if dialect_name(self._session) == "sqlite":
+                raise  # one writer at a time: nobody registered it first, and no savepoint took the node back
             return None
         return DETAILS[kind][1](row, node)
 

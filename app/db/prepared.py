@@ -79,6 +79,7 @@ class _Plan:
             if convert is not None and name in expanded.parameters:
                 self.bind_processors.setdefault(name, convert)
         self._types = [column.type for column in statement.exported_columns]
+        self.returns_rows = bool(self._types)  # a SELECT, or a write with RETURNING
         self._dialect = dialect
         self.row: Any = namedtuple("Row", [str(key) for key in list(statement.exported_columns.keys())])  # type: ignore[misc]
         self.result_processors: list[Processor] | None = None  # from the first execution's cursor description
@@ -98,10 +99,12 @@ class _Plan:
         return [named[name] for name in self.positions]
 
     def rows(self, raw_rows: list[Any], description: Sequence[Any] | None) -> list[Any]:
-        if description is None:  # a write without RETURNING
+        """Rows made from the driver's; ``description`` is needed with the first only (building it has a cost)."""
+        if not self.returns_rows:
             return []
         processors = self.result_processors
         if processors is None:
+            assert description is not None, "the first execution is described"
             processors = self.result_processors = [
                 type_.dialect_impl(self._dialect).result_processor(self._dialect, column[1])
                 for type_, column in zip(self._types, description, strict=True)
@@ -184,7 +187,13 @@ class _Prepared(Generic[S]):
             dispatch.before_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
         # The session's connection has begun its transaction: the driver connection is at hand, no I/O needed.
         try:
-            raw_rows, description = await _fetch_all(sync_connection.connection.driver_connection, plan.sql, parameters)
+            raw_rows, description = await _fetch_all(
+                sync_connection.connection.driver_connection,
+                plan.sql,
+                parameters,
+                fetch=plan.returns_rows,
+                describe=plan.result_processors is None,
+            )
         except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it, the connection dropped if it is lost
             if dialect.is_disconnect(error, None, None):
                 sync_connection.invalidate(error)
@@ -307,13 +316,16 @@ class PreparedUpsert:
         await self.for_dialect(bind.dialect.name).run(session, values)
 
 
-async def _fetch_all(driver: Any, sql: str, parameters: Any) -> tuple[list[Any], Sequence[Any]]:
-    """Run ``sql`` on a driver connection (aiosqlite, our inline SQLite connection or psycopg) and fetch every row."""
+async def _fetch_all(
+    driver: Any, sql: str, parameters: Any, *, fetch: bool, describe: bool
+) -> tuple[list[Any], Sequence[Any] | None]:
+    """Run ``sql`` on a driver connection (aiosqlite, our inline SQLite connection or psycopg); its rows if
+    ``fetch``, and its description if ``describe`` (psycopg builds it anew on every call: 5% of a write's CPU)."""
     if isinstance(driver, InlineConnection):  # one call, on the loop's thread
-        return await driver.fetch_all(sql, parameters)
+        return await driver.fetch_all(sql, parameters, fetch=fetch, describe=describe)
     if isinstance(driver, aiosqlite.Connection):  # in-memory and URL-configured SQLite databases
         async with driver.execute(sql, parameters) as cursor:
-            return list(await cursor.fetchall()), cursor.description
+            return (list(await cursor.fetchall()) if fetch else []), (cursor.description if describe else None)
     async with driver.cursor() as cursor:  # psycopg
         await cursor.execute(sql, parameters)
-        return (await cursor.fetchall() if cursor.description is not None else []), cursor.description
+        return (await cursor.fetchall() if fetch else []), (cursor.description if describe else None)

@@ -47,14 +47,15 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
-    async def fetch_all(self, sql: str, parameters: Any) -> tuple[list[Any], Any]:
-        """Run a query and fetch its rows and description in one call (``PreparedRead``: no cursor object to keep)."""
+    async def fetch_all(self, sql: str, parameters: Any, *, fetch: bool, describe: bool) -> tuple[list[Any], Any]:
+        """Run a statement and, in the same call, fetch its rows (``fetch``) and its description (``describe``,
+        else None): the prepared statements' path (app/db/prepared.py), with no cursor object to keep."""
 
         def query() -> tuple[list[Any], Any]:
             assert self._connection is not None
             cursor = self._connection.execute(sql, parameters)
             try:
-                return cursor.fetchall(), cursor.description
+                return (cursor.fetchall() if fetch else []), (cursor.description if describe else None)
             finally:
                 cursor.close()
 

@@ -32,7 +32,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
-from sqlalchemy import CursorResult, Delete, FromClause, Insert, Select, Table, Update, bindparam, insert
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Delete,
+    FromClause,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    insert,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -252,16 +263,22 @@ class PreparedRows:
     """``INSERT INTO table (names) VALUES (...), (...), ...``: many rows in one statement, prepared per number of
     rows up to ``max_rows`` (more take SQLAlchemy's executemany). Every row gives a value for each of ``names``.
 
-    With ``returning``, ``run`` answers those columns of the rows written, in no particular order (neither database
-    promises the order of a multi-row ``RETURNING``): return a column that tells the rows apart.
+    With ``returning`` (columns of the table, or expressions of them), ``run`` answers those of the rows written, in
+    no particular order (neither database promises the order of a multi-row ``RETURNING``): return a column that
+    tells the rows apart.
     """
 
     def __init__(
-        self, table: FromClause, names: Sequence[str], *, returning: Sequence[str] = (), max_rows: int = 64
+        self,
+        table: FromClause,
+        names: Sequence[str],
+        *,
+        returning: Sequence[ColumnElement[Any]] = (),
+        max_rows: int = 64,
     ) -> None:
         self._table = cast(Table, table)
         self._names = list(names)
-        self._returning = [self._table.c[name] for name in returning]
+        self._returning = list(returning)
         self._max_rows = max_rows
         self._by_count: dict[int, PreparedWrite] = {}
 

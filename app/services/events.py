@@ -88,7 +88,6 @@ class EventOutbox:
             wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]
             if wanted:
                 await uow.webhooks.add_deliveries(event.position, wanted, change.occurred_at)
-        await uow.events.notify()
         if self._on_commit is not None:
             uow.after_commit(self._on_commit)
         return written

@@ -292,10 +292,10 @@ async def test_a_session_runs_prepared_statements_in_each_of_its_transactions_in
 
 @pytest.mark.parametrize("prepared_up_to", [None, 2], ids=["prepared", "executemany"])
 async def test_outbox_events_are_numbered_in_the_order_given_and_stored_as_sqlalchemy_stores_them(app, prepared_up_to):
-    add_events = events._ADD_EVENTS
+    add_events = events._ADD_EVENTS[app.state.database.writer.dialect.name]
     if prepared_up_to is not None:  # more rows than that: SQLAlchemy's executemany
         add_events = PreparedRows(
-            EventRow.__table__, add_events._names, returning=["seq", "id"], max_rows=prepared_up_to
+            EventRow.__table__, add_events._names, returning=add_events._returning, max_rows=prepared_up_to
         )
     drafted = [
         {

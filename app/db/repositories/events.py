@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, func, or_, select, update
+from sqlalchemy import String, bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import NotFound
@@ -33,15 +33,24 @@ EVENTS_CHANNEL = "modelreg_events"
 
 _EVENTS = EventRow.__table__
 _WEBHOOKS = WebhookRow.__table__
-_ADD_EVENTS = PreparedRows(
-    _EVENTS,
-    ["id", "type", "occurred_at", "actor_subject", "actor_kind", "model_name", "version", "payload"],
-    returning=["seq", "id"],
-)
+_EVENT_VALUES = ["id", "type", "occurred_at", "actor_subject", "actor_kind", "model_name", "version", "payload"]
+# By dialect. On PostgreSQL the INSERT also tells the listening processes that the outbox grew: NOTIFY is delivered
+# at commit, the notifications of one transaction folded into one, and it costs no round trip of its own.
+_ADD_EVENTS = {
+    "sqlite": PreparedRows(_EVENTS, _EVENT_VALUES, returning=[_EVENTS.c.seq, _EVENTS.c.id]),
+    "postgresql": PreparedRows(
+        _EVENTS,
+        _EVENT_VALUES,
+        returning=[
+            _EVENTS.c.seq,
+            _EVENTS.c.id,
+            func.pg_notify(literal(EVENTS_CHANNEL, String()), literal("", String())).label("notified"),
+        ],
+    ),
+}
 _AFTER = PreparedRead(
     select(*_EVENTS.c).where(_EVENTS.c.seq > bindparam("seq")).order_by(_EVENTS.c.seq).limit(bindparam("limit"))
 )
-_NOTIFY = PreparedRead(select(func.pg_notify(bindparam("channel", type_=String), "").label("notified")))
 _WEBHOOK_LIST = PreparedRead(select(*_WEBHOOKS.c).order_by(_WEBHOOKS.c.id))
 
 
@@ -109,6 +118,7 @@ class SqlEventRepository:
         visible in ``seq`` order. On PostgreSQL a sequence hands out numbers before commit, so two writers could
         commit out of order: every writer takes the audit chain's transaction lock first (audited changes hold it
         anyway, taken again it is free) and so allocates and commits in turn. SQLite has one writer at a time.
+        On PostgreSQL other processes are told at commit that the outbox grew (NOTIFY; see ``_ADD_EVENTS``).
         """
         if not events:
             return []
@@ -129,7 +139,8 @@ class SqlEventRepository:
         # Both databases number the rows of one INSERT ... VALUES in the order of the VALUES (SQLite's rowids,
         # PostgreSQL's sequence as it runs the list), which neither documents: the order test in
         # tests/db/test_prepared_writes.py runs on both. RETURNING may come in any order, so each seq is found by id.
-        numbered = {row.id: row.seq for row in await _ADD_EVENTS.run(self._session, rows)}
+        written = await _ADD_EVENTS[dialect_name(self._session)].run(self._session, rows)
+        numbered = {row.id: row.seq for row in written}
         return [replace(e, seq=numbered[e.id]) for e in events]
 
     async def after(self, seq: int, limit: int) -> list[DomainEvent]:
@@ -138,12 +149,6 @@ class SqlEventRepository:
 
     async def head(self) -> int:
         return (await self._session.execute(select(func.coalesce(func.max(EventRow.seq), 0)))).scalar_one()
-
-    async def notify(self) -> None:
-        """Tell listening processes that the outbox grew, once this transaction commits (PostgreSQL only;
-        notifications of one transaction are delivered together at commit, duplicates folded into one)."""
-        if dialect_name(self._session) == "postgresql":
-            await _NOTIFY.all(self._session, {"channel": EVENTS_CHANNEL})
 
 
 class SqlWebhookRepository:

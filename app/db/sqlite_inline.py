@@ -2,10 +2,11 @@
 
 aiosqlite runs every call of a connection (cursor, execute, fetch, close) on a worker thread and hands the result
 back through the loop: four thread hand-overs per statement, which measured about a fifth of a small GraphQL read's
-CPU. Almost no SQLite call waits here: in WAL mode a read never waits for a writer, and a writer's statements run
-once its transaction holds the write lock. Only taking that lock (``BEGIN IMMEDIATE``, up to the busy timeout while
-another process writes) and committing (which may checkpoint the WAL to the file) can take long; they stay on the
-worker thread, everything else runs where it is called.
+CPU. Almost no SQLite call waits here: in WAL mode a read never waits for a writer (a read's deferred ``BEGIN``
+takes no lock at all), and a writer's statements run once its transaction holds the write lock. Only taking that
+lock (``BEGIN IMMEDIATE``, up to the busy timeout while another process writes) and committing (which may
+checkpoint the WAL to the file) can take long; they stay on the worker thread, everything else runs where it is
+called.
 
 A call never runs beside another: while a worker-thread call is unfinished (its caller may have been cancelled, the
 thread keeps going), later calls queue behind it on the worker thread too. Two threads inside one ``sqlite3``
@@ -22,12 +23,18 @@ from typing import Any
 
 import aiosqlite
 
+_WAITING_STATEMENTS = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "COMMIT", "END")
+
 
 def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-    """Whether the call can block: a BEGIN (the write lock) or a commit (a checkpoint)."""
+    """Whether the call can block: taking the write lock (BEGIN IMMEDIATE or EXCLUSIVE) or a commit (a
+    checkpoint). A plain BEGIN is deferred: it takes no lock."""
     if getattr(fn, "__name__", "") == "commit":
         return True
-    return bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() in ("BEGIN", "COMMI")
+    if not args or not isinstance(args[0], str):
+        return False
+    statement = " ".join(args[0][:40].split()).upper()
+    return statement.startswith(_WAITING_STATEMENTS)
 
 
 class InlineConnection(aiosqlite.Connection):

@@ -55,7 +55,9 @@ _ADD_EDGES = PreparedRows(
 
 def _finder(kind: NodeKind, *identity: str) -> PreparedRead:
     """The first node of ``kind`` whose detail row has the given values of the ``identity`` columns: one row of the
-    detail's and the node's columns (their names do not overlap), which is both arguments of the kind's converter."""
+    detail's and the node's columns (their names do not overlap), which is both arguments of the kind's converter.
+    The values are compared with ``=``, so none may be None (the commands' validation sees to it: a dataset without
+    a version is found by its digest, which it must have)."""
     detail = DETAILS[kind][0].__table__
     return PreparedRead(
         select(*detail.c, *_NODES.c)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
+from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Result, Select, and_, func, or_, select
 from sqlalchemy.orm import QueryableAttribute
 
 from app.domain.errors import BadUserInput
@@ -18,6 +20,22 @@ from app.domain.queries import Direction, Page, PageRequest
 
 # What queries filter and sort on: a Core expression, or a mapped attribute such as ``VersionRow.id``.
 SqlColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
+
+
+@functools.lru_cache(maxsize=256)
+def _row_type(keys: tuple[str, ...]) -> Any:
+    return namedtuple("Row", keys)
+
+
+def plain_rows(result: Result[Any]) -> Sequence[Any]:
+    """The rows of ``result`` as named tuples: read by attribute or index like SQLAlchemy's rows, but an attribute
+    costs about 30 ns instead of 370 (a page maps 20 columns of up to 100 rows). SQLAlchemy's rows when its keys are
+    not distinct identifiers."""
+    keys = tuple(result.keys())
+    if len(set(keys)) != len(keys) or not all(key.isidentifier() and not key.startswith("_") for key in keys):
+        return result.all()
+    make = _row_type(keys)._make
+    return [make(row) for row in result]
 
 
 def _standard_json(item: list[Any]) -> bytes:
@@ -128,7 +146,7 @@ async def fetch_page(
         paged = paged.where(beyond_cursor(sort_key, id_column, _reverse(direction), value, key))
     size = page.size
     walk = _reverse(direction) if page.backward else direction
-    rows: Sequence[Any] = (await session.execute(ordered(paged, sort_key, id_column, walk).limit(size + 1))).all()
+    rows = plain_rows(await session.execute(ordered(paged, sort_key, id_column, walk).limit(size + 1)))
     more = len(rows) > size
     kept = list(rows[:size])
     if page.backward:

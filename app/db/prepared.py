@@ -203,7 +203,7 @@ class _Prepared(Generic[S]):
                 plan.sql,
                 parameters,
                 fetch=plan.returns_rows,
-                describe=plan.result_processors is None,
+                describe=plan.returns_rows and plan.result_processors is None,
             )
         except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it, the connection dropped if it is lost
             if dialect.is_disconnect(error, None, None):

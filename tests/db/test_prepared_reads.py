@@ -4,13 +4,14 @@ in the session's transaction, announced to the engine's statement listeners; tra
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
-from app.db.prepared import PreparedRead, _TRACED, use_sqlalchemy_path
+from app.db.prepared import _TRACED, PreparedRead, use_sqlalchemy_path
 from app.db.repositories import aliases, audit, events, lineage, models, versions
 from app.db.repositories.versions import _newest_versions
 from app.domain.commands import NewModel
 from app.domain.entities import Stage
+from tests.support.statements import statements_sent
 
 VERSION = (
     'createModelVersion(input: {name: "prepared/%s", createModelIfMissing: true, description: "d", '
@@ -112,18 +113,9 @@ async def test_a_prepared_read_runs_in_the_session_transaction_and_sees_its_unfl
 
 
 async def test_each_prepared_statement_is_announced_to_the_statement_listeners(app):
-    engine = app.state.database.reader.sync_engine
-    seen: list[tuple[str, object]] = []
-
-    def record(_connection, _cursor, statement, _parameters, context, _many):
-        seen.append((statement, context))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(app.state.database.reader.sync_engine) as seen:
         async with app.state.database.read_sessions() as session:
             await models._BY_NAME.all(session, {"name": "prepared/a"})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     statements = [(statement, context) for statement, context in seen if not statement.startswith("BEGIN")]
     assert len(statements) == 1 and "registered_models" in statements[0][0]
     assert statements[0][1] is None  # no SQLAlchemy execution context: the prepared path ran
@@ -138,18 +130,10 @@ def traced_reader(app):
 
 
 async def test_a_traced_engine_keeps_sqlalchemy_execution(app, traced_reader):
-    contexts: list[object] = []
-
-    def record(_connection, _cursor, statement, _parameters, context, _many):
-        if "registered_models" in statement:
-            contexts.append(context)
-
-    event.listen(traced_reader.sync_engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(traced_reader.sync_engine) as seen:
         async with app.state.database.read_sessions() as session:
             await models._BY_NAME.all(session, {"name": "prepared/a"})
-    finally:
-        event.remove(traced_reader.sync_engine, "before_cursor_execute", record)
+    contexts = [context for statement, context in seen if "registered_models" in statement]
     assert len(contexts) == 1 and contexts[0] is not None  # SQLAlchemy's execution context: its path was taken
 
 

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, event, insert, select, text
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, insert, select, text
 
+from app.db.event_tables import EventRow
 from app.db.prepared import PreparedRead, PreparedRows, PreparedUpsert, PreparedWrite
 from app.db.repositories import audit, events, lineage, models, versions
-from app.db.event_tables import EventRow
 from app.db.tables import MetricRow, ModelRow
 from app.domain.lineage import NodeKind
+from tests.support.statements import statements_sent
 
 NOW = datetime(2026, 12, 7, 3, 30, 15, 123456, tzinfo=UTC)
 
@@ -165,14 +166,9 @@ async def _stored(app, write: Any, values: dict[str, Any], read_back: str, *, pr
         if isinstance(write, PreparedUpsert):
             write = write.for_dialect(session.bind.dialect.name)
         if prepared:
-            contexts: list[object] = []
-            engine = app.state.database.writer.sync_engine
-            listener = lambda _c, _cur, statement, _p, context, _m: contexts.append(context)  # noqa: E731
-            event.listen(engine, "before_cursor_execute", listener)
-            try:
+            with statements_sent(app.state.database.writer.sync_engine) as seen:
                 answered = [tuple(row) for row in await write.run(session, values)]
-            finally:
-                event.remove(engine, "before_cursor_execute", listener)
+            contexts = [context for _, context in seen]
             assert contexts[-1:] == [None]  # no SQLAlchemy execution context: the prepared path ran
         else:
             result = await session.execute(write.statement, values)
@@ -197,19 +193,10 @@ async def test_prepared_writes_store_what_sqlalchemy_stores(api, app):
 
 async def test_each_prepared_write_is_announced_to_the_statement_listeners(api, app):
     _, version_id, _ = await _ids(api, app)
-    engine = app.state.database.writer.sync_engine
-    seen: list[tuple[str, object]] = []
-
-    def record(_connection, _cursor, statement, _parameters, context, _many):
-        seen.append((statement, context))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(app.state.database.writer.sync_engine) as seen:
         async with app.state.database.write_sessions() as session:
             await versions._TOUCH.run(session, {"version_id": version_id, "changed_at": NOW})
             await session.rollback()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     statements = [(statement, context) for statement, context in seen if not statement.startswith("BEGIN")]
     assert [statement.split()[0] for statement, _ in statements] == ["UPDATE"]
     assert statements[0][1] is None  # no SQLAlchemy execution context: the prepared path ran

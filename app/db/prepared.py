@@ -26,6 +26,7 @@ Engines that are traced (OpenTelemetry's SQLAlchemy spans need an execution cont
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CursorResult,
     Delete,
@@ -50,6 +52,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from .sessions import dialect_name
 from .sqlite_inline import InlineConnection
 
 Processor = Callable[[Any], Any] | None
@@ -62,6 +65,25 @@ _MAX_PLANS = 256
 
 Statement = Select[Any] | Insert | Update | Delete
 S = TypeVar("S", bound=Statement)
+
+
+def row_type(keys: Sequence[str | None]) -> Any | None:
+    """A named tuple type with fields ``keys``, read by attribute or index like SQLAlchemy's rows (an attribute
+    costs about 30 ns against a ``Row``'s 370); None when the keys are not distinct names usable as attributes."""
+    names = tuple(key or "" for key in keys)
+    if len(set(names)) != len(names) or not all(name.isidentifier() and not name.startswith("_") for name in names):
+        return None
+    return _named_tuple(names)
+
+
+@functools.lru_cache(maxsize=512)
+def _named_tuple(names: tuple[str, ...]) -> Any:
+    return namedtuple("Row", names)
+
+
+def _bound(table: FromClause, names: Sequence[str], suffix: str = "") -> dict[str, BindParameter[Any]]:
+    """``{name: :name<suffix>}`` for columns of ``table``, each parameter typed as its column (so converted by it)."""
+    return {name: bindparam(f"{name}{suffix}", type_=table.c[name].type) for name in names}
 
 
 def use_sqlalchemy_path(engine: AsyncEngine) -> None:
@@ -92,7 +114,7 @@ class _Plan:
         self._types = [column.type for column in statement.exported_columns]
         self.returns_rows = bool(self._types)  # a SELECT, or a write with RETURNING
         self._dialect = dialect
-        self.row: Any = namedtuple("Row", [str(key) for key in list(statement.exported_columns.keys())])  # type: ignore[misc]
+        self.row: Any = row_type(list(statement.exported_columns.keys()))
         self.result_processors: list[Processor] | None = None  # from the first execution's cursor description
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
@@ -156,8 +178,8 @@ class _Prepared(Generic[S]):
     """A Core statement built once and run on the session's connection (``PreparedRead``, ``PreparedWrite``)."""
 
     def __init__(self, statement: S) -> None:
-        keys = [key or "" for key in list(statement.exported_columns.keys())]
-        if len(set(keys)) != len(keys) or not all(key.isidentifier() and not key.startswith("_") for key in keys):
+        keys = list(statement.exported_columns.keys())
+        if row_type(keys) is None:
             raise ValueError(f"a prepared statement needs distinct column names usable as attributes, not {keys}")
         compiled = statement.compile()
         binds = list(compiled.binds.values())
@@ -198,7 +220,7 @@ class _Prepared(Generic[S]):
             dispatch.before_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
         # The session's connection has begun its transaction: the driver connection is at hand, no I/O needed.
         try:
-            raw_rows, description = await _fetch_all(
+            raw_rows, description = await _run_on_driver(
                 sync_connection.connection.driver_connection,
                 plan.sql,
                 parameters,
@@ -256,7 +278,7 @@ def insert_row(table: FromClause, names: Sequence[str] | None = None) -> Insert:
     if names is None:
         numbered = getattr(table, "autoincrement_column", None)  # a Table's; its mapped classes show a FromClause
         names = [column.name for column in table.columns if column is not numbered]
-    return insert(cast(Table, table)).values({name: bindparam(name, type_=table.c[name].type) for name in names})
+    return insert(cast(Table, table)).values(_bound(table, names))
 
 
 class PreparedRows:
@@ -294,10 +316,7 @@ class PreparedRows:
             return list(result.all()) if self._returning else []
         write = self._by_count.get(count)
         if write is None:
-            values: list[dict[str, Any]] = [
-                {name: bindparam(f"{name}_{index}", type_=self._table.c[name].type) for name in self._names}
-                for index in range(count)
-            ]
+            values = [_bound(self._table, self._names, f"_{index}") for index in range(count)]
             statement = insert(self._table).values(values)
             if self._returning:
                 statement = statement.returning(*self._returning)
@@ -315,11 +334,9 @@ class PreparedUpsert:
     def __init__(self, table: FromClause, replace: Sequence[str]) -> None:
         keys = [column.name for column in table.primary_key]
         self._by_dialect: dict[str, PreparedWrite] = {}
+        columns = [column.name for column in table.columns]
         for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite)):
-            columns = [column.name for column in table.columns]
-            statement = dialect.insert(cast(Table, table)).values(
-                {column: bindparam(column, type_=table.c[column].type) for column in columns}
-            )
+            statement = dialect.insert(cast(Table, table)).values(_bound(table, columns))
             excluded = {column: statement.excluded[column] for column in replace}
             self._by_dialect[name] = PreparedWrite(statement.on_conflict_do_update(index_elements=keys, set_=excluded))
 
@@ -328,12 +345,10 @@ class PreparedUpsert:
         return self._by_dialect[name]
 
     async def run(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
-        bind = session.bind
-        assert bind is not None, "sessions come from a sessionmaker bound to an engine"
-        await self.for_dialect(bind.dialect.name).run(session, values)
+        await self.for_dialect(dialect_name(session)).run(session, values)
 
 
-async def _fetch_all(
+async def _run_on_driver(
     driver: Any, sql: str, parameters: Any, *, fetch: bool, describe: bool
 ) -> tuple[list[Any], Sequence[Any] | None]:
     """Run ``sql`` on a driver connection (aiosqlite, our inline SQLite connection or psycopg); its rows if

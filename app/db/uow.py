@@ -17,7 +17,7 @@ from .repositories.artifacts import SqlArtifactRepository
 from .repositories.audit import SqlAuditRepository
 from .repositories.deployments import SqlDeploymentRepository
 from .repositories.documents import SqlDocumentRepository
-from .repositories.events import SqlEventRepository, SqlWebhookRepository
+from .repositories.events import SqlEventRepository
 from .repositories.idempotency import SqlIdempotencyRepository
 from .repositories.imports import SqlImportRepository
 from .repositories.lineage import SqlLineageRepository
@@ -26,6 +26,7 @@ from .repositories.models import SqlModelRepository
 from .repositories.sources import SqlVersionSourceRepository
 from .repositories.transitions import SqlTransitionRepository
 from .repositories.versions import SqlVersionRepository
+from .repositories.webhooks import SqlWebhookRepository
 
 log = logging.getLogger("modelreg.db")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -27,6 +27,9 @@ from app.services.reads import ReadService
 from app.services.transitions import TransitionService
 from app.services.versions import VersionService
 from app.services.webhooks import WebhookService
+
+K = TypeVar("K")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,31 @@ class Services:
     deployment_reads: DeploymentReads
 
 
-def _batch(
-    fetch: Callable[[list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None
-) -> Callable[[list[Any]], Awaitable[list[Any]]]:
-    """A DataLoader load function from a ``fetch(keys) -> {key: value}`` batch read."""
+class BatchLoader(DataLoader[K, T]):
+    """A DataLoader over a ``fetch(keys) -> {key: value}`` batch read (``default`` for keys it did not find), whose
+    batches can also be read ahead into a plain dict (``read_ahead``): a page's nested fields then answer from
+    ``ready`` without a future per key (see prefetch.py)."""
 
-    async def load(keys: list[Any]) -> list[Any]:
-        found = await fetch(list(dict.fromkeys(keys)))
-        return [found.get(key, default) for key in keys]
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[Mapping[K, T]]], default: Any = None) -> None:
+        async def load(keys: list[K]) -> list[T]:
+            found = await fetch(list(dict.fromkeys(keys)))
+            return [found.get(key, default) for key in keys]
 
-    return load
+        super().__init__(load_fn=load)
+        self._fetch = fetch
+        self._default = default
+        self.ready: dict[K, T] = {}
+
+    async def read_ahead(self, keys: list[K]) -> list[T]:
+        """The values of ``keys``, read in one batch for those not read ahead before and kept in ``ready``."""
+        ready = self.ready
+        missing = [key for key in dict.fromkeys(keys) if key not in ready]
+        if missing:
+            found = await self._fetch(missing)
+            default = self._default
+            for key in missing:
+                ready[key] = found.get(key, default)
+        return [ready[key] for key in keys]
 
 
 class Loaders:
@@ -79,8 +97,8 @@ class Loaders:
 
         def bind(
             method: Callable[[Principal, list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None
-        ) -> DataLoader:
-            return DataLoader(load_fn=_batch(lambda keys: method(caller, keys), default))
+        ) -> BatchLoader:
+            return BatchLoader(lambda keys: method(caller, keys), default)
 
         self.model = bind(reads.models_by_id)
         self.version_by_number = bind(reads.versions_by_number)
@@ -105,7 +123,7 @@ class Loaders:
             self.reproducibility = DataLoader(load_fn=reproducibility, cache_key_fn=lambda version: version.id)
         # Keyed by (model id, stage or None for the newest overall): every latestVersion field of a page, whatever
         # its stage, is one statement.
-        self.latest_version: DataLoader[tuple[int, Stage | None], ModelVersion | None] = bind(
+        self.latest_version: BatchLoader[tuple[int, Stage | None], ModelVersion | None] = bind(
             reads.latest_versions_in_stages
         )
 

@@ -55,3 +55,23 @@ async def test_looked_ahead_answers_equal_the_answers_field_by_field(api):
     assert nodes[0]["latestVersion"]["tags"] == [{"key": "k", "value": "pf/a-3"}]
     assert nodes[1]["aliases"] == [{"alias": "best", "version": 2}]
     assert nodes[0]["newest"] == {"version": 3}
+
+
+async def test_read_ahead_reads_each_key_once_and_fields_answer_from_it_synchronously():
+    from app.graphql.context import BatchLoader
+    from app.graphql.prefetch import loaded
+
+    batches: list[list[int]] = []
+
+    async def fetch(keys: list[int]) -> dict[int, str]:
+        batches.append(keys)
+        return {key: f"v{key}" for key in keys if key != 3}
+
+    loader = BatchLoader(fetch, default="none")
+    assert await loader.read_ahead([1, 2, 2, 3]) == ["v1", "v2", "v2", "none"]
+    assert await loader.read_ahead([2, 4]) == ["v2", "v4"]
+    assert batches == [[1, 2, 3], [4]]  # deduplicated; what was read ahead is not read again
+    assert loaded(loader, 3, str.upper) == "NONE"  # answered at once, no future
+    later = loaded(loader, 5, str.upper)  # not read ahead: through the DataLoader
+    assert await later == "V5"
+    assert batches[-1] == [5]

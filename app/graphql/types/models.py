@@ -93,7 +93,7 @@ class RegisteredModel(ModelHistoryFields, Node):
 
     @strawberry.field(description="Tags on the model, sorted by key.", graphql_type=list[Tag])
     def tags(self, info: Info) -> MaybeAwaitable[list[Tag]]:
-        return loaded(info.context.loaders.model_tags.load(self.entity.id), tags_of)
+        return loaded(info.context.loaders.model_tags, self.entity.id, tags_of)
 
     @strawberry.field(
         description="Aliases of this model and the versions they point at, sorted by name.",
@@ -103,7 +103,7 @@ class RegisteredModel(ModelHistoryFields, Node):
         from .aliases import ModelAlias
 
         return loaded(
-            info.context.loaders.model_aliases.load(self.entity.id), lambda found: [ModelAlias(entity=a) for a in found]
+            info.context.loaders.model_aliases, self.entity.id, lambda found: [ModelAlias(entity=a) for a in found]
         )
 
     @strawberry.field(
@@ -118,7 +118,7 @@ class RegisteredModel(ModelHistoryFields, Node):
 
         key = (self.entity.id, stage.to_domain() if stage else None)
         return loaded(
-            info.context.loaders.latest_version.load(key), lambda found: ModelVersion(entity=found) if found else None
+            info.context.loaders.latest_version, key, lambda found: ModelVersion(entity=found) if found else None
         )
 
     @strawberry.field(description="Versions of this model, newest first unless ordered otherwise.")

@@ -150,12 +150,13 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
 
     @strawberry.field(description="Tags on the version, sorted by key.", graphql_type=list[Tag])
     def tags(self, info: Info) -> MaybeAwaitable[list[Tag]]:
-        return loaded(info.context.loaders.version_tags.load(self.entity.id), tags_of)
+        return loaded(info.context.loaders.version_tags, self.entity.id, tags_of)
 
     @strawberry.field(description="Measured values, in the order they were registered.", graphql_type=list[Metric])
     def metrics(self, info: Info) -> MaybeAwaitable[list[Metric]]:
         return loaded(
-            info.context.loaders.metrics.load(self.entity.id),
+            info.context.loaders.metrics,
+            self.entity.id,
             lambda found: [Metric(name=m.name, value=m.value, dataset=m.dataset, step=m.step) for m in found],
         )
 
@@ -168,7 +169,8 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         from .aliases import ModelAlias
 
         return loaded(
-            info.context.loaders.version_aliases.load(self.entity.id),
+            info.context.loaders.version_aliases,
+            self.entity.id,
             lambda found: [ModelAlias(entity=a) for a in found],
         )
 

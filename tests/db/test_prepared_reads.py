@@ -88,6 +88,8 @@ async def test_prepared_reads_answer_what_sqlalchemy_answers(api, app):
             ], label
             assert [row._fields for row in got[:1]] == [tuple(row._fields) for row in expected[:1]], label
             assert (await read.first(session, values)) == (got[0] if got else None), label
+            plain = await read.tuples(session, values)
+            assert plain == [tuple(row) for row in got] and all(type(row) is tuple for row in plain), label
     assert len(versions._VERSIONS_BY_ID._plans) > 1  # one plan per IN-list length
 
 

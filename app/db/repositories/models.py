@@ -158,7 +158,7 @@ class SqlModelRepository:
 
     async def tags(self, model_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {model_id: {} for model_id in model_ids}
-        for model_id, key, value in await _TAGS_OF.all(self._session, {"ids": model_ids}):
+        for model_id, key, value in await _TAGS_OF.tuples(self._session, {"ids": model_ids}):
             result[model_id][key] = value
         return result
 

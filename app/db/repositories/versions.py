@@ -328,13 +328,13 @@ class SqlVersionRepository:
 
     async def tags(self, version_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {version_id: {} for version_id in version_ids}
-        for version_id, key, value in await _TAGS_OF.all(self._session, {"ids": version_ids}):
+        for version_id, key, value in await _TAGS_OF.tuples(self._session, {"ids": version_ids}):
             result[version_id][key] = value
         return result
 
     async def metrics(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[Metric]]:
         result: dict[int, list[Metric]] = {version_id: [] for version_id in version_ids}
-        for version_id, name, value, dataset, step in await _METRICS_OF.all(self._session, {"ids": version_ids}):
+        for version_id, name, value, dataset, step in await _METRICS_OF.tuples(self._session, {"ids": version_ids}):
             result[version_id].append(Metric(name, value, dataset, step))
         return result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, cast
+from typing import Annotated, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -44,6 +44,8 @@ from .governance import VersionGovernanceFields
 from .models import RegisteredModel
 from .reproducibility import VersionLineageFields
 
+T = TypeVar("T")
+
 
 @strawberry.type(description="One measured value of a version.")
 class Metric:
@@ -51,6 +53,10 @@ class Metric:
     value: float = strawberry.field(description="The value.")
     dataset: str | None = strawberry.field(description="Dataset it was measured on, when recorded.")
     step: int | None = strawberry.field(description="Training step or epoch, when recorded.")
+
+
+def _as_is(value: T) -> T:
+    return value
 
 
 @strawberry.type(description="A hyper-parameter the version was trained with.")
@@ -153,12 +159,10 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         return loaded(info.context.loaders.version_tags, self.entity.id, tags_of)
 
     @strawberry.field(description="Measured values, in the order they were registered.", graphql_type=list[Metric])
-    def metrics(self, info: Info) -> MaybeAwaitable[list[Metric]]:
-        return loaded(
-            info.context.loaders.metrics,
-            self.entity.id,
-            lambda found: [Metric(name=m.name, value=m.value, dataset=m.dataset, step=m.step) for m in found],
-        )
+    def metrics(self, info: Info) -> MaybeAwaitable[list[entities.Metric]]:
+        # The domain's metrics are answered as they are: they have the GraphQL type's fields, and the type checks no
+        # is_type_of, so copying each into a GraphQL object (5% of a catalogue page's CPU) would buy nothing.
+        return loaded(info.context.loaders.metrics, self.entity.id, _as_is)
 
     @strawberry.field(
         description="Aliases pointing at this version, such as `champion`, sorted by name.",

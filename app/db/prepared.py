@@ -161,12 +161,14 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     sync_session = session.sync_session
     cached = session.info.get(_CONNECTION)
     current = _innermost(sync_session)
-    if cached is not None and current is not None and cached[0] is current and current.is_active:
+    if cached is not None and current is not None and cached[0]() is current and current.is_active:
         return cast(AsyncConnection, cached[1])
     # In a nested transaction this emits its SAVEPOINT; in one rolled back by a failed flush it raises, as
     # SQLAlchemy's own execution would (on SQLite the statement would otherwise run, and commit, outside it).
     connection = await session.connection()
-    session.info[_CONNECTION] = (_innermost(sync_session), connection)
+    # The transaction is held weakly: it holds the session, and a reference cycle would leave the session and all
+    # it holds to the cyclic garbage collector.
+    session.info[_CONNECTION] = (weakref.ref(cast(SessionTransaction, _innermost(sync_session))), connection)
     return connection
 
 

@@ -17,6 +17,7 @@ graphql-core's path.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     GraphQLSchema,
     Undefined,
     is_leaf_type,
@@ -76,6 +78,18 @@ def plain_leaves(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> dict[
 
 class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with plain leaf fields answered directly (see the module's docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # graphql-core keeps two of the executor's bound methods on the executor itself: a reference cycle, through
+        # which a request's whole object graph (context, loaders, everything loaded) waited for the cyclic garbage
+        # collector instead of being freed when the request ended. Reaching the executor weakly breaks the cycle;
+        # it is alive while its resolvers run.
+        executor = weakref.ref(self)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=lambda values: _alive(executor).gather_async_work(values),
+            track=lambda values: _alive(executor).track_async_work(values),
+        )
 
     def execute_fields(
         self,
@@ -182,6 +196,13 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             if is_type_of is not None and is_type_of(item, info) is not True:
                 return None  # graphql-core's path reports it (or awaits an asynchronous check)
         return object_type
+
+
+def _alive(executor: weakref.ref[PlainLeafExecutor]) -> PlainLeafExecutor:
+    found = executor()
+    if found is None:
+        raise RuntimeError("the execution this resolver belonged to has ended")
+    return found
 
 
 def _answer(recipe: PlainLeaf, source: Any) -> Any:

@@ -216,12 +216,13 @@ def connection_from_list(
 
 def wants_total(info: strawberry.Info) -> bool:
     """Whether the query selected ``totalCount``, so counting is skipped when nobody asked."""
+    return any(_selects_total(field.selections) for field in info.selected_fields)
 
-    def search(selections: list) -> bool:
-        for selection in selections:
-            name = getattr(selection, "name", None)  # fields; fragments have type_condition instead
-            if name == "totalCount" or (not hasattr(selection, "arguments") and search(selection.selections)):
-                return True
-        return False
 
-    return any(search(field.selections) for field in info.selected_fields)
+def _selects_total(selections: list) -> bool:
+    # A module-level function: a nested one that calls itself is a reference cycle, garbage on every call.
+    for selection in selections:
+        name = getattr(selection, "name", None)  # fields; fragments have type_condition instead
+        if name == "totalCount" or (not hasattr(selection, "arguments") and _selects_total(selection.selections)):
+            return True
+    return False

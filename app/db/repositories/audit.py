@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import builtins
 import json
+import weakref
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, Row, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import SessionTransaction
 
 from app.domain.audit import (
     GENESIS_HASH,
@@ -36,7 +38,8 @@ _CHAIN_LOCK = PreparedRead(select(func.pg_advisory_xact_lock(bindparam("key", ty
 _AUDIT = AuditEventRow.__table__
 _HEAD = PreparedRead(select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1))
 _APPEND = PreparedWrite(insert_row(_AUDIT))
-_CHAIN_LOCK_HELD = "modelreg.chain_lock_held"  # session.info: the transaction that holds it
+# session.info: the transaction that holds it, weakly (it holds the session: a cycle would outlive the request)
+_CHAIN_LOCK_HELD = "modelreg.chain_lock_held"
 
 
 async def hold_chain_lock(session: AsyncSession) -> None:
@@ -46,10 +49,11 @@ async def hold_chain_lock(session: AsyncSession) -> None:
     if dialect_name(session) != "postgresql":
         return
     transaction = session.sync_session.get_transaction()
-    if transaction is not None and session.info.get(_CHAIN_LOCK_HELD) is transaction:
+    held = session.info.get(_CHAIN_LOCK_HELD)
+    if transaction is not None and held is not None and held() is transaction:
         return
     await _CHAIN_LOCK.all(session, {"key": CHAIN_LOCK_KEY})
-    session.info[_CHAIN_LOCK_HELD] = session.sync_session.get_transaction()
+    session.info[_CHAIN_LOCK_HELD] = weakref.ref(cast(SessionTransaction, session.sync_session.get_transaction()))
 
 
 def _json_text(value: Any) -> str | None:

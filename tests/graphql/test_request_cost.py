@@ -74,3 +74,18 @@ async def test_a_request_leaves_no_reference_cycles(api, seeded, operation):
     if operation.name == "versions_by_tag":  # SQLAlchemy's own: building a filtered statement leaves a few
         left = Counter({name: count for name, count in left.items() if not name.startswith("sqlalchemy.sql.")})
     assert not left, left.most_common(10)
+
+
+async def test_once_started_the_server_runs_young_collections_rarely(settings):
+    from app.main import GC_YOUNG_THRESHOLD, create_app
+
+    before = gc.get_threshold()
+    application = create_app(settings)
+    try:
+        async with application.router.lifespan_context(application):
+            assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+            assert gc.get_freeze_count() > 0  # start-up objects kept out of the collector's passes
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+        await application.state.database.dispose()

@@ -5,30 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
 import orjson
-from sqlalchemy import ColumnElement, Result, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import QueryableAttribute
 
 from app.domain.errors import BadUserInput
 from app.domain.queries import Direction, Page, PageRequest
 
-from .prepared import row_type
+from .prepared_queries import query_rows
 
 # What queries filter and sort on: a Core expression, or a mapped attribute such as ``VersionRow.id``.
 SqlColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
-
-
-def plain_rows(result: Result[Any]) -> Sequence[Any]:
-    """The rows of ``result`` as named tuples (``prepared.row_type``: a page maps 20 columns of up to 100 rows);
-    SQLAlchemy's rows when its keys are not distinct names usable as attributes."""
-    row = row_type(list(result.keys()))
-    if row is None:
-        return result.all()
-    return [row._make(values) for values in result]
 
 
 def _standard_json(item: list[Any]) -> bytes:
@@ -127,7 +117,7 @@ async def fetch_page(
     """
     total = 0
     if with_total:
-        total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
+        ((total,),) = await query_rows(session, select(func.count()).select_from(query.order_by(None).subquery()))
     python_type = sort_key.type.python_type
     list_name = f"{list_name}/{direction.value}"
     paged = query
@@ -139,7 +129,7 @@ async def fetch_page(
         paged = paged.where(beyond_cursor(sort_key, id_column, _reverse(direction), value, key))
     size = page.size
     walk = _reverse(direction) if page.backward else direction
-    rows = plain_rows(await session.execute(ordered(paged, sort_key, id_column, walk).limit(size + 1)))
+    rows = await query_rows(session, ordered(paged, sort_key, id_column, walk).limit(size + 1))
     more = len(rows) > size
     kept = list(rows[:size])
     if page.backward:

@@ -92,44 +92,17 @@ def use_sqlalchemy_path(engine: AsyncEngine) -> None:
     _TRACED.add(engine.sync_engine.pool)
 
 
-class _Plan:
-    """One executable form of a statement (per dialect and IN-list lengths): its SQL, its parameters' defaults and
-    converters, and how rows are built."""
+class Plan:
+    """An executable form of a statement: its SQL (``sql``, set by subclasses) and how its rows are built."""
 
-    def __init__(self, statement: Statement, dialect: Dialect, sample: Mapping[str, Any]) -> None:
-        compiled = statement.compile(dialect=dialect)
-        expanded = compiled.construct_expanded_state(dict(sample))
-        self.sql = expanded.statement
-        self.positions: Sequence[str] | None = expanded.positiontup  # None: named parameters
-        self.expansion = {name: names for name, names in expanded.parameter_expansion.items() if name in sample}
-        given = set(sample).union(*self.expansion.values())
-        # The statement's own bound values (the stage names of an IN, say); the caller's are given on every call.
-        self.defaults = {name: value for name, value in expanded.parameters.items() if name not in given}
-        # The expanded state converts the items of IN lists only; every other value is converted by its type here.
-        self.bind_processors = dict(expanded.processors)
-        for name, bind in compiled.binds.items():
-            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if convert is not None and name in expanded.parameters:
-                self.bind_processors.setdefault(name, convert)
+    sql: str
+
+    def __init__(self, statement: Statement, dialect: Dialect) -> None:
         self._types = [column.type for column in statement.exported_columns]
         self.returns_rows = bool(self._types)  # a SELECT, or a write with RETURNING
         self._dialect = dialect
         self.row: Any = row_type(list(statement.exported_columns.keys()))
         self.result_processors: list[Processor] | None = None  # from the first execution's cursor description
-
-    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        named = dict(self.defaults)
-        for name, value in values.items():
-            expanded = self.expansion.get(name)
-            if expanded is None:
-                named[name] = value
-            else:
-                named.update(zip(expanded, value, strict=True))
-        for name, convert in self.bind_processors.items():
-            named[name] = convert(named[name])
-        if self.positions is None:
-            return named
-        return [named[name] for name in self.positions]
 
     def rows(self, raw_rows: list[Any], description: Sequence[Any] | None, plain: bool = False) -> list[Any]:
         """Rows made from the driver's, named tuples or (``plain``) tuples; ``description`` is needed with the first
@@ -150,6 +123,42 @@ class _Plan:
             make([value if convert is None else convert(value) for convert, value in zip(processors, raw, strict=True)])
             for raw in raw_rows
         ]
+
+
+class _Plan(Plan):
+    """The executable form of a fixed statement per dialect and IN-list lengths: its parameters' defaults and
+    converters."""
+
+    def __init__(self, statement: Statement, dialect: Dialect, sample: Mapping[str, Any]) -> None:
+        super().__init__(statement, dialect)
+        compiled = statement.compile(dialect=dialect)
+        expanded = compiled.construct_expanded_state(dict(sample))
+        self.sql = expanded.statement
+        self.positions: Sequence[str] | None = expanded.positiontup  # None: named parameters
+        self.expansion = {name: names for name, names in expanded.parameter_expansion.items() if name in sample}
+        given = set(sample).union(*self.expansion.values())
+        # The statement's own bound values (the stage names of an IN, say); the caller's are given on every call.
+        self.defaults = {name: value for name, value in expanded.parameters.items() if name not in given}
+        # The expanded state converts the items of IN lists only; every other value is converted by its type here.
+        self.bind_processors = dict(expanded.processors)
+        for bind, name in compiled.bind_names.items():  # the names as rendered (anonymous ones resolved)
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None and name in expanded.parameters:
+                self.bind_processors.setdefault(name, convert)
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        named = dict(self.defaults)
+        for name, value in values.items():
+            expanded = self.expansion.get(name)
+            if expanded is None:
+                named[name] = value
+            else:
+                named.update(zip(expanded, value, strict=True))
+        for name, convert in self.bind_processors.items():
+            named[name] = convert(named[name])
+        if self.positions is None:
+            return named
+        return [named[name] for name in self.positions]
 
 
 _CONNECTION = "modelreg.prepared_connection"  # session.info: (transaction, its connection)
@@ -177,6 +186,51 @@ def _innermost(session: Session) -> SessionTransaction | None:
     return session.get_nested_transaction() or session.get_transaction()
 
 
+async def session_connection(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, its pending ORM changes flushed first (the driver would not see
+    them): where a plan runs."""
+    sync_session = session.sync_session
+    if sync_session.new or sync_session.dirty or sync_session.deleted:
+        await session.flush()
+    return await _connection(session)
+
+
+def preparable_on(connection: AsyncConnection) -> bool:
+    """Whether plans may run on ``connection``: not for a traced or echoing engine, which need SQLAlchemy's path."""
+    engine = connection.sync_engine
+    return engine.pool not in _TRACED and not engine.echo
+
+
+async def run_plan(
+    session: AsyncSession, connection: AsyncConnection, plan: Plan, parameters: Any, plain: bool = False
+) -> list[Any]:
+    """Run ``plan`` with ``parameters`` (as the driver takes them) on ``connection`` (``session_connection``),
+    announced to the engine's statement listeners; its rows, as tuples when ``plain``."""
+    dialect = connection.dialect
+    sync_connection = connection.sync_connection
+    assert sync_connection is not None
+    dispatch = sync_connection.dispatch
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
+    # The session's connection has begun its transaction: the driver connection is at hand, no I/O needed.
+    try:
+        raw_rows, description = await _run_on_driver(
+            sync_connection.connection.driver_connection,
+            plan.sql,
+            parameters,
+            fetch=plan.returns_rows,
+            describe=plan.returns_rows and plan.result_processors is None,
+        )
+    except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it, the connection dropped if it is lost
+        if dialect.is_disconnect(error, None, None):
+            sync_connection.invalidate(error)
+            session.info.pop(_CONNECTION, None)
+        raise DBAPIError.instance(plan.sql, parameters, error, dialect.loaded_dbapi.Error) from error
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
+    return plan.rows(raw_rows, description, plain)
+
+
 class _Prepared(Generic[S]):
     """A Core statement built once and run on the session's connection (``PreparedRead``, ``PreparedWrite``)."""
 
@@ -201,12 +255,9 @@ class _Prepared(Generic[S]):
             raise ValueError(f"this statement takes the parameters {sorted(self._required)}, not {sorted(values)}")
         if any(not isinstance(values[name], (list, tuple)) for name in self._expanding):
             values = {**values, **{name: list(values[name]) for name in self._expanding}}
-        sync_session = session.sync_session
-        if sync_session.new or sync_session.dirty or sync_session.deleted:
-            await session.flush()  # the driver would not see them
-        connection = await _connection(session)
+        connection = await session_connection(session)
         lengths = tuple(len(values[name]) for name in self._expanding)
-        if connection.sync_engine.pool in _TRACED or connection.sync_engine.echo or 0 in lengths:
+        if not preparable_on(connection) or 0 in lengths:
             return await self._through_sqlalchemy(session, values)
         dialect = connection.dialect
         key = (dialect.name, lengths)
@@ -215,29 +266,7 @@ class _Prepared(Generic[S]):
             if len(self._plans) >= _MAX_PLANS:
                 return await self._through_sqlalchemy(session, values)
             plan = self._plans[key] = _Plan(self.statement, dialect, values)
-        parameters = plan.parameters(values)
-        sync_connection = connection.sync_connection
-        assert sync_connection is not None
-        dispatch = sync_connection.dispatch
-        if dispatch.before_cursor_execute:
-            dispatch.before_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
-        # The session's connection has begun its transaction: the driver connection is at hand, no I/O needed.
-        try:
-            raw_rows, description = await _run_on_driver(
-                sync_connection.connection.driver_connection,
-                plan.sql,
-                parameters,
-                fetch=plan.returns_rows,
-                describe=plan.returns_rows and plan.result_processors is None,
-            )
-        except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it, the connection dropped if it is lost
-            if dialect.is_disconnect(error, None, None):
-                sync_connection.invalidate(error)
-                session.info.pop(_CONNECTION, None)
-            raise DBAPIError.instance(plan.sql, parameters, error, dialect.loaded_dbapi.Error) from error
-        if dispatch.after_cursor_execute:
-            dispatch.after_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
-        return plan.rows(raw_rows, description, plain)
+        return await run_plan(session, connection, plan, plan.parameters(values), plain)
 
     async def _through_sqlalchemy(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
         result = cast(CursorResult[Any], await session.execute(self.statement, dict(values)))

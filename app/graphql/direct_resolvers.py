@@ -6,10 +6,10 @@ the resolver through two more layers: about 16% of a catalogue page's CPU, whose
 ``aliases``, ``latestVersion``, ``metrics``) answer synchronously from what the page loaded ahead.
 
 ``install(schema)`` replaces that wrapper, once, for the fields where nothing in it applies: a synchronous resolver
-with no field extension (permissions are extensions), no exception handler and no ``root``/``parent`` parameter. The
-replacement calls the same function with the same values: the ``Info`` when the resolver asks for one, the source
-as ``self``, and the arguments converted by Strawberry's own ``convert_arguments`` when the query gave any. Other
-fields keep Strawberry's wrapper.
+with no field extension (permissions are extensions), no exception handler and no ``parent`` parameter. The
+replacement calls the same function with the same values: the ``Info`` when the resolver asks for one (built only
+then), the source as ``self`` or ``root``, and the arguments converted by Strawberry's own ``convert_arguments``
+when the query gave any. Other fields keep Strawberry's wrapper.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ def _direct(definition: StrawberryField, schema: strawberry.Schema) -> Callable[
         or definition.is_async
         or definition.extensions
         or definition.is_subscription
-        or resolver.root_parameter is not None
         or resolver.parent_parameter is not None
         or not callable(resolver.wrapped_func)
     ):
@@ -40,6 +39,7 @@ def _direct(definition: StrawberryField, schema: strawberry.Schema) -> Callable[
     function = resolver.wrapped_func
     info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
     takes_self = resolver.self_parameter is not None
+    root_name = resolver.root_parameter.name if resolver.root_parameter is not None else None
     arguments = definition.arguments
     info_class = schema.config.info_class
     config = schema.config
@@ -54,9 +54,17 @@ def _direct(definition: StrawberryField, schema: strawberry.Schema) -> Callable[
         )
         if info_name is not None:
             kwargs[info_name] = strawberry_info
+        if root_name is not None:
+            kwargs[root_name] = source
         return function(source, **kwargs) if takes_self else function(**kwargs)
 
-    return resolve
+    def resolve_plain(source: Any, info: GraphQLResolveInfo) -> Any:
+        if root_name is not None:
+            return function(**{root_name: source})
+        return function(source) if takes_self else function()
+
+    # A resolver without an Info parameter or arguments needs neither an Info nor a conversion.
+    return resolve if info_name is not None or arguments else resolve_plain
 
 
 def install(schema: strawberry.Schema) -> list[str]:

@@ -3,6 +3,8 @@ documents against an application built without them give the same bodies, errors
 
 from __future__ import annotations
 
+import json
+
 from app.graphql import direct_resolvers
 from app.graphql.schema import build_schema
 from tests.support.client import api_with_settings
@@ -10,7 +12,9 @@ from tests.support.client import api_with_settings
 SEED = [
     'createModelVersion(input: {name: "direct/a", createModelIfMissing: true, tags: [{key: "team", value: "x"}], '
     'metrics: [{name: "auc", value: 0.9, dataset: "validation", step: 2}]}) { modelVersion { version } }',
-    'createModelVersion(input: {name: "direct/a", metrics: [{name: "auc", value: 0.95}]}) { modelVersion { version } }',
+    'createModelVersion(input: {name: "direct/a", metrics: [{name: "auc", value: 0.95}], params: [{name: "lr", '
+    'value: "0.1"}], run: {tracker: MLFLOW, runId: "run-1"}, code: {repositoryUrl: "https://git.example.com/r", '
+    'commitSha: "%s"}}) { modelVersion { version } }' % ("a" * 40),
     'createModelVersion(input: {name: "direct/b", createModelIfMissing: true, parents: [{uri: "models:/direct/a/1"}]}) '
     "{ modelVersion { version } }",
     'setModelAlias(input: {name: "direct/a", alias: "stable", version: 1}) { modelAlias { alias } }',
@@ -29,6 +33,9 @@ DOCUMENTS = [
     """{ transitionRequests(first: 5) { nodes { kind name version fromStage toStage status comment requestedBy
          { subject } requiredApprovals approvals { nodes { decision } } } } }""",
     "{ viewer { subject roles } }",
+    # fields answered by resolvers taking the parent as ``root``
+    """{ registeredModel(name: "direct/a") { versions(first: 5) { nodes { version params { name value }
+         run { tracker runId } code { repositoryUrl commitSha } artifact { uri } createdBy { subject } } } } }""",
     # errors raised under a direct resolver's parent keep their message, path and locations
     '{ registeredModel(name: "direct/a") { latestVersion(stage: NOT_A_STAGE) { version } } }',
     '{ modelVersion(name: "direct/a", version: 99) { version tags { key } } }',
@@ -44,12 +51,14 @@ async def test_direct_resolvers_answer_what_strawberrys_wrapper_answers(api, set
         wrapped = [await wrapped_api.gql(document, None, "mlops") for document in DOCUMENTS]
     for document, with_direct, with_wrapper in zip(DOCUMENTS, direct, wrapped, strict=True):
         assert with_direct == with_wrapper, document
-    assert any("errors" in body for body in direct) and all("data" in body for body in direct[:4])
+    assert any("errors" in body for body in direct) and all("data" in body for body in direct[:5])
+    assert '"runId": "run-1"' in json.dumps(direct[4]) and '"name": "lr"' in json.dumps(direct[4])
 
 
 def test_only_plain_synchronous_resolvers_are_replaced():
     changed = set(direct_resolvers.install(build_schema()))  # installed again: the names it replaces
     assert {"RegisteredModel.tags", "RegisteredModel.latestVersion", "ModelVersion.metrics"} <= changed
+    assert {"ModelVersion.run", "ModelVersion.params", "ModelVersion.createdBy"} <= changed  # root parameters
     assert "RegisteredModel.versions" not in changed  # asynchronous
     assert "Query.registeredModels" not in changed  # asynchronous
     assert not any(name.startswith(("Mutation.", "Subscription.")) for name in changed)

@@ -86,6 +86,29 @@ def _params_of(root: ModelVersion) -> list[Param]:
     return [Param(name=k, value=v) for k, v in sorted(root.entity.params.items())]
 
 
+def _run_of(root: ModelVersion) -> RunReference | None:
+    run = root.entity.run
+    return RunReference(tracker=TrackerKind(run.tracker.value), run_id=run.run_id, run_uri=run.run_uri) if run else None
+
+
+def _code_of(root: ModelVersion) -> CodeReference | None:
+    code = root.entity.code
+    return CodeReference(repository_url=code.repository_url, commit_sha=code.commit_sha) if code else None
+
+
+def _artifact_of(root: ModelVersion) -> ArtifactReference | None:
+    artifact = root.entity.artifact
+    if artifact is None:
+        return None
+    return ArtifactReference(
+        version=root.entity, uri=artifact.uri, digest=artifact.digest, size=long_or_none(artifact.size)
+    )
+
+
+def _created_by_of(root: ModelVersion) -> Actor:
+    return Actor.of(root.entity.created_by)
+
+
 @strawberry.type(description="One immutable registered version of a model.")
 class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
     entity: strawberry.Private[entities.ModelVersion]
@@ -113,11 +136,14 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         default=None, description="Input and output schema as JSON (`{inputs, outputs}`)."
     )
     params: list[Param] = strawberry.field(resolver=_params_of, description="Hyper-parameters, sorted by name.")
-    run: RunReference | None = strawberry.field(default=None, description="The run that produced this version.")
-    code: CodeReference | None = strawberry.field(default=None, description="The code this version was built from.")
-    artifact: ArtifactReference | None = strawberry.field(default=None, description="The version's files.")
+    # Objects are built when asked for (most lists select a version's scalars only), by resolvers with no Info.
+    run: RunReference | None = strawberry.field(resolver=_run_of, description="The run that produced this version.")
+    code: CodeReference | None = strawberry.field(
+        resolver=_code_of, description="The code this version was built from."
+    )
+    artifact: ArtifactReference | None = strawberry.field(resolver=_artifact_of, description="The version's files.")
     created_at: datetime = strawberry.field(default=None, description="When the version was registered.")
-    created_by: Actor = strawberry.field(default=None, description="Who registered the version.")
+    created_by: Actor = strawberry.field(resolver=_created_by_of, description="Who registered the version.")
     updated_at: datetime = strawberry.field(
         default=None, description="When the version's description, tags or stage last changed."
     )
@@ -134,22 +160,7 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         self.description = entity.description
         self.flavor = entity.flavor
         self.signature = cast("JSON | None", entity.signature)
-        run, code, artifact = entity.run, entity.code, entity.artifact
-        self.run = (
-            RunReference(tracker=TrackerKind(run.tracker.value), run_id=run.run_id, run_uri=run.run_uri)
-            if run
-            else None
-        )
-        self.code = CodeReference(repository_url=code.repository_url, commit_sha=code.commit_sha) if code else None
-        self.artifact = (
-            ArtifactReference(
-                version=entity, uri=artifact.uri, digest=artifact.digest, size=long_or_none(artifact.size)
-            )
-            if artifact
-            else None
-        )
         self.created_at = entity.created_at
-        self.created_by = Actor.of(entity.created_by)
         self.updated_at = entity.updated_at
 
     # The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).

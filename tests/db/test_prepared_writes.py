@@ -332,7 +332,7 @@ async def test_a_prepared_statement_refuses_a_transaction_that_a_failed_flush_ro
     assert row.updated_at != NOW
 
 
-async def test_a_lineage_node_registered_first_by_another_transaction_is_taken_back_on_postgresql_only(app):
+async def test_a_lineage_node_registered_first_by_another_transaction_is_skipped_on_postgresql_only(app):
     from sqlalchemy.exc import IntegrityError
 
     from app.domain.entities import TrackerKind
@@ -346,7 +346,7 @@ async def test_a_lineage_node_registered_first_by_another_transaction_is_taken_b
             with pytest.raises(IntegrityError):
                 await repository.add_run(new, "tester", NOW)
             return
-        assert await repository.add_run(new, "tester", NOW) is None  # the savepoint took its node back
+        assert await repository.add_run(new, "tester", NOW) is None  # neither its detail nor its node inserted
         assert (await repository.find_run(new)) is not None  # and the transaction goes on
         await session.commit()
     async with app.state.database.read_sessions() as session:
@@ -360,3 +360,43 @@ async def test_a_lineage_node_registered_first_by_another_transaction_is_taken_b
             )
         ).one()
     assert tuple(counts) == (1, 0)
+
+
+async def test_a_lineage_node_is_stored_with_its_detail_alike_on_both_databases(app):
+    """On PostgreSQL a node and its detail are one statement (detail first, numbered from the nodes' sequence); on
+    SQLite two. Either way the entity answered is the one stored, and the node row has its kind and author."""
+    from app.domain.entities import TrackerKind
+    from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewExternalNode, NewRun
+
+    async with app.state.database.write_sessions() as session:
+        repository = lineage.SqlLineageRepository(session)
+        added = {
+            "DATASET": (
+                await repository.add_dataset(
+                    NewDataset(name="alike", version="1", uri="s3://a", digest="sha256:" + "b" * 64, size=10**12,
+                               schema={"columns": ["x"]}), "tester", NOW),
+                repository.find_dataset(NewDataset(name="alike", version="1")),
+            ),
+            "RUN": (
+                await repository.add_run(
+                    NewRun(tracker=TrackerKind.MLFLOW, run_id="alike", params={"a": "1"}, metrics={"auc": 0.5},
+                           started_at=NOW), "tester", NOW),
+                repository.find_run(NewRun(tracker=TrackerKind.MLFLOW, run_id="alike")),
+            ),
+            "CODE_COMMIT": (
+                await repository.add_commit(NewCodeCommit(repository_url="https://git.example.com/a",
+                                                          commit_sha="c" * 40), "tester", NOW),
+                repository.find_commit(NewCodeCommit(repository_url="https://git.example.com/a", commit_sha="c" * 40)),
+            ),
+            "EXTERNAL": (
+                await repository.add_external(NewExternalNode(name="alike", properties={"k": [1, 2]}), "tester", NOW),
+                repository.find_external(NewExternalNode(name="alike")),
+            ),
+        }
+        for kind, (entity, found) in added.items():
+            assert entity is not None and await found == entity, kind
+            node = (await session.execute(
+                text("SELECT kind, version_id, created_by FROM lineage_nodes WHERE id = :id"), {"id": entity.id}
+            )).one()
+            assert tuple(node) == (kind, None, "tester"), kind
+        await session.rollback()

@@ -24,7 +24,7 @@ STATEMENTS = {
     "model_versions": 3,
     "versions_by_tag": 2,
     "set_version_tag": {"sqlite": 11, "postgresql": 12},
-    "create_version": {"sqlite": 17, "postgresql": 22},
+    "create_version": {"sqlite": 17, "postgresql": 16},
     "models_page": 3,
     "catalogue_page": 5,
 }

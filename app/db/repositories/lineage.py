@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Table, bindparam, func, insert, literal, null, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,12 +43,46 @@ DETAILS: dict[NodeKind, tuple[Any, Any]] = {
     NodeKind.EXTERNAL: (ExternalNodeRow, to_external),
 }
 
-_NODES = LineageNodeRow.__table__
+_NODES = cast(Table, LineageNodeRow.__table__)
 _ADD_NODE = PreparedWrite(insert_row(_NODES).returning(*_NODES.c))
 _ADD_DETAIL = {
     kind: PreparedWrite(insert_row(table.__table__).returning(*table.__table__.c))
     for kind, (table, _) in DETAILS.items()
 }
+
+
+def _add_with_node(kind: NodeKind) -> PreparedRead:
+    """PostgreSQL: a node of ``kind`` and its detail in one statement, or no row when a transaction registered the
+    same identity first. The detail is inserted first, numbered from the nodes' sequence, and skipped on a
+    conflict; the node is inserted from what it returned (the foreign key is checked at the statement's end). It
+    replaces a savepoint, two inserts and its release: four round trips."""
+    table = DETAILS[kind][0].__table__
+    given = {column.name: bindparam(column.name, type_=column.type) for column in table.c if column.name != "node_id"}
+    numbered = func.nextval(func.pg_get_serial_sequence(_NODES.name, "id"))
+    detail = (
+        postgresql.insert(table)
+        .values(node_id=numbered, **given)
+        .on_conflict_do_nothing()
+        .returning(*table.c)
+        .cte("detail")
+    )
+    node_values = select(
+        detail.c.node_id,
+        literal(kind.value, _NODES.c.kind.type),
+        null(),
+        bindparam("created_at", type_=_NODES.c.created_at.type),
+        bindparam("created_by", type_=_NODES.c.created_by.type),
+    )
+    node = (
+        insert(_NODES)
+        .from_select(["id", "kind", "version_id", "created_at", "created_by"], node_values)
+        .returning(*_NODES.c)
+        .cte("node")
+    )
+    return PreparedRead(select(*detail.c, *node.c).join(node, node.c.id == detail.c.node_id))
+
+
+_ADD_WITH_NODE = {kind: _add_with_node(kind) for kind in DETAILS}
 _ADD_EDGES = PreparedRows(
     LineageEdgeRow.__table__, ["source_id", "target_id", "kind", "relation", "created_at", "created_by"]
 )
@@ -104,16 +139,14 @@ class SqlLineageRepository:
     # Adding nodes: None when a concurrent transaction registered the same identity first.
 
     async def _add(self, kind: NodeKind, actor: str, now: datetime, **values: Any) -> Any:
-        try:
-            async with race_guard(self._session):
-                (node,) = await _ADD_NODE.run(
-                    self._session, {"kind": kind.value, "version_id": None, "created_at": now, "created_by": actor}
-                )
-                (row,) = await _ADD_DETAIL[kind].run(self._session, {"node_id": node.id, **values})
-        except IntegrityError:
-            if dialect_name(self._session) == "sqlite":
-                raise  # one writer at a time: nobody registered it first, and no savepoint took the node back
-            return None
+        if dialect_name(self._session) == "postgresql":
+            row = await _ADD_WITH_NODE[kind].first(self._session, {"created_at": now, "created_by": actor, **values})
+            return DETAILS[kind][1](row, row) if row else None
+        # SQLite: one writer at a time, so nobody registers the identity between the caller's look and this
+        (node,) = await _ADD_NODE.run(
+            self._session, {"kind": kind.value, "version_id": None, "created_at": now, "created_by": actor}
+        )
+        (row,) = await _ADD_DETAIL[kind].run(self._session, {"node_id": node.id, **values})
         return DETAILS[kind][1](row, node)
 
     async def add_dataset(self, new: NewDataset, actor: str, now: datetime) -> Dataset | None:

@@ -47,10 +47,11 @@ from sqlalchemy import (
     insert,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from .sessions import dialect_name
 from .sqlite_inline import InlineConnection
@@ -90,6 +91,17 @@ def use_sqlalchemy_path(engine: AsyncEngine) -> None:
     """Send every prepared statement on ``engine`` (and on the engines sharing its pool, as one with other execution
     options does) through ``AsyncSession.execute``: for traced engines."""
     _TRACED.add(engine.sync_engine.pool)
+
+
+def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Any]:
+    """The converters of a compiled statement's parameters by their rendered names (anonymous ones resolved), for
+    the parameters whose types convert values."""
+    found: dict[str, Any] = {}
+    for bind, name in cast(SQLCompiler, compiled).bind_names.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            found[name] = convert
+    return found
 
 
 class Plan:
@@ -141,9 +153,8 @@ class _Plan(Plan):
         self.defaults = {name: value for name, value in expanded.parameters.items() if name not in given}
         # The expanded state converts the items of IN lists only; every other value is converted by its type here.
         self.bind_processors = dict(expanded.processors)
-        for bind, name in compiled.bind_names.items():  # the names as rendered (anonymous ones resolved)
-            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if convert is not None and name in expanded.parameters:
+        for name, convert in bind_processors(compiled, dialect).items():
+            if name in expanded.parameters:
                 self.bind_processors.setdefault(name, convert)
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:

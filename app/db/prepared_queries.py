@@ -10,7 +10,11 @@ result object and greenlet switches (about 15% of a tag search's CPU).
 
 Statements that need more than SQL and values take SQLAlchemy's path: those selecting ORM entities (their rows
 are ORM objects), those with values rendered at execution (``IN`` lists expand per length; ``literal_execute``)
-or computed then (``callable_``), and any on a traced engine.
+or computed then (``callable_``), those given values by ``.params()`` or execution options, and any on a traced
+engine or a connection with a schema translation map. Like every prepared statement (app/db/prepared.py), it
+flushes the session's pending ORM changes first, so a page read in a write transaction sees them.
+
+The cache of shapes is used from the event loop's thread only.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.cache_key import CacheKey
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from .prepared import Plan, preparable_on, row_type, run_plan, session_connection
+from .prepared import Plan, bind_processors, preparable_on, row_type, run_plan, session_connection
 
 # Shapes kept per process (least recently used dropped first): a deployment's API takes far fewer.
 MAX_SHAPES = 512
@@ -34,18 +39,14 @@ class _ShapePlan(Plan):
     """A statement's shape compiled for a dialect, and how to bind the values another statement of its shape
     extracts."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect, key: CacheKey) -> None:
+    def __init__(self, statement: Select[Any], dialect: Dialect, compiled: SQLCompiler) -> None:
         super().__init__(statement, dialect)
-        compiled = dialect.statement_compiler(dialect, statement, cache_key=key)
+        self.row = None  # named after the keys of the shape's first rows, which SQLAlchemy's path gives
         self.sql = compiled.string
         self._compiled = compiled
         self._positions = compiled.positiontup  # None: the driver takes named parameters
         self._escaped = compiled.escaped_bind_names
-        self._processors = {
-            name: convert
-            for bind, name in compiled.bind_names.items()
-            if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
+        self._processors = bind_processors(compiled, dialect)
 
     def parameters(self, key: CacheKey) -> Sequence[Any] | dict[str, Any]:
         values = self._compiled.construct_params(extracted_parameters=key.bindparams, escape_names=False)
@@ -65,35 +66,48 @@ async def query_rows(session: AsyncSession, statement: Select[Any]) -> Sequence[
     20 columns of up to 100 rows); SQLAlchemy's rows where its path is taken and their keys cannot be attribute
     names."""
     connection = await session_connection(session)
-    key = statement._generate_cache_key() if preparable_on(connection) else None
-    plan = _plan(statement, connection.dialect, key) if key is not None else _UNPREPARABLE
-    if not isinstance(plan, _ShapePlan):
-        return _named(await session.execute(statement))
-    return await run_plan(session, connection, plan, plan.parameters(cast(CacheKey, key)))
+    key = None
+    if preparable_on(connection) and not statement._execution_options:
+        key = statement._generate_cache_key()
+    translated = connection.sync_connection is None or connection.sync_connection.get_execution_options().get(
+        "schema_translate_map"
+    )
+    if key is None or getattr(key, "params", None) or translated:
+        return _named(await session.execute(statement))  # see the module's docstring
+    shape = (connection.dialect.name, key.key)
+    plan = _plan(shape, statement, connection.dialect, key)
+    if plan is not None and plan.row is not None:
+        return await run_plan(session, connection, plan, plan.parameters(key))
+    result = await session.execute(statement)
+    if plan is not None:  # the first of its shape: its rows' keys, as SQLAlchemy names them, name the plan's
+        plan.row = row_type(list(result.keys()))
+        if plan.row is None:
+            _shapes[shape] = _UNPREPARABLE
+    return _named(result)
 
 
-def _plan(statement: Select[Any], dialect: Dialect, key: CacheKey) -> _ShapePlan | object:
-    shape = (dialect.name, key.key)
+def _plan(shape: tuple[str, Any], statement: Select[Any], dialect: Dialect, key: CacheKey) -> _ShapePlan | None:
     plan = _shapes.get(shape)
     if plan is None:
-        plan = _ShapePlan(statement, dialect, key) if _preparable(statement, dialect, key) else _UNPREPARABLE
+        compiled = _compiled_if_preparable(statement, dialect, key)
+        plan = _ShapePlan(statement, dialect, compiled) if compiled is not None else _UNPREPARABLE
         _shapes[shape] = plan
         if len(_shapes) > MAX_SHAPES:
-            _shapes.popitem(last=False)
+            _shapes.popitem(last=False)  # the least recently used
     else:
         _shapes.move_to_end(shape)
-    return plan
+    return plan if isinstance(plan, _ShapePlan) else None
 
 
-def _preparable(statement: Select[Any], dialect: Dialect, key: CacheKey) -> bool:
+def _compiled_if_preparable(statement: Select[Any], dialect: Dialect, key: CacheKey) -> SQLCompiler | None:
     if any(isinstance(column["type"], type) for column in statement.column_descriptions):
-        return False  # an ORM entity: its rows are objects of the session
-    if row_type(list(statement.exported_columns.keys())) is None:
-        return False
+        return None  # an ORM entity: its rows are objects of the session
     compiled = dialect.statement_compiler(dialect, statement, cache_key=key)
     if compiled.post_compile_params or compiled.literal_execute_params:
-        return False  # rendered at execution: IN lists, literal_execute
-    return all(bind.callable is None for bind in compiled.binds.values())
+        return None  # rendered at execution: IN lists, literal_execute
+    if any(bind.callable is not None for bind in compiled.binds.values()):
+        return None
+    return compiled
 
 
 def _named(result: Any) -> Sequence[Any]:

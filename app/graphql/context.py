@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -68,6 +69,19 @@ class BatchLoader(DataLoader[K, T]):
         self._fetch = fetch
         self._default = default
         self.ready: dict[K, T] = {}
+
+    def clear(self, key: K) -> None:
+        self.ready.pop(key, None)
+        with suppress(KeyError):  # read ahead only, never loaded
+            super().clear(key)
+
+    def clear_many(self, keys: Iterable[K]) -> None:
+        for key in keys:
+            self.clear(key)
+
+    def clear_all(self) -> None:
+        self.ready.clear()
+        super().clear_all()
 
     async def read_ahead(self, keys: list[K]) -> list[T]:
         """The values of ``keys``, read in one batch for those not read ahead before and kept in ``ready``."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import bindparam, func, literal, select
 
 from app.db import prepared_queries
 from app.db.filters import tag_conditions, text_conditions
@@ -45,7 +45,11 @@ def _tagged(team: str, after: datetime, prefix: str = "shape/"):
 
 
 async def _same_as_sqlalchemy(session, statement):
+    """Rows of ``statement`` by ``query_rows`` (after one call: the first of a shape takes SQLAlchemy's path, whose
+    keys name the rows), compared with SQLAlchemy's; and the statements sent for them."""
     expected = (await session.execute(statement)).all()
+    first = await query_rows(session, statement)
+    assert [tuple(row) for row in first] == [tuple(row) for row in expected]
     with statements_sent(session.bind.sync_engine) as sent:
         rows = await query_rows(session, statement)
     assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
@@ -85,6 +89,27 @@ async def test_shapes_that_need_more_than_sql_and_values_take_sqlalchemys_path(a
         assert [row.name for row in rows] == ["shape/a", "shape/b"] and sent[-1][1] is not None
         (row,) = await query_rows(session, select(literal(1).label("_x")))
         assert hasattr(row, "_mapping")  # names that cannot be attributes: SQLAlchemy's Row
+        named = select(MODELS.c.name).where(MODELS.c.name == bindparam("wanted", "shape/a"))
+        await query_rows(session, named)  # the shape, prepared with its default value
+        rows, sent = await _same_as_sqlalchemy(session, named.params(wanted="shape/b"))  # values given by .params()
+        assert [row.name for row in rows] == ["shape/b"] and sent[-1][1] is not None
+        rows, sent = await _same_as_sqlalchemy(session, named.execution_options(logging_token="page"))
+        assert [row.name for row in rows] == ["shape/a"] and sent[-1][1] is not None
+
+
+async def test_a_limit_and_repeated_labels_are_bound_as_given(api, app):
+    await _registry(api)
+    async with app.state.database.read_sessions() as session:
+        for limit in (1, 2, 3):
+            rows, _ = await _same_as_sqlalchemy(
+                session, select(MODELS.c.name).where(MODELS.c.name >= "shape/").order_by(MODELS.c.name).limit(limit)
+            )
+            assert len(rows) == limit
+        repeated = select(MODELS.c.name, MODELS.c.created_at, MODELS.c.created_at).where(MODELS.c.name == "shape/a")
+        rows, sent = await _same_as_sqlalchemy(session, repeated)  # SQLAlchemy keys the second created_at__1
+        assert rows[0]._fields == ("name", "created_at", "created_at__1") and sent[-1][1] is None
+        (row,) = await query_rows(session, select(literal(1).label("x"), literal(2).label("x")))
+        assert tuple(row) == (1, 2) and hasattr(row, "_mapping")  # a repeated label: SQLAlchemy's Row
 
 
 async def test_a_traced_engine_keeps_sqlalchemys_path(api, app):

@@ -75,3 +75,8 @@ async def test_read_ahead_reads_each_key_once_and_fields_answer_from_it_synchron
     later = loaded(loader, 5, str.upper)  # not read ahead: through the DataLoader
     assert await later == "V5"
     assert batches[-1] == [5]
+    loader.clear(3)
+    loader.clear_many([1])
+    assert set(loader.ready) == {2, 4}
+    loader.clear_all()
+    assert loader.ready == {} and await loader.read_ahead([2]) == ["v2"] and batches[-1] == [2]

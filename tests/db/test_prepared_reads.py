@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db.prepared import _TRACED, PreparedRead, use_sqlalchemy_path
-from app.db.repositories import aliases, audit, events, lineage, models, versions, webhooks
+from app.db.repositories import aliases, audit, events, lineage_nodes, models, versions, webhooks
 from app.db.repositories.versions import _newest_versions
 from app.domain.commands import NewModel
 from app.domain.entities import Stage
@@ -68,8 +68,8 @@ def _reads(ids: dict[str, list[int]]) -> list[tuple[str, PreparedRead, dict]]:
         ("audit head", audit._HEAD, {}),
         ("outbox after", events._AFTER, {"seq": 2, "limit": 5}),
         ("webhooks", webhooks._WEBHOOK_LIST, {}),
-        ("run", lineage._RUN, {"tracker": "MLFLOW", "run_id": "run-a"}),
-        ("commit", lineage._COMMIT, {"repository_url": "https://git.example.com/r", "commit_sha": "a" * 40}),
+        ("run", lineage_nodes.RUN, {"tracker": "MLFLOW", "run_id": "run-a"}),
+        ("commit", lineage_nodes.COMMIT, {"repository_url": "https://git.example.com/r", "commit_sha": "a" * 40}),
         *((f"newest in {sorted(map(str, s))}", PreparedRead(_newest_versions(s)), {"ids": model_ids})
           for s in stage_sets),
     ]

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, insert
 
 from app.db.event_tables import EventRow
 from app.db.prepared import PreparedRead, PreparedRows, PreparedUpsert, PreparedWrite
-from app.db.repositories import audit, events, lineage, models, versions
+from app.db.repositories import audit, events, lineage, lineage_nodes, models, versions
 from app.db.tables import MetricRow, ModelRow
 from app.domain.lineage import NodeKind
 from tests.support.statements import statements_sent
@@ -78,7 +78,7 @@ def _writes(
         ),
         (
             "lineage run",
-            lineage._ADD_DETAIL[NodeKind.RUN],
+            lineage_nodes.ADD_DETAIL[NodeKind.RUN],
             {
                 "node_id": node_id,
                 "tracker": "MLFLOW",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, literal, null, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,89 +24,30 @@ from app.domain.lineage_queries import DatasetFilter, RunFilter
 from app.domain.queries import Direction, Page, PageRequest
 
 from ..filters import text_conditions
-from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
-from ..mapping import ref_of, to_commit, to_dataset, to_external, to_run
+from ..lineage_tables import DatasetRow, LineageEdgeRow, LineageNodeRow, RunRow
+from ..mapping import ref_of, to_dataset, to_run
 from ..pagination import fetch_page
-from ..prepared import PreparedRead, PreparedRows, PreparedWrite, insert_row
+from ..prepared import PreparedRead, PreparedRows
 from ..sessions import dialect_name, race_guard
 from ..tables import VersionRow
+from .lineage_nodes import (
+    ADD_NODE,
+    COMMIT,
+    DATASET_BY_DIGEST,
+    DATASET_BY_VERSION,
+    DETAILS,
+    EXTERNAL,
+    RUN,
+    add_node,
+    find_node,
+)
 
 GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
 
 
-# Per node kind: its detail table and the function that makes the entity.
-DETAILS: dict[NodeKind, tuple[Any, Any]] = {
-    NodeKind.DATASET: (DatasetRow, to_dataset),
-    NodeKind.RUN: (RunRow, to_run),
-    NodeKind.CODE_COMMIT: (CodeCommitRow, to_commit),
-    NodeKind.EXTERNAL: (ExternalNodeRow, to_external),
-}
-
-_NODES = cast(Table, LineageNodeRow.__table__)
-_ADD_NODE = PreparedWrite(insert_row(_NODES).returning(*_NODES.c))
-_ADD_DETAIL = {
-    kind: PreparedWrite(insert_row(table.__table__).returning(*table.__table__.c))
-    for kind, (table, _) in DETAILS.items()
-}
-
-
-def _add_with_node(kind: NodeKind) -> PreparedRead:
-    """PostgreSQL: a node of ``kind`` and its detail in one statement, or no row when a transaction registered the
-    same identity first. The detail is inserted first, numbered from the nodes' sequence, and skipped on a
-    conflict; the node is inserted from what it returned (the foreign key is checked at the statement's end). It
-    replaces a savepoint, two inserts and its release: four round trips."""
-    table = DETAILS[kind][0].__table__
-    given = {column.name: bindparam(column.name, type_=column.type) for column in table.c if column.name != "node_id"}
-    numbered = func.nextval(func.pg_get_serial_sequence(_NODES.name, "id"))
-    detail = (
-        postgresql.insert(table)
-        .values(node_id=numbered, **given)
-        .on_conflict_do_nothing()
-        .returning(*table.c)
-        .cte("detail")
-    )
-    node_values = select(
-        detail.c.node_id,
-        literal(kind.value, _NODES.c.kind.type),
-        null(),
-        bindparam("created_at", type_=_NODES.c.created_at.type),
-        bindparam("created_by", type_=_NODES.c.created_by.type),
-    )
-    node = (
-        insert(_NODES)
-        .from_select(["id", "kind", "version_id", "created_at", "created_by"], node_values)
-        .returning(*_NODES.c)
-        .cte("node")
-    )
-    return PreparedRead(select(*detail.c, *node.c).join(node, node.c.id == detail.c.node_id))
-
-
-_ADD_WITH_NODE = {kind: _add_with_node(kind) for kind in DETAILS}
 _ADD_EDGES = PreparedRows(
     LineageEdgeRow.__table__, ["source_id", "target_id", "kind", "relation", "created_at", "created_by"]
 )
-
-
-def _finder(kind: NodeKind, *identity: str) -> PreparedRead:
-    """The first node of ``kind`` whose detail row has the given values of the ``identity`` columns: one row of the
-    detail's and the node's columns (their names do not overlap), which is both arguments of the kind's converter.
-    The values are compared with ``=``, so none may be None (the commands' validation sees to it: a dataset without
-    a version is found by its digest, which it must have)."""
-    detail = DETAILS[kind][0].__table__
-    return PreparedRead(
-        select(*detail.c, *_NODES.c)
-        .join(_NODES, _NODES.c.id == detail.c.node_id)
-        .where(*(detail.c[name] == bindparam(name) for name in identity))
-        .order_by(detail.c.node_id)
-        .limit(1)
-    )
-
-
-_DATASET_BY_VERSION = _finder(NodeKind.DATASET, "name", "version")
-_DATASET_BY_DIGEST = _finder(NodeKind.DATASET, "digest")
-_RUN = _finder(NodeKind.RUN, "tracker", "run_id")
-_COMMIT = _finder(NodeKind.CODE_COMMIT, "repository_url", "commit_sha")
-_EXTERNAL = _finder(NodeKind.EXTERNAL, "name")
 
 
 class SqlLineageRepository:
@@ -117,37 +57,28 @@ class SqlLineageRepository:
     # Finding nodes by identity
 
     async def _one(self, kind: NodeKind, finder: PreparedRead, values: dict[str, Any]) -> Any:
-        row = await finder.first(self._session, values)
-        return DETAILS[kind][1](row, row) if row else None
+        return await find_node(self._session, kind, finder, values)
 
     async def find_dataset(self, new: NewDataset) -> Dataset | None:
         """By name and version; without a version, by digest."""
         if new.version is not None:
-            return await self._one(NodeKind.DATASET, _DATASET_BY_VERSION, {"name": new.name, "version": new.version})
-        return await self._one(NodeKind.DATASET, _DATASET_BY_DIGEST, {"digest": new.digest})
+            return await self._one(NodeKind.DATASET, DATASET_BY_VERSION, {"name": new.name, "version": new.version})
+        return await self._one(NodeKind.DATASET, DATASET_BY_DIGEST, {"digest": new.digest})
 
     async def find_run(self, new: NewRun) -> Run | None:
-        return await self._one(NodeKind.RUN, _RUN, {"tracker": new.tracker.value, "run_id": new.run_id})
+        return await self._one(NodeKind.RUN, RUN, {"tracker": new.tracker.value, "run_id": new.run_id})
 
     async def find_commit(self, new: NewCodeCommit) -> CodeCommit | None:
         values = {"repository_url": new.repository_url, "commit_sha": new.commit_sha}
-        return await self._one(NodeKind.CODE_COMMIT, _COMMIT, values)
+        return await self._one(NodeKind.CODE_COMMIT, COMMIT, values)
 
     async def find_external(self, new: NewExternalNode) -> ExternalNode | None:
-        return await self._one(NodeKind.EXTERNAL, _EXTERNAL, {"name": new.name})
+        return await self._one(NodeKind.EXTERNAL, EXTERNAL, {"name": new.name})
 
     # Adding nodes: None when a concurrent transaction registered the same identity first.
 
     async def _add(self, kind: NodeKind, actor: str, now: datetime, **values: Any) -> Any:
-        if dialect_name(self._session) == "postgresql":
-            row = await _ADD_WITH_NODE[kind].first(self._session, {"created_at": now, "created_by": actor, **values})
-            return DETAILS[kind][1](row, row) if row else None
-        # SQLite: one writer at a time, so nobody registers the identity between the caller's look and this
-        (node,) = await _ADD_NODE.run(
-            self._session, {"kind": kind.value, "version_id": None, "created_at": now, "created_by": actor}
-        )
-        (row,) = await _ADD_DETAIL[kind].run(self._session, {"node_id": node.id, **values})
-        return DETAILS[kind][1](row, node)
+        return await add_node(self._session, kind, actor, now, values)
 
     async def add_dataset(self, new: NewDataset, actor: str, now: datetime) -> Dataset | None:
         return await self._add(
@@ -259,7 +190,7 @@ class SqlLineageRepository:
             "created_at": now,
             "created_by": actor,
         }
-        (node,) = await _ADD_NODE.run(self._session, values)
+        (node,) = await ADD_NODE.run(self._session, values)
         await _ADD_EDGES.run(
             self._session,
             [

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, insert, select, text
 
 from app.db.event_tables import EventRow
-from app.db.prepared import PreparedRead, PreparedRows, PreparedUpsert, PreparedWrite
+from app.db.prepared import PreparedRead, PreparedWrite
+from app.db.prepared_rows import PreparedRows, PreparedUpsert
 from app.db.repositories import audit, events, lineage, lineage_nodes, models, versions
 from app.db.tables import MetricRow, ModelRow
 from app.domain.lineage import NodeKind

@@ -27,7 +27,8 @@ from app.domain.read_scope import EVERYTHING, MODEL_AUDIT_TARGETS, ReadScope
 
 from ..governance_tables import AuditEventRow
 from ..pagination import fetch_page
-from ..prepared import PreparedRead, PreparedWrite, insert_row
+from ..prepared import PreparedRead, PreparedWrite
+from ..prepared_rows import insert_row
 from ..read_scope import text_in_scope
 from ..sessions import dialect_name
 

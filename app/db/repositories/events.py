@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.events import DomainEvent
 
 from ..event_tables import EventRow
-from ..prepared import PreparedRead, PreparedRows
+from ..prepared import PreparedRead
+from ..prepared_rows import PreparedRows
 from ..sessions import dialect_name
 from .audit import hold_chain_lock
 

@@ -27,7 +27,8 @@ from ..filters import text_conditions
 from ..lineage_tables import DatasetRow, LineageEdgeRow, LineageNodeRow, RunRow
 from ..mapping import ref_of, to_dataset, to_run
 from ..pagination import fetch_page
-from ..prepared import PreparedRead, PreparedRows
+from ..prepared import PreparedRead
+from ..prepared_rows import PreparedRows
 from ..sessions import dialect_name, race_guard
 from ..tables import VersionRow
 from .lineage_nodes import (

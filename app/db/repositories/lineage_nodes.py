@@ -18,7 +18,8 @@ from app.domain.lineage import NodeKind
 
 from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageNodeRow, RunRow
 from ..mapping import to_commit, to_dataset, to_external, to_run
-from ..prepared import PreparedRead, PreparedWrite, insert_row
+from ..prepared import PreparedRead, PreparedWrite
+from ..prepared_rows import insert_row
 from ..sessions import dialect_name
 
 # Per node kind: its detail table and the function that makes the entity.

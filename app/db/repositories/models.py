@@ -19,7 +19,8 @@ from app.domain.read_scope import EVERYTHING, ReadScope
 from ..filters import tag_conditions, text_conditions, time_conditions
 from ..mapping import to_model
 from ..pagination import fetch_page
-from ..prepared import PreparedRead, PreparedUpsert, PreparedWrite
+from ..prepared import PreparedRead, PreparedWrite
+from ..prepared_rows import PreparedUpsert
 from ..read_scope import name_in_scope
 from ..sessions import rowcount
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow

@@ -44,7 +44,8 @@ from ..filters import number_conditions, tag_conditions, text_conditions, time_c
 from ..governance_tables import DocumentRow
 from ..mapping import to_version
 from ..pagination import SqlColumn, fetch_page
-from ..prepared import PreparedRead, PreparedRows, PreparedUpsert, PreparedWrite, insert_row
+from ..prepared import PreparedRead, PreparedWrite
+from ..prepared_rows import PreparedRows, PreparedUpsert, insert_row
 from ..read_scope import name_in_scope
 from ..sessions import rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow

@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from .sessions import remember, remembered
 from .sqlite_inline import InlineConnection
 
 Processor = Callable[[Any], Any] | None
@@ -160,23 +161,21 @@ class _Plan(Plan):
         return [named[name] for name in self.positions]
 
 
-_CONNECTION = "modelreg.prepared_connection"  # session.info: (transaction, its connection)
+_CONNECTION = "modelreg.prepared_connection"  # session.info: the transaction's connection (sessions.remember)
 
 
 async def _connection(session: AsyncSession) -> AsyncConnection:
     """The connection of the session's transaction, begun if need be. ``AsyncSession.connection()`` costs about
     34 us (a greenlet hop) per call; a unit of work runs a dozen statements on one transaction, so it is kept."""
     sync_session = session.sync_session
-    cached = session.info.get(_CONNECTION)
     current = _innermost(sync_session)
-    if cached is not None and current is not None and cached[0]() is current and current.is_active:
-        return cast(AsyncConnection, cached[1])
+    cached = remembered(session, _CONNECTION, current)
+    if cached is not None and current is not None and current.is_active:
+        return cast(AsyncConnection, cached)
     # In a nested transaction this emits its SAVEPOINT; in one rolled back by a failed flush it raises, as
     # SQLAlchemy's own execution would (on SQLite the statement would otherwise run, and commit, outside it).
     connection = await session.connection()
-    # The transaction is held weakly: it holds the session, and a reference cycle would leave the session and all
-    # it holds to the cyclic garbage collector.
-    session.info[_CONNECTION] = (weakref.ref(cast(SessionTransaction, _innermost(sync_session))), connection)
+    remember(session, _CONNECTION, _innermost(sync_session), connection)
     return connection
 
 

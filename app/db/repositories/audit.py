@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import builtins
 import json
-import weakref
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import BigInteger, Row, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import SessionTransaction
 
 from app.domain.audit import (
     GENESIS_HASH,
@@ -30,7 +28,7 @@ from ..pagination import fetch_page
 from ..prepared import PreparedRead, PreparedWrite
 from ..prepared_rows import insert_row
 from ..read_scope import text_in_scope
-from ..sessions import dialect_name
+from ..sessions import dialect_name, remember, remembered
 
 # pg_advisory_xact_lock key serialising appends to the chain ("modelreg" as a 64-bit number).
 CHAIN_LOCK_KEY = int.from_bytes(b"modelreg", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -39,8 +37,7 @@ _CHAIN_LOCK = PreparedRead(select(func.pg_advisory_xact_lock(bindparam("key", ty
 _AUDIT = AuditEventRow.__table__
 _HEAD = PreparedRead(select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1))
 _APPEND = PreparedWrite(insert_row(_AUDIT))
-# session.info: the transaction that holds it, weakly (it holds the session: a cycle would outlive the request)
-_CHAIN_LOCK_HELD = "modelreg.chain_lock_held"
+_CHAIN_LOCK_HELD = "modelreg.chain_lock_held"  # session.info: whether the transaction holds it (sessions.remember)
 
 
 async def hold_chain_lock(session: AsyncSession) -> None:
@@ -50,11 +47,10 @@ async def hold_chain_lock(session: AsyncSession) -> None:
     if dialect_name(session) != "postgresql":
         return
     transaction = session.sync_session.get_transaction()
-    held = session.info.get(_CHAIN_LOCK_HELD)
-    if transaction is not None and held is not None and held() is transaction:
+    if remembered(session, _CHAIN_LOCK_HELD, transaction):
         return
     await _CHAIN_LOCK.all(session, {"key": CHAIN_LOCK_KEY})
-    session.info[_CHAIN_LOCK_HELD] = weakref.ref(cast(SessionTransaction, session.sync_session.get_transaction()))
+    remember(session, _CHAIN_LOCK_HELD, session.sync_session.get_transaction(), True)
 
 
 def _json_text(value: Any) -> str | None:

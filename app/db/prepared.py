@@ -98,11 +98,11 @@ class Plan:
 
     sql: str
 
-    def __init__(self, statement: Statement, dialect: Dialect) -> None:
+    def __init__(self, statement: Statement, dialect: Dialect, row: Any) -> None:
         self._types = [column.type for column in statement.exported_columns]
         self.returns_rows = bool(self._types)  # a SELECT, or a write with RETURNING
         self._dialect = dialect
-        self.row: Any = row_type(list(statement.exported_columns.keys()))
+        self.row = row  # the named tuple of its rows (``row_type``), None until known
         self.result_processors: list[Processor] | None = None  # from the first execution's cursor description
 
     def rows(self, raw_rows: list[Any], description: Sequence[Any] | None, plain: bool = False) -> list[Any]:
@@ -131,7 +131,7 @@ class _Plan(Plan):
     converters."""
 
     def __init__(self, statement: Statement, dialect: Dialect, sample: Mapping[str, Any]) -> None:
-        super().__init__(statement, dialect)
+        super().__init__(statement, dialect, row_type(list(statement.exported_columns.keys())))
         compiled = statement.compile(dialect=dialect)
         expanded = compiled.construct_expanded_state(dict(sample))
         self.sql = expanded.statement

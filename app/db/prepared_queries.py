@@ -40,8 +40,7 @@ class _ShapePlan(Plan):
     extracts."""
 
     def __init__(self, statement: Select[Any], dialect: Dialect, compiled: SQLCompiler) -> None:
-        super().__init__(statement, dialect)
-        self.row = None  # named after the keys of the shape's first rows, which SQLAlchemy's path gives
+        super().__init__(statement, dialect, row=None)  # named by the keys of the shape's first rows (query_rows)
         self.sql = compiled.string
         self._compiled = compiled
         self._positions = compiled.positiontup  # None: the driver takes named parameters

@@ -33,7 +33,6 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
-import aiosqlite
 from sqlalchemy import (
     CursorResult,
     Delete,
@@ -41,6 +40,7 @@ from sqlalchemy import (
     Select,
     Update,
 )
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -210,10 +210,11 @@ async def run_plan(
     dispatch = sync_connection.dispatch
     if dispatch.before_cursor_execute:
         dispatch.before_cursor_execute(sync_connection, None, plan.sql, parameters, None, False)
-    # The session's connection has begun its transaction: the driver connection is at hand, no I/O needed.
+    # The session's connection is checked out: its driver is at hand, no I/O needed (asyncpg begins lazily).
     try:
         raw_rows, description = await _run_on_driver(
-            sync_connection.connection.driver_connection,
+            sync_connection.connection.dbapi_connection,
+            dialect,
             plan.sql,
             parameters,
             fetch=plan.returns_rows,
@@ -308,15 +309,43 @@ class PreparedWrite(_Prepared[Insert | Update | Delete]):
 
 
 async def _run_on_driver(
-    driver: Any, sql: str, parameters: Any, *, fetch: bool, describe: bool
+    dbapi_connection: Any, dialect: Dialect, sql: str, parameters: Any, *, fetch: bool, describe: bool
 ) -> tuple[list[Any], Sequence[Any] | None]:
-    """Run ``sql`` on a driver connection (aiosqlite, our inline SQLite connection or psycopg); its rows if
-    ``fetch``, and its description if ``describe`` (psycopg builds it anew on every call: 5% of a write's CPU)."""
+    """Run ``sql`` on a pooled connection's driver (asyncpg through SQLAlchemy's adapter, our inline SQLite
+    connection or aiosqlite); its rows if ``fetch``, and its description if ``describe``."""
+    if isinstance(dbapi_connection, AsyncAdapt_asyncpg_connection):
+        # DDL run through SQLAlchemy marks the dialect's cached statements stale from that time (as its cursor does)
+        stale_before = cast(Any, dialect)._invalidate_schema_cache_asof
+        return await _run_on_asyncpg(dbapi_connection, sql, parameters, stale_before, fetch=fetch, describe=describe)
+    driver = dbapi_connection.driver_connection
     if isinstance(driver, InlineConnection):  # one call, on the loop's thread
         return await driver.fetch_all(sql, parameters, fetch=fetch, describe=describe)
-    if isinstance(driver, aiosqlite.Connection):  # in-memory and URL-configured SQLite databases
-        async with driver.execute(sql, parameters) as cursor:
-            return (list(await cursor.fetchall()) if fetch else []), (cursor.description if describe else None)
-    async with driver.cursor() as cursor:  # psycopg
-        await cursor.execute(sql, parameters)
-        return (await cursor.fetchall() if fetch else []), (cursor.description if describe else None)
+    async with driver.execute(sql, parameters) as cursor:  # aiosqlite: in-memory and URL-configured SQLite files
+        return (list(await cursor.fetchall()) if fetch else []), (cursor.description if describe else None)
+
+
+async def _run_on_asyncpg(
+    adapter: Any,  # an AsyncAdapt_asyncpg_connection, whose internals are not typed
+    sql: str,
+    parameters: Sequence[Any],
+    stale_before: float,
+    *,
+    fetch: bool,
+    describe: bool,
+) -> tuple[list[Any], Sequence[Any] | None]:
+    """What SQLAlchemy's asyncpg cursor does for one statement, without its cursor: in the adapter's transaction
+    (its ``BEGIN`` is sent before the first statement, as SQLAlchemy does it, so that commit and rollback know of
+    it), with the adapter's prepared statement for ``sql``; errors become the DB-API's, as SQLAlchemy raises them.
+    The adapter's internals are SQLAlchemy's (pinned in requirements/); tests/db/test_postgresql_connections.py and
+    test_prepared_*.py cover what is used."""
+    async with adapter._execute_mutex:
+        try:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+            statement, attributes = await adapter._prepare(sql, stale_before)
+            rows = await statement.fetch(*parameters)
+        except Exception as error:  # translated and raised, as the adapter's cursor does
+            adapter._handle_exception(error)  # raises the translated error
+            raise
+    description = [(attribute.name, attribute.type.oid) for attribute in attributes] if describe else None
+    return (list(map(tuple, rows)) if fetch else []), description

@@ -39,13 +39,19 @@ from sqlalchemy import (
     Insert,
     Select,
     Update,
+    any_,
+    bindparam,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from .sessions import remember, remembered
 from .sqlite_inline import InlineConnection
@@ -91,6 +97,26 @@ def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Any]:
         if convert is not None:
             found[name] = convert
     return found
+
+
+def in_lists_as_arrays(statement: S) -> S:
+    """``statement`` with each ``column IN (expanding parameter)`` made ``column = ANY(array parameter)``, for
+    PostgreSQL: one statement text whatever the lists' lengths, so the server's prepared statement is reused and
+    the driver's statement cache does not fill with one statement per length."""
+
+    def replace(element: Any, **_: Any) -> Any | None:
+        if (
+            isinstance(element, BinaryExpression)
+            and element.operator is operators.in_op
+            and isinstance(element.right, BindParameter)
+            and element.right.expanding
+            and element.right.required  # a list the caller gives; the statement's own lists have one length
+        ):
+            parameter = element.right
+            return element.left == any_(bindparam(parameter.key, type_=ARRAY(parameter.type), required=True))
+        return None
+
+    return cast(S, replacement_traverse(statement, {}, replace))
 
 
 class Plan:
@@ -255,16 +281,18 @@ class _Prepared(Generic[S]):
         if any(not isinstance(values[name], (list, tuple)) for name in self._expanding):
             values = {**values, **{name: list(values[name]) for name in self._expanding}}
         connection = await session_connection(session)
-        lengths = tuple(len(values[name]) for name in self._expanding)
+        dialect = connection.dialect
+        arrays = dialect.name == "postgresql"  # IN lists go as one array each: one statement whatever their lengths
+        lengths = () if arrays else tuple(len(values[name]) for name in self._expanding)
         if not preparable_on(connection) or 0 in lengths:
             return await self._through_sqlalchemy(session, values)
-        dialect = connection.dialect
         key = (dialect.name, lengths)
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= _MAX_PLANS:
                 return await self._through_sqlalchemy(session, values)
-            plan = self._plans[key] = _Plan(self.statement, dialect, values)
+            statement = in_lists_as_arrays(self.statement) if arrays else self.statement
+            plan = self._plans[key] = _Plan(statement, dialect, values)
         return await run_plan(session, connection, plan, plan.parameters(values), plain)
 
     async def _through_sqlalchemy(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:
@@ -277,8 +305,9 @@ class PreparedRead(_Prepared[Select]):
 
     ``await read.all(session, {"ids": [1, 2]})`` answers what ``(await session.execute(read.statement,
     ...)).all()`` would: rows read by attribute or unpacked (named tuples; SQLAlchemy's own rows where its path is
-    taken: traced or echoing engines, empty ``IN`` lists). Every parameter the statement leaves open must be given;
-    expanding (``IN``) parameters are compiled per list length.
+    taken: traced or echoing engines, empty ``IN`` lists on SQLite). Every parameter the statement leaves open must
+    be given; expanding (``IN``) parameters are compiled per list length on SQLite, as ``= ANY(array)`` on
+    PostgreSQL (``in_lists_as_arrays``).
     """
 
     async def all(self, session: AsyncSession, values: Mapping[str, Any]) -> list[Any]:

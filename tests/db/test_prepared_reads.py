@@ -11,6 +11,7 @@ from app.db.repositories import aliases, audit, events, lineage_nodes, models, v
 from app.db.repositories.versions import _newest_versions
 from app.domain.commands import NewModel
 from app.domain.entities import Stage
+from tests.support.databases import backend
 from tests.support.statements import statements_sent
 
 VERSION = (
@@ -90,7 +91,21 @@ async def test_prepared_reads_answer_what_sqlalchemy_answers(api, app):
             assert (await read.first(session, values)) == (got[0] if got else None), label
             plain = await read.tuples(session, values)
             assert plain == [tuple(row) for row in got] and all(type(row) is tuple for row in plain), label
-    assert len(versions._VERSIONS_BY_ID._plans) > 1  # one plan per IN-list length
+    # SQLite: one plan per IN-list length; PostgreSQL: one, the list sent as an array
+    assert (len(versions._VERSIONS_BY_ID._plans) > 1) == (backend() == "sqlite")
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="PostgreSQL only: set MODELREG_TEST_DATABASE_URL")
+async def test_on_postgresql_in_lists_of_any_length_are_sent_as_one_statement(api, app):
+    ids = await _seed(api, app)
+    with statements_sent(app.state.database.reader.sync_engine) as seen:
+        async with app.state.database.read_sessions() as session:
+            for length in (1, 2, 6, 0):
+                values = {"ids": ids["versions"][:length]}
+                expected = (await session.execute(versions._VERSIONS_BY_ID.statement, values)).all()
+                assert await versions._VERSIONS_BY_ID.tuples(session, values) == [tuple(row) for row in expected]
+    prepared = {statement for statement, context in seen if context is None}
+    assert len(prepared) == 1 and "= ANY (" in prepared.pop()
 
 
 async def test_an_empty_id_list_reads_nothing(app):

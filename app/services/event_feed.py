@@ -1,9 +1,10 @@
 """Live registry events for GraphQL subscriptions (docs/events.md, "Subscriptions").
 
 Events are rows of the outbox (the ``events`` table), written in the transaction of each change
-(services/events.py). ``EventFeed`` follows the outbox for the whole process: one pump reads what is new, once,
-into a bounded buffer whenever it is woken, and at the latest every ``poll_interval`` seconds. The poll is the
-safety net: a lost wake-up delays an event, never loses it.
+(services/events.py). ``EventFeed`` follows the outbox for the whole process: while anybody subscribes, one pump
+reads what is new, once, into a bounded buffer whenever it is woken, and at the latest every ``poll_interval``
+seconds. The poll is the safety net: a lost wake-up delays an event, never loses it. With no subscriber the pump
+reads nothing, and the first one to come starts it again from the outbox's head.
 
 Wake-ups come from commits in this process (``EventOutbox`` registers ``wake`` with ``UnitOfWork.after_commit``)
 and, on PostgreSQL, from commits of other processes: the outbox sends ``NOTIFY modelreg_events`` in the
@@ -69,13 +70,15 @@ class EventFeed:
         self._buffer: deque[DomainEvent] = deque()
         self._read_to: int | None = None  # the pump has read every event up to here (None: not running)
         self._buffer_from = 0  # the buffer holds every event in (buffer_from, read_to]
-        self._wakeup = asyncio.Event()  # the outbox may have grown
+        self._wakeup = asyncio.Event()  # the outbox may have grown, or a subscriber came
+        self._followers = 0  # subscribers following now; with none, the pump reads nothing
         self._advanced = asyncio.Event()  # replaced each time the pump moves on; the old one is set
         self._tasks: list[asyncio.Task] = []
 
     def wake(self) -> None:
         """The outbox may have grown (after a commit here, or a notification from elsewhere). Cheap; idempotent."""
-        self._wakeup.set()
+        if self._followers:
+            self._wakeup.set()
         if not self._tasks:
             self._announce()
 
@@ -111,6 +114,12 @@ class EventFeed:
     async def _pump(self) -> None:
         while True:
             self._wakeup.clear()  # before reading: a wake-up during the read means read again
+            if not self._followers:
+                # Nobody to read for: a read per commit was a tenth of a write's CPU. The first subscriber wakes
+                # the pump, which starts again from the head; a subscriber behind it reads the outbox itself.
+                self._forget()
+                await self._wakeup.wait()
+                continue
             try:
                 await self._read_new()
             except asyncio.CancelledError:
@@ -118,6 +127,10 @@ class EventFeed:
             except Exception as error:  # noqa: BLE001 - the database may be away for a while; keep trying
                 log.warning("could not read the event outbox", extra={"error_type": type(error).__name__})
             await wait_at_most(self._wakeup, self.poll_interval)
+
+    def _forget(self) -> None:
+        self._read_to = None
+        self._buffer.clear()
 
     async def _read_new(self) -> None:
         if self._read_to is None:
@@ -141,6 +154,15 @@ class EventFeed:
 
     async def follow(self, position: int, wanted: Callable[[DomainEvent], bool]) -> AsyncGenerator[DomainEvent, None]:
         """Every event after outbox ``position`` that ``wanted`` accepts, as it comes, oldest first, endlessly."""
+        self._followers += 1
+        self._wakeup.set()  # the pump reads only while somebody follows
+        try:
+            async for event in self._follow(position, wanted):
+                yield event
+        finally:
+            self._followers -= 1
+
+    async def _follow(self, position: int, wanted: Callable[[DomainEvent], bool]) -> AsyncGenerator[DomainEvent, None]:
         while True:
             advanced = self._advanced  # taken before looking, so an advance while we look is not missed
             read_to = self._read_to

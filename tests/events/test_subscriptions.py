@@ -21,6 +21,7 @@ from app.services.event_feed import EventFeed
 from tests.support.client import Api
 from tests.support.databases import fresh_database
 from tests.support.live_server import LiveServer
+from tests.support.statements import statements_sent
 from tests.support.subscriptions import (
     CREATE_MODEL,
     CREATE_VERSION,
@@ -263,6 +264,27 @@ async def test_the_feed_delivers_everything_once_in_order_through_buffer_overflo
             await asyncio.sleep(0.05)
         reader.cancel()
         assert got == [f"feed/{n}" for n in range(15)]
+    finally:
+        await feed.stop()
+
+
+async def test_the_pump_reads_nothing_while_nobody_subscribes_and_delivers_once_somebody_does(api: Api, app):
+    feed = EventFeed(app.state.uow, poll_interval=0.05)
+    feed.start()
+    try:
+        with statements_sent(app.state.database.reader.sync_engine) as sent:
+            for n in range(3):
+                await api.ok(CREATE_MODEL, {"name": f"idle/{n}"})
+                feed.wake()
+            await asyncio.sleep(0.2)  # polls come and go
+        assert [statement for statement, _ in sent if "FROM events" in statement] == []
+        stream = feed.follow(await feed.head(), EventFilter(model_name_pattern="idle/*").matches)
+        pending = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0.05)
+        await api.ok(CREATE_MODEL, {"name": "idle/after"})
+        feed.wake()
+        assert (await asyncio.wait_for(pending, 5)).model_name == "idle/after"
+        await stream.aclose()
     finally:
         await feed.stop()
 

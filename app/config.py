@@ -127,7 +127,8 @@ class Settings:
     database_url: str = setting(
         "",
         "MODELREG_DATABASE_URL",
-        "`sqlite:///path.db` or `postgresql://user@host:5432/db`",
+        "`sqlite:///path.db` or `postgresql://user@host:5432/db` (libpq parameters such as `?sslmode=require` "
+        "are honoured)",
         check=_database_url,
         shown_default="SQLite in the data dir",
     )

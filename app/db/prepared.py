@@ -4,12 +4,12 @@ A prebuilt Core ``SELECT`` executed through ``AsyncSession.execute`` cost about 
 the driver's own work was 10-15 us: the rest is SQLAlchemy's per-execution work (cache key, execution context,
 result object, one greenlet switch per cursor call). The registry's hottest reads (a model by name, tags, metrics,
 aliases, newest versions) are a handful of fixed statements, so a ``PreparedRead`` compiles each once per dialect
-(and per length of its ``IN`` lists), keeps the column types' result processors, and runs the SQL on the driver
-connection of the session's own transaction: the same SQL, the same values, at a fraction of the cost. The write
-path's fixed statements are prepared the same way: a ``PreparedWrite`` (an ``INSERT``, ``UPDATE`` or ``DELETE``
-with its ``RETURNING`` rows: a new version, the audit record, a lineage node), and in prepared_rows.py
-``PreparedRows`` (one ``INSERT`` of many rows: a version's tags and metrics, the outbox events) and
-``PreparedUpsert`` (a tag, per dialect).
+(on SQLite, per length of its ``IN`` lists; PostgreSQL takes each list as one array), keeps the column types' result
+processors, and runs the SQL on the driver connection of the session's own transaction: the same SQL, the same
+values, at a fraction of the cost. The write path's fixed statements are prepared the same way: a ``PreparedWrite``
+(an ``INSERT``, ``UPDATE`` or ``DELETE`` with its ``RETURNING`` rows: a new version, the audit record, a lineage
+node), and in prepared_rows.py ``PreparedRows`` (one ``INSERT`` of many rows: a version's tags and metrics, the
+outbox events) and ``PreparedUpsert`` (a tag, per dialect).
 
 What is kept from SQLAlchemy's path:
 

@@ -90,11 +90,13 @@ def test_replicas_survive_a_killed_replica_under_load(cluster):
     load = Load(cluster.url, cluster.data_dir, loops=LOOPS)
     victim = cluster.replicas[0]
     killed_at: list[float] = []
+    died_at: list[float] = []  # a loaded machine may take a tenth of a second from the signal to the death
     drained: list[float] = []
 
     async def kill() -> None:
         killed_at.append(time.monotonic())
-        await asyncio.to_thread(victim.kill)
+        await asyncio.to_thread(victim.kill)  # SIGKILL, then the wait for the process to be gone
+        died_at.append(time.monotonic())
 
     async def restart() -> None:
         await asyncio.to_thread(victim.start)
@@ -197,9 +199,9 @@ def test_replicas_survive_a_killed_replica_under_load(cluster):
         [sys.executable, "-m", "app", "audit", "verify"], env=cluster.env, capture_output=True, text=True, timeout=60
     )
     assert audit.returncode == 0 and json.loads(audit.stdout)["ok"], audit.stdout + audit.stderr
-    # Failures: only requests in flight on the killed replica when it died (one per caller at most).
+    # Failures: only requests in flight on the killed replica between the signal and its death (one per caller at most).
     failed = results.failed()
     assert len(failed) <= LOOPS, summary["failed_calls"]
     for call in failed:
-        assert call.started <= killed_at[0] + 0.05 and call.ended >= killed_at[0] - 0.05, summary["failed_calls"]
+        assert call.started <= died_at[0] + 0.05 and call.ended >= killed_at[0] - 0.05, summary["failed_calls"]
     assert summary["ok"] > 500, summary

@@ -96,8 +96,7 @@ class EventFeed:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._read_to = None
-        self._buffer.clear()
+        self._forget()
         self._announce()
 
     async def head(self) -> int:
@@ -129,6 +128,7 @@ class EventFeed:
             await wait_at_most(self._wakeup, self.poll_interval)
 
     def _forget(self) -> None:
+        """Drop what the pump has read: the next read starts from the outbox's head."""
         self._read_to = None
         self._buffer.clear()
 

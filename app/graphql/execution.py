@@ -13,6 +13,12 @@ Lists of objects (``[Tag!]!``, a connection's edges) get the same treatment one 
 executed straight away with the list's collected sub-selection, instead of through four calls of value completion
 per item; lists with nullable items, awaitable items, ``@defer``/``@stream`` or a failed type check take
 graphql-core's path.
+
+Fields with a resolver run graphql-core's steps, with what is the same for every object of a list worked out once
+per execution and selection: the field's definition, its nodes, its arguments (the variables are the execution's),
+and which fields of the selection are plain leaves. Their values complete by the exact class of the type (no chain
+of ``is_*_type`` calls), and an object whose type check passes has its fields executed at once. About 12% of a
+catalogue page's instructions.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    FieldNode,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -34,6 +41,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -65,6 +73,12 @@ def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
 
 _recipes: dict[tuple[int, str], dict[str, PlainLeaf]] = {}
 
+# Results that are never awaitable, checked before graphql-core's general test (as Strawberry's own does first).
+_PLAIN_RESULTS = frozenset({type(None), bool, int, float, str, list, tuple, dict})
+# Classes of list items found not awaitable whose instances cannot become awaitable (no ``__await__`` or
+# ``__getattr__`` on the class), so that graphql-core's test, a failed attribute lookup, runs once per class.
+_SYNC_CLASSES: set[type] = set()
+
 
 def plain_leaves(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> dict[str, PlainLeaf]:
     """The plain leaf fields of ``parent_type`` by field name, worked out once per schema and type."""
@@ -74,6 +88,18 @@ def plain_leaves(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> dict[
         recipes = {name: recipe for name, field in parent_type.fields.items() if (recipe := plain_leaf(field))}
         _recipes[key] = recipes
     return recipes
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldCall:
+    """What does not change between calls of one field of one selection within an execution: its definition, its
+    resolver, its nodes and, once they have been worked out without an error, its arguments (the variables are the
+    execution's)."""
+
+    definition: GraphQLField
+    resolve: Callable[..., Any]
+    nodes: list[FieldNode]
+    arguments: dict[str, Any] | None
 
 
 class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -90,6 +116,12 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             gather=lambda values: _alive(executor).gather_async_work(values),
             track=lambda values: _alive(executor).track_async_work(values),
         )
+        # Per selection (a grouped field set, which graphql-core collects once per execution and reuses for every
+        # object of a list): its fields in order with their plain-leaf recipes, and its resolver fields' calls. Keyed
+        # by identity, so each entry keeps its key object alive, as graphql-core's own memo does.
+        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, list[tuple[str, Any, PlainLeaf | None]]]] = {}
+        self._calls: dict[tuple[GraphQLObjectType, int], tuple[Any, _FieldCall]] = {}
+        self._wrapped = self.middleware_manager is not None and bool(self.middleware_manager.middlewares)
 
     def execute_fields(
         self,
@@ -99,21 +131,31 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+        if self._wrapped:
             # schema extensions that wrap every resolver (tracing) see every field
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        recipes = plain_leaves(self.schema, parent_type)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        planned = self._plans.get((parent_type, id(grouped_field_set)))
+        plan = planned[1] if planned is not None else self._plan(parent_type, grouped_field_set)
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                recipe = recipes.get(field_details_list[0].node.name.value)
+            for response_name, field_details_list, recipe in plan:
                 if recipe is not None:
-                    answer = _answer(recipe, source_value)
-                    if answer is not Undefined:
-                        results[response_name] = answer
-                        continue
+                    # the field's output value; on anything unusual graphql-core's path answers (and reports errors)
+                    try:
+                        value = recipe.read(source_value, recipe.attribute)
+                        if value is None:
+                            if recipe.nullable:
+                                results[response_name] = None
+                                continue
+                        else:
+                            value = recipe.coerce(value)
+                            if value is not None and value is not Undefined:
+                                results[response_name] = value
+                                continue
+                    except Exception:  # noqa: BLE001 - graphql-core's path reports it, with path and location
+                        pass
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -123,7 +165,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
                 )
                 if result is not Undefined:
                     results[response_name] = result
-                    if is_awaitable(result):
+                    if type(result) not in _PLAIN_RESULTS and is_awaitable(result):
                         awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:  # as graphql-core does: settle what other fields started, they may fail too
@@ -132,6 +174,117 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _awaited(results, awaitable_fields)
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, PlainLeaf | None]]:
+        """The selection's fields in order, each with its plain-leaf recipe or None: worked out once per execution."""
+        key = (parent_type, id(grouped_field_set))
+        recipes = plain_leaves(self.schema, parent_type)
+        plan = [
+            (response_name, field_details_list, recipes.get(field_details_list[0].node.name.value))
+            for response_name, field_details_list in grouped_field_set.items()
+        ]
+        self._plans[key] = (grouped_field_set, plan)
+        return plan
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's ``execute_field``, with what does not change between the objects of a list (the field's
+        definition, nodes and arguments) worked out once per selection."""
+        if self._wrapped:
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        call = self._call(parent_type, field_details_list)
+        if call is None:
+            return Undefined
+        return_type = call.definition.type
+        info = self.build_resolve_info(call.definition, call.nodes, parent_type, path)
+        try:
+            arguments = call.arguments
+            if arguments is None:  # their coercion failed before: fail again, where graphql-core fails
+                arguments = self._arguments(call.definition, field_details_list)
+            result = call.resolve(source, info, **arguments)
+            if type(result) not in _PLAIN_RESULTS and self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
+            completed = self.complete_value(return_type, field_details_list, info, path, result, position_context)
+            if type(completed) not in _PLAIN_RESULTS and self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, field_details_list, path)
+        except Exception as raw_error:  # noqa: BLE001 - as graphql-core: a field's error is the response's
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
+
+    async def _await_completed(self, completed: Any, return_type: Any, field_details_list: Any, path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:  # noqa: BLE001 - as graphql-core: a field's error is the response's
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    def _call(self, parent_type: GraphQLObjectType, field_details_list: Any) -> _FieldCall | None:
+        key = (parent_type, id(field_details_list))
+        cached = self._calls.get(key)
+        if cached is not None:
+            return cached[1]
+        definition = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        if definition is None:
+            return None
+        try:
+            arguments: dict[str, Any] | None = self._arguments(definition, field_details_list)
+        except Exception:  # noqa: BLE001 - raised again in execute_field, inside graphql-core's error handling
+            arguments = None
+        call = _FieldCall(
+            definition,
+            definition.resolve or self.field_resolver,
+            [field_details.node for field_details in field_details_list],
+            arguments,
+        )
+        self._calls[key] = (field_details_list, call)
+        return call
+
+    def _arguments(self, definition: GraphQLField, field_details_list: Any) -> dict[str, Any]:
+        first = field_details_list[0]
+        if not (definition.args or first.node.arguments):
+            return {}
+        return get_argument_values(
+            definition, first.node, self.variable_values, first.fragment_variable_values, self.hide_suggestions
+        )
+
+    def complete_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's ``complete_value``, dispatching on the exact type class, with an object whose type check
+        passes executed straight away; anything else (errors included) takes graphql-core's path."""
+        kind = type(return_type)
+        if kind is GraphQLNonNull:
+            nullable = return_type.of_type
+            completed = self.complete_value(nullable, field_details_list, info, path, result, position_context)
+            if completed is None:  # graphql-core raises its error
+                return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+            return completed
+        if result is None or result is Undefined or isinstance(result, Exception):
+            return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+        if kind is GraphQLList:
+            return self.complete_list_value(return_type, field_details_list, info, path, result, position_context)
+        if kind is GraphQLObjectType and position_context is None:
+            is_type_of = return_type.is_type_of
+            if is_type_of is None or is_type_of(result, info) is True:
+                grouped_field_set, defer_usages, _ = self.collect_subfields(return_type, field_details_list)
+                if not defer_usages:
+                    return self.execute_fields(return_type, result, path, grouped_field_set, None)
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def complete_list_value(
         self,
@@ -142,10 +295,10 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        object_type = self._plain_items_type(return_type, field_details_list, info, path, result, position_context)
-        if object_type is None:
+        plain = self._plain_items(return_type, field_details_list, info, path, result, position_context)
+        if plain is None:
             return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
-        grouped_field_set = self.collect_subfields(object_type, field_details_list)[0]
+        object_type, grouped_field_set = plain
         is_awaitable = self.is_awaitable
         completed: list[Any] = []
         awaitable_indices: list[int] = []
@@ -158,14 +311,14 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
                     self.settle_in_background([completed[i] for i in awaitable_indices])
                 self.handle_field_error(error, return_type.of_type, field_details_list, item_path)  # raises: non-null
                 raise
-            if is_awaitable(value):
+            if type(value) is not dict and is_awaitable(value):
                 awaitable_indices.append(index)
             completed.append(value)
         if not awaitable_indices:
             return completed
         return _awaited(completed, awaitable_indices)
 
-    def _plain_items_type(
+    def _plain_items(
         self,
         return_type: GraphQLList[Any],
         field_details_list: Any,
@@ -173,29 +326,36 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         result: Any,
         position_context: Any,
-    ) -> GraphQLObjectType | None:
-        """The object type of the items when the list can take the short path (see the module's docstring)."""
+    ) -> tuple[GraphQLObjectType, Any] | None:
+        """The object type of the items and their selection, when the list can take the short path (see the module's
+        docstring)."""
         item_type = return_type.of_type
         if (
-            not isinstance(item_type, GraphQLNonNull)
-            or not isinstance(item_type.of_type, GraphQLObjectType)
-            or not isinstance(result, list | tuple)
+            type(item_type) is not GraphQLNonNull
+            or type(item_type.of_type) is not GraphQLObjectType
+            or type(result) not in (list, tuple)
             or position_context is not None
             or not self.error_propagation
-            or self.get_stream_usage(field_details_list, path) is not None
+            # @stream: validation lets only the first node of a field's nodes decide
+            or (field_details_list[0].node.directives and self.get_stream_usage(field_details_list, path) is not None)
         ):
             return None
         object_type = item_type.of_type
-        if self.collect_subfields(object_type, field_details_list)[1]:  # @defer inside
+        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if defer_usages:
             return None
         is_awaitable = self.is_awaitable
         is_type_of = object_type.is_type_of
         for item in result:
-            if is_awaitable(item):
-                return None
+            item_class = type(item)
+            if item_class not in _SYNC_CLASSES:
+                if is_awaitable(item):
+                    return None
+                if not hasattr(item_class, "__await__") and not hasattr(item_class, "__getattr__"):
+                    _SYNC_CLASSES.add(item_class)
             if is_type_of is not None and is_type_of(item, info) is not True:
                 return None  # graphql-core's path reports it (or awaits an asynchronous check)
-        return object_type
+        return object_type, grouped_field_set
 
 
 def _alive(executor: weakref.ref[PlainLeafExecutor]) -> PlainLeafExecutor:
@@ -203,18 +363,6 @@ def _alive(executor: weakref.ref[PlainLeafExecutor]) -> PlainLeafExecutor:
     if found is None:
         raise RuntimeError("the execution this resolver belonged to has ended")
     return found
-
-
-def _answer(recipe: PlainLeaf, source: Any) -> Any:
-    """The field's output value, or Undefined to let graphql-core's path answer (and report any error)."""
-    try:
-        value = recipe.read(source, recipe.attribute)
-        if value is None:
-            return None if recipe.nullable else Undefined
-        coerced = recipe.coerce(value)
-    except Exception:  # noqa: BLE001 - graphql-core's path reports it, with its path and location
-        return Undefined
-    return Undefined if coerced is None or coerced is Undefined else coerced
 
 
 async def _awaited(values: Any, keys: list[Any]) -> Any:

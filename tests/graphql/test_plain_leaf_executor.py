@@ -38,6 +38,26 @@ class Item:
     async def echo(self) -> str:
         return self.name
 
+    @strawberry.field
+    def named(self, prefix: str = "", times: int = 1) -> str:
+        return prefix + self.name * times
+
+    @strawberry.field
+    def best_friend(self) -> Item | None:
+        return None if self.name == "b" else ITEMS[-1]
+
+    @strawberry.field
+    def must_friend(self) -> Item:
+        return None if self.name == "b" else ITEMS[0]  # type: ignore[return-value]  # a broken resolver
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError(f"broken {self.name}")
+
+    @strawberry.field
+    def returns_error(self) -> str | None:
+        return ValueError(f"returned {self.name}")  # type: ignore[return-value]  # graphql-core raises it
+
 
 ITEMS = [
     Item(name="a", colour=Colour.RED, score=1.5, label="x"),
@@ -75,6 +95,11 @@ DOCUMENTS = [
     "{ maybe { name label } items { name } }",  # ... up to a nullable list
     "{ maybe { friends { name colour } } }",
     "{ strict { ... on Item { name } friends { echo ...F } } } fragment F on Item { score }",
+    # resolver fields: arguments (defaults, literals), nullable and non-null objects, errors raised and returned
+    '{ items { named short: named(prefix: "p-") bestFriend { name named(times: 2) } } }',
+    "{ items { name mustFriend { name } } }",  # a null for a non-null object nulls the (nullable) item
+    "{ strict { name mustFriend { name } } }",  # ... and, through non-null items, the list
+    "{ strict { name broken returnsError bestFriend { broken } } }",
 ]
 
 
@@ -89,6 +114,18 @@ async def test_answers_as_graphql_core_does(document):
     assert fast.data == reference.data
     assert list(fast.data or {}) == list(reference.data or {})
     assert [(e.message, e.path) for e in fast.errors or []] == [(e.message, e.path) for e in reference.errors or []]
+
+
+@pytest.mark.parametrize(
+    "variables", [{"p": "x-", "n": 2}, {"p": "", "n": 0}], ids=["given", "empty"]
+)
+async def test_arguments_from_variables_answer_as_graphql_core_does(variables):
+    """Arguments are worked out once per field of a selection: each object of a list still gets the request's."""
+    document = "query($p: String!, $n: Int!) { strict { named(prefix: $p, times: $n) friends { named(prefix: $p) } } }"
+    fast = await _schema(PlainLeafExecutor).execute(document, variable_values=variables)
+    reference = await _schema(StrawberryGraphQLCoreExecutionContext).execute(document, variable_values=variables)
+    assert fast.errors is None and fast.data == reference.data
+    assert fast.data["strict"][0]["named"] == variables["p"] + "a" * variables["n"]
 
 
 async def test_errors_keep_their_paths():

@@ -9,7 +9,7 @@ the resolver through two more layers: about 16% of a catalogue page's CPU, whose
 with no field extension (permissions are extensions), no exception handler and no ``parent`` parameter. The
 replacement calls the same function with the same values: the ``Info`` when the resolver asks for one (built only
 then), the source as ``self`` or ``root``, and the arguments converted by Strawberry's own ``convert_arguments``
-when the query gave any. Other fields keep Strawberry's wrapper.
+when the query gave any but nulls (``latestVersion``'s ``stage`` defaults to one), which are None. Other fields keep Strawberry's wrapper.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import strawberry
 from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
 
 
@@ -44,14 +45,18 @@ def _direct(definition: StrawberryField, schema: strawberry.Schema) -> Callable[
     info_class = schema.config.info_class
     config = schema.config
     scalars = schema.schema_converter.scalar_registry
+    # Strawberry converts a null to None for every argument type but Maybe; such nulls need no conversion
+    python_names = {config.name_converter.from_argument(argument): argument.python_name for argument in arguments}
+    nulls_are_none = not any(isinstance(argument.type, StrawberryMaybe) for argument in arguments)
 
     def resolve(source: Any, info: GraphQLResolveInfo, **given: Any) -> Any:
         strawberry_info = info_class(_raw_info=info, _field=definition)
-        kwargs = (
-            convert_arguments(given, arguments, scalar_registry=scalars, config=config, info=strawberry_info)
-            if given
-            else {}
-        )
+        if not given:
+            kwargs = {}
+        elif nulls_are_none and all(value is None for value in given.values()):
+            kwargs = {python_names[name]: None for name in given}
+        else:
+            kwargs = convert_arguments(given, arguments, scalar_registry=scalars, config=config, info=strawberry_info)
         if info_name is not None:
             kwargs[info_name] = strawberry_info
         if root_name is not None:

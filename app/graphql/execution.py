@@ -43,6 +43,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -55,6 +56,7 @@ class PlainLeaf:
     read: Callable[[Any, str], Any]
     coerce: Callable[[Any], Any]
     nullable: bool
+    unchanged: type | None  # values of this exact class are their own output (a String's str), no coercion needed
 
 
 def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
@@ -68,8 +70,13 @@ def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
     if not is_leaf_type(leaf) or field.args:
         return None
     assert isinstance(leaf, GraphQLLeafType)
-    return PlainLeaf(definition.python_name, definition.default_resolver, leaf.coerce_output_value, nullable)
+    coerce = leaf.coerce_output_value
+    unchanged = _UNCHANGED.get(coerce)
+    return PlainLeaf(definition.python_name, definition.default_resolver, coerce, nullable, unchanged)
 
+
+# graphql-core's coercions that return a value of this class as it is
+_UNCHANGED: dict[Callable[[Any], Any], type] = {serialize_string: str, serialize_id: str, serialize_boolean: bool}
 
 _recipes: dict[tuple[int, str], dict[str, PlainLeaf]] = {}
 
@@ -149,6 +156,9 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
                             if recipe.nullable:
                                 results[response_name] = None
                                 continue
+                        elif type(value) is recipe.unchanged:
+                            results[response_name] = value
+                            continue
                         else:
                             value = recipe.coerce(value)
                             if value is not None and value is not Undefined:

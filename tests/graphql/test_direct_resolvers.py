@@ -24,10 +24,12 @@ SEED = [
 ]
 
 DOCUMENTS = [
-    # the catalogue's relations, with and without arguments (latestVersion(stage:) converts an enum argument)
+    # the catalogue's relations, with and without arguments (latestVersion(stage:) converts an enum argument; a null
+    # or an omitted stage is None without conversion)
     """{ registeredModels(first: 10) { edges { node { name tags { key value } aliases { alias version }
          latestVersion { version metrics { name value dataset step } tags { key value } aliases { alias } }
-         staging: latestVersion(stage: STAGING) { version } none: latestVersion(stage: PRODUCTION) { version } } } } }""",
+         staging: latestVersion(stage: STAGING) { version } none: latestVersion(stage: PRODUCTION) { version }
+         null: latestVersion(stage: null) { version } } } } }""",
     """{ registeredModel(name: "direct/b") { latestVersion { version lineage(direction: UPSTREAM) {
          truncated mermaid dot nodes { __typename ... on ModelVersion { name version } } edges { relation } } } } }""",
     """{ transitionRequests(first: 5) { nodes { kind name version fromStage toStage status comment requestedBy

@@ -9,7 +9,8 @@ the resolver through two more layers: about 16% of a catalogue page's CPU, whose
 with no field extension (permissions are extensions), no exception handler and no ``parent`` parameter. The
 replacement calls the same function with the same values: the ``Info`` when the resolver asks for one (built only
 then), the source as ``self`` or ``root``, and the arguments converted by Strawberry's own ``convert_arguments``
-when the query gave any but nulls (``latestVersion``'s ``stage`` defaults to one), which are None. Other fields keep Strawberry's wrapper.
+when the query gave any other than nulls (``latestVersion``'s ``stage`` defaults to one): those
+are None. Other fields keep Strawberry's wrapper.
 """
 
 from __future__ import annotations

@@ -119,6 +119,14 @@ def in_lists_as_arrays(statement: S) -> S:
     return cast(S, replacement_traverse(statement, {}, replace))
 
 
+def _result_processor(type_: Any, dialect: Dialect, coltype: Any) -> Processor | None:
+    """The column's result processor: the type's own fused one when it has one (``UTCDateTime``), else SQLAlchemy's."""
+    fused = getattr(type_, "fused_result_processor", None)
+    if fused is not None:
+        return cast(Processor, fused(dialect, coltype))
+    return cast(Processor | None, type_.dialect_impl(dialect).result_processor(dialect, coltype))
+
+
 class Plan:
     """An executable form of a statement: its SQL (``sql``, set by subclasses) and how its rows are built."""
 
@@ -140,7 +148,7 @@ class Plan:
         if processors is None:
             assert description is not None, "the first execution is described"
             processors = self.result_processors = [
-                type_.dialect_impl(self._dialect).result_processor(self._dialect, column[1])
+                _result_processor(type_, self._dialect, column[1])
                 for type_, column in zip(self._types, description, strict=True)
             ]
         make = tuple if plain else self.row._make

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -50,6 +52,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def fused_result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], datetime | None]:
+        """What SQLAlchemy's result processor for this type computes, as one function: the driver's conversion (on
+        SQLite, text to a naive datetime), then UTC. For prepared reads (app/db/prepared.py), which convert hundreds
+        of values per page; SQLAlchemy's own path keeps its processor."""
+        from_driver = cast(TypeDecorator[Any], self.dialect_impl(dialect)).impl_instance.result_processor(
+            dialect, coltype
+        )
+
+        def convert(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if from_driver is not None:
+                value = from_driver(value)
+            if value.tzinfo is None:
+                return cast(datetime, value.replace(tzinfo=UTC))
+            return value if value.tzinfo is UTC else cast(datetime, value.astimezone(UTC))
+
+        return convert
 
 
 class Base(DeclarativeBase):

@@ -109,6 +109,11 @@ def _created_by_of(root: ModelVersion) -> Actor:
     return Actor.of(root.entity.created_by)
 
 
+# The API's enum member of each domain one (the same values), looked up rather than called for every version.
+_STAGE_OF = {stage: Stage(stage.value) for stage in entities.Stage}
+_STATUS_OF = {status: VersionStatus(status.value) for status in entities.VersionStatus}
+
+
 @strawberry.type(description="One immutable registered version of a model.")
 class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
     entity: strawberry.Private[entities.ModelVersion]
@@ -154,8 +159,8 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         self.name = entity.model_name
         self.version = entity.version
         self.uri = f"models:/{entity.model_name}/{entity.version}"
-        self.stage = Stage(entity.stage.value)
-        self.status = VersionStatus(entity.status.value)
+        self.stage = _STAGE_OF[entity.stage]
+        self.status = _STATUS_OF[entity.status]
         self.status_message = entity.status_message
         self.description = entity.description
         self.flavor = entity.flavor

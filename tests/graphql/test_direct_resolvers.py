@@ -4,9 +4,11 @@ documents against an application built without them give the same bodies, errors
 from __future__ import annotations
 
 import json
+import random
 
 from app.graphql import direct_resolvers
 from app.graphql.schema import build_schema
+from benchmarks.scenarios import new_version_input
 from tests.support.client import api_with_settings
 
 SEED = [
@@ -57,10 +59,58 @@ async def test_direct_resolvers_answer_what_strawberrys_wrapper_answers(api, set
     assert '"runId": "run-1"' in json.dumps(direct[4]) and '"name": "lr"' in json.dumps(direct[4])
 
 
-def test_only_plain_synchronous_resolvers_are_replaced():
+# Mutations whose inputs take every shape of argument (nested inputs, lists of inputs, enums, custom scalars, nulls),
+# and refused ones; ``{n}`` makes each application's objects its own.
+MUTATIONS = [
+    (
+        """mutation($input: CreateModelVersionInput!) { createModelVersion(input: $input) {
+             modelVersion { name version stage description flavor params { name value } metrics { name value dataset
+             step } tags { key value } run { tracker runId } code { commitSha } artifact { uri digest size } } } }""",
+        {"input": {**new_version_input(random.Random(5), ["direct/m{n}"])["input"], "description": None}},
+    ),
+    (
+        'mutation { setModelVersionTag(input: {name: "direct/m{n}", version: 1, key: "k", value: "v"}) '
+        "{ modelVersion { version tags { key value } } } }",
+        None,
+    ),
+    (
+        'mutation { updateModelVersion(input: {name: "direct/m{n}", version: 1, description: "d"}) '
+        "{ modelVersion { description } } }",
+        None,
+    ),
+    (
+        'mutation { requestStageTransition(input: {name: "direct/m{n}", version: 1, toStage: STAGING}) '
+        "{ transitionRequest { toStage status } } }",
+        None,
+    ),
+    ('mutation { setModelVersionTag(input: {name: "direct/m{n}", version: 1, key: "bad key\\n", value: "v"}) '
+     "{ modelVersion { version } } }", None),  # refused by validation
+    ('mutation { createModelVersion(input: {name: "direct/none{n}"}) { modelVersion { version } } }', None),
+]
+
+
+async def test_mutations_answer_what_strawberrys_wrapper_answers(api, settings, monkeypatch):
+    """Mutations' resolvers are asynchronous and take inputs: converted by ArgumentConverters, with the same
+    answers and errors as through Strawberry's wrapper."""
+
+    async def run(client, n):
+        bodies = []
+        for document, variables in MUTATIONS:
+            given = json.loads(json.dumps(variables).replace("{n}", n)) if variables else None
+            bodies.append(json.dumps(await client.gql(document.replace("{n}", n), given, "mlops")).replace(n, "N"))
+        return bodies
+
+    direct = await run(api, "alpha")
+    monkeypatch.setattr(direct_resolvers, "install", lambda schema: [])
+    async with api_with_settings(settings, api) as wrapped_api:
+        wrapped = await run(wrapped_api, "bravo")
+    assert direct == wrapped
+    assert sum('"errors"' in body for body in direct) == 2 and '"name": "learning_rate"' in direct[0]
+
+
+def test_only_plain_resolvers_are_replaced():
     changed = set(direct_resolvers.install(build_schema()))  # installed again: the names it replaces
     assert {"RegisteredModel.tags", "RegisteredModel.latestVersion", "ModelVersion.metrics"} <= changed
     assert {"ModelVersion.run", "ModelVersion.params", "ModelVersion.createdBy"} <= changed  # root parameters
-    assert "RegisteredModel.versions" not in changed  # asynchronous
-    assert "Query.registeredModels" not in changed  # asynchronous
-    assert not any(name.startswith(("Mutation.", "Subscription.")) for name in changed)
+    assert {"RegisteredModel.versions", "Query.registeredModels", "Mutation.createModelVersion"} <= changed  # async
+    assert not any(name.startswith("Subscription.") for name in changed)

@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -136,22 +137,17 @@ def measure_operations(
     return measured
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mlflow", default=shutil.which("mlflow") or "mlflow", help="the mlflow command")
-    parser.add_argument("--models", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
+@contextmanager
+def mlflow_server(mlflow: str, work: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``mlflow server`` as its documentation shows it (SQLite store, its default 4 workers) on a free loopback port,
+    healthy: (base URL, process). Stopped, its process group included, on leaving."""
     port = free_port()
     log = open(work / "server.log", "wb")
     server = subprocess.Popen(
-        [args.mlflow, "server", "--backend-store-uri", f"sqlite:///{work}/mlflow.db", "--host", "127.0.0.1",
+        [mlflow, "server", "--backend-store-uri", f"sqlite:///{work}/mlflow.db", "--host", "127.0.0.1",
          "--port", str(port), "--default-artifact-root", str(work / "artifacts")],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
-    failed = 0
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -163,29 +159,44 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError((work / "server.log").read_text()[-2000:])
             time.sleep(0.5)
-        print(f"registering {args.models} models in MLflow...", file=sys.stderr, flush=True)
-        names = seed_mlflow(base_url, args.models, random.Random(42))
-        for operation, (cpu_ms, errors) in measure_operations(base_url, server.pid, names, args.requests).items():
-            failed += len(errors)
-            for sample in errors[:3]:
-                print(f"error sample: {sample}", file=sys.stderr)
-            print(json.dumps({"operation": operation, "server": "mlflow", "models": args.models,
-                              "calls": len(OPERATIONS[operation]), "cpu_ms_per_op": round(cpu_ms, 2),
-                              "requests": args.requests, "errors": len(errors)}), flush=True)
-        url = f"{base_url}{API}/registered-models/get?name={names[len(names) // 2]}"
-        for client, measured in (("httpx", asyncio.run(throughput(base_url, names, 8, args.seconds))),
-                                 ("ab", ab_throughput(url, 8, args.seconds, {}))):
-            if measured is None:
-                continue
-            rate, errors = measured
-            failed += errors
-            print(json.dumps({"throughput": "get_model", "server": "mlflow", "workers": "default (4)",
-                              "concurrency": 8, "client": client, "requests_per_s": round(rate, 1),
-                              "errors": errors}), flush=True)
+        yield base_url, server
     finally:
         os.killpg(server.pid, 15)
         server.wait(30)
         log.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mlflow", default=shutil.which("mlflow") or "mlflow", help="the mlflow command")
+    parser.add_argument("--models", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
+    failed = 0
+    try:
+        with mlflow_server(args.mlflow, work) as (base_url, server):
+            print(f"registering {args.models} models in MLflow...", file=sys.stderr, flush=True)
+            names = seed_mlflow(base_url, args.models, random.Random(42))
+            for operation, (cpu_ms, errors) in measure_operations(base_url, server.pid, names, args.requests).items():
+                failed += len(errors)
+                for sample in errors[:3]:
+                    print(f"error sample: {sample}", file=sys.stderr)
+                print(json.dumps({"operation": operation, "server": "mlflow", "models": args.models,
+                                  "calls": len(OPERATIONS[operation]), "cpu_ms_per_op": round(cpu_ms, 2),
+                                  "requests": args.requests, "errors": len(errors)}), flush=True)
+            url = f"{base_url}{API}/registered-models/get?name={names[len(names) // 2]}"
+            for client, measured in (("httpx", asyncio.run(throughput(base_url, names, 8, args.seconds))),
+                                     ("ab", ab_throughput(url, 8, args.seconds, {}))):
+                if measured is None:
+                    continue
+                rate, errors = measured
+                failed += errors
+                print(json.dumps({"throughput": "get_model", "server": "mlflow", "workers": "default (4)",
+                                  "concurrency": 8, "client": client, "requests_per_s": round(rate, 1),
+                                  "errors": errors}), flush=True)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 

@@ -6,6 +6,7 @@ import base64
 import json
 import math
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import orjson
@@ -25,6 +26,8 @@ def _standard_json(item: list[Any]) -> bytes:
     return json.dumps(item, separators=(",", ":")).encode()
 
 
+# Pages encode the same items' cursors request after request; bounded, as the global ids' cache.
+@lru_cache(maxsize=8192, typed=True)
 def encode_cursor(list_name: str, sort_value: Any, row_id: int) -> str:
     """An opaque cursor naming the list it belongs to, so it is refused by any other list."""
     if isinstance(sort_value, datetime):

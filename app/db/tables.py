@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, processors
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -29,6 +29,14 @@ from sqlalchemy.types import TypeDecorator
 NameType = String(256).with_variant(String(256, collation="C"), "postgresql")
 # Tag values are indexed by their first characters only, so long values never hit index size limits.
 TAG_VALUE_INDEX_PREFIX = 200
+
+
+def _as_utc(value: datetime) -> datetime:
+    """``value`` in UTC, a naive one taken as UTC. ``combine`` rather than ``replace(tzinfo=UTC)``: a third of the
+    cost (0.43 us against 1.6 here), the same datetime."""
+    if value.tzinfo is None:
+        return datetime.combine(value, value.time(), UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -51,24 +59,27 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return _as_utc(value)
 
     def fused_result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], datetime | None]:
         """What SQLAlchemy's result processor for this type computes, as one function: the driver's conversion (on
         SQLite, text to a naive datetime), then UTC. For prepared reads (app/db/prepared.py), which convert hundreds
-        of values per page; SQLAlchemy's own path keeps its processor."""
+        of values per page; SQLAlchemy's own path keeps its processor. SQLite's text is read with its UTC offset
+        appended, which costs less than setting the zone after the parse."""
         from_driver = cast(TypeDecorator[Any], self.dialect_impl(dialect)).impl_instance.result_processor(
             dialect, coltype
         )
+        iso_text = from_driver is processors.str_to_datetime
 
         def convert(value: Any) -> datetime | None:
             if value is None:
                 return None
-            if from_driver is not None:
-                value = from_driver(value)
-            if value.tzinfo is None:
-                return cast(datetime, value.replace(tzinfo=UTC))
-            return value if value.tzinfo is UTC else cast(datetime, value.astimezone(UTC))
+            if iso_text and type(value) is str:
+                try:
+                    return datetime.fromisoformat(value + "+00:00")
+                except ValueError:  # not naive ISO text: SQLAlchemy's conversion below says what it is
+                    pass
+            return _as_utc(cast(datetime, from_driver(value)) if from_driver is not None else value)
 
         return convert
 

@@ -23,6 +23,7 @@ CASES = {
             datetime(2026, 12, 7, 12, 0, 0, 123456, tzinfo=UTC),
             datetime(2026, 12, 7, 14, 0, tzinfo=timezone(timedelta(hours=2))),
             datetime(2026, 12, 7, 12, 0),  # naive: taken as UTC, as process_result_value does
+            datetime(2026, 3, 29, 1, 30, fold=1),
         ],
     ),
 }
@@ -41,3 +42,15 @@ def test_the_fused_processor_gives_what_sqlalchemys_gives(backend):
         if got is not None:
             assert got.tzinfo is UTC and got.utcoffset() == timedelta(0)
             assert (got.year, got.hour, got.microsecond) == (expected.year, expected.hour, expected.microsecond)
+
+
+def test_process_result_value_takes_naive_values_as_utc():
+    column_type = UTCDateTime()
+    naive = datetime(2026, 12, 7, 12, 0, 0, 5, fold=1)
+    assert column_type.process_result_value(naive, None) == naive.replace(tzinfo=UTC)
+    assert column_type.process_result_value(naive, None).tzinfo is UTC
+    aware = datetime(2026, 12, 7, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert (
+        column_type.process_result_value(aware, None) == aware
+        and column_type.process_result_value(aware, None).hour == 12
+    )

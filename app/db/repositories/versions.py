@@ -42,7 +42,7 @@ from app.domain.read_scope import EVERYTHING, ReadScope
 
 from ..filters import number_conditions, tag_conditions, text_conditions, time_conditions
 from ..governance_tables import DocumentRow
-from ..mapping import to_version
+from ..mapping import new_metric, to_version
 from ..pagination import SqlColumn, fetch_page
 from ..prepared import PreparedRead, PreparedWrite
 from ..prepared_rows import PreparedRows, PreparedUpsert, insert_row
@@ -336,7 +336,7 @@ class SqlVersionRepository:
     async def metrics(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[Metric]]:
         result: dict[int, list[Metric]] = {version_id: [] for version_id in version_ids}
         for version_id, name, value, dataset, step in await _METRICS_OF.tuples(self._session, {"ids": version_ids}):
-            result[version_id].append(Metric(name, value, dataset, step))
+            result[version_id].append(new_metric(name=name, value=value, dataset=dataset, step=step))
         return result
 
     async def files(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[ArtifactFile]]:

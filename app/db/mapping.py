@@ -42,8 +42,8 @@ _STATUSES = {member.value: member for member in VersionStatus}
 def frozen_builder(cls: type[T]) -> Callable[..., T]:
     """A constructor of frozen dataclass ``cls`` taking every field by keyword: what ``cls(**fields)`` builds, without
     the ``object.__setattr__`` per field that a frozen dataclass's ``__init__`` pays (a page builds 500 metrics and
-    100 versions: 5% of its CPU). Only for classes with a ``__dict__`` and no ``__post_init__``; callers pass every
-    field, which tests/db/test_mapping.py checks for each one."""
+    100 models, versions and aliases each: 5% of its CPU). Only for classes with a ``__dict__`` and no
+    ``__post_init__``; callers pass every field, which tests/db/test_mapping.py checks for each one."""
     if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
         raise TypeError(f"{cls.__name__} is not a plain frozen dataclass")
     new = object.__new__
@@ -56,12 +56,14 @@ def frozen_builder(cls: type[T]) -> Callable[..., T]:
     return build
 
 
+_new_model = frozen_builder(RegisteredModel)
 _new_version = frozen_builder(ModelVersion)
+_new_alias = frozen_builder(ModelAlias)
 new_metric = frozen_builder(Metric)
 
 
 def to_model(row: ModelRow | Row[Any]) -> RegisteredModel:
-    return RegisteredModel(
+    return _new_model(
         id=row.id,
         name=row.name,
         description=row.description,
@@ -99,7 +101,7 @@ def to_version(row: VersionRow | Row[Any], model_name: str) -> ModelVersion:
 
 
 def to_alias(row: AliasRow | Row[Any], model_name: str, version: int) -> ModelAlias:
-    return ModelAlias(
+    return _new_alias(
         model_id=row.model_id,
         model_name=model_name,
         alias=row.alias,

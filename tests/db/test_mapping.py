@@ -9,8 +9,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.db.mapping import frozen_builder, new_metric, to_version
-from app.domain.entities import Metric, ModelVersion, RunRef, Stage, TrackerKind, VersionStatus
+from app.db.mapping import frozen_builder, new_metric, to_alias, to_model, to_version
+from app.domain.entities import (
+    Metric,
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+    RiskTier,
+    RunRef,
+    Stage,
+    TrackerKind,
+    VersionStatus,
+)
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 ROW = SimpleNamespace(
@@ -66,6 +76,41 @@ def test_a_version_is_what_its_constructor_builds():
     assert built == expected and type(built) is ModelVersion and _every_field_set(built)
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.version = 3  # type: ignore[misc]
+
+
+def test_a_model_and_an_alias_are_what_their_constructors_build():
+    row = SimpleNamespace(
+        id=3,
+        name="m",
+        description=None,
+        owner="alice",
+        created_at=NOW,
+        created_by="alice",
+        updated_at=NOW,
+        use_case="fraud",
+        risk_tier="HIGH",
+        regulatory_status=None,
+    )
+    model = to_model(row)
+    assert model == RegisteredModel(
+        id=3,
+        name="m",
+        description=None,
+        owner="alice",
+        created_at=NOW,
+        created_by="alice",
+        updated_at=NOW,
+        use_case="fraud",
+        risk_tier=RiskTier.HIGH,
+        regulatory_status=None,
+    )
+    assert _every_field_set(model) and hash(model) == hash(dataclasses.replace(model))
+    alias_row = SimpleNamespace(model_id=3, alias="champion", version_id=7, updated_at=NOW, updated_by="bob")
+    alias = to_alias(alias_row, "m", 2)
+    assert alias == ModelAlias(
+        model_id=3, model_name="m", alias="champion", version=2, version_id=7, updated_at=NOW, updated_by="bob"
+    )
+    assert _every_field_set(alias)
 
 
 def test_a_metric_is_what_its_constructor_builds():

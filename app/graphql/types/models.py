@@ -51,6 +51,11 @@ ModelVersionOrderRef = Annotated["ModelVersionOrder", strawberry.lazy("app.graph
 ModelAliasRef = Annotated["ModelAlias", strawberry.lazy("app.graphql.types.aliases")]
 
 
+def _created_by_of(root: RegisteredModel) -> Actor:
+    # built when asked for: a page of models seldom asks
+    return Actor.of(root.entity.created_by)
+
+
 @strawberry.type(description="A named model. Its versions are the immutable registered artifacts.")
 class RegisteredModel(ModelHistoryFields, Node):
     entity: strawberry.Private[entities.RegisteredModel]
@@ -69,7 +74,7 @@ class RegisteredModel(ModelHistoryFields, Node):
         default=None, description="Regulatory status (business metadata); null until set."
     )
     created_at: datetime = strawberry.field(default=None, description="When the model was registered.")
-    created_by: Actor = strawberry.field(default=None, description="Who registered the model.")
+    created_by: Actor = strawberry.field(resolver=_created_by_of, description="Who registered the model.")
     updated_at: datetime = strawberry.field(
         default=None, description="When the model, its tags or its versions last changed."
     )
@@ -85,7 +90,6 @@ class RegisteredModel(ModelHistoryFields, Node):
         self.risk_tier = RiskTier(entity.risk_tier.value) if entity.risk_tier else None
         self.regulatory_status = RegulatoryStatus(entity.regulatory_status.value) if entity.regulatory_status else None
         self.created_at = entity.created_at
-        self.created_by = Actor.of(entity.created_by)
         self.updated_at = entity.updated_at
         self.uri = f"models:/{entity.name}/latest"
 

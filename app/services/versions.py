@@ -204,9 +204,7 @@ class VersionService:
             check_tag(key, value, "key")
             async with attempt.transaction() as uow:
                 _, version = await find_version(uow, name, number, for_update=True)
-                old = (await uow.versions.tags([version.id]))[version.id].get(key)
-                await uow.versions.set_tag(version.id, key, value)
-                updated = await uow.versions.touch(version, self._clock())
+                old, updated = await uow.versions.set_tag(version, key, value, self._clock())
                 attempt.record(
                     before={"tags": {key: old}},
                     after={"tags": {key: value}},

@@ -144,6 +144,29 @@ async def test_model_nested_versions_and_latest_by_stage(api, database_url):
     assert data["ascending"]["nodes"] == [{"version": 1}, {"version": 3}]
 
 
+TAG_AUDIT = """
+query { auditEvents(first: 10, filter: {action: "version.tag.set"}, orderBy: {field: SEQUENCE, direction: ASC}) {
+  nodes { before after } } }
+"""
+
+
+async def test_a_tag_write_records_the_value_it_replaced_and_touches_the_version(api):
+    """One statement on PostgreSQL (the old value, the upsert, the version's change time), three on SQLite: the
+    audit record says what each write replaced, and the version's updatedAt moves."""
+    await create(api, "m")
+    read = 'query { modelVersion(name: "m", version: 1) { updatedAt tags { key value } } }'
+    before = (await api.ok(read))["modelVersion"]["updatedAt"]
+    for value in ("one", "two"):
+        await api.ok(SET_VERSION_TAG, {"input": {"name": "m", "version": 1, "key": "k", "value": value}})
+    version = (await api.ok(read))["modelVersion"]
+    assert version["tags"] == [{"key": "k", "value": "two"}] and version["updatedAt"] > before
+    nodes = (await api.ok(TAG_AUDIT, None, "auditor"))["auditEvents"]["nodes"]
+    assert [(node["before"], node["after"]) for node in nodes] == [
+        ({"tags": {"k": None}}, {"tags": {"k": "one"}}),
+        ({"tags": {"k": "one"}}, {"tags": {"k": "two"}}),
+    ]
+
+
 async def test_description_and_tags_change_after_registration(api):
     await create(api, "m")
     data = await api.ok(UPDATE_VERSION, {"input": {"name": "m", "version": 1, "description": "better"}})

@@ -23,7 +23,7 @@ STATEMENTS = {
     "get_model": 6,
     "model_versions": 3,
     "versions_by_tag": 2,
-    "set_version_tag": {"sqlite": 11, "postgresql": 12},
+    "set_version_tag": {"sqlite": 11, "postgresql": 10},
     "create_version": {"sqlite": 17, "postgresql": 16},
     "models_page": 3,
     "catalogue_page": 5,

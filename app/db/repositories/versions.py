@@ -24,6 +24,7 @@ from sqlalchemy import (
     union,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.artifacts import ArtifactFile, StagedFile
@@ -47,7 +48,7 @@ from ..pagination import SqlColumn, fetch_page
 from ..prepared import PreparedRead, PreparedWrite
 from ..prepared_rows import PreparedRows, PreparedUpsert, insert_row
 from ..read_scope import name_in_scope
-from ..sessions import rowcount
+from ..sessions import dialect_name, rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
 
 _VERSIONS = VersionRow.__table__
@@ -84,6 +85,31 @@ _TOUCH = PreparedWrite(
     .values(updated_at=bindparam("changed_at"))
 )
 _SET_TAG = PreparedUpsert(_TAGS, ["value"])
+_TAG_VALUE = PreparedRead(
+    select(_TAGS.c.value).where(_TAGS.c.version_id == bindparam("version_id"), _TAGS.c.key == bindparam("key"))
+)
+
+
+def _set_tag_and_touch() -> Select:
+    """PostgreSQL: a tag's value before, its upsert and the version's change time in one statement. The upsert and
+    the update are data-modifying CTEs, which run whether or not the query reads them; the old value is read from
+    the snapshot the statement started with, before either."""
+    upsert = (
+        postgresql.insert(cast(Table, _TAGS))
+        .values(version_id=bindparam("version_id"), key=bindparam("key"), value=bindparam("value"))
+        .on_conflict_do_update(index_elements=["version_id", "key"], set_={"value": bindparam("value")})
+        .cte("upserted")
+    )
+    touched = (
+        update(cast(Table, _VERSIONS))
+        .where(_VERSIONS.c.id == bindparam("version_id"))
+        .values(updated_at=bindparam("changed_at"))
+        .cte("touched")
+    )
+    return _TAG_VALUE.statement.add_cte(upsert, touched)
+
+
+_SET_TAG_AND_TOUCH = PreparedRead(_set_tag_and_touch())
 _ADD = PreparedWrite(insert_row(_VERSIONS).returning(*_VERSIONS.c))
 # The children of a new version: one INSERT per table, of all its rows.
 _ADD_TAGS = PreparedRows(_TAGS, ["version_id", "key", "value"])
@@ -398,8 +424,19 @@ class SqlVersionRepository:
         query = self._select().where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)
         return [_version(row) for row in await self._session.execute(query.order_by(VersionRow.version))]
 
-    async def set_tag(self, version_id: int, key: str, value: str) -> None:
-        await _SET_TAG.run(self._session, {"version_id": version_id, "key": key, "value": value})
+    async def set_tag(
+        self, version: ModelVersion, key: str, value: str, now: datetime
+    ) -> tuple[str | None, ModelVersion]:
+        """Set one tag of ``version`` (as read, locked, in this transaction) and mark it changed at ``now``: the tag's
+        value before, and the version as it is now. One statement on PostgreSQL, where each is a round trip."""
+        tag = {"version_id": version.id, "key": key}
+        if dialect_name(self._session) == "postgresql":
+            row = await _SET_TAG_AND_TOUCH.first(self._session, {**tag, "value": value, "changed_at": now})
+        else:
+            row = await _TAG_VALUE.first(self._session, tag)
+            await _SET_TAG.run(self._session, {**tag, "value": value})
+            await _TOUCH.run(self._session, {"version_id": version.id, "changed_at": now})
+        return (row[0] if row else None), dataclasses.replace(version, updated_at=now)
 
     async def delete_tag(self, version_id: int, key: str) -> bool:
         result = await self._session.execute(

@@ -76,9 +76,12 @@ class UTCDateTime(TypeDecorator[datetime]):
                 return None
             if iso_text and type(value) is str:
                 try:
-                    return datetime.fromisoformat(value + "+00:00")
+                    parsed = datetime.fromisoformat(value + "+00:00")
                 except ValueError:  # not naive ISO text: SQLAlchemy's conversion below says what it is
                     pass
+                else:
+                    if parsed.tzinfo is not None:  # a date alone ignores the offset: the general path makes it UTC
+                        return parsed
             return _as_utc(cast(datetime, from_driver(value)) if from_driver is not None else value)
 
         return convert

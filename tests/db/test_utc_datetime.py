@@ -14,7 +14,14 @@ from app.db.tables import UTCDateTime
 CASES = {
     "sqlite": (
         sqlite.dialect(),
-        [None, "2026-12-07 12:00:00.123456", "2026-12-07 12:00:00", "1999-01-02 03:04:05.000001"],
+        [
+            None,
+            "2026-12-07 12:00:00.123456",
+            "2026-12-07 12:00:00",
+            "1999-01-02 03:04:05.000001",
+            "2026-12-07 12:00:00+02:00",  # text with an offset: SQLAlchemy's parse, then UTC
+            "2024-01-01",  # a date alone: fromisoformat ignores an offset appended to it
+        ],
     ),
     "asyncpg": (
         asyncpg.dialect(),

@@ -116,9 +116,7 @@ async def test_answers_as_graphql_core_does(document):
     assert [(e.message, e.path) for e in fast.errors or []] == [(e.message, e.path) for e in reference.errors or []]
 
 
-@pytest.mark.parametrize(
-    "variables", [{"p": "x-", "n": 2}, {"p": "", "n": 0}], ids=["given", "empty"]
-)
+@pytest.mark.parametrize("variables", [{"p": "x-", "n": 2}, {"p": "", "n": 0}], ids=["given", "empty"])
 async def test_arguments_from_variables_answer_as_graphql_core_does(variables):
     """Arguments are worked out once per field of a selection: each object of a list still gets the request's."""
     document = "query($p: String!, $n: Int!) { strict { named(prefix: $p, times: $n) friends { named(prefix: $p) } } }"
@@ -155,3 +153,42 @@ def test_the_registry_schema_uses_it():
     model = schema._schema.type_map["RegisteredModel"]
     assert {"name", "owner", "createdAt"} <= set(plain_leaves(schema._schema, model))
     assert "tags" not in plain_leaves(schema._schema, model)
+
+
+async def test_an_asynchronous_type_check_is_left_to_graphql_core():
+    """A type whose ``is_type_of`` is a coroutine function takes graphql-core's path, which awaits it: the short paths
+    would call it and, if it did not say True at once, leave its coroutine to graphql-core's second call."""
+    import gc
+    import warnings
+
+    from graphql import (
+        GraphQLField,
+        GraphQLList,
+        GraphQLNonNull,
+        GraphQLObjectType,
+        GraphQLSchema,
+        GraphQLString,
+        execute,
+        parse,
+    )
+
+    async def is_thing(value, info):
+        return isinstance(value, dict)
+
+    thing = GraphQLObjectType("Thing", {"name": GraphQLField(GraphQLString)}, is_type_of=is_thing)
+    query = GraphQLObjectType(
+        "Query",
+        {
+            "one": GraphQLField(thing, resolve=lambda *_: {"name": "a"}),
+            "many": GraphQLField(GraphQLList(GraphQLNonNull(thing)), resolve=lambda *_: [{"name": "b"}, {"name": "c"}]),
+        },
+    )
+    schema = GraphQLSchema(query)
+    document = parse("{ one { name } many { name } }")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = await execute(schema, document, executor_class=PlainLeafExecutor)
+        gc.collect()
+    assert result.errors is None
+    assert result.data == {"one": {"name": "a"}, "many": [{"name": "b"}, {"name": "c"}]}
+    assert not [warning for warning in caught if "never awaited" in str(warning.message)]

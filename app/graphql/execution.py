@@ -131,6 +131,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         # by identity, so each entry keeps its key object alive, as graphql-core's own memo does.
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, list[tuple[str, Any, PlainLeaf | None]]]] = {}
         self._calls: dict[tuple[GraphQLObjectType, int], tuple[Any, _FieldCall]] = {}
+        self._synchronous_checks: dict[str, bool] = {}  # by object type name: one schema per execution
         self._wrapped = self.middleware_manager is not None and bool(self.middleware_manager.middlewares)
 
     def execute_fields(
@@ -291,13 +292,25 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().complete_value(return_type, field_details_list, info, path, result, position_context)
         if kind is GraphQLList:
             return self.complete_list_value(return_type, field_details_list, info, path, result, position_context)
-        if kind is GraphQLObjectType and position_context is None and _checks_synchronously(return_type):
+        if kind is GraphQLObjectType and position_context is None and self._checks_synchronously(return_type):
             is_type_of = return_type.is_type_of
             if is_type_of is None or is_type_of(result, info) is True:
                 grouped_field_set, defer_usages, _ = self.collect_subfields(return_type, field_details_list)
                 if not defer_usages:
                     return self.execute_fields(return_type, result, path, grouped_field_set, None)
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _checks_synchronously(self, object_type: GraphQLObjectType) -> bool:
+        """Whether the type's ``is_type_of`` (if any) answers at once: the short paths call it and, unless it says
+        True, leave the object to graphql-core's path, which calls it again; an asynchronous check would leave a
+        coroutine that nobody awaits. Worked out once per type and execution."""
+        found = self._synchronous_checks.get(object_type.name)
+        if found is None:
+            is_type_of = object_type.is_type_of
+            found = self._synchronous_checks[object_type.name] = is_type_of is None or not inspect.iscoroutinefunction(
+                is_type_of
+            )
+        return found
 
     def complete_list_value(
         self,
@@ -354,7 +367,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         ):
             return None
         object_type = item_type.of_type
-        if not _checks_synchronously(object_type):
+        if not self._checks_synchronously(object_type):
             return None
         grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
@@ -371,14 +384,6 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             if is_type_of is not None and is_type_of(item, info) is not True:
                 return None  # graphql-core's path reports it (or awaits an asynchronous check)
         return object_type, grouped_field_set
-
-
-def _checks_synchronously(object_type: GraphQLObjectType) -> bool:
-    """Whether the type's ``is_type_of`` (if any) answers at once: the short paths call it and, unless it says True,
-    leave the object to graphql-core's path, which calls it again; an asynchronous check would leave a coroutine
-    that nobody awaits."""
-    is_type_of = object_type.is_type_of
-    return is_type_of is None or not inspect.iscoroutinefunction(is_type_of)
 
 
 def _alive(executor: weakref.ref[PlainLeafExecutor]) -> PlainLeafExecutor:

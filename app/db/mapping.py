@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Row
 
@@ -100,7 +101,22 @@ def to_version(row: VersionRow | Row[Any], model_name: str) -> ModelVersion:
     )
 
 
-def to_alias(row: AliasRow | Row[Any], model_name: str, version: int) -> ModelAlias:
+class AliasFields(Protocol):
+    """What an alias is built from: its row, or the values of one read by name."""
+
+    @property
+    def model_id(self) -> int: ...
+    @property
+    def alias(self) -> str: ...
+    @property
+    def version_id(self) -> int: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def updated_by(self) -> str: ...
+
+
+def to_alias(row: AliasFields | AliasRow | Row[Any], model_name: str, version: int) -> ModelAlias:
     return _new_alias(
         model_id=row.model_id,
         model_name=model_name,

@@ -31,7 +31,7 @@ NameType = String(256).with_variant(String(256, collation="C"), "postgresql")
 TAG_VALUE_INDEX_PREFIX = 200
 
 
-def _as_utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     """``value`` in UTC, a naive one taken as UTC. ``combine`` rather than ``replace(tzinfo=UTC)``: a third of the
     cost (0.43 us against 1.6 here), the same datetime."""
     if value.tzinfo is None:
@@ -59,7 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return _as_utc(value)
+        return as_utc(value)
 
     def fused_result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], datetime | None]:
         """What SQLAlchemy's result processor for this type computes, as one function: the driver's conversion (on
@@ -82,7 +82,7 @@ class UTCDateTime(TypeDecorator[datetime]):
                 else:
                     if parsed.tzinfo is not None:  # a date alone ignores the offset: the general path makes it UTC
                         return parsed
-            return _as_utc(cast(datetime, from_driver(value)) if from_driver is not None else value)
+            return as_utc(cast(datetime, from_driver(value)) if from_driver is not None else value)
 
         return convert
 

@@ -23,6 +23,7 @@ from .repositories.imports import SqlImportRepository
 from .repositories.lineage import SqlLineageRepository
 from .repositories.lineage_walks import SqlLineageWalks
 from .repositories.models import SqlModelRepository
+from .repositories.related import SqlRelatedReads
 from .repositories.sources import SqlVersionSourceRepository
 from .repositories.transitions import SqlTransitionRepository
 from .repositories.versions import SqlVersionRepository
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
         self.models = SqlModelRepository(self._session)
         self.versions = SqlVersionRepository(self._session)
         self.aliases = SqlAliasRepository(self._session)
+        self.related = SqlRelatedReads(self._session)
         self.artifacts = SqlArtifactRepository(self._session)
         self.transitions = SqlTransitionRepository(self._session)
         self.documents = SqlDocumentRepository(self._session)

@@ -83,16 +83,51 @@ class BatchLoader(DataLoader[K, T]):
         self.ready.clear()
         super().clear_all()
 
+    def missing(self, keys: Iterable[K]) -> list[K]:
+        """Those of ``keys`` not read ahead yet, once each."""
+        ready = self.ready
+        return [key for key in dict.fromkeys(keys) if key not in ready]
+
+    def fill(self, keys: Iterable[K], found: Mapping[K, T]) -> None:
+        """Keep ``found``'s values of ``keys`` in ``ready`` (the default for those it lacks); keys read ahead
+        before keep their value."""
+        ready, default = self.ready, self._default
+        for key in keys:
+            if key not in ready:
+                ready[key] = found.get(key, default)
+
     async def read_ahead(self, keys: list[K]) -> list[T]:
         """The values of ``keys``, read in one batch for those not read ahead before and kept in ``ready``."""
-        ready = self.ready
-        missing = [key for key in dict.fromkeys(keys) if key not in ready]
+        missing = self.missing(keys)
         if missing:
-            found = await self._fetch(missing)
-            default = self._default
-            for key in missing:
-                ready[key] = found.get(key, default)
-        return [ready[key] for key in keys]
+            self.fill(missing, await self._fetch(missing))
+        return [self.ready[key] for key in keys]
+
+
+RelatedFetch = Callable[[list[int], list[str]], Awaitable[Mapping[str, Mapping[int, Any]]]]
+
+
+@dataclass(frozen=True)
+class RelationLoaders:
+    """The loaders of several relations of one kind of owner (a model's tags and aliases, say), which ``fetch``
+    also reads together: ``fetch(ids, names) -> {name: {id: value}}``."""
+
+    loaders: Mapping[str, BatchLoader[int, Any]]
+    fetch: RelatedFetch
+
+    async def read_ahead(self, ids: list[int], names: Iterable[str]) -> None:
+        """Read the relations ``names`` of ``ids`` ahead into their loaders: with one ``fetch`` when several need
+        reading, with the loader's own read when one does."""
+        missing = {name: self.loaders[name].missing(ids) for name in dict.fromkeys(names) if name in self.loaders}
+        missing = {name: keys for name, keys in missing.items() if keys}
+        if len(missing) == 1:
+            [(name, keys)] = missing.items()
+            await self.loaders[name].read_ahead(keys)
+        elif missing:
+            owners = list(dict.fromkeys(key for keys in missing.values() for key in keys))
+            found = await self.fetch(owners, list(missing))
+            for name in missing:
+                self.loaders[name].fill(owners, found[name])
 
 
 class Loaders:
@@ -139,6 +174,15 @@ class Loaders:
         # its stage, is one statement.
         self.latest_version: BatchLoader[tuple[int, Stage | None], ModelVersion | None] = bind(
             reads.latest_versions_in_stages
+        )
+        # Relations a page's look-ahead reads together (one statement on PostgreSQL; see prefetch.py).
+        self.model_relations = RelationLoaders(
+            {"tags": self.model_tags, "aliases": self.model_aliases},
+            lambda ids, names: reads.related_of_models(caller, ids, names),
+        )
+        self.version_relations = RelationLoaders(
+            {"tags": self.version_tags, "metrics": self.metrics, "aliases": self.version_aliases},
+            lambda ids, names: reads.related_of_versions(caller, ids, names),
         )
 
 

@@ -2,7 +2,8 @@
 
 A resolver that fetched models or versions reads right away, one batch per relation, the nested fields the query
 selected on them (tags, aliases, newest versions, metrics), through the request's loaders (``read_ahead``) and so
-through the same reads and authorization as the fields themselves. The nested fields then find their data in the
+through the same reads and authorization as the fields themselves (the relations of one kind of owner together: one
+statement on PostgreSQL). The nested fields then find their data in the
 loader's ``ready`` dict and answer synchronously with ``loaded()``: no coroutine, task or future per field, which
 were a third of a catalogue page's CPU. Fields that were not read ahead still work, one batch per field as before.
 """
@@ -24,7 +25,7 @@ from graphql import (
 
 from app.domain import entities
 
-from .context import BatchLoader, Info
+from .context import BatchLoader, Info, RelationLoaders
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -84,34 +85,32 @@ def _stage(info: Info, field: FieldNode) -> entities.Stage | None:
     return None
 
 
-def _read_selected(
-    fields: list[FieldNode], ids: list[int], loaders: dict[str, BatchLoader[int, Any]]
-) -> list[Awaitable[Any]]:
-    """Read ``ids`` ahead through the loader of each relation field that is among ``fields``."""
-    names = {field.name.value for field in fields}
-    return [loader.read_ahead(ids) for name, loader in loaders.items() if name in names]
+def _read_selected(fields: list[FieldNode], ids: list[int], relations: RelationLoaders) -> Awaitable[None]:
+    """Read ``ids`` ahead into the loader of each relation field among ``fields`` (together: one statement on
+    PostgreSQL, where each is a round trip)."""
+    return relations.read_ahead(ids, [field.name.value for field in fields])
 
 
 async def models_loaded(info: Info, models: list[entities.RegisteredModel], fields: list[FieldNode]) -> None:
-    """Load what ``fields`` (selected on each of ``models``) need, one statement per relation."""
+    """Load what ``fields`` (selected on each of ``models``) need: their relations, and the newest versions with
+    theirs."""
     if not models:
         return
     loaders = info.context.loaders
     ids = [model.id for model in models]
-    reads = _read_selected(fields, ids, {"tags": loaders.model_tags, "aliases": loaders.model_aliases})
+    related = _read_selected(fields, ids, loaders.model_relations)
     latest_fields = [field for field in fields if field.name.value == "latestVersion"]
     keys = list(dict.fromkeys((model_id, _stage(info, field)) for field in latest_fields for model_id in ids))
-    newest = loaders.latest_version.read_ahead(keys) if keys else None
-    results = await asyncio.gather(*reads, *([newest] if newest is not None else []))
-    if newest is not None:
-        versions = list({version.id: version for version in results[-1] if version is not None}.values())
-        await versions_loaded(info, versions, list(_fields(info._raw_info, latest_fields)))
+    if not keys:
+        await related
+        return
+    _, newest = await asyncio.gather(related, loaders.latest_version.read_ahead(keys))
+    versions = list({version.id: version for version in newest if version is not None}.values())
+    await versions_loaded(info, versions, list(_fields(info._raw_info, latest_fields)))
 
 
 async def versions_loaded(info: Info, versions: list[entities.ModelVersion], fields: list[FieldNode]) -> None:
-    """Load what ``fields`` (selected on each of ``versions``) need, one statement per relation."""
+    """Load the relations ``fields`` (selected on each of ``versions``) need."""
     if not versions:
         return
-    loaders = info.context.loaders
-    relations = {"tags": loaders.version_tags, "metrics": loaders.metrics, "aliases": loaders.version_aliases}
-    await asyncio.gather(*_read_selected(fields, [version.id for version in versions], relations))
+    await _read_selected(fields, [version.id for version in versions], info.context.loaders.version_relations)

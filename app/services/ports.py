@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -135,6 +135,14 @@ class AliasRepository(Protocol):
     async def for_models(self, model_ids: list[int]) -> dict[int, list[ModelAlias]]: ...
     async def for_versions(self, version_ids: list[int]) -> dict[int, list[ModelAlias]]: ...
     async def at(self, model_id: int, alias: str, moment: datetime) -> VersionAt | None: ...
+
+
+class RelatedReads(Protocol):
+    """Several relations of many models or versions at once: ``{relation: {owner id: value}}``, each value as the
+    relation's own read gives it (``ModelRepository.tags``, ``AliasRepository.for_models``, ...)."""
+
+    async def of_models(self, ids: list[int], names: Collection[str]) -> dict[str, dict[int, Any]]: ...
+    async def of_versions(self, ids: list[int], names: Collection[str]) -> dict[str, dict[int, Any]]: ...
 
 
 class TransitionRepository(Protocol):
@@ -400,6 +408,8 @@ class UnitOfWork(Protocol):
     def versions(self) -> VersionRepository: ...
     @property
     def aliases(self) -> AliasRepository: ...
+    @property
+    def related(self) -> RelatedReads: ...
     @property
     def artifacts(self) -> ArtifactRepository: ...
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain.entities import Metric, ModelAlias, ModelVersion, RegisteredModel, Stage
 from app.domain.errors import BadUserInput, NotFound
@@ -24,6 +25,15 @@ from app.domain.uris import parse_model_uri
 from .audit import AuditTrail
 from .common import version_at_uri
 from .ports import Authorizer, UnitOfWorkFactory
+
+Related = dict[str, dict[int, Any]]  # relation name -> {owner id: value}
+
+
+def _aliases_in(scope: ReadScope, found: dict[int, list[ModelAlias]]) -> dict[int, list[ModelAlias]]:
+    """``found`` without the aliases of models out of ``scope``."""
+    if scope.everything:
+        return found
+    return {key: [alias for alias in aliases if scope.covers(alias.model_name)] for key, aliases in found.items()}
 
 
 @dataclass(frozen=True)
@@ -163,12 +173,26 @@ class ReadService(RegistryReader):
     async def model_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
         """Each model's aliases (also ``node(id:)`` of a ModelAlias: none for a model out of the read scope)."""
         await self._require(principal)
-        scope = self._scope(principal)
         async with self._uow(write=False) as uow:
             found = await uow.aliases.for_models(ids)
-        if scope.everything:
-            return found
-        return {key: [alias for alias in aliases if scope.covers(alias.model_name)] for key, aliases in found.items()}
+        return _aliases_in(self._scope(principal), found)
+
+    async def related_of_models(self, principal: Principal, ids: list[int], names: list[str]) -> Related:
+        """Several relations of the models ``ids`` at once (``names`` among tags, aliases), each as its own batch
+        read above answers it: ``{name: {model id: value}}``."""
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            found = await uow.related.of_models(ids, names)
+        if "aliases" in found:
+            found["aliases"] = _aliases_in(self._scope(principal), found["aliases"])
+        return found
+
+    async def related_of_versions(self, principal: Principal, ids: list[int], names: list[str]) -> Related:
+        """Several relations of the versions ``ids`` at once (``names`` among tags, metrics, aliases), each as its
+        own batch read above answers it."""
+        await self._require(principal)
+        async with self._uow(write=False) as uow:
+            return await uow.related.of_versions(ids, names)
 
     async def version_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
         await self._require(principal)

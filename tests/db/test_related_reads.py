@@ -1,0 +1,79 @@
+"""Relations read together (app/db/repositories/related.py) answer exactly what each relation's own read answers, on
+both backends; on PostgreSQL in one statement, whatever the number of relations and owners."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pytest
+
+from app.db.repositories.aliases import SqlAliasRepository
+from app.db.repositories.models import SqlModelRepository
+from app.db.repositories.related import SqlRelatedReads
+from app.db.repositories.versions import SqlVersionRepository
+from tests.db.test_prepared_reads import _seed
+from tests.support.databases import backend
+from tests.support.statements import statements_sent
+
+MODEL_RELATIONS = ("tags", "aliases")
+VERSION_RELATIONS = ("tags", "metrics", "aliases")
+
+
+def _subsets(names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [subset for size in range(1, len(names) + 1) for subset in combinations(names, size)]
+
+
+async def _alone(session, owner: str, name: str, ids: list[int]) -> dict:
+    if owner == "models":
+        read = {"tags": SqlModelRepository(session).tags, "aliases": SqlAliasRepository(session).for_models}
+    else:
+        versions = SqlVersionRepository(session)
+        read = {"tags": versions.tags, "metrics": versions.metrics, "aliases": SqlAliasRepository(session).for_versions}
+    return await read[name](ids)
+
+
+@pytest.mark.parametrize(
+    ("owner", "names"),
+    [("models", names) for names in _subsets(MODEL_RELATIONS)]
+    + [("versions", names) for names in _subsets(VERSION_RELATIONS)],
+)
+async def test_relations_read_together_answer_what_each_read_alone_answers(api, app, owner, names):
+    ids = await _seed(api, app)
+    # owners with and without children, one asked twice, one that does not exist
+    owners = [*ids[owner], ids[owner][0], 10**9]
+    async with app.state.database.read_sessions() as session:
+        related = SqlRelatedReads(session)
+        read = related.of_models if owner == "models" else related.of_versions
+        together = await read(owners, names)
+        assert set(together) == set(names)
+        for name in names:
+            alone = await _alone(session, owner, name, owners)
+            assert together[name] == alone, name
+            # the same order of metrics and aliases (tags are a dict, answered sorted), and the same value types
+            for key, value in alone.items():
+                got = together[name][key]
+                if name != "tags":
+                    assert list(got) == list(value), (name, key)
+                assert [type(item) for item in got] == [type(item) for item in value]
+                if name == "aliases":
+                    assert all(item.updated_at.tzinfo is not None for item in got)
+    if owner == "versions" and "metrics" in names:
+        assert any(together["metrics"].values()), "the seed gives versions metrics"
+
+
+async def test_no_owners_and_unknown_relations(app):
+    async with app.state.database.read_sessions() as session:
+        related = SqlRelatedReads(session)
+        assert await related.of_models([], ["tags", "aliases"]) == {"tags": {}, "aliases": {}}
+        with pytest.raises(ValueError, match="no relation"):
+            await related.of_versions([1], ["tags", "files"])
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="PostgreSQL only: set MODELREG_TEST_DATABASE_URL")
+async def test_on_postgresql_the_relations_are_one_statement(api, app):
+    ids = await _seed(api, app)
+    with statements_sent(app.state.database.reader.sync_engine) as seen:
+        async with app.state.database.read_sessions() as session:
+            await SqlRelatedReads(session).of_versions(ids["versions"], VERSION_RELATIONS)
+    statements = [statement for statement, _ in seen if not statement.startswith("BEGIN")]
+    assert len(statements) == 1 and statements[0].count("LATERAL") == 3

@@ -35,19 +35,17 @@ from .ports import UnitOfWork
 async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tuple[Any, bool]:
     """The node for ``new`` (a validated NewDataset, NewRun, NewCodeCommit or NewExternalNode) and whether it was
     created now. Registering an identity again returns the existing node, unless a field differs: CONFLICT."""
-    steps: dict[type, tuple[Callable[[Any], Awaitable[Any]], Callable[[Any, str, datetime], Awaitable[Any]]]] = {
-        NewDataset: (uow.lineage.find_dataset, uow.lineage.add_dataset),
-        NewRun: (uow.lineage.find_run, uow.lineage.add_run),
-        NewCodeCommit: (uow.lineage.find_commit, uow.lineage.add_commit),
-        NewExternalNode: (uow.lineage.find_external, uow.lineage.add_external),
+    finders: dict[type, Callable[[Any], Awaitable[Any]]] = {
+        NewDataset: uow.lineage.find_dataset,
+        NewRun: uow.lineage.find_run,
+        NewCodeCommit: uow.lineage.find_commit,
+        NewExternalNode: uow.lineage.find_external,
     }
-    find, add = steps[type(new)]
-    existing = await find(new)
+    existing, created = await uow.lineage.find_or_add(new, actor, now)
+    if created:
+        return existing, True
     if existing is None:
-        added = await add(new, actor, now)
-        if added is not None:
-            return added, True
-        existing = await find(new)  # a concurrent transaction registered it first
+        existing = await finders[type(new)](new)  # a concurrent transaction registered it first
         check_found_after_race(new, existing)
     check_unchanged(new, existing)
     return existing, False

@@ -17,6 +17,7 @@ from app.db.prepared_rows import PreparedRows, PreparedUpsert
 from app.db.repositories import audit, events, lineage, lineage_nodes, models, versions
 from app.db.tables import MetricRow, ModelRow
 from app.domain.lineage import NodeKind
+from tests.support.databases import backend
 from tests.support.statements import statements_sent
 
 NOW = datetime(2026, 12, 7, 3, 30, 15, 123456, tzinfo=UTC)
@@ -401,3 +402,65 @@ async def test_a_lineage_node_is_stored_with_its_detail_alike_on_both_databases(
             )).one()
             assert tuple(node) == (kind, None, "tester"), kind
         await session.rollback()
+
+
+def _registrations():
+    from app.domain.entities import TrackerKind
+    from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewExternalNode, NewRun
+
+    return [
+        NewDataset(name="either", version="1", uri="s3://e", digest="sha256:" + "d" * 64, schema={"c": ["x"]}),
+        NewDataset(name="either", digest="sha256:" + "e" * 64),  # no version: identified by its digest
+        NewRun(tracker=TrackerKind.MLFLOW, run_id="either", params={"a": "1"}, started_at=NOW),
+        NewCodeCommit(repository_url="https://git.example.com/e", commit_sha="e" * 40, branch="main"),
+        NewExternalNode(name="either", properties={"k": [1]}),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5), ids=["dataset", "dataset by digest", "run", "commit", "external"])
+async def test_find_or_add_registers_a_node_once_and_then_finds_it(app, index):
+    """One statement on PostgreSQL (the look and the insert), two on SQLite: the same entities either way."""
+    new = _registrations()[index]
+    count_nodes = text("SELECT count(*) FROM lineage_nodes")
+    async with app.state.database.write_sessions() as session:
+        repository = lineage.SqlLineageRepository(session)
+        nodes_before = (await session.execute(count_nodes)).scalar()
+        with statements_sent(app.state.database.writer.sync_engine) as seen:
+            added, created = await repository.find_or_add(new, "tester", NOW)
+        assert created and added is not None
+        sent = [statement for statement, _ in seen if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+        assert len(sent) == (1 if session.bind.dialect.name == "postgresql" else 3)  # SQLite: look, node, detail
+        found, created_again = await repository.find_or_add(new, "tester", NOW + timedelta(days=1))
+        assert (found, created_again) == (added, False)
+        assert await repository._find(new) == added
+        # one node: the second call inserted none, not even one left without its detail
+        assert (await session.execute(count_nodes)).scalar() == nodes_before + 1
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="PostgreSQL only: set MODELREG_TEST_DATABASE_URL")
+async def test_find_or_add_answers_none_when_another_transaction_registers_the_node_first(app):
+    """Transaction A registers a run and has not committed; B's find-or-add waits on A's row, and once A commits,
+    skips its insert (the conflict) and, having looked before A committed, finds nothing: (None, False), and B
+    goes on (the service then looks again and finds A's node)."""
+    import asyncio
+
+    from app.domain.entities import TrackerKind
+    from app.domain.lineage_commands import NewRun
+
+    new = NewRun(tracker=TrackerKind.MLFLOW, run_id="raced-either")
+    async with app.state.database.write_sessions() as first, app.state.database.write_sessions() as second:
+        added, created = await lineage.SqlLineageRepository(first).find_or_add(new, "a", NOW)
+        assert created
+        waiting = asyncio.create_task(lineage.SqlLineageRepository(second).find_or_add(new, "b", NOW))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # B waits on A's uncommitted row
+        await first.commit()
+        assert await asyncio.wait_for(waiting, 10) == (None, False)
+        found = await lineage.SqlLineageRepository(second).find_run(new)
+        assert found is not None and found.id == added.id
+        await second.commit()
+    async with app.state.database.read_sessions() as session:
+        orphans = (await session.execute(text(
+            "SELECT count(*) FROM lineage_nodes n WHERE n.kind = 'RUN' AND NOT EXISTS "
+            "(SELECT 1 FROM lineage_runs r WHERE r.node_id = n.id)"))).scalar()
+    assert orphans == 0

@@ -27,21 +27,10 @@ from ..filters import text_conditions
 from ..lineage_tables import DatasetRow, LineageEdgeRow, LineageNodeRow, RunRow
 from ..mapping import ref_of, to_dataset, to_run
 from ..pagination import fetch_page
-from ..prepared import PreparedRead
 from ..prepared_rows import PreparedRows
 from ..sessions import dialect_name, race_guard
 from ..tables import VersionRow
-from .lineage_nodes import (
-    ADD_NODE,
-    COMMIT,
-    DATASET_BY_DIGEST,
-    DATASET_BY_VERSION,
-    DETAILS,
-    EXTERNAL,
-    RUN,
-    add_node,
-    find_node,
-)
+from .lineage_nodes import ADD_NODE, DETAILS, FINDERS, add_node, find_node, find_or_add_node
 
 GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
 
@@ -51,92 +40,118 @@ _ADD_EDGES = PreparedRows(
 )
 
 
+Registration = NewDataset | NewRun | NewCodeCommit | NewExternalNode
+
+
+def _registration(new: Registration) -> tuple[NodeKind, tuple[str, ...], dict[str, Any]]:
+    """The kind of node ``new`` registers, the detail columns that identify it (a dataset by name and version, or by
+    digest without a version) and the detail's values."""
+    if isinstance(new, NewDataset):
+        identity = ("name", "version") if new.version is not None else ("digest",)
+        return (
+            NodeKind.DATASET,
+            identity,
+            {
+                "name": new.name,
+                "version": new.version,
+                "uri": new.uri,
+                "digest": new.digest,
+                "format": new.format,
+                "size": new.size,
+                "row_count": new.row_count,
+                "schema": new.schema,
+                "source_system": new.source_system,
+            },
+        )
+    if isinstance(new, NewRun):
+        env = new.environment
+        return (
+            NodeKind.RUN,
+            ("tracker", "run_id"),
+            {
+                "tracker": new.tracker.value,
+                "run_id": new.run_id,
+                "run_uri": new.run_uri,
+                "experiment_name": new.experiment_name,
+                "params": new.params,
+                "metrics": new.metrics,
+                "started_at": new.started_at,
+                "ended_at": new.ended_at,
+                "python_version": env.python_version,
+                "requirements_digest": env.requirements_digest,
+                "container_image": env.container_image,
+            },
+        )
+    if isinstance(new, NewCodeCommit):
+        return (
+            NodeKind.CODE_COMMIT,
+            ("repository_url", "commit_sha"),
+            {
+                "repository_url": new.repository_url,
+                "commit_sha": new.commit_sha,
+                "branch": new.branch,
+            },
+        )
+    return (
+        NodeKind.EXTERNAL,
+        ("name",),
+        {
+            "name": new.name,
+            "category": new.category,
+            "uri": new.uri,
+            "description": new.description,
+            "properties": new.properties,
+        },
+    )
+
+
 class SqlLineageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    # Finding nodes by identity
+    # Finding and registering nodes by identity; adding answers None when a concurrent transaction registered the
+    # same identity first.
 
-    async def _one(self, kind: NodeKind, finder: PreparedRead, values: dict[str, Any]) -> Any:
-        return await find_node(self._session, kind, finder, values)
+    async def _find(self, new: Any) -> Any:
+        kind, identity, values = _registration(new)
+        return await find_node(
+            self._session, kind, FINDERS[(kind, identity)], {name: values[name] for name in identity}
+        )
+
+    async def _add(self, new: Any, actor: str, now: datetime) -> Any:
+        kind, _, values = _registration(new)
+        return await add_node(self._session, kind, actor, now, values)
 
     async def find_dataset(self, new: NewDataset) -> Dataset | None:
         """By name and version; without a version, by digest."""
-        if new.version is not None:
-            return await self._one(NodeKind.DATASET, DATASET_BY_VERSION, {"name": new.name, "version": new.version})
-        return await self._one(NodeKind.DATASET, DATASET_BY_DIGEST, {"digest": new.digest})
+        return cast(Dataset | None, await self._find(new))
 
     async def find_run(self, new: NewRun) -> Run | None:
-        return await self._one(NodeKind.RUN, RUN, {"tracker": new.tracker.value, "run_id": new.run_id})
+        return cast(Run | None, await self._find(new))
 
     async def find_commit(self, new: NewCodeCommit) -> CodeCommit | None:
-        values = {"repository_url": new.repository_url, "commit_sha": new.commit_sha}
-        return await self._one(NodeKind.CODE_COMMIT, COMMIT, values)
+        return cast(CodeCommit | None, await self._find(new))
 
     async def find_external(self, new: NewExternalNode) -> ExternalNode | None:
-        return await self._one(NodeKind.EXTERNAL, EXTERNAL, {"name": new.name})
-
-    # Adding nodes: None when a concurrent transaction registered the same identity first.
-
-    async def _add(self, kind: NodeKind, actor: str, now: datetime, **values: Any) -> Any:
-        return await add_node(self._session, kind, actor, now, values)
+        return cast(ExternalNode | None, await self._find(new))
 
     async def add_dataset(self, new: NewDataset, actor: str, now: datetime) -> Dataset | None:
-        return await self._add(
-            NodeKind.DATASET,
-            actor,
-            now,
-            name=new.name,
-            version=new.version,
-            uri=new.uri,
-            digest=new.digest,
-            format=new.format,
-            size=new.size,
-            row_count=new.row_count,
-            schema=new.schema,
-            source_system=new.source_system,
-        )
+        return cast(Dataset | None, await self._add(new, actor, now))
 
     async def add_run(self, new: NewRun, actor: str, now: datetime) -> Run | None:
-        env = new.environment
-        return await self._add(
-            NodeKind.RUN,
-            actor,
-            now,
-            tracker=new.tracker.value,
-            run_id=new.run_id,
-            run_uri=new.run_uri,
-            experiment_name=new.experiment_name,
-            params=new.params,
-            metrics=new.metrics,
-            started_at=new.started_at,
-            ended_at=new.ended_at,
-            python_version=env.python_version,
-            requirements_digest=env.requirements_digest,
-            container_image=env.container_image,
-        )
+        return cast(Run | None, await self._add(new, actor, now))
 
     async def add_commit(self, new: NewCodeCommit, actor: str, now: datetime) -> CodeCommit | None:
-        return await self._add(
-            NodeKind.CODE_COMMIT,
-            actor,
-            now,
-            repository_url=new.repository_url,
-            commit_sha=new.commit_sha,
-            branch=new.branch,
-        )
+        return cast(CodeCommit | None, await self._add(new, actor, now))
 
     async def add_external(self, new: NewExternalNode, actor: str, now: datetime) -> ExternalNode | None:
-        return await self._add(
-            NodeKind.EXTERNAL,
-            actor,
-            now,
-            name=new.name,
-            category=new.category,
-            uri=new.uri,
-            description=new.description,
-            properties=new.properties,
-        )
+        return cast(ExternalNode | None, await self._add(new, actor, now))
+
+    async def find_or_add(self, new: Registration, actor: str, now: datetime) -> tuple[Any | None, bool]:
+        """The node ``new`` identifies, found or else registered now, and whether it was registered now; (None,
+        False) when a concurrent transaction registered it first. On PostgreSQL one statement."""
+        kind, identity, values = _registration(new)
+        return await find_or_add_node(self._session, kind, identity, actor, now, values)
 
     # Nodes by id
 

@@ -1,8 +1,9 @@
 """Lineage nodes by identity: finding a dataset, run, commit or external node, and registering one with its node.
 
 A node is a row of ``lineage_nodes`` and a row of its kind's detail table (``DETAILS``). Registration is
-idempotent at the service: it looks first (``find_node``) and adds (``add_node``) what it did not find; on
-PostgreSQL a concurrent transaction may register the same identity in between, and ``add_node`` then answers None.
+idempotent at the service: it looks first and adds what it did not find (``find_or_add_node``: on PostgreSQL one
+statement); on PostgreSQL a concurrent transaction may register the same identity in between, and the registration
+then answers None.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, literal, null, select
+from sqlalchemy import Select, Table, bindparam, exists, false, func, insert, literal, null, select, true, union_all
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,17 +39,19 @@ ADD_DETAIL = {
 }
 
 
-def _add_with_node(kind: NodeKind) -> PreparedRead:
-    """PostgreSQL: a node of ``kind`` and its detail in one statement, or no row when a transaction registered the
-    same identity first. The detail is inserted first, numbered from the nodes' sequence, and skipped on a
-    conflict; the node is inserted from what it returned (the foreign key is checked at the statement's end). It
-    replaces a savepoint, two inserts and its release: four round trips."""
+def _detail_and_node(kind: NodeKind, where: Any = None) -> tuple[Any, Any]:
+    """PostgreSQL: CTEs inserting a detail of ``kind`` (numbered from the nodes' sequence; skipped on a conflict,
+    and when ``where`` is false) and its node from what the detail insert returned (the foreign key is checked at the
+    statement's end)."""
     table = DETAILS[kind][0].__table__
     given = {column.name: bindparam(column.name, type_=column.type) for column in table.c if column.name != "node_id"}
     numbered = func.nextval(func.pg_get_serial_sequence(NODES.name, "id"))
+    values = select(numbered, *given.values())
+    if where is not None:
+        values = values.where(where)
     detail = (
         postgresql.insert(table)
-        .values(node_id=numbered, **given)
+        .from_select(["node_id", *given], values)
         .on_conflict_do_nothing()
         .returning(*table.c)
         .cte("detail")
@@ -66,19 +69,26 @@ def _add_with_node(kind: NodeKind) -> PreparedRead:
         .returning(*NODES.c)
         .cte("node")
     )
+    return detail, node
+
+
+def _add_with_node(kind: NodeKind) -> PreparedRead:
+    """PostgreSQL: a node of ``kind`` and its detail in one statement, or no row when a transaction registered the
+    same identity first. It replaces a savepoint, two inserts and its release: four round trips."""
+    detail, node = _detail_and_node(kind)
     return PreparedRead(select(*detail.c, *node.c).join(node, node.c.id == detail.c.node_id))
 
 
 ADD_WITH_NODE = {kind: _add_with_node(kind) for kind in DETAILS}
 
 
-def _finder(kind: NodeKind, *identity: str) -> PreparedRead:
+def _found(kind: NodeKind, identity: tuple[str, ...]) -> Select[Any]:
     """The first node of ``kind`` whose detail row has the given values of the ``identity`` columns: one row of the
     detail's and the node's columns (their names do not overlap), which is both arguments of the kind's converter.
     The values are compared with ``=``, so none may be None (the commands' validation sees to it: a dataset without
     a version is found by its digest, which it must have)."""
     detail = DETAILS[kind][0].__table__
-    return PreparedRead(
+    return (
         select(*detail.c, *NODES.c)
         .join(NODES, NODES.c.id == detail.c.node_id)
         .where(*(detail.c[name] == bindparam(name) for name in identity))
@@ -87,11 +97,34 @@ def _finder(kind: NodeKind, *identity: str) -> PreparedRead:
     )
 
 
-DATASET_BY_VERSION = _finder(NodeKind.DATASET, "name", "version")
-DATASET_BY_DIGEST = _finder(NodeKind.DATASET, "digest")
-RUN = _finder(NodeKind.RUN, "tracker", "run_id")
-COMMIT = _finder(NodeKind.CODE_COMMIT, "repository_url", "commit_sha")
-EXTERNAL = _finder(NodeKind.EXTERNAL, "name")
+def _find_or_add_with_node(kind: NodeKind, identity: tuple[str, ...]) -> PreparedRead:
+    """PostgreSQL: the node of ``kind`` found by its ``identity``, or else added with its detail, in one statement
+    (a look and an insert were two round trips), with ``created`` saying which. No row when a concurrent transaction
+    registered the identity after the statement's snapshot was taken: the caller looks again."""
+    found = _found(kind, identity).cte("found")
+    detail, node = _detail_and_node(kind, where=~exists(select(found.c.node_id)))
+    either = union_all(
+        select(*found.c, false().label("created")),
+        select(*detail.c, *node.c, true().label("created")).join(node, node.c.id == detail.c.node_id),
+    ).subquery("registered")
+    return PreparedRead(select(*either.c))
+
+
+# How each kind of node is identified: the detail columns whose values name one node.
+IDENTITIES: list[tuple[NodeKind, tuple[str, ...]]] = [
+    (NodeKind.DATASET, ("name", "version")),
+    (NodeKind.DATASET, ("digest",)),
+    (NodeKind.RUN, ("tracker", "run_id")),
+    (NodeKind.CODE_COMMIT, ("repository_url", "commit_sha")),
+    (NodeKind.EXTERNAL, ("name",)),
+]
+FINDERS = {key: PreparedRead(_found(*key)) for key in IDENTITIES}
+FIND_OR_ADD = {key: _find_or_add_with_node(*key) for key in IDENTITIES}
+DATASET_BY_VERSION = FINDERS[(NodeKind.DATASET, ("name", "version"))]
+DATASET_BY_DIGEST = FINDERS[(NodeKind.DATASET, ("digest",))]
+RUN = FINDERS[(NodeKind.RUN, ("tracker", "run_id"))]
+COMMIT = FINDERS[(NodeKind.CODE_COMMIT, ("repository_url", "commit_sha"))]
+EXTERNAL = FINDERS[(NodeKind.EXTERNAL, ("name",))]
 
 
 async def find_node(session: AsyncSession, kind: NodeKind, finder: PreparedRead, values: dict[str, Any]) -> Any:
@@ -112,3 +145,18 @@ async def add_node(session: AsyncSession, kind: NodeKind, actor: str, now: datet
     )
     (row,) = await ADD_DETAIL[kind].run(session, {"node_id": node.id, **values})
     return DETAILS[kind][1](row, node)
+
+
+async def find_or_add_node(
+    session: AsyncSession, kind: NodeKind, identity: tuple[str, ...], actor: str, now: datetime, values: dict[str, Any]
+) -> tuple[Any | None, bool]:
+    """The node of ``kind`` whose detail has ``values`` in its ``identity`` columns, found or else registered with
+    ``values`` now, and whether it was registered now; (None, False) when a concurrent transaction registered the
+    same identity first (PostgreSQL: the caller looks again)."""
+    if dialect_name(session) == "postgresql":
+        row = await FIND_OR_ADD[(kind, identity)].first(session, {"created_at": now, "created_by": actor, **values})
+        return (DETAILS[kind][1](row, row), row.created) if row else (None, False)
+    found = await find_node(session, kind, FINDERS[(kind, identity)], {name: values[name] for name in identity})
+    if found is not None:
+        return found, False
+    return await add_node(session, kind, actor, now, values), True

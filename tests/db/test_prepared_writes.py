@@ -464,3 +464,37 @@ async def test_find_or_add_answers_none_when_another_transaction_registers_the_n
             "SELECT count(*) FROM lineage_nodes n WHERE n.kind = 'RUN' AND NOT EXISTS "
             "(SELECT 1 FROM lineage_runs r WHERE r.node_id = n.id)"))).scalar()
     assert orphans == 0
+
+
+@pytest.mark.parametrize("children", ["none", "some"])
+async def test_a_new_version_is_stored_with_its_tags_and_metrics_in_order(app, children):
+    """On PostgreSQL the version, its tags and its metrics are one statement (version_rows.py), on SQLite three;
+    either way what is read back is what was given: every tag, every metric in its order, nulls kept."""
+    from app.domain.commands import NewModel, NewVersion
+    from app.domain.entities import Metric
+
+    metrics = tuple(
+        Metric(name=name, value=value, dataset=dataset, step=step)
+        for name, value, dataset, step in [
+            ("loss", 0.5, None, 1), ("auc", 0.91, "validation", None), ("loss", 0.25, None, 2), ("zeta", -1e300, "", 0)
+        ]
+    )
+    tags = {"team": "fraud", "note": "long " * 200, "ünïcode": "✓"}
+    command = NewVersion(
+        model_name="prepared/children",
+        metrics=metrics if children == "some" else (),
+        tags=tags if children == "some" else {},
+        params={"lr": "0.1"},
+    )
+    async with app.state.database.write_sessions() as session:
+        model = await models.SqlModelRepository(session).add(NewModel(name="prepared/children"), "o", "o", NOW)
+        repository = versions.SqlVersionRepository(session)
+        with statements_sent(app.state.database.writer.sync_engine) as seen:
+            version = await repository.add(model, 1, command, "tester", NOW)
+        sent = [statement for statement, _ in seen if not statement.startswith("BEGIN")]
+        postgresql = session.bind.dialect.name == "postgresql"
+        assert len(sent) == (1 if postgresql else 1 + 2 * (children == "some"))
+        assert version.params == {"lr": "0.1"} and version.created_at == NOW and version.model_name == model.name
+        assert (await repository.tags([version.id]))[version.id] == command.tags
+        assert (await repository.metrics([version.id]))[version.id] == list(command.metrics)
+        assert await repository.get(model.id, 1) == version

@@ -50,6 +50,7 @@ from ..prepared_rows import PreparedRows, PreparedUpsert, insert_row
 from ..read_scope import name_in_scope
 from ..sessions import dialect_name, rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
+from .version_rows import add_version_with_children
 
 _VERSIONS = VersionRow.__table__
 _MODELS = ModelRow.__table__
@@ -204,41 +205,42 @@ class SqlVersionRepository:
         files: Sequence[ArtifactFile | StagedFile] = (),
         status: VersionStatus = VersionStatus.READY,
     ) -> ModelVersion:
-        (row,) = await _ADD.run(
-            self._session,
-            {
-                "model_id": model.id,
-                "version": number,
-                "status": status.value,
-                "status_message": _pending_message(command) if status is VersionStatus.PENDING_REGISTRATION else None,
-                "stage": Stage.NONE.value,
-                "description": command.description,
-                "flavor": command.flavor,
-                "signature": command.signature,
-                "run_tracker": command.run.tracker.value if command.run else None,
-                "run_id": command.run.run_id if command.run else None,
-                "run_uri": command.run.run_uri if command.run else None,
-                "code_repository_url": command.code.repository_url if command.code else None,
-                "code_commit_sha": command.code.commit_sha if command.code else None,
-                "artifact_uri": command.artifact.uri if command.artifact else None,
-                "artifact_digest": command.artifact.digest if command.artifact else None,
-                "artifact_size": command.artifact.size if command.artifact else None,
-                "params": dict(command.params),
-                "created_at": now,
-                "created_by": actor,
-                "updated_at": now,
-            },
-        )
-        await _ADD_TAGS.run(
-            self._session, [{"version_id": row.id, "key": k, "value": v} for k, v in command.tags.items()]
-        )
-        await _ADD_METRICS.run(
-            self._session,
-            [
-                {"version_id": row.id, "name": m.name, "value": m.value, "dataset": m.dataset, "step": m.step}
-                for m in command.metrics
-            ],
-        )
+        values = {
+            "model_id": model.id,
+            "version": number,
+            "status": status.value,
+            "status_message": _pending_message(command) if status is VersionStatus.PENDING_REGISTRATION else None,
+            "stage": Stage.NONE.value,
+            "description": command.description,
+            "flavor": command.flavor,
+            "signature": command.signature,
+            "run_tracker": command.run.tracker.value if command.run else None,
+            "run_id": command.run.run_id if command.run else None,
+            "run_uri": command.run.run_uri if command.run else None,
+            "code_repository_url": command.code.repository_url if command.code else None,
+            "code_commit_sha": command.code.commit_sha if command.code else None,
+            "artifact_uri": command.artifact.uri if command.artifact else None,
+            "artifact_digest": command.artifact.digest if command.artifact else None,
+            "artifact_size": command.artifact.size if command.artifact else None,
+            "params": dict(command.params),
+            "created_at": now,
+            "created_by": actor,
+            "updated_at": now,
+        }
+        if dialect_name(self._session) == "postgresql":  # one round trip (version_rows.py)
+            row = await add_version_with_children(self._session, values, command.tags, command.metrics)
+        else:
+            (row,) = await _ADD.run(self._session, values)
+            await _ADD_TAGS.run(
+                self._session, [{"version_id": row.id, "key": k, "value": v} for k, v in command.tags.items()]
+            )
+            await _ADD_METRICS.run(
+                self._session,
+                [
+                    {"version_id": row.id, "name": m.name, "value": m.value, "dataset": m.dataset, "step": m.step}
+                    for m in command.metrics
+                ],
+            )
         await _ADD_FILES.run(
             self._session,
             [

@@ -498,3 +498,36 @@ async def test_a_new_version_is_stored_with_its_tags_and_metrics_in_order(app, c
         assert (await repository.tags([version.id]))[version.id] == command.tags
         assert (await repository.metrics([version.id]))[version.id] == list(command.metrics)
         assert await repository.get(model.id, 1) == version
+
+
+@pytest.mark.parametrize("count", [0, 3])
+async def test_a_new_versions_node_is_stored_with_its_edges(app, count):
+    """On PostgreSQL a new version's node and its incoming edges are one statement, on SQLite two: the same rows."""
+    from app.domain.commands import NewModel, NewVersion
+    from app.domain.lineage import EdgeKind
+
+    async with app.state.database.write_sessions() as session:
+        model = await models.SqlModelRepository(session).add(NewModel(name=f"prepared/edges{count}"), "o", "o", NOW)
+        version = await versions.SqlVersionRepository(session).add(
+            model, 1, NewVersion(model_name=model.name), "o", NOW
+        )
+        repository = lineage.SqlLineageRepository(session)
+        sources = [(await repository.find_or_add(new, "o", NOW))[0].id for new in _registrations()[2:5]]
+        edges = [
+            (EdgeKind.PRODUCED, sources[0], None),
+            (EdgeKind.BUILT_FROM, sources[1], "trained at"),
+            (EdgeKind.DERIVED_FROM, sources[2], "ünïcode ✓"),
+        ][:count]
+        with statements_sent(app.state.database.writer.sync_engine) as seen:
+            node_id = await repository.link_new_version(version.id, edges, "tester", NOW)
+        sent = [statement for statement, _ in seen if not statement.startswith("BEGIN")]
+        assert len(sent) == (1 if session.bind.dialect.name == "postgresql" else 1 + (count > 0))
+        node = (await session.execute(
+            text("SELECT kind, version_id, created_by FROM lineage_nodes WHERE id = :id"), {"id": node_id})).one()
+        assert tuple(node) == ("MODEL_VERSION", version.id, "tester")
+        stored = (await session.execute(text(
+            "SELECT kind, source_id, relation, created_by FROM lineage_edges WHERE target_id = :id ORDER BY source_id"
+        ), {"id": node_id})).all()
+        assert [tuple(row) for row in stored] == sorted(
+            ((kind.value, source, relation, "tester") for kind, source, relation in edges), key=lambda edge: edge[1]
+        )

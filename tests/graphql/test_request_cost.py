@@ -25,7 +25,7 @@ STATEMENTS = {
     "model_versions": 3,
     "versions_by_tag": 2,
     "set_version_tag": {"sqlite": 11, "postgresql": 10},
-    "create_version": {"sqlite": 17, "postgresql": 12},
+    "create_version": {"sqlite": 17, "postgresql": 11},
     "models_page": 3,
     "catalogue_page": {"sqlite": 5, "postgresql": 4},
 }

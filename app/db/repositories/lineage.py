@@ -30,7 +30,15 @@ from ..pagination import fetch_page
 from ..prepared_rows import PreparedRows
 from ..sessions import dialect_name, race_guard
 from ..tables import VersionRow
-from .lineage_nodes import ADD_NODE, DETAILS, FINDERS, add_node, find_node, find_or_add_node
+from .lineage_nodes import (
+    ADD_NODE,
+    DETAILS,
+    FINDERS,
+    VERSION_NODE_WITH_EDGES,
+    add_node,
+    find_node,
+    find_or_add_node,
+)
 
 GRAPH_LOCK_KEY = 0x6C696E65616765  # "lineage": pg_advisory_xact_lock key for edge checks
 
@@ -199,13 +207,25 @@ class SqlLineageRepository:
         self, version_id: int, edges: list[tuple[EdgeKind, int, str | None]], actor: str, now: datetime
     ) -> int:
         """The node of a version created in this transaction, with its incoming edges ``(kind, source node,
-        relation)``, distinct: two statements, as nothing can link a version that did not exist before."""
+        relation)``, distinct: nothing can link a version that did not exist before, so neither is looked for. Two
+        statements; on PostgreSQL one."""
         values = {
             "kind": NodeKind.MODEL_VERSION.value,
             "version_id": version_id,
             "created_at": now,
             "created_by": actor,
         }
+        if dialect_name(self._session) == "postgresql":
+            (node,) = await VERSION_NODE_WITH_EDGES.all(
+                self._session,
+                {
+                    **values,
+                    "kinds": [kind.value for kind, _, _ in edges],
+                    "sources": [source for _, source, _ in edges],
+                    "relations": [relation for _, _, relation in edges],
+                },
+            )
+            return cast(int, node.id)
         (node,) = await ADD_NODE.run(self._session, values)
         await _ADD_EDGES.run(
             self._session,

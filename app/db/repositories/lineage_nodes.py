@@ -11,13 +11,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, false, func, insert, literal, null, select, true, union_all
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    Table,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lineage import NodeKind
 
-from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageNodeRow, RunRow
+from ..lineage_tables import CodeCommitRow, DatasetRow, ExternalNodeRow, LineageEdgeRow, LineageNodeRow, RunRow
 from ..mapping import to_commit, to_dataset, to_external, to_run
 from ..prepared import PreparedRead, PreparedWrite
 from ..prepared_rows import insert_row
@@ -32,6 +48,7 @@ DETAILS: dict[NodeKind, tuple[Any, Any]] = {
 }
 
 NODES = cast(Table, LineageNodeRow.__table__)
+EDGES = cast(Table, LineageEdgeRow.__table__)
 ADD_NODE = PreparedWrite(insert_row(NODES).returning(*NODES.c))
 ADD_DETAIL = {
     kind: PreparedWrite(insert_row(table.__table__).returning(*table.__table__.c))
@@ -108,6 +125,38 @@ def _find_or_add_with_node(kind: NodeKind, identity: tuple[str, ...]) -> Prepare
         select(*detail.c, *node.c, true().label("created")).join(node, node.c.id == detail.c.node_id),
     ).subquery("registered")
     return PreparedRead(select(*either.c))
+
+
+def _version_node_with_edges() -> PreparedRead:
+    """PostgreSQL: a new version's node and its incoming edges (one array per column, ``unnest``) in one statement,
+    which were two round trips; the node's id."""
+    node = insert_row(NODES).returning(NODES.c.id).cte("node")
+    edge = (
+        func.unnest(
+            bindparam("sources", type_=ARRAY(BigInteger())),
+            bindparam("kinds", type_=ARRAY(String())),
+            bindparam("relations", type_=ARRAY(String())),
+        )
+        .table_valued("source_id", "kind", "relation")
+        .render_derived(name="edge")
+    )
+    made = select(
+        edge.c.source_id,
+        node.c.id,
+        edge.c.kind,
+        edge.c.relation,
+        bindparam("created_at", type_=EDGES.c.created_at.type),
+        bindparam("created_by", type_=EDGES.c.created_by.type),
+    ).join_from(node, edge, true())
+    edges = (
+        insert(EDGES)
+        .from_select(["source_id", "target_id", "kind", "relation", "created_at", "created_by"], made)
+        .cte("edges")
+    )
+    return PreparedRead(select(node.c.id).add_cte(edges))
+
+
+VERSION_NODE_WITH_EDGES = _version_node_with_edges()
 
 
 # How each kind of node is identified: the detail columns whose values name one node.

@@ -115,6 +115,16 @@ class RelationLoaders:
     loaders: Mapping[str, BatchLoader[int, Any]]
     fetch: RelatedFetch
 
+    def names_among(self, names: Iterable[str]) -> list[str]:
+        """Those of ``names`` (selected fields, say) that are relations here."""
+        return [name for name in names if name in self.loaders]
+
+    def fill(self, ids: Iterable[int], related: Mapping[str, Mapping[int, Any]]) -> None:
+        """Keep relations read with their owners (``related``: ``{name: {owner id: value}}``) for the owners
+        ``ids``."""
+        for name, found in related.items():
+            self.loaders[name].fill(ids, found)
+
     async def read_ahead(self, ids: list[int], names: Iterable[str]) -> None:
         """Read the relations ``names`` of ``ids`` ahead into their loaders: with one ``fetch`` when several need
         reading, with the loader's own read when one does."""
@@ -175,6 +185,7 @@ class Loaders:
         self.latest_version: BatchLoader[tuple[int, Stage | None], ModelVersion | None] = bind(
             reads.latest_versions_in_stages
         )
+        self._reads, self._caller = reads, caller
         # Relations a page's look-ahead reads together (one statement on PostgreSQL; see prefetch.py).
         self.model_relations = RelationLoaders(
             {"tags": self.model_tags, "aliases": self.model_aliases},
@@ -184,6 +195,20 @@ class Loaders:
             {"tags": self.version_tags, "metrics": self.metrics, "aliases": self.version_aliases},
             lambda ids, names: reads.related_of_versions(caller, ids, names),
         )
+
+    async def newest_versions(
+        self, keys: list[tuple[int, Stage | None]], names: Iterable[str]
+    ) -> list[ModelVersion | None]:
+        """``latest_version``'s values of ``keys``, read ahead with the relations ``names`` of the versions found
+        where the database reads them in the same statement (PostgreSQL)."""
+        missing = self.latest_version.missing(keys)
+        if missing:
+            found, related = await self._reads.latest_versions_with(
+                self._caller, missing, self.version_relations.names_among(names)
+            )
+            self.latest_version.fill(missing, found)
+            self.version_relations.fill([version.id for version in found.values()], related)
+        return [self.latest_version.ready[key] for key in keys]
 
 
 @dataclass

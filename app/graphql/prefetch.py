@@ -104,9 +104,11 @@ async def models_loaded(info: Info, models: list[entities.RegisteredModel], fiel
     if not keys:
         await related
         return
-    _, newest = await asyncio.gather(related, loaders.latest_version.read_ahead(keys))
+    version_fields = list(_fields(info._raw_info, latest_fields))
+    names = [field.name.value for field in version_fields]
+    _, newest = await asyncio.gather(related, loaders.newest_versions(keys, names))
     versions = list({version.id: version for version in newest if version is not None}.values())
-    await versions_loaded(info, versions, list(_fields(info._raw_info, latest_fields)))
+    await versions_loaded(info, versions, version_fields)  # what the newest versions' read did not read with them
 
 
 async def versions_loaded(info: Info, versions: list[entities.ModelVersion], fields: list[FieldNode]) -> None:

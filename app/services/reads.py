@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,11 +68,22 @@ class RegistryReader:
 
 class ReadService(RegistryReader):
     async def model(self, principal: Principal, name: str) -> RegisteredModel | None:
+        return (await self.model_with(principal, name, ()))[0]
+
+    async def model_with(
+        self, principal: Principal, name: str, names: Collection[str]
+    ) -> tuple[RegisteredModel | None, Related]:
+        """The model named ``name`` and those of its relations ``names`` (tags, aliases) that the database read with
+        it (on PostgreSQL, all: one statement), as ``related_of_models`` answers them."""
         await self._require(principal)
-        if not self._scope(principal).covers(name):
-            return None
+        scope = self._scope(principal)
+        if not scope.covers(name):
+            return None, {}
         async with self._uow(write=False) as uow:
-            return await uow.models.get_by_name(name)
+            found, related = await uow.models.get_by_name_with(name, names)
+        if "aliases" in related:
+            related["aliases"] = _aliases_in(scope, related["aliases"])
+        return found, related
 
     async def version(self, principal: Principal, name: str, number: int) -> ModelVersion | None:
         await self._require(principal)
@@ -161,14 +173,22 @@ class ReadService(RegistryReader):
         self, principal: Principal, keys: list[tuple[int, Stage | None]]
     ) -> dict[tuple[int, Stage | None], ModelVersion]:
         """The newest version of each model (stage None) or the newest in a stage, for (model id, stage) keys."""
+        return (await self.latest_versions_with(principal, keys, ()))[0]
+
+    async def latest_versions_with(
+        self, principal: Principal, keys: list[tuple[int, Stage | None]], names: Collection[str]
+    ) -> tuple[dict[tuple[int, Stage | None], ModelVersion], Related]:
+        """``latest_versions_in_stages`` and those of the versions' relations ``names`` (tags, metrics, aliases) that
+        the database read with them (on PostgreSQL, all: one statement), as ``related_of_versions`` answers them."""
         await self._require(principal)
         async with self._uow(write=False) as uow:
-            newest = await uow.versions.latest_in_stages(
-                list({model_id for model_id, _ in keys}), frozenset(stage for _, stage in keys)
+            newest, related = await uow.versions.latest_in_stages_with(
+                list({model_id for model_id, _ in keys}), frozenset(stage for _, stage in keys), names
             )
-        return {
+        found = {
             (model_id, stage): newest[model_id][stage] for model_id, stage in keys if stage in newest.get(model_id, {})
         }
+        return found, related
 
     async def model_aliases(self, principal: Principal, ids: list[int]) -> dict[int, list[ModelAlias]]:
         """Each model's aliases (also ``node(id:)`` of a ModelAlias: none for a model out of the read scope)."""

@@ -77,3 +77,41 @@ async def test_on_postgresql_the_relations_are_one_statement(api, app):
             await SqlRelatedReads(session).of_versions(ids["versions"], VERSION_RELATIONS)
     statements = [statement for statement, _ in seen if not statement.startswith("BEGIN")]
     assert len(statements) == 1 and statements[0].count("LATERAL") == 3
+
+
+@pytest.mark.parametrize("names", _subsets(MODEL_RELATIONS) + [()])
+async def test_a_model_read_with_its_relations_answers_what_the_reads_alone_answer(api, app, names):
+    ids = await _seed(api, app)
+    async with app.state.database.read_sessions() as session:
+        models = SqlModelRepository(session)
+        for name in ("prepared/a", "prepared/b", "prepared/none"):
+            model, related = await models.get_by_name_with(name, names)
+            assert model == await models.get_by_name(name)
+            read = backend() == "postgresql" and model is not None and names
+            assert set(related) == (set(names) if read else set())
+            for relation, values in related.items():
+                assert values == await _alone(session, "models", relation, [model.id]), relation
+    assert ids["models"]
+
+
+@pytest.mark.parametrize("names", _subsets(VERSION_RELATIONS) + [()])
+async def test_newest_versions_read_with_their_relations_answer_what_the_reads_alone_answer(api, app, names):
+    from app.domain.entities import Stage
+
+    ids = await _seed(api, app)
+    owners = [*ids["models"], 10**9]
+    async with app.state.database.read_sessions() as session:
+        versions = SqlVersionRepository(session)
+        for stages in (
+            frozenset({None}),
+            frozenset({None, Stage.PRODUCTION, Stage.STAGING}),
+            frozenset({Stage.STAGING}),
+        ):
+            newest, related = await versions.latest_in_stages_with(owners, stages, names)
+            assert newest == await versions.latest_in_stages(owners, stages)
+            found = sorted({version.id for by_stage in newest.values() for version in by_stage.values()})
+            assert found
+            assert set(related) == (set(names) if backend() == "postgresql" and names else set())
+            for relation, values in related.items():
+                # every version found, whatever stage it was found for, with its own children (no other version's)
+                assert values == await _alone(session, "versions", relation, found), (relation, stages)

@@ -9,7 +9,7 @@ async def test_unexpected_error_is_masked_with_the_request_id(api, app, monkeypa
     async def broken(*args, **kwargs):
         raise RuntimeError("connection to db failed: password=hunter2")
 
-    monkeypatch.setattr(app.state.services.reads, "model", broken)
+    monkeypatch.setattr(app.state.services.reads, "model_with", broken)
     with caplog.at_level(logging.ERROR, logger="modelreg.graphql"):
         response = await api.post(GET_MODEL, token=api.token("auditor"), headers={"x-request-id": "req-42"})
     error = response.json()["errors"][0]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Integer, Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,8 @@ from ..pagination import fetch_page
 from ..prepared import PreparedRead, PreparedWrite
 from ..prepared_rows import PreparedUpsert
 from ..read_scope import name_in_scope
-from ..sessions import rowcount
+from ..relation_arrays import MODEL_RELATIONS, relation_names, relations_of, with_relations
+from ..sessions import dialect_name, rowcount
 from ..tables import AliasRow, ModelRow, ModelTagRow, VersionRow
 
 _MODELS = ModelRow.__table__
@@ -32,6 +34,8 @@ _IDS = bindparam("ids", type_=Integer(), expanding=True)
 _MODEL_ROWS = select(*_MODELS.c)
 _BY_NAME = PreparedRead(_MODEL_ROWS.where(_MODELS.c.name == bindparam("name")))
 _BY_NAME_LOCKED = PreparedRead(_BY_NAME.statement.with_for_update())  # SQLite: BEGIN IMMEDIATE holds the lock
+# PostgreSQL: a model by name with relations of it, per combination of relations asked for (at most three).
+_BY_NAME_WITH: dict[tuple[str, ...], PreparedRead] = {}
 _BY_IDS = PreparedRead(_MODEL_ROWS.where(_MODELS.c.id.in_(_IDS)))
 _TAGS_OF = PreparedRead(select(_TAGS.c.model_id, _TAGS.c.key, _TAGS.c.value).where(_TAGS.c.model_id.in_(_IDS)))
 _SET_TAG = PreparedUpsert(_TAGS, ["value"])
@@ -80,6 +84,28 @@ class SqlModelRepository:
     async def get_by_name(self, name: str, *, for_update: bool = False) -> RegisteredModel | None:
         row = await (_BY_NAME_LOCKED if for_update else _BY_NAME).first(self._session, {"name": name})
         return to_model(row) if row else None
+
+    async def get_by_name_with(
+        self, name: str, names: Collection[str]
+    ) -> tuple[RegisteredModel | None, dict[str, dict[int, Any]]]:
+        """The model named ``name`` and, on PostgreSQL (where each statement is a round trip), the relations
+        ``names`` of it (tags, aliases) read in the same statement: ``{relation: {model id: value}}``. Elsewhere none
+        are read: the caller reads them on their own."""
+        ordered = relation_names(MODEL_RELATIONS, names, "models")
+        if not ordered or dialect_name(self._session) != "postgresql":
+            return await self.get_by_name(name), {}
+        read = _BY_NAME_WITH.get(ordered)
+        if read is None:
+            read = _BY_NAME_WITH[ordered] = PreparedRead(
+                with_relations(_BY_NAME.statement, _MODELS.c.id, MODEL_RELATIONS, ordered)
+            )
+        row = await read.first(self._session, {"name": name})
+        if row is None:
+            return None, {}
+        model = to_model(row)
+        return model, {
+            relation: {model.id: value} for relation, value in relations_of(row, MODEL_RELATIONS, ordered).items()
+        }
 
     async def get_many(self, ids: list[int]) -> dict[int, RegisteredModel]:
         return {row.id: to_model(row) for row in await _BY_IDS.all(self._session, {"ids": ids})}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -48,6 +48,7 @@ from ..pagination import SqlColumn, fetch_page
 from ..prepared import PreparedRead, PreparedWrite
 from ..prepared_rows import PreparedRows, PreparedUpsert, insert_row
 from ..read_scope import name_in_scope
+from ..relation_arrays import VERSION_RELATIONS, relation_names, relations_of, with_relations
 from ..sessions import dialect_name, rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
 from .version_rows import add_version_with_children
@@ -150,6 +151,23 @@ def _newest_versions(stages: frozenset[Stage | None]) -> Select:
 
 # Built on first use per combination of stages asked for (at most 2^5).
 _NEWEST_BY_STAGES: dict[frozenset[Stage | None], PreparedRead] = {}
+
+
+# PostgreSQL: the same with relations of the versions, per combination of stages and relations asked for.
+_NEWEST_WITH: dict[tuple[frozenset[Stage | None], tuple[str, ...]], PreparedRead] = {}
+
+
+def _newest_of(rows: Sequence[Any], stages: frozenset[Stage | None]) -> dict[int, dict[Stage | None, ModelVersion]]:
+    """Per model, its newest version of ``rows`` (key None, when asked for) and its newest in each stage asked for."""
+    found: dict[int, dict[Stage | None, ModelVersion]] = {}
+    for row in rows:
+        version = _version(row)
+        newest = found.setdefault(version.model_id, {})
+        if version.stage in stages:
+            newest[version.stage] = version
+        if None in stages and (None not in newest or newest[None].version < version.version):
+            newest[None] = version
+    return found
 
 
 def _version(row: Row) -> ModelVersion:
@@ -345,15 +363,28 @@ class SqlVersionRepository:
         """Per model, its newest version (key None, when asked for) and its newest in each stage asked for."""
         if stages not in _NEWEST_BY_STAGES:
             _NEWEST_BY_STAGES[stages] = PreparedRead(_newest_versions(stages))
-        found: dict[int, dict[Stage | None, ModelVersion]] = {}
-        for row in await _NEWEST_BY_STAGES[stages].all(self._session, {"ids": model_ids}):
-            version = _version(row)
-            newest = found.setdefault(version.model_id, {})
-            if version.stage in stages:
-                newest[version.stage] = version
-            if None in stages and (None not in newest or newest[None].version < version.version):
-                newest[None] = version
-        return found
+        return _newest_of(await _NEWEST_BY_STAGES[stages].all(self._session, {"ids": model_ids}), stages)
+
+    async def latest_in_stages_with(
+        self, model_ids: builtins.list[int], stages: frozenset[Stage | None], names: Collection[str]
+    ) -> tuple[dict[int, dict[Stage | None, ModelVersion]], dict[str, dict[int, Any]]]:
+        """``latest_in_stages`` and, on PostgreSQL (where each statement is a round trip), the relations ``names``
+        (tags, metrics, aliases) of the versions found, read in the same statement: ``{relation: {version id:
+        value}}``. Elsewhere none are read: the caller reads them on their own."""
+        ordered = relation_names(VERSION_RELATIONS, names, "versions")
+        if not ordered or dialect_name(self._session) != "postgresql":
+            return await self.latest_in_stages(model_ids, stages), {}
+        read = _NEWEST_WITH.get((stages, ordered))
+        if read is None:
+            read = _NEWEST_WITH[(stages, ordered)] = PreparedRead(
+                with_relations(_newest_versions(stages), _VERSIONS.c.id, VERSION_RELATIONS, ordered)
+            )
+        rows = await read.all(self._session, {"ids": model_ids})
+        related: dict[str, dict[int, Any]] = {name: {} for name in ordered}
+        for row in rows:
+            for name, value in relations_of(row, VERSION_RELATIONS, ordered).items():
+                related[name][row.id] = value
+        return _newest_of(rows, stages), related
 
     async def tags(self, version_ids: builtins.list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = {version_id: {} for version_id in version_ids}

@@ -195,10 +195,14 @@ class ModelQueries:
     async def registered_model(
         self, info: Info, name: Annotated[str, strawberry.argument(description="Model name.")]
     ) -> RegisteredModel | None:
-        found = await info.context.services.reads.model(info.context.principal, name)
+        fields = selected(info)
+        relations = info.context.loaders.model_relations
+        names = relations.names_among(field.name.value for field in fields)
+        found, related = await info.context.services.reads.model_with(info.context.principal, name, names)
         if found is None:
             return None
-        await models_loaded(info, [found], selected(info))
+        relations.fill([found.id], related)  # what was read with the model (PostgreSQL), the rest read ahead next
+        await models_loaded(info, [found], fields)
         return RegisteredModel(entity=found)
 
     @strawberry.field(description="Registered models matching a filter, one page at a time.")

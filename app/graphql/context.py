@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
 import strawberry
@@ -141,7 +142,8 @@ class RelationLoaders:
 
 
 class Loaders:
-    """DataLoaders for one request: each nested field costs one statement per page, not one per parent."""
+    """DataLoaders for one request: each nested field costs one statement per page, not one per parent. Each is made
+    when first used: a request uses a few of them."""
 
     def __init__(
         self,
@@ -152,46 +154,100 @@ class Loaders:
         lineage: LineageReads | None = None,
     ) -> None:
         # Resolvers reach the loaders through an authenticated context only (Context.principal raises otherwise).
-        caller = cast(Principal, principal)
+        self._caller = cast(Principal, principal)
+        self._reads, self._artifacts, self._governance, self._lineage = reads, artifacts, governance, lineage
 
-        def bind(
-            method: Callable[[Principal, list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None
-        ) -> BatchLoader:
-            return BatchLoader(lambda keys: method(caller, keys), default)
+    def _bind(
+        self, method: Callable[[Principal, list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None
+    ) -> BatchLoader:
+        caller = self._caller
+        return BatchLoader(lambda keys: method(caller, keys), default)
 
-        self.model = bind(reads.models_by_id)
-        self.version_by_number = bind(reads.versions_by_number)
-        self.version = bind(reads.versions_by_id)
-        self.model_tags = bind(reads.model_tags, {})
-        self.version_tags = bind(reads.version_tags, {})
-        self.metrics = bind(reads.metrics, [])
-        self.model_aliases = bind(reads.model_aliases, [])
-        self.version_aliases = bind(reads.version_aliases, [])
-        self.files = bind(artifacts.files_of, [])
-        if governance is not None:
-            self.approvals = bind(governance.approvals, [])
-            self.stage_history = bind(governance.stage_history, [])
-            self.documents = bind(governance.documents, [])
-        if lineage is not None:
+    def _governance_reads(self, name: str) -> GovernanceReads:
+        if self._governance is None:
+            raise AttributeError(f"no {name} loader: the context was made without governance reads")
+        return self._governance
 
-            async def reproducibility(versions: list[ModelVersion]) -> list:
-                found = await lineage.reproducibility(caller, list({v.id: v for v in versions}.values()))
-                return [found[v.id] for v in versions]
+    @cached_property
+    def model(self) -> BatchLoader:
+        return self._bind(self._reads.models_by_id)
 
-            # Keyed by version entity (the record needs its artifact), cached by version id.
-            self.reproducibility = DataLoader(load_fn=reproducibility, cache_key_fn=lambda version: version.id)
-        # Keyed by (model id, stage or None for the newest overall): every latestVersion field of a page, whatever
-        # its stage, is one statement.
-        self.latest_version: BatchLoader[tuple[int, Stage | None], ModelVersion | None] = bind(
-            reads.latest_versions_in_stages
-        )
-        self._reads, self._caller = reads, caller
-        # Relations a page's look-ahead reads together (one statement on PostgreSQL; see prefetch.py).
-        self.model_relations = RelationLoaders(
+    @cached_property
+    def version_by_number(self) -> BatchLoader:
+        return self._bind(self._reads.versions_by_number)
+
+    @cached_property
+    def version(self) -> BatchLoader:
+        return self._bind(self._reads.versions_by_id)
+
+    @cached_property
+    def model_tags(self) -> BatchLoader:
+        return self._bind(self._reads.model_tags, {})
+
+    @cached_property
+    def version_tags(self) -> BatchLoader:
+        return self._bind(self._reads.version_tags, {})
+
+    @cached_property
+    def metrics(self) -> BatchLoader:
+        return self._bind(self._reads.metrics, [])
+
+    @cached_property
+    def model_aliases(self) -> BatchLoader:
+        return self._bind(self._reads.model_aliases, [])
+
+    @cached_property
+    def version_aliases(self) -> BatchLoader:
+        return self._bind(self._reads.version_aliases, [])
+
+    @cached_property
+    def files(self) -> BatchLoader:
+        return self._bind(self._artifacts.files_of, [])
+
+    @cached_property
+    def approvals(self) -> BatchLoader:
+        return self._bind(self._governance_reads("approvals").approvals, [])
+
+    @cached_property
+    def stage_history(self) -> BatchLoader:
+        return self._bind(self._governance_reads("stage_history").stage_history, [])
+
+    @cached_property
+    def documents(self) -> BatchLoader:
+        return self._bind(self._governance_reads("documents").documents, [])
+
+    @cached_property
+    def reproducibility(self) -> DataLoader:
+        """Keyed by version entity (the record needs its artifact), cached by version id."""
+        lineage, caller = self._lineage, self._caller
+        if lineage is None:
+            raise AttributeError("no reproducibility loader: the context was made without lineage reads")
+
+        async def reproducibility(versions: list[ModelVersion]) -> list:
+            found = await lineage.reproducibility(caller, list({v.id: v for v in versions}.values()))
+            return [found[v.id] for v in versions]
+
+        return DataLoader(load_fn=reproducibility, cache_key_fn=lambda version: version.id)
+
+    @cached_property
+    def latest_version(self) -> BatchLoader[tuple[int, Stage | None], ModelVersion | None]:
+        """Keyed by (model id, stage or None for the newest overall): every latestVersion field of a page, whatever
+        its stage, is one statement."""
+        return self._bind(self._reads.latest_versions_in_stages)
+
+    @cached_property
+    def model_relations(self) -> RelationLoaders:
+        """Relations a page's look-ahead reads together (one statement on PostgreSQL; see prefetch.py)."""
+        reads, caller = self._reads, self._caller
+        return RelationLoaders(
             {"tags": self.model_tags, "aliases": self.model_aliases},
             lambda ids, names: reads.related_of_models(caller, ids, names),
         )
-        self.version_relations = RelationLoaders(
+
+    @cached_property
+    def version_relations(self) -> RelationLoaders:
+        reads, caller = self._reads, self._caller
+        return RelationLoaders(
             {"tags": self.version_tags, "metrics": self.metrics, "aliases": self.version_aliases},
             lambda ids, names: reads.related_of_versions(caller, ids, names),
         )

@@ -25,9 +25,10 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 
 @functools.lru_cache(maxsize=_KEPT)
 def _validate(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+    schema: GraphQLSchema, query: str, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
-    return validate_document(schema, document, rules)  # Strawberry's: the graphql-core rules and its own
+    # Keyed by the document's text, not its tree: a tree's hash walks every node (25 us for get model's).
+    return validate_document(schema, _parse(query, max_tokens), rules)  # Strawberry's: graphql-core's rules and its own
 
 
 class CachedDocuments(SchemaExtension):
@@ -47,8 +48,8 @@ class CachedDocuments(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        assert context.graphql_document is not None
+        assert context.query is not None and context.graphql_document is not None  # parsed from it (on_parse)
         context.pre_execution_errors = _validate(
-            context.schema._schema, context.graphql_document, context.validation_rules + self.rules
+            context.schema._schema, context.query, self.max_tokens, context.validation_rules + self.rules
         )
         yield

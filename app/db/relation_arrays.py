@@ -38,8 +38,9 @@ _METRICS = MetricRow.__table__
 @dataclass(frozen=True)
 class Relation:
     """One relation as parallel arrays: ``columns`` of the children ``where(owner id)``, aggregated in ``order``,
-    from ``source`` (a table or join); ``value`` builds the relation's value from the arrays (None when there are no
-    children)."""
+    from ``source`` (a table or join); ``value`` builds the relation's value from the arrays (each array None when
+    the owner has no children). Each array is sorted on its own, so ``order`` must be unique among an owner's
+    children (a key of the child table), or the arrays' items would not line up."""
 
     source: Any
     columns: tuple[ColumnElement[Any], ...]

@@ -98,9 +98,9 @@ async def models_loaded(info: Info, models: list[entities.RegisteredModel], fiel
         return
     loaders = info.context.loaders
     ids = [model.id for model in models]
-    related = _read_selected(fields, ids, loaders.model_relations)
     latest_fields = [field for field in fields if field.name.value == "latestVersion"]
     keys = list(dict.fromkeys((model_id, _stage(info, field)) for field in latest_fields for model_id in ids))
+    related = _read_selected(fields, ids, loaders.model_relations)  # after anything that may raise: it is awaited
     if not keys:
         await related
         return

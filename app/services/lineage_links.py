@@ -181,7 +181,8 @@ async def link_new_version(
 
     Nothing can have linked a version that did not exist before this transaction, so none of ``link``'s checks can
     fail here (no edge to find, no second producing run, no cycle): the version's node and all its edges are written
-    in two statements. The same edge named twice is written once, as ``link`` would (another relation: CONFLICT).
+    together (one statement on PostgreSQL, two on SQLite). The same edge named twice is written once, as ``link``
+    would (another relation: CONFLICT).
     """
     me = NodeRef(NodeKind.MODEL_VERSION, version.id)
     linked: dict[str, Any] = {}

@@ -2,8 +2,8 @@
 
 A node is a row of ``lineage_nodes`` and a row of its kind's detail table (``DETAILS``). Registration is
 idempotent at the service: it looks first and adds what it did not find (``find_or_add_node``: on PostgreSQL one
-statement); on PostgreSQL a concurrent transaction may register the same identity in between, and the registration
-then answers None.
+statement). On PostgreSQL a concurrent transaction may register the same identity after the look's snapshot was
+taken; the registration then answers None, and the service looks again.
 """
 
 from __future__ import annotations
@@ -208,4 +208,5 @@ async def find_or_add_node(
     found = await find_node(session, kind, FINDERS[(kind, identity)], {name: values[name] for name in identity})
     if found is not None:
         return found, False
-    return await add_node(session, kind, actor, now, values), True
+    added = await add_node(session, kind, actor, now, values)
+    return added, added is not None

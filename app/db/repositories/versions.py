@@ -369,8 +369,9 @@ class SqlVersionRepository:
         self, model_ids: builtins.list[int], stages: frozenset[Stage | None], names: Collection[str]
     ) -> tuple[dict[int, dict[Stage | None, ModelVersion]], dict[str, dict[int, Any]]]:
         """``latest_in_stages`` and, on PostgreSQL (where each statement is a round trip), the relations ``names``
-        (tags, metrics, aliases) of the versions found, read in the same statement: ``{relation: {version id:
-        value}}``. Elsewhere none are read: the caller reads them on their own."""
+        (tags, metrics, aliases) of every version found, read in the same statement: ``{relation: {version id:
+        value}}``. Every version found: each model's newest in each of ``stages``, where a caller's keys may have
+        asked for some of them only. Elsewhere none are read: the caller reads them on their own."""
         ordered = relation_names(VERSION_RELATIONS, names, "versions")
         if not ordered or dialect_name(self._session) != "postgresql":
             return await self.latest_in_stages(model_ids, stages), {}

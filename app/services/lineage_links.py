@@ -6,7 +6,6 @@ datasets and parents in the same transaction as the version.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -15,7 +14,7 @@ from app.domain.deletion import Derivation
 from app.domain.entities import ModelVersion, RegisteredModel
 from app.domain.errors import NotFound
 from app.domain.lineage import EdgeKind, NodeKind, NodeRef, label_of
-from app.domain.lineage_commands import NewCodeCommit, NewDataset, NewEdge, NewExternalNode, NewRun, ParentRef
+from app.domain.lineage_commands import NewEdge, ParentRef
 from app.domain.lineage_links import (
     check_definition_open,
     check_found_after_race,
@@ -35,17 +34,11 @@ from .ports import UnitOfWork
 async def register(uow: UnitOfWork, new: Any, actor: str, now: datetime) -> tuple[Any, bool]:
     """The node for ``new`` (a validated NewDataset, NewRun, NewCodeCommit or NewExternalNode) and whether it was
     created now. Registering an identity again returns the existing node, unless a field differs: CONFLICT."""
-    finders: dict[type, Callable[[Any], Awaitable[Any]]] = {
-        NewDataset: uow.lineage.find_dataset,
-        NewRun: uow.lineage.find_run,
-        NewCodeCommit: uow.lineage.find_commit,
-        NewExternalNode: uow.lineage.find_external,
-    }
     existing, created = await uow.lineage.find_or_add(new, actor, now)
     if created:
         return existing, True
     if existing is None:
-        existing = await finders[type(new)](new)  # a concurrent transaction registered it first
+        existing = await uow.lineage.find(new)  # a concurrent transaction registered it first
         check_found_after_race(new, existing)
     check_unchanged(new, existing)
     return existing, False

@@ -343,13 +343,13 @@ async def test_a_lineage_node_registered_first_by_another_transaction_is_skipped
     new = NewRun(tracker=TrackerKind.MLFLOW, run_id="raced")
     async with app.state.database.write_sessions() as session:
         repository = lineage.SqlLineageRepository(session)
-        assert await repository.add_run(new, "tester", NOW) is not None
+        assert await repository.add(new, "tester", NOW) is not None
         if session.bind.dialect.name == "sqlite":  # one writer: a duplicate is a bug, not a race
             with pytest.raises(IntegrityError):
-                await repository.add_run(new, "tester", NOW)
+                await repository.add(new, "tester", NOW)
             return
-        assert await repository.add_run(new, "tester", NOW) is None  # neither its detail nor its node inserted
-        assert (await repository.find_run(new)) is not None  # and the transaction goes on
+        assert await repository.add(new, "tester", NOW) is None  # neither its detail nor its node inserted
+        assert (await repository.find(new)) is not None  # and the transaction goes on
         await session.commit()
     async with app.state.database.read_sessions() as session:
         counts = (
@@ -374,25 +374,25 @@ async def test_a_lineage_node_is_stored_with_its_detail_alike_on_both_databases(
         repository = lineage.SqlLineageRepository(session)
         added = {
             "DATASET": (
-                await repository.add_dataset(
+                await repository.add(
                     NewDataset(name="alike", version="1", uri="s3://a", digest="sha256:" + "b" * 64, size=10**12,
                                schema={"columns": ["x"]}), "tester", NOW),
-                repository.find_dataset(NewDataset(name="alike", version="1")),
+                repository.find(NewDataset(name="alike", version="1")),
             ),
             "RUN": (
-                await repository.add_run(
+                await repository.add(
                     NewRun(tracker=TrackerKind.MLFLOW, run_id="alike", params={"a": "1"}, metrics={"auc": 0.5},
                            started_at=NOW), "tester", NOW),
-                repository.find_run(NewRun(tracker=TrackerKind.MLFLOW, run_id="alike")),
+                repository.find(NewRun(tracker=TrackerKind.MLFLOW, run_id="alike")),
             ),
             "CODE_COMMIT": (
-                await repository.add_commit(NewCodeCommit(repository_url="https://git.example.com/a",
+                await repository.add(NewCodeCommit(repository_url="https://git.example.com/a",
                                                           commit_sha="c" * 40), "tester", NOW),
-                repository.find_commit(NewCodeCommit(repository_url="https://git.example.com/a", commit_sha="c" * 40)),
+                repository.find(NewCodeCommit(repository_url="https://git.example.com/a", commit_sha="c" * 40)),
             ),
             "EXTERNAL": (
-                await repository.add_external(NewExternalNode(name="alike", properties={"k": [1, 2]}), "tester", NOW),
-                repository.find_external(NewExternalNode(name="alike")),
+                await repository.add(NewExternalNode(name="alike", properties={"k": [1, 2]}), "tester", NOW),
+                repository.find(NewExternalNode(name="alike")),
             ),
         }
         for kind, (entity, found) in added.items():
@@ -432,7 +432,7 @@ async def test_find_or_add_registers_a_node_once_and_then_finds_it(app, index):
         assert len(sent) == (1 if session.bind.dialect.name == "postgresql" else 3)  # SQLite: look, node, detail
         found, created_again = await repository.find_or_add(new, "tester", NOW + timedelta(days=1))
         assert (found, created_again) == (added, False)
-        assert await repository._find(new) == added
+        assert await repository.find(new) == added
         # one node: the second call inserted none, not even one left without its detail
         assert (await session.execute(count_nodes)).scalar() == nodes_before + 1
 
@@ -456,7 +456,7 @@ async def test_find_or_add_answers_none_when_another_transaction_registers_the_n
         assert not waiting.done()  # B waits on A's uncommitted row
         await first.commit()
         assert await asyncio.wait_for(waiting, 10) == (None, False)
-        found = await lineage.SqlLineageRepository(second).find_run(new)
+        found = await lineage.SqlLineageRepository(second).find(new)
         assert found is not None and found.id == added.id
         await second.commit()
     async with app.state.database.read_sessions() as session:

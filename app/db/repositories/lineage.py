@@ -10,10 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lineage import (
-    CodeCommit,
     Dataset,
     EdgeKind,
-    ExternalNode,
     LineageEdge,
     NodeKind,
     NodeRef,
@@ -120,40 +118,17 @@ class SqlLineageRepository:
     # Finding and registering nodes by identity; adding answers None when a concurrent transaction registered the
     # same identity first.
 
-    async def _find(self, new: Any) -> Any:
+    async def find(self, new: Registration) -> Any:
+        """The node ``new`` identifies (a dataset by name and version, or by digest without one), or None."""
         kind, identity, values = _registration(new)
         return await find_node(
             self._session, kind, FINDERS[(kind, identity)], {name: values[name] for name in identity}
         )
 
-    async def _add(self, new: Any, actor: str, now: datetime) -> Any:
+    async def add(self, new: Registration, actor: str, now: datetime) -> Any:
+        """Register the node ``new`` describes; None when a concurrent transaction registered it first."""
         kind, _, values = _registration(new)
         return await add_node(self._session, kind, actor, now, values)
-
-    async def find_dataset(self, new: NewDataset) -> Dataset | None:
-        """By name and version; without a version, by digest."""
-        return cast(Dataset | None, await self._find(new))
-
-    async def find_run(self, new: NewRun) -> Run | None:
-        return cast(Run | None, await self._find(new))
-
-    async def find_commit(self, new: NewCodeCommit) -> CodeCommit | None:
-        return cast(CodeCommit | None, await self._find(new))
-
-    async def find_external(self, new: NewExternalNode) -> ExternalNode | None:
-        return cast(ExternalNode | None, await self._find(new))
-
-    async def add_dataset(self, new: NewDataset, actor: str, now: datetime) -> Dataset | None:
-        return cast(Dataset | None, await self._add(new, actor, now))
-
-    async def add_run(self, new: NewRun, actor: str, now: datetime) -> Run | None:
-        return cast(Run | None, await self._add(new, actor, now))
-
-    async def add_commit(self, new: NewCodeCommit, actor: str, now: datetime) -> CodeCommit | None:
-        return cast(CodeCommit | None, await self._add(new, actor, now))
-
-    async def add_external(self, new: NewExternalNode, actor: str, now: datetime) -> ExternalNode | None:
-        return cast(ExternalNode | None, await self._add(new, actor, now))
 
     async def find_or_add(self, new: Registration, actor: str, now: datetime) -> tuple[Any | None, bool]:
         """The node ``new`` identifies, found or else registered now, and whether it was registered now; (None,

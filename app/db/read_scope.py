@@ -6,9 +6,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_
 
-from app.domain.read_scope import ReadScope
+from app.domain.read_scope import EVERYTHING, ReadScope
 
 from .pagination import SqlColumn
+
+
+def stored_scope(text: str | None) -> ReadScope:
+    """A read scope as stored with what was created under it (a webhook's): namespaces separated by spaces, NULL
+    for everything."""
+    return EVERYTHING if text is None else ReadScope(tuple(text.split()))
 
 
 def name_in_scope(name: SqlColumn, scope: ReadScope) -> list[ColumnElement[Any]]:

@@ -29,12 +29,30 @@ async def find_model(uow: UnitOfWork, name: str, *, for_update: bool = False) ->
 async def find_version(
     uow: UnitOfWork, name: str, version: int, *, for_update: bool = False
 ) -> tuple[RegisteredModel, ModelVersion]:
-    """The model and its version; ``for_update`` locks the model row first (see ``lock_model``)."""
-    model = await find_model(uow, name, for_update=for_update)
-    found = await uow.versions.get(model.id, version)
+    """The model and its version, read together; ``for_update`` locks the model row (see ``find_model``)."""
+    model, found, _ = await _model_version(uow, name, version, for_update=for_update, with_aliases=False)
+    return model, found
+
+
+async def find_version_to_change(
+    uow: UnitOfWork, name: str, version: int
+) -> tuple[RegisteredModel, ModelVersion, tuple[str, ...] | None]:
+    """The model, locked, and its version, with the version's alias names when they came along (the events of a
+    change carry them; None leaves them to the event outbox)."""
+    return await _model_version(uow, name, version, for_update=True, with_aliases=True)
+
+
+async def _model_version(
+    uow: UnitOfWork, name: str, version: int, *, for_update: bool, with_aliases: bool
+) -> tuple[RegisteredModel, ModelVersion, tuple[str, ...] | None]:
+    model, found, aliases = await uow.versions.find_with_model(
+        name, version, for_update=for_update, with_aliases=with_aliases
+    )
+    if model is None:
+        raise NotFound(f"registered model {name!r} does not exist", field="name")
     if found is None:
         raise NotFound(f"model {name!r} has no version {version}", field="version")
-    return model, found
+    return model, found, aliases
 
 
 async def version_at_uri(uow: UnitOfWork, parsed: ModelUri) -> ModelVersion:

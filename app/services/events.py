@@ -57,7 +57,6 @@ class EventOutbox:
         if not events:
             return []
         target = change.target
-        webhooks = [webhook for webhook in await uow.webhooks.list() if webhook.active]
         states: dict[tuple[str | None, int | None], dict[str, Any]] = {}
         drafted = []
         for draft in events:
@@ -83,9 +82,9 @@ class EventOutbox:
                     },
                 )
             )
-        written = await uow.events.add_all(drafted)
+        written, webhooks = await uow.events.add_all_with_webhooks(drafted)
         for event in written:
-            wanted = [webhook.id for webhook in webhooks if webhook.filter.matches(event)]
+            wanted = [webhook_id for webhook_id, wants in webhooks if wants.matches(event)]
             if wanted:
                 await uow.webhooks.add_deliveries(event.position, wanted, change.occurred_at)
         if self._on_commit is not None:

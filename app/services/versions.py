@@ -8,7 +8,7 @@ from app.domain.artifacts import ArtifactFile, StagedFile, check_uploads_usable
 from app.domain.audit import AuditTarget, version_target
 from app.domain.commands import NewModel, NewVersion, VersionChanges
 from app.domain.deletion import check_version_deletable
-from app.domain.entities import ArtifactRef, ModelVersion, VersionStatus
+from app.domain.entities import ArtifactRef, ModelVersion, RegisteredModel, VersionStatus
 from app.domain.errors import Conflict, NotFound
 from app.domain.events import EventDraft, EventType
 from app.domain.identity import Permission, Principal
@@ -16,7 +16,7 @@ from app.domain.rules import check_tag
 
 from . import idempotency
 from .audit import Attempt, AuditTrail, version_state
-from .common import find_model, find_version, utc_now
+from .common import find_model, find_version, find_version_to_change, utc_now
 from .lineage_links import derivations, link_new_version, lock_with_parents, resolve_parents
 from .ports import Authorizer, Clock
 from .registration import RegistrationVerifier
@@ -102,8 +102,15 @@ class VersionService:
             )
             if done is not None:
                 return done
-            # Without parents the model's row is the only one to lock (lock_with_parents): locked as it is read.
-            model = await uow.models.get_by_name(command.model_name, for_update=not command.parents)
+            # Without parents the model's row is the only one to lock (lock_with_parents): locked as its number is
+            # taken, in one statement.
+            numbered = (
+                None if command.parents else await uow.models.allocate_version_number_by_name(command.model_name, now)
+            )
+            if numbered is not None:
+                model: RegisteredModel | None = numbered[0]
+            else:  # a model without a number taken is missing, unless parents left it to be locked with them
+                model = await uow.models.get_by_name(command.model_name) if command.parents else None
             if model is None:
                 if not command.create_model_if_missing:
                     raise NotFound(
@@ -121,7 +128,7 @@ class VersionService:
             parents = await resolve_parents(uow, command.parents)
             if parents:
                 parents = await lock_with_parents(uow, model, parents)
-            number = await uow.models.allocate_version_number(model.id, now)
+            number = numbered[1] if numbered is not None else await uow.models.allocate_version_number(model.id, now)
             files: list[ArtifactFile | StagedFile] = [*stored, *staged]
             pending = bool(staged) or command.source is not None
             status = VersionStatus.PENDING_REGISTRATION if pending else VersionStatus.READY
@@ -168,7 +175,7 @@ class VersionService:
                     before={"description": version.description},
                     after={"description": updated.description},
                     target=version_target(name, number, version.id),
-                    events=[EventDraft(EventType.VERSION_UPDATED, name, number)],
+                    events=[EventDraft(EventType.VERSION_UPDATED, name, number, updated)],
                 )
         return updated
 
@@ -203,13 +210,13 @@ class VersionService:
             self._authorizer.require(principal, Permission.VERSION_WRITE, name)
             check_tag(key, value, "key")
             async with attempt.transaction() as uow:
-                _, version = await find_version(uow, name, number, for_update=True)
+                _, version, aliases = await find_version_to_change(uow, name, number)
                 old, updated = await uow.versions.set_tag(version, key, value, self._clock())
                 attempt.record(
                     before={"tags": {key: old}},
                     after={"tags": {key: value}},
                     target=version_target(name, number, version.id),
-                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated)],
+                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated, aliases)],
                 )
         return updated
 
@@ -218,7 +225,7 @@ class VersionService:
         async with self._trail.attempt(principal, "version.tag.delete", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_WRITE, name)
             async with attempt.transaction() as uow:
-                _, version = await find_version(uow, name, number, for_update=True)
+                _, version, aliases = await find_version_to_change(uow, name, number)
                 old = (await uow.versions.tags([version.id]))[version.id].get(key)
                 if not await uow.versions.delete_tag(version.id, key):
                     raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
@@ -227,6 +234,6 @@ class VersionService:
                     before={"tags": {key: old}},
                     after={"tags": {key: None}},
                     target=version_target(name, number, version.id),
-                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated)],
+                    events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated, aliases)],
                 )
         return updated

@@ -25,8 +25,8 @@ STATEMENTS = {
     "get_model": {"sqlite": 6, "postgresql": 2},
     "model_versions": 3,
     "versions_by_tag": 2,
-    "set_version_tag": {"sqlite": 11, "postgresql": 10},
-    "create_version": {"sqlite": 17, "postgresql": 11},
+    "set_version_tag": {"sqlite": 10, "postgresql": 7},
+    "create_version": {"sqlite": 16, "postgresql": 9},
     "models_page": 3,
     "catalogue_page": {"sqlite": 5, "postgresql": 3},
 }

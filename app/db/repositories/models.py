@@ -47,6 +47,13 @@ _NEXT_NUMBER = PreparedWrite(
     .values(next_version=_MODELS.c.next_version + 1, updated_at=bindparam("changed_at"))
     .returning(_MODELS.c.next_version)
 )
+# The model's row with a version number taken: the UPDATE locks the row as FOR UPDATE would.
+_NUMBER_BY_NAME = PreparedWrite(
+    update(cast(Table, _MODELS))
+    .where(_MODELS.c.name == bindparam("model_name"))
+    .values(next_version=_MODELS.c.next_version + 1, updated_at=bindparam("changed_at"))
+    .returning(*_MODELS.c)
+)
 
 _ORDER_COLUMNS = {
     ModelOrderField.NAME: ModelRow.name,
@@ -144,6 +151,14 @@ class SqlModelRepository:
         concurrent creators."""
         (row,) = await _NEXT_NUMBER.run(self._session, {"model_id": model_id, "changed_at": now})
         return cast(int, row.next_version) - 1
+
+    async def allocate_version_number_by_name(self, name: str, now: datetime) -> tuple[RegisteredModel, int] | None:
+        """Lock the model named ``name`` and take its next version number, in one statement: the model (as
+        updated at ``now``) and the number, or None when there is no such model."""
+        rows = await _NUMBER_BY_NAME.run(self._session, {"model_name": name, "changed_at": now})
+        if not rows:
+            return None
+        return to_model(rows[0]), cast(int, rows[0].next_version) - 1
 
     async def list(
         self,

@@ -51,6 +51,7 @@ from ..read_scope import name_in_scope
 from ..relation_arrays import VERSION_RELATIONS, relation_names, relations_of, with_relations
 from ..sessions import dialect_name, rowcount
 from ..tables import MetricRow, ModelRow, VersionFileRow, VersionRow, VersionSourceRow, VersionTagRow
+from .version_lookup import FoundVersion, find_model_version
 from .version_rows import add_version_with_children
 
 _VERSIONS = VersionRow.__table__
@@ -278,6 +279,12 @@ class SqlVersionRepository:
     async def get(self, model_id: int, number: int) -> ModelVersion | None:
         row = await _BY_NUMBER.first(self._session, {"model_id": model_id, "number": number})
         return _version(row) if row else None
+
+    async def find_with_model(
+        self, name: str, number: int, *, for_update: bool = False, with_aliases: bool = False
+    ) -> FoundVersion:
+        """The model named ``name`` and its version ``number`` in one statement (version_lookup.py)."""
+        return await find_model_version(self._session, name, number, for_update=for_update, with_aliases=with_aliases)
 
     async def get_many(self, ids: list[int]) -> dict[int, ModelVersion]:
         return {row.id: _version(row) for row in await _VERSIONS_BY_ID.all(self._session, {"ids": ids})}

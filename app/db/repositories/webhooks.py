@@ -18,6 +18,7 @@ from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Web
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
 from ..pagination import fetch_page
 from ..prepared import PreparedRead
+from ..read_scope import stored_scope
 from .audit import hold_chain_lock
 from .events import to_event
 
@@ -37,7 +38,7 @@ def to_webhook(row: WebhookRow) -> Webhook:
         row.created_at,
         row.created_by,
         row.updated_at,
-        EVERYTHING if row.read_scope is None else ReadScope(tuple(row.read_scope.split())),
+        stored_scope(row.read_scope),
     )
 
 

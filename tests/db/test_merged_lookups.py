@@ -1,0 +1,109 @@
+"""Reads folded into fewer statements answer what the reads they replace answer, on both backends: a version with its
+model (and, on PostgreSQL, its alias names), a model locked with a version number taken, and the active webhooks
+read with the events' insert."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from app.db.repositories.aliases import SqlAliasRepository
+from app.db.repositories.events import SqlEventRepository
+from app.db.repositories.models import SqlModelRepository
+from app.db.repositories.versions import SqlVersionRepository
+from app.db.repositories.webhooks import SqlWebhookRepository
+from app.db.uow import SqlUnitOfWork
+from app.domain.events import DomainEvent
+from app.domain.read_scope import ReadScope
+from app.domain.webhooks import NewWebhook
+from tests.db.test_prepared_reads import _seed
+from tests.support.databases import backend
+from tests.support.statements import statements_sent
+
+LOOKUPS = [("prepared/a", 1), ("prepared/a", 2), ("prepared/b", 3), ("prepared/a", 99), ("prepared/none", 1)]
+
+
+@pytest.mark.parametrize("for_update", [False, True])
+@pytest.mark.parametrize("with_aliases", [False, True])
+async def test_a_version_found_with_its_model_is_what_the_two_reads_find(api, app, for_update, with_aliases):
+    await _seed(api, app)
+    async with SqlUnitOfWork(app.state.database.write_sessions) as uow:
+        session = uow._session
+        versions, models, aliases = SqlVersionRepository(session), SqlModelRepository(session), SqlAliasRepository(session)
+        for name, number in LOOKUPS:
+            with statements_sent(app.state.database.writer.sync_engine) as sent:
+                model, version, names = await versions.find_with_model(
+                    name, number, for_update=for_update, with_aliases=with_aliases
+                )
+            assert len([sql for sql, _ in sent if not sql.startswith("BEGIN")]) == 1
+            expected_model = await models.get_by_name(name)
+            expected_version = await versions.get(expected_model.id, number) if expected_model else None
+            assert (model, version) == (expected_model, expected_version), (name, number)
+            if with_aliases and backend() == "postgresql" and model is not None:
+                held = (await aliases.for_versions([version.id]))[version.id] if version else []
+                assert names == tuple(alias.alias for alias in held), (name, number)
+            else:
+                assert names is None, (name, number)
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="PostgreSQL only: set MODELREG_TEST_DATABASE_URL")
+async def test_a_version_found_for_update_holds_its_models_row_until_the_transaction_ends(api, app):
+    await _seed(api, app)
+    async with SqlUnitOfWork(app.state.database.write_sessions) as first:
+        await first.versions.find_with_model("prepared/a", 1, for_update=True, with_aliases=True)
+        async with SqlUnitOfWork(app.state.database.write_sessions) as second:
+            waiting = asyncio.ensure_future(second.models.get_by_name("prepared/a", for_update=True))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # blocked on the first transaction's lock
+            await first.commit()
+            assert (await asyncio.wait_for(waiting, 5)).name == "prepared/a"
+
+
+async def test_a_model_locked_with_its_number_taken_answers_the_model_and_the_next_numbers(api, app):
+    await _seed(api, app)
+    now = datetime.now(UTC)
+    async with SqlUnitOfWork(app.state.database.write_sessions) as uow:
+        before = await uow.models.get_by_name("prepared/a")
+        with statements_sent(app.state.database.writer.sync_engine) as sent:
+            model, number = await uow.models.allocate_version_number_by_name("prepared/a", now)
+        assert len([sql for sql, _ in sent if not sql.startswith("BEGIN")]) == 1
+        assert number == 4  # three versions registered
+        assert model.id == before.id and model.name == before.name and model.created_at == before.created_at
+        assert model.updated_at == now
+        assert (await uow.models.allocate_version_number_by_name("prepared/a", now))[1] == 5
+        assert await uow.models.allocate_version_number(model.id, now) == 6
+        assert await uow.models.allocate_version_number_by_name("prepared/none", now) is None
+        await uow.commit()
+
+
+def _event(model_name: str, type_: str = "version.created") -> DomainEvent:
+    now = datetime.now(UTC)
+    return DomainEvent(str(uuid.uuid4()), type_, now, "tester", "USER", model_name, 1, {"modelName": model_name})
+
+
+async def test_the_webhooks_read_with_the_events_insert_are_the_active_ones_with_their_filters(app):
+    now = datetime.now(UTC)
+    async with SqlUnitOfWork(app.state.database.write_sessions) as uow:
+        hooks = SqlWebhookRepository(uow._session)
+        every = await hooks.add(NewWebhook("https://example.com/a", "secret"), "sealed", "tester", now)
+        narrow = await hooks.add(
+            NewWebhook("https://example.com/b", "secret", frozenset({"version.created"}), "fraud-*"),
+            "sealed",
+            "tester",
+            now,
+            ReadScope(("fraud/", "risk/")),
+        )
+        await hooks.add(NewWebhook("https://example.com/c", "secret", active=False), "sealed", "tester", now)
+        with statements_sent(app.state.database.writer.sync_engine) as sent:
+            written, active = await SqlEventRepository(uow._session).add_all_with_webhooks(
+                [_event("fraud-x"), _event("other")]
+            )
+        statements = [sql for sql, _ in sent if not sql.startswith("BEGIN") and "advisory" not in sql]
+        assert len(statements) == (1 if backend() == "postgresql" else 2)
+        assert [event.seq for event in written] == sorted(event.seq for event in written)
+        expected = [(hook.id, hook.filter) for hook in await hooks.list() if hook.active]
+        assert active == expected and [hook_id for hook_id, _ in active] == [every.id, narrow.id]
+        assert await SqlEventRepository(uow._session).add_all_with_webhooks([]) == ([], [])

@@ -84,6 +84,12 @@ class BatchLoader(DataLoader[K, T]):
         self.ready.clear()
         super().clear_all()
 
+    def replace(self, key: K, value: T) -> None:
+        """Answer ``value`` for ``key`` from now on: what a change in this request left (fields selected after it
+        must not answer what was loaded before it)."""
+        self.clear(key)
+        self.ready[key] = value
+
     def missing(self, keys: Iterable[K]) -> list[K]:
         """Those of ``keys`` not read ahead yet, once each."""
         ready = self.ready

@@ -121,7 +121,7 @@ async def search_model_versions(request: Request) -> Response:
     reads = services_of(request).reads
 
     async def fetch(page: PageRequest) -> Any:
-        return await reads.versions(principal, filter, order, page, with_total=False)
+        return (await reads.versions(principal, filter, order, page, with_total=False))[0]
 
     size = search_size(args, DEFAULT_VERSIONS_PER_SEARCH, MAX_VERSIONS_PER_SEARCH)
     versions, token = await collect(fetch, size, reads.max_page_size, args.text("page_token", required=False))

@@ -112,6 +112,19 @@ class VersionRepository(Protocol):
         with_total: bool,
         scope: ReadScope = EVERYTHING,
     ) -> Page[ModelVersion]: ...
+    async def list_with_tags(
+        self,
+        filter: VersionFilter,
+        order: VersionOrder,
+        page: PageRequest,
+        with_total: bool,
+        scope: ReadScope = EVERYTHING,
+        *,
+        with_tags: bool = True,
+    ) -> tuple[Page[ModelVersion], dict[int, dict[str, str]] | None]:
+        """``list`` and, where that saves a round trip, the page's tags read along (else None)."""
+        ...
+
     async def latest(self, model_ids: builtins.list[int], stage: Stage | None) -> dict[int, ModelVersion]: ...
     async def latest_in_stages(
         self, model_ids: builtins.list[int], stages: frozenset[Stage | None]
@@ -127,7 +140,10 @@ class VersionRepository(Protocol):
     async def metrics(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[Metric]]: ...
     async def set_tag(
         self, version: ModelVersion, key: str, value: str, now: datetime
-    ) -> tuple[str | None, ModelVersion]: ...
+    ) -> tuple[dict[str, str], ModelVersion]:
+        """Set one tag of a locked version: its tags before, and the version as changed at ``now``."""
+        ...
+
     async def delete_tag(self, version_id: int, key: str) -> bool: ...
     async def files(self, version_ids: builtins.list[int]) -> dict[int, builtins.list[ArtifactFile]]: ...
     async def staged_files(self, version_id: int) -> builtins.list[StagedFile]: ...

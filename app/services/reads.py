@@ -90,8 +90,7 @@ class ReadService(RegistryReader):
         if not self._scope(principal).covers(name):
             return None
         async with self._uow(write=False) as uow:
-            model = await uow.models.get_by_name(name)
-            return await uow.versions.get(model.id, number) if model else None
+            return (await uow.versions.find_with_model(name, number))[1]
 
     async def models(
         self, principal: Principal, filter: ModelFilter, order: ModelOrder, page: PageRequest, with_total: bool
@@ -103,8 +102,16 @@ class ReadService(RegistryReader):
             return await uow.models.list(filter, order, page, with_total, self._scope(principal))
 
     async def versions(
-        self, principal: Principal, filter: VersionFilter, order: VersionOrder, page: PageRequest, with_total: bool
-    ) -> Page[ModelVersion]:
+        self,
+        principal: Principal,
+        filter: VersionFilter,
+        order: VersionOrder,
+        page: PageRequest,
+        with_total: bool,
+        names: Collection[str] = (),
+    ) -> tuple[Page[ModelVersion], Related]:
+        """A page of versions, and those of their relations ``names`` that the database read with them (on
+        PostgreSQL, their tags), as ``related_of_versions`` answers them."""
         await self._require(principal)
         check_page(page, self.max_page_size)
         check_filter(filter.tags, filter.metrics)
@@ -113,7 +120,10 @@ class ReadService(RegistryReader):
                 "orderBy.metric names the metric to order by when field is METRIC", field="orderBy.metric"
             )
         async with self._uow(write=False) as uow:
-            return await uow.versions.list(filter, order, page, with_total, self._scope(principal))
+            found, tags = await uow.versions.list_with_tags(
+                filter, order, page, with_total, self._scope(principal), with_tags="tags" in names
+            )
+        return found, ({} if tags is None else {"tags": tags})
 
     async def resolve_uri(self, principal: Principal, uri: str) -> ResolvedUri:
         """Resolve ``models:/NAME/VERSION``, ``/STAGE``, ``/latest`` or ``@ALIAS`` to one version."""
@@ -123,6 +133,11 @@ class ReadService(RegistryReader):
             raise NotFound(f"registered model {parsed.name!r} does not exist", field="name")
         async with self._uow(write=False) as uow:
             return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
+
+    def reads_allowed(self, principal: Principal) -> bool:
+        """Whether the read check lets ``principal`` read (nothing is refused, so nothing is recorded): a change's
+        answer may then show what the change itself read instead of reading it again."""
+        return self._authorizer.allows(principal, Permission.REGISTRY_READ)
 
     async def check_readable(self, principal: Principal) -> None:
         """The registry read check alone: ``node(id:)`` of a type nobody fetches answers null after it, like a

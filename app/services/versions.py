@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 from app.domain.artifacts import ArtifactFile, StagedFile, check_uploads_usable
 from app.domain.audit import AuditTarget, version_target
@@ -27,6 +27,14 @@ from .version_files import staged_files, stored_files, with_manifest
 
 def _replayed(version: ModelVersion) -> AuditTarget:  # idempotent replays (issue 14) name the version
     return version_target(version.model_name, version.version, version.id)
+
+
+@dataclass(frozen=True)
+class TaggedVersion:
+    """A version as a tag change left it, with its tags then (the answer need not read them again)."""
+
+    version: ModelVersion
+    tags: dict[str, str]
 
 
 class VersionService:
@@ -204,29 +212,31 @@ class VersionService:
                 )
         return version
 
-    async def set_tag(self, principal: Principal, name: str, number: int, key: str, value: str) -> ModelVersion:
-        """Set (or overwrite) one tag on a version."""
+    async def set_tag(self, principal: Principal, name: str, number: int, key: str, value: str) -> TaggedVersion:
+        """Set (or overwrite) one tag on a version: the version and its tags after the change."""
         async with self._trail.attempt(principal, "version.tag.set", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_WRITE, name)
             check_tag(key, value, "key")
             async with attempt.transaction() as uow:
                 _, version, aliases = await find_version_to_change(uow, name, number)
-                old, updated = await uow.versions.set_tag(version, key, value, self._clock())
+                before, updated = await uow.versions.set_tag(version, key, value, self._clock())
                 attempt.record(
-                    before={"tags": {key: old}},
+                    before={"tags": {key: before.get(key)}},
                     after={"tags": {key: value}},
                     target=version_target(name, number, version.id),
                     events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated, aliases)],
                 )
-        return updated
+        return TaggedVersion(updated, {**before, key: value})
 
-    async def delete_tag(self, principal: Principal, name: str, number: int, key: str) -> ModelVersion:
-        """Remove one tag from a version; removing a tag that is not there is NOT_FOUND."""
+    async def delete_tag(self, principal: Principal, name: str, number: int, key: str) -> TaggedVersion:
+        """Remove one tag from a version; removing a tag that is not there is NOT_FOUND. The version and its tags
+        after the change."""
         async with self._trail.attempt(principal, "version.tag.delete", version_target(name, number)) as attempt:
             self._authorizer.require(principal, Permission.VERSION_WRITE, name)
             async with attempt.transaction() as uow:
                 _, version, aliases = await find_version_to_change(uow, name, number)
-                old = (await uow.versions.tags([version.id]))[version.id].get(key)
+                tags = (await uow.versions.tags([version.id]))[version.id]
+                old = tags.pop(key, None)
                 if not await uow.versions.delete_tag(version.id, key):
                     raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
                 updated = await uow.versions.touch(version, self._clock())
@@ -236,4 +246,4 @@ class VersionService:
                     target=version_target(name, number, version.id),
                     events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated, aliases)],
                 )
-        return updated
+        return TaggedVersion(updated, tags)

@@ -17,6 +17,7 @@ from app.db.repositories.versions import SqlVersionRepository
 from app.db.repositories.webhooks import SqlWebhookRepository
 from app.db.uow import SqlUnitOfWork
 from app.domain.events import DomainEvent
+from app.domain.queries import Direction, PageRequest, VersionFilter, VersionOrder, VersionOrderField
 from app.domain.read_scope import ReadScope
 from app.domain.webhooks import NewWebhook
 from tests.db.test_prepared_reads import _seed
@@ -107,3 +108,38 @@ async def test_the_webhooks_read_with_the_events_insert_are_the_active_ones_with
         expected = [(hook.id, hook.filter) for hook in await hooks.list() if hook.active]
         assert active == expected and [hook_id for hook_id, _ in active] == [every.id, narrow.id]
         assert await SqlEventRepository(uow._session).add_all_with_webhooks([]) == ([], [])
+
+
+ORDERS = [
+    VersionOrder(VersionOrderField.CREATED_AT, Direction.DESC),
+    VersionOrder(VersionOrderField.NAME, Direction.ASC),
+    VersionOrder(VersionOrderField.VERSION, Direction.DESC),
+]
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=lambda order: order.field.value)
+async def test_a_page_of_versions_read_with_its_tags_answers_what_the_page_and_the_tags_read_answer(api, app, order):
+    await _seed(api, app)
+    long_value = "v" * 5000  # longer than a key may be: the pairs are text, not the key's type
+    await api.ok(
+        'mutation($v: String!) { setModelVersionTag(input: {name: "prepared/a", version: 1, key: "long", value: $v})'
+        " { modelVersion { version } } }",
+        {"v": long_value},
+    )
+    long_seen = False
+    async with app.state.database.read_sessions() as session:
+        versions = SqlVersionRepository(session)
+        for page in (PageRequest(first=4), PageRequest(first=50), PageRequest(last=2)):
+            with statements_sent(app.state.database.reader.sync_engine) as sent:
+                listed, tags = await versions.list_with_tags(VersionFilter(), order, page, with_total=False)
+            expected = await versions.list(VersionFilter(), order, page, with_total=False)
+            assert listed == expected
+            if backend() != "postgresql":
+                assert tags is None
+                continue
+            assert len(sent) == 1
+            ids = [version.id for _, version in listed.items]
+            assert tags == {version_id: value for version_id, value in (await versions.tags(ids)).items()}
+            assert [list(value) for value in tags.values()] == [sorted(value) for value in tags.values()]
+            long_seen = long_seen or any(value.get("long") == long_value for value in tags.values())
+    assert long_seen or backend() != "postgresql"

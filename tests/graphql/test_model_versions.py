@@ -3,6 +3,8 @@
 from sqlalchemy import text
 
 from app.db.migrate import sync_engine
+from app.services.reads import ReadService
+from tests.graphql.test_permissions import api_with_policy
 
 CREATE_VERSION = """
 mutation($input: CreateModelVersionInput!) {
@@ -165,6 +167,52 @@ async def test_a_tag_write_records_the_value_it_replaced_and_touches_the_version
         ({"tags": {"k": None}}, {"tags": {"k": "one"}}),
         ({"tags": {"k": "one"}}, {"tags": {"k": "two"}}),
     ]
+
+
+TAG_CHANGES = """
+mutation {
+  a: setModelVersionTag(input: {name: "m", version: 1, key: "b", value: "1"}) { modelVersion { tags { key value } } }
+  b: setModelVersionTag(input: {name: "m", version: 1, key: "a", value: "2"}) { modelVersion { tags { key value } } }
+  c: deleteModelVersionTag(input: {name: "m", version: 1, key: "b"}) { modelVersion { tags { key value } } }
+  d: setModelVersionTag(input: {name: "m", version: 1, key: "a", value: "3"}) { modelVersion { tags { key value } } }
+}
+"""
+
+
+async def test_each_tag_change_answers_the_tags_it_left_without_reading_them_again(api, monkeypatch):
+    """The tags a change answers are those it left, in key order, as a read would answer them: also after an earlier
+    change of the same document loaded them, and without the tags' read (the field's loader)."""
+    await create(api, "m")
+    loads = []
+    version_tags = ReadService.version_tags
+
+    async def counted(self, principal, ids):
+        loads.append(ids)
+        return await version_tags(self, principal, ids)
+
+    monkeypatch.setattr(ReadService, "version_tags", counted)
+    data = await api.ok(TAG_CHANGES)
+    assert {name: value["modelVersion"]["tags"] for name, value in data.items()} == {
+        "a": [{"key": "b", "value": "1"}],
+        "b": [{"key": "a", "value": "2"}, {"key": "b", "value": "1"}],
+        "c": [{"key": "a", "value": "2"}],
+        "d": [{"key": "a", "value": "3"}],
+    }
+    assert loads == []
+    read = 'query { modelVersion(name: "m", version: 1) { tags { key value } } }'
+    assert (await api.ok(read))["modelVersion"]["tags"] == [{"key": "a", "value": "3"}]
+
+
+async def test_a_tag_change_by_a_caller_who_may_not_read_answers_no_tags(api, settings, tmp_path):
+    """The answer's tags go through the read check as a read's would: refused (and recorded) for a caller whose
+    role writes versions but does not read the registry; the change itself is made."""
+    await create(api, "m")
+    async with api_with_policy(settings, api, tmp_path, "p, tagger, version, write") as custom:
+        body = await custom.gql(SET_VERSION_TAG, {"input": {"name": "m", "version": 1, "key": "k", "value": "v"}},
+                                "tagger")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    read = 'query { modelVersion(name: "m", version: 1) { tags { key value } } }'
+    assert (await api.ok(read))["modelVersion"]["tags"] == [{"key": "k", "value": "v"}]
 
 
 async def test_description_and_tags_change_after_registration(api):

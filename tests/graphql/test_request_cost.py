@@ -23,9 +23,9 @@ from tests.support.databases import backend, wipe
 # audit record and the event outbox in one transaction (on PostgreSQL with the chain lock), then the answer's reads.
 STATEMENTS = {
     "get_model": {"sqlite": 6, "postgresql": 2},
-    "model_versions": 3,
-    "versions_by_tag": 2,
-    "set_version_tag": {"sqlite": 10, "postgresql": 7},
+    "model_versions": {"sqlite": 3, "postgresql": 2},
+    "versions_by_tag": {"sqlite": 2, "postgresql": 1},
+    "set_version_tag": {"sqlite": 9, "postgresql": 6},
     "create_version": {"sqlite": 16, "postgresql": 9},
     "models_page": 3,
     "catalogue_page": {"sqlite": 5, "postgresql": 3},

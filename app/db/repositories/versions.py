@@ -14,6 +14,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    Text,
     and_,
     bindparam,
     delete,
@@ -24,8 +25,10 @@ from sqlalchemy import (
     union,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from app.domain.artifacts import ArtifactFile, StagedFile
 from app.domain.commands import NewVersion, VersionChanges
@@ -88,15 +91,13 @@ _TOUCH = PreparedWrite(
     .values(updated_at=bindparam("changed_at"))
 )
 _SET_TAG = PreparedUpsert(_TAGS, ["value"])
-_TAG_VALUE = PreparedRead(
-    select(_TAGS.c.value).where(_TAGS.c.version_id == bindparam("version_id"), _TAGS.c.key == bindparam("key"))
-)
+_TAGS_OF_ONE = PreparedRead(select(_TAGS.c.key, _TAGS.c.value).where(_TAGS.c.version_id == bindparam("version_id")))
 
 
 def _set_tag_and_touch() -> Select:
-    """PostgreSQL: a tag's value before, its upsert and the version's change time in one statement. The upsert and
-    the update are data-modifying CTEs, which run whether or not the query reads them; the old value is read from
-    the snapshot the statement started with, before either."""
+    """PostgreSQL: the version's tags before, a tag's upsert and the version's change time in one statement. The
+    upsert and the update are data-modifying CTEs, which run whether or not the query reads them; the tags are read
+    from the snapshot the statement started with, before either."""
     upsert = (
         postgresql.insert(cast(Table, _TAGS))
         .values(version_id=bindparam("version_id"), key=bindparam("key"), value=bindparam("value"))
@@ -109,7 +110,7 @@ def _set_tag_and_touch() -> Select:
         .values(updated_at=bindparam("changed_at"))
         .cte("touched")
     )
-    return _TAG_VALUE.statement.add_cte(upsert, touched)
+    return _TAGS_OF_ONE.statement.add_cte(upsert, touched)
 
 
 _SET_TAG_AND_TOUCH = PreparedRead(_set_tag_and_touch())
@@ -190,6 +191,23 @@ def _metric_condition(threshold: MetricThreshold) -> ColumnElement[bool]:
     if threshold.lte is not None:
         where.append(MetricRow.value <= threshold.lte)
     return exists(select(1).where(and_(*where)))
+
+
+# PostgreSQL: a version's tags as [key, value] pairs in one array, a column of a page's rows. A scalar subquery in the
+# select list is computed after the page's sort and above its LIMIT: for the rows of the page only.
+_TAG_PAIRS = (
+    select(
+        func.array_agg(
+            postgresql.aggregate_order_by(
+                postgresql.array([sql_cast(_TAGS.c.key, Text()), sql_cast(_TAGS.c.value, Text())]), _TAGS.c.key
+            ),
+            type_=NullType(),
+        )
+    )
+    .where(_TAGS.c.version_id == _VERSIONS.c.id)
+    .scalar_subquery()
+    .label("tag_pairs")
+)
 
 
 def _sort_key(order: VersionOrder) -> SqlColumn:
@@ -325,6 +343,20 @@ class SqlVersionRepository:
         with_total: bool,
         scope: ReadScope = EVERYTHING,
     ) -> Page[ModelVersion]:
+        return (await self.list_with_tags(filter, order, page, with_total, scope, with_tags=False))[0]
+
+    async def list_with_tags(
+        self,
+        filter: VersionFilter,
+        order: VersionOrder,
+        page: PageRequest,
+        with_total: bool,
+        scope: ReadScope = EVERYTHING,
+        *,
+        with_tags: bool = True,
+    ) -> tuple[Page[ModelVersion], dict[int, dict[str, str]] | None]:
+        """A page of versions and, on PostgreSQL (where each statement is a round trip) when ``with_tags``, the
+        page's tags read in the same statement: ``{version id: tags}``. Elsewhere None: the caller reads them."""
         sort_key = _sort_key(order)
         conditions = [
             *name_in_scope(ModelRow.name, scope),
@@ -346,8 +378,20 @@ class SqlVersionRepository:
             conditions.append(ModelRow.owner == filter.owner)
         if filter.created_by is not None:
             conditions.append(VersionRow.created_by == filter.created_by)
-        query = self._select(sort_key).where(*conditions)
-        return await fetch_page(
+        tags: dict[int, dict[str, str]] | None = None
+        convert = _version
+        if with_tags and dialect_name(self._session) == "postgresql":
+            query = self._select(_TAG_PAIRS, sort_key).where(*conditions)
+            found: dict[int, dict[str, str]] = {}
+            tags = found
+
+            def convert(row: Row) -> ModelVersion:
+                found[row.id] = dict(row[-2] or ())
+                return _version(row)
+
+        else:
+            query = self._select(sort_key).where(*conditions)
+        listed = await fetch_page(
             self._session,
             query,
             list_name=f"versions/{order.field.value}/{order.metric or ''}",
@@ -356,9 +400,10 @@ class SqlVersionRepository:
             direction=order.direction,
             page=page,
             with_total=with_total,
-            convert=_version,
+            convert=convert,
             row_id=lambda row: row.id,
         )
+        return listed, tags
 
     async def latest(self, model_ids: builtins.list[int], stage: Stage | None) -> dict[int, ModelVersion]:
         found = await self.latest_in_stages(model_ids, frozenset({stage}))
@@ -467,17 +512,18 @@ class SqlVersionRepository:
 
     async def set_tag(
         self, version: ModelVersion, key: str, value: str, now: datetime
-    ) -> tuple[str | None, ModelVersion]:
-        """Set one tag of ``version`` (as read, locked, in this transaction) and mark it changed at ``now``: the tag's
-        value before, and the version as it is now. One statement on PostgreSQL, where each is a round trip."""
-        tag = {"version_id": version.id, "key": key}
+    ) -> tuple[dict[str, str], ModelVersion]:
+        """Set one tag of ``version`` (as read, locked, in this transaction) and mark it changed at ``now``: the
+        version's tags before, and the version as it is now. One statement on PostgreSQL, where each is a round
+        trip."""
         if dialect_name(self._session) == "postgresql":
-            row = await _SET_TAG_AND_TOUCH.first(self._session, {**tag, "value": value, "changed_at": now})
+            values = {"version_id": version.id, "key": key, "value": value, "changed_at": now}
+            rows = await _SET_TAG_AND_TOUCH.tuples(self._session, values)
         else:
-            row = await _TAG_VALUE.first(self._session, tag)
-            await _SET_TAG.run(self._session, {**tag, "value": value})
+            rows = await _TAGS_OF_ONE.tuples(self._session, {"version_id": version.id})
+            await _SET_TAG.run(self._session, {"version_id": version.id, "key": key, "value": value})
             await _TOUCH.run(self._session, {"version_id": version.id, "changed_at": now})
-        return (row[0] if row else None), dataclasses.replace(version, updated_at=now)
+        return dict(rows), dataclasses.replace(version, updated_at=now)
 
     async def delete_tag(self, version_id: int, key: str) -> bool:
         result = await self._session.execute(

@@ -268,14 +268,19 @@ async def list_versions(
     page: queries.PageRequest,
     model_id: int | None = None,
 ) -> Connection[ModelVersion]:
-    found = await info.context.services.reads.versions(
+    fields = selected(info, "edges", "node")
+    relations = info.context.loaders.version_relations
+    found, related = await info.context.services.reads.versions(
         info.context.principal,
         (filter or ModelVersionFilter()).to_domain(model_id),
         (order_by or ModelVersionOrder()).to_domain(),
         page,
         with_total=wants_total(info),
+        names=relations.names_among(field.name.value for field in fields),
     )
-    await versions_loaded(info, [version for _, version in found.items], selected(info, "edges", "node"))
+    versions = [version for _, version in found.items]
+    relations.fill([version.id for version in versions], related)  # read with the page (PostgreSQL)
+    await versions_loaded(info, versions, fields)  # the rest
     return to_connection(found, lambda v: ModelVersion(entity=v))
 
 

@@ -63,6 +63,8 @@ ITEMS = [
     Item(name="a", colour=Colour.RED, score=1.5, label="x"),
     Item(name="b", colour=None, score=None, label=None),  # type: ignore[arg-type]
     Item(name="c", colour="purple", score="not a number", label="z"),  # type: ignore[arg-type]
+    Item(name="d", colour=Colour.BLUE, score=float("inf"), label="w"),  # a Float that does not coerce
+    Item(name="e", colour=Colour.BLUE, score=2, label="v"),  # an int answered as a Float
 ]
 
 
@@ -100,6 +102,12 @@ DOCUMENTS = [
     "{ items { name mustFriend { name } } }",  # a null for a non-null object nulls the (nullable) item
     "{ strict { name mustFriend { name } } }",  # ... and, through non-null items, the list
     "{ strict { name broken returnsError bestFriend { broken } } }",
+    # lists whose items select plain leaves only, answered in one loop unless something is unusual
+    "{ later { name colour score label } }",
+    "{ strict { name score } }",  # an infinite and a non-numeric Float: errors, with their items' paths
+    "{ strict { colour } }",  # an enum value that does not coerce
+    "{ maybe { name label } }",  # a null where the item's field is non-null
+    "{ strict { friends { name colour } } }",
 ]
 
 
@@ -128,10 +136,17 @@ async def test_arguments_from_variables_answer_as_graphql_core_does(variables):
 
 async def test_errors_keep_their_paths():
     result = await _schema(PlainLeafExecutor).execute("{ items { label } }")
-    assert result.data == {"items": [{"label": "x"}, None, {"label": "z"}]}
+    assert result.data == {"items": [{"label": "x"}, None, {"label": "z"}, {"label": "w"}, {"label": "v"}]}
     assert [e.path for e in result.errors] == [["items", 1, "label"]]
     result = await _schema(PlainLeafExecutor).execute("{ items { colour score } }")
-    assert sorted(tuple(e.path) for e in result.errors) == [("items", 2, "colour"), ("items", 2, "score")]
+    assert sorted(tuple(e.path) for e in result.errors) == [
+        ("items", 2, "colour"),
+        ("items", 2, "score"),
+        ("items", 3, "score"),
+    ]
+    result = await _schema(PlainLeafExecutor).execute("{ later { name score } strict { name score } }")
+    assert result.data["later"] == [{"name": "a", "score": 1.5}]
+    assert sorted(tuple(e.path) for e in result.errors) == [("strict", 2, "score"), ("strict", 3, "score")]
 
 
 def test_only_plain_leaf_fields_take_the_short_path():

@@ -112,6 +112,10 @@ def plain_leaves(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> dict[
     return recipes
 
 
+# A selection's fields in order: response name, field details, plain-leaf recipe (None: graphql-core's path)
+_Plan = list[tuple[str, Any, PlainLeaf | None]]
+
+
 @dataclass(frozen=True, slots=True)
 class _FieldCall:
     """What does not change between calls of one field of one selection within an execution: its definition, its
@@ -141,7 +145,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         # Per selection (a grouped field set, which graphql-core collects once per execution and reuses for every
         # object of a list): its fields in order with their plain-leaf recipes, and its resolver fields' calls. Keyed
         # by identity, so each entry keeps its key object alive, as graphql-core's own memo does.
-        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, list[tuple[str, Any, PlainLeaf | None]]]] = {}
+        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, _Plan, bool]] = {}
         self._calls: dict[tuple[GraphQLObjectType, int], tuple[Any, _FieldCall]] = {}
         self._synchronous_checks: dict[str, bool] = {}  # by object type name: one schema per execution
         self._wrapped = self.middleware_manager is not None and bool(self.middleware_manager.middlewares)
@@ -201,7 +205,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return _awaited(results, awaitable_fields)
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, PlainLeaf | None]]:
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan:
         """The selection's fields in order, each with its plain-leaf recipe or None: worked out once per execution."""
         key = (parent_type, id(grouped_field_set))
         recipes = plain_leaves(self.schema, parent_type)
@@ -209,7 +213,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             (response_name, field_details_list, recipes.get(field_details_list[0].node.name.value))
             for response_name, field_details_list in grouped_field_set.items()
         ]
-        self._plans[key] = (grouped_field_set, plan)
+        self._plans[key] = (grouped_field_set, plan, bool(plan) and all(recipe is not None for _, _, recipe in plan))
         return plan
 
     def execute_field(
@@ -338,9 +342,11 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
         object_type, grouped_field_set = plain
         if not self._wrapped:
-            planned = self._plans.get((object_type, id(grouped_field_set)))
-            plan = planned[1] if planned is not None else self._plan(object_type, grouped_field_set)
-            if plan and all(recipe is not None for _, _, recipe in plan):
+            key = (object_type, id(grouped_field_set))
+            if key not in self._plans:
+                self._plan(object_type, grouped_field_set)
+            _, plan, leaves_only = self._plans[key]
+            if leaves_only:
                 rows = _leaf_rows(plan, result)
                 if rows is not None:
                     return rows
@@ -405,7 +411,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         return object_type, grouped_field_set
 
 
-def _leaf_rows(plan: list[tuple[str, Any, PlainLeaf | None]], items: Any) -> list[dict[str, Any]] | None:
+def _leaf_rows(plan: _Plan, items: Any) -> list[dict[str, Any]] | None:
     """The items of a list whose selected fields are all plain leaves (a tag's key and value), each a dict, in one
     loop: no path or ``execute_fields`` call per item. None on anything unusual (a null where the schema says non-null,
     a value that does not coerce): the list is then executed item by item, which reports it."""

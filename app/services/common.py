@@ -22,14 +22,20 @@ async def find_model(uow: UnitOfWork, name: str, *, for_update: bool = False) ->
     tag or alias inserted twice, a version deleted while an alias is set on it). SQLite serialises writers anyway."""
     model = await uow.models.get_by_name(name, for_update=for_update)
     if model is None:
-        raise NotFound(f"registered model {name!r} does not exist", field="name")
+        raise _no_model(name)
     return model
+
+
+def _no_model(name: str) -> NotFound:
+    return NotFound(f"registered model {name!r} does not exist", field="name")
 
 
 async def find_version(
     uow: UnitOfWork, name: str, version: int, *, for_update: bool = False
 ) -> tuple[RegisteredModel, ModelVersion]:
-    """The model and its version, read together; ``for_update`` locks the model row (see ``find_model``)."""
+    """The model and its version, else NOT_FOUND naming what is missing; ``for_update`` locks the model's row first
+    (see ``find_model``). A change that writes an event uses ``find_version_to_change``, which also brings the
+    version's alias names when that saves a read."""
     model, found, _ = await _model_version(uow, name, version, for_update=for_update, with_aliases=False)
     return model, found
 
@@ -49,7 +55,7 @@ async def _model_version(
         name, version, for_update=for_update, with_aliases=with_aliases
     )
     if model is None:
-        raise NotFound(f"registered model {name!r} does not exist", field="name")
+        raise _no_model(name)
     if found is None:
         raise NotFound(f"model {name!r} has no version {version}", field="version")
     return model, found, aliases

@@ -341,7 +341,6 @@ class WebhookRepository(Protocol):
         self, webhook_id: int, changes: WebhookChanges, sealed_secret: str | None, now: datetime
     ) -> Webhook: ...
     async def delete(self, webhook_id: int) -> Webhook: ...
-    async def list(self) -> list[Webhook]: ...
     async def target(self, webhook_id: int) -> tuple[str, str]: ...
     async def add_deliveries(
         self, event_seq: int, webhook_ids: builtins.list[int], now: datetime
@@ -512,7 +511,8 @@ class Authorizer(Protocol):
     def allows(
         self, principal: Principal, permission: Permission, where: str | None = None, *, owner: str | None = None
     ) -> bool:
-        """Whether the principal holds the permission ``where`` (for showing, never for deciding an operation)."""
+        """Whether the principal holds the permission ``where``: for showing, or for choosing between two equal ways
+        of answering (``ReadService.reads_allowed``); never for deciding whether an operation runs."""
 
     def permissions_of(self, principal: Principal) -> frozenset[Permission]: ...
 

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from app.db.repositories.aliases import SqlAliasRepository
 from app.db.repositories.events import SqlEventRepository
@@ -16,6 +17,7 @@ from app.db.repositories.models import SqlModelRepository
 from app.db.repositories.versions import SqlVersionRepository
 from app.db.repositories.webhooks import SqlWebhookRepository
 from app.db.uow import SqlUnitOfWork
+from app.domain.entities import Stage
 from app.domain.events import DomainEvent
 from app.domain.queries import Direction, PageRequest, VersionFilter, VersionOrder, VersionOrderField
 from app.domain.read_scope import ReadScope
@@ -33,13 +35,16 @@ async def test_a_version_found_with_its_model_is_what_the_two_reads_find(api, ap
     await _seed(api, app)
     async with SqlUnitOfWork(app.state.database.write_sessions) as uow:
         session = uow._session
-        versions, models, aliases = SqlVersionRepository(session), SqlModelRepository(session), SqlAliasRepository(session)
+        versions, models = SqlVersionRepository(session), SqlModelRepository(session)
+        aliases = SqlAliasRepository(session)
         for name, number in LOOKUPS:
             with statements_sent(app.state.database.writer.sync_engine) as sent:
                 model, version, names = await versions.find_with_model(
                     name, number, for_update=for_update, with_aliases=with_aliases
                 )
-            assert len([sql for sql, _ in sent if not sql.startswith("BEGIN")]) == 1
+            # locking on PostgreSQL: the model's row, then the version (see the race test below)
+            expected_statements = 2 if for_update and backend() == "postgresql" and model is not None else 1
+            assert len([sql for sql, _ in sent if not sql.startswith("BEGIN")]) == expected_statements
             expected_model = await models.get_by_name(name)
             expected_version = await versions.get(expected_model.id, number) if expected_model else None
             assert (model, version) == (expected_model, expected_version), (name, number)
@@ -51,16 +56,37 @@ async def test_a_version_found_with_its_model_is_what_the_two_reads_find(api, ap
 
 
 @pytest.mark.skipif(backend() != "postgresql", reason="PostgreSQL only: set MODELREG_TEST_DATABASE_URL")
-async def test_a_version_found_for_update_holds_its_models_row_until_the_transaction_ends(api, app):
+@pytest.mark.parametrize("change", ["stage and alias", "deleted"])
+async def test_a_version_found_for_update_is_read_after_the_lock_as_its_holder_left_it(api, app, change):
+    """A lookup that waits for the model's lock answers the version as the lock's holder committed it: under READ
+    COMMITTED a statement that waited re-reads only the row it locked, so the version is read by the next one."""
     await _seed(api, app)
     async with SqlUnitOfWork(app.state.database.write_sessions) as first:
-        await first.versions.find_with_model("prepared/a", 1, for_update=True, with_aliases=True)
+        _, version, _ = await first.versions.find_with_model("prepared/a", 1, for_update=True)
         async with SqlUnitOfWork(app.state.database.write_sessions) as second:
-            waiting = asyncio.ensure_future(second.models.get_by_name("prepared/a", for_update=True))
+            waiting = asyncio.ensure_future(
+                second.versions.find_with_model("prepared/a", 1, for_update=True, with_aliases=True)
+            )
             await asyncio.sleep(0.3)
             assert not waiting.done()  # blocked on the first transaction's lock
+            session = first._session
+            if change == "deleted":
+                await session.execute(text("DELETE FROM model_versions WHERE id = :id"), {"id": version.id})
+            else:
+                await session.execute(
+                    text("UPDATE model_versions SET stage = 'STAGING' WHERE id = :id"), {"id": version.id}
+                )
+                await session.execute(
+                    text("UPDATE model_aliases SET version_id = :id WHERE alias = 'stable' AND model_id = :model"),
+                    {"id": version.id, "model": version.model_id},
+                )
             await first.commit()
-            assert (await asyncio.wait_for(waiting, 5)).name == "prepared/a"
+            model, found, names = await asyncio.wait_for(waiting, 5)
+    assert model is not None and model.name == "prepared/a"
+    if change == "deleted":
+        assert (found, names) == (None, ())
+    else:
+        assert found.stage is Stage.STAGING and names == ("stable",)
 
 
 async def test_a_model_locked_with_its_number_taken_answers_the_model_and_the_next_numbers(api, app):
@@ -105,7 +131,7 @@ async def test_the_webhooks_read_with_the_events_insert_are_the_active_ones_with
         statements = [sql for sql, _ in sent if not sql.startswith("BEGIN") and "advisory" not in sql]
         assert len(statements) == (1 if backend() == "postgresql" else 2)
         assert [event.seq for event in written] == sorted(event.seq for event in written)
-        expected = [(hook.id, hook.filter) for hook in await hooks.list() if hook.active]
+        expected = [(hook.id, hook.filter) for hook in (every, narrow)]
         assert active == expected and [hook_id for hook_id, _ in active] == [every.id, narrow.id]
         assert await SqlEventRepository(uow._session).add_all_with_webhooks([]) == ([], [])
 
@@ -139,7 +165,7 @@ async def test_a_page_of_versions_read_with_its_tags_answers_what_the_page_and_t
                 continue
             assert len(sent) == 1
             ids = [version.id for _, version in listed.items]
-            assert tags == {version_id: value for version_id, value in (await versions.tags(ids)).items()}
+            assert tags == await versions.tags(ids)
             assert [list(value) for value in tags.values()] == [sorted(value) for value in tags.values()]
             long_seen = long_seen or any(value.get("long") == long_value for value in tags.values())
     assert long_seen or backend() != "postgresql"

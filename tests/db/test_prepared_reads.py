@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db.prepared import _TRACED, PreparedRead, use_sqlalchemy_path
-from app.db.repositories import aliases, audit, events, lineage_nodes, models, versions, webhooks
+from app.db.repositories import aliases, audit, events, lineage_nodes, models, versions
 from app.db.repositories.versions import _newest_versions
 from app.domain.commands import NewModel
 from app.domain.entities import Stage
@@ -68,7 +68,7 @@ def _reads(ids: dict[str, list[int]]) -> list[tuple[str, PreparedRead, dict]]:
         ("version by number", versions._BY_NUMBER, {"model_id": model_ids[0], "number": 2}),
         ("audit head", audit._HEAD, {}),
         ("outbox after", events._AFTER, {"seq": 2, "limit": 5}),
-        ("webhooks", webhooks._WEBHOOK_LIST, {}),
+        ("active webhooks", events._ACTIVE_WEBHOOK_LIST, {}),
         ("run", lineage_nodes.RUN, {"tracker": "MLFLOW", "run_id": "run-a"}),
         ("commit", lineage_nodes.COMMIT, {"repository_url": "https://git.example.com/r", "commit_sha": "a" * 40}),
         *((f"newest in {sorted(map(str, s))}", PreparedRead(_newest_versions(s)), {"ids": model_ids})

@@ -25,7 +25,7 @@ STATEMENTS = {
     "get_model": {"sqlite": 6, "postgresql": 2},
     "model_versions": {"sqlite": 3, "postgresql": 2},
     "versions_by_tag": {"sqlite": 2, "postgresql": 1},
-    "set_version_tag": {"sqlite": 9, "postgresql": 6},
+    "set_version_tag": {"sqlite": 9, "postgresql": 7},
     "create_version": {"sqlite": 16, "postgresql": 9},
     "models_page": 3,
     "catalogue_page": {"sqlite": 5, "postgresql": 3},

@@ -1,17 +1,23 @@
-"""A version found by its model's name and its number in one statement, with its model (locked when asked).
+"""A version found by its model's name and its number, with its model (locked when asked), in as few statements as
+the lock allows.
 
-Every change to a version (a tag, its description, an import's files) first locks the model's row and reads the
-version under it: two statements, each a round trip on PostgreSQL. Here the model's row is read (``FOR UPDATE OF``
-it when locking) outer-joined to the version, so one statement tells a missing model from a missing version. On
-PostgreSQL the version's aliases can ride along (``with_aliases``), as parallel arrays (relation_arrays.py): the
-event a change writes carries them (services/events.py).
+A read, or any lookup on SQLite (whose writer holds the database's write lock from ``BEGIN IMMEDIATE``), is one
+statement: the model's row outer-joined to the version, which tells a missing model from a missing version.
+
+Locking on PostgreSQL takes two: the model's row ``FOR UPDATE``, then the version. Under READ COMMITTED a statement
+that waits for a row lock re-reads only the locked row once it gets it; a version joined in the same statement would
+be as the statement's snapshot had it, before the lock holder's changes (a version it deleted would still be found).
+The version is read by the next statement, which sees what the lock holder committed.
+
+On PostgreSQL the version's alias names can ride along with the version (``with_aliases``, as an array from a
+``LATERAL`` subquery, relation_arrays.py): the event a change writes carries them (services/events.py).
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.entities import ModelVersion, RegisteredModel
@@ -24,11 +30,13 @@ from ..tables import AliasRow, ModelRow, VersionRow
 
 _MODELS = ModelRow.__table__
 _VERSIONS = VersionRow.__table__
+_ALIASES = AliasRow.__table__
 # Named tuples of each table's columns, read by attribute as the mappers read rows
 _MODEL_ROW: Any = row_type(list(_MODELS.c.keys()))
 _VERSION_ROW: Any = row_type(list(_VERSIONS.c.keys()))
-_WIDTH = len(_MODELS.c)
-_ALIASES = AliasRow.__table__
+_MODEL_WIDTH = len(_MODELS.c)
+_VERSION_WIDTH = len(_VERSIONS.c)
+
 # The version's alias names, as one array: what its events carry.
 _ALIAS_NAMES = {
     "aliases": Relation(
@@ -40,8 +48,13 @@ _ALIAS_NAMES = {
     )
 }
 
+
+def _with_alias_names(statement: Select[Any]) -> Select[Any]:
+    return with_relations(statement, _VERSIONS.c.id, _ALIAS_NAMES, ("aliases",))
+
+
 # Labelled apart: both tables have an id, a created_at, ...
-_LOOKUP = (
+_MODEL_AND_VERSION = (
     select(
         *(column.label(f"model_{column.name}") for column in _MODELS.c),
         *(column.label(f"version_{column.name}") for column in _VERSIONS.c),
@@ -53,14 +66,19 @@ _LOOKUP = (
     )
     .where(_MODELS.c.name == bindparam("name"))
 )
-# SQLite: the writer's BEGIN IMMEDIATE holds the lock, FOR UPDATE is not rendered.
-_READS = {
-    (False, False): PreparedRead(_LOOKUP),
-    (True, False): PreparedRead(_LOOKUP.with_for_update(of=_MODELS)),
-    (False, True): PreparedRead(with_relations(_LOOKUP, _VERSIONS.c.id, _ALIAS_NAMES, ("aliases",))),
-    (True, True): PreparedRead(
-        with_relations(_LOOKUP, _VERSIONS.c.id, _ALIAS_NAMES, ("aliases",)).with_for_update(of=_MODELS)
-    ),
+# By whether the alias names come along (PostgreSQL only: array_agg)
+_MODEL_AND_VERSION_READS = {
+    False: PreparedRead(_MODEL_AND_VERSION),
+    True: PreparedRead(_with_alias_names(_MODEL_AND_VERSION)),
+}
+# PostgreSQL, locking: the model's row first, then the version of the model it locked.
+_LOCKED_MODEL = PreparedRead(select(*_MODELS.c).where(_MODELS.c.name == bindparam("name")).with_for_update())
+_VERSION_OF_MODEL = select(*_VERSIONS.c).where(
+    _VERSIONS.c.model_id == bindparam("model_id"), _VERSIONS.c.version == bindparam("number")
+)
+_VERSION_OF_MODEL_READS = {
+    False: PreparedRead(_VERSION_OF_MODEL),
+    True: PreparedRead(_with_alias_names(_VERSION_OF_MODEL)),
 }
 
 
@@ -76,18 +94,32 @@ class FoundVersion(NamedTuple):
 async def find_model_version(
     session: AsyncSession, name: str, number: int, *, for_update: bool, with_aliases: bool
 ) -> FoundVersion:
-    """The model named ``name`` and its version ``number``, in one statement; ``for_update`` locks the model's row.
+    """The model named ``name`` and its version ``number``; ``for_update`` locks the model's row first.
     ``with_aliases`` reads the version's alias names along on PostgreSQL (elsewhere a statement costs no round trip,
     and they are left to the caller)."""
-    aliases_along = with_aliases and dialect_name(session) == "postgresql"
-    row: Any = await _READS[(for_update, aliases_along)].first(session, {"name": name, "number": number})
+    postgresql = dialect_name(session) == "postgresql"
+    aliases_along = with_aliases and postgresql
+    if for_update and postgresql:
+        locked = await _LOCKED_MODEL.first(session, {"name": name})
+        if locked is None:
+            return FoundVersion(None, None, None)
+        model = to_model(locked)
+        row = await _VERSION_OF_MODEL_READS[aliases_along].first(session, {"model_id": model.id, "number": number})
+        return _found(model, row, aliases_along)
+    row = await _MODEL_AND_VERSION_READS[aliases_along].first(session, {"name": name, "number": number})
     if row is None:
         return FoundVersion(None, None, None)
-    model = to_model(_MODEL_ROW(*row[:_WIDTH]))
-    version_values = row[_WIDTH : _WIDTH + len(_VERSIONS.c)]
-    if version_values[0] is None:  # the outer join found no version of that number
+    model = to_model(_MODEL_ROW(*row[:_MODEL_WIDTH]))
+    version_values = row[_MODEL_WIDTH:]
+    return _found(model, None if version_values[0] is None else version_values, aliases_along)
+
+
+def _found(model: RegisteredModel, row: Any, aliases_along: bool) -> FoundVersion:
+    """The lookup's answer from the model and a row of the version's columns (and alias names, when read along),
+    or None when the model has no such version."""
+    if row is None:
         return FoundVersion(model, None, () if aliases_along else None)
-    version = to_version(_VERSION_ROW(*version_values), model.name)
+    version = to_version(_VERSION_ROW(*row[:_VERSION_WIDTH]), model.name)
     if not aliases_along:
         return FoundVersion(model, version, None)
     return FoundVersion(model, version, relations_of(row, _ALIAS_NAMES, ("aliases",))["aliases"])

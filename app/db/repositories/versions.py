@@ -301,7 +301,8 @@ class SqlVersionRepository:
     async def find_with_model(
         self, name: str, number: int, *, for_update: bool = False, with_aliases: bool = False
     ) -> FoundVersion:
-        """The model named ``name`` and its version ``number`` in one statement (version_lookup.py)."""
+        """The model named ``name`` and its version ``number`` (version_lookup.py: one statement, two when locking
+        on PostgreSQL)."""
         return await find_model_version(self._session, name, number, for_update=for_update, with_aliases=with_aliases)
 
     async def get_many(self, ids: list[int]) -> dict[int, ModelVersion]:
@@ -386,7 +387,7 @@ class SqlVersionRepository:
             tags = found
 
             def convert(row: Row) -> ModelVersion:
-                found[row.id] = dict(row[-2] or ())
+                found[row.id] = dict(row.tag_pairs or ())
                 return _version(row)
 
         else:

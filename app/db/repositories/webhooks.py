@@ -17,13 +17,11 @@ from app.domain.webhooks import Claim, Delivery, DeliveryStatus, NewWebhook, Web
 
 from ..event_tables import EventRow, WebhookDeliveryRow, WebhookRow
 from ..pagination import fetch_page
-from ..prepared import PreparedRead
 from ..read_scope import stored_scope
 from .audit import hold_chain_lock
 from .events import to_event
 
 _WEBHOOKS = WebhookRow.__table__
-_WEBHOOK_LIST = PreparedRead(select(*_WEBHOOKS.c).order_by(_WEBHOOKS.c.id))
 
 
 def to_webhook(row: WebhookRow) -> Webhook:
@@ -123,9 +121,6 @@ class SqlWebhookRepository:
         await self._session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
         await self._session.execute(delete(WebhookRow).where(WebhookRow.id == webhook_id))
         return webhook
-
-    async def list(self) -> list[Webhook]:
-        return [to_webhook(row) for row in await _WEBHOOK_LIST.all(self._session, {})]
 
     async def target(self, webhook_id: int) -> tuple[str, str]:
         """(url, sealed secret) to send a delivery to."""

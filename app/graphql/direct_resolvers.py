@@ -73,6 +73,10 @@ def _direct(
     return resolve if info_name is not None or arguments else resolve_plain
 
 
+# Set on the resolvers ``install`` made: nothing but the field's own function runs for such a field.
+DIRECT_RESOLVER = "_modelreg_direct"
+
+
 def install(schema: strawberry.Schema) -> list[str]:
     """Give the eligible fields of every object type of ``schema`` a direct resolver; the names it changed."""
     if schema.schema_converter._exception_handler_specs:  # union results from exceptions: keep Strawberry's wrapper
@@ -85,6 +89,7 @@ def install(schema: strawberry.Schema) -> list[str]:
         for field_name, field in graphql_type.fields.items():
             direct = _direct_for(field, schema, converters)
             if direct is not None:
+                setattr(direct, DIRECT_RESOLVER, True)
                 field.resolve = direct
                 changed.append(f"{type_name}.{field_name}")
     return changed

@@ -50,6 +50,8 @@ from graphql.type.scalars import serialize_boolean, serialize_float, serialize_i
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from .direct_resolvers import DIRECT_RESOLVER
+
 
 @dataclass(frozen=True, slots=True)
 class PlainLeaf:
@@ -95,6 +97,13 @@ _FASTER: dict[Callable[[Any], Any], Callable[[Any], Any]] = {serialize_float: _f
 
 _recipes: dict[tuple[int, str], dict[str, PlainLeaf]] = {}
 
+# A resolver field's metadata (``strawberry.field(metadata=...)``) under this key: an object whose
+# ``ready(context, source)`` answers the field's value when it is at hand (a relation a list read ahead), else
+# ``NOT_READY``; the executor then answers it without calling the resolver (prefetch.py's ``LoadedRelation``).
+# Only for fields with a direct resolver (direct_resolvers.py: no field extension) and no arguments.
+READY_ANSWER = "modelreg.ready_answer"
+NOT_READY = object()
+
 # Results that are never awaitable, checked before graphql-core's general test (as Strawberry's own does first).
 _PLAIN_RESULTS = frozenset({type(None), bool, int, float, str, list, tuple, dict})
 # Classes of list items found not awaitable whose instances cannot become awaitable (no ``__await__`` or
@@ -126,6 +135,7 @@ class _FieldCall:
     resolve: Callable[..., Any]
     nodes: list[FieldNode]
     arguments: dict[str, Any] | None
+    ready_answer: Any | None  # see READY_ANSWER
 
 
 class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -234,10 +244,12 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type = call.definition.type
         info = self.build_resolve_info(call.definition, call.nodes, parent_type, path)
         try:
-            arguments = call.arguments
-            if arguments is None:  # their coercion failed before: fail again, where graphql-core fails
-                arguments = self._arguments(call.definition, field_details_list)
-            result = call.resolve(source, info, **arguments)
+            result = NOT_READY if call.ready_answer is None else call.ready_answer.ready(self.context_value, source)
+            if result is NOT_READY:
+                arguments = call.arguments
+                if arguments is None:  # their coercion failed before: fail again, where graphql-core fails
+                    arguments = self._arguments(call.definition, field_details_list)
+                result = call.resolve(source, info, **arguments)
             if type(result) not in _PLAIN_RESULTS and self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, position_context
@@ -274,6 +286,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             definition.resolve or self.field_resolver,
             [field_details.node for field_details in field_details_list],
             arguments,
+            _ready_answer(definition),
         )
         self._calls[key] = (field_details_list, call)
         return call
@@ -409,6 +422,15 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             if is_type_of is not None and is_type_of(item, info) is not True:
                 return None  # graphql-core's path reports it (or awaits an asynchronous check)
         return object_type, grouped_field_set
+
+
+def _ready_answer(field: GraphQLField) -> Any | None:
+    """The field's ready answer (see ``READY_ANSWER``), if it has one and nothing else would run for it: a direct
+    resolver and no arguments."""
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if definition is None or field.args or not getattr(field.resolve, DIRECT_RESOLVER, False):
+        return None
+    return (definition.metadata or {}).get(READY_ANSWER)
 
 
 def _leaf_rows(plan: _Plan, items: Any) -> list[dict[str, Any]] | None:

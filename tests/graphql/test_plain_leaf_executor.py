@@ -10,7 +10,7 @@ import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from app.graphql.execution import PlainLeafExecutor, plain_leaves
+from app.graphql.execution import NOT_READY, READY_ANSWER, PlainLeafExecutor, plain_leaves
 
 
 @strawberry.enum
@@ -207,3 +207,86 @@ async def test_an_asynchronous_type_check_is_left_to_graphql_core():
     assert result.errors is None
     assert result.data == {"one": {"name": "a"}, "many": [{"name": "b"}, {"name": "c"}]}
     assert not [warning for warning in caught if "never awaited" in str(warning.message)]
+
+
+# A field whose value may be at hand (READY_ANSWER): the executor answers it without calling the resolver.
+class _Ready:
+    """Values at hand for some sources (a relation read ahead); the resolver answers the same for every source."""
+
+    def __init__(self) -> None:
+        self.values = {"a": ["x", "y"], "c": "boom"}
+
+    def ready(self, context, source):
+        value = self.values.get(source.name, NOT_READY)
+        if value == "boom":
+            raise ValueError(f"boom {source.name}")
+        return value
+
+
+READY = _Ready()
+RESOLVER_CALLS: list[str] = []
+
+
+def _resolved(name: str) -> list[str]:
+    RESOLVER_CALLS.append(name)
+    value = READY.values.get(name, [name.upper()])
+    if value == "boom":
+        raise ValueError(f"boom {name}")
+    return value
+
+
+class _Deny(strawberry.BasePermission):
+    message = "denied"
+
+    def has_permission(self, source, info, **kwargs) -> bool:
+        return source.name != "b"
+
+
+@strawberry.type
+class Holder:
+    name: str
+
+    @strawberry.field(metadata={READY_ANSWER: READY})
+    def labels(self) -> list[str]:
+        return _resolved(self.name)
+
+    @strawberry.field(metadata={READY_ANSWER: READY})
+    def shouted(self, loud: bool = True) -> list[str]:  # an argument: the resolver answers
+        return _resolved(self.name)
+
+    @strawberry.field(metadata={READY_ANSWER: READY}, permission_classes=[_Deny])
+    def guarded(self) -> list[str] | None:  # an extension: the resolver (and the permission) answer
+        return _resolved(self.name)
+
+
+@strawberry.type
+class HolderQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return [Holder(name=name) for name in ("a", "b", "c")]
+
+
+def _holder_schema(executor: type, direct: bool) -> strawberry.Schema:
+    from app.graphql import direct_resolvers
+
+    built = strawberry.Schema(query=HolderQuery, execution_context_class=executor)
+    if direct:
+        direct_resolvers.install(built)
+    return built
+
+
+@pytest.mark.parametrize(
+    ("document", "called"),
+    [
+        ("{ holders { name labels } }", ["b"]),  # "a" and "c" (which raises) answered without the resolver
+        ("{ holders { shouted } }", ["a", "b", "c"]),
+        ("{ holders { guarded } }", ["a", "c"]),  # "b" is refused before its resolver
+    ],
+)
+async def test_a_value_at_hand_is_answered_without_the_resolver_as_the_resolver_answers_it(document, called):
+    RESOLVER_CALLS.clear()
+    fast = await _holder_schema(PlainLeafExecutor, direct=True).execute(document)
+    assert RESOLVER_CALLS == called
+    reference = await _holder_schema(StrawberryGraphQLCoreExecutionContext, direct=False).execute(document)
+    assert fast.data == reference.data
+    assert [(e.message, e.path) for e in fast.errors or []] == [(e.message, e.path) for e in reference.errors or []]

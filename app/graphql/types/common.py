@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import Enum
-from typing import NewType, TypeVar, overload
+from typing import Any, NewType, TypeVar, overload
 
 import strawberry
 from strawberry.schema.types.base_scalars import DateTimeDefinition
@@ -109,6 +109,13 @@ class Tag:
 
 def tags_of(mapping: dict[str, str]) -> list[Tag]:
     return [Tag(key=k, value=v) for k, v in sorted(mapping.items())]
+
+
+def alias_objects(found: list[Any]) -> list[Any]:
+    """The GraphQL objects of a model's or version's aliases (domain ``ModelAlias`` entities)."""
+    from .aliases import ModelAlias  # aliases.py imports the model and version types, which import this module
+
+    return [ModelAlias(entity=alias) for alias in found]
 
 
 @strawberry.input(description="A key-value label to set.")

@@ -11,7 +11,7 @@ import strawberry
 from app.domain import commands, entities, queries
 
 from ..context import Info
-from ..prefetch import MaybeAwaitable, loaded, models_loaded, selected
+from ..prefetch import LoadedRelation, MaybeAwaitable, loaded, models_loaded, selected
 from ..relay import (
     After,
     Before,
@@ -35,6 +35,7 @@ from .common import (
     Tag,
     TagInput,
     TagMatch,
+    alias_objects,
     tag_map,
     tags_of,
     time_range,
@@ -54,6 +55,11 @@ ModelAliasRef = Annotated["ModelAlias", strawberry.lazy("app.graphql.types.alias
 def _created_by_of(root: RegisteredModel) -> Actor:
     # built when asked for: a page of models seldom asks
     return Actor.of(root.entity.created_by)
+
+
+# The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
+_TAGS = LoadedRelation("model_tags", tags_of)
+_ALIASES = LoadedRelation("model_aliases", alias_objects)
 
 
 @strawberry.type(description="A named model. Its versions are the immutable registered artifacts.")
@@ -93,22 +99,17 @@ class RegisteredModel(ModelHistoryFields, Node):
         self.updated_at = entity.updated_at
         self.uri = f"models:/{entity.name}/latest"
 
-    # The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
-
-    @strawberry.field(description="Tags on the model, sorted by key.", graphql_type=list[Tag])
+    @strawberry.field(description="Tags on the model, sorted by key.", graphql_type=list[Tag], metadata=_TAGS.metadata)
     def tags(self, info: Info) -> MaybeAwaitable[list[Tag]]:
-        return loaded(info.context.loaders.model_tags, self.entity.id, tags_of)
+        return _TAGS.answer(self, info)
 
     @strawberry.field(
         description="Aliases of this model and the versions they point at, sorted by name.",
         graphql_type=list[ModelAliasRef],
+        metadata=_ALIASES.metadata,
     )
     def aliases(self, info: Info) -> MaybeAwaitable[list[ModelAliasRef]]:
-        from .aliases import ModelAlias
-
-        return loaded(
-            info.context.loaders.model_aliases, self.entity.id, lambda found: [ModelAlias(entity=a) for a in found]
-        )
+        return _ALIASES.answer(self, info)
 
     @strawberry.field(
         description="The newest version, or the newest in the given stage.", graphql_type=ModelVersionRef | None

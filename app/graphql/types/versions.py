@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from app.domain import entities, queries
 
 from ..context import Info
-from ..prefetch import MaybeAwaitable, loaded, selected, versions_loaded
+from ..prefetch import LoadedRelation, MaybeAwaitable, selected, versions_loaded
 from ..relay import (
     After,
     Before,
@@ -36,6 +36,7 @@ from .common import (
     TagMatch,
     TrackerKind,
     VersionStatus,
+    alias_objects,
     long_or_none,
     tags_of,
     time_range,
@@ -57,6 +58,14 @@ class Metric:
 
 def _as_is(value: T) -> T:
     return value
+
+
+# The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
+_TAGS = LoadedRelation("version_tags", tags_of)
+# The domain's metrics are answered as they are: they have the GraphQL type's fields, and the type checks no
+# is_type_of, so copying each into a GraphQL object (5% of a catalogue page's CPU) would buy nothing.
+_METRICS = LoadedRelation("metrics", _as_is)
+_ALIASES = LoadedRelation("version_aliases", alias_objects)
 
 
 @strawberry.type(description="A hyper-parameter the version was trained with.")
@@ -168,31 +177,28 @@ class ModelVersion(VersionGovernanceFields, VersionLineageFields, Node):
         self.created_at = entity.created_at
         self.updated_at = entity.updated_at
 
-    # The relations answer synchronously when a list resolver loaded them ahead (app/graphql/prefetch.py).
-
-    @strawberry.field(description="Tags on the version, sorted by key.", graphql_type=list[Tag])
+    @strawberry.field(
+        description="Tags on the version, sorted by key.", graphql_type=list[Tag], metadata=_TAGS.metadata
+    )
     def tags(self, info: Info) -> MaybeAwaitable[list[Tag]]:
-        return loaded(info.context.loaders.version_tags, self.entity.id, tags_of)
+        return _TAGS.answer(self, info)
 
-    @strawberry.field(description="Measured values, in the order they were registered.", graphql_type=list[Metric])
+    @strawberry.field(
+        description="Measured values, in the order they were registered.",
+        graphql_type=list[Metric],
+        metadata=_METRICS.metadata,
+    )
     def metrics(self, info: Info) -> MaybeAwaitable[list[entities.Metric]]:
-        # The domain's metrics are answered as they are: they have the GraphQL type's fields, and the type checks no
-        # is_type_of, so copying each into a GraphQL object (5% of a catalogue page's CPU) would buy nothing.
-        return loaded(info.context.loaders.metrics, self.entity.id, _as_is)
+        return _METRICS.answer(self, info)
 
     @strawberry.field(
         description="Aliases pointing at this version, such as `champion`, sorted by name.",
         # named lazily: a module-level import of aliases.py would be needed to name the type in the annotation
         graphql_type=list[strawberry.LazyType("ModelAlias", "app.graphql.types.aliases")],  # type: ignore[misc]
+        metadata=_ALIASES.metadata,
     )
     def aliases(self, info: Info) -> MaybeAwaitable[list]:
-        from .aliases import ModelAlias
-
-        return loaded(
-            info.context.loaders.version_aliases,
-            self.entity.id,
-            lambda found: [ModelAlias(entity=a) for a in found],
-        )
+        return _ALIASES.answer(self, info)
 
 
 @strawberry.enum(description="Fields model versions can be ordered by.")

@@ -21,39 +21,37 @@ if TYPE_CHECKING:
 ModelVersionRef = Annotated["ModelVersion", strawberry.lazy("app.graphql.types.versions")]
 
 
+def _alias_id_of(root: ModelAlias) -> strawberry.ID:
+    return strawberry.ID(alias_id(root.entity.model_id, root.entity.alias))
+
+
+def _updated_by_of(root: ModelAlias) -> Actor:
+    return Actor.of(root.entity.updated_by)
+
+
 @strawberry.type(description="A per-model name (`champion`, `challenger`) pointing at one version.")
 class ModelAlias(Node):
     entity: strawberry.Private[entities.ModelAlias]
-
-    @strawberry.field(
-        description="Globally unique opaque id; the same for this alias of this model wherever it points."
+    id: strawberry.ID = strawberry.field(
+        resolver=_alias_id_of,
+        description="Globally unique opaque id; the same for this alias of this model wherever it points.",
     )
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(alias_id(self.entity.model_id, self.entity.alias))
+    # Plain fields, filled from the entity once (__post_init__; the defaults only let `ModelAlias(entity=...)`
+    # construct): the executor answers them without a resolver call (see RegisteredModel).
+    alias: str = strawberry.field(default="", description="The alias name.")
+    name: str = strawberry.field(default="", description="Model name.")
+    version: int = strawberry.field(default=0, description="Number of the version the alias points at.")
+    uri: str = strawberry.field(default="", description="The URI that follows this alias: `models:/NAME@ALIAS`.")
+    updated_at: datetime = strawberry.field(default=None, description="When the alias was last moved.")
+    updated_by: Actor = strawberry.field(resolver=_updated_by_of, description="Who last moved the alias.")
 
-    @strawberry.field(description="The alias name.")
-    def alias(self) -> str:
-        return self.entity.alias
-
-    @strawberry.field(description="Model name.")
-    def name(self) -> str:
-        return self.entity.model_name
-
-    @strawberry.field(description="Number of the version the alias points at.")
-    def version(self) -> int:
-        return self.entity.version
-
-    @strawberry.field(description="The URI that follows this alias: `models:/NAME@ALIAS`.")
-    def uri(self) -> str:
-        return f"models:/{self.entity.model_name}@{self.entity.alias}"
-
-    @strawberry.field(description="When the alias was last moved.")
-    def updated_at(self) -> datetime:
-        return self.entity.updated_at
-
-    @strawberry.field(description="Who last moved the alias.")
-    def updated_by(self) -> Actor:
-        return Actor.of(self.entity.updated_by)
+    def __post_init__(self) -> None:
+        entity = self.entity
+        self.alias = entity.alias
+        self.name = entity.model_name
+        self.version = entity.version
+        self.uri = f"models:/{entity.model_name}@{entity.alias}"
+        self.updated_at = entity.updated_at
 
     @strawberry.field(description="The version the alias points at.")
     async def model_version(self, info: Info) -> ModelVersionRef:

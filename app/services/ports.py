@@ -104,14 +104,6 @@ class VersionRepository(Protocol):
     async def touch(self, version: ModelVersion, now: datetime) -> ModelVersion: ...
     async def delete(self, version_id: int) -> None: ...
     async def count_in_stage(self, model_id: int, stage: Stage) -> int: ...
-    async def list(
-        self,
-        filter: VersionFilter,
-        order: VersionOrder,
-        page: PageRequest,
-        with_total: bool,
-        scope: ReadScope = EVERYTHING,
-    ) -> Page[ModelVersion]: ...
     async def list_with_tags(
         self,
         filter: VersionFilter,
@@ -122,7 +114,8 @@ class VersionRepository(Protocol):
         *,
         with_tags: bool = True,
     ) -> tuple[Page[ModelVersion], dict[int, dict[str, str]] | None]:
-        """``list`` and, where that saves a round trip, the page's tags read along (else None)."""
+        """A page of versions and, when ``with_tags`` and that saves a round trip, the page's tags read along (else
+        None: the caller reads them)."""
         ...
 
     async def latest(self, model_ids: builtins.list[int], stage: Stage | None) -> dict[int, ModelVersion]: ...

@@ -336,16 +336,6 @@ class SqlVersionRepository:
         query = select(func.count()).where(VersionRow.model_id == model_id, VersionRow.stage == stage.value)
         return (await self._session.execute(query)).scalar_one()
 
-    async def list(
-        self,
-        filter: VersionFilter,
-        order: VersionOrder,
-        page: PageRequest,
-        with_total: bool,
-        scope: ReadScope = EVERYTHING,
-    ) -> Page[ModelVersion]:
-        return (await self.list_with_tags(filter, order, page, with_total, scope, with_tags=False))[0]
-
     async def list_with_tags(
         self,
         filter: VersionFilter,

@@ -24,8 +24,11 @@ _ALIAS_ROWS = (
     .join(_MODELS, _MODELS.c.id == _ALIASES.c.model_id)
     .join(_VERSIONS, _VERSIONS.c.id == _ALIASES.c.version_id)
 )
-_OF_MODELS = PreparedRead(_ALIAS_ROWS.where(_ALIASES.c.model_id.in_(_IDS)).order_by(_ALIASES.c.alias))
-_OF_VERSIONS = PreparedRead(_ALIAS_ROWS.where(_ALIASES.c.version_id.in_(_IDS)).order_by(_ALIASES.c.alias))
+# By name within each model or version; the model breaks ties between owners, so that the rows' order is one order
+# (two models' `stable` came back in either order, and a test comparing two executions failed now and then).
+_ALIAS_ORDER = (_ALIASES.c.alias, _ALIASES.c.model_id)
+_OF_MODELS = PreparedRead(_ALIAS_ROWS.where(_ALIASES.c.model_id.in_(_IDS)).order_by(*_ALIAS_ORDER))
+_OF_VERSIONS = PreparedRead(_ALIAS_ROWS.where(_ALIASES.c.version_id.in_(_IDS)).order_by(*_ALIAS_ORDER))
 
 
 def _alias(row: Row) -> ModelAlias:

@@ -174,8 +174,8 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        planned = self._plans.get((parent_type, id(grouped_field_set)))
-        plan = planned[1] if planned is not None else self._plan(parent_type, grouped_field_set)
+        planned = self._plans.get((parent_type, id(grouped_field_set))) or self._plan(parent_type, grouped_field_set)
+        plan = planned[1]
         try:
             for response_name, field_details_list, recipe in plan:
                 if recipe is not None:
@@ -215,16 +215,17 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return _awaited(results, awaitable_fields)
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan:
-        """The selection's fields in order, each with its plain-leaf recipe or None: worked out once per execution."""
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[Any, _Plan, bool]:
+        """The selection's fields in order, each with its plain-leaf recipe or None, and whether all have one:
+        worked out once per execution and kept with the selection (``_plans``)."""
         key = (parent_type, id(grouped_field_set))
         recipes = plain_leaves(self.schema, parent_type)
         plan = [
             (response_name, field_details_list, recipes.get(field_details_list[0].node.name.value))
             for response_name, field_details_list in grouped_field_set.items()
         ]
-        self._plans[key] = (grouped_field_set, plan, bool(plan) and all(recipe is not None for _, _, recipe in plan))
-        return plan
+        planned = self._plans[key] = (grouped_field_set, plan, bool(plan) and all(recipe for _, _, recipe in plan))
+        return planned
 
     def execute_field(
         self,
@@ -356,9 +357,7 @@ class PlainLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         object_type, grouped_field_set = plain
         if not self._wrapped:
             key = (object_type, id(grouped_field_set))
-            if key not in self._plans:
-                self._plan(object_type, grouped_field_set)
-            _, plan, leaves_only = self._plans[key]
+            _, plan, leaves_only = self._plans.get(key) or self._plan(object_type, grouped_field_set)
             if leaves_only:
                 rows = _leaf_rows(plan, result)
                 if rows is not None:

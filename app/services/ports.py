@@ -505,7 +505,8 @@ class Authorizer(Protocol):
         self, principal: Principal, permission: Permission, where: str | None = None, *, owner: str | None = None
     ) -> bool:
         """Whether the principal holds the permission ``where``: for showing, or for choosing between two equal ways
-        of answering (``ReadService.reads_allowed``); never for deciding whether an operation runs."""
+        of answering (a tag change's answer: ``VersionService._readable``); never for deciding whether an operation
+        runs."""
 
     def permissions_of(self, principal: Principal) -> frozenset[Permission]: ...
 

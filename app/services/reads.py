@@ -134,11 +134,6 @@ class ReadService(RegistryReader):
         async with self._uow(write=False) as uow:
             return ResolvedUri(uri, await version_at_uri(uow, parsed), parsed.alias)
 
-    def reads_allowed(self, principal: Principal) -> bool:
-        """Whether the read check lets ``principal`` read (nothing is refused, so nothing is recorded): a change's
-        answer may then show what the change itself read instead of reading it again."""
-        return self._authorizer.allows(principal, Permission.REGISTRY_READ)
-
     async def check_readable(self, principal: Principal) -> None:
         """The registry read check alone: ``node(id:)`` of a type nobody fetches answers null after it, like a
         missing object."""

@@ -31,10 +31,11 @@ def _replayed(version: ModelVersion) -> AuditTarget:  # idempotent replays (issu
 
 @dataclass(frozen=True)
 class TaggedVersion:
-    """A version as a tag change left it, with its tags then (the answer need not read them again)."""
+    """A version as a tag change left it, with its tags then, for a caller who may read them (the answer need not
+    read them again); None for another, whose read of them is refused as before."""
 
     version: ModelVersion
-    tags: dict[str, str]
+    tags: dict[str, str] | None
 
 
 class VersionService:
@@ -226,7 +227,12 @@ class VersionService:
                     target=version_target(name, number, version.id),
                     events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated, aliases)],
                 )
-        return TaggedVersion(updated, {**before, key: value})
+        return TaggedVersion(updated, self._readable({**before, key: value}, principal))
+
+    def _readable(self, tags: dict[str, str], principal: Principal) -> dict[str, str] | None:
+        """``tags`` if the registry's read check lets ``principal`` read them: nothing is refused here, so nothing is
+        recorded (the read the answer would otherwise make records a refusal)."""
+        return tags if self._authorizer.allows(principal, Permission.REGISTRY_READ) else None
 
     async def delete_tag(self, principal: Principal, name: str, number: int, key: str) -> TaggedVersion:
         """Remove one tag from a version; removing a tag that is not there is NOT_FOUND. The version and its tags
@@ -246,4 +252,4 @@ class VersionService:
                     target=version_target(name, number, version.id),
                     events=[EventDraft(EventType.VERSION_TAGS_CHANGED, name, number, updated, aliases)],
                 )
-        return TaggedVersion(updated, tags)
+        return TaggedVersion(updated, self._readable(tags, principal))

@@ -117,11 +117,10 @@ class SqlEventRepository:
         on PostgreSQL, where each is a round trip."""
         if not events:
             return [], []
-        await hold_chain_lock(self._session)
         if dialect_name(self._session) != "postgresql":
             active = _webhook_filters(await _ACTIVE_WEBHOOK_LIST.all(self._session, {}))
-            written = await _ADD_EVENTS["sqlite"].run(self._session, _event_rows(events))
-            return _numbered(events, written), active
+            return await self.add_all(events), active
+        await hold_chain_lock(self._session)
         written = await _ADD_EVENTS_WITH_WEBHOOKS.run(self._session, _event_rows(events))
         return _numbered(events, written), _webhook_filters(written[0].webhooks or [])
 

@@ -27,6 +27,7 @@ from ..prepared import PreparedRead, row_type
 from ..relation_arrays import Relation, relations_of, with_relations
 from ..sessions import dialect_name
 from ..tables import AliasRow, ModelRow, VersionRow
+from .models import SqlModelRepository
 
 _MODELS = ModelRow.__table__
 _VERSIONS = VersionRow.__table__
@@ -71,8 +72,7 @@ _MODEL_AND_VERSION_READS = {
     False: PreparedRead(_MODEL_AND_VERSION),
     True: PreparedRead(_with_alias_names(_MODEL_AND_VERSION)),
 }
-# PostgreSQL, locking: the model's row first, then the version of the model it locked.
-_LOCKED_MODEL = PreparedRead(select(*_MODELS.c).where(_MODELS.c.name == bindparam("name")).with_for_update())
+# PostgreSQL, locking: the model's row first (SqlModelRepository.get_by_name), then the version of the model it locked.
 _VERSION_OF_MODEL = select(*_VERSIONS.c).where(
     _VERSIONS.c.model_id == bindparam("model_id"), _VERSIONS.c.version == bindparam("number")
 )
@@ -100,10 +100,9 @@ async def find_model_version(
     postgresql = dialect_name(session) == "postgresql"
     aliases_along = with_aliases and postgresql
     if for_update and postgresql:
-        locked = await _LOCKED_MODEL.first(session, {"name": name})
-        if locked is None:
+        model = await SqlModelRepository(session).get_by_name(name, for_update=True)
+        if model is None:
             return FoundVersion(None, None, None)
-        model = to_model(locked)
         row = await _VERSION_OF_MODEL_READS[aliases_along].first(session, {"model_id": model.id, "number": number})
         return _found(model, row, aliases_along)
     row = await _MODEL_AND_VERSION_READS[aliases_along].first(session, {"name": name, "number": number})

@@ -198,7 +198,7 @@ class VersionMutations:
 
 
 def _answer_tags(info: Info, changed: TaggedVersion) -> None:
-    """Let the version's ``tags`` field answer the tags the change left, without reading them again, for a caller
-    the field's read check would let through (for others the field reads, and is refused, as before)."""
-    if info.context.services.reads.reads_allowed(info.context.principal):
+    """Let the version's ``tags`` field answer the tags the change left, without reading them again, when the
+    service gave them (to a caller who may read them)."""
+    if changed.tags is not None:
         info.context.loaders.version_tags.replace(changed.version.id, changed.tags)
